@@ -1,0 +1,11 @@
+package dev.q2.format;
+
+/**
+ * The on-disk data breaks a rule of the qcow2 specification. The message names the field and the rule, so that a
+ * user reading it can find the problem in the spec (docs/interop/qcow2.txt).
+ */
+public class FormatException extends RuntimeException {
+    public FormatException(String message) {
+        super(message);
+    }
+}

@@ -1,0 +1,83 @@
+package dev.q2.format;
+
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Lays out the first cluster of an image as QEMU's qcow2_update_header does: the fixed header, then the header
+ * extensions in QEMU's order (backing format, external data file, full disk encryption pointer, feature name table,
+ * bitmaps, then any unknown extensions as they were), the end marker, and the backing file name right after it.
+ */
+public final class HeaderCluster {
+    private HeaderCluster() {
+    }
+
+    /** QEMU leaves the feature name table out of headers whose cluster is 4 KiB or smaller. */
+    public static boolean writesFeatureTable(QcowHeader h) {
+        return h.version() >= 3 && h.clusterSize() > 4096;
+    }
+
+    /**
+     * Orders extensions as QEMU writes them. Known extensions in {@code given} are placed in QEMU's order; the
+     * feature name table is replaced by QEMU's current one (or dropped where QEMU drops it); unknown ones follow.
+     */
+    public static List<HeaderExtension> canonicalOrder(QcowHeader h, List<HeaderExtension> given) {
+        List<HeaderExtension> out = new ArrayList<>();
+        int[] order = {HeaderExtension.BACKING_FORMAT, HeaderExtension.EXTERNAL_DATA_FILE,
+            HeaderExtension.FULL_DISK_ENCRYPTION};
+        for (int type : order) {
+            given.stream().filter(e -> e.type() == type).findFirst().ifPresent(out::add);
+        }
+        if (writesFeatureTable(h)) {
+            out.add(new HeaderExtension(HeaderExtension.FEATURE_NAME_TABLE, FeatureNameTable.qemuDefault().encode()));
+        }
+        given.stream().filter(e -> e.type() == HeaderExtension.BITMAPS).findFirst().ifPresent(out::add);
+        for (HeaderExtension e : given) {
+            switch (e.type()) {
+                case HeaderExtension.BACKING_FORMAT, HeaderExtension.EXTERNAL_DATA_FILE,
+                        HeaderExtension.FULL_DISK_ENCRYPTION, HeaderExtension.FEATURE_NAME_TABLE,
+                        HeaderExtension.BITMAPS -> {
+                }
+                default -> out.add(e);
+            }
+        }
+        return out;
+    }
+
+    /**
+     * Encodes a whole first cluster. The header's backing_file_offset/size are set from {@code backingFile}.
+     *
+     * @throws FormatException if it does not fit in one cluster
+     */
+    public static ByteBuffer encode(QcowHeader header, List<HeaderExtension> extensions, String backingFile) {
+        int cs = (int) header.clusterSize();
+        ByteBuffer buf = ByteBuffer.allocate(cs);
+        int pos = header.encodedLength();
+        buf.position(pos);
+        for (HeaderExtension e : extensions) {
+            if (buf.remaining() < e.encodedLength()) {
+                throw new FormatException("header extensions do not fit in the first cluster");
+            }
+            e.encode(buf);
+        }
+        if (buf.remaining() < 8) {
+            throw new FormatException("header extensions do not fit in the first cluster");
+        }
+        buf.putLong(0); // end marker: type 0, length 0
+        QcowHeader h = header.withBackingFile(0, 0);
+        if (backingFile != null) {
+            byte[] name = backingFile.getBytes(StandardCharsets.UTF_8);
+            if (buf.remaining() < name.length) {
+                throw new FormatException("backing file name does not fit in the first cluster");
+            }
+            h = header.withBackingFile(buf.position(), name.length);
+            buf.put(name);
+        }
+        buf.position(0);
+        h.encode(buf);
+        buf.clear();
+        return buf;
+    }
+}

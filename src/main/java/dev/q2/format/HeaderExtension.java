@@ -1,0 +1,99 @@
+package dev.q2.format;
+
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+
+/**
+ * One header extension (spec: "Header extensions"): a type, and data padded to a multiple of 8 bytes on disk.
+ * Unknown types are kept as they are, so that rewriting a header preserves them.
+ */
+public record HeaderExtension(int type, byte[] data) {
+    public static final int END = 0x00000000;
+    public static final int BACKING_FORMAT = 0xe2792aca;
+    public static final int FEATURE_NAME_TABLE = 0x6803f857;
+    public static final int BITMAPS = 0x23852875;
+    public static final int FULL_DISK_ENCRYPTION = 0x0537be77;
+    public static final int EXTERNAL_DATA_FILE = 0x44415441;
+
+    public HeaderExtension {
+        data = data.clone();
+    }
+
+    @Override
+    public byte[] data() {
+        return data.clone();
+    }
+
+    public String dataAsString() {
+        return new String(data, StandardCharsets.UTF_8);
+    }
+
+    public static HeaderExtension ofString(int type, String value) {
+        return new HeaderExtension(type, value.getBytes(StandardCharsets.UTF_8));
+    }
+
+    /** Bytes on disk: type, length and data padded to 8. */
+    public int encodedLength() {
+        return 8 + ((data.length + 7) & ~7);
+    }
+
+    public void encode(ByteBuffer out) {
+        out.order(ByteOrder.BIG_ENDIAN).putInt(type).putInt(data.length).put(data);
+        int pad = ((data.length + 7) & ~7) - data.length;
+        for (int i = 0; i < pad; i++) {
+            out.put((byte) 0);
+        }
+    }
+
+    /**
+     * Decodes the extensions from {@code area}, which holds the bytes from the end of the fixed header up to where
+     * the extension area must end (the backing file name or the end of the first cluster), stopping at the end
+     * marker.
+     */
+    public static List<HeaderExtension> decodeAll(ByteBuffer area) {
+        ByteBuffer b = area.slice().order(ByteOrder.BIG_ENDIAN);
+        List<HeaderExtension> out = new ArrayList<>();
+        while (true) {
+            if (b.remaining() < 8) {
+                if (b.remaining() == 0) {
+                    return out; // QEMU accepts an area that ends without an end marker when it is exactly full
+                }
+                throw new FormatException("qcow2 header extension area is truncated");
+            }
+            int type = b.getInt();
+            int length = b.getInt();
+            if (type == END) {
+                return out;
+            }
+            if (length < 0 || length > b.remaining()) {
+                throw new FormatException(String.format(
+                        "qcow2 header extension 0x%08x: length %d runs past the end of the header area",
+                        type, Integer.toUnsignedLong(length)));
+            }
+            byte[] data = new byte[length];
+            b.get(data);
+            int pad = ((length + 7) & ~7) - length;
+            b.position(Math.min(b.limit(), b.position() + pad));
+            out.add(new HeaderExtension(type, data));
+        }
+    }
+
+    @Override
+    public boolean equals(Object o) {
+        return o instanceof HeaderExtension other && other.type == type && Arrays.equals(other.data, data);
+    }
+
+    @Override
+    public int hashCode() {
+        return 31 * type + Arrays.hashCode(data);
+    }
+
+    @Override
+    public String toString() {
+        return String.format("HeaderExtension[type=0x%08x, length=%d]", type, data.length);
+    }
+}

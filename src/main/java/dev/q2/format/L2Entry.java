@@ -1,0 +1,61 @@
+package dev.q2.format;
+
+/**
+ * Bit layout of a (standard part of an) L2 table entry (spec: "Standard Cluster Descriptor", "Compressed Clusters
+ * Descriptor"). Static helpers over the raw 64-bit value, because L2 tables are scanned by the million.
+ */
+public final class L2Entry {
+    private L2Entry() {
+    }
+
+    public static final long OFLAG_COPIED = 1L << 63;
+    public static final long OFLAG_COMPRESSED = 1L << 62;
+    /** Bit 0 of a standard descriptor: the cluster reads as zeros (version 3). */
+    public static final long OFLAG_ZERO = 1L;
+    /** Bits 9-55: host cluster offset of a standard cluster. */
+    public static final long OFFSET_MASK = 0x00fffffffffffe00L;
+    /** Bits 1-8 and 56-61 of a standard descriptor must be zero. */
+    public static final long STANDARD_RESERVED_MASK = 0x3f000000000001feL;
+
+    /** What a (standard part of an) L2 entry says about its cluster. */
+    public enum Type {
+        /** Nothing allocated: reads from the backing file, or zeros. */
+        UNALLOCATED,
+        /** Zero flag set, no host cluster. */
+        ZERO_PLAIN,
+        /** Zero flag set with a preallocated host cluster. */
+        ZERO_ALLOC,
+        /** Data in a host cluster. */
+        NORMAL,
+        /** Compressed data. */
+        COMPRESSED
+    }
+
+    /**
+     * Classifies a standard-format entry. For extended L2 the zero flag is not used (subcluster bits say what is
+     * zero), so {@code extendedL2} makes bit 0 count as reserved instead.
+     */
+    public static Type type(long entry, boolean extendedL2) {
+        if ((entry & OFLAG_COMPRESSED) != 0) {
+            return Type.COMPRESSED;
+        }
+        boolean zero = !extendedL2 && (entry & OFLAG_ZERO) != 0;
+        long offset = entry & OFFSET_MASK;
+        if (zero) {
+            return offset != 0 ? Type.ZERO_ALLOC : Type.ZERO_PLAIN;
+        }
+        return offset != 0 ? Type.NORMAL : Type.UNALLOCATED;
+    }
+
+    public static long hostOffset(long entry) {
+        return entry & OFFSET_MASK;
+    }
+
+    public static boolean copied(long entry) {
+        return (entry & OFLAG_COPIED) != 0;
+    }
+
+    public static boolean compressed(long entry) {
+        return (entry & OFLAG_COMPRESSED) != 0;
+    }
+}

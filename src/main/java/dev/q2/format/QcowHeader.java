@@ -1,0 +1,163 @@
+package dev.q2.format;
+
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+
+/**
+ * The fixed part of the qcow2 header (spec: "Header"), version 2 or 3. Field names follow the spec. For version 2
+ * images the v3-only fields take the values the spec defines for them (no features, refcount_order 4, header_length
+ * 72).
+ */
+public record QcowHeader(
+        int version,
+        long backingFileOffset,
+        int backingFileSize,
+        int clusterBits,
+        long size,
+        int cryptMethod,
+        int l1Size,
+        long l1TableOffset,
+        long refcountTableOffset,
+        int refcountTableClusters,
+        int nbSnapshots,
+        long snapshotsOffset,
+        long incompatibleFeatures,
+        long compatibleFeatures,
+        long autoclearFeatures,
+        int refcountOrder,
+        int headerLength,
+        int compressionType) {
+
+    public static final int MAGIC = 0x514649fb; // "QFI\xfb"
+    public static final int V2_HEADER_LENGTH = 72;
+    /** The v3 header length QEMU writes: 104 bytes plus compression_type and 7 bytes of padding. */
+    public static final int V3_HEADER_LENGTH = 112;
+    public static final int MIN_CLUSTER_BITS = 9;
+    public static final int MAX_CLUSTER_BITS = 21;
+    public static final int COMPRESSION_ZLIB = 0;
+    public static final int COMPRESSION_ZSTD = 1;
+
+    public long clusterSize() {
+        return 1L << clusterBits;
+    }
+
+    public boolean extendedL2() {
+        return (incompatibleFeatures & Features.INCOMPAT_EXTL2) != 0;
+    }
+
+    /** Bytes per L2 entry: 8, or 16 with extended L2 entries. */
+    public int l2EntrySize() {
+        return extendedL2() ? 16 : 8;
+    }
+
+    /** log2 of the number of entries in one L2 table. */
+    public int l2Bits() {
+        return clusterBits - (extendedL2() ? 4 : 3);
+    }
+
+    public int refcountBits() {
+        return 1 << refcountOrder;
+    }
+
+    public boolean hasFeature(long incompatibleBit) {
+        return (incompatibleFeatures & incompatibleBit) != 0;
+    }
+
+    /** Decodes the header at the buffer's position; the buffer must hold at least the whole fixed header. */
+    public static QcowHeader decode(ByteBuffer in) {
+        ByteBuffer b = in.slice().order(ByteOrder.BIG_ENDIAN);
+        if (b.remaining() < V2_HEADER_LENGTH) {
+            throw new FormatException("Image is not in qcow2 format (file too short for a qcow2 header)");
+        }
+        if (b.getInt(0) != MAGIC) {
+            throw new FormatException("Image is not in qcow2 format (bad magic)");
+        }
+        int version = b.getInt(4);
+        if (version != 2 && version != 3) {
+            throw new FormatException("Unsupported qcow2 version " + version);
+        }
+        long incompat = 0;
+        long compat = 0;
+        long autoclear = 0;
+        int refcountOrder = 4;
+        int headerLength = V2_HEADER_LENGTH;
+        int compressionType = COMPRESSION_ZLIB;
+        if (version == 3) {
+            if (b.remaining() < 104) {
+                throw new FormatException("qcow2 header too short (header_length must be at least 104 for version 3)");
+            }
+            incompat = b.getLong(72);
+            compat = b.getLong(80);
+            autoclear = b.getLong(88);
+            refcountOrder = b.getInt(96);
+            headerLength = b.getInt(100);
+            if (headerLength < 104) {
+                throw new FormatException("qcow2 header too short (header_length " + headerLength
+                        + " below the 104 bytes version 3 requires)");
+            }
+            if (headerLength > 105 && b.remaining() > 104) {
+                compressionType = b.get(104) & 0xff;
+            }
+        }
+        return new QcowHeader(version, b.getLong(8), b.getInt(16), b.getInt(20), b.getLong(24), b.getInt(32),
+                b.getInt(36), b.getLong(40), b.getLong(48), b.getInt(56), b.getInt(60), b.getLong(64),
+                incompat, compat, autoclear, refcountOrder, headerLength, compressionType);
+    }
+
+    /** Bytes {@link #encode} writes: the fixed header, padded to header_length for version 3. */
+    public int encodedLength() {
+        return version == 2 ? V2_HEADER_LENGTH : headerLength;
+    }
+
+    /** Writes the fixed header at the buffer's position and advances it by {@link #encodedLength()}. */
+    public void encode(ByteBuffer out) {
+        ByteBuffer b = out.slice().order(ByteOrder.BIG_ENDIAN);
+        b.putInt(MAGIC).putInt(version).putLong(backingFileOffset).putInt(backingFileSize).putInt(clusterBits)
+                .putLong(size).putInt(cryptMethod).putInt(l1Size).putLong(l1TableOffset)
+                .putLong(refcountTableOffset).putInt(refcountTableClusters).putInt(nbSnapshots)
+                .putLong(snapshotsOffset);
+        if (version >= 3) {
+            b.putLong(incompatibleFeatures).putLong(compatibleFeatures).putLong(autoclearFeatures)
+                    .putInt(refcountOrder).putInt(headerLength);
+            if (headerLength > 104) {
+                b.put((byte) compressionType);
+                while (b.position() < headerLength) {
+                    b.put((byte) 0);
+                }
+            }
+        }
+        out.position(out.position() + b.position());
+    }
+
+    public QcowHeader withIncompatibleFeatures(long bits) {
+        return new QcowHeader(version, backingFileOffset, backingFileSize, clusterBits, size, cryptMethod, l1Size,
+                l1TableOffset, refcountTableOffset, refcountTableClusters, nbSnapshots, snapshotsOffset, bits,
+                compatibleFeatures, autoclearFeatures, refcountOrder, headerLength, compressionType);
+    }
+
+    public QcowHeader withL1(long offset, int entries) {
+        return new QcowHeader(version, backingFileOffset, backingFileSize, clusterBits, size, cryptMethod, entries,
+                offset, refcountTableOffset, refcountTableClusters, nbSnapshots, snapshotsOffset, incompatibleFeatures,
+                compatibleFeatures, autoclearFeatures, refcountOrder, headerLength, compressionType);
+    }
+
+    public QcowHeader withRefcountTable(long offset, int clusters) {
+        return new QcowHeader(version, backingFileOffset, backingFileSize, clusterBits, size, cryptMethod, l1Size,
+                l1TableOffset, offset, clusters, nbSnapshots, snapshotsOffset, incompatibleFeatures,
+                compatibleFeatures, autoclearFeatures, refcountOrder, headerLength, compressionType);
+    }
+
+    public QcowHeader withBackingFile(long offset, int length) {
+        return new QcowHeader(version, offset, length, clusterBits, size, cryptMethod, l1Size,
+                l1TableOffset, refcountTableOffset, refcountTableClusters, nbSnapshots, snapshotsOffset,
+                incompatibleFeatures, compatibleFeatures, autoclearFeatures, refcountOrder, headerLength,
+                compressionType);
+    }
+
+    public QcowHeader withSize(long newSize) {
+        return new QcowHeader(version, backingFileOffset, backingFileSize, clusterBits, newSize, cryptMethod, l1Size,
+                l1TableOffset, refcountTableOffset, refcountTableClusters, nbSnapshots, snapshotsOffset,
+                incompatibleFeatures, compatibleFeatures, autoclearFeatures, refcountOrder, headerLength,
+                compressionType);
+    }
+}

@@ -1,0 +1,67 @@
+package dev.q2.format;
+
+import java.nio.ByteBuffer;
+
+/**
+ * Reads and writes refcounts in a refcount block of any width (spec: refcount_bits = 1 << refcount_order, 1 to 64
+ * bits). Narrow refcounts are packed with the first entry in the least significant bits of each byte; wider ones are
+ * big-endian.
+ */
+public final class RefcountBlock {
+    private RefcountBlock() {
+    }
+
+    public static long get(ByteBuffer block, int refcountOrder, int index) {
+        switch (refcountOrder) {
+            case 0, 1, 2 -> {
+                int bits = 1 << refcountOrder;
+                int perByte = 8 / bits;
+                int b = block.get(index / perByte) & 0xff;
+                int shift = (index % perByte) * bits;
+                return (b >>> shift) & ((1 << bits) - 1);
+            }
+            case 3 -> {
+                return block.get(index) & 0xffL;
+            }
+            case 4 -> {
+                return block.getShort(index * 2) & 0xffffL;
+            }
+            case 5 -> {
+                return block.getInt(index * 4) & 0xffffffffL;
+            }
+            case 6 -> {
+                return block.getLong(index * 8);
+            }
+            default -> throw new IllegalArgumentException("refcount_order " + refcountOrder);
+        }
+    }
+
+    public static void set(ByteBuffer block, int refcountOrder, int index, long value) {
+        switch (refcountOrder) {
+            case 0, 1, 2 -> {
+                int bits = 1 << refcountOrder;
+                int perByte = 8 / bits;
+                int pos = index / perByte;
+                int shift = (index % perByte) * bits;
+                int mask = ((1 << bits) - 1) << shift;
+                int b = block.get(pos) & 0xff;
+                block.put(pos, (byte) ((b & ~mask) | (((int) value << shift) & mask)));
+            }
+            case 3 -> block.put(index, (byte) value);
+            case 4 -> block.putShort(index * 2, (short) value);
+            case 5 -> block.putInt(index * 4, (int) value);
+            case 6 -> block.putLong(index * 8, value);
+            default -> throw new IllegalArgumentException("refcount_order " + refcountOrder);
+        }
+    }
+
+    /** Largest refcount a width can hold. */
+    public static long maxRefcount(int refcountOrder) {
+        return refcountOrder == 6 ? Long.MAX_VALUE : (1L << (1 << refcountOrder)) - 1;
+    }
+
+    /** Entries in one refcount block of the given cluster size. */
+    public static long entriesPerBlock(int clusterBits, int refcountOrder) {
+        return 1L << (clusterBits + 3 - refcountOrder);
+    }
+}

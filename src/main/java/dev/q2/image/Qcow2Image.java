@@ -1,0 +1,365 @@
+package dev.q2.image;
+
+import dev.q2.format.BitmapDirectoryEntry;
+import dev.q2.format.BitmapsExtension;
+import dev.q2.format.CryptoHeaderPointer;
+import dev.q2.format.FeatureNameTable;
+import dev.q2.format.Features;
+import dev.q2.format.FormatException;
+import dev.q2.format.HeaderExtension;
+import dev.q2.format.QcowHeader;
+import dev.q2.format.SnapshotEntry;
+import dev.q2.io.ImageFile;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+
+/**
+ * An open qcow2 image: its header, header extensions, active L1 table, refcount table, snapshot table and bitmap
+ * directory, validated on open in the order QEMU validates them, so that the first error reported is the one
+ * qemu-img reports. Every size field is bounded before memory is allocated from it.
+ */
+public final class Qcow2Image implements AutoCloseable {
+    private final ImageFile file;
+    private final QcowHeader header;
+    private final List<HeaderExtension> extensions;
+    private final String backingFile;
+    private final long[] l1Table;
+    private final long[] refcountTable;
+    private final List<SnapshotEntry> snapshots;
+    private final List<BitmapDirectoryEntry> bitmaps;
+
+    private Qcow2Image(ImageFile file, QcowHeader header, List<HeaderExtension> extensions, String backingFile,
+                       long[] l1Table, long[] refcountTable, List<SnapshotEntry> snapshots,
+                       List<BitmapDirectoryEntry> bitmaps) {
+        this.file = file;
+        this.header = header;
+        this.extensions = extensions;
+        this.backingFile = backingFile;
+        this.l1Table = l1Table;
+        this.refcountTable = refcountTable;
+        this.snapshots = snapshots;
+        this.bitmaps = bitmaps;
+    }
+
+    /** Opens an image read-only. The caller closes it. */
+    public static Qcow2Image openReadOnly(Path path) throws IOException {
+        ImageFile f = ImageFile.openReadOnly(path);
+        try {
+            return load(f);
+        } catch (RuntimeException | IOException e) {
+            f.close();
+            throw e;
+        }
+    }
+
+    /** Reads and validates the metadata of an already opened file. */
+    public static Qcow2Image load(ImageFile f) throws IOException {
+        long fileSize = f.size();
+        ByteBuffer first = ByteBuffer.allocate((int) Math.min(fileSize, QcowHeader.V3_HEADER_LENGTH));
+        f.readZeroFilled(0, first);
+        first.flip();
+        if (first.remaining() < 4 || first.getInt(0) != QcowHeader.MAGIC) {
+            throw new ImageException("Image is not in qcow2 format");
+        }
+        if (first.remaining() < QcowHeader.V2_HEADER_LENGTH
+                || (first.getInt(4) == 3 && first.remaining() < 104)) {
+            throw new ImageException("qcow2 header too short");
+        }
+        QcowHeader h;
+        try {
+            h = QcowHeader.decode(first);
+        } catch (FormatException e) {
+            throw new ImageException(e.getMessage());
+        }
+        if (h.clusterBits() < QcowHeader.MIN_CLUSTER_BITS || h.clusterBits() > QcowHeader.MAX_CLUSTER_BITS) {
+            throw new ImageException("Unsupported cluster size: 2^" + h.clusterBits());
+        }
+        long cs = h.clusterSize();
+        if (h.version() == 3 && Integer.toUnsignedLong(h.headerLength()) > cs) {
+            throw new ImageException("qcow2 header exceeds cluster size");
+        }
+        if (Long.compareUnsigned(h.backingFileOffset(), cs) > 0) {
+            throw new ImageException("Invalid backing file offset");
+        }
+
+        // The header extension area ends at the backing file name, or at the end of the first cluster.
+        long extEnd = h.backingFileOffset() != 0 ? h.backingFileOffset() : cs;
+        long extStart = h.version() == 2 ? QcowHeader.V2_HEADER_LENGTH : h.headerLength();
+        List<HeaderExtension> extensions = List.of();
+        if (extEnd > extStart) {
+            ByteBuffer area = ByteBuffer.allocate((int) (extEnd - extStart));
+            f.readZeroFilled(extStart, area);
+            area.flip();
+            try {
+                extensions = Collections.unmodifiableList(HeaderExtension.decodeAll(area));
+            } catch (FormatException e) {
+                throw new ImageException(e.getMessage());
+            }
+        }
+        FeatureNameTable names = findExtension(extensions, HeaderExtension.FEATURE_NAME_TABLE)
+                .map(e -> FeatureNameTable.decode(e.data())).orElse(new FeatureNameTable(List.of()));
+        long unknown = h.incompatibleFeatures() & ~Features.INCOMPAT_KNOWN;
+        if (unknown != 0) {
+            throw new ImageException("Unsupported qcow2 feature(s): " + describeUnknown(unknown, names));
+        }
+        if (h.refcountOrder() > 6) {
+            throw new ImageException("Reference count entry width too large; may not exceed 64 bits");
+        }
+        if (h.compressionType() > QcowHeader.COMPRESSION_ZSTD) {
+            throw new ImageException("Unknown compression type '" + h.compressionType() + "'");
+        }
+        if (h.compressionType() != QcowHeader.COMPRESSION_ZLIB && !h.hasFeature(Features.INCOMPAT_COMPRESSION)) {
+            throw new ImageException("Compression type incompatible feature bit must be set if compression type"
+                    + " is not zlib");
+        }
+        if (h.extendedL2() && h.clusterBits() < 14) {
+            throw new ImageException("Extended L2 entries are only supported with cluster sizes of at least 16384"
+                    + " bytes");
+        }
+
+        long reftableBytes = Integer.toUnsignedLong(h.refcountTableClusters()) * cs;
+        if (reftableBytes > Limits.MAX_REFTABLE_SIZE) {
+            throw new ImageException("Reference count table too large");
+        }
+        checkTableOffset(h.refcountTableOffset(), reftableBytes, cs, "Invalid reference count table offset");
+
+        if (Integer.toUnsignedLong(h.nbSnapshots()) > Limits.MAX_SNAPSHOTS) {
+            throw new ImageException("Too many snapshots");
+        }
+        checkTableOffset(h.snapshotsOffset(), 0, cs, "Invalid snapshot table offset");
+
+        long l1Entries = Integer.toUnsignedLong(h.l1Size());
+        if (l1Entries > Limits.MAX_L1_SIZE / 8) {
+            throw new ImageException("Active L1 table too large");
+        }
+        long l2Coverage = cs << h.l2Bits();
+        if (h.size() < 0 || ceilDiv(h.size(), l2Coverage) > Integer.MAX_VALUE) {
+            throw new ImageException("Image is too big");
+        }
+        if (l1Entries < ceilDiv(h.size(), l2Coverage)) {
+            throw new ImageException("L1 table is too small");
+        }
+        checkTableOffset(h.l1TableOffset(), l1Entries * 8, cs, "Active L1 table offset invalid");
+
+        long[] l1 = readTable(f, h.l1TableOffset(), (int) l1Entries, fileSize, "Active L1 table");
+        long[] reftable = readTable(f, h.refcountTableOffset(), (int) (reftableBytes / 8), fileSize,
+                "Reference count table");
+
+        String backing = null;
+        if (h.backingFileOffset() != 0) {
+            long len = Integer.toUnsignedLong(h.backingFileSize());
+            if (len > Limits.MAX_BACKING_FILE_NAME || len > cs - h.backingFileOffset()) {
+                throw new ImageException("Backing file name too long");
+            }
+            ByteBuffer name = ByteBuffer.allocate((int) len);
+            f.readZeroFilled(h.backingFileOffset(), name);
+            backing = new String(name.array(), StandardCharsets.UTF_8);
+        }
+
+        List<SnapshotEntry> snaps = readSnapshots(f, h, fileSize);
+        List<BitmapDirectoryEntry> bitmaps = readBitmaps(f, h, extensions, fileSize);
+        return new Qcow2Image(f, h, extensions, backing, l1, reftable, snaps, bitmaps);
+    }
+
+    private static String describeUnknown(long bits, FeatureNameTable names) {
+        StringBuilder sb = new StringBuilder();
+        long rest = bits;
+        for (int bit = 0; bit < 64; bit++) {
+            if ((rest & (1L << bit)) != 0) {
+                String name = names.nameOf(Features.TYPE_INCOMPATIBLE, bit);
+                if (name != null) {
+                    sb.append(sb.length() == 0 ? "" : ", ").append(name);
+                    rest &= ~(1L << bit);
+                }
+            }
+        }
+        if (rest != 0) {
+            sb.append(sb.length() == 0 ? "" : ", ").append("Unknown incompatible feature: ")
+                    .append(Long.toHexString(rest));
+        }
+        return sb.toString();
+    }
+
+    private static void checkTableOffset(long offset, long bytes, long cs, String message) {
+        if ((offset & (cs - 1)) != 0 || offset < 0 || offset > Long.MAX_VALUE - bytes) {
+            throw new ImageException(message);
+        }
+    }
+
+    /**
+     * Reads a table of big-endian 64-bit entries. QEMU reads such a table past the end of the file as zeros; q2
+     * refuses instead, since a table outside the file means the image is truncated or the header is corrupt.
+     */
+    private static long[] readTable(ImageFile f, long offset, int entries, long fileSize, String what)
+            throws IOException {
+        if (entries == 0) {
+            return new long[0];
+        }
+        if (offset + (long) entries * 8 > fileSize) {
+            throw new ImageException(what + " at offset " + offset + " runs past the end of the file (" + fileSize
+                    + " bytes); the image is truncated or its header is corrupt");
+        }
+        ByteBuffer buf = ByteBuffer.allocate(entries * 8);
+        f.readFully(offset, buf);
+        buf.flip();
+        long[] out = new long[entries];
+        buf.order(ByteOrder.BIG_ENDIAN).asLongBuffer().get(out);
+        return out;
+    }
+
+    private static List<SnapshotEntry> readSnapshots(ImageFile f, QcowHeader h, long fileSize) throws IOException {
+        int n = h.nbSnapshots();
+        if (n == 0) {
+            return List.of();
+        }
+        // Entries have variable length; read up to the table's maximum size, bounded by the file.
+        long max = Math.min(Limits.MAX_SNAPSHOTS_SIZE, Math.max(0, fileSize - h.snapshotsOffset()));
+        ByteBuffer buf = ByteBuffer.allocate((int) max);
+        f.readZeroFilled(h.snapshotsOffset(), buf);
+        buf.flip();
+        List<SnapshotEntry> out = new ArrayList<>(n);
+        for (int i = 0; i < n; i++) {
+            try {
+                out.add(SnapshotEntry.decode(buf));
+            } catch (FormatException e) {
+                throw new ImageException("Snapshot table entry " + i + ": " + e.getMessage());
+            }
+        }
+        return Collections.unmodifiableList(out);
+    }
+
+    private static List<BitmapDirectoryEntry> readBitmaps(ImageFile f, QcowHeader h, List<HeaderExtension> exts,
+                                                          long fileSize) throws IOException {
+        var ext = findExtension(exts, HeaderExtension.BITMAPS);
+        if (ext.isEmpty() || (h.autoclearFeatures() & Features.AUTOCLEAR_BITMAPS) == 0) {
+            return List.of(); // QEMU ignores a bitmaps extension whose autoclear bit was cleared
+        }
+        BitmapsExtension b;
+        try {
+            b = BitmapsExtension.decode(ext.get().data());
+        } catch (FormatException e) {
+            throw new ImageException(e.getMessage());
+        }
+        if (Integer.toUnsignedLong(b.nbBitmaps()) > Limits.MAX_BITMAPS) {
+            throw new ImageException("bitmaps_ext: Image has " + Integer.toUnsignedLong(b.nbBitmaps())
+                    + " bitmaps, exceeding the QEMU supported maximum of " + Limits.MAX_BITMAPS);
+        }
+        if (b.bitmapDirectorySize() > Limits.MAX_BITMAP_DIRECTORY_SIZE || b.bitmapDirectorySize() < 0) {
+            throw new ImageException("bitmaps_ext: Bitmap directory size exceeds the maximum");
+        }
+        if (b.bitmapDirectoryOffset() + b.bitmapDirectorySize() > fileSize) {
+            throw new ImageException("bitmaps_ext: Bitmap directory runs past the end of the file");
+        }
+        ByteBuffer buf = ByteBuffer.allocate((int) b.bitmapDirectorySize());
+        f.readFully(b.bitmapDirectoryOffset(), buf);
+        buf.flip();
+        List<BitmapDirectoryEntry> out = new ArrayList<>();
+        for (int i = 0; i < b.nbBitmaps(); i++) {
+            try {
+                out.add(BitmapDirectoryEntry.decode(buf));
+            } catch (FormatException e) {
+                throw new ImageException(e.getMessage());
+            }
+        }
+        return Collections.unmodifiableList(out);
+    }
+
+    static java.util.Optional<HeaderExtension> findExtension(List<HeaderExtension> exts, int type) {
+        return exts.stream().filter(e -> e.type() == type).findFirst();
+    }
+
+    static long ceilDiv(long a, long b) {
+        return a / b + (a % b != 0 ? 1 : 0);
+    }
+
+    public ImageFile file() {
+        return file;
+    }
+
+    public Path path() {
+        return file.path();
+    }
+
+    public QcowHeader header() {
+        return header;
+    }
+
+    public List<HeaderExtension> extensions() {
+        return extensions;
+    }
+
+    /** The backing file name as stored in the image, or null. */
+    public String backingFile() {
+        return backingFile;
+    }
+
+    /** The backing format from the backing format extension, or null. */
+    public String backingFormat() {
+        return findExtension(extensions, HeaderExtension.BACKING_FORMAT).map(HeaderExtension::dataAsString)
+                .orElse(null);
+    }
+
+    /** The external data file name from its extension, or null. */
+    public String dataFile() {
+        return findExtension(extensions, HeaderExtension.EXTERNAL_DATA_FILE).map(HeaderExtension::dataAsString)
+                .orElse(null);
+    }
+
+    public CryptoHeaderPointer cryptoHeader() {
+        return findExtension(extensions, HeaderExtension.FULL_DISK_ENCRYPTION)
+                .map(e -> CryptoHeaderPointer.decode(e.data())).orElse(null);
+    }
+
+    public FeatureNameTable featureNameTable() {
+        return findExtension(extensions, HeaderExtension.FEATURE_NAME_TABLE)
+                .map(e -> FeatureNameTable.decode(e.data())).orElse(null);
+    }
+
+    /** The active L1 table (a copy is not made: callers must not change it). */
+    public long[] l1Table() {
+        return l1Table;
+    }
+
+    public long[] refcountTable() {
+        return refcountTable;
+    }
+
+    public List<SnapshotEntry> snapshots() {
+        return snapshots;
+    }
+
+    public List<BitmapDirectoryEntry> bitmaps() {
+        return bitmaps;
+    }
+
+    public long virtualSize() {
+        return header.size();
+    }
+
+    public long clusterSize() {
+        return header.clusterSize();
+    }
+
+    /** Number of L2 tables the active L1 table points to. */
+    public long allocatedL2Tables() {
+        long n = 0;
+        for (long e : l1Table) {
+            if (dev.q2.format.L1Entry.l2Offset(e) != 0) {
+                n++;
+            }
+        }
+        return n;
+    }
+
+    @Override
+    public void close() throws IOException {
+        file.close();
+    }
+}

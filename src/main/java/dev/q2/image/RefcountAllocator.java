@@ -1,0 +1,377 @@
+package dev.q2.image;
+
+import dev.q2.format.RefcountBlock;
+import dev.q2.io.ImageFile;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.util.HashMap;
+import java.util.LinkedHashSet;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * Refcount table and refcount blocks of an image being written, with QEMU's cluster allocation policy: first fit
+ * from a free-cluster cursor, refcount blocks placed so that they describe themselves, the refcount table grown into
+ * a new self-describing area at the end of the file, and allocation retried after metadata took its clusters.
+ * Following the same policy makes files written by q2 identical to qemu-img's.
+ *
+ * <p>Refcount blocks are cached in memory and written by {@link #flush()}; the refcount table and the header
+ * fields that point at it are written as soon as they change, as QEMU does.
+ */
+public final class RefcountAllocator {
+    /** Signals that metadata took clusters the caller may have chosen: search again (QEMU's -EAGAIN). */
+    private static final int AGAIN = 1;
+    private static final long REFT_OFFSET_MASK = 0xfffffffffffffe00L;
+    /** Byte offset of refcount_table_offset in the header. */
+    private static final long HEADER_REFTABLE_FIELD = 48;
+
+    private final ImageFile file;
+    private final int clusterBits;
+    private final long clusterSize;
+    private final int refcountOrder;
+    private final int refcountBlockBits;
+    private final long refcountBlockSize;
+    private final long refcountMax;
+
+    private long[] table;
+    private long tableOffset;
+    private int maxTableIndex;
+    private long freeClusterIndex;
+    private final Map<Long, ByteBuffer> blocks = new HashMap<>();
+    private final Set<Long> dirtyBlocks = new LinkedHashSet<>();
+
+    public RefcountAllocator(ImageFile file, int clusterBits, int refcountOrder, long tableOffset, long[] table) {
+        this.file = file;
+        this.clusterBits = clusterBits;
+        this.clusterSize = 1L << clusterBits;
+        this.refcountOrder = refcountOrder;
+        this.refcountBlockBits = clusterBits + 3 - refcountOrder;
+        this.refcountBlockSize = 1L << refcountBlockBits;
+        this.refcountMax = RefcountBlock.maxRefcount(refcountOrder);
+        this.tableOffset = tableOffset;
+        this.table = table.clone();
+        updateMaxTableIndex();
+    }
+
+    public long tableOffset() {
+        return tableOffset;
+    }
+
+    public long[] table() {
+        return table.clone();
+    }
+
+    public int tableClusters() {
+        return (int) ((long) table.length * 8 / clusterSize);
+    }
+
+    private void updateMaxTableIndex() {
+        int i = table.length - 1;
+        while (i > 0 && (table[i] & REFT_OFFSET_MASK) == 0) {
+            i--;
+        }
+        maxTableIndex = Math.max(i, 0);
+    }
+
+    private ByteBuffer block(long offset) throws IOException {
+        ByteBuffer b = blocks.get(offset);
+        if (b == null) {
+            b = ByteBuffer.allocate((int) clusterSize).order(ByteOrder.BIG_ENDIAN);
+            file.readZeroFilled(offset, b);
+            b.clear();
+            blocks.put(offset, b);
+        }
+        return b;
+    }
+
+    private ByteBuffer emptyBlock(long offset) {
+        ByteBuffer b = ByteBuffer.allocate((int) clusterSize).order(ByteOrder.BIG_ENDIAN);
+        blocks.put(offset, b);
+        dirtyBlocks.add(offset);
+        return b;
+    }
+
+    /** The refcount of a host cluster; 0 where no refcount block covers it. */
+    public long refcount(long clusterIndex) throws IOException {
+        long tableIndex = clusterIndex >>> refcountBlockBits;
+        if (tableIndex >= table.length) {
+            return 0;
+        }
+        long blockOffset = table[(int) tableIndex] & REFT_OFFSET_MASK;
+        if (blockOffset == 0) {
+            return 0;
+        }
+        return RefcountBlock.get(block(blockOffset), refcountOrder, (int) (clusterIndex & (refcountBlockSize - 1)));
+    }
+
+    /** Finds free clusters for {@code size} bytes from the cursor without taking a reference. */
+    private long allocClustersNoref(long size) throws IOException {
+        long nbClusters = sizeToClusters(size);
+        retry:
+        while (true) {
+            for (long i = 0; i < nbClusters; i++) {
+                long next = freeClusterIndex++;
+                if (refcount(next) != 0) {
+                    continue retry;
+                }
+            }
+            return (freeClusterIndex - nbClusters) << clusterBits;
+        }
+    }
+
+    /** Allocates {@code size} bytes of contiguous clusters with refcount 1 and returns their host offset. */
+    public long allocClusters(long size) throws IOException {
+        while (true) {
+            long offset = allocClustersNoref(size);
+            if (updateRefcount(offset, size, 1, false) != AGAIN) {
+                return offset;
+            }
+        }
+    }
+
+    /**
+     * Allocates as many of {@code nbClusters} clusters as are free starting exactly at {@code offset}; returns how
+     * many it took.
+     */
+    public long allocClustersAt(long offset, long nbClusters) throws IOException {
+        if (nbClusters == 0) {
+            return 0;
+        }
+        long i;
+        do {
+            long clusterIndex = offset >>> clusterBits;
+            for (i = 0; i < nbClusters; i++) {
+                if (refcount(clusterIndex++) != 0) {
+                    break;
+                }
+            }
+        } while (updateRefcount(offset, i << clusterBits, 1, false) == AGAIN);
+        return i;
+    }
+
+    /** Drops one reference to each cluster of the range. */
+    public void freeClusters(long offset, long size) throws IOException {
+        if (updateRefcount(offset, size, 1, true) == AGAIN) {
+            throw new IllegalStateException("freeing clusters needed a new refcount block");
+        }
+    }
+
+    /** Adds {@code addend} references (or removes them) for every cluster touching the byte range. */
+    public void addReferences(long offset, long size, long addend) throws IOException {
+        boolean decrease = addend < 0;
+        while (updateRefcount(offset, size, Math.abs(addend), decrease) == AGAIN) {
+            // a new refcount block was placed; the range was rolled back, so just apply it again
+        }
+    }
+
+    private long sizeToClusters(long size) {
+        return (size + clusterSize - 1) >>> clusterBits;
+    }
+
+    private int updateRefcount(long offset, long length, long addend, boolean decrease) throws IOException {
+        if (length <= 0) {
+            return 0;
+        }
+        long start = offset & ~(clusterSize - 1);
+        long last = (offset + length - 1) & ~(clusterSize - 1);
+        long oldTableIndex = -1;
+        ByteBuffer block = null;
+        for (long clusterOffset = start; clusterOffset <= last; clusterOffset += clusterSize) {
+            long clusterIndex = clusterOffset >>> clusterBits;
+            long tableIndex = clusterIndex >>> refcountBlockBits;
+            if (tableIndex != oldTableIndex) {
+                int ret = allocRefcountBlock(clusterIndex);
+                if (ret == AGAIN) {
+                    if (freeClusterIndex > (start >>> clusterBits)) {
+                        freeClusterIndex = start >>> clusterBits;
+                    }
+                    // roll back what this call changed so far
+                    updateRefcount(offset, clusterOffset - offset, addend, !decrease);
+                    return AGAIN;
+                }
+                block = block(table[(int) tableIndex] & REFT_OFFSET_MASK);
+                dirtyBlocks.add(table[(int) tableIndex] & REFT_OFFSET_MASK);
+            }
+            oldTableIndex = tableIndex;
+            int blockIndex = (int) (clusterIndex & (refcountBlockSize - 1));
+            long refcount = RefcountBlock.get(block, refcountOrder, blockIndex);
+            long updated = decrease ? refcount - addend : refcount + addend;
+            if (decrease ? Long.compareUnsigned(updated, refcount) > 0
+                    : (Long.compareUnsigned(updated, refcount) < 0
+                    || Long.compareUnsigned(updated, refcountMax) > 0)) {
+                throw new ImageException("refcount of cluster " + clusterIndex + " would leave its range");
+            }
+            if (updated == 0 && clusterIndex < freeClusterIndex) {
+                freeClusterIndex = clusterIndex;
+            }
+            RefcountBlock.set(block, refcountOrder, blockIndex, updated);
+        }
+        return 0;
+    }
+
+    private boolean inSameRefcountBlock(long offsetA, long offsetB) {
+        return (offsetA >>> (clusterBits + refcountBlockBits)) == (offsetB >>> (clusterBits + refcountBlockBits));
+    }
+
+    /** Makes sure a refcount block covers {@code clusterIndex}; returns AGAIN if it had to allocate one. */
+    private int allocRefcountBlock(long clusterIndex) throws IOException {
+        long tableIndex = clusterIndex >>> refcountBlockBits;
+        if (tableIndex < table.length && (table[(int) tableIndex] & REFT_OFFSET_MASK) != 0) {
+            return 0;
+        }
+        long newBlock = allocClustersNoref(clusterSize);
+        if (newBlock == 0) {
+            throw new ImageException("Preventing invalid allocation of refcount block at offset 0");
+        }
+        if (inSameRefcountBlock(newBlock, clusterIndex << clusterBits)) {
+            ByteBuffer b = emptyBlock(newBlock);
+            RefcountBlock.set(b, refcountOrder, (int) ((newBlock >>> clusterBits) & (refcountBlockSize - 1)), 1);
+        } else {
+            // Described elsewhere: at most two levels of recursion before a block describes itself.
+            if (updateRefcount(newBlock, clusterSize, 1, false) == AGAIN) {
+                return AGAIN;
+            }
+            emptyBlock(newBlock);
+        }
+        writeBlock(newBlock);
+
+        if (tableIndex < table.length) {
+            table[(int) tableIndex] = newBlock;
+            writeLong(tableOffset + tableIndex * 8, newBlock);
+            maxTableIndex = (int) Math.max(maxTableIndex, tableIndex);
+            return AGAIN;
+        }
+
+        // The refcount table must grow: new blocks and table go after everything the blocks so far can describe.
+        long blocksUsed = ceilDiv(Math.max(clusterIndex + 1, (newBlock >>> clusterBits) + 1), refcountBlockSize);
+        long metaOffset = blocksUsed * refcountBlockSize * clusterSize;
+        refcountArea(metaOffset, 0, false, (int) tableIndex, newBlock);
+        return AGAIN;
+    }
+
+    /**
+     * Creates refcount blocks and a new refcount table at {@code startOffset} that describe everything up to there
+     * plus {@code additionalClusters}, switches the header to the new table and frees the old one. Returns the first
+     * byte after the new structures. {@code exact} asks for no headroom in the table.
+     */
+    public long refcountArea(long startOffset, long additionalClusters, boolean exact, int newRefblockIndex,
+                             long newRefblockOffset) throws IOException {
+        long totalRefblockCount = refcountMetadataBlocks(startOffset / clusterSize + additionalClusters, !exact);
+        if (totalRefblockCount > Limits.MAX_REFTABLE_SIZE) {
+            throw new ImageException("Refcount table would exceed its maximum size");
+        }
+        int areaReftableIndex = (int) ((startOffset / clusterSize) / refcountBlockSize);
+        long tableSize = exact ? totalRefblockCount : totalRefblockCount + ceilDiv(totalRefblockCount, 2);
+        long perCluster = clusterSize / 8;
+        tableSize = ceilDiv(tableSize, perCluster) * perCluster;
+        long tableClusters = tableSize * 8 / clusterSize;
+        if (tableSize > Limits.MAX_REFTABLE_SIZE) {
+            throw new ImageException("Refcount table would exceed its maximum size");
+        }
+        long[] newTable = new long[(int) tableSize];
+        if (tableSize > maxTableIndex) {
+            System.arraycopy(table, 0, newTable, 0, Math.min(table.length, maxTableIndex + 1));
+        } else {
+            System.arraycopy(table, 0, newTable, 0, (int) tableSize);
+        }
+        if (newRefblockOffset != 0) {
+            newTable[newRefblockIndex] = newRefblockOffset;
+        }
+        long additional = 0;
+        for (int i = areaReftableIndex; i < totalRefblockCount; i++) {
+            if (newTable[i] == 0) {
+                additional++;
+            }
+        }
+        long newTableOffset = startOffset + additional * clusterSize;
+        long endOffset = newTableOffset + tableClusters * clusterSize;
+
+        long blockOffset = startOffset;
+        for (int i = areaReftableIndex; i < totalRefblockCount; i++) {
+            ByteBuffer b;
+            if (newTable[i] != 0) {
+                b = block(newTable[i] & REFT_OFFSET_MASK);
+            } else {
+                b = emptyBlock(blockOffset);
+                newTable[i] = blockOffset;
+                blockOffset += clusterSize;
+            }
+            long firstCovered = (long) i * refcountBlockSize * clusterSize;
+            if (firstCovered < endOffset) {
+                long j = firstCovered < startOffset ? (startOffset - firstCovered) / clusterSize : 0;
+                long endIndex = Math.min((endOffset - firstCovered) / clusterSize, refcountBlockSize);
+                for (; j < endIndex; j++) {
+                    RefcountBlock.set(b, refcountOrder, (int) j, 1);
+                }
+                dirtyBlocks.add(newTable[i] & REFT_OFFSET_MASK);
+            }
+        }
+        flush();
+
+        ByteBuffer t = ByteBuffer.allocate((int) (tableSize * 8)).order(ByteOrder.BIG_ENDIAN);
+        t.asLongBuffer().put(newTable);
+        file.writeFully(newTableOffset, t);
+        ByteBuffer hdr = ByteBuffer.allocate(12).order(ByteOrder.BIG_ENDIAN);
+        hdr.putLong(newTableOffset).putInt((int) tableClusters).flip();
+        file.writeFully(HEADER_REFTABLE_FIELD, hdr);
+
+        long oldOffset = tableOffset;
+        long oldSize = table.length;
+        table = newTable;
+        tableOffset = newTableOffset;
+        updateMaxTableIndex();
+        freeClusters(oldOffset, oldSize * 8);
+        return endOffset;
+    }
+
+    /**
+     * Refcount blocks needed to describe {@code clusters} clusters plus the refcount structures themselves: the
+     * fixed point of blocks and table clusters, with headroom of half the table when {@code generous}.
+     */
+    long refcountMetadataBlocks(long clusters, boolean generous) {
+        long blocksPerTableCluster = clusterSize / 8;
+        long refcountsPerBlock = refcountBlockSize;
+        long tableClusters = 0;
+        long blockCount = 0;
+        long n = 0;
+        long last;
+        do {
+            last = n;
+            blockCount = ceilDiv(clusters + tableClusters + blockCount, refcountsPerBlock);
+            tableClusters = ceilDiv(blockCount, blocksPerTableCluster);
+            n = clusters + blockCount + tableClusters;
+            if (n == last && generous) {
+                clusters += ceilDiv(tableClusters, 2);
+                n = 0;
+                generous = false;
+            }
+        } while (n != last);
+        return blockCount;
+    }
+
+    private void writeBlock(long offset) throws IOException {
+        ByteBuffer b = blocks.get(offset).duplicate();
+        b.clear();
+        file.writeFully(offset, b);
+        dirtyBlocks.remove(offset);
+    }
+
+    private void writeLong(long position, long value) throws IOException {
+        ByteBuffer b = ByteBuffer.allocate(8).order(ByteOrder.BIG_ENDIAN).putLong(value);
+        b.flip();
+        file.writeFully(position, b);
+    }
+
+    /** Writes every changed refcount block. */
+    public void flush() throws IOException {
+        for (Long offset : dirtyBlocks.toArray(new Long[0])) {
+            writeBlock(offset);
+        }
+    }
+
+    private static long ceilDiv(long a, long b) {
+        return a / b + (a % b != 0 ? 1 : 0);
+    }
+}

@@ -1,0 +1,156 @@
+package dev.q2.io;
+
+import java.io.IOException;
+import java.nio.channels.FileChannel;
+import java.nio.channels.FileLock;
+import java.nio.channels.OverlappingFileLockException;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * QEMU's image locking protocol (block/file-posix.c): a process that uses permission bit i holds a shared lock on
+ * byte 100+i of the image file, and one that refuses to share permission i holds a shared lock on byte 200+i.
+ * Before taking its locks a process checks that nobody refuses what it wants and nobody holds what it refuses.
+ *
+ * <p>QEMU tests with F_OFD_GETLK, which Java does not offer; q2 reads the kernel's lock list (/proc/locks) instead,
+ * which sees QEMU's OFD locks and other processes' POSIX locks alike, without needing write access to the file.
+ * The locks q2 takes are POSIX locks from {@link FileChannel#lock}; the kernel makes those conflict with QEMU's OFD
+ * locks, so QEMU sees them.
+ */
+public final class QemuLock implements AutoCloseable {
+    public static final int PERM_CONSISTENT_READ = 0x01;
+    public static final int PERM_WRITE = 0x02;
+    public static final int PERM_WRITE_UNCHANGED = 0x04;
+    public static final int PERM_RESIZE = 0x08;
+    public static final int PERM_ALL = 0x0f;
+    private static final String[] NAMES = {"consistent read", "write", "write unchanged", "resize"};
+    private static final int PERM_BASE = 100;
+    private static final int SHARED_BASE = 200;
+
+    private final List<FileLock> locks;
+
+    private QemuLock(List<FileLock> locks) {
+        this.locks = locks;
+    }
+
+    /** Thrown when another process holds the image in a way that conflicts with this use. */
+    public static final class LockConflictException extends IOException {
+        public LockConflictException(String message) {
+            super(message);
+        }
+    }
+
+    /**
+     * Checks for conflicts and takes the locks for using {@code perms} while sharing {@code sharedPerms}, as
+     * qemu-img does. The channel must be readable; the locks are shared locks.
+     */
+    public static QemuLock acquire(FileChannel channel, Path path, int perms, int sharedPerms) throws IOException {
+        check(path, perms, sharedPerms);
+        List<FileLock> taken = new ArrayList<>();
+        try {
+            for (int i = 0; i < NAMES.length; i++) {
+                if ((perms & (1 << i)) != 0) {
+                    taken.add(channel.lock(PERM_BASE + i, 1, true));
+                }
+                if ((sharedPerms & (1 << i)) == 0) {
+                    taken.add(channel.lock(SHARED_BASE + i, 1, true));
+                }
+            }
+        } catch (OverlappingFileLockException e) {
+            // This JVM already holds the image (e.g. a backing file opened twice); its own locks already apply.
+        }
+        return new QemuLock(taken);
+    }
+
+    /** Refuses if another process holds {@code path} in a way that conflicts with the given use. */
+    public static void check(Path path, int perms, int sharedPerms) throws IOException {
+        List<long[]> held = heldByOthers(path);
+        for (int i = 0; i < NAMES.length; i++) {
+            if ((perms & (1 << i)) != 0 && covers(held, SHARED_BASE + i)) {
+                throw new LockConflictException("Failed to get \"" + NAMES[i] + "\" lock: is another process"
+                        + " using the image [" + path + "]?");
+            }
+            if ((sharedPerms & (1 << i)) == 0 && covers(held, PERM_BASE + i)) {
+                throw new LockConflictException("Failed to get shared \"" + NAMES[i] + "\" lock: is another"
+                        + " process using the image [" + path + "]?");
+            }
+        }
+    }
+
+    /** Refuses to overwrite an existing image that another process uses (as a writer would). */
+    public static void checkNotInUse(Path path) throws IOException {
+        if (Files.exists(path)) {
+            check(path, PERM_CONSISTENT_READ | PERM_WRITE | PERM_RESIZE, 0);
+        }
+    }
+
+    private static boolean covers(List<long[]> ranges, long b) {
+        for (long[] r : ranges) {
+            if (b >= r[0] && (r[1] < 0 || b <= r[1])) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** Byte ranges [start, end] (end -1 = EOF) locked on this file by other processes, from /proc/locks. */
+    static List<long[]> heldByOthers(Path path) throws IOException {
+        List<long[]> out = new ArrayList<>();
+        Path procLocks = Path.of("/proc/locks");
+        if (!Files.isReadable(procLocks)) {
+            return out; // not Linux: no way to test without write access; QEMU would be on its own too
+        }
+        long ino;
+        long dev;
+        try {
+            ino = ((Number) Files.getAttribute(path, "unix:ino")).longValue();
+            dev = ((Number) Files.getAttribute(path, "unix:dev")).longValue();
+        } catch (UnsupportedOperationException | IllegalArgumentException e) {
+            return out;
+        } catch (NoSuchFileException e) {
+            throw e;
+        }
+        // Linux dev_t encoding: major in bits 8-19 and 32-43, minor in bits 0-7 and 20-31.
+        long major = ((dev >>> 8) & 0xfff) | ((dev >>> 32) & ~0xfffL);
+        long minor = (dev & 0xff) | ((dev >>> 12) & ~0xffL);
+        String self = Long.toString(ProcessHandle.current().pid());
+        for (String line : Files.readAllLines(procLocks)) {
+            // "1: OFDLCK  ADVISORY  READ -1 fd:01:1234 100 100" (blocked waiters have a "->" field)
+            String[] f = line.trim().split("\\s+");
+            if (f.length < 8 || f[1].equals("->")) {
+                continue;
+            }
+            String[] id = f[5].split(":");
+            if (id.length != 3) {
+                continue;
+            }
+            try {
+                if (Long.parseLong(id[0], 16) != major || Long.parseLong(id[1], 16) != minor
+                        || Long.parseLong(id[2]) != ino) {
+                    continue;
+                }
+                if (f[1].equals("POSIX") && f[4].equals(self)) {
+                    continue; // our own locks
+                }
+                long start = Long.parseLong(f[6]);
+                long end = f[7].equals("EOF") ? -1 : Long.parseLong(f[7]);
+                out.add(new long[] {start, end});
+            } catch (NumberFormatException e) {
+                // a line we do not understand is not a lock we can honour
+            }
+        }
+        return out;
+    }
+
+    @Override
+    public void close() throws IOException {
+        for (FileLock l : locks) {
+            if (l.isValid()) {
+                l.release();
+            }
+        }
+    }
+}

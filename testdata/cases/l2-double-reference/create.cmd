@@ -1,0 +1,1 @@
+create -f qcow2 img.qcow2 1M

@@ -1,0 +1,1 @@
+create -f qcow2 -o preallocation=metadata img.qcow2 1M
