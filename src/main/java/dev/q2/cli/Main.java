@@ -8,7 +8,7 @@ import java.io.PrintWriter;
 /** Entry point of the q2 command line: qemu-img-style subcommands for qcow2 images. */
 @Command(name = "q2", mixinStandardHelpOptions = true, versionProvider = Version.class,
         description = "qcow2 disk-image toolkit, compatible with qemu-img",
-        subcommands = {CreateCommand.class})
+        subcommands = {CreateCommand.class, InfoCommand.class})
 public final class Main implements Runnable {
 
     public static void main(String[] args) {

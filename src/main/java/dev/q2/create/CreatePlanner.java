@@ -307,33 +307,28 @@ public final class CreatePlanner {
 
         // Rounded up to whole sectors, as QEMU does before it creates the image.
         long roundedSize = size > Long.MAX_VALUE - 511 ? size : (size + 511) & ~511L;
+        boolean extendedL2 = Boolean.TRUE.equals(parseBool(orDefault(o.get("extended_l2"), "off")));
+        // The checks below run in qcow2_co_create's order, so the first error is the one qemu-img reports.
+        if (extendedL2 && version < 3) {
+            throw new CreateException("Extended L2 entries are only supported with compatibility level 1.1"
+                    + " and above (use version=v3 or greater)", true);
+        }
         long clusterSize = o.get("cluster_size") == null ? 65536 : sizeOrZero(o.get("cluster_size"));
         if (clusterSize < 512 || clusterSize > (2L << 20) || Long.bitCount(clusterSize) != 1) {
             throw new CreateException("Cluster size must be a power of two between 512 and 2048k", true);
         }
         int clusterBits = Long.numberOfTrailingZeros(clusterSize);
-        boolean extendedL2 = Boolean.TRUE.equals(parseBool(orDefault(o.get("extended_l2"), "off")));
-        if (extendedL2) {
-            if (version < 3) {
-                throw new CreateException("Extended L2 entries are only supported with compatibility level 1.1"
-                        + " and above (use version=v3 or greater)", true);
-            }
-            if (clusterSize < 16384) {
-                throw new CreateException(
-                        "Extended L2 entries are only supported with cluster sizes of at least 16384 bytes", true);
-            }
+        if (extendedL2 && clusterSize < 16384) {
+            throw new CreateException(
+                    "Extended L2 entries are only supported with cluster sizes of at least 16384 bytes", true);
         }
         String backing = o.get("backing_file");
         if (backing != null && prealloc != Preallocation.OFF && !extendedL2) {
             throw new CreateException("Backing file and preallocation can only be used at the same time if"
                     + " extended_l2 is on", true);
         }
-        int l2Bits = clusterBits - (extendedL2 ? 4 : 3);
-        long coverage = clusterSize << l2Bits;
-        long l1Entries = roundedSize / coverage + (roundedSize % coverage != 0 ? 1 : 0);
-        if (l1Entries * 8 > Limits.MAX_L1_SIZE) {
-            throw new CreateException("The image size is too large for file format 'qcow2' (try using a larger"
-                    + " cluster size)", true);
+        if (backingFmt != null && backing == null) {
+            throw new CreateException("Backing format cannot be used without backing file", true);
         }
         boolean lazy = Boolean.TRUE.equals(parseBool(orDefault(o.get("lazy_refcounts"), "off")));
         if (lazy && version < 3) {
@@ -348,24 +343,28 @@ public final class CreatePlanner {
             throw new CreateException("Different refcount widths than 16 bits require compatibility level 1.1 or"
                     + " above (use version=v3 or greater)", true);
         }
-        if (backingFmt != null && backing == null) {
-            throw new CreateException("Backing format cannot be used without backing file", true);
-        }
         String dataFile = o.get("data_file");
         boolean dataFileRaw = Boolean.TRUE.equals(parseBool(orDefault(o.get("data_file_raw"), "off")));
-        if (dataFile != null && version < 3) {
-            throw new CreateException("External data files are only supported with compatibility level 1.1 and"
-                    + " above (use version=v3 or greater)", true);
-        }
         if (dataFileRaw && dataFile == null) {
             throw new CreateException("data-file-raw requires data-file", true);
         }
         if (dataFileRaw && backing != null) {
             throw new CreateException("Backing file and data-file-raw cannot be used at the same time", true);
         }
+        if (dataFile != null && version < 3) {
+            throw new CreateException("External data files are only supported with compatibility level 1.1 and"
+                    + " above (use version=v3 or greater)", true);
+        }
         if (compressionType != QcowHeader.COMPRESSION_ZLIB && version < 3) {
             throw new CreateException("Non-zlib compression type is only supported with compatibility level 1.1"
                     + " and above (use version=v3 or greater)", true);
+        }
+        int l2Bits = clusterBits - (extendedL2 ? 4 : 3);
+        long coverage = clusterSize << l2Bits;
+        long l1Entries = roundedSize / coverage + (roundedSize % coverage != 0 ? 1 : 0);
+        if (l1Entries * 8 > Limits.MAX_L1_SIZE) {
+            throw new CreateException("The image size is too large for file format 'qcow2' (try using a larger"
+                    + " cluster size)", true);
         }
         if (backing != null && backing.getBytes(java.nio.charset.StandardCharsets.UTF_8).length
                 > Limits.MAX_BACKING_FILE_NAME) {

@@ -64,6 +64,16 @@ final class MetadataPreallocator {
     }
 
     /**
+     * Bytes QEMU copies-on-write after a request that ends inside a cluster: up to the end of that cluster, or of
+     * that subcluster with extended L2. There is no backing data at create time, so the copy is zeros.
+     */
+    long tailCowBytes(long end) {
+        long unit = spec.extendedL2() ? cs / 32 : cs;
+        long rest = end % unit;
+        return rest == 0 ? 0 : unit - rest;
+    }
+
+    /**
      * Enters already allocated, contiguous host clusters for guest clusters from {@code guestOffset} (the falloc
      * and full modes of qcow2_co_truncate), creating L2 tables as needed.
      */

@@ -87,7 +87,11 @@ public final class Qcow2Creator {
                 var pre = new MetadataPreallocator(f, refcounts, spec, l1, l1Offset);
                 long end = pre.preallocate(0, spec.size());
                 refcounts.flush();
-                extendTo(dataPath != null ? dataPath : null, f, end);
+                long tail = pre.tailCowBytes(spec.size());
+                if (tail > 0) {
+                    writeZeros(dataPath, f, end, tail);
+                }
+                extendTo(dataPath, f, end);
             }
             case FALLOC, FULL -> preallocateData(f, refcounts, spec, l1, l1Offset, dataPath);
             default -> {
@@ -145,6 +149,16 @@ public final class Qcow2Creator {
             zeros.clear().limit(n);
             f.writeFully(pos, zeros);
             pos += n;
+        }
+    }
+
+    private static void writeZeros(Path dataPath, ImageFile f, long at, long length) throws IOException {
+        if (dataPath != null) {
+            try (ImageFile data = ImageFile.openReadWrite(dataPath)) {
+                data.writeFully(at, ByteBuffer.allocate((int) length));
+            }
+        } else {
+            f.writeFully(at, ByteBuffer.allocate((int) length));
         }
     }
 

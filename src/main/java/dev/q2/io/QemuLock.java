@@ -68,11 +68,14 @@ public final class QemuLock implements AutoCloseable {
     /** Refuses if another process holds {@code path} in a way that conflicts with the given use. */
     public static void check(Path path, int perms, int sharedPerms) throws IOException {
         List<long[]> held = heldByOthers(path);
+        // QEMU checks the permissions it wants first, then those it refuses to share.
         for (int i = 0; i < NAMES.length; i++) {
             if ((perms & (1 << i)) != 0 && covers(held, SHARED_BASE + i)) {
                 throw new LockConflictException("Failed to get \"" + NAMES[i] + "\" lock: is another process"
                         + " using the image [" + path + "]?");
             }
+        }
+        for (int i = 0; i < NAMES.length; i++) {
             if ((sharedPerms & (1 << i)) == 0 && covers(held, PERM_BASE + i)) {
                 throw new LockConflictException("Failed to get shared \"" + NAMES[i] + "\" lock: is another"
                         + " process using the image [" + path + "]?");
@@ -83,7 +86,7 @@ public final class QemuLock implements AutoCloseable {
     /** Refuses to overwrite an existing image that another process uses (as a writer would). */
     public static void checkNotInUse(Path path) throws IOException {
         if (Files.exists(path)) {
-            check(path, PERM_CONSISTENT_READ | PERM_WRITE | PERM_RESIZE, 0);
+            check(path, PERM_CONSISTENT_READ | PERM_WRITE | PERM_RESIZE, PERM_CONSISTENT_READ | PERM_WRITE_UNCHANGED);
         }
     }
 

@@ -1,0 +1,188 @@
+package dev.q2.info;
+
+import dev.q2.cache.L2CacheSizing;
+import dev.q2.format.BitmapDirectoryEntry;
+import dev.q2.format.Features;
+import dev.q2.format.QcowHeader;
+import dev.q2.format.SnapshotEntry;
+import dev.q2.image.ImageException;
+import dev.q2.image.Qcow2Image;
+import dev.q2.io.ImageFile;
+import dev.q2.io.QemuLock;
+import dev.q2.util.QDict;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Collects {@link ImageInfo} for an image and, on request, its backing chain, the way qemu-img info does:
+ * read-only, with QEMU's locks unless force-share is asked for, and without opening backing files unless the chain
+ * is wanted.
+ */
+public final class ImageInfoCollector {
+    private ImageInfoCollector() {
+    }
+
+    /** Format of a file: "qcow2" when it starts with the qcow2 magic, else "raw" (qemu-img's probe). */
+    public static String probe(ImageFile f) throws IOException {
+        ByteBuffer b = ByteBuffer.allocate(4);
+        f.readZeroFilled(0, b);
+        return b.getInt(0) == QcowHeader.MAGIC ? "qcow2" : "raw";
+    }
+
+    /**
+     * Info for one image.
+     *
+     * @param filename the name as the user gave it (printed as is)
+     * @param format "qcow2", "raw", or null to probe
+     */
+    public static ImageInfo collect(String filename, String format, boolean forceShare) throws IOException {
+        Path path = Path.of(filename);
+        try (ImageFile f = ImageFile.openReadOnly(path);
+             QemuLock lock = forceShare ? null
+                     : QemuLock.acquire(f.channel(), path, 0,
+                     QemuLock.PERM_ALL & ~(QemuLock.PERM_WRITE | QemuLock.PERM_RESIZE))) {
+            String fmt = format != null ? format : probe(f);
+            if (fmt.equals("raw")) {
+                return raw(filename, f);
+            }
+            if (!fmt.equals("qcow2")) {
+                throw new ImageException("Unknown driver '" + fmt + "'");
+            }
+            return qcow2(filename, Qcow2Image.load(f));
+        }
+    }
+
+    /** Info for an image and every image below it, top first. */
+    public static List<ImageInfo> collectChain(String filename, String format, boolean forceShare)
+            throws IOException {
+        List<ImageInfo> out = new ArrayList<>();
+        List<String> seen = new ArrayList<>();
+        String name = filename;
+        String fmt = format;
+        while (name != null) {
+            String canonical = Path.of(name).toAbsolutePath().normalize().toString();
+            if (seen.contains(canonical)) {
+                throw new ImageException("Backing file '" + name + "' creates an infinite loop.");
+            }
+            seen.add(canonical);
+            ImageInfo info = collect(name, fmt, forceShare);
+            out.add(info);
+            name = info.fullBackingFilename();
+            fmt = info.backingFormat();
+        }
+        return out;
+    }
+
+    private static ImageInfo raw(String filename, ImageFile f) throws IOException {
+        QDict q = base(filename, "raw", f);
+        q.put("virtual-size", f.size());
+        q.put("dirty-flag", false);
+        return new ImageInfo(q, null, 0);
+    }
+
+    private static QDict base(String filename, String format, ImageFile f) throws IOException {
+        QDict q = new QDict();
+        q.put("filename", filename);
+        q.put("format", format);
+        q.put("actual-size", DiskUsage.allocatedBytes(f.path()));
+        return q;
+    }
+
+    private static ImageInfo qcow2(String filename, Qcow2Image img) throws IOException {
+        QcowHeader h = img.header();
+        QDict q = base(filename, "qcow2", img.file());
+        q.put("dirty-flag", h.hasFeature(Features.INCOMPAT_DIRTY));
+        q.put("virtual-size", h.size());
+        q.put("cluster-size", h.clusterSize());
+        if (h.cryptMethod() != 0) {
+            q.put("encrypted", true);
+        }
+        String backing = img.backingFile();
+        if (backing != null && !backing.isEmpty()) {
+            q.put("backing-filename", backing);
+            q.put("full-backing-filename", fullBackingFilename(filename, backing));
+            q.put("backing-filename-format", img.backingFormat());
+        }
+        if (!img.snapshots().isEmpty()) {
+            List<Object> snaps = new ArrayList<>();
+            for (SnapshotEntry s : img.snapshots()) {
+                snaps.add(snapshot(s));
+            }
+            q.put("snapshots", snaps);
+        }
+        QDict spec = new QDict();
+        spec.put("type", "qcow2");
+        spec.put("data", formatSpecific(img));
+        q.put("format-specific", spec);
+        L2CacheSizing sizing = new L2CacheSizing(h.size(), h.clusterSize(), h.extendedL2());
+        return new ImageInfo(q, sizing, img.allocatedL2Tables());
+    }
+
+    /** A relative backing name is relative to the folder of the image that names it. */
+    static String fullBackingFilename(String imageFilename, String backing) {
+        if (backing.startsWith("/") || backing.contains(":")) {
+            return backing;
+        }
+        int slash = imageFilename.lastIndexOf('/');
+        return slash < 0 ? backing : imageFilename.substring(0, slash + 1) + backing;
+    }
+
+    private static QDict snapshot(SnapshotEntry s) {
+        QDict d = new QDict();
+        d.put("id", s.id());
+        d.put("name", s.name());
+        d.put("vm-state-size", s.vmStateSize());
+        d.put("date-sec", s.dateSec());
+        d.put("date-nsec", s.dateNsec());
+        d.put("vm-clock-sec", s.vmClockNsec() / 1_000_000_000L);
+        d.put("vm-clock-nsec", s.vmClockNsec() % 1_000_000_000L);
+        if (s.icount() != -1) {
+            d.put("icount", s.icount());
+        }
+        return d;
+    }
+
+    private static QDict formatSpecific(Qcow2Image img) {
+        QcowHeader h = img.header();
+        QDict d = new QDict();
+        if (h.version() == 2) {
+            d.put("compat", "0.10");
+            d.put("refcount-bits", h.refcountBits());
+        } else {
+            d.put("compat", "1.1");
+            d.put("lazy-refcounts", (h.compatibleFeatures() & Features.COMPAT_LAZY_REFCOUNTS) != 0);
+            d.put("corrupt", h.hasFeature(Features.INCOMPAT_CORRUPT));
+            d.put("extended-l2", h.extendedL2());
+            d.put("refcount-bits", h.refcountBits());
+            if (!img.bitmaps().isEmpty()) {
+                List<Object> list = new ArrayList<>();
+                for (BitmapDirectoryEntry b : img.bitmaps()) {
+                    QDict bm = new QDict();
+                    bm.put("name", b.name());
+                    bm.put("granularity", b.granularity());
+                    List<Object> flags = new ArrayList<>();
+                    if (b.inUse()) {
+                        flags.add("in-use");
+                    }
+                    if (b.auto()) {
+                        flags.add("auto");
+                    }
+                    bm.put("flags", flags);
+                    list.add(bm);
+                }
+                d.put("bitmaps", list);
+            }
+            boolean hasDataFile = h.hasFeature(Features.INCOMPAT_DATA_FILE);
+            d.put("data-file", img.dataFile());
+            if (hasDataFile) {
+                d.put("data-file-raw", (h.autoclearFeatures() & Features.AUTOCLEAR_DATA_FILE_RAW) != 0);
+            }
+        }
+        d.put("compression-type", h.compressionType() == QcowHeader.COMPRESSION_ZSTD ? "zstd" : "zlib");
+        return d;
+    }
+}
