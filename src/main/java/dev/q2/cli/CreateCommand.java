@@ -28,6 +28,9 @@ public final class CreateCommand implements Callable<Integer> {
     @Mixin
     CommonOptions common;
 
+    @picocli.CommandLine.ParentCommand
+    Main main;
+
     @Option(names = "-f", paramLabel = "FMT", description = "Image format (only qcow2)")
     String format = "qcow2";
 
@@ -79,7 +82,7 @@ public final class CreateCommand implements Callable<Integer> {
             for (String o : options) {
                 CreatePlanner.parseOptions(o, opts);
             }
-            plan = CreatePlanner.plan(new CreateRequest(filename, size, opts, backingFile, backingFormat, unsafe));
+            plan = CreatePlanner.plan(new CreateRequest(main.workDir(), filename, size, opts, backingFile, backingFormat, unsafe));
         } catch (CreateException e) {
             if (e.afterFormatting() && !quiet) {
                 out.println(CreatePlanner.formattingLine(filename, opts));
@@ -96,7 +99,7 @@ public final class CreateCommand implements Callable<Integer> {
             out.println(plan.formattingLine());
             out.flush();
         }
-        Path path = Path.of(filename);
+        Path path = main.resolve(filename);
         try {
             QemuLock.checkNotInUse(path);
             Qcow2Creator.create(path, plan.spec());

@@ -24,6 +24,9 @@ public final class InfoCommand implements Callable<Integer> {
     @Mixin
     CommonOptions common;
 
+    @picocli.CommandLine.ParentCommand
+    Main main;
+
     @Option(names = "-f", paramLabel = "FMT", description = "Image format (qcow2 or raw); probed when absent")
     String format;
 
@@ -49,10 +52,10 @@ public final class InfoCommand implements Callable<Integer> {
         }
         try {
             if (backingChain) {
-                List<ImageInfo> chain = ImageInfoCollector.collectChain(filename, format, forceShare);
+                List<ImageInfo> chain = ImageInfoCollector.collectChain(main.workDir(), filename, format, forceShare);
                 out.print(output.equals("json") ? InfoPrinter.jsonChain(chain) : InfoPrinter.humanChain(chain));
             } else {
-                ImageInfo info = ImageInfoCollector.collect(filename, format, forceShare);
+                ImageInfo info = ImageInfoCollector.collect(main.workDir(), filename, format, forceShare);
                 out.print(output.equals("json") ? InfoPrinter.json(info) : InfoPrinter.human(info));
             }
         } catch (ImageOpenFailure e) {

@@ -4,12 +4,24 @@ import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
 import java.io.PrintWriter;
+import java.nio.file.Path;
 
 /** Entry point of the q2 command line: qemu-img-style subcommands for qcow2 images. */
 @Command(name = "q2", mixinStandardHelpOptions = true, versionProvider = Version.class,
         description = "qcow2 disk-image toolkit, compatible with qemu-img",
         subcommands = {CreateCommand.class, InfoCommand.class})
 public final class Main implements Runnable {
+    /** Folder that relative file names are resolved against (the process's, except in tests). */
+    private Path workDir = Path.of("");
+
+    /** Resolves a file name the user gave against the working folder. */
+    Path resolve(String filename) {
+        return workDir.resolve(filename);
+    }
+
+    Path workDir() {
+        return workDir;
+    }
 
     public static void main(String[] args) {
         System.exit(run(args, new PrintWriter(System.out, true), new PrintWriter(System.err, true)));
@@ -17,7 +29,14 @@ public final class Main implements Runnable {
 
     /** Runs q2 with the given streams and returns the exit code (for tests and embedding). */
     public static int run(String[] args, PrintWriter out, PrintWriter err) {
-        CommandLine cl = new CommandLine(new Main());
+        return run(Path.of(""), args, out, err);
+    }
+
+    /** Runs q2 as if started in {@code workDir}. */
+    public static int run(Path workDir, String[] args, PrintWriter out, PrintWriter err) {
+        Main main = new Main();
+        main.workDir = workDir;
+        CommandLine cl = new CommandLine(main);
         cl.setOut(out);
         cl.setErr(err);
         cl.setParameterExceptionHandler((ex, a) -> {

@@ -147,17 +147,18 @@ public final class CreatePlanner {
                 throw new CreateException(
                         "Error: Trying to create an image with the same filename as the backing file", false);
             }
-            Path resolved = resolveBacking(req.filename(), backing);
+            String shown = combinedName(req.filename(), backing);
+            Path resolved = req.workDir().resolve(shown);
             if (backingFmt == null) {
                 if (req.unsafe()) {
                     throw new CreateException("Backing file specified without backing format", false);
                 }
-                String detected = probe(resolved, backing);
+                String detected = probe(resolved, shown);
                 throw new CreateException("Backing file specified without backing format (detected format of "
                         + detected + ")", false);
             }
             if (!req.unsafe() && DRIVERS.contains(backingFmt)) {
-                long backingSize = backingSize(resolved, backingFmt);
+                long backingSize = backingSize(resolved, shown, backingFmt);
                 if (size == null) {
                     size = backingSize;
                 }
@@ -184,27 +185,33 @@ public final class CreatePlanner {
         }
     }
 
-    /** A backing file name is relative to the folder of the image that names it. */
-    public static Path resolveBacking(String imageFilename, String backing) {
-        Path b = Path.of(backing);
-        if (b.isAbsolute()) {
-            return b;
+    /**
+     * The name of a file that an image names (backing or data file) as QEMU shows it: relative names are relative
+     * to the folder of the image that names them.
+     */
+    public static String combinedName(String imageFilename, String named) {
+        if (named.startsWith("/")) {
+            return named;
         }
-        Path parent = Path.of(imageFilename).getParent();
-        return parent == null ? b : parent.resolve(b);
+        int slash = imageFilename.lastIndexOf('/');
+        return slash < 0 ? named : imageFilename.substring(0, slash + 1) + named;
     }
 
     private static String probe(Path file, String shown) throws CreateException {
+        if (!Files.exists(file)) {
+            throw new CreateException("Could not open '" + shown + "': No such file or directory; could not open"
+                    + " backing image", false);
+        }
         try (var ch = java.nio.channels.FileChannel.open(file)) {
             var buf = java.nio.ByteBuffer.allocate(4);
             ch.read(buf, 0);
             return buf.position() == 4 && buf.getInt(0) == QcowHeader.MAGIC ? "qcow2" : "raw";
         } catch (IOException e) {
-            throw new CreateException(openError(file, e) + "; could not open backing image", false);
+            throw new CreateException(openError(shown, e) + "; could not open backing image", false);
         }
     }
 
-    private static long backingSize(Path file, String fmt) throws CreateException {
+    private static long backingSize(Path file, String shown, String fmt) throws CreateException {
         try {
             if (fmt.equals("qcow2")) {
                 try (Qcow2Image img = Qcow2Image.openReadOnly(file)) {
@@ -216,14 +223,14 @@ public final class CreatePlanner {
             }
             return Files.size(file);
         } catch (ImageException e) {
-            throw new CreateException("Could not open '" + file + "': " + e.getMessage()
+            throw new CreateException("Could not open '" + shown + "': " + e.getMessage()
                     + "; could not open backing image", false);
         } catch (IOException e) {
-            throw new CreateException(openError(file, e) + "; could not open backing image", false);
+            throw new CreateException(openError(shown, e) + "; could not open backing image", false);
         }
     }
 
-    static String openError(Path file, IOException e) {
+    static String openError(String file, IOException e) {
         String reason = e instanceof NoSuchFileException ? "No such file or directory"
                 : e instanceof java.nio.file.AccessDeniedException ? "Permission denied" : e.getMessage();
         return "Could not open '" + file + "': " + reason;

@@ -26,7 +26,7 @@ public final class Qcow2Creator {
 
     /** Creates (or overwrites) {@code path} from a checked spec. */
     public static void create(Path path, CreateSpec spec) throws IOException {
-        Path dataPath = spec.dataFile() == null ? null : CreatePlanner.resolveBacking(path.toString(), spec.dataFile());
+        Path dataPath = spec.dataFile() == null ? null : path.resolveSibling(spec.dataFile());
         if (dataPath != null) {
             Files.deleteIfExists(dataPath);
             Files.createFile(dataPath);

@@ -39,8 +39,9 @@ public final class ImageInfoCollector {
      * @param filename the name as the user gave it (printed as is)
      * @param format "qcow2", "raw", or null to probe
      */
-    public static ImageInfo collect(String filename, String format, boolean forceShare) throws IOException {
-        Path path = Path.of(filename);
+    public static ImageInfo collect(Path workDir, String filename, String format, boolean forceShare)
+            throws IOException {
+        Path path = workDir.resolve(filename);
         try (ImageFile f = ImageFile.openReadOnly(path);
              QemuLock lock = forceShare ? null
                      : QemuLock.acquire(f.channel(), path, 0,
@@ -57,19 +58,19 @@ public final class ImageInfoCollector {
     }
 
     /** Info for an image and every image below it, top first. */
-    public static List<ImageInfo> collectChain(String filename, String format, boolean forceShare)
+    public static List<ImageInfo> collectChain(Path workDir, String filename, String format, boolean forceShare)
             throws IOException {
         List<ImageInfo> out = new ArrayList<>();
         List<String> seen = new ArrayList<>();
         String name = filename;
         String fmt = format;
         while (name != null) {
-            String canonical = Path.of(name).toAbsolutePath().normalize().toString();
+            String canonical = workDir.resolve(name).toAbsolutePath().normalize().toString();
             if (seen.contains(canonical)) {
                 throw new ImageException("Backing file '" + name + "' creates an infinite loop.");
             }
             seen.add(canonical);
-            ImageInfo info = collect(name, fmt, forceShare);
+            ImageInfo info = collect(workDir, name, fmt, forceShare);
             out.add(info);
             name = info.fullBackingFilename();
             fmt = info.backingFormat();
@@ -124,11 +125,7 @@ public final class ImageInfoCollector {
 
     /** A relative backing name is relative to the folder of the image that names it. */
     static String fullBackingFilename(String imageFilename, String backing) {
-        if (backing.startsWith("/") || backing.contains(":")) {
-            return backing;
-        }
-        int slash = imageFilename.lastIndexOf('/');
-        return slash < 0 ? backing : imageFilename.substring(0, slash + 1) + backing;
+        return dev.q2.create.CreatePlanner.combinedName(imageFilename, backing);
     }
 
     private static QDict snapshot(SnapshotEntry s) {
