@@ -347,6 +347,21 @@ public final class Qcow2Image implements AutoCloseable {
         return header.clusterSize();
     }
 
+    /**
+     * Reads the whole L2 table at {@code l2Offset} (a host offset from an L1 entry). Fails if it lies outside the
+     * file or is not cluster aligned.
+     */
+    public L2Table readL2Table(long l2Offset) throws IOException {
+        long cs = header.clusterSize();
+        if ((l2Offset & (cs - 1)) != 0) {
+            throw new ImageException("L2 table offset " + l2Offset + " is not cluster aligned");
+        }
+        ByteBuffer buf = ByteBuffer.allocate((int) cs);
+        file.readFully(l2Offset, buf);
+        buf.clear();
+        return new L2Table(buf, header.extendedL2());
+    }
+
     /** Number of L2 tables the active L1 table points to. */
     public long allocatedL2Tables() {
         long n = 0;
