@@ -84,13 +84,7 @@ public final class Qcow2Creator {
 
         switch (spec.preallocation()) {
             case METADATA -> {
-                var pre = new MetadataPreallocator(f, refcounts, spec, l1, l1Offset);
-                long end = pre.preallocate(0, spec.size());
-                refcounts.flush();
-                long tail = pre.tailCowBytes(spec.size());
-                if (tail > 0) {
-                    writeZeros(dataPath, f, end, tail);
-                }
+                long end = preallocateMetadata(f, refcounts, spec, l1, l1Offset, dataPath);
                 extendTo(dataPath, f, end);
             }
             case FALLOC, FULL -> preallocateData(f, refcounts, spec, l1, l1Offset, dataPath);
@@ -109,9 +103,8 @@ public final class Qcow2Creator {
                                         long l1Offset, Path dataPath) throws IOException {
         long cs = spec.clusterSize();
         if (dataPath != null) {
-            var pre = new MetadataPreallocator(f, refcounts, spec, l1, l1Offset);
-            long end = pre.preallocate(0, spec.size());
-            refcounts.flush();
+            // With a data file QEMU maps guest offsets 1:1 and preallocates the data file itself.
+            long end = preallocateMetadata(f, refcounts, spec, l1, l1Offset, dataPath);
             try (ImageFile data = ImageFile.openReadWrite(dataPath)) {
                 fillZeros(data, 0, Math.max(end, data.size()));
             }
@@ -131,6 +124,19 @@ public final class Qcow2Creator {
         fillZeros(f, allocationStart, allocationStart + nbData * cs);
         var pre = new MetadataPreallocator(f, refcounts, spec, l1, l1Offset);
         pre.linkRange(0, allocationStart, nbData);
+    }
+
+    /** preallocate_co: maps every cluster, copies zeros into the tail of a partial last cluster. */
+    private static long preallocateMetadata(ImageFile f, RefcountAllocator refcounts, CreateSpec spec, long[] l1,
+                                            long l1Offset, Path dataPath) throws IOException {
+        var pre = new MetadataPreallocator(f, refcounts, spec, l1, l1Offset);
+        long end = pre.preallocate(0, spec.size());
+        refcounts.flush();
+        long tail = pre.tailCowBytes(spec.size());
+        if (tail > 0) {
+            writeZeros(dataPath, f, end, tail);
+        }
+        return end;
     }
 
     private static long lastAllocatedCluster(RefcountAllocator refcounts, long fileSize, long cs) throws IOException {

@@ -20,7 +20,7 @@ import static org.assertj.core.api.Assertions.assertThat;
  * q2's "l2-cache" object as the only addition; the human output must be qemu-img's lines followed by the L2 cache
  * section. Fixture outputs were made with TZ=UTC (snapshot dates are local time).
  */
-class InfoFixtureTest {
+public class InfoFixtureTest {
     private static TimeZone saved;
 
     @TempDir
@@ -84,7 +84,7 @@ class InfoFixtureTest {
     }
 
     /** Removes q2's "l2-cache" members (always the last member of an image object). */
-    static String withoutL2Cache(String json) {
+    public static String withoutL2Cache(String json) {
         return json.replaceAll(",\\n( *)\"l2-cache\": \\{[^}]*\\n\\1}", "");
     }
 
