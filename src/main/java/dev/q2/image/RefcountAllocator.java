@@ -39,6 +39,7 @@ public final class RefcountAllocator {
     private long tableOffset;
     private int maxTableIndex;
     private long freeClusterIndex;
+    private long freeByteOffset;
     private final Map<Long, ByteBuffer> blocks = new HashMap<>();
     private final Set<Long> dirtyBlocks = new LinkedHashSet<>();
 
@@ -149,6 +150,41 @@ public final class RefcountAllocator {
             }
         } while (updateRefcount(offset, i << clusterBits, 1, false) == AGAIN);
         return i;
+    }
+
+    /**
+     * Allocates {@code size} bytes (at most a cluster) for compressed data, packing them after the previous
+     * compressed allocation while it fits and the cluster's refcount can grow (QEMU's qcow2_alloc_bytes). Each
+     * cluster the bytes touch gains one reference.
+     */
+    public long allocBytes(int size) throws IOException {
+        long offset = freeByteOffset;
+        if (offset != 0 && refcount(offset >>> clusterBits) == refcountMax) {
+            offset = 0;
+        }
+        long freeInCluster = clusterSize - (offset & (clusterSize - 1));
+        int ret;
+        do {
+            if (offset == 0 || freeInCluster < size) {
+                long newCluster = allocClustersNoref(clusterSize);
+                long next = (offset + clusterSize - 1) & ~(clusterSize - 1);
+                if (offset == 0 || next != newCluster) {
+                    offset = newCluster;
+                    freeInCluster = clusterSize;
+                } else {
+                    freeInCluster += clusterSize;
+                }
+            }
+            ret = updateRefcount(offset, size, 1, false);
+            if (ret == AGAIN) {
+                offset = 0;
+            }
+        } while (ret == AGAIN);
+        freeByteOffset = offset + size;
+        if ((freeByteOffset & (clusterSize - 1)) == 0) {
+            freeByteOffset = 0;
+        }
+        return offset;
     }
 
     /** Drops one reference to each cluster of the range. */

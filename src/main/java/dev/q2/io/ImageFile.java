@@ -18,6 +18,8 @@ public final class ImageFile implements AutoCloseable {
     private final Path path;
     private final FileChannel channel;
     private final RandomAccessFile raf; // only for writable files: FileChannel cannot grow a file sparsely
+    private long bytesWritten;
+    private long bytesRead;
 
     private ImageFile(Path path, FileChannel channel, RandomAccessFile raf) {
         this.path = path;
@@ -56,6 +58,7 @@ public final class ImageFile implements AutoCloseable {
 
     /** Fills {@code dst} from {@code position}; fails if the file ends first. */
     public void readFully(long position, ByteBuffer dst) throws IOException {
+        bytesRead += dst.remaining();
         long pos = position;
         while (dst.hasRemaining()) {
             int n = channel.read(dst, pos);
@@ -68,6 +71,7 @@ public final class ImageFile implements AutoCloseable {
 
     /** Fills {@code dst} from {@code position}, with zeros for the part past the end of the file. */
     public void readZeroFilled(long position, ByteBuffer dst) throws IOException {
+        bytesRead += dst.remaining();
         long pos = position;
         while (dst.hasRemaining()) {
             int n = channel.read(dst, pos);
@@ -82,10 +86,21 @@ public final class ImageFile implements AutoCloseable {
     }
 
     public void writeFully(long position, ByteBuffer src) throws IOException {
+        bytesWritten += src.remaining();
         long pos = position;
         while (src.hasRemaining()) {
             pos += channel.write(src, pos);
         }
+    }
+
+    /** Bytes written through this handle so far (data and metadata alike). */
+    public long bytesWritten() {
+        return bytesWritten;
+    }
+
+    /** Bytes read through this handle so far. */
+    public long bytesRead() {
+        return bytesRead;
     }
 
     /** Sets the file's length, growing it sparsely or cutting it (ftruncate). */

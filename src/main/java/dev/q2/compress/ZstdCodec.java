@@ -1,0 +1,43 @@
+package dev.q2.compress;
+
+import com.github.luben.zstd.Zstd;
+import com.github.luben.zstd.ZstdDecompressCtx;
+
+/**
+ * qcow2's zstd compression: one zstd frame per cluster (QEMU's qcow2_zstd_compress, default level). Reading
+ * tolerates the padding after the frame up to the end of the last sector, as QEMU does.
+ */
+public final class ZstdCodec implements ClusterCodec {
+    private static final int LEVEL = 3; // ZSTD_CLEVEL_DEFAULT, which QEMU uses
+
+    @Override
+    public int compress(byte[] src, int srcLen, byte[] dst) {
+        byte[] in = srcLen == src.length ? src : java.util.Arrays.copyOf(src, srcLen);
+        long n = Zstd.compressByteArray(dst, 0, dst.length, in, 0, srcLen, LEVEL);
+        if (Zstd.isError(n)) {
+            return -1;
+        }
+        return (int) n;
+    }
+
+    @Override
+    public void decompress(byte[] src, int srcLen, byte[] dst, int dstLen) {
+        try (ZstdDecompressCtx ctx = new ZstdDecompressCtx()) {
+            int n = ctx.decompressByteArray(dst, 0, dstLen, src, 0, frameLength(src, srcLen));
+            if (n != dstLen) {
+                throw new CompressionException("compressed cluster decompresses to " + n + " bytes, not " + dstLen);
+            }
+        } catch (com.github.luben.zstd.ZstdException e) {
+            throw new CompressionException("corrupt zstd data in compressed cluster: " + e.getMessage());
+        }
+    }
+
+    /** Length of the first frame: the compressed span is rounded up to sectors, so trailing bytes follow it. */
+    private static int frameLength(byte[] src, int srcLen) {
+        long n = Zstd.findFrameCompressedSize(src, 0, srcLen);
+        if (Zstd.isError(n)) {
+            throw new CompressionException("corrupt zstd data in compressed cluster: " + Zstd.getErrorName(n));
+        }
+        return (int) n;
+    }
+}

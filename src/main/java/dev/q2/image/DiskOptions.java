@@ -1,0 +1,37 @@
+package dev.q2.image;
+
+import dev.q2.cache.L2CacheSizing;
+
+/**
+ * How to open a qcow2 image as a disk.
+ *
+ * @param writable open for writing (takes QEMU's write locks)
+ * @param forceShare take and check no locks (qemu-img -U); only for read-only opens
+ * @param l2CacheBytes L2 cache capacity; 0 for the default (whole-disk coverage capped at {@code l2CacheMax})
+ * @param l2CacheMax cap for the default capacity (QEMU's 32 MiB unless changed)
+ * @param l2CacheEntrySize bytes per cache entry (a slice of an L2 table); 0 for a whole table (the cluster size)
+ * @param openBacking whether to open the backing chain (reads of unallocated clusters need it)
+ */
+public record DiskOptions(boolean writable, boolean forceShare, long l2CacheBytes, long l2CacheMax,
+                          int l2CacheEntrySize, boolean openBacking) {
+
+    public static DiskOptions readOnly() {
+        return new DiskOptions(false, false, 0, L2CacheSizing.QEMU_DEFAULT_MAX, 0, true);
+    }
+
+    public static DiskOptions readWrite() {
+        return new DiskOptions(true, false, 0, L2CacheSizing.QEMU_DEFAULT_MAX, 0, true);
+    }
+
+    public DiskOptions withForceShare(boolean share) {
+        return new DiskOptions(writable, share, l2CacheBytes, l2CacheMax, l2CacheEntrySize, openBacking);
+    }
+
+    public DiskOptions withL2Cache(long bytes, int entrySize) {
+        return new DiskOptions(writable, forceShare, bytes, l2CacheMax, entrySize, openBacking);
+    }
+
+    public DiskOptions withoutBacking() {
+        return new DiskOptions(writable, forceShare, l2CacheBytes, l2CacheMax, l2CacheEntrySize, false);
+    }
+}

@@ -1,0 +1,915 @@
+package dev.q2.image;
+
+import dev.q2.cache.L2Cache;
+import dev.q2.cache.L2CacheSizing;
+import dev.q2.compress.ClusterCodec;
+import dev.q2.format.CompressedDescriptor;
+import dev.q2.format.Features;
+import dev.q2.format.L1Entry;
+import dev.q2.format.L2Entry;
+import dev.q2.format.QcowHeader;
+import dev.q2.format.SubclusterBitmap;
+import dev.q2.io.ImageFile;
+import dev.q2.io.QemuLock;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+
+/**
+ * A qcow2 image as a guest disk: reads, writes, zero writes, discards and flushes at any guest offset, through an
+ * LRU L2 cache, with the backing chain, an external data file, compressed clusters and extended L2 subclusters.
+ *
+ * <p>Write ordering follows QEMU's rules so that a crash never leaves a reference to unwritten data or to a cluster
+ * whose refcount does not count it: guest data is written before the L2 entry that points at it; refcounts of new
+ * clusters are written before the L2 tables and L1 entries that reference them ({@link #flush}); references that
+ * are dropped are written before the refcounts of the clusters they pointed to are decreased (frees are deferred to
+ * the end of a flush). A crash in between leaves at most leaked clusters, which check -r leaks repairs.
+ *
+ * <p>Not thread-safe.
+ */
+public final class Qcow2Disk implements BlockDevice {
+    private final Path path;
+    private final ImageFile file;
+    private final ImageFile dataFile;
+    private final boolean externalData;
+    private final QemuLock lock;
+    private QcowHeader header;
+    private final long[] l1;
+    private final Set<Integer> dirtyL1 = new HashSet<>();
+    private final boolean writable;
+    private final L2Cache l2;
+    private final RefcountAllocator refcounts;
+    private final BlockDevice backing;
+    private final List<long[]> pendingFrees = new ArrayList<>();
+    private ClusterCodec codec;
+
+    private final int clusterBits;
+    private final long cs;
+    private final boolean ext;
+    private final int l2Bits;
+    private final long l2Entries;
+    private final int entrySize;
+    private final long subclusterSize;
+    private final long size;
+
+    private boolean markedDirty;
+    private long compressedCacheHost = -1;
+    private byte[] compressedCache;
+    private final EngineStats stats = new EngineStats();
+
+    private Qcow2Disk(Path path, ImageFile file, ImageFile dataFile, QemuLock lock, Qcow2Image img,
+                      DiskOptions opt, BlockDevice backing) {
+        this.path = path;
+        this.file = file;
+        this.dataFile = dataFile;
+        this.externalData = dataFile != file;
+        this.lock = lock;
+        this.header = img.header();
+        this.l1 = img.l1Table().clone();
+        this.writable = opt.writable();
+        this.backing = backing;
+        this.clusterBits = header.clusterBits();
+        this.cs = header.clusterSize();
+        this.ext = header.extendedL2();
+        this.l2Bits = header.l2Bits();
+        this.l2Entries = 1L << l2Bits;
+        this.entrySize = header.l2EntrySize();
+        this.subclusterSize = ext ? cs / SubclusterBitmap.SUBCLUSTERS : cs;
+        this.size = header.size();
+        L2CacheSizing sizing = new L2CacheSizing(size, cs, ext);
+        long capacity = opt.l2CacheBytes() > 0 ? opt.l2CacheBytes() : sizing.defaultCapacity(opt.l2CacheMax());
+        int slice = opt.l2CacheEntrySize() > 0 ? opt.l2CacheEntrySize() : (int) cs;
+        if (slice > cs || slice < 512 || Integer.bitCount(slice) != 1) {
+            throw new ImageException("L2 cache entry size must be a power of two between 512 and the cluster size");
+        }
+        this.l2 = new L2Cache(capacity, slice, (off, b) -> file.readFully(off, b), this::writeL2Slice);
+        this.refcounts = writable ? new RefcountAllocator(file, clusterBits, header.refcountOrder(),
+                header.refcountTableOffset(), img.refcountTable()) : null;
+    }
+
+    /** Opens an image and, unless told otherwise, its backing chain. */
+    public static Qcow2Disk open(Path path, DiskOptions opt) throws IOException {
+        return open(path, opt, new HashSet<>());
+    }
+
+    private static Qcow2Disk open(Path path, DiskOptions opt, Set<Path> chain) throws IOException {
+        Path canonical = path.toAbsolutePath().normalize();
+        if (!chain.add(canonical)) {
+            throw new ImageException("Backing file '" + path + "' creates an infinite loop.");
+        }
+        ImageFile f = opt.writable() ? ImageFile.openReadWrite(path) : ImageFile.openReadOnly(path);
+        QemuLock lock = null;
+        ImageFile data = f;
+        BlockDevice backing = null;
+        try {
+            if (opt.writable()) {
+                lock = QemuLock.acquire(f.channel(), path, QemuLock.PERM_CONSISTENT_READ | QemuLock.PERM_WRITE
+                        | QemuLock.PERM_RESIZE, QemuLock.PERM_CONSISTENT_READ | QemuLock.PERM_WRITE_UNCHANGED);
+            } else if (!opt.forceShare()) {
+                lock = QemuLock.acquire(f.channel(), path, QemuLock.PERM_CONSISTENT_READ,
+                        QemuLock.PERM_ALL & ~(QemuLock.PERM_WRITE | QemuLock.PERM_RESIZE));
+            }
+            Qcow2Image img = Qcow2Image.load(f);
+            QcowHeader h = img.header();
+            if (opt.writable() && h.hasFeature(Features.INCOMPAT_CORRUPT)) {
+                throw new ImageException("qcow2: Image is corrupt; cannot be opened read/write");
+            }
+            if (opt.writable() && h.hasFeature(Features.INCOMPAT_DIRTY)) {
+                throw new ImageException("Image is dirty (lazy refcounts were in use when it was last closed);"
+                        + " repair it first with 'q2 check -r all' or 'qemu-img check -r all'");
+            }
+            if (h.hasFeature(Features.INCOMPAT_DATA_FILE)) {
+                String name = img.dataFile();
+                if (name == null) {
+                    throw new ImageException("Missing data file name: the image needs an external data file");
+                }
+                Path dp = path.resolveSibling(name);
+                data = opt.writable() ? ImageFile.openReadWrite(dp) : ImageFile.openReadOnly(dp);
+            }
+            String bf = img.backingFile();
+            if (opt.openBacking() && bf != null && !bf.isEmpty()) {
+                Path bp = Path.of(bf).isAbsolute() ? Path.of(bf) : path.resolveSibling(bf);
+                backing = openBacking(bp, img.backingFormat(), opt, chain);
+            }
+            return new Qcow2Disk(path, f, data, lock, img, opt, backing);
+        } catch (IOException | RuntimeException e) {
+            closeQuietly(backing);
+            if (data != f) {
+                data.close();
+            }
+            if (lock != null) {
+                lock.close();
+            }
+            f.close();
+            throw e;
+        }
+    }
+
+    private static BlockDevice openBacking(Path bp, String fmt, DiskOptions opt, Set<Path> chain)
+            throws IOException {
+        DiskOptions ro = new DiskOptions(false, opt.forceShare(), 0, opt.l2CacheMax(), 0, true);
+        String format = fmt;
+        if (format == null) {
+            try (ImageFile probe = ImageFile.openReadOnly(bp)) {
+                ByteBuffer m = ByteBuffer.allocate(4);
+                probe.readZeroFilled(0, m);
+                format = m.getInt(0) == QcowHeader.MAGIC ? "qcow2" : "raw";
+            }
+        }
+        try {
+            if (format.equals("qcow2")) {
+                return open(bp, ro, chain);
+            }
+            if (format.equals("raw")) {
+                return new RawDevice(ImageFile.openReadOnly(bp));
+            }
+        } catch (java.nio.file.NoSuchFileException e) {
+            throw new ImageException("Could not open backing file '" + bp + "': No such file or directory");
+        }
+        throw new ImageException("Unsupported backing file format '" + format + "'");
+    }
+
+    private static void closeQuietly(BlockDevice d) {
+        if (d != null) {
+            try {
+                d.close();
+            } catch (IOException e) {
+                // already failing; the first error is the one to report
+            }
+        }
+    }
+
+    public Path path() {
+        return path;
+    }
+
+    public QcowHeader header() {
+        return header;
+    }
+
+    public BlockDevice backing() {
+        return backing;
+    }
+
+    public L2Cache l2Cache() {
+        return l2;
+    }
+
+    public EngineStats stats() {
+        return stats;
+    }
+
+    /** Bytes written to the image file and the data file so far (data, copy-on-write and metadata). */
+    public long hostBytesWritten() {
+        return file.bytesWritten() + (externalData ? dataFile.bytesWritten() : 0);
+    }
+
+    @Override
+    public long size() {
+        return size;
+    }
+
+    // ---------------------------------------------------------------- L2 access
+
+    /** Where an L2 entry lives: its table, the cache slice holding it, and its byte position in that slice. */
+    private record Slot(long l2Offset, long sliceOffset, int pos) {
+    }
+
+    private Slot slot(long l2Offset, long clusterIndex) {
+        long byteInTable = (clusterIndex & (l2Entries - 1)) * entrySize;
+        int slice = l2.sliceSize();
+        long sliceOffset = l2Offset + (byteInTable / slice) * slice;
+        return new Slot(l2Offset, sliceOffset, (int) (byteInTable % slice));
+    }
+
+    private long l2OffsetFor(long clusterIndex) {
+        long l1Index = clusterIndex >>> l2Bits;
+        if (l1Index >= l1.length) {
+            return 0;
+        }
+        return L1Entry.l2Offset(l1[(int) l1Index]);
+    }
+
+    /** Entry and bitmap of a guest cluster; {0, 0} where no L2 table exists. */
+    private long[] lookup(long clusterIndex) throws IOException {
+        long l2Offset = l2OffsetFor(clusterIndex);
+        if (l2Offset == 0) {
+            return new long[] {0, 0};
+        }
+        checkMetadataOffset(l2Offset, "L2 table");
+        Slot s = slot(l2Offset, clusterIndex);
+        ByteBuffer b = l2.get(s.sliceOffset());
+        return new long[] {b.getLong(s.pos()), ext ? b.getLong(s.pos() + 8) : 0};
+    }
+
+    private void checkMetadataOffset(long offset, String what) {
+        if ((offset & (cs - 1)) != 0) {
+            throw new ImageException(what + " offset " + offset + " is invalid; the image is corrupt"
+                    + " (run 'q2 check')");
+        }
+    }
+
+    /** Makes the L2 table of a guest cluster exist and be exclusively ours (allocating or copying it). */
+    private long writableL2(long clusterIndex) throws IOException {
+        int l1Index = (int) (clusterIndex >>> l2Bits);
+        if (l1Index >= l1.length) {
+            throw new ImageException("write beyond the end of the L1 table");
+        }
+        long e = l1[l1Index];
+        long old = L1Entry.l2Offset(e);
+        if (old != 0 && L1Entry.copied(e)) {
+            return old;
+        }
+        long table = refcounts.allocClusters(cs);
+        int slice = l2.sliceSize();
+        for (long off = 0; off < cs; off += slice) {
+            ByteBuffer fresh = l2.getEmpty(table + off);
+            if (old != 0) {
+                ByteBuffer src = l2.get(old + off).duplicate();
+                src.clear();
+                fresh.clear();
+                fresh.put(src);
+                fresh.clear();
+                l2.markDirty(table + off);
+            }
+        }
+        if (old != 0) {
+            pendingFrees.add(new long[] {old, cs}); // the table was shared with a snapshot
+        }
+        l1[l1Index] = table | L1Entry.OFLAG_COPIED;
+        dirtyL1.add(l1Index);
+        return table;
+    }
+
+    private void setEntry(long l2Offset, long clusterIndex, long entry, long bitmap) throws IOException {
+        Slot s = slot(l2Offset, clusterIndex);
+        ByteBuffer b = l2.get(s.sliceOffset());
+        b.putLong(s.pos(), entry);
+        if (ext) {
+            b.putLong(s.pos() + 8, bitmap);
+        }
+        l2.markDirty(s.sliceOffset());
+    }
+
+    /** L2 slices reach the disk only after the refcounts of what they reference. */
+    private void writeL2Slice(long offset, ByteBuffer data) throws IOException {
+        if (refcounts != null) {
+            refcounts.flush();
+        }
+        file.writeFully(offset, data);
+    }
+
+    // ---------------------------------------------------------------- reads
+
+    @Override
+    public void read(long offset, ByteBuffer dst) throws IOException {
+        long pos = offset;
+        while (dst.hasRemaining()) {
+            if (pos >= size) {
+                zero(dst, dst.remaining());
+                return;
+            }
+            long ci = pos >>> clusterBits;
+            int inC = (int) (pos & (cs - 1));
+            int n = (int) Math.min(Math.min(dst.remaining(), cs - inC), size - pos);
+            readInCluster(ci, inC, n, dst);
+            pos += n;
+            stats.guestBytesRead += n;
+        }
+    }
+
+    private void readInCluster(long ci, int inC, int n, ByteBuffer dst) throws IOException {
+        long[] e = lookup(ci);
+        long entry = e[0];
+        L2Entry.Type type = L2Entry.type(entry, ext);
+        long guest = (ci << clusterBits) + inC;
+        if (type == L2Entry.Type.COMPRESSED) {
+            byte[] c = decompressed(entry);
+            dst.put(c, inC, n);
+            return;
+        }
+        if (!ext) {
+            switch (type) {
+                case NORMAL -> readHost(L2Entry.hostOffset(entry) + inC, n, dst);
+                case ZERO_PLAIN, ZERO_ALLOC -> zero(dst, n);
+                default -> readUnallocated(guest, n, dst);
+            }
+            return;
+        }
+        long bitmap = e[1];
+        int at = inC;
+        int end = inC + n;
+        while (at < end) {
+            int sc = (int) (at / subclusterSize);
+            int status = subclusterStatus(bitmap, sc);
+            int runEnd = at;
+            int s = sc;
+            while (s < SubclusterBitmap.SUBCLUSTERS && subclusterStatus(bitmap, s) == status) {
+                s++;
+            }
+            runEnd = (int) Math.min(end, (long) s * subclusterSize);
+            int len = runEnd - at;
+            if (status == 1) {
+                long host = L2Entry.hostOffset(entry);
+                if (host == 0) {
+                    throw new ImageException("subcluster allocated in a cluster without a host offset; the image"
+                            + " is corrupt (run 'q2 check')");
+                }
+                readHost(host + at, len, dst);
+            } else if (status == 2) {
+                zero(dst, len);
+            } else {
+                readUnallocated((ci << clusterBits) + at, len, dst);
+            }
+            at = runEnd;
+        }
+    }
+
+    /** 1 allocated, 2 zero, 0 unallocated (the zero bit wins over nothing, allocation over zero as QEMU reads). */
+    private static int subclusterStatus(long bitmap, int sc) {
+        if (SubclusterBitmap.zero(bitmap, sc)) {
+            return 2;
+        }
+        return SubclusterBitmap.allocated(bitmap, sc) ? 1 : 0;
+    }
+
+    private void readHost(long host, int n, ByteBuffer dst) throws IOException {
+        ByteBuffer part = dst.slice();
+        part.limit(n);
+        dataFile.readFully(host, part);
+        dst.position(dst.position() + n);
+    }
+
+    private void readUnallocated(long guest, int n, ByteBuffer dst) throws IOException {
+        if (backing == null || guest >= backing.size()) {
+            zero(dst, n);
+            return;
+        }
+        int fromBacking = (int) Math.min(n, backing.size() - guest);
+        ByteBuffer part = dst.slice();
+        part.limit(fromBacking);
+        backing.read(guest, part);
+        dst.position(dst.position() + fromBacking);
+        zero(dst, n - fromBacking);
+        stats.backingBytesRead += fromBacking;
+    }
+
+    private static void zero(ByteBuffer dst, int n) {
+        for (int i = 0; i < n; i++) {
+            dst.put((byte) 0);
+        }
+    }
+
+    private byte[] decompressed(long entry) throws IOException {
+        CompressedDescriptor d = CompressedDescriptor.decode(entry, clusterBits);
+        if (d.hostOffset() == compressedCacheHost) {
+            return compressedCache;
+        }
+        long start = d.hostOffset();
+        long end = d.endOffset();
+        long len = Math.min(end - start, Math.max(0, dataFile.size() - start));
+        if (len <= 0 || end - start > 2 * cs + 512) {
+            throw new ImageException("compressed cluster at offset " + start + " lies outside the image");
+        }
+        ByteBuffer in = ByteBuffer.allocate((int) len);
+        dataFile.readFully(start, in);
+        byte[] out = new byte[(int) cs];
+        codec().decompress(in.array(), (int) len, out, (int) cs);
+        compressedCacheHost = start;
+        compressedCache = out;
+        return out;
+    }
+
+    private ClusterCodec codec() {
+        if (codec == null) {
+            codec = ClusterCodec.forType(header.compressionType());
+        }
+        return codec;
+    }
+
+    @Override
+    public Extent status(long offset, long length) throws IOException {
+        long ci = offset >>> clusterBits;
+        long[] e = lookup(ci);
+        L2Entry.Type type = L2Entry.type(e[0], ext);
+        long end = Math.min(offset + length, Math.min(size, (ci + 1) << clusterBits));
+        long len = end - offset;
+        boolean zero;
+        if (ext && type != L2Entry.Type.COMPRESSED) {
+            int first = (int) ((offset & (cs - 1)) / subclusterSize);
+            int last = (int) (((end - 1) & (cs - 1)) / subclusterSize);
+            long range = 0;
+            for (int sc = first; sc <= last; sc++) {
+                range |= 1L << sc;
+            }
+            long alloc = SubclusterBitmap.allocMask(e[1]) & range;
+            long zeroBits = SubclusterBitmap.zeroMask(e[1]) & range;
+            zero = zeroBits == range || (alloc == 0 && zeroBits == 0 && unallocatedIsZero(offset, len));
+        } else {
+            zero = switch (type) {
+                case ZERO_PLAIN, ZERO_ALLOC -> true;
+                case UNALLOCATED -> unallocatedIsZero(offset, len);
+                default -> false;
+            };
+        }
+        return new Extent(offset, len, zero);
+    }
+
+    private boolean unallocatedIsZero(long offset, long len) throws IOException {
+        if (backing == null || offset >= backing.size()) {
+            return true;
+        }
+        Extent b = backing.status(offset, Math.min(len, backing.size() - offset));
+        return b.zero() && b.length() >= len;
+    }
+
+    // ---------------------------------------------------------------- writes
+
+    private void requireWritable() {
+        if (!writable) {
+            throw new ImageException("the image is open read-only");
+        }
+    }
+
+    private void checkRange(long offset, long length) {
+        if (offset < 0 || length < 0 || offset + length > size) {
+            throw new ImageException("request at offset " + offset + " length " + length
+                    + " is outside the disk (" + size + " bytes)");
+        }
+    }
+
+    private void markDirtyIfLazy() throws IOException {
+        if (!markedDirty && (header.compatibleFeatures() & Features.COMPAT_LAZY_REFCOUNTS) != 0) {
+            // QEMU sets the dirty bit before the first write of a lazy-refcounts image and clears it on close.
+            writeIncompatibleFeatures(header.incompatibleFeatures() | Features.INCOMPAT_DIRTY);
+            markedDirty = true;
+        }
+    }
+
+    private void writeIncompatibleFeatures(long bits) throws IOException {
+        if (header.version() < 3) {
+            return;
+        }
+        ByteBuffer b = ByteBuffer.allocate(8).order(ByteOrder.BIG_ENDIAN).putLong(bits);
+        b.flip();
+        file.writeFully(72, b);
+        file.flush();
+        header = header.withIncompatibleFeatures(bits);
+    }
+
+    /** Writes {@code src} at guest {@code offset}. */
+    public void write(long offset, ByteBuffer src) throws IOException {
+        requireWritable();
+        checkRange(offset, src.remaining());
+        markDirtyIfLazy();
+        stats.guestBytesWritten += src.remaining();
+        long pos = offset;
+        while (src.hasRemaining()) {
+            long ci = pos >>> clusterBits;
+            int inC = (int) (pos & (cs - 1));
+            int n = (int) Math.min(src.remaining(), cs - inC);
+            ByteBuffer part = src.slice();
+            part.limit(n);
+            writeInCluster(ci, inC, inC + n, part);
+            src.position(src.position() + n);
+            pos += n;
+        }
+    }
+
+    /** Writes guest bytes [a, b) of cluster {@code ci}. */
+    private void writeInCluster(long ci, int a, int b, ByteBuffer data) throws IOException {
+        long l2Offset = writableL2(ci);
+        long[] e = lookup(ci);
+        long entry = e[0];
+        long bitmap = e[1];
+        L2Entry.Type type = L2Entry.type(entry, ext);
+        long guestCluster = ci << clusterBits;
+        boolean hasHost = type == L2Entry.Type.NORMAL || type == L2Entry.Type.ZERO_ALLOC;
+        boolean inPlace = hasHost && (L2Entry.copied(entry) || externalData);
+
+        if (inPlace) {
+            long host = L2Entry.hostOffset(entry);
+            if (!ext) {
+                if (type == L2Entry.Type.ZERO_ALLOC) {
+                    writeCow(host, 0, a, zeros(a));
+                    writeCow(host, b, (int) cs - b, zeros((int) cs - b));
+                }
+                writeData(host + a, data);
+                setEntry(l2Offset, ci, host | L2Entry.OFLAG_COPIED, 0);
+            } else {
+                byte[][] edges = edgeCow(ci, entry, bitmap, a, b);
+                writeEdges(host, a, b, edges);
+                writeData(host + a, data);
+                setEntry(l2Offset, ci, entry, touch(bitmap, a, b));
+            }
+            return;
+        }
+
+        long newHost = externalData ? guestCluster : refcounts.allocClusters(cs);
+        if (!ext || type == L2Entry.Type.COMPRESSED) {
+            // The whole cluster gets written: the old content around the new data, then the data.
+            byte[] before = oldContent(ci, entry, bitmap, 0, a);
+            byte[] after = oldContent(ci, entry, bitmap, b, (int) cs);
+            writeCow(newHost, 0, a, before);
+            writeCow(newHost, b, (int) cs - b, after);
+            writeData(newHost + a, data);
+            long newBitmap = ext ? SubclusterBitmap.of(-1, 0) : 0;
+            setEntry(l2Offset, ci, newHost | L2Entry.OFLAG_COPIED, newBitmap);
+        } else {
+            // Extended L2: only the subclusters the write touches get data; the others keep their status. A
+            // cluster shared with a snapshot brings its allocated subclusters along.
+            long newBitmap = touch(bitmap, a, b);
+            if (hasHost) {
+                long oldHost = L2Entry.hostOffset(entry);
+                for (int sc = 0; sc < SubclusterBitmap.SUBCLUSTERS; sc++) {
+                    int sa = (int) (sc * subclusterSize);
+                    int sb = (int) (sa + subclusterSize);
+                    if (SubclusterBitmap.allocated(bitmap, sc) && (sb <= a || sa >= b)) {
+                        ByteBuffer copy = ByteBuffer.allocate((int) subclusterSize);
+                        dataFile.readFully(oldHost + sa, copy);
+                        copy.flip();
+                        stats.cowBytes += subclusterSize;
+                        dataFile.writeFully(newHost + sa, copy);
+                    }
+                }
+            }
+            byte[][] edges = edgeCow(ci, entry, bitmap, a, b);
+            writeEdges(newHost, a, b, edges);
+            writeData(newHost + a, data);
+            setEntry(l2Offset, ci, newHost | L2Entry.OFLAG_COPIED, newBitmap);
+        }
+        freeOld(entry, type);
+    }
+
+    /** Allocation bits set and zero bits cleared for every subcluster [a, b) touches. */
+    private long touch(long bitmap, int a, int b) {
+        int first = (int) (a / subclusterSize);
+        int last = (int) ((b - 1) / subclusterSize);
+        long range = 0;
+        for (int sc = first; sc <= last; sc++) {
+            range |= 1L << sc;
+        }
+        return (bitmap | range) & ~(range << 32);
+    }
+
+    /**
+     * Copy-on-write for the partial subclusters at the edges of a write into an extended L2 cluster: the part of
+     * the first and last touched subcluster outside [a, b), unless that subcluster is already allocated in place.
+     */
+    private byte[][] edgeCow(long ci, long entry, long bitmap, int a, int b) throws IOException {
+        int firstSc = (int) (a / subclusterSize);
+        int lastSc = (int) ((b - 1) / subclusterSize);
+        int headStart = (int) (firstSc * subclusterSize);
+        int tailEnd = (int) ((lastSc + 1) * subclusterSize);
+        boolean inPlaceHost = L2Entry.hostOffset(entry) != 0 && L2Entry.copied(entry);
+        byte[] head = null;
+        byte[] tail = null;
+        if (a > headStart && !(inPlaceHost && SubclusterBitmap.allocated(bitmap, firstSc))) {
+            head = oldContent(ci, entry, bitmap, headStart, a);
+        }
+        if (b < tailEnd && !(inPlaceHost && SubclusterBitmap.allocated(bitmap, lastSc))) {
+            tail = oldContent(ci, entry, bitmap, b, tailEnd);
+        }
+        return new byte[][] {head, tail};
+    }
+
+    private void writeEdges(long host, int a, int b, byte[][] edges) throws IOException {
+        if (edges[0] != null) {
+            writeCow(host, a - edges[0].length, edges[0].length, edges[0]);
+        }
+        if (edges[1] != null) {
+            writeCow(host, b, edges[1].length, edges[1]);
+        }
+    }
+
+    /** What guest bytes [from, to) of cluster {@code ci} read as now (for copy-on-write). */
+    private byte[] oldContent(long ci, long entry, long bitmap, int from, int to) throws IOException {
+        byte[] out = new byte[Math.max(0, to - from)];
+        if (out.length == 0) {
+            return out;
+        }
+        L2Entry.Type type = L2Entry.type(entry, ext);
+        if (type == L2Entry.Type.COMPRESSED) {
+            System.arraycopy(decompressed(entry), from, out, 0, out.length);
+            return out;
+        }
+        long guest = (ci << clusterBits) + from;
+        long visible = Math.max(0, Math.min(out.length, size - guest));
+        ByteBuffer b = ByteBuffer.wrap(out);
+        b.limit((int) visible);
+        readInCluster(ci, from, (int) visible, b);
+        return out;
+    }
+
+    private void writeCow(long host, int at, int len, byte[] content) throws IOException {
+        if (len <= 0) {
+            return;
+        }
+        ByteBuffer b = ByteBuffer.wrap(content, 0, len);
+        stats.cowBytes += len;
+        dataFile.writeFully(host + at, b);
+    }
+
+    private void writeData(long host, ByteBuffer data) throws IOException {
+        dataFile.writeFully(host, data.duplicate());
+    }
+
+    private static byte[] zeros(int n) {
+        return new byte[Math.max(0, n)];
+    }
+
+    /** Drops the reference an old entry held once its replacement is on disk (deferred to the flush). */
+    private void freeOld(long entry, L2Entry.Type type) {
+        if (externalData && type != L2Entry.Type.COMPRESSED) {
+            return;
+        }
+        switch (type) {
+            case NORMAL, ZERO_ALLOC -> pendingFrees.add(new long[] {L2Entry.hostOffset(entry), cs});
+            case COMPRESSED -> {
+                CompressedDescriptor d = CompressedDescriptor.decode(entry, clusterBits);
+                long start = d.hostOffset() & ~511L;
+                pendingFrees.add(new long[] {start, d.endOffset() - start});
+                if (d.hostOffset() == compressedCacheHost) {
+                    compressedCacheHost = -1;
+                }
+            }
+            default -> {
+            }
+        }
+    }
+
+    /**
+     * Writes one whole guest cluster compressed (qemu-img convert -c); falls back to a normal write when the data
+     * does not compress to less than a cluster. The cluster must not be allocated yet.
+     */
+    public void writeCompressed(long offset, byte[] cluster) throws IOException {
+        requireWritable();
+        if ((offset & (cs - 1)) != 0 || cluster.length != cs) {
+            throw new IllegalArgumentException("compressed writes are whole, aligned clusters");
+        }
+        if (externalData) {
+            throw new ImageException("Cannot compress into an image with an external data file");
+        }
+        markDirtyIfLazy();
+        long ci = offset >>> clusterBits;
+        long l2Offset = writableL2(ci);
+        long[] e = lookup(ci);
+        L2Entry.Type type = L2Entry.type(e[0], ext);
+        if (type != L2Entry.Type.UNALLOCATED && type != L2Entry.Type.ZERO_PLAIN) {
+            write(offset, ByteBuffer.wrap(cluster));
+            return;
+        }
+        byte[] out = new byte[(int) cs - 1];
+        int len = codec().compress(cluster, cluster.length, out);
+        if (len < 0) {
+            write(offset, ByteBuffer.wrap(cluster));
+            return;
+        }
+        stats.guestBytesWritten += cs;
+        long host = refcounts.allocBytes(len);
+        dataFile.writeFully(host, ByteBuffer.wrap(out, 0, len));
+        long sectors = ((host + len - 1) >>> 9) - (host >>> 9);
+        long entry = new CompressedDescriptor(host, (int) sectors).encode(clusterBits);
+        setEntry(l2Offset, ci, entry, 0);
+    }
+
+    /**
+     * Makes guest bytes [offset, offset+length) read as zeros. Whole clusters (whole subclusters with extended L2)
+     * become zero entries without writing data, as QEMU does for version 3 images; what is left is written as
+     * zeros. With {@code unmap}, whole clusters also give their host clusters back.
+     */
+    public void writeZeroes(long offset, long length, boolean unmap) throws IOException {
+        requireWritable();
+        checkRange(offset, length);
+        markDirtyIfLazy();
+        stats.guestBytesWritten += length;
+        long pos = offset;
+        long end = offset + length;
+        while (pos < end) {
+            long ci = pos >>> clusterBits;
+            int inC = (int) (pos & (cs - 1));
+            long clusterEnd = Math.min((ci + 1) << clusterBits, end);
+            int b = (int) (clusterEnd - (ci << clusterBits));
+            boolean wholeCluster = inC == 0 && (b == cs || clusterEnd == size);
+            if (header.version() >= 3 && wholeCluster) {
+                zeroCluster(ci, unmap);
+            } else if (header.version() >= 3 && ext && inC % subclusterSize == 0
+                    && (b % subclusterSize == 0 || clusterEnd == size) && !isCompressed(ci)) {
+                zeroSubclusters(ci, inC, b);
+            } else if (header.version() < 3 && wholeCluster && backing == null) {
+                discardCluster(ci, true); // v2 has no zero flag; without a backing file unallocated reads zero
+            } else {
+                writeZeroBytes((ci << clusterBits) + inC, b - inC);
+            }
+            pos = clusterEnd;
+        }
+    }
+
+    private boolean isCompressed(long ci) throws IOException {
+        return L2Entry.type(lookup(ci)[0], ext) == L2Entry.Type.COMPRESSED;
+    }
+
+    private void writeZeroBytes(long offset, long length) throws IOException {
+        long guestBefore = stats.guestBytesWritten;
+        write(offset, ByteBuffer.allocate((int) length));
+        stats.guestBytesWritten = guestBefore;
+    }
+
+    private void zeroCluster(long ci, boolean unmap) throws IOException {
+        long[] e = lookup(ci);
+        L2Entry.Type type = L2Entry.type(e[0], ext);
+        boolean drop = type == L2Entry.Type.COMPRESSED
+                || unmap && (type == L2Entry.Type.NORMAL || type == L2Entry.Type.ZERO_ALLOC);
+        long newEntry = drop ? 0 : e[0];
+        long newBitmap = e[1];
+        if (ext) {
+            newBitmap = SubclusterBitmap.of(0, -1);
+            if (drop) {
+                newEntry = 0;
+            }
+        } else {
+            newEntry |= L2Entry.OFLAG_ZERO;
+        }
+        if (newEntry == e[0] && newBitmap == e[1]) {
+            return;
+        }
+        long l2Offset = writableL2(ci);
+        setEntry(l2Offset, ci, newEntry, newBitmap);
+        if (drop) {
+            freeOld(e[0], type);
+        }
+    }
+
+    private void zeroSubclusters(long ci, int a, int b) throws IOException {
+        long l2Offset = writableL2(ci);
+        long[] e = lookup(ci);
+        int first = (int) (a / subclusterSize);
+        int last = (int) ((b - 1) / subclusterSize);
+        long range = 0;
+        for (int sc = first; sc <= last; sc++) {
+            range |= 1L << sc;
+        }
+        long bitmap = (e[1] & ~range) | (range << 32);
+        setEntry(l2Offset, ci, e[0], bitmap);
+    }
+
+    /**
+     * Discards guest bytes: whole clusters only, as QEMU (partial clusters are left as they are). On version 3
+     * images a discarded cluster reads as zeros when there is a backing file or it was allocated; with {@code full}
+     * it becomes unallocated (reads from the backing file).
+     */
+    public void discard(long offset, long length, boolean full) throws IOException {
+        requireWritable();
+        checkRange(offset, length);
+        long first = (offset + cs - 1) >>> clusterBits;
+        long endCluster = (offset + length) >>> clusterBits;
+        if (offset + length == size && (size & (cs - 1)) != 0) {
+            endCluster = (size + cs - 1) >>> clusterBits; // the partial cluster at the end of the disk counts
+        }
+        if (first >= endCluster) {
+            return;
+        }
+        markDirtyIfLazy();
+        for (long ci = first; ci < endCluster; ci++) {
+            discardCluster(ci, full);
+        }
+    }
+
+    private void discardCluster(long ci, boolean full) throws IOException {
+        if (l2OffsetFor(ci) == 0 && (full || backing == null)) {
+            return;
+        }
+        long[] e = lookup(ci);
+        L2Entry.Type type = L2Entry.type(e[0], ext);
+        boolean allocated = type == L2Entry.Type.NORMAL || type == L2Entry.Type.ZERO_ALLOC
+                || type == L2Entry.Type.COMPRESSED;
+        long newEntry;
+        long newBitmap = 0;
+        if (full) {
+            newEntry = 0;
+        } else if (backing != null || allocated) {
+            if (ext) {
+                newEntry = 0;
+                newBitmap = SubclusterBitmap.of(0, -1);
+            } else {
+                newEntry = header.version() >= 3 ? L2Entry.OFLAG_ZERO : 0;
+            }
+        } else {
+            newEntry = 0;
+        }
+        if (newEntry == e[0] && newBitmap == e[1]) {
+            return;
+        }
+        long l2Offset = writableL2(ci);
+        setEntry(l2Offset, ci, newEntry, newBitmap);
+        freeOld(e[0], type);
+    }
+
+    // ---------------------------------------------------------------- flush and close
+
+    /**
+     * Makes everything written so far durable, in the order that keeps the image consistent after a crash:
+     * refcounts, then L2 tables, then L1 entries, then the refcount decreases of clusters no longer referenced.
+     */
+    public void flush() throws IOException {
+        if (!writable) {
+            return;
+        }
+        if (externalData) {
+            dataFile.flush();
+        }
+        refcounts.flush();
+        l2.flush();
+        file.flush();
+        for (int i : dirtyL1) {
+            ByteBuffer b = ByteBuffer.allocate(8).order(ByteOrder.BIG_ENDIAN).putLong(l1[i]);
+            b.flip();
+            file.writeFully(header.l1TableOffset() + 8L * i, b);
+        }
+        dirtyL1.clear();
+        if (!pendingFrees.isEmpty()) {
+            file.flush();
+            for (long[] f : pendingFrees) {
+                refcounts.addReferences(f[0], f[1], -1);
+            }
+            pendingFrees.clear();
+            refcounts.flush();
+        }
+        file.flush();
+    }
+
+    @Override
+    public void close() throws IOException {
+        try {
+            if (writable) {
+                flush();
+                if (markedDirty) {
+                    writeIncompatibleFeatures(header.incompatibleFeatures() & ~Features.INCOMPAT_DIRTY);
+                }
+            }
+        } finally {
+            closeQuietly(backing);
+            if (lock != null) {
+                lock.close();
+            }
+            if (externalData) {
+                dataFile.close();
+            }
+            file.close();
+        }
+    }
+
+    /** Counters of what the engine did, for q2 bench. */
+    public static final class EngineStats {
+        public long guestBytesWritten;
+        public long guestBytesRead;
+        public long backingBytesRead;
+        public long cowBytes;
+    }
+}
