@@ -1,0 +1,46 @@
+package dev.q2.image;
+
+import dev.q2.format.QcowHeader;
+import dev.q2.io.ImageFile;
+import dev.q2.io.QemuLock;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.file.Path;
+
+/** Opens a file as a {@link BlockDevice} by format: "qcow2", "raw", or null to probe as qemu-img does. */
+public final class Devices {
+    private Devices() {
+    }
+
+    public static String probe(Path path) throws IOException {
+        try (ImageFile f = ImageFile.openReadOnly(path)) {
+            ByteBuffer b = ByteBuffer.allocate(4);
+            f.readZeroFilled(0, b);
+            return b.getInt(0) == QcowHeader.MAGIC ? "qcow2" : "raw";
+        }
+    }
+
+    /** Opens for reading, taking QEMU's shared read locks unless {@code forceShare}. */
+    public static BlockDevice openRead(Path path, String format, boolean forceShare) throws IOException {
+        String fmt = format != null ? format : probe(path);
+        switch (fmt) {
+            case "qcow2":
+                return Qcow2Disk.open(path, DiskOptions.readOnly().withForceShare(forceShare));
+            case "raw":
+                ImageFile f = ImageFile.openReadOnly(path);
+                if (!forceShare) {
+                    try {
+                        QemuLock.acquire(f.channel(), path, QemuLock.PERM_CONSISTENT_READ,
+                                QemuLock.PERM_ALL & ~(QemuLock.PERM_WRITE | QemuLock.PERM_RESIZE));
+                    } catch (IOException | RuntimeException e) {
+                        f.close();
+                        throw e;
+                    }
+                }
+                return new RawDevice(f);
+            default:
+                throw new ImageException("Unknown driver '" + fmt + "'");
+        }
+    }
+}
