@@ -42,6 +42,8 @@ public final class Qcow2Checker {
     static final long BME_OFFSET_MASK = 0x00fffffffffffe00L;
     static final long BME_RESERVED_MASK = 0xff000000000001feL;
     private static final int FRAG_INFO = 2;
+    /** -Dq2.check.timing=true prints how long each phase took (for benchmarking). */
+    private static final boolean TIMING = Boolean.getBoolean("q2.check.timing");
 
     private static final int UNALLOCATED = 0;
     private static final int ZERO_PLAIN = 1;
@@ -78,6 +80,8 @@ public final class Qcow2Checker {
     private final TableReader tables;
 
     private CheckResult res = new CheckResult();
+    /** OFLAG_COPIED findings gathered during the counting walk when nothing is repaired, or null. */
+    private CopiedFindings copied;
     private ReferenceCounts counts;
     private long fileLength;
     private boolean rebuild;
@@ -102,11 +106,11 @@ public final class Qcow2Checker {
         int bits = header.refcountBits();
         this.refcountMax = bits == 64 ? -1L : (1L << bits) - 1;
         this.l1Table = image.l1Table().clone();
-        this.stored = new StoredRefcounts(file, clusterBits, header.refcountOrder(), image.refcountTable().clone());
+        this.tables = new TableReader(file, (int) clusterSize);
+        this.stored = new StoredRefcounts(tables.mapped(), clusterBits, header.refcountOrder(),
+                image.refcountTable().clone(), file);
         this.reftableOffset = header.refcountTableOffset();
         this.incompatibleFeatures = header.incompatibleFeatures();
-        // Prefetching is safe only while nothing is written: a repair may change a table read ahead.
-        this.tables = new TableReader(file, (int) clusterSize, mode.repairs() ? 1 : 4);
     }
 
     /**
@@ -142,9 +146,20 @@ public final class Qcow2Checker {
         res.totalClusters = sizeToClusters(virtualBytes);
         counts = new ReferenceCounts(nbClusters, refcountMax);
 
+        long t0 = System.nanoTime();
+        if (!mode.repairs()) {
+            // Without repairs the stored refcounts do not change, so OFLAG_COPIED can be checked while the
+            // active L2 tables are in memory for counting; the findings are reported after the comparison.
+            copied = new CopiedFindings();
+        }
         calculateRefcounts(mode);
+        long t1 = System.nanoTime();
         CheckResult preCompare = res.copy();
         compareRefcounts(CheckMode.NONE);
+        long t2 = System.nanoTime();
+        if (TIMING) {
+            System.err.printf("calculate %d ms, compare %d ms%n", (t1 - t0) / 1000000, (t2 - t1) / 1000000);
+        }
 
         if (rebuild && mode.fixErrors()) {
             CheckResult old = res.copy();
@@ -188,7 +203,15 @@ public final class Qcow2Checker {
             stored.flush();
             file.flush(); // refcounts reach the disk before any OFLAG_COPIED change that relies on them
         }
-        checkOflagCopied();
+        long t3 = System.nanoTime();
+        if (copied != null && !copied.overflow) {
+            copied.report();
+        } else {
+            checkOflagCopied();
+        }
+        if (TIMING) {
+            System.err.printf("oflag %d ms%n", (System.nanoTime() - t3) / 1000000);
+        }
         res.imageEndOffset = (highestCluster + 1) * clusterSize;
     }
 
@@ -285,7 +308,8 @@ public final class Qcow2Checker {
         }
         TableReader.Batch batch = tables.open(l2Offsets, n);
         int k = 0;
-        for (long e : l1) {
+        for (int i = 0; i < l1.length; i++) {
+            long e = l1[i];
             if (e == 0) {
                 continue;
             }
@@ -300,8 +324,12 @@ public final class Qcow2Checker {
                         + ": Table is not cluster aligned; L1 entry corrupted");
                 res.corruptions++;
             }
+            boolean checkCopied = active && copied != null && l2Offset != 0;
+            if (checkCopied) {
+                copied.checkL1Entry(i, e);
+            }
             ByteBuffer table = batch.get(k++);
-            checkRefcountsL2(l2Offset, table, flags, fix, active);
+            checkRefcountsL2(l2Offset, table, flags, fix, active, checkCopied);
         }
     }
 
@@ -319,106 +347,155 @@ public final class Qcow2Checker {
         return NORMAL;
     }
 
-    private void checkRefcountsL2(long l2Offset, ByteBuffer table, int flags, CheckMode fix, boolean active)
-            throws IOException {
+    private long[] words;
+
+    private void checkRefcountsL2(long l2Offset, ByteBuffer table, int flags, CheckMode fix, boolean active,
+                                  boolean checkCopied) throws IOException {
         long nextContiguous = 0;
         boolean frag = (flags & FRAG_INFO) != 0;
+        int stride = extendedL2 ? 2 : 1;
+        if (words == null) {
+            words = new long[l2Entries * stride];
+        }
+        table.asLongBuffer().get(0, words);
+        long[] w = words;
+        long fastMask = OFLAG_COMPRESSED | L2E_STD_RESERVED_MASK | (extendedL2 ? 0 : OFLAG_ZERO)
+                | ((clusterSize - 1) & L2E_OFFSET_MASK);
+        boolean fastOk = !hasDataFile;
+        long fileEnd = fileLength;
         for (int i = 0; i < l2Entries; i++) {
-            long entry = table.getLong(i * l2EntrySize);
-            long bitmap = extendedL2 ? table.getLong(i * l2EntrySize + 8) : 0;
+            long entry = w[i * stride];
+            long bitmap = extendedL2 ? w[i * stride + 1] : 0;
             if (entry == 0 && bitmap == 0) {
                 continue;
             }
-            int type = clusterType(entry);
-            if (type != COMPRESSED && (entry & L2E_STD_RESERVED_MASK) != 0) {
-                err.println("ERROR found l2 entry with reserved bits set: " + Long.toHexString(entry));
-                res.corruptions++;
+            long offset = entry & L2E_OFFSET_MASK;
+            if (fastOk && (entry & fastMask) == 0 && offset != 0 && ((bitmap >>> 32) & bitmap) == 0
+                    && offset + clusterSize <= fileEnd) {
+                // the common case: an aligned data cluster inside the file, nothing to report
+                if (checkCopied) {
+                    copied.checkL2Entry(entry);
+                }
+                if (frag) {
+                    res.allocatedClusters++;
+                    if (nextContiguous != 0 && offset != nextContiguous) {
+                        res.fragmentedClusters++;
+                    }
+                    nextContiguous = offset + clusterSize;
+                }
+                long k = offset >>> clusterBits;
+                if (k >= counts.size() || !counts.incrementFast(k)) {
+                    incCluster(offset);
+                }
+                continue;
             }
-            switch (type) {
-                case COMPRESSED -> {
-                    if ((entry & OFLAG_COPIED) != 0) {
-                        err.println("ERROR: coffset=0x" + Long.toHexString(entry & clusterOffsetMask)
-                                + ": copied flag must never be set for compressed clusters");
-                        entry &= ~OFLAG_COPIED;
-                        res.corruptions++;
-                    }
-                    if (hasDataFile) {
-                        err.println("ERROR compressed cluster " + i + " with data file, entry=0x"
-                                + Long.toHexString(entry));
-                        res.corruptions++;
-                        break;
-                    }
-                    if (bitmap != 0) {
-                        err.println("ERROR compressed cluster " + i + " with non-zero subcluster allocation bitmap,"
-                                + " entry=0x" + Long.toHexString(entry));
-                        res.corruptions++;
-                        break;
-                    }
-                    long coffset = entry & clusterOffsetMask;
-                    long sectors = ((entry >>> csizeShift) & csizeMask) + 1;
-                    long csize = sectors * 512 - (coffset & 511);
-                    incRefcounts(coffset, csize);
-                    if (frag) {
-                        res.allocatedClusters++;
-                        res.compressedClusters++;
-                        res.fragmentedClusters++; // compressed clusters count as fragmented
-                    }
+            nextContiguous = checkL2EntrySlow(l2Offset, table, i, entry, bitmap, nextContiguous, frag, fix, active,
+                    checkCopied);
+            if (nextContiguous == ABORT_TABLE) {
+                return;
+            }
+        }
+    }
+
+    private static final long ABORT_TABLE = Long.MIN_VALUE;
+
+    /** Checks one L2 entry that is not a plain data cluster; returns the next contiguous offset. */
+    private long checkL2EntrySlow(long l2Offset, ByteBuffer table, int i, long entry, long bitmap,
+                                  long nextContiguous, boolean frag, CheckMode fix, boolean active,
+                                  boolean checkCopied) throws IOException {
+        int type = clusterType(entry);
+        if (type != COMPRESSED && (entry & L2E_STD_RESERVED_MASK) != 0) {
+            err.println("ERROR found l2 entry with reserved bits set: " + Long.toHexString(entry));
+            res.corruptions++;
+        }
+        switch (type) {
+            case COMPRESSED -> {
+                if ((entry & OFLAG_COPIED) != 0) {
+                    err.println("ERROR: coffset=0x" + Long.toHexString(entry & clusterOffsetMask)
+                            + ": copied flag must never be set for compressed clusters");
+                    entry &= ~OFLAG_COPIED;
+                    res.corruptions++;
                 }
-                case ZERO_ALLOC, NORMAL -> {
-                    long offset = entry & L2E_OFFSET_MASK;
-                    if (((bitmap >>> 32) & bitmap) != 0) {
-                        res.corruptions++;
-                        err.println("ERROR offset=" + Long.toHexString(offset)
-                                + ": Allocated cluster has corrupted subcluster allocation bitmap");
-                    }
-                    if ((offset & (clusterSize - 1)) != 0) {
-                        res.corruptions++;
-                        boolean containsData = extendedL2 ? (bitmap & BITMAP_ALL_ALLOC) != 0
-                                : (entry & OFLAG_ZERO) == 0;
-                        if (!containsData) {
-                            err.println((fix.fixErrors() ? "Repairing" : "ERROR") + " offset="
-                                    + Long.toHexString(offset)
-                                    + ": Preallocated cluster is not properly aligned; L2 entry corrupted.");
-                            if (fix.fixErrors()) {
-                                int r = fixL2EntryByZero(l2Offset, table, i, active);
-                                if (r == FIX_OVERLAP) {
-                                    return; // something is seriously wrong: stop checking this table
-                                }
-                                if (r == FIX_OK) {
-                                    continue; // the cluster is unused now
-                                }
+                if (hasDataFile) {
+                    err.println("ERROR compressed cluster " + i + " with data file, entry=0x"
+                            + Long.toHexString(entry));
+                    res.corruptions++;
+                    break;
+                }
+                if (bitmap != 0) {
+                    err.println("ERROR compressed cluster " + i + " with non-zero subcluster allocation bitmap,"
+                            + " entry=0x" + Long.toHexString(entry));
+                    res.corruptions++;
+                    break;
+                }
+                long coffset = entry & clusterOffsetMask;
+                long sectors = ((entry >>> csizeShift) & csizeMask) + 1;
+                long csize = sectors * 512 - (coffset & 511);
+                incRefcounts(coffset, csize);
+                if (frag) {
+                    res.allocatedClusters++;
+                    res.compressedClusters++;
+                    res.fragmentedClusters++; // compressed clusters count as fragmented
+                }
+            }
+            case ZERO_ALLOC, NORMAL -> {
+                long offset = entry & L2E_OFFSET_MASK;
+                if (((bitmap >>> 32) & bitmap) != 0) {
+                    res.corruptions++;
+                    err.println("ERROR offset=" + Long.toHexString(offset)
+                            + ": Allocated cluster has corrupted subcluster allocation bitmap");
+                }
+                if ((offset & (clusterSize - 1)) != 0) {
+                    res.corruptions++;
+                    boolean containsData = extendedL2 ? (bitmap & BITMAP_ALL_ALLOC) != 0
+                            : (entry & OFLAG_ZERO) == 0;
+                    if (!containsData) {
+                        err.println((fix.fixErrors() ? "Repairing" : "ERROR") + " offset="
+                                + Long.toHexString(offset)
+                                + ": Preallocated cluster is not properly aligned; L2 entry corrupted.");
+                        if (fix.fixErrors()) {
+                            int r = fixL2EntryByZero(l2Offset, table, i, active);
+                            if (r == FIX_OVERLAP) {
+                                return ABORT_TABLE; // something is seriously wrong: stop checking this table
                             }
-                        } else {
-                            err.println("ERROR offset=" + Long.toHexString(offset)
-                                    + ": Data cluster is not properly aligned; L2 entry corrupted.");
+                            if (r == FIX_OK) {
+                                return nextContiguous; // the cluster is unused now
+                            }
                         }
-                    }
-                    if (frag) {
-                        res.allocatedClusters++;
-                        if (nextContiguous != 0 && offset != nextContiguous) {
-                            res.fragmentedClusters++;
-                        }
-                        nextContiguous = offset + clusterSize;
-                    }
-                    if (!hasDataFile) {
-                        if (offset + clusterSize - fileLength >= clusterSize) {
-                            incRefcounts(offset, clusterSize); // reports it
-                        } else {
-                            incCluster(offset & ~(clusterSize - 1));
-                        }
+                    } else {
+                        err.println("ERROR offset=" + Long.toHexString(offset)
+                                + ": Data cluster is not properly aligned; L2 entry corrupted.");
                     }
                 }
-                case ZERO_PLAIN -> {
-                    // nothing allocated; extended L2 never gets here
+                if (checkCopied) {
+                    copied.checkL2Entry(entry);
                 }
-                default -> {
-                    if ((bitmap & BITMAP_ALL_ALLOC) != 0) {
-                        res.corruptions++;
-                        err.println("ERROR: Unallocated cluster has non-zero subcluster allocation map");
+                if (frag) {
+                    res.allocatedClusters++;
+                    if (nextContiguous != 0 && offset != nextContiguous) {
+                        res.fragmentedClusters++;
                     }
+                    nextContiguous = offset + clusterSize;
+                }
+                if (!hasDataFile) {
+                    if (offset + clusterSize - fileLength >= clusterSize) {
+                        incRefcounts(offset, clusterSize); // reports it
+                    } else {
+                        incCluster(offset & ~(clusterSize - 1));
+                    }
+                }
+            }
+            case ZERO_PLAIN -> {
+                // nothing allocated; extended L2 never gets here
+            }
+            default -> {
+                if ((bitmap & BITMAP_ALL_ALLOC) != 0) {
+                    res.corruptions++;
+                    err.println("ERROR: Unallocated cluster has non-zero subcluster allocation map");
                 }
             }
         }
+        return nextContiguous;
     }
 
     private static final int FIX_OK = 0;
@@ -559,14 +636,27 @@ public final class Qcow2Checker {
             }
             int order = header.refcountOrder();
             long mask = (1L << stored.blockBits()) - 1;
+            char[] page = counts.page(base);
+            boolean narrowCounts = refcountMax >= 0 && refcountMax < 0xffff;
+            int pageMask = ReferenceCounts.PAGE_SIZE - 1;
             for (long i = base; i < end; i++) {
-                long r1 = block == null ? 0 : RefcountBlock.get(block, order, (int) (i & mask));
-                long r2 = counts.get(i);
-                if (r1 != 0 || r2 != 0) {
-                    highestCluster = i;
+                long r1;
+                if (block == null) {
+                    r1 = 0;
+                } else if (order == 4) {
+                    r1 = block.getChar((int) (i & mask) << 1);
+                } else {
+                    r1 = RefcountBlock.get(block, order, (int) (i & mask));
                 }
-                if (r1 != r2) {
-                    mismatch(i, r1, r2, fix);
+                long r2 = page == null ? 0 : page[(int) i & pageMask];
+                if (r2 == 0xffff && !narrowCounts) {
+                    r2 = counts.get(i);
+                }
+                if ((r1 | r2) != 0) {
+                    highestCluster = i;
+                    if (r1 != r2) {
+                        mismatch(i, r1, r2, fix);
+                    }
                 }
             }
         }
@@ -614,6 +704,78 @@ public final class Qcow2Checker {
     }
 
     // ------------------------------------------------------------------ OFLAG_COPIED
+
+    /**
+     * OFLAG_COPIED mismatches of the active tables found during the counting walk, kept compactly (three longs
+     * each) until they can be reported in qemu-img's order. Past {@link #MAX_FINDINGS} they are dropped and the
+     * separate OFLAG_COPIED pass runs instead, so memory stays bounded on hostile images.
+     */
+    private final class CopiedFindings {
+        static final int MAX_FINDINGS = 1 << 18;
+        private long[] rec = new long[3 * 64];
+        private int n;
+        boolean overflow;
+
+        void checkL1Entry(int index, long l1Entry) throws IOException {
+            long r;
+            try {
+                r = stored.get((l1Entry & L1E_OFFSET_MASK) >>> clusterBits);
+            } catch (StoredRefcounts.UnreadableRefcount e) {
+                return;
+            }
+            if ((r == 1) != ((l1Entry & OFLAG_COPIED) != 0)) {
+                add(index, l1Entry, r);
+            }
+        }
+
+        void checkL2Entry(long entry) throws IOException {
+            long r;
+            if (hasDataFile) {
+                r = 1;
+            } else {
+                try {
+                    r = stored.get((entry & L2E_OFFSET_MASK) >>> clusterBits);
+                } catch (StoredRefcounts.UnreadableRefcount e) {
+                    return;
+                }
+            }
+            if ((r == 1) != ((entry & OFLAG_COPIED) != 0)) {
+                add(-1, entry, r);
+            }
+        }
+
+        private void add(long tag, long entry, long refcount) {
+            if (overflow) {
+                return;
+            }
+            if (n == MAX_FINDINGS) {
+                overflow = true;
+                rec = null;
+                return;
+            }
+            if (3 * n + 3 > rec.length) {
+                rec = java.util.Arrays.copyOf(rec, rec.length * 2);
+            }
+            rec[3 * n] = tag;
+            rec[3 * n + 1] = entry;
+            rec[3 * n + 2] = refcount;
+            n++;
+        }
+
+        void report() {
+            for (int k = 0; k < n; k++) {
+                long tag = rec[3 * k];
+                if (tag >= 0) {
+                    err.println("ERROR OFLAG_COPIED L2 cluster: l1_index=" + tag + " l1_entry="
+                            + Long.toHexString(rec[3 * k + 1]) + " refcount=" + Long.toUnsignedString(rec[3 * k + 2]));
+                } else {
+                    err.println("ERROR OFLAG_COPIED data cluster: l2_entry=" + Long.toHexString(rec[3 * k + 1])
+                            + " refcount=" + Long.toUnsignedString(rec[3 * k + 2]));
+                }
+            }
+            res.corruptions += n;
+        }
+    }
 
     private void checkOflagCopied() throws IOException, CheckFailedException {
         boolean repair;

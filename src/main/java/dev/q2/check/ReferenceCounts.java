@@ -20,12 +20,14 @@ final class ReferenceCounts {
     private static final int OVERFLOW = 0xffff;
 
     private final long max;
+    private final int fastLimit;
     private char[][] pages;
     private final Map<Long, Long> overflow = new HashMap<>();
     private long size;
 
     ReferenceCounts(long size, long refcountMax) {
         this.max = refcountMax;
+        this.fastLimit = (int) Math.min(Long.compareUnsigned(refcountMax, 0xfffe) < 0 ? refcountMax : 0xfffe, 0xfffe);
         this.size = size;
         this.pages = new char[pageCount(size)][];
     }
@@ -70,6 +72,12 @@ final class ReferenceCounts {
         return c;
     }
 
+    /** The page of counters holding {@code cluster} (index with cluster & (PAGE_SIZE - 1)), or null if unused. */
+    char[] page(long cluster) {
+        int p = (int) (cluster >>> PAGE_BITS);
+        return p >= pages.length ? null : pages[p];
+    }
+
     /** True when no cluster of the page holding {@code cluster} was ever referenced. */
     boolean pageEmpty(long cluster) {
         int p = (int) (cluster >>> PAGE_BITS);
@@ -96,6 +104,21 @@ final class ReferenceCounts {
             }
             page[i] = (char) value;
         }
+    }
+
+    /** Adds one reference when that is simple (page in use, count well below the limits); false otherwise. */
+    boolean incrementFast(long cluster) {
+        char[] page = pages[(int) (cluster >>> PAGE_BITS)];
+        if (page == null) {
+            return false;
+        }
+        int i = (int) (cluster & (PAGE_SIZE - 1));
+        char c = page[i];
+        if (c >= fastLimit) {
+            return false;
+        }
+        page[i] = (char) (c + 1);
+        return true;
     }
 
     /** Adds one reference; false (and no change) when the count is already at refcount_max. */

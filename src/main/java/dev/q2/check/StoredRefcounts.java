@@ -34,6 +34,7 @@ final class StoredRefcounts {
     }
 
     private final ImageFile file;
+    private final MappedTables mapped;
     private final int clusterBits;
     private final long clusterSize;
     private final int refcountOrder;
@@ -44,7 +45,8 @@ final class StoredRefcounts {
     private long lastOffset = -1;
     private ByteBuffer lastBlock;
 
-    StoredRefcounts(ImageFile file, int clusterBits, int refcountOrder, long[] table) {
+    StoredRefcounts(MappedTables mapped, int clusterBits, int refcountOrder, long[] table, ImageFile file) {
+        this.mapped = mapped;
         this.file = file;
         this.clusterBits = clusterBits;
         this.clusterSize = 1L << clusterBits;
@@ -111,8 +113,7 @@ final class StoredRefcounts {
         ByteBuffer b = cache.get(offset);
         if (b == null) {
             b = ByteBuffer.allocate((int) clusterSize).order(ByteOrder.BIG_ENDIAN);
-            file.readZeroFilled(offset, b);
-            b.clear();
+            mapped.read(offset, b);
             cache.put(offset, b);
             if (cache.size() > CACHE_BLOCKS) {
                 evictClean();

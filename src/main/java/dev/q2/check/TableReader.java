@@ -3,104 +3,47 @@ package dev.q2.check;
 import dev.q2.io.ImageFile;
 
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CompletionException;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
 
 /**
- * Reads cluster-sized metadata tables (L2 tables) in the order the check walks them, ahead of the walk and in
- * parallel when allowed, so that the check does not wait on one read at a time. Tables past the end of the file
- * read as zeros, as QEMU reads them. At most {@link #WINDOW} tables are in memory at once.
+ * Reads the cluster-sized metadata tables (L2 tables) the check walks, one at a time into one reused buffer,
+ * through {@link MappedTables}. Tables past the end of the file read as zeros, as QEMU reads them.
  */
 final class TableReader implements AutoCloseable {
-    static final int WINDOW = 64;
-
-    private final ImageFile file;
+    private final MappedTables mapped;
     private final int tableSize;
-    private final int threads;
-    private ExecutorService pool;
 
-    TableReader(ImageFile file, int tableSize, int threads) {
-        this.file = file;
+    TableReader(ImageFile file, int tableSize) throws IOException {
+        this.mapped = new MappedTables(file);
         this.tableSize = tableSize;
-        this.threads = threads;
+    }
+
+    MappedTables mapped() {
+        return mapped;
     }
 
     /** A walk over {@code n} tables at the given offsets. */
     Batch open(long[] offsets, int n) {
-        return new Batch(offsets, n);
-    }
-
-    private ByteBuffer read(long offset) {
-        ByteBuffer b = ByteBuffer.allocate(tableSize).order(ByteOrder.BIG_ENDIAN);
-        try {
-            file.readZeroFilled(offset, b);
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
-        b.clear();
-        return b;
+        return new Batch(offsets);
     }
 
     final class Batch {
         private final long[] offsets;
-        private final int n;
-        private final CompletableFuture<ByteBuffer>[] ring;
-        private int submitted;
+        private final ByteBuffer buffer = ByteBuffer.allocate(tableSize).order(ByteOrder.BIG_ENDIAN);
 
-        @SuppressWarnings("unchecked")
-        private Batch(long[] offsets, int n) {
+        private Batch(long[] offsets) {
             this.offsets = offsets;
-            this.n = n;
-            this.ring = threads > 1 && n > 1 ? new CompletableFuture[WINDOW] : null;
         }
 
-        /** Table number {@code k}; tables must be asked for in order. */
+        /** Table number {@code k}, valid until the next call. */
         ByteBuffer get(int k) throws IOException {
-            if (ring == null) {
-                return readOrThrow(offsets[k]);
-            }
-            if (pool == null) {
-                pool = Executors.newFixedThreadPool(threads, r -> {
-                    Thread t = new Thread(r, "q2-check-read");
-                    t.setDaemon(true);
-                    return t;
-                });
-            }
-            while (submitted < n && submitted < k + WINDOW) {
-                long off = offsets[submitted];
-                ring[submitted % WINDOW] = CompletableFuture.supplyAsync(() -> read(off), pool);
-                submitted++;
-            }
-            try {
-                ByteBuffer b = ring[k % WINDOW].join();
-                ring[k % WINDOW] = null;
-                return b;
-            } catch (CompletionException e) {
-                if (e.getCause() instanceof UncheckedIOException u) {
-                    throw u.getCause();
-                }
-                throw e;
-            }
-        }
-
-        private ByteBuffer readOrThrow(long offset) throws IOException {
-            try {
-                return read(offset);
-            } catch (UncheckedIOException e) {
-                throw e.getCause();
-            }
+            mapped.read(offsets[k], buffer);
+            return buffer;
         }
     }
 
     @Override
     public void close() {
-        if (pool != null) {
-            pool.shutdownNow();
-        }
     }
 }
