@@ -166,6 +166,7 @@ public final class Qcow2Checker {
             long freshLeaks = 0;
             err.println("Rebuilding refcount structure");
             rebuildRefcountStructure();
+            fileLength = file.size(); // the new structure may lie past the old end of the file
             res.corruptions = 0;
             res.leaks = 0;
             rebuild = false;
@@ -478,11 +479,7 @@ public final class Qcow2Checker {
                     nextContiguous = offset + clusterSize;
                 }
                 if (!hasDataFile) {
-                    if (offset + clusterSize - fileLength >= clusterSize) {
-                        incRefcounts(offset, clusterSize); // reports it
-                    } else {
-                        incCluster(offset & ~(clusterSize - 1));
-                    }
+                    incRefcounts(offset, clusterSize); // an unaligned offset touches two clusters
                 }
             }
             case ZERO_PLAIN -> {
@@ -626,11 +623,7 @@ public final class Qcow2Checker {
             } catch (StoredRefcounts.UnreadableRefcount e) {
                 block = null;
                 for (long i = base; i < end; i++) {
-                    unreadable(i, e);
-                    long r2 = counts.get(i);
-                    if (r2 > 0) {
-                        highestCluster = i;
-                    }
+                    unreadable(i, e); // QEMU skips the cluster entirely, even for image-end-offset
                 }
                 continue;
             }
