@@ -34,6 +34,7 @@ public final class Qcow2Image implements AutoCloseable {
     private final long[] refcountTable;
     private final List<SnapshotEntry> snapshots;
     private final List<BitmapDirectoryEntry> bitmaps;
+    private long snapshotTableSize;
 
     private Qcow2Image(ImageFile file, QcowHeader header, List<HeaderExtension> extensions, String backingFile,
                        long[] l1Table, long[] refcountTable, List<SnapshotEntry> snapshots,
@@ -163,9 +164,12 @@ public final class Qcow2Image implements AutoCloseable {
             backing = new String(name.array(), StandardCharsets.UTF_8);
         }
 
-        List<SnapshotEntry> snaps = readSnapshots(f, h, fileSize);
+        long[] snapshotTableSize = new long[1];
+        List<SnapshotEntry> snaps = readSnapshots(f, h, fileSize, snapshotTableSize);
         List<BitmapDirectoryEntry> bitmaps = readBitmaps(f, h, extensions, fileSize);
-        return new Qcow2Image(f, h, extensions, backing, l1, reftable, snaps, bitmaps);
+        Qcow2Image img = new Qcow2Image(f, h, extensions, backing, l1, reftable, snaps, bitmaps);
+        img.snapshotTableSize = snapshotTableSize[0];
+        return img;
     }
 
     private static String describeUnknown(long bits, FeatureNameTable names) {
@@ -214,7 +218,8 @@ public final class Qcow2Image implements AutoCloseable {
         return out;
     }
 
-    private static List<SnapshotEntry> readSnapshots(ImageFile f, QcowHeader h, long fileSize) throws IOException {
+    private static List<SnapshotEntry> readSnapshots(ImageFile f, QcowHeader h, long fileSize, long[] tableSize)
+            throws IOException {
         int n = h.nbSnapshots();
         if (n == 0) {
             return List.of();
@@ -225,13 +230,21 @@ public final class Qcow2Image implements AutoCloseable {
         f.readZeroFilled(h.snapshotsOffset(), buf);
         buf.flip();
         List<SnapshotEntry> out = new ArrayList<>(n);
+        long end = 0;
         for (int i = 0; i < n; i++) {
+            int start = buf.position();
+            if (buf.remaining() >= SnapshotEntry.FIXED_SIZE) {
+                // QEMU's snapshots_size ends at the last entry's name, without its padding
+                end = start + SnapshotEntry.FIXED_SIZE + Integer.toUnsignedLong(buf.getInt(start + 36))
+                        + (buf.getShort(start + 12) & 0xffff) + (buf.getShort(start + 14) & 0xffff);
+            }
             try {
                 out.add(SnapshotEntry.decode(buf));
             } catch (FormatException e) {
                 throw new ImageException("Snapshot table entry " + i + ": " + e.getMessage());
             }
         }
+        tableSize[0] = end;
         return Collections.unmodifiableList(out);
     }
 
@@ -337,6 +350,20 @@ public final class Qcow2Image implements AutoCloseable {
 
     public List<BitmapDirectoryEntry> bitmaps() {
         return bitmaps;
+    }
+
+    /** Bytes the snapshot table takes in the file (every entry with its padding): QEMU's snapshots_size. */
+    public long snapshotTableSize() {
+        return snapshotTableSize;
+    }
+
+    /** The bitmaps header extension when QEMU honours it (autoclear bit set), or null. */
+    public BitmapsExtension bitmapsExtension() {
+        var ext = findExtension(extensions, HeaderExtension.BITMAPS);
+        if (ext.isEmpty() || (header.autoclearFeatures() & Features.AUTOCLEAR_BITMAPS) == 0) {
+            return null;
+        }
+        return BitmapsExtension.decode(ext.get().data());
     }
 
     public long virtualSize() {

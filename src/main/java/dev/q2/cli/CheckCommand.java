@@ -1,0 +1,185 @@
+package dev.q2.cli;
+
+import dev.q2.check.CheckFailedException;
+import dev.q2.check.CheckMode;
+import dev.q2.check.CheckReport;
+import dev.q2.check.CheckResult;
+import dev.q2.check.Qcow2Checker;
+import dev.q2.format.QcowHeader;
+import dev.q2.image.Qcow2Image;
+import dev.q2.io.ImageFile;
+import dev.q2.io.QemuLock;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
+import picocli.CommandLine.Model.CommandSpec;
+
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.nio.ByteBuffer;
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/** q2 check: qemu-img check for qcow2 images, with the same output, exit codes and repairs. */
+@Command(name = "check", description = "Check a qcow2 image for consistency and optionally repair it",
+        sortOptions = false)
+public final class CheckCommand implements Callable<Integer> {
+    /** Exit code of qemu-img check for a format it cannot check. */
+    static final int NOT_CHECKABLE = 63;
+
+    @Spec
+    CommandSpec spec;
+
+    @Mixin
+    CommonOptions common;
+
+    @picocli.CommandLine.ParentCommand
+    Main main;
+
+    @Option(names = "-f", paramLabel = "FMT", description = "Image format (qcow2 or raw); probed when absent")
+    String format;
+
+    @Option(names = "--output", paramLabel = "FMT", description = "human (default) or json")
+    String output = "human";
+
+    @Option(names = "-r", paramLabel = "leaks|all", description = "Repair leaked clusters, or all problems")
+    String repair;
+
+    @Option(names = {"-q", "--quiet"}, description = "Print nothing on stdout")
+    boolean quiet;
+
+    @Option(names = {"-U", "--force-share"}, description = "Open the image even if another process holds it")
+    boolean forceShare;
+
+    @Option(names = "-T", paramLabel = "CACHE", description = "Accepted for qemu-img compatibility; ignored")
+    String cache;
+
+    @Parameters(index = "0", paramLabel = "FILENAME")
+    String filename;
+
+    @Override
+    public Integer call() throws Exception {
+        PrintWriter out = spec.commandLine().getOut();
+        PrintWriter err = spec.commandLine().getErr();
+        CheckMode mode = CheckMode.NONE;
+        if (repair != null) {
+            switch (repair) {
+                case "leaks" -> mode = CheckMode.LEAKS;
+                case "all" -> mode = CheckMode.ALL;
+                default -> {
+                    err.println("q2: Unknown option value for -r (expecting 'leaks' or 'all'): " + repair);
+                    return 1;
+                }
+            }
+        }
+        boolean json;
+        if (output.equals("json")) {
+            json = true;
+        } else if (output.equals("human")) {
+            json = false;
+        } else {
+            err.println("q2: --output must be used with human or json as argument.");
+            return 1;
+        }
+        if (mode.repairs() && forceShare) {
+            err.println("q2: Could not open '" + filename + "': force-share=on can only be used with read-only images");
+            return 1;
+        }
+        Path path = main.resolve(filename);
+        ImageFile f;
+        try {
+            f = mode.repairs() ? ImageFile.openReadWrite(path) : ImageFile.openReadOnly(path);
+        } catch (IOException e) {
+            err.println("q2: " + Errors.couldNotOpen(filename, e));
+            return 1;
+        }
+        try (f; QemuLock lock = lock(f, path, mode)) {
+            String fmt = format != null ? format : probe(f);
+            if (fmt.equals("raw")) {
+                err.println("q2: This image format does not support checks");
+                return NOT_CHECKABLE;
+            }
+            if (!fmt.equals("qcow2")) {
+                err.println("q2: Could not open '" + filename + "': Unknown driver '" + fmt + "'");
+                return 1;
+            }
+            Qcow2Image image;
+            try {
+                image = Qcow2Image.load(f);
+            } catch (RuntimeException | IOException e) {
+                err.println("q2: " + Errors.couldNotOpen(filename, e));
+                debug(e, err);
+                return 1;
+            }
+            Qcow2Checker.Session session = new Qcow2Checker.Session();
+            CheckResult result;
+            try {
+                result = Qcow2Checker.check(image, mode, err, session);
+                if (result.corruptionsFixed != 0 || result.leaksFixed != 0) {
+                    if (!json && !quiet) {
+                        out.print(CheckReport.repairedBanner(result));
+                        out.flush();
+                    }
+                    CheckResult first = result;
+                    result = Qcow2Checker.check(Qcow2Image.load(f), CheckMode.NONE, err, session);
+                    result.leaksFixed = first.leaksFixed;
+                    result.corruptionsFixed = first.corruptionsFixed;
+                }
+            } catch (CheckFailedException e) {
+                err.println("q2: Check failed: " + e.getMessage());
+                return 1;
+            }
+            if (!quiet) {
+                out.print(json ? CheckReport.json(result, filename, fmt) : CheckReport.human(result));
+                out.flush();
+            }
+            if (result.checkErrors != 0) {
+                err.println("q2: Check failed");
+                return 1;
+            }
+            return result.exitCode();
+        } catch (QemuLock.LockConflictException e) {
+            err.println("q2: Could not open '" + filename + "': " + qemuLockMessage(e.getMessage()));
+            return 1;
+        }
+    }
+
+    private QemuLock lock(ImageFile f, Path path, CheckMode mode) throws IOException {
+        if (forceShare) {
+            return null;
+        }
+        if (mode.repairs()) {
+            return QemuLock.acquire(f.channel(), path, QemuLock.PERM_CONSISTENT_READ | QemuLock.PERM_WRITE
+                    | QemuLock.PERM_RESIZE, QemuLock.PERM_CONSISTENT_READ | QemuLock.PERM_WRITE_UNCHANGED);
+        }
+        return QemuLock.acquire(f.channel(), path, 0,
+                QemuLock.PERM_ALL & ~(QemuLock.PERM_WRITE | QemuLock.PERM_RESIZE));
+    }
+
+    private static final Pattern LOCK = Pattern.compile("(Failed to get (?:shared )?\"[a-z ]+\" lock)");
+
+    /** qemu-img words a lock conflict on two lines, naming the image as the user named it. */
+    private String qemuLockMessage(String message) {
+        Matcher m = LOCK.matcher(message == null ? "" : message);
+        if (m.find()) {
+            return m.group(1) + "\nIs another process using the image [" + filename + "]?";
+        }
+        return message;
+    }
+
+    private static String probe(ImageFile f) throws IOException {
+        ByteBuffer b = ByteBuffer.allocate(4);
+        f.readZeroFilled(0, b);
+        return b.getInt(0) == QcowHeader.MAGIC ? "qcow2" : "raw";
+    }
+
+    private static void debug(Exception e, PrintWriter err) {
+        if (Logging.debugEnabled()) {
+            e.printStackTrace(err);
+        }
+    }
+}
