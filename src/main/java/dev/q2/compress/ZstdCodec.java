@@ -12,11 +12,17 @@ public final class ZstdCodec implements ClusterCodec {
 
     @Override
     public int compress(byte[] src, int srcLen, byte[] dst) {
-        byte[] in = srcLen == src.length ? src : java.util.Arrays.copyOf(src, srcLen);
-        long n = Zstd.compressByteArray(dst, 0, dst.length, in, 0, srcLen, LEVEL);
-        if (Zstd.isError(n)) {
+        byte[] out = new byte[(int) Zstd.compressBound(srcLen)];
+        long n;
+        try {
+            n = Zstd.compressByteArray(out, 0, out.length, src, 0, srcLen, LEVEL);
+        } catch (com.github.luben.zstd.ZstdException e) {
             return -1;
         }
+        if (Zstd.isError(n) || n > dst.length) {
+            return -1; // does not fit: the caller writes the cluster uncompressed, as QEMU does
+        }
+        System.arraycopy(out, 0, dst, 0, (int) n);
         return (int) n;
     }
 

@@ -305,6 +305,21 @@ public final class Qcow2Disk implements BlockDevice {
         file.writeFully(offset, data);
     }
 
+    /**
+     * The type of an entry. Offset 0 is a valid host offset in an external data file; there QEMU tells such a
+     * cluster from an unallocated one by OFLAG_COPIED (data file clusters always have refcount 1).
+     */
+    private L2Entry.Type type(long entry) {
+        L2Entry.Type t = L2Entry.type(entry, ext);
+        if (externalData && t == L2Entry.Type.UNALLOCATED && L2Entry.copied(entry)) {
+            return L2Entry.Type.NORMAL;
+        }
+        if (externalData && t == L2Entry.Type.ZERO_PLAIN && L2Entry.copied(entry)) {
+            return L2Entry.Type.ZERO_ALLOC;
+        }
+        return t;
+    }
+
     // ---------------------------------------------------------------- reads
 
     @Override
@@ -327,7 +342,7 @@ public final class Qcow2Disk implements BlockDevice {
     private void readInCluster(long ci, int inC, int n, ByteBuffer dst) throws IOException {
         long[] e = lookup(ci);
         long entry = e[0];
-        L2Entry.Type type = L2Entry.type(entry, ext);
+        L2Entry.Type type = type(entry);
         long guest = (ci << clusterBits) + inC;
         if (type == L2Entry.Type.COMPRESSED) {
             byte[] c = decompressed(entry);
@@ -357,7 +372,7 @@ public final class Qcow2Disk implements BlockDevice {
             int len = runEnd - at;
             if (status == 1) {
                 long host = L2Entry.hostOffset(entry);
-                if (host == 0) {
+                if (host == 0 && type != L2Entry.Type.NORMAL) {
                     throw new ImageException("subcluster allocated in a cluster without a host offset; the image"
                             + " is corrupt (run 'q2 check')");
                 }
@@ -437,7 +452,7 @@ public final class Qcow2Disk implements BlockDevice {
     public Extent status(long offset, long length) throws IOException {
         long ci = offset >>> clusterBits;
         long[] e = lookup(ci);
-        L2Entry.Type type = L2Entry.type(e[0], ext);
+        L2Entry.Type type = type(e[0]);
         long end = Math.min(offset + length, Math.min(size, (ci + 1) << clusterBits));
         long len = end - offset;
         boolean zero;
@@ -528,7 +543,7 @@ public final class Qcow2Disk implements BlockDevice {
         long[] e = lookup(ci);
         long entry = e[0];
         long bitmap = e[1];
-        L2Entry.Type type = L2Entry.type(entry, ext);
+        L2Entry.Type type = type(entry);
         long guestCluster = ci << clusterBits;
         boolean hasHost = type == L2Entry.Type.NORMAL || type == L2Entry.Type.ZERO_ALLOC;
         boolean inPlace = hasHost && (L2Entry.copied(entry) || externalData);
@@ -607,7 +622,7 @@ public final class Qcow2Disk implements BlockDevice {
         int lastSc = (int) ((b - 1) / subclusterSize);
         int headStart = (int) (firstSc * subclusterSize);
         int tailEnd = (int) ((lastSc + 1) * subclusterSize);
-        boolean inPlaceHost = L2Entry.hostOffset(entry) != 0 && L2Entry.copied(entry);
+        boolean inPlaceHost = type(entry) == L2Entry.Type.NORMAL && L2Entry.copied(entry);
         byte[] head = null;
         byte[] tail = null;
         if (a > headStart && !(inPlaceHost && SubclusterBitmap.allocated(bitmap, firstSc))) {
@@ -634,7 +649,7 @@ public final class Qcow2Disk implements BlockDevice {
         if (out.length == 0) {
             return out;
         }
-        L2Entry.Type type = L2Entry.type(entry, ext);
+        L2Entry.Type type = type(entry);
         if (type == L2Entry.Type.COMPRESSED) {
             System.arraycopy(decompressed(entry), from, out, 0, out.length);
             return out;
@@ -700,7 +715,7 @@ public final class Qcow2Disk implements BlockDevice {
         long ci = offset >>> clusterBits;
         long l2Offset = writableL2(ci);
         long[] e = lookup(ci);
-        L2Entry.Type type = L2Entry.type(e[0], ext);
+        L2Entry.Type type = type(e[0]);
         if (type != L2Entry.Type.UNALLOCATED && type != L2Entry.Type.ZERO_PLAIN) {
             write(offset, ByteBuffer.wrap(cluster));
             return;
@@ -752,7 +767,7 @@ public final class Qcow2Disk implements BlockDevice {
     }
 
     private boolean isCompressed(long ci) throws IOException {
-        return L2Entry.type(lookup(ci)[0], ext) == L2Entry.Type.COMPRESSED;
+        return type(lookup(ci)[0]) == L2Entry.Type.COMPRESSED;
     }
 
     private void writeZeroBytes(long offset, long length) throws IOException {
@@ -763,7 +778,7 @@ public final class Qcow2Disk implements BlockDevice {
 
     private void zeroCluster(long ci, boolean unmap) throws IOException {
         long[] e = lookup(ci);
-        L2Entry.Type type = L2Entry.type(e[0], ext);
+        L2Entry.Type type = type(e[0]);
         boolean drop = type == L2Entry.Type.COMPRESSED
                 || unmap && (type == L2Entry.Type.NORMAL || type == L2Entry.Type.ZERO_ALLOC);
         long newEntry = drop ? 0 : e[0];
@@ -807,6 +822,9 @@ public final class Qcow2Disk implements BlockDevice {
     public void discard(long offset, long length, boolean full) throws IOException {
         requireWritable();
         checkRange(offset, length);
+        if (header.version() < 3 && backing != null) {
+            return; // QEMU refuses: without a zero flag, discarding would expose the backing file's data
+        }
         long first = (offset + cs - 1) >>> clusterBits;
         long endCluster = (offset + length) >>> clusterBits;
         if (offset + length == size && (size & (cs - 1)) != 0) {
@@ -826,7 +844,7 @@ public final class Qcow2Disk implements BlockDevice {
             return;
         }
         long[] e = lookup(ci);
-        L2Entry.Type type = L2Entry.type(e[0], ext);
+        L2Entry.Type type = type(e[0]);
         boolean allocated = type == L2Entry.Type.NORMAL || type == L2Entry.Type.ZERO_ALLOC
                 || type == L2Entry.Type.COMPRESSED;
         long newEntry;

@@ -37,6 +37,8 @@ class DiskModelTest {
         "cluster_size=16k,extended_l2=on|qcow2",
         "cluster_size=64k,compat=0.10|raw",
         "cluster_size=32k,lazy_refcounts=on,compression_type=zstd|none",
+        "cluster_size=64k,data_file=data.raw|none",
+        "cluster_size=64k,extended_l2=on,data_file=data.raw,data_file_raw=on|none",
     })
     void randomOperationsMatchTheModel(String options, String backingKind) throws Exception {
         long seed = Long.getLong("q2.seed", System.nanoTime());
