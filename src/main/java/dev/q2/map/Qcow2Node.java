@@ -42,7 +42,8 @@ final class Qcow2Node extends Node {
     private boolean metadataPreallocation;
 
     private final ByteBuffer l2Buffer;
-    private long l2Loaded = -1;
+    /** The cached L2 table, decoded: entries (standard), or entry and bitmap pairs (extended). */
+    private final long[] l2Entries;
     private long l2OffsetCached = -1;
 
     // Out-values of hostOffset(): QEMU returns them through pointers.
@@ -68,7 +69,8 @@ final class Qcow2Node extends Node {
         this.length = h.size() & ~511L; // qcow2 counts whole sectors of its virtual size
         this.crypto = h.cryptMethod() != 0;
         this.version = h.version();
-        this.l2Buffer = ByteBuffer.allocate((int) clusterSize).order(ByteOrder.BIG_ENDIAN);
+        this.l2Buffer = ByteBuffer.allocateDirect((int) clusterSize).order(ByteOrder.BIG_ENDIAN);
+        this.l2Entries = new long[(int) (clusterSize / 8)];
     }
 
     @Override
@@ -186,36 +188,60 @@ final class Qcow2Node extends Node {
     }
 
     private int contiguousSubclusters(int nbClusters, int scIndex, int l2Index) {
-        int count = 0;
-        Type expected = Type.NORMAL;
-        long expectedOffset = 0;
-        boolean checkOffset = false;
-        for (int i = 0; i < nbClusters; i++) {
-            int firstSc = i == 0 ? scIndex : 0;
-            long entry = entry(l2Index + i);
-            long bitmap = bitmap(l2Index + i);
-            Type t = subclusterType(entry, bitmap, firstSc);
+        long entry = entry(l2Index);
+        long bitmap = bitmap(l2Index);
+        Type expected = subclusterType(entry, bitmap, scIndex);
+        if (expected == Type.INVALID) {
+            return -1;
+        }
+        int count = rangeLength(expected, bitmap, scIndex);
+        if (expected == Type.COMPRESSED) {
+            return count; // compressed clusters are looked at one by one
+        }
+        if (scIndex + count < subclustersPerCluster) {
+            return count; // the type changes inside this cluster
+        }
+        long expectedOffset = entry & L2Entry.OFFSET_MASK;
+        boolean checkOffset = expected == Type.NORMAL || expected == Type.ZERO_ALLOC
+                || expected == Type.UNALLOCATED_ALLOC;
+        if (!extended) {
+            // Standard entries: one subcluster per cluster; the hot loop of a map over a large image.
+            Type t = expected;
+            long[] l2 = l2Entries;
+            for (int i = 1; i < nbClusters; i++) {
+                long e = l2[l2Index + i];
+                if (standardType(e) != t) {
+                    break;
+                }
+                if (checkOffset) {
+                    expectedOffset += clusterSize;
+                    if (expectedOffset != (e & L2Entry.OFFSET_MASK)) {
+                        break;
+                    }
+                }
+                count++;
+            }
+            return count;
+        }
+        for (int i = 1; i < nbClusters; i++) {
+            entry = entry(l2Index + i);
+            bitmap = bitmap(l2Index + i);
+            Type t = subclusterType(entry, bitmap, 0);
             if (t == Type.INVALID) {
                 return -1;
             }
-            int n = rangeLength(t, bitmap, firstSc);
-            if (i == 0) {
-                if (t == Type.COMPRESSED) {
-                    return n; // compressed clusters are looked at one by one
-                }
-                expected = t;
-                expectedOffset = entry & L2Entry.OFFSET_MASK;
-                checkOffset = t == Type.NORMAL || t == Type.ZERO_ALLOC || t == Type.UNALLOCATED_ALLOC;
-            } else if (t != expected) {
+            if (t != expected) {
                 break;
-            } else if (checkOffset) {
+            }
+            if (checkOffset) {
                 expectedOffset += clusterSize;
                 if (expectedOffset != (entry & L2Entry.OFFSET_MASK)) {
                     break;
                 }
             }
+            int n = rangeLength(t, bitmap, 0);
             count += n;
-            if (firstSc + n < subclustersPerCluster) {
+            if (n < subclustersPerCluster) {
                 break; // the type changes inside this cluster
             }
         }
@@ -235,18 +261,26 @@ final class Qcow2Node extends Node {
         };
     }
 
-    private Type subclusterType(long entry, long bitmap, int sc) {
-        boolean compressed = (entry & L2Entry.OFLAG_COMPRESSED) != 0;
-        long offset = entry & L2Entry.OFFSET_MASK;
-        if (compressed) {
+    /** Type of a standard (not extended) L2 entry. */
+    private Type standardType(long entry) {
+        if ((entry & L2Entry.OFLAG_COMPRESSED) != 0) {
             return Type.COMPRESSED;
         }
-        if (!extended) {
-            if ((entry & L2Entry.OFLAG_ZERO) != 0) {
-                return offset != 0 ? Type.ZERO_ALLOC : Type.ZERO_PLAIN;
-            }
-            return clusterAllocated(entry, offset) ? Type.NORMAL : Type.UNALLOCATED_PLAIN;
+        long offset = entry & L2Entry.OFFSET_MASK;
+        if ((entry & L2Entry.OFLAG_ZERO) != 0) {
+            return offset != 0 ? Type.ZERO_ALLOC : Type.ZERO_PLAIN;
         }
+        return clusterAllocated(entry, offset) ? Type.NORMAL : Type.UNALLOCATED_PLAIN;
+    }
+
+    private Type subclusterType(long entry, long bitmap, int sc) {
+        if (!extended) {
+            return standardType(entry);
+        }
+        if ((entry & L2Entry.OFLAG_COMPRESSED) != 0) {
+            return Type.COMPRESSED;
+        }
+        long offset = entry & L2Entry.OFFSET_MASK;
         int alloc = (int) bitmap;
         int zero = (int) (bitmap >>> 32);
         if (clusterAllocated(entry, offset)) {
@@ -270,11 +304,11 @@ final class Qcow2Node extends Node {
     }
 
     private long entry(int i) {
-        return l2Buffer.getLong(i << (extended ? 4 : 3));
+        return extended ? l2Entries[i << 1] : l2Entries[i];
     }
 
     private long bitmap(int i) {
-        return extended ? l2Buffer.getLong((i << 4) + 8) : 0;
+        return extended ? l2Entries[(i << 1) + 1] : 0;
     }
 
     private void loadL2(long l2Offset) throws IOException {
@@ -284,6 +318,8 @@ final class Qcow2Node extends Node {
         l2Buffer.clear();
         // Like QEMU, a table that runs past the end of the file reads as zeros there.
         file.file().readZeroFilled(l2Offset, l2Buffer);
+        l2Buffer.flip();
+        l2Buffer.asLongBuffer().get(l2Entries);
         l2OffsetCached = l2Offset;
     }
 
