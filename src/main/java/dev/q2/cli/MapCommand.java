@@ -13,6 +13,8 @@ import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 
 import java.io.PrintWriter;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.Callable;
 
 /** q2 map: where every byte of the guest disk lives, printed exactly as qemu-img map prints it. */
@@ -28,19 +30,20 @@ public final class MapCommand implements Callable<Integer> {
     @picocli.CommandLine.ParentCommand
     Main main;
 
+    // Options are lists because qemu-img accepts an option again and takes the last (checking sizes on the way).
     @Option(names = "-f", paramLabel = "FMT", description = "Image format (qcow2 or raw); probed when absent")
-    String format;
+    List<String> format = new ArrayList<>();
 
     @Option(names = "--output", paramLabel = "FMT", description = "human (default) or json")
-    String output = "human";
+    List<String> output = new ArrayList<>();
 
     @Option(names = "--start-offset", paramLabel = "OFFSET",
             description = "First byte to map (suffixes k, M, G, T, P, E accepted)")
-    String startOffset;
+    List<String> startOffset = new ArrayList<>();
 
     @Option(names = "--max-length", paramLabel = "LENGTH",
             description = "Most bytes to map (suffixes accepted)")
-    String maxLength;
+    List<String> maxLength = new ArrayList<>();
 
     @Option(names = {"-U", "--force-share"}, description = "Open the image even if another process holds it")
     boolean forceShare;
@@ -54,18 +57,20 @@ public final class MapCommand implements Callable<Integer> {
         PrintWriter err = spec.commandLine().getErr();
         long start = 0;
         long max = -1;
-        if (startOffset != null) {
-            start = size(startOffset, "start offset", err);
+        for (String s : startOffset) {
+            start = size(s, "start offset", err);
             if (start < 0) {
                 return 1;
             }
         }
-        if (maxLength != null) {
-            max = size(maxLength, "max length", err);
+        for (String s : maxLength) {
+            max = size(s, "max length", err);
             if (max < 0) {
                 return 1;
             }
         }
+        String output = this.output.isEmpty() ? "human" : this.output.get(this.output.size() - 1);
+        String format = this.format.isEmpty() ? null : this.format.get(this.format.size() - 1);
         if (!output.equals("human") && !output.equals("json")) {
             err.println("q2: --output must be used with human or json as argument.");
             return 1;
