@@ -2,6 +2,7 @@ package dev.q2.map;
 
 import java.io.IOException;
 import java.io.Writer;
+import java.util.Arrays;
 
 /**
  * qemu-img map's two output formats, text for text. JSON: one object per extent, one per line, inside one array.
@@ -13,7 +14,9 @@ public abstract class MapPrinter implements MapSink {
     private static final int FLUSH_AT = 1 << 16;
 
     private final Writer out;
-    final StringBuilder buf = new StringBuilder(FLUSH_AT + 512);
+    /** Pending output; written out once it holds FLUSH_AT chars. */
+    private char[] buf = new char[FLUSH_AT + 1024];
+    private int len;
 
     MapPrinter(Writer out) {
         this.out = out;
@@ -28,16 +31,77 @@ public abstract class MapPrinter implements MapSink {
     }
 
     final void maybeFlush() throws IOException {
-        if (buf.length() >= FLUSH_AT) {
-            flush();
+        if (len >= FLUSH_AT) {
+            out.write(buf, 0, len);
+            len = 0;
         }
     }
 
     /** Writes what is buffered (also done on errors, so that the rows before an error are shown). */
     public final void flush() throws IOException {
-        out.write(buf.toString());
-        buf.setLength(0);
+        out.write(buf, 0, len);
+        len = 0;
         out.flush();
+    }
+
+    private void ensure(int more) {
+        if (len + more > buf.length) {
+            buf = Arrays.copyOf(buf, Math.max(buf.length * 2, len + more));
+        }
+    }
+
+    final void append(String s) {
+        int n = s.length();
+        ensure(n);
+        s.getChars(0, n, buf, len);
+        len += n;
+    }
+
+    final void append(char c) {
+        ensure(1);
+        buf[len++] = c;
+    }
+
+    final void append(boolean b) {
+        append(b ? "true" : "false");
+    }
+
+    /** A signed decimal, as printf("%" PRId64) prints it. */
+    final void append(long v) {
+        if (v == Long.MIN_VALUE) {
+            append("-9223372036854775808");
+            return;
+        }
+        ensure(20);
+        if (v < 0) {
+            buf[len++] = '-';
+            v = -v;
+        }
+        int digits = 1;
+        for (long p = 10; digits < 19 && v >= p; p *= 10) {
+            digits++;
+        }
+        int end = len + digits;
+        for (int i = end - 1; i >= len; i--) {
+            buf[i] = (char) ('0' + v % 10);
+            v /= 10;
+        }
+        len = end;
+    }
+
+    /** Lower-case hex digits of a value (unsigned). */
+    final void appendHex(long v) {
+        ensure(16);
+        int digits = Math.max(1, (67 - Long.numberOfLeadingZeros(v)) / 4);
+        for (int i = digits - 1; i >= 0; i--) {
+            buf[len + i] = Character.forDigit((int) (v & 15), 16);
+            v >>>= 4;
+        }
+        len += digits;
+    }
+
+    final int length() {
+        return len;
     }
 
     @Override
@@ -52,30 +116,37 @@ public abstract class MapPrinter implements MapSink {
 
         @Override
         public void begin() {
-            buf.append('[');
+            append('[');
         }
 
         @Override
         public void entry(MapEntry e, MapEntry next) throws IOException {
-            buf.append("{ \"start\": ").append(e.start)
-                    .append(", \"length\": ").append(e.length)
-                    .append(", \"depth\": ").append(e.depth)
-                    .append(", \"present\": ").append(e.present)
-                    .append(", \"zero\": ").append(e.zero)
-                    .append(", \"data\": ").append(e.data);
+            append("{ \"start\": ");
+            append(e.start);
+            append(", \"length\": ");
+            append(e.length);
+            append(", \"depth\": ");
+            append((long) e.depth);
+            append(", \"present\": ");
+            append(e.present);
+            append(", \"zero\": ");
+            append(e.zero);
+            append(", \"data\": ");
+            append(e.data);
             if (e.hasOffset) {
-                buf.append(", \"offset\": ").append(e.offset);
+                append(", \"offset\": ");
+                append(e.offset);
             }
-            buf.append('}');
+            append('}');
             if (next != null) {
-                buf.append(",\n");
+                append(",\n");
             }
             maybeFlush();
         }
 
         @Override
         public void end() throws IOException {
-            buf.append("]\n");
+            append("]\n");
             super.end();
         }
     }
@@ -90,7 +161,7 @@ public abstract class MapPrinter implements MapSink {
             column("Offset");
             column("Length");
             column("Mapped to");
-            buf.append("File\n");
+            append("File\n");
         }
 
         @Override
@@ -102,7 +173,8 @@ public abstract class MapPrinter implements MapSink {
                 hex(e.start);
                 hex(e.length);
                 hex(e.hasOffset ? e.offset : 0);
-                buf.append(e.filename == null ? "" : e.filename).append('\n');
+                append(e.filename == null ? "" : e.filename);
+                append('\n');
             }
             // Zero, preallocated-zero and unallocated areas all read as "not shown": make them one kind, so that
             // they merge with each other.
@@ -115,13 +187,25 @@ public abstract class MapPrinter implements MapSink {
 
         /** printf("%#-16" PRIx64): "0x" and lower-case hex (plain "0" for zero), left-aligned in 16 columns. */
         private void hex(long v) {
-            column(v == 0 ? "0" : "0x" + Long.toHexString(v));
+            int before = length();
+            if (v == 0) {
+                append('0');
+            } else {
+                append("0x");
+                appendHex(v);
+            }
+            pad(before);
         }
 
         private void column(String s) {
-            buf.append(s);
-            for (int i = s.length(); i < 16; i++) {
-                buf.append(' ');
+            int before = length();
+            append(s);
+            pad(before);
+        }
+
+        private void pad(int columnStart) {
+            for (int i = length() - columnStart; i < 16; i++) {
+                append(' ');
             }
         }
     }

@@ -6,6 +6,9 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.Arrays;
+import java.util.zip.CRC32;
 
 /**
  * The few system calls q2 map needs that Java 17 lacks: {@code lseek(SEEK_DATA/SEEK_HOLE)}, which QEMU's file-posix
@@ -29,22 +32,47 @@ final class NativeFiles {
         if (!os.equals("Linux") || Boolean.getBoolean("q2.noNative")) {
             return false;
         }
-        String resource = "native/linux-" + arch + "/libq2seek.so";
+        // No string concatenation or temp-file API here: both cost start-up time (invokedynamic bootstrap,
+        // SecureRandom) that a short command notices.
+        String resource = new StringBuilder("native/linux-").append(arch).append("/libq2seek.so").toString();
         try (InputStream in = NativeFiles.class.getResourceAsStream(resource)) {
             if (in == null) {
                 return false;
             }
-            Path tmp = Files.createTempFile("q2seek", ".so");
-            try {
-                Files.copy(in, tmp, StandardCopyOption.REPLACE_EXISTING);
-                System.load(tmp.toAbsolutePath().toString());
-            } finally {
-                Files.deleteIfExists(tmp); // the loaded library stays mapped
+            byte[] lib = in.readAllBytes();
+            CRC32 crc = new CRC32();
+            crc.update(lib);
+            // Extracted once per user and library version into a private folder; later runs load it directly.
+            Path folder = cacheFolder();
+            Path target = folder.resolve(new StringBuilder("libq2seek-").append(Long.toHexString(crc.getValue()))
+                    .append('-').append(lib.length).append(".so").toString());
+            if (!Files.isRegularFile(target) || !Arrays.equals(Files.readAllBytes(target), lib)) {
+                Files.createDirectories(folder);
+                Files.setPosixFilePermissions(folder, PosixFilePermissions.fromString("rwx------"));
+                Path part = folder.resolve(new StringBuilder(target.getFileName().toString()).append('.')
+                        .append(ProcessHandle.current().pid()).append(".part").toString());
+                Files.write(part, lib);
+                Files.move(part, target, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
             }
+            System.load(target.toAbsolutePath().toString());
             return true;
-        } catch (IOException | UnsatisfiedLinkError | SecurityException e) {
+        } catch (IOException | UnsupportedOperationException | UnsatisfiedLinkError | SecurityException e) {
             return false;
         }
+    }
+
+    /** $XDG_CACHE_HOME/q2 or ~/.cache/q2, else a per-user folder in the temporary directory. */
+    private static Path cacheFolder() {
+        String xdg = System.getenv("XDG_CACHE_HOME");
+        if (xdg != null && xdg.startsWith("/")) {
+            return Path.of(xdg, "q2");
+        }
+        String home = System.getProperty("user.home");
+        if (home != null && !home.isEmpty() && Files.isWritable(Path.of(home))) {
+            return Path.of(home, ".cache", "q2");
+        }
+        return Path.of(System.getProperty("java.io.tmpdir"),
+                new StringBuilder("q2-").append(System.getProperty("user.name", "user")).toString());
     }
 
     static boolean available() {
