@@ -22,7 +22,7 @@ import static org.assertj.core.api.Assertions.assertThat;
  * and error message, for JSON and human output, over the whole image and over windows that start and end inside
  * clusters and subclusters. Skipped when qemu-img is not installed.
  */
-@Tag("differential")
+@Tag("qemu")
 class MapDifferentialTest {
     @TempDir
     Path dir;
@@ -209,6 +209,20 @@ class MapDifferentialTest {
         same("big.qcow2", "--start-offset=" + (p53 - (2L << 20) + 512), "--max-length=" + (10L << 20));
         same("big.qcow2", "--start-offset=" + (9L * (1L << 50) - (3L << 20)));
         same("big.qcow2", "--start-offset=0x1fffffffe00000", "--max-length=1G");
+    }
+
+    /** qemu-img asks 1 GiB at a time: extents that straddle those request boundaries must still merge. */
+    @Test
+    void extentsAcrossOneGibRequests() {
+        img("create", "-q", "-f", "qcow2", "-o", "cluster_size=2M", "g.qcow2", "3G");
+        io("g.qcow2", "write -P 1 1020M 8M", "write -z 2044M 8M", "write -P 2 3068M 4M");
+        img("create", "-q", "-f", "qcow2", "-b", "g.qcow2", "-F", "qcow2", "h.qcow2");
+        io("h.qcow2", "write -P 3 1023M 2M");
+        for (String f : new String[] {"g.qcow2", "h.qcow2"}) {
+            same(f);
+            same(f, "--start-offset=512");
+            same(f, "--start-offset=1021M", "--max-length=1G");
+        }
     }
 
     @Test
