@@ -9,8 +9,8 @@ import java.nio.file.Path;
 /** Entry point of the q2 command line: qemu-img-style subcommands for qcow2 images. */
 @Command(name = "q2", mixinStandardHelpOptions = true, versionProvider = Version.class,
         description = "qcow2 disk-image toolkit, compatible with qemu-img",
-        subcommands = {CreateCommand.class, InfoCommand.class, CheckCommand.class, ConvertCommand.class,
-            CompareCommand.class, IoCommand.class})
+        subcommands = {CreateCommand.class, InfoCommand.class, CheckCommand.class, MapCommand.class,
+            ConvertCommand.class, CompareCommand.class, IoCommand.class})
 public final class Main implements Runnable {
     /** Folder that relative file names are resolved against (the process's, except in tests). */
     private Path workDir = Path.of("");

@@ -1,0 +1,180 @@
+package dev.q2.map;
+
+import dev.q2.create.CreatePlanner;
+import dev.q2.format.QcowHeader;
+import dev.q2.image.ImageException;
+import dev.q2.image.Qcow2Image;
+import dev.q2.io.ImageFile;
+import dev.q2.io.QemuLock;
+
+import java.io.Closeable;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.file.AccessDeniedException;
+import java.nio.file.FileSystemException;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+
+/**
+ * Opens an image and its whole backing chain for reading, as qemu-img opens it for map: read-only, with QEMU's
+ * shared locks (unless force-share), qcow2 or raw at every level. A backing file named relatively is found in the
+ * folder of the image that names it, with the format from the backing format extension, probed when absent. An
+ * external data file name is used as it is stored (QEMU resolves it against the working folder, not the image's).
+ */
+public final class ChainReader implements Closeable {
+    private static final int SHARED = QemuLock.PERM_ALL & ~(QemuLock.PERM_WRITE | QemuLock.PERM_RESIZE);
+
+    private final Path workDir;
+    private final boolean forceShare;
+    private final List<QemuLock> locks = new ArrayList<>();
+    private final Set<String> opened = new HashSet<>();
+    private Node top;
+
+    private ChainReader(Path workDir, boolean forceShare) {
+        this.workDir = workDir;
+        this.forceShare = forceShare;
+    }
+
+    /**
+     * Opens {@code filename} (relative to {@code workDir}) and everything below it.
+     *
+     * @param format "qcow2", "raw", or null to probe
+     * @throws ImageException with QEMU's reason (the caller adds "Could not open 'filename': ")
+     */
+    public static ChainReader open(Path workDir, String filename, String format, boolean forceShare)
+            throws IOException {
+        ChainReader c = new ChainReader(workDir, forceShare);
+        try {
+            c.top = c.openImage(filename, format, false);
+        } catch (IOException | RuntimeException e) {
+            c.close();
+            throw e;
+        }
+        return c;
+    }
+
+    Node top() {
+        return top;
+    }
+
+    /** Length of the image in bytes as qemu-img map sees it (whole sectors). */
+    public long length() {
+        return top.length();
+    }
+
+    private Node openImage(String name, String format, boolean isBacking) throws IOException {
+        String canonical = workDir.resolve(name).toAbsolutePath().normalize().toString();
+        if (!opened.add(canonical)) {
+            throw new ImageException("Backing file '" + name + "' creates an infinite loop.");
+        }
+        FileNode file = openFile(name);
+        try {
+            String fmt = format != null ? format : probe(file.file());
+            if (fmt.equals("raw")) {
+                return new RawNode(file);
+            }
+            if (!fmt.equals("qcow2")) {
+                throw new ImageException("Unknown driver '" + fmt + "'");
+            }
+            Qcow2Image img = Qcow2Image.load(file.file());
+            if (img.header().cryptMethod() != 0) {
+                throw new ImageException("encrypted images are not supported by q2 map");
+            }
+            FileNode data = null;
+            Node backing = null;
+            try {
+                String dataName = img.dataFile();
+                if (dataName != null && (img.header().incompatibleFeatures()
+                        & dev.q2.format.Features.INCOMPAT_DATA_FILE) != 0) {
+                    data = openFile(dataName);
+                }
+                String backingName = img.backingFile();
+                if (backingName != null && !backingName.isEmpty()) {
+                    String full = CreatePlanner.combinedName(name, backingName);
+                    try {
+                        backing = openImage(full, img.backingFormat(), true);
+                    } catch (ImageException e) {
+                        throw new ImageException("Could not open backing file: " + e.getMessage(), e);
+                    }
+                }
+            } catch (IOException | RuntimeException e) {
+                if (data != null) {
+                    data.close();
+                }
+                throw e;
+            }
+            return new Qcow2Node(name, img, file, data, backing);
+        } catch (IOException | RuntimeException e) {
+            file.close();
+            throw e;
+        }
+    }
+
+    /** Opens and locks one file; failures read "Could not open 'name': reason", as in QEMU's file driver. */
+    private FileNode openFile(String name) throws IOException {
+        Path path = workDir.resolve(name);
+        ImageFile f;
+        try {
+            f = ImageFile.openReadOnly(path);
+        } catch (IOException e) {
+            throw new ImageException("Could not open '" + name + "': " + describe(e), e);
+        }
+        try {
+            if (!forceShare) {
+                locks.add(QemuLock.acquire(f.channel(), path, 0, SHARED));
+            }
+            return new FileNode(name, f);
+        } catch (IOException | RuntimeException e) {
+            f.close();
+            throw e;
+        }
+    }
+
+    private static String describe(IOException e) {
+        if (e instanceof NoSuchFileException) {
+            return "No such file or directory";
+        }
+        if (e instanceof AccessDeniedException) {
+            return "Permission denied";
+        }
+        if (e instanceof FileSystemException fse && fse.getReason() != null) {
+            return fse.getReason();
+        }
+        return e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
+    }
+
+    /** qcow2 when the file starts with the qcow2 magic, else raw (the formats q2 knows). */
+    private static String probe(ImageFile f) throws IOException {
+        ByteBuffer b = ByteBuffer.allocate(4);
+        f.readZeroFilled(0, b);
+        return b.getInt(0) == QcowHeader.MAGIC ? "qcow2" : "raw";
+    }
+
+    @Override
+    public void close() throws IOException {
+        IOException first = null;
+        for (QemuLock l : locks) {
+            try {
+                l.close();
+            } catch (IOException e) {
+                first = e;
+            }
+        }
+        if (top != null) {
+            try {
+                top.close();
+            } catch (IOException e) {
+                if (first == null) {
+                    first = e;
+                }
+            }
+        }
+        if (first != null) {
+            throw first;
+        }
+    }
+}

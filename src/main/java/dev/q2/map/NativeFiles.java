@@ -1,0 +1,113 @@
+package dev.q2.map;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.Arrays;
+import java.util.zip.CRC32;
+
+/**
+ * The few system calls q2 map needs that Java 17 lacks: {@code lseek(SEEK_DATA/SEEK_HOLE)}, which QEMU's file-posix
+ * driver uses to tell holes from data, and {@code st_blocks}, which QEMU's qcow2 driver uses to detect metadata
+ * preallocation. They come from a tiny JNI library (src/main/native) shipped inside the jar for Linux x86-64. Where it
+ * cannot be loaded, {@link #available()} is false and callers behave as QEMU does on a file system that cannot report
+ * holes.
+ */
+final class NativeFiles {
+    private static final boolean AVAILABLE = load();
+
+    private NativeFiles() {
+    }
+
+    /** errno values the callers tell apart. */
+    static final int ENXIO = 6;
+
+    private static boolean load() {
+        String os = System.getProperty("os.name", "");
+        String arch = System.getProperty("os.arch", "");
+        if (!os.equals("Linux") || Boolean.getBoolean("q2.noNative")) {
+            return false;
+        }
+        // No string concatenation or temp-file API here: both cost start-up time (invokedynamic bootstrap,
+        // SecureRandom) that a short command notices.
+        String resource = new StringBuilder("native/linux-").append(arch).append("/libq2seek.so").toString();
+        try (InputStream in = NativeFiles.class.getResourceAsStream(resource)) {
+            if (in == null) {
+                return false;
+            }
+            byte[] lib = in.readAllBytes();
+            CRC32 crc = new CRC32();
+            crc.update(lib);
+            // Extracted once per user and library version into a private folder; later runs load it directly.
+            Path folder = cacheFolder();
+            Path target = folder.resolve(new StringBuilder("libq2seek-").append(Long.toHexString(crc.getValue()))
+                    .append('-').append(lib.length).append(".so").toString());
+            if (!Files.isRegularFile(target) || !Arrays.equals(Files.readAllBytes(target), lib)) {
+                Files.createDirectories(folder);
+                Files.setPosixFilePermissions(folder, PosixFilePermissions.fromString("rwx------"));
+                Path part = folder.resolve(new StringBuilder(target.getFileName().toString()).append('.')
+                        .append(ProcessHandle.current().pid()).append(".part").toString());
+                Files.write(part, lib);
+                Files.move(part, target, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+            }
+            System.load(target.toAbsolutePath().toString());
+            return true;
+        } catch (IOException | UnsupportedOperationException | UnsatisfiedLinkError | SecurityException e) {
+            return false;
+        }
+    }
+
+    /** $XDG_CACHE_HOME/q2 or ~/.cache/q2, else a per-user folder in the temporary directory. */
+    private static Path cacheFolder() {
+        String xdg = System.getenv("XDG_CACHE_HOME");
+        if (xdg != null && xdg.startsWith("/")) {
+            return Path.of(xdg, "q2");
+        }
+        String home = System.getProperty("user.home");
+        if (home != null && !home.isEmpty() && Files.isWritable(Path.of(home))) {
+            return Path.of(home, ".cache", "q2");
+        }
+        return Path.of(System.getProperty("java.io.tmpdir"),
+                new StringBuilder("q2-").append(System.getProperty("user.name", "user")).toString());
+    }
+
+    static boolean available() {
+        return AVAILABLE;
+    }
+
+    /** Opens a file read-only; a negative errno on failure. */
+    static int open(Path path) {
+        return open0(path.toString().getBytes(StandardCharsets.UTF_8));
+    }
+
+    /** lseek(fd, offset, SEEK_DATA); a negative errno on failure. */
+    static long seekData(int fd, long offset) {
+        return seek0(fd, offset, true);
+    }
+
+    /** lseek(fd, offset, SEEK_HOLE); a negative errno on failure. */
+    static long seekHole(int fd, long offset) {
+        return seek0(fd, offset, false);
+    }
+
+    /** st_blocks × 512; a negative errno on failure. */
+    static long allocatedBytes(int fd) {
+        return allocated0(fd);
+    }
+
+    static void close(int fd) {
+        close0(fd);
+    }
+
+    private static native int open0(byte[] path);
+
+    private static native long seek0(int fd, long offset, boolean data);
+
+    private static native long allocated0(int fd);
+
+    private static native void close0(int fd);
+}

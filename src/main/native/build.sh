@@ -1,0 +1,14 @@
+#!/bin/sh
+# Rebuilds the JNI helper of q2 map for this platform and puts it where NativeFiles looks for it.
+# Needs a C compiler and a JDK (JAVA_HOME or the javac on PATH). The result is committed, so that a build of q2
+# needs no C compiler; without it (other platforms), q2 map falls back to what QEMU does when lseek cannot tell
+# holes apart: everything in a file counts as data.
+set -eu
+cd "$(dirname "$0")"
+JAVA_HOME=${JAVA_HOME:-$(dirname "$(dirname "$(readlink -f "$(command -v javac)")")")}
+arch=$(uname -m); case $arch in x86_64) arch=amd64;; esac
+out=../resources/dev/q2/map/native/linux-$arch
+mkdir -p "$out"
+${CC:-cc} -O2 -shared -fPIC -Wall -Wextra -Wno-unused-parameter -s \
+    -I"$JAVA_HOME/include" -I"$JAVA_HOME/include/linux" -o "$out/libq2seek.so" q2seek.c
+ls -l "$out/libq2seek.so"
