@@ -10,7 +10,7 @@ import java.nio.file.Path;
 @Command(name = "q2", mixinStandardHelpOptions = true, versionProvider = Version.class,
         description = "qcow2 disk-image toolkit, compatible with qemu-img",
         subcommands = {CreateCommand.class, InfoCommand.class, CheckCommand.class, MapCommand.class,
-            ConvertCommand.class, CompareCommand.class, IoCommand.class})
+            ConvertCommand.class, CompareCommand.class, IoCommand.class, BenchCommand.class})
 public final class Main implements Runnable {
     /** Folder that relative file names are resolved against (the process's, except in tests). */
     private Path workDir = Path.of("");
