@@ -7,7 +7,7 @@ set -eu
 cd "$(dirname "$0")"
 JAVA_HOME=${JAVA_HOME:-$(dirname "$(dirname "$(readlink -f "$(command -v javac)")")")}
 arch=$(uname -m); case $arch in x86_64) arch=amd64;; esac
-out=../resources/dev/q2/map/native/linux-$arch
+out=../resources/dev/q2/io/native/linux-$arch
 mkdir -p "$out"
 ${CC:-cc} -O2 -shared -fPIC -Wall -Wextra -Wno-unused-parameter -s \
     -I"$JAVA_HOME/include" -I"$JAVA_HOME/include/linux" -o "$out/libq2seek.so" q2seek.c

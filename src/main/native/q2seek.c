@@ -11,7 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-JNIEXPORT jint JNICALL Java_dev_q2_map_NativeFiles_open0(JNIEnv *env, jclass cls, jbyteArray path)
+JNIEXPORT jint JNICALL Java_dev_q2_io_NativeFiles_open0(JNIEnv *env, jclass cls, jbyteArray path)
 {
     jsize n = (*env)->GetArrayLength(env, path);
     char *p = malloc((size_t) n + 1);
@@ -26,14 +26,14 @@ JNIEXPORT jint JNICALL Java_dev_q2_map_NativeFiles_open0(JNIEnv *env, jclass cls
     return fd < 0 ? -err : fd;
 }
 
-JNIEXPORT jlong JNICALL Java_dev_q2_map_NativeFiles_seek0(JNIEnv *env, jclass cls, jint fd, jlong offset,
+JNIEXPORT jlong JNICALL Java_dev_q2_io_NativeFiles_seek0(JNIEnv *env, jclass cls, jint fd, jlong offset,
                                                           jboolean data)
 {
     off_t r = lseek(fd, (off_t) offset, data ? SEEK_DATA : SEEK_HOLE);
     return r < 0 ? -(jlong) errno : (jlong) r;
 }
 
-JNIEXPORT jlong JNICALL Java_dev_q2_map_NativeFiles_allocated0(JNIEnv *env, jclass cls, jint fd)
+JNIEXPORT jlong JNICALL Java_dev_q2_io_NativeFiles_allocated0(JNIEnv *env, jclass cls, jint fd)
 {
     struct stat st;
     if (fstat(fd, &st) < 0) {
@@ -42,7 +42,7 @@ JNIEXPORT jlong JNICALL Java_dev_q2_map_NativeFiles_allocated0(JNIEnv *env, jcla
     return (jlong) st.st_blocks * 512;
 }
 
-JNIEXPORT void JNICALL Java_dev_q2_map_NativeFiles_close0(JNIEnv *env, jclass cls, jint fd)
+JNIEXPORT void JNICALL Java_dev_q2_io_NativeFiles_close0(JNIEnv *env, jclass cls, jint fd)
 {
     close(fd);
 }

@@ -34,8 +34,8 @@ public final class Converter {
                      | QemuLock.PERM_WRITE | QemuLock.PERM_RESIZE, QemuLock.PERM_CONSISTENT_READ
                      | QemuLock.PERM_WRITE_UNCHANGED)) {
             out.setLength(src.size());
+            // no fsync: qemu-img convert writes its target with cache=unsafe by default
             copy(src, (off, buf) -> out.writeFully(off, buf), progress, -1, null);
-            out.flush();
         }
     }
 
@@ -43,7 +43,7 @@ public final class Converter {
     public static void toQcow2(BlockDevice src, Path dst, CreateSpec spec, boolean compress,
                                DoubleConsumer progress) throws IOException {
         Qcow2Creator.create(dst, spec);
-        try (Qcow2Disk out = Qcow2Disk.open(dst, DiskOptions.readWrite().withoutBacking())) {
+        try (Qcow2Disk out = Qcow2Disk.open(dst, DiskOptions.readWrite().withoutBacking().withDurable(false))) {
             int cs = (int) spec.clusterSize();
             copy(src, (off, buf) -> out.write(off, buf), progress, compress ? cs : -1,
                     compress ? out : null);
@@ -60,7 +60,7 @@ public final class Converter {
                              Qcow2Disk compressTarget) throws IOException {
         long size = src.size();
         int unit = compressUnit > 0 ? compressUnit : CHUNK;
-        ByteBuffer buf = ByteBuffer.allocate(Math.max(unit, CHUNK));
+        ByteBuffer buf = ByteBuffer.allocateDirect(Math.max(unit, CHUNK)); // direct: no copy per read and write
         progress.accept(0);
         long pos = 0;
         while (pos < size) {

@@ -11,27 +11,33 @@ import dev.q2.cache.L2CacheSizing;
  * @param l2CacheMax cap for the default capacity (QEMU's 32 MiB unless changed)
  * @param l2CacheEntrySize bytes per cache entry (a slice of an L2 table); 0 for a whole table (the cluster size)
  * @param openBacking whether to open the backing chain (reads of unallocated clusters need it)
+ * @param durable whether flush() also makes the writes durable (fsync); qemu-img convert writes its target
+ *     without ("cache=unsafe" is its default), so q2 convert does too
  */
 public record DiskOptions(boolean writable, boolean forceShare, long l2CacheBytes, long l2CacheMax,
-                          int l2CacheEntrySize, boolean openBacking) {
+                          int l2CacheEntrySize, boolean openBacking, boolean durable) {
 
     public static DiskOptions readOnly() {
-        return new DiskOptions(false, false, 0, L2CacheSizing.QEMU_DEFAULT_MAX, 0, true);
+        return new DiskOptions(false, false, 0, L2CacheSizing.QEMU_DEFAULT_MAX, 0, true, true);
     }
 
     public static DiskOptions readWrite() {
-        return new DiskOptions(true, false, 0, L2CacheSizing.QEMU_DEFAULT_MAX, 0, true);
+        return new DiskOptions(true, false, 0, L2CacheSizing.QEMU_DEFAULT_MAX, 0, true, true);
     }
 
     public DiskOptions withForceShare(boolean share) {
-        return new DiskOptions(writable, share, l2CacheBytes, l2CacheMax, l2CacheEntrySize, openBacking);
+        return new DiskOptions(writable, share, l2CacheBytes, l2CacheMax, l2CacheEntrySize, openBacking, durable);
     }
 
     public DiskOptions withL2Cache(long bytes, int entrySize) {
-        return new DiskOptions(writable, forceShare, bytes, l2CacheMax, entrySize, openBacking);
+        return new DiskOptions(writable, forceShare, bytes, l2CacheMax, entrySize, openBacking, durable);
+    }
+
+    public DiskOptions withDurable(boolean d) {
+        return new DiskOptions(writable, forceShare, l2CacheBytes, l2CacheMax, l2CacheEntrySize, openBacking, d);
     }
 
     public DiskOptions withoutBacking() {
-        return new DiskOptions(writable, forceShare, l2CacheBytes, l2CacheMax, l2CacheEntrySize, false);
+        return new DiskOptions(writable, forceShare, l2CacheBytes, l2CacheMax, l2CacheEntrySize, false, durable);
     }
 }

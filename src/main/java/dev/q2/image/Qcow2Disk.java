@@ -43,6 +43,7 @@ public final class Qcow2Disk implements BlockDevice {
     private final long[] l1;
     private final Set<Integer> dirtyL1 = new HashSet<>();
     private final boolean writable;
+    private final boolean durable;
     private final L2Cache l2;
     private final RefcountAllocator refcounts;
     private final BlockDevice backing;
@@ -73,6 +74,7 @@ public final class Qcow2Disk implements BlockDevice {
         this.header = img.header();
         this.l1 = img.l1Table().clone();
         this.writable = opt.writable();
+        this.durable = opt.durable();
         this.backing = backing;
         this.clusterBits = header.clusterBits();
         this.cs = header.clusterSize();
@@ -153,7 +155,7 @@ public final class Qcow2Disk implements BlockDevice {
 
     private static BlockDevice openBacking(Path bp, String fmt, DiskOptions opt, Set<Path> chain)
             throws IOException {
-        DiskOptions ro = new DiskOptions(false, opt.forceShare(), 0, opt.l2CacheMax(), 0, true);
+        DiskOptions ro = new DiskOptions(false, opt.forceShare(), 0, opt.l2CacheMax(), 0, true, true);
         String format = fmt;
         if (format == null) {
             try (ImageFile probe = ImageFile.openReadOnly(bp)) {
@@ -880,11 +882,11 @@ public final class Qcow2Disk implements BlockDevice {
             return;
         }
         if (externalData) {
-            dataFile.flush();
+            sync(dataFile);
         }
         refcounts.flush();
         l2.flush();
-        file.flush();
+        sync(file);
         for (int i : dirtyL1) {
             ByteBuffer b = ByteBuffer.allocate(8).order(ByteOrder.BIG_ENDIAN).putLong(l1[i]);
             b.flip();
@@ -892,14 +894,20 @@ public final class Qcow2Disk implements BlockDevice {
         }
         dirtyL1.clear();
         if (!pendingFrees.isEmpty()) {
-            file.flush();
+            sync(file);
             for (long[] f : pendingFrees) {
                 refcounts.addReferences(f[0], f[1], -1);
             }
             pendingFrees.clear();
             refcounts.flush();
         }
-        file.flush();
+        sync(file);
+    }
+
+    private void sync(ImageFile f) throws IOException {
+        if (durable) {
+            f.flush();
+        }
     }
 
     @Override

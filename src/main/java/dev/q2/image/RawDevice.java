@@ -1,6 +1,7 @@
 package dev.q2.image;
 
 import dev.q2.io.ImageFile;
+import dev.q2.io.NativeFiles;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -9,10 +10,33 @@ import java.nio.ByteBuffer;
 public final class RawDevice implements BlockDevice {
     private final ImageFile file;
     private final long size;
+    private final int fd; // for lseek(SEEK_DATA/SEEK_HOLE) through the JNI helper; -1 without it
 
     public RawDevice(ImageFile file) throws IOException {
         this.file = file;
         this.size = file.size();
+        this.fd = NativeFiles.available() ? NativeFiles.open(file.path()) : -1;
+    }
+
+    /** Holes of a sparse file read as zeros; without the JNI helper everything counts as data. */
+    @Override
+    public Extent status(long offset, long length) {
+        if (fd < 0 || offset >= size) {
+            return new Extent(offset, length, offset >= size);
+        }
+        long data = NativeFiles.seekData(fd, offset);
+        if (data == -NativeFiles.ENXIO) {
+            return new Extent(offset, length, true); // only a hole up to the end of the file
+        }
+        if (data < 0) {
+            return new Extent(offset, length, false);
+        }
+        if (data > offset) {
+            return new Extent(offset, Math.min(length, data - offset), true);
+        }
+        long hole = NativeFiles.seekHole(fd, offset);
+        long end = hole < 0 ? offset + length : Math.min(offset + length, hole);
+        return new Extent(offset, Math.max(1, end - offset), false);
     }
 
     @Override
@@ -27,6 +51,9 @@ public final class RawDevice implements BlockDevice {
 
     @Override
     public void close() throws IOException {
+        if (fd >= 0) {
+            NativeFiles.close(fd);
+        }
         file.close();
     }
 }

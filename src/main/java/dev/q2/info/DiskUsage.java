@@ -8,13 +8,27 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * Bytes a file occupies on disk (st_blocks × 512), which qemu-img reports as "disk size". Java's file attributes do
- * not expose st_blocks, so q2 asks stat(1); where that is not possible the file length stands in.
+ * not expose st_blocks: q2 asks the JNI helper ({@link dev.q2.io.NativeFiles}) where it loads, else stat(1), else
+ * the file length stands in.
  */
 public final class DiskUsage {
     private DiskUsage() {
     }
 
     public static long allocatedBytes(Path file) throws IOException {
+        if (dev.q2.io.NativeFiles.available()) {
+            int fd = dev.q2.io.NativeFiles.open(file);
+            if (fd >= 0) {
+                try {
+                    long n = dev.q2.io.NativeFiles.allocatedBytes(fd);
+                    if (n >= 0) {
+                        return n;
+                    }
+                } finally {
+                    dev.q2.io.NativeFiles.close(fd);
+                }
+            }
+        }
         try {
             Process p = new ProcessBuilder("stat", "-L", "-c", "%b %B", file.toString())
                     .redirectErrorStream(true).start();

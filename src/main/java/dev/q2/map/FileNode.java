@@ -1,5 +1,6 @@
 package dev.q2.map;
 
+import dev.q2.io.NativeFiles;
 import dev.q2.io.ImageFile;
 
 import java.io.IOException;

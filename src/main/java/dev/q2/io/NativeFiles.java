@@ -1,4 +1,4 @@
-package dev.q2.map;
+package dev.q2.io;
 
 import java.io.IOException;
 import java.io.InputStream;
@@ -17,14 +17,14 @@ import java.util.zip.CRC32;
  * cannot be loaded, {@link #available()} is false and callers behave as QEMU does on a file system that cannot report
  * holes.
  */
-final class NativeFiles {
+public final class NativeFiles {
     private static final boolean AVAILABLE = load();
 
     private NativeFiles() {
     }
 
     /** errno values the callers tell apart. */
-    static final int ENXIO = 6;
+    public static final int ENXIO = 6;
 
     private static boolean load() {
         String os = System.getProperty("os.name", "");
@@ -75,31 +75,31 @@ final class NativeFiles {
                 new StringBuilder("q2-").append(System.getProperty("user.name", "user")).toString());
     }
 
-    static boolean available() {
+    public static boolean available() {
         return AVAILABLE;
     }
 
     /** Opens a file read-only; a negative errno on failure. */
-    static int open(Path path) {
+    public static int open(Path path) {
         return open0(path.toString().getBytes(StandardCharsets.UTF_8));
     }
 
     /** lseek(fd, offset, SEEK_DATA); a negative errno on failure. */
-    static long seekData(int fd, long offset) {
+    public static long seekData(int fd, long offset) {
         return seek0(fd, offset, true);
     }
 
     /** lseek(fd, offset, SEEK_HOLE); a negative errno on failure. */
-    static long seekHole(int fd, long offset) {
+    public static long seekHole(int fd, long offset) {
         return seek0(fd, offset, false);
     }
 
     /** st_blocks × 512; a negative errno on failure. */
-    static long allocatedBytes(int fd) {
+    public static long allocatedBytes(int fd) {
         return allocated0(fd);
     }
 
-    static void close(int fd) {
+    public static void close(int fd) {
         close0(fd);
     }
 
