@@ -7,71 +7,115 @@ import dev.q2.image.DiskOptions;
 import dev.q2.image.Qcow2Disk;
 import dev.q2.util.QJson;
 import dev.q2.util.Sizes;
-import picocli.CommandLine.Command;
-import picocli.CommandLine.Mixin;
-import picocli.CommandLine.Option;
-import picocli.CommandLine.Parameters;
-import picocli.CommandLine.ParentCommand;
-import picocli.CommandLine.Spec;
 import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Model.OptionSpec;
+import picocli.CommandLine.Model.PositionalParamSpec;
+import picocli.CommandLine.ParseResult;
 
 import java.io.PrintWriter;
 import java.util.Locale;
 import java.util.concurrent.Callable;
 
 /** q2 bench: a synthetic guest workload through the engine, reporting what the L2 cache and subclusters buy. */
-@Command(name = "bench", description = "Measure L2 cache hits and write amplification of a synthetic workload",
-        sortOptions = false)
-public final class BenchCommand implements Callable<Integer> {
-    @Spec
-    CommandSpec spec;
+final class BenchCommand implements Callable<Integer> {
+    static final String NAME = "bench";
 
-    @Mixin
-    CommonOptions common;
+    private final Main main;
+    private final CommandSpec spec = CommandSpec.wrapWithoutInspection(this);
+    private final CommonOptions common = new CommonOptions();
+    private final OptionSpec outputOpt = Options.value("FMT", "human (default) or json", "--output");
+    private final OptionSpec patternOpt = Options.value("P", "random (default) or sequential", "--pattern");
+    private final OptionSpec rwOpt = Options.value("RW", "read (default) or write", "--rw");
+    private final OptionSpec ioSizeOpt = Options.value("SIZE", "Bytes per operation (default 4k)", "--io-size");
+    private final OptionSpec countOpt = OptionSpec.builder("--count").type(long.class).paramLabel("N")
+            .description("Operations measured (default 10000)").build();
+    private final OptionSpec warmupOpt = OptionSpec.builder("--warmup").type(long.class).paramLabel("N")
+            .description("Operations run first, not counted (default 0)").build();
+    private final OptionSpec seedOpt = OptionSpec.builder("--seed").type(long.class).paramLabel("N")
+            .description("Random seed (default 1)").build();
+    private final OptionSpec offsetOpt = Options.value("OFF", "Start of the guest range (default 0)", "--offset");
+    private final OptionSpec lengthOpt =
+            Options.value("LEN", "Length of the guest range (default: to the end)", "--length");
+    private final OptionSpec l2CacheSizeOpt =
+            Options.value("SIZE", "L2 cache capacity (default: whole-disk coverage, at most 32 MiB, as QEMU)", "--l2-cache-size");
+    private final OptionSpec l2CacheEntrySizeOpt =
+            Options.value("SIZE", "Bytes per cache entry, a slice of an L2 table (default: the cluster size)", "--l2-cache-entry-size");
+    private final PositionalParamSpec filenameParam = Options.positional("0", "1", "FILENAME");
 
-    @ParentCommand
-    Main main;
-
-    @Option(names = "--output", paramLabel = "FMT", description = "human (default) or json")
     String output = "human";
-
-    @Option(names = "--pattern", paramLabel = "P", description = "random (default) or sequential")
     String pattern = "random";
-
-    @Option(names = "--rw", paramLabel = "RW", description = "read (default) or write")
     String rw = "read";
-
-    @Option(names = "--io-size", paramLabel = "SIZE", description = "Bytes per operation (default 4k)")
     String ioSize = "4k";
-
-    @Option(names = "--count", paramLabel = "N", description = "Operations measured (default 10000)")
     long count = 10_000;
-
-    @Option(names = "--warmup", paramLabel = "N", description = "Operations run first, not counted (default 0)")
     long warmup;
-
-    @Option(names = "--seed", paramLabel = "N", description = "Random seed (default 1)")
     long seed = 1;
-
-    @Option(names = "--offset", paramLabel = "OFF", description = "Start of the guest range (default 0)")
     String offset = "0";
-
-    @Option(names = "--length", paramLabel = "LEN", description = "Length of the guest range (default: to the end)")
     String length = "0";
-
-    @Option(names = "--l2-cache-size", paramLabel = "SIZE",
-            description = "L2 cache capacity (default: whole-disk coverage, at most 32 MiB, as QEMU)")
     String l2CacheSize;
-
-    @Option(names = "--l2-cache-entry-size", paramLabel = "SIZE",
-            description = "Bytes per cache entry, a slice of an L2 table (default: the cluster size)")
     String l2CacheEntrySize;
-
-    @Parameters(index = "0", paramLabel = "FILENAME")
     String filename;
+
+    BenchCommand(Main main) {
+        this.main = main;
+        spec.name(NAME);
+        spec.usageMessage().description("Measure L2 cache hits and write amplification of a synthetic workload").sortOptions(false);
+        common.addTo(spec);
+        spec.addOption(outputOpt);
+        spec.addOption(patternOpt);
+        spec.addOption(rwOpt);
+        spec.addOption(ioSizeOpt);
+        spec.addOption(countOpt);
+        spec.addOption(warmupOpt);
+        spec.addOption(seedOpt);
+        spec.addOption(offsetOpt);
+        spec.addOption(lengthOpt);
+        spec.addOption(l2CacheSizeOpt);
+        spec.addOption(l2CacheEntrySizeOpt);
+        spec.addPositional(filenameParam);
+    }
+
+    CommandSpec spec() {
+        return spec;
+    }
 
     @Override
     public Integer call() {
+        ParseResult parsed = spec.commandLine().getParseResult();
+        common.apply(parsed);
+        if (outputOpt.getValue() != null) {
+            output = outputOpt.getValue();
+        }
+        if (patternOpt.getValue() != null) {
+            pattern = patternOpt.getValue();
+        }
+        if (rwOpt.getValue() != null) {
+            rw = rwOpt.getValue();
+        }
+        if (ioSizeOpt.getValue() != null) {
+            ioSize = ioSizeOpt.getValue();
+        }
+        if (countOpt.getValue() != null) {
+            count = countOpt.<Long>getValue();
+        }
+        if (warmupOpt.getValue() != null) {
+            warmup = warmupOpt.<Long>getValue();
+        }
+        if (seedOpt.getValue() != null) {
+            seed = seedOpt.<Long>getValue();
+        }
+        if (offsetOpt.getValue() != null) {
+            offset = offsetOpt.getValue();
+        }
+        if (lengthOpt.getValue() != null) {
+            length = lengthOpt.getValue();
+        }
+        if (l2CacheSizeOpt.getValue() != null) {
+            l2CacheSize = l2CacheSizeOpt.getValue();
+        }
+        if (l2CacheEntrySizeOpt.getValue() != null) {
+            l2CacheEntrySize = l2CacheEntrySizeOpt.getValue();
+        }
+        filename = filenameParam.getValue();
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
         BenchSpec b;

@@ -9,12 +9,10 @@ import dev.q2.format.QcowHeader;
 import dev.q2.image.Qcow2Image;
 import dev.q2.io.ImageFile;
 import dev.q2.io.QemuLock;
-import picocli.CommandLine.Command;
-import picocli.CommandLine.Mixin;
-import picocli.CommandLine.Option;
-import picocli.CommandLine.Parameters;
-import picocli.CommandLine.Spec;
 import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Model.OptionSpec;
+import picocli.CommandLine.Model.PositionalParamSpec;
+import picocli.CommandLine.ParseResult;
 
 import java.io.IOException;
 import java.io.PrintWriter;
@@ -25,44 +23,68 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /** q2 check: qemu-img check for qcow2 images, with the same output, exit codes and repairs. */
-@Command(name = "check", description = "Check a qcow2 image for consistency and optionally repair it",
-        sortOptions = false)
-public final class CheckCommand implements Callable<Integer> {
+final class CheckCommand implements Callable<Integer> {
+    static final String NAME = "check";
+
+    private final Main main;
+    private final CommandSpec spec = CommandSpec.wrapWithoutInspection(this);
+    private final CommonOptions common = new CommonOptions();
+    private final OptionSpec formatOpt = Options.value("FMT", "Image format (qcow2 or raw); probed when absent", "-f");
+    private final OptionSpec outputOpt = Options.value("FMT", "human (default) or json", "--output");
+    private final OptionSpec repairOpt = Options.value("leaks|all", "Repair leaked clusters, or all problems", "-r");
+    private final OptionSpec quietOpt = Options.flag("Print nothing on stdout", "-q", "--quiet");
+    private final OptionSpec forceShareOpt =
+            Options.flag("Open the image even if another process holds it", "-U", "--force-share");
+    private final OptionSpec cacheOpt = Options.value("CACHE", "Accepted for qemu-img compatibility; ignored", "-T");
+    private final PositionalParamSpec filenameParam = Options.positional("0", "1", "FILENAME");
     /** Exit code of qemu-img check for a format it cannot check. */
     static final int NOT_CHECKABLE = 63;
 
-    @Spec
-    CommandSpec spec;
-
-    @Mixin
-    CommonOptions common;
-
-    @picocli.CommandLine.ParentCommand
-    Main main;
-
-    @Option(names = "-f", paramLabel = "FMT", description = "Image format (qcow2 or raw); probed when absent")
     String format;
-
-    @Option(names = "--output", paramLabel = "FMT", description = "human (default) or json")
     String output = "human";
-
-    @Option(names = "-r", paramLabel = "leaks|all", description = "Repair leaked clusters, or all problems")
     String repair;
-
-    @Option(names = {"-q", "--quiet"}, description = "Print nothing on stdout")
     boolean quiet;
-
-    @Option(names = {"-U", "--force-share"}, description = "Open the image even if another process holds it")
     boolean forceShare;
-
-    @Option(names = "-T", paramLabel = "CACHE", description = "Accepted for qemu-img compatibility; ignored")
     String cache;
-
-    @Parameters(index = "0", paramLabel = "FILENAME")
     String filename;
+
+    CheckCommand(Main main) {
+        this.main = main;
+        spec.name(NAME);
+        spec.usageMessage().description("Check a qcow2 image for consistency and optionally repair it").sortOptions(false);
+        common.addTo(spec);
+        spec.addOption(formatOpt);
+        spec.addOption(outputOpt);
+        spec.addOption(repairOpt);
+        spec.addOption(quietOpt);
+        spec.addOption(forceShareOpt);
+        spec.addOption(cacheOpt);
+        spec.addPositional(filenameParam);
+    }
+
+    CommandSpec spec() {
+        return spec;
+    }
 
     @Override
     public Integer call() throws Exception {
+        ParseResult parsed = spec.commandLine().getParseResult();
+        common.apply(parsed);
+        if (formatOpt.getValue() != null) {
+            format = formatOpt.getValue();
+        }
+        if (outputOpt.getValue() != null) {
+            output = outputOpt.getValue();
+        }
+        if (repairOpt.getValue() != null) {
+            repair = repairOpt.getValue();
+        }
+        quiet = parsed.hasMatchedOption(quietOpt);
+        forceShare = parsed.hasMatchedOption(forceShareOpt);
+        if (cacheOpt.getValue() != null) {
+            cache = cacheOpt.getValue();
+        }
+        filename = filenameParam.getValue();
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
         CheckMode mode = CheckMode.NONE;

@@ -1,16 +1,23 @@
 package dev.q2.cli;
 
-import picocli.CommandLine.Option;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Model.OptionSpec;
+import picocli.CommandLine.ParseResult;
 
 /** Options every subcommand accepts: how much to say on stderr. */
-public final class CommonOptions {
-    @Option(names = {"-v", "--verbose"}, description = "Log what q2 does on stderr")
-    void verbose(boolean v) {
-        Logging.setLevel(v, Logging.debugEnabled());
+final class CommonOptions {
+    private final OptionSpec verbose = Options.flag("Log what q2 does on stderr", "-v", "--verbose");
+    private final OptionSpec debug =
+            Options.flag("Log debugging details and show stack traces on errors", "--debug");
+
+    /** Adds the options to a subcommand's spec. */
+    void addTo(CommandSpec spec) {
+        spec.addOption(verbose);
+        spec.addOption(debug);
     }
 
-    @Option(names = "--debug", description = "Log debugging details and show stack traces on errors")
-    void debug(boolean d) {
-        Logging.setLevel(Logging.verboseEnabled(), d);
+    /** Sets the diagnostics level from what was given (and resets it when nothing was, for in-process runs). */
+    void apply(ParseResult parsed) {
+        Logging.setLevel(parsed.hasMatchedOption(verbose), parsed.hasMatchedOption(debug));
     }
 }

@@ -3,52 +3,71 @@ package dev.q2.cli;
 import dev.q2.compare.Comparer;
 import dev.q2.image.BlockDevice;
 import dev.q2.image.Devices;
-import picocli.CommandLine.Command;
-import picocli.CommandLine.Mixin;
-import picocli.CommandLine.Option;
-import picocli.CommandLine.Parameters;
-import picocli.CommandLine.ParentCommand;
-import picocli.CommandLine.Spec;
 import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Model.OptionSpec;
+import picocli.CommandLine.Model.PositionalParamSpec;
+import picocli.CommandLine.ParseResult;
 
 import java.io.PrintWriter;
 import java.util.concurrent.Callable;
 
 /** q2 compare: qemu-img compare's messages and exit codes (0 identical, 1 different, 2 error). */
-@Command(name = "compare", description = "Compare the guest contents of two images", sortOptions = false)
-public final class CompareCommand implements Callable<Integer> {
-    @Spec
-    CommandSpec spec;
+final class CompareCommand implements Callable<Integer> {
+    static final String NAME = "compare";
 
-    @Mixin
-    CommonOptions common;
+    private final Main main;
+    private final CommandSpec spec = CommandSpec.wrapWithoutInspection(this);
+    private final CommonOptions common = new CommonOptions();
+    private final OptionSpec format1Opt = Options.value("FMT", "Format of the first image", "-f");
+    private final OptionSpec format2Opt = Options.value("FMT", "Format of the second image", "-F");
+    private final OptionSpec strictOpt = Options.flag("Strict: images of different sizes differ", "-s");
+    private final OptionSpec quietOpt = Options.flag("Quiet", "-q");
+    private final OptionSpec forceShareOpt =
+            Options.flag("Open the images even if another process holds them", "-U", "--force-share");
+    private final PositionalParamSpec image1Param = Options.positional("0", "1", "IMAGE1");
+    private final PositionalParamSpec image2Param = Options.positional("1", "1", "IMAGE2");
 
-    @ParentCommand
-    Main main;
-
-    @Option(names = "-f", paramLabel = "FMT", description = "Format of the first image")
     String format1;
-
-    @Option(names = "-F", paramLabel = "FMT", description = "Format of the second image")
     String format2;
-
-    @Option(names = "-s", description = "Strict: images of different sizes differ")
     boolean strict;
-
-    @Option(names = "-q", description = "Quiet")
     boolean quiet;
-
-    @Option(names = {"-U", "--force-share"}, description = "Open the images even if another process holds them")
     boolean forceShare;
-
-    @Parameters(index = "0", paramLabel = "IMAGE1")
     String image1;
-
-    @Parameters(index = "1", paramLabel = "IMAGE2")
     String image2;
+
+    CompareCommand(Main main) {
+        this.main = main;
+        spec.name(NAME);
+        spec.usageMessage().description("Compare the guest contents of two images").sortOptions(false);
+        common.addTo(spec);
+        spec.addOption(format1Opt);
+        spec.addOption(format2Opt);
+        spec.addOption(strictOpt);
+        spec.addOption(quietOpt);
+        spec.addOption(forceShareOpt);
+        spec.addPositional(image1Param);
+        spec.addPositional(image2Param);
+    }
+
+    CommandSpec spec() {
+        return spec;
+    }
 
     @Override
     public Integer call() {
+        ParseResult parsed = spec.commandLine().getParseResult();
+        common.apply(parsed);
+        if (format1Opt.getValue() != null) {
+            format1 = format1Opt.getValue();
+        }
+        if (format2Opt.getValue() != null) {
+            format2 = format2Opt.getValue();
+        }
+        strict = parsed.hasMatchedOption(strictOpt);
+        quiet = parsed.hasMatchedOption(quietOpt);
+        forceShare = parsed.hasMatchedOption(forceShareOpt);
+        image1 = image1Param.getValue();
+        image2 = image2Param.getValue();
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
         BlockDevice a = null;

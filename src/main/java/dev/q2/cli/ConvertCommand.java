@@ -7,13 +7,10 @@ import dev.q2.create.CreatePlanner;
 import dev.q2.create.CreateRequest;
 import dev.q2.image.BlockDevice;
 import dev.q2.image.Devices;
-import picocli.CommandLine.Command;
-import picocli.CommandLine.Mixin;
-import picocli.CommandLine.Option;
-import picocli.CommandLine.Parameters;
-import picocli.CommandLine.ParentCommand;
-import picocli.CommandLine.Spec;
 import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Model.OptionSpec;
+import picocli.CommandLine.Model.PositionalParamSpec;
+import picocli.CommandLine.ParseResult;
 
 import java.io.PrintWriter;
 import java.nio.file.Path;
@@ -24,46 +21,73 @@ import java.util.concurrent.Callable;
 import java.util.function.DoubleConsumer;
 
 /** q2 convert: qemu-img convert between raw and qcow2, sparse, optionally compressed, with progress. */
-@Command(name = "convert", description = "Convert an image to raw or qcow2", sortOptions = false)
-public final class ConvertCommand implements Callable<Integer> {
-    @Spec
-    CommandSpec spec;
+final class ConvertCommand implements Callable<Integer> {
+    static final String NAME = "convert";
 
-    @Mixin
-    CommonOptions common;
+    private final Main main;
+    private final CommandSpec spec = CommandSpec.wrapWithoutInspection(this);
+    private final CommonOptions common = new CommonOptions();
+    private final OptionSpec sourceFormatOpt =
+            Options.value("FMT", "Source format (qcow2 or raw); probed when absent", "-f");
+    private final OptionSpec targetFormatOpt = Options.value("FMT", "Target format: raw (default) or qcow2", "-O");
+    private final OptionSpec optionsOpt = Options.repeatable("OPTIONS", "qcow2 create options for the target", "-o");
+    private final OptionSpec compressOpt = Options.flag("Compress the target's data clusters (qcow2)", "-c");
+    private final OptionSpec progressOpt = Options.flag("Show progress", "-p");
+    private final OptionSpec quietOpt = Options.flag("Quiet", "-q");
+    private final OptionSpec forceShareOpt =
+            Options.flag("Open the source even if another process holds it", "-U", "--force-share");
+    private final PositionalParamSpec sourceParam = Options.positional("0", "1", "SOURCE");
+    private final PositionalParamSpec targetParam = Options.positional("1", "1", "TARGET");
 
-    @ParentCommand
-    Main main;
-
-    @Option(names = "-f", paramLabel = "FMT", description = "Source format (qcow2 or raw); probed when absent")
     String sourceFormat;
-
-    @Option(names = "-O", paramLabel = "FMT", description = "Target format: raw (default) or qcow2")
     String targetFormat = "raw";
-
-    @Option(names = "-o", paramLabel = "OPTIONS", description = "qcow2 create options for the target")
     List<String> options = new ArrayList<>();
-
-    @Option(names = "-c", description = "Compress the target's data clusters (qcow2)")
     boolean compress;
-
-    @Option(names = "-p", description = "Show progress")
     boolean progress;
-
-    @Option(names = "-q", description = "Quiet")
     boolean quiet;
-
-    @Option(names = {"-U", "--force-share"}, description = "Open the source even if another process holds it")
     boolean forceShare;
-
-    @Parameters(index = "0", paramLabel = "SOURCE")
     String source;
-
-    @Parameters(index = "1", paramLabel = "TARGET")
     String target;
+
+    ConvertCommand(Main main) {
+        this.main = main;
+        spec.name(NAME);
+        spec.usageMessage().description("Convert an image to raw or qcow2").sortOptions(false);
+        common.addTo(spec);
+        spec.addOption(sourceFormatOpt);
+        spec.addOption(targetFormatOpt);
+        spec.addOption(optionsOpt);
+        spec.addOption(compressOpt);
+        spec.addOption(progressOpt);
+        spec.addOption(quietOpt);
+        spec.addOption(forceShareOpt);
+        spec.addPositional(sourceParam);
+        spec.addPositional(targetParam);
+    }
+
+    CommandSpec spec() {
+        return spec;
+    }
 
     @Override
     public Integer call() throws Exception {
+        ParseResult parsed = spec.commandLine().getParseResult();
+        common.apply(parsed);
+        if (sourceFormatOpt.getValue() != null) {
+            sourceFormat = sourceFormatOpt.getValue();
+        }
+        if (targetFormatOpt.getValue() != null) {
+            targetFormat = targetFormatOpt.getValue();
+        }
+        if (optionsOpt.getValue() != null) {
+            options = optionsOpt.getValue();
+        }
+        compress = parsed.hasMatchedOption(compressOpt);
+        progress = parsed.hasMatchedOption(progressOpt);
+        quiet = parsed.hasMatchedOption(quietOpt);
+        forceShare = parsed.hasMatchedOption(forceShareOpt);
+        source = sourceParam.getValue();
+        target = targetParam.getValue();
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
         if (!targetFormat.equals("raw") && !targetFormat.equals("qcow2")) {

@@ -6,57 +6,64 @@ import dev.q2.create.CreatePlanner;
 import dev.q2.create.CreateRequest;
 import dev.q2.create.Qcow2Creator;
 import dev.q2.io.QemuLock;
-import picocli.CommandLine.Command;
-import picocli.CommandLine.Mixin;
-import picocli.CommandLine.Option;
-import picocli.CommandLine.Parameters;
-import picocli.CommandLine.Spec;
 import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Model.OptionSpec;
+import picocli.CommandLine.Model.PositionalParamSpec;
+import picocli.CommandLine.ParseResult;
 
 import java.io.PrintWriter;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
 
 /** q2 create: qemu-img create -f qcow2, with identical files and messages. */
-@Command(name = "create", description = "Create a new qcow2 image", sortOptions = false)
-public final class CreateCommand implements Callable<Integer> {
-    @Spec
-    CommandSpec spec;
+final class CreateCommand implements Callable<Integer> {
+    static final String NAME = "create";
 
-    @Mixin
-    CommonOptions common;
+    private final Main main;
+    private final CommandSpec spec = CommandSpec.wrapWithoutInspection(this);
+    private final CommonOptions common = new CommonOptions();
+    private final OptionSpec formatOption = Options.value("FMT", "Image format (only qcow2)", "-f");
+    private final OptionSpec optionsOption =
+            Options.repeatable("OPTIONS", "Comma-separated qcow2 options; '-o help' lists them", "-o");
+    private final OptionSpec backingFileOption = Options.value("BACKING_FILE", "Backing file", "-b");
+    private final OptionSpec backingFormatOption = Options.value("BACKING_FMT", "Backing file format", "-F");
+    private final OptionSpec unsafeOption = Options.flag("Do not open the backing file (unsafe)", "-u");
+    private final OptionSpec quietOption = Options.flag("Quiet: do not print the Formatting line", "-q");
+    private final PositionalParamSpec filenameParam = Options.positional("0", "0..1", "FILENAME");
+    private final PositionalParamSpec sizeParam = Options.positional("1", "0..1", "SIZE");
 
-    @picocli.CommandLine.ParentCommand
-    Main main;
+    CreateCommand(Main main) {
+        this.main = main;
+        spec.name(NAME);
+        spec.usageMessage().description("Create a new qcow2 image").sortOptions(false);
+        common.addTo(spec);
+        spec.addOption(formatOption);
+        spec.addOption(optionsOption);
+        spec.addOption(backingFileOption);
+        spec.addOption(backingFormatOption);
+        spec.addOption(unsafeOption);
+        spec.addOption(quietOption);
+        spec.addPositional(filenameParam);
+        spec.addPositional(sizeParam);
+    }
 
-    @Option(names = "-f", paramLabel = "FMT", description = "Image format (only qcow2)")
-    String format = "qcow2";
-
-    @Option(names = "-o", paramLabel = "OPTIONS", description = "Comma-separated qcow2 options; '-o help' lists them")
-    List<String> options = new ArrayList<>();
-
-    @Option(names = "-b", paramLabel = "BACKING_FILE", description = "Backing file")
-    String backingFile;
-
-    @Option(names = "-F", paramLabel = "BACKING_FMT", description = "Backing file format")
-    String backingFormat;
-
-    @Option(names = "-u", description = "Do not open the backing file (unsafe)")
-    boolean unsafe;
-
-    @Option(names = "-q", description = "Quiet: do not print the Formatting line")
-    boolean quiet;
-
-    @Parameters(index = "0", arity = "0..1", paramLabel = "FILENAME")
-    String filename;
-
-    @Parameters(index = "1", arity = "0..1", paramLabel = "SIZE")
-    String size;
+    CommandSpec spec() {
+        return spec;
+    }
 
     @Override
     public Integer call() throws Exception {
+        ParseResult parsed = spec.commandLine().getParseResult();
+        common.apply(parsed);
+        String format = formatOption.getValue() == null ? "qcow2" : formatOption.getValue();
+        List<String> options = optionsOption.getValue() == null ? List.of() : optionsOption.getValue();
+        String backingFile = backingFileOption.getValue();
+        String backingFormat = backingFormatOption.getValue();
+        boolean unsafe = parsed.hasMatchedOption(unsafeOption);
+        boolean quiet = parsed.hasMatchedOption(quietOption);
+        String filename = filenameParam.getValue();
+        String size = sizeParam.getValue();
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
         for (String o : options) {

@@ -3,65 +3,71 @@ package dev.q2.cli;
 import dev.q2.info.ImageInfo;
 import dev.q2.info.ImageInfoCollector;
 import dev.q2.info.InfoPrinter;
-import picocli.CommandLine.Command;
-import picocli.CommandLine.Mixin;
-import picocli.CommandLine.Option;
-import picocli.CommandLine.Parameters;
-import picocli.CommandLine.Spec;
 import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Model.OptionSpec;
+import picocli.CommandLine.Model.PositionalParamSpec;
+import picocli.CommandLine.ParseResult;
 
 import java.io.PrintWriter;
 import java.util.List;
 import java.util.concurrent.Callable;
 
 /** q2 info: qemu-img info for qcow2 and raw images, plus the L2 cache report. */
-@Command(name = "info", description = "Show information about an image, including the L2 cache it needs",
-        sortOptions = false)
-public final class InfoCommand implements Callable<Integer> {
-    @Spec
-    CommandSpec spec;
+final class InfoCommand implements Callable<Integer> {
+    static final String NAME = "info";
 
-    @Mixin
-    CommonOptions common;
+    private final Main main;
+    private final CommandSpec spec = CommandSpec.wrapWithoutInspection(this);
+    private final CommonOptions common = new CommonOptions();
+    private final OptionSpec format =
+            Options.value("FMT", "Image format (qcow2 or raw); probed when absent", "-f");
+    private final OptionSpec output = Options.value("FMT", "human (default) or json", "--output");
+    private final OptionSpec backingChain = Options.flag("Show every image of the backing chain", "--backing-chain");
+    private final OptionSpec forceShare =
+            Options.flag("Open the image even if another process holds it", "-U", "--force-share");
+    private final PositionalParamSpec filename = Options.positional("0", "1", "FILENAME");
 
-    @picocli.CommandLine.ParentCommand
-    Main main;
+    InfoCommand(Main main) {
+        this.main = main;
+        spec.name(NAME);
+        spec.usageMessage().description("Show information about an image, including the L2 cache it needs")
+                .sortOptions(false);
+        common.addTo(spec);
+        spec.addOption(format);
+        spec.addOption(output);
+        spec.addOption(backingChain);
+        spec.addOption(forceShare);
+        spec.addPositional(filename);
+    }
 
-    @Option(names = "-f", paramLabel = "FMT", description = "Image format (qcow2 or raw); probed when absent")
-    String format;
-
-    @Option(names = "--output", paramLabel = "FMT", description = "human (default) or json")
-    String output = "human";
-
-    @Option(names = "--backing-chain", description = "Show every image of the backing chain")
-    boolean backingChain;
-
-    @Option(names = {"-U", "--force-share"}, description = "Open the image even if another process holds it")
-    boolean forceShare;
-
-    @Parameters(index = "0", paramLabel = "FILENAME")
-    String filename;
+    CommandSpec spec() {
+        return spec;
+    }
 
     @Override
     public Integer call() throws Exception {
+        ParseResult parsed = spec.commandLine().getParseResult();
+        common.apply(parsed);
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
-        if (!output.equals("human") && !output.equals("json")) {
+        String outputFormat = output.getValue() == null ? "human" : output.getValue();
+        String file = filename.getValue();
+        String fmt = format.getValue();
+        boolean share = parsed.hasMatchedOption(forceShare);
+        if (!outputFormat.equals("human") && !outputFormat.equals("json")) {
             err.println("q2: --output must be used with human or json as argument.");
             return 1;
         }
         try {
-            if (backingChain) {
-                List<ImageInfo> chain = ImageInfoCollector.collectChain(main.workDir(), filename, format, forceShare);
-                out.print(output.equals("json") ? InfoPrinter.jsonChain(chain) : InfoPrinter.humanChain(chain));
+            if (parsed.hasMatchedOption(backingChain)) {
+                List<ImageInfo> chain = ImageInfoCollector.collectChain(main.workDir(), file, fmt, share);
+                out.print(outputFormat.equals("json") ? InfoPrinter.jsonChain(chain) : InfoPrinter.humanChain(chain));
             } else {
-                ImageInfo info = ImageInfoCollector.collect(main.workDir(), filename, format, forceShare);
-                out.print(output.equals("json") ? InfoPrinter.json(info) : InfoPrinter.human(info));
+                ImageInfo info = ImageInfoCollector.collect(main.workDir(), file, fmt, share);
+                out.print(outputFormat.equals("json") ? InfoPrinter.json(info) : InfoPrinter.human(info));
             }
-        } catch (ImageOpenFailure e) {
-            throw e;
         } catch (Exception e) {
-            err.println("q2: " + Errors.couldNotOpen(filename, e));
+            err.println("q2: " + Errors.couldNotOpen(file, e));
             if (Logging.debugEnabled()) {
                 e.printStackTrace(err);
             }
@@ -69,9 +75,5 @@ public final class InfoCommand implements Callable<Integer> {
         }
         out.flush();
         return 0;
-    }
-
-    /** Marker so that nested "Could not open" failures are not wrapped twice. */
-    static final class ImageOpenFailure extends RuntimeException {
     }
 }

@@ -3,13 +3,10 @@ package dev.q2.cli;
 import dev.q2.guestio.IoScript;
 import dev.q2.image.DiskOptions;
 import dev.q2.image.Qcow2Disk;
-import picocli.CommandLine.Command;
-import picocli.CommandLine.Mixin;
-import picocli.CommandLine.Option;
-import picocli.CommandLine.Parameters;
-import picocli.CommandLine.ParentCommand;
-import picocli.CommandLine.Spec;
 import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Model.OptionSpec;
+import picocli.CommandLine.Model.PositionalParamSpec;
+import picocli.CommandLine.ParseResult;
 
 import java.io.BufferedReader;
 import java.io.InputStreamReader;
@@ -20,35 +17,54 @@ import java.util.List;
 import java.util.concurrent.Callable;
 
 /** q2 io: qemu-io's read/write/discard/flush commands on a qcow2 image, from -c options or stdin. */
-@Command(name = "io", description = "Run qemu-io style commands (read, write, discard, flush) on an image",
-        sortOptions = false)
-public final class IoCommand implements Callable<Integer> {
-    @Spec
-    CommandSpec spec;
+final class IoCommand implements Callable<Integer> {
+    static final String NAME = "io";
 
-    @Mixin
-    CommonOptions common;
+    private final Main main;
+    private final CommandSpec spec = CommandSpec.wrapWithoutInspection(this);
+    private final CommonOptions common = new CommonOptions();
+    private final OptionSpec formatOpt = Options.value("FMT", "Image format (only qcow2)", "-f");
+    private final OptionSpec commandsOpt = Options.repeatable("CMD", "A command to run; may be repeated", "-c");
+    private final OptionSpec readOnlyOpt = Options.flag("Open read-only", "-r", "--read-only");
+    private final OptionSpec forceShareOpt =
+            Options.flag("Open even if another process holds it (read-only)", "-U", "--force-share");
+    private final PositionalParamSpec filenameParam = Options.positional("0", "1", "FILENAME");
 
-    @ParentCommand
-    Main main;
-
-    @Option(names = "-f", paramLabel = "FMT", description = "Image format (only qcow2)")
     String format = "qcow2";
-
-    @Option(names = "-c", paramLabel = "CMD", description = "A command to run; may be repeated")
     List<String> commands = new ArrayList<>();
-
-    @Option(names = {"-r", "--read-only"}, description = "Open read-only")
     boolean readOnly;
-
-    @Option(names = {"-U", "--force-share"}, description = "Open even if another process holds it (read-only)")
     boolean forceShare;
-
-    @Parameters(index = "0", paramLabel = "FILENAME")
     String filename;
+
+    IoCommand(Main main) {
+        this.main = main;
+        spec.name(NAME);
+        spec.usageMessage().description("Run qemu-io style commands (read, write, discard, flush) on an image").sortOptions(false);
+        common.addTo(spec);
+        spec.addOption(formatOpt);
+        spec.addOption(commandsOpt);
+        spec.addOption(readOnlyOpt);
+        spec.addOption(forceShareOpt);
+        spec.addPositional(filenameParam);
+    }
+
+    CommandSpec spec() {
+        return spec;
+    }
 
     @Override
     public Integer call() {
+        ParseResult parsed = spec.commandLine().getParseResult();
+        common.apply(parsed);
+        if (formatOpt.getValue() != null) {
+            format = formatOpt.getValue();
+        }
+        if (commandsOpt.getValue() != null) {
+            commands = commandsOpt.getValue();
+        }
+        readOnly = parsed.hasMatchedOption(readOnlyOpt);
+        forceShare = parsed.hasMatchedOption(forceShareOpt);
+        filename = filenameParam.getValue();
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
         if (!format.equals("qcow2")) {

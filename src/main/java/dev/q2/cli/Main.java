@@ -1,19 +1,39 @@
 package dev.q2.cli;
 
 import picocli.CommandLine;
-import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Model.OptionSpec;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.ParseResult;
 
 import java.io.PrintWriter;
 import java.nio.file.Path;
 
-/** Entry point of the q2 command line: qemu-img-style subcommands for qcow2 images. */
-@Command(name = "q2", mixinStandardHelpOptions = true, versionProvider = Version.class,
-        description = "qcow2 disk-image toolkit, compatible with qemu-img",
-        subcommands = {CreateCommand.class, InfoCommand.class, CheckCommand.class, MapCommand.class,
-            ConvertCommand.class, CompareCommand.class, IoCommand.class, BenchCommand.class})
+/**
+ * Entry point of the q2 command line: qemu-img-style subcommands for qcow2 images, one class per subcommand.
+ *
+ * <p>Start-up matters (CI scripts call q2 thousands of times), so the picocli model is built with the programmatic
+ * API and only the subcommand that is invoked is registered; every subcommand is registered when none is named, so
+ * that usage help and "unmatched argument" errors still see them all. See docs/performance.md.
+ */
 public final class Main implements Runnable {
+    /** Subcommand names, in the order usage help lists them. */
+    private static final String[] SUBCOMMANDS = {CreateCommand.NAME, InfoCommand.NAME, CheckCommand.NAME,
+        MapCommand.NAME, ConvertCommand.NAME, CompareCommand.NAME, IoCommand.NAME, BenchCommand.NAME};
+
     /** Folder that relative file names are resolved against (the process's, except in tests). */
-    private Path workDir = Path.of("");
+    private final Path workDir;
+    private final CommandSpec spec = CommandSpec.wrapWithoutInspection(this);
+
+    private Main(Path workDir) {
+        this.workDir = workDir;
+        spec.name("q2").versionProvider(new Version());
+        spec.usageMessage().description("qcow2 disk-image toolkit, compatible with qemu-img");
+        spec.addOption(OptionSpec.builder("-h", "--help").usageHelp(true)
+                .description("Show this help message and exit.").build());
+        spec.addOption(OptionSpec.builder("-V", "--version").versionHelp(true)
+                .description("Print version information and exit.").build());
+    }
 
     /** Resolves a file name the user gave against the working folder. */
     Path resolve(String filename) {
@@ -35,30 +55,96 @@ public final class Main implements Runnable {
 
     /** Runs q2 as if started in {@code workDir}. */
     public static int run(Path workDir, String[] args, PrintWriter out, PrintWriter err) {
-        Main main = new Main();
-        main.workDir = workDir;
-        CommandLine cl = new CommandLine(main);
+        Main main = new Main(workDir);
+        CommandLine cl = new CommandLine(main.spec);
+        String invoked = invokedSubcommand(args);
+        for (String name : SUBCOMMANDS) {
+            if (invoked == null || invoked.equals(name)) {
+                cl.addSubcommand(name, main.newSubcommand(name));
+            }
+        }
+        if (cl.getSubcommands().isEmpty()) {
+            for (String name : SUBCOMMANDS) {
+                cl.addSubcommand(name, main.newSubcommand(name));
+            }
+        }
         cl.setOut(out);
         cl.setErr(err);
-        cl.setParameterExceptionHandler((ex, a) -> {
-            err.println("q2: " + ex.getMessage() + " (try 'q2 --help')");
-            return 1;
-        });
-        cl.setExecutionExceptionHandler((ex, commandLine, parseResult) -> {
-            err.println("q2: " + Errors.describe(ex));
-            if (Logging.debugEnabled()) {
-                ex.printStackTrace(err);
-            }
-            return 1;
-        });
+        Handlers handlers = new Handlers(err);
+        cl.setParameterExceptionHandler(handlers);
+        cl.setExecutionExceptionHandler(handlers);
         int rc = cl.execute(args);
         out.flush();
         err.flush();
         return rc;
     }
 
+    /**
+     * The subcommand picocli will dispatch to: the first argument that is not an option (q2's own options take no
+     * parameters), or null when there is none or "--" comes first.
+     */
+    private static String invokedSubcommand(String[] args) {
+        for (String a : args) {
+            if (a.equals("--")) {
+                return null;
+            }
+            if (!a.startsWith("-")) {
+                return a;
+            }
+        }
+        return null;
+    }
+
+    private CommandSpec newSubcommand(String name) {
+        switch (name) {
+            case CreateCommand.NAME:
+                return new CreateCommand(this).spec();
+            case InfoCommand.NAME:
+                return new InfoCommand(this).spec();
+            case CheckCommand.NAME:
+                return new CheckCommand(this).spec();
+            case MapCommand.NAME:
+                return new MapCommand(this).spec();
+            case ConvertCommand.NAME:
+                return new ConvertCommand(this).spec();
+            case CompareCommand.NAME:
+                return new CompareCommand(this).spec();
+            case IoCommand.NAME:
+                return new IoCommand(this).spec();
+            case BenchCommand.NAME:
+                return new BenchCommand(this).spec();
+            default:
+                throw new IllegalArgumentException(name);
+        }
+    }
+
     @Override
     public void run() {
-        CommandLine.usage(this, System.err);
+        spec.commandLine().usage(spec.commandLine().getErr());
+    }
+
+    /** Bad arguments and failed commands: one line on stderr, exit code 1 (a stack trace too with --debug). */
+    private static final class Handlers
+            implements CommandLine.IParameterExceptionHandler, CommandLine.IExecutionExceptionHandler {
+        private final PrintWriter err;
+
+        Handlers(PrintWriter err) {
+            this.err = err;
+        }
+
+        @Override
+        public int handleParseException(ParameterException ex, String[] args) {
+            err.println("q2: " + ex.getMessage() + " (try 'q2 --help')");
+            return 1;
+        }
+
+        @Override
+        public int handleExecutionException(Exception ex, CommandLine commandLine, ParseResult parseResult) {
+            err.println("q2: " + Errors.describe(ex));
+            if (Logging.debugEnabled()) {
+                ex.printStackTrace(err);
+            }
+            return 1;
+        }
     }
 }

@@ -5,12 +5,10 @@ import dev.q2.map.ImageMapper;
 import dev.q2.map.MapException;
 import dev.q2.map.MapPrinter;
 import dev.q2.util.Sizes;
-import picocli.CommandLine.Command;
-import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
-import picocli.CommandLine.Option;
-import picocli.CommandLine.Parameters;
-import picocli.CommandLine.Spec;
+import picocli.CommandLine.Model.OptionSpec;
+import picocli.CommandLine.Model.PositionalParamSpec;
+import picocli.CommandLine.ParseResult;
 
 import java.io.PrintWriter;
 import java.util.ArrayList;
@@ -18,41 +16,68 @@ import java.util.List;
 import java.util.concurrent.Callable;
 
 /** q2 map: where every byte of the guest disk lives, printed exactly as qemu-img map prints it. */
-@Command(name = "map", description = "Show where the data of an image lives, in the image or its backing chain",
-        sortOptions = false)
-public final class MapCommand implements Callable<Integer> {
-    @Spec
-    CommandSpec spec;
+final class MapCommand implements Callable<Integer> {
+    static final String NAME = "map";
 
-    @Mixin
-    CommonOptions common;
+    private final Main main;
+    private final CommandSpec spec = CommandSpec.wrapWithoutInspection(this);
+    private final CommonOptions common = new CommonOptions();
+    private final OptionSpec formatOpt =
+            Options.repeatable("FMT", "Image format (qcow2 or raw); probed when absent", "-f");
+    private final OptionSpec outputOpt = Options.repeatable("FMT", "human (default) or json", "--output");
+    private final OptionSpec startOffsetOpt =
+            Options.repeatable("OFFSET", "First byte to map (suffixes k, M, G, T, P, E accepted)", "--start-offset");
+    private final OptionSpec maxLengthOpt =
+            Options.repeatable("LENGTH", "Most bytes to map (suffixes accepted)", "--max-length");
+    private final OptionSpec forceShareOpt =
+            Options.flag("Open the image even if another process holds it", "-U", "--force-share");
+    private final PositionalParamSpec filenameParam = Options.positional("0", "1", "FILENAME");
 
-    @picocli.CommandLine.ParentCommand
-    Main main;
+
 
     // Options are lists because qemu-img accepts an option again and takes the last (checking sizes on the way).
-    @Option(names = "-f", paramLabel = "FMT", description = "Image format (qcow2 or raw); probed when absent")
     List<String> format = new ArrayList<>();
-
-    @Option(names = "--output", paramLabel = "FMT", description = "human (default) or json")
     List<String> output = new ArrayList<>();
-
-    @Option(names = "--start-offset", paramLabel = "OFFSET",
-            description = "First byte to map (suffixes k, M, G, T, P, E accepted)")
     List<String> startOffset = new ArrayList<>();
-
-    @Option(names = "--max-length", paramLabel = "LENGTH",
-            description = "Most bytes to map (suffixes accepted)")
     List<String> maxLength = new ArrayList<>();
-
-    @Option(names = {"-U", "--force-share"}, description = "Open the image even if another process holds it")
     boolean forceShare;
-
-    @Parameters(index = "0", paramLabel = "FILENAME")
     String filename;
+
+    MapCommand(Main main) {
+        this.main = main;
+        spec.name(NAME);
+        spec.usageMessage().description("Show where the data of an image lives, in the image or its backing chain").sortOptions(false);
+        common.addTo(spec);
+        spec.addOption(formatOpt);
+        spec.addOption(outputOpt);
+        spec.addOption(startOffsetOpt);
+        spec.addOption(maxLengthOpt);
+        spec.addOption(forceShareOpt);
+        spec.addPositional(filenameParam);
+    }
+
+    CommandSpec spec() {
+        return spec;
+    }
 
     @Override
     public Integer call() throws Exception {
+        ParseResult parsed = spec.commandLine().getParseResult();
+        common.apply(parsed);
+        if (formatOpt.getValue() != null) {
+            format = formatOpt.getValue();
+        }
+        if (outputOpt.getValue() != null) {
+            output = outputOpt.getValue();
+        }
+        if (startOffsetOpt.getValue() != null) {
+            startOffset = startOffsetOpt.getValue();
+        }
+        if (maxLengthOpt.getValue() != null) {
+            maxLength = maxLengthOpt.getValue();
+        }
+        forceShare = parsed.hasMatchedOption(forceShareOpt);
+        filename = filenameParam.getValue();
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
         long start = 0;

@@ -12,7 +12,10 @@ import java.util.List;
 
 /** Prints {@link ImageInfo} as qemu-img info does (human and JSON), followed by q2's L2 cache report. */
 public final class InfoPrinter {
-    private static final DateTimeFormatter DATE = DateTimeFormatter.ofPattern("yyyy-MM-dd HH:mm:ss");
+    /** Only snapshot lists need java.time, whose initialisation is not free: a holder keeps it off the start-up path. */
+    private static final class Dates {
+        static final DateTimeFormatter DATE = DateTimeFormatter.ofPattern("yyyy-MM-dd HH:mm:ss");
+    }
 
     private InfoPrinter() {
     }
@@ -104,7 +107,7 @@ public final class InfoPrinter {
     /** One row of bdrv_snapshot_dump; dates in the local time zone, as qemu-img prints them. */
     static String snapshotLine(QDict s) {
         long dateSec = ((Number) s.get("date-sec")).longValue();
-        String date = DATE.format(Instant.ofEpochSecond(dateSec).atZone(ZoneId.systemDefault()));
+        String date = Dates.DATE.format(Instant.ofEpochSecond(dateSec).atZone(ZoneId.systemDefault()));
         long clockSec = ((Number) s.get("vm-clock-sec")).longValue();
         long clockNsec = ((Number) s.get("vm-clock-nsec")).longValue();
         String clock = String.format("%02d:%02d:%02d.%03d", (int) (clockSec / 3600), (int) ((clockSec / 60) % 60),

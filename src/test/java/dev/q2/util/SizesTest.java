@@ -50,4 +50,36 @@ class SizesTest {
     void printsLikeSizeToStr(long bytes, String expected) {
         assertThat(Sizes.humanSize(bytes)).isEqualTo(expected);
     }
+
+    /** The long-arithmetic %0.3g agrees with the BigDecimal one, ties and near-ties included. */
+    @Test
+    void fastG3AgreesWithExactG3() {
+        long seed = System.nanoTime();
+        java.util.Random rnd = new java.util.Random(seed);
+        java.util.List<Double> values = new java.util.ArrayList<>();
+        for (double d : new double[] {1, 1.005, 1.125, 1.135, 1.995, 2.5, 9.995, 9.9951, 9.996, 10, 99.95, 99.951,
+                99.5, 100, 999, 999.4, 999.5, 999.49999, 1.0 + Math.ulp(1.0), 1000 - Math.ulp(1000.0), 512.5, 64.5,
+                0.9990234375 * 1024 / 1023}) {
+            values.add(d);
+        }
+        for (int i = 0; i < 200_000; i++) {
+            values.add(1 + rnd.nextDouble() * 999);
+            // exact binary fractions, as humanSize produces them (bytes / 2^(10i)), many of them ties
+            long bytes = rnd.nextLong() >>> (1 + rnd.nextInt(62));
+            double v = bytes / Math.scalb(1.0, 10 * rnd.nextInt(6));
+            values.add(v);
+            values.add(Math.scalb((double) (rnd.nextInt(1 << 12) | 1), -rnd.nextInt(10)) );
+        }
+        for (double v : values) {
+            if (v >= 1 && v < 1000) {
+                String fast = Sizes.formatG3Plain(v);
+                String exact = Sizes.formatG3Exact(v);
+                if (fast != null) {
+                    assertThat(fast).as("v=%s (seed %d)", v, seed).isEqualTo(exact);
+                } else {
+                    assertThat(exact).as("v=%s (seed %d)", v, seed).contains("e+");
+                }
+            }
+        }
+    }
 }

@@ -1,0 +1,41 @@
+package dev.q2.cli;
+
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.io.Writer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Comparator;
+import java.util.stream.Stream;
+
+/**
+ * Training run for the {@code q2} launcher: runs the common commands once, in-process, on a scratch image, so that
+ * the JVM can record the classes they load in an AppCDS archive (JDK 17-24) or an AOT cache (JDK 25+) that later
+ * runs map instead of loading, verifying and linking those classes again. Not part of the command line.
+ */
+public final class Warmup {
+    private Warmup() {
+    }
+
+    public static void main(String[] args) throws IOException {
+        Path dir = Files.createTempDirectory("q2-warmup");
+        PrintWriter sink = new PrintWriter(Writer.nullWriter());
+        try {
+            String[][] runs = {
+                {"create", "-o", "extended_l2=on,cluster_size=128k", "big.qcow2", "1T"},
+                {"create", "-q", "small.qcow2", "64M"},
+                {"info", "big.qcow2"},
+                {"info", "--output=json", "small.qcow2"},
+                {"info", "--backing-chain", "small.qcow2"},
+                {"info", "missing.qcow2"},
+            };
+            for (String[] run : runs) {
+                Main.run(dir, run, sink, sink);
+            }
+        } finally {
+            try (Stream<Path> files = Files.walk(dir)) {
+                files.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+            }
+        }
+    }
+}
