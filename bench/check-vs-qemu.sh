@@ -1,19 +1,19 @@
 #!/bin/bash
 # Times `qemu-img check` against `q2 check` on a 32 GiB qcow2 image with 4 KiB clusters and
 # preallocation=metadata (8M clusters, ~80 MiB of metadata, sparse), side by side with hyperfine.
-# Usage: bench/check-vs-qemu.sh   (after `mvn -B -q package -DskipTests`; needs qemu-img, hyperfine, java)
+# Usage: bench/check-vs-qemu.sh   (needs qemu-img, hyperfine, java; runs q2 through the ./q2 launcher)
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")/.." && pwd)
-JAR=$HERE/target/q2.jar
-[ -f "$JAR" ] || { echo "build first: mvn -B -q package -DskipTests" >&2; exit 1; }
+Q2=$HERE/q2
+"$Q2" --version >/dev/null  # builds target/q2.jar and the start-up archive if needed
 TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
 cd "$TMP"
 qemu-img create -q -f qcow2 -o cluster_size=4k,preallocation=metadata big.qcow2 32G
 # both tools must agree before their times mean anything
-diff <(qemu-img check --output=json big.qcow2) <(java -jar "$JAR" check --output=json big.qcow2)
+diff <(qemu-img check --output=json big.qcow2) <("$Q2" check --output=json big.qcow2)
 hyperfine --warmup 1 --runs 5 -N --export-json "$TMP/check.json" \
-    'qemu-img check big.qcow2' "java -jar $JAR check big.qcow2"
+    'qemu-img check big.qcow2' "$Q2 check big.qcow2"
 python3 - "$TMP/check.json" <<'PY'
 import json, sys
 r = json.load(open(sys.argv[1]))["results"]

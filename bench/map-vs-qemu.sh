@@ -8,7 +8,7 @@ set -eu
 root=$(cd "$(dirname "$0")/.." && pwd)
 runs=${1:-5}
 jar=$root/target/q2.jar
-[ -f "$jar" ] || (cd "$root" && mvn -B -q -DskipTests package)
+"$root/q2" --version >/dev/null  # builds target/q2.jar and the start-up archive if needed
 for tool in qemu-img hyperfine java; do
     command -v $tool >/dev/null || { echo "map-vs-qemu: $tool not found" >&2; exit 2; }
 done
@@ -17,7 +17,7 @@ trap 'rm -rf "$tmp"' EXIT
 img=$tmp/prealloc-32G-4k.qcow2
 qemu-img create -q -f qcow2 -o cluster_size=4096,preallocation=metadata "$img" 32G
 qemu-img map --output=json "$img" > "$tmp/qemu.json"
-java -jar "$jar" map --output=json "$img" > "$tmp/q2.json"
+"$root/q2" map --output=json "$img" > "$tmp/q2.json"
 if cmp -s "$tmp/qemu.json" "$tmp/q2.json"; then
     echo "outputs identical: $(wc -l < "$tmp/q2.json") extents"
 else
@@ -26,7 +26,7 @@ else
 fi
 hyperfine -N --warmup 1 --runs "$runs" --export-json "$tmp/h.json" \
     -n qemu-img "qemu-img map --output=json $img" \
-    -n q2 "java -jar $jar map --output=json $img"
+    -n q2 "$root/q2 map --output=json $img"
 python3 - "$tmp/h.json" <<'PY'
 import json, sys
 r = {x["command"]: x for x in json.load(open(sys.argv[1]))["results"]}
