@@ -99,53 +99,90 @@ public final class QemuLock implements AutoCloseable {
         return false;
     }
 
-    /** Byte ranges [start, end] (end -1 = EOF) locked on this file by other processes, from /proc/locks. */
+    /**
+     * Byte ranges [start, end] (end -1 = EOF) locked on this file by other processes, from /proc/locks. Start-up
+     * matters here (every read-only command calls this): the file is read as bytes and only lines that mention the
+     * image's inode are parsed, so the usual case, no lock on the image, costs one read and one scan.
+     */
     static List<long[]> heldByOthers(Path path) throws IOException {
         List<long[]> out = new ArrayList<>();
-        Path procLocks = Path.of("/proc/locks");
-        if (!Files.isReadable(procLocks)) {
+        byte[] text;
+        try (java.io.FileInputStream in = new java.io.FileInputStream("/proc/locks")) {
+            text = in.readAllBytes();
+        } catch (IOException e) {
             return out; // not Linux: no way to test without write access; QEMU would be on its own too
         }
         long ino;
         long dev;
         try {
-            ino = ((Number) Files.getAttribute(path, "unix:ino")).longValue();
-            dev = ((Number) Files.getAttribute(path, "unix:dev")).longValue();
+            java.util.Map<String, Object> a = Files.readAttributes(path, "unix:ino,dev");
+            ino = ((Number) a.get("ino")).longValue();
+            dev = ((Number) a.get("dev")).longValue();
         } catch (UnsupportedOperationException | IllegalArgumentException e) {
             return out;
-        } catch (NoSuchFileException e) {
-            throw e;
         }
+        byte[] needle = (":" + ino + " ").getBytes(java.nio.charset.StandardCharsets.US_ASCII);
         // Linux dev_t encoding: major in bits 8-19 and 32-43, minor in bits 0-7 and 20-31.
         long major = ((dev >>> 8) & 0xfff) | ((dev >>> 32) & ~0xfffL);
         long minor = (dev & 0xff) | ((dev >>> 12) & ~0xffL);
-        String self = Long.toString(ProcessHandle.current().pid());
-        for (String line : Files.readAllLines(procLocks)) {
-            // "1: OFDLCK  ADVISORY  READ -1 fd:01:1234 100 100" (blocked waiters have a "->" field)
-            String[] f = line.trim().split("\\s+");
-            if (f.length < 8 || f[1].equals("->")) {
+        String self = null;
+        int lineStart = 0;
+        for (int k = 0; k <= text.length; k++) {
+            if (k < text.length && text[k] != '\n') {
                 continue;
             }
-            String[] id = f[5].split(":");
-            if (id.length != 3) {
-                continue;
-            }
-            try {
-                if (Long.parseLong(id[0], 16) != major || Long.parseLong(id[1], 16) != minor
-                        || Long.parseLong(id[2]) != ino) {
-                    continue;
+            if (contains(text, lineStart, k, needle)) {
+                String line = new String(text, lineStart, k - lineStart, java.nio.charset.StandardCharsets.US_ASCII);
+                if (self == null) {
+                    self = Long.toString(ProcessHandle.current().pid());
                 }
-                if (f[1].equals("POSIX") && f[4].equals(self)) {
-                    continue; // our own locks
+                long[] range = parse(line, major, minor, ino, self);
+                if (range != null) {
+                    out.add(range);
                 }
-                long start = Long.parseLong(f[6]);
-                long end = f[7].equals("EOF") ? -1 : Long.parseLong(f[7]);
-                out.add(new long[] {start, end});
-            } catch (NumberFormatException e) {
-                // a line we do not understand is not a lock we can honour
             }
+            lineStart = k + 1;
         }
         return out;
+    }
+
+    private static boolean contains(byte[] text, int from, int to, byte[] needle) {
+        outer:
+        for (int i = from; i + needle.length <= to; i++) {
+            for (int j = 0; j < needle.length; j++) {
+                if (text[i + j] != needle[j]) {
+                    continue outer;
+                }
+            }
+            return true;
+        }
+        return false;
+    }
+
+    /** One /proc/locks line ("1: OFDLCK ADVISORY READ -1 fd:01:1234 100 100"); null unless it is a lock to honour. */
+    private static long[] parse(String line, long major, long minor, long ino, String self) {
+        String[] f = line.trim().split("\\s+");
+        if (f.length < 8 || f[1].equals("->")) {
+            return null; // blocked waiters hold nothing yet
+        }
+        String[] id = f[5].split(":");
+        if (id.length != 3) {
+            return null;
+        }
+        try {
+            if (Long.parseLong(id[0], 16) != major || Long.parseLong(id[1], 16) != minor
+                    || Long.parseLong(id[2]) != ino) {
+                return null;
+            }
+            if (f[1].equals("POSIX") && f[4].equals(self)) {
+                return null; // our own locks
+            }
+            long start = Long.parseLong(f[6]);
+            long end = f[7].equals("EOF") ? -1 : Long.parseLong(f[7]);
+            return new long[] {start, end};
+        } catch (NumberFormatException e) {
+            return null; // a line we do not understand is not a lock we can honour
+        }
     }
 
     @Override
