@@ -92,7 +92,7 @@ set bmargin 4
 set xtics font ",11"
 plot "$tmp/write.dat" using 2:xtic(1) title "write amplification (data + copy-on-write + metadata)" lc rgb "#c0392b", \
      "" using 3 title "data + copy-on-write only" lc rgb "#2e86c1", \
-     "" using (\$0 - 0.15):(\$2 * 1.25):(sprintf("%.1f", \$2)) with labels font ",10" notitle, \
-     "" using (\$0 + 0.15):(\$3 * 1.25):(sprintf("%.1f", \$3)) with labels font ",10" notitle
+     "" using (\$0 - 0.17):(\$2 * 1.25):(sprintf("%.3g", \$2)) with labels font ",10" notitle, \
+     "" using (\$0 + 0.17):(\$3 * 1.25):(sprintf("%.3g", \$3)) with labels font ",10" notitle
 EOF
 echo "plot-l2-study: wrote $OUTDIR/l2-hit-ratio.png and $OUTDIR/l2-write-amplification.png"
