@@ -18,8 +18,12 @@ public final class Bench {
     }
 
     public static BenchResult run(Qcow2Disk disk, BenchSpec spec) throws IOException {
+        if (spec.offset() < 0 || spec.offset() >= disk.size()) {
+            throw new ImageException("the bench offset " + spec.offset() + " is not inside the disk ("
+                    + disk.size() + " bytes)");
+        }
         long length = spec.length() > 0 ? spec.length() : disk.size() - spec.offset();
-        if (spec.offset() < 0 || length < spec.ioSize() || spec.offset() + length > disk.size()) {
+        if (length < spec.ioSize() || length > disk.size() - spec.offset()) {
             throw new ImageException("the bench range (offset " + spec.offset() + ", length " + length
                     + ") does not fit in the disk (" + disk.size() + " bytes) or is smaller than one I/O");
         }
