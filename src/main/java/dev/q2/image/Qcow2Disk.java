@@ -335,10 +335,43 @@ public final class Qcow2Disk implements BlockDevice {
             long ci = pos >>> clusterBits;
             int inC = (int) (pos & (cs - 1));
             int n = (int) Math.min(Math.min(dst.remaining(), cs - inC), size - pos);
-            readInCluster(ci, inC, n, dst);
+            int run = contiguousHostRun(ci, inC, n, Math.min(dst.remaining(), size - pos));
+            if (run > n) {
+                // several standard clusters back to back in the file: one read instead of one per cluster
+                readHost(L2Entry.hostOffset(lookup(ci)[0]) + inC, run, dst);
+                n = run;
+            } else {
+                readInCluster(ci, inC, n, dst);
+            }
             pos += n;
             stats.guestBytesRead += n;
         }
+    }
+
+    /**
+     * Bytes from guest cluster {@code ci} (offset {@code inC}) that can be read with one host read: the run of
+     * fully allocated standard clusters whose host clusters follow each other, at most {@code limit} bytes.
+     */
+    private int contiguousHostRun(long ci, int inC, int first, long limit) throws IOException {
+        if (ext || first != cs - inC || limit <= first) {
+            return first;
+        }
+        long[] e = lookup(ci);
+        if (type(e[0]) != L2Entry.Type.NORMAL) {
+            return first;
+        }
+        long host = L2Entry.hostOffset(e[0]);
+        long run = first;
+        long next = ci + 1;
+        while (run < limit && run < (8L << 20)) {
+            long[] n = lookup(next);
+            if (type(n[0]) != L2Entry.Type.NORMAL || L2Entry.hostOffset(n[0]) != host + (next - ci) * cs) {
+                break;
+            }
+            run += Math.min(cs, limit - run);
+            next++;
+        }
+        return (int) run;
     }
 
     private void readInCluster(long ci, int inC, int n, ByteBuffer dst) throws IOException {
