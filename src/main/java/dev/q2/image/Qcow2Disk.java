@@ -563,12 +563,53 @@ public final class Qcow2Disk implements BlockDevice {
         while (src.hasRemaining()) {
             long ci = pos >>> clusterBits;
             int inC = (int) (pos & (cs - 1));
+            int whole = inC == 0 ? freshWholeClusters(ci, src.remaining()) : 0;
+            if (whole >= 2) {
+                writeFreshClusters(ci, whole, src);
+                pos += (long) whole << clusterBits;
+                continue;
+            }
             int n = (int) Math.min(src.remaining(), cs - inC);
             ByteBuffer part = src.slice();
             part.limit(n);
             writeInCluster(ci, inC, inC + n, part);
             src.position(src.position() + n);
             pos += n;
+        }
+    }
+
+    /**
+     * How many whole clusters from {@code ci} (within one L2 table, all covered by the write) have no host cluster
+     * yet: those can be allocated together and written with one system call, with nothing to copy.
+     */
+    private int freshWholeClusters(long ci, long remaining) throws IOException {
+        if (externalData || remaining < 2 * cs) {
+            return 0;
+        }
+        long max = Math.min(remaining >>> clusterBits, l2Entries - (ci & (l2Entries - 1)));
+        max = Math.min(max, (8L << 20) >>> clusterBits);
+        int n = 0;
+        while (n < max) {
+            L2Entry.Type t = type(lookup(ci + n)[0]);
+            if (t != L2Entry.Type.UNALLOCATED && t != L2Entry.Type.ZERO_PLAIN) {
+                break;
+            }
+            n++;
+        }
+        return n;
+    }
+
+    private void writeFreshClusters(long ci, int count, ByteBuffer src) throws IOException {
+        long l2Offset = writableL2(ci); // the table first, then the data clusters, as QEMU allocates them
+        long bytes = (long) count << clusterBits;
+        long host = refcounts.allocClusters(bytes);
+        ByteBuffer part = src.slice();
+        part.limit((int) bytes);
+        writeData(host, part);
+        src.position(src.position() + (int) bytes);
+        long bitmap = ext ? SubclusterBitmap.of(-1, 0) : 0;
+        for (int k = 0; k < count; k++) {
+            setEntry(l2Offset, ci + k, (host + ((long) k << clusterBits)) | L2Entry.OFLAG_COPIED, bitmap);
         }
     }
 
