@@ -28,6 +28,16 @@ public final class Warmup {
                 {"info", "--output=json", "small.qcow2"},
                 {"info", "--backing-chain", "small.qcow2"},
                 {"info", "missing.qcow2"},
+                // the other commands too, so that their classes are in the archive as well
+                {"io", "-c", "write -P 7 0 1M", "-c", "write -z 2M 64k", "-c", "read -P 7 0 4k", "small.qcow2"},
+                {"check", "small.qcow2"},
+                {"check", "--output=json", "big.qcow2"},
+                {"map", "--output=json", "small.qcow2"},
+                {"map", "small.qcow2"},
+                {"convert", "-O", "raw", "small.qcow2", "small.raw"},
+                {"convert", "-f", "raw", "-O", "qcow2", "small.raw", "copy.qcow2"},
+                {"compare", "small.qcow2", "copy.qcow2"},
+                {"bench", "--count", "2000", "small.qcow2"},
             };
             for (String[] run : runs) {
                 Main.run(dir, run, sink, sink);
