@@ -8,7 +8,7 @@ import java.util.Map;
 /**
  * An LRU cache of L2 table slices keyed by host offset. A slice is {@code entrySize} bytes of one table (the whole
  * table by default, as QEMU's l2-cache-entry-size defaults to the cluster size). Capacity is in bytes and rounded
- * down to whole slices, with at least one. Hit, miss and byte counters let callers measure what the cache buys.
+ * down to whole slices, with at least two. Hit, miss and byte counters let callers measure what the cache buys.
  */
 public final class L2Cache {
     /** Reads a slice from the image into the given buffer. */
@@ -46,7 +46,8 @@ public final class L2Cache {
             throw new IllegalArgumentException("L2 cache entry size must be a power of two: " + sliceSize);
         }
         this.sliceSize = sliceSize;
-        this.capacitySlices = (int) Math.max(1, Math.min(Integer.MAX_VALUE, capacityBytes / sliceSize));
+        // At least two entries, as QEMU (MIN_L2_CACHE_SIZE): copying a table needs the old and the new one at once.
+        this.capacitySlices = (int) Math.max(2, Math.min(Integer.MAX_VALUE, capacityBytes / sliceSize));
         this.loader = loader;
         this.writer = writer;
         this.slices = new LinkedHashMap<>(16, 0.75f, true);

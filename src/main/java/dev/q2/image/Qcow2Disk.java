@@ -271,14 +271,19 @@ public final class Qcow2Disk implements BlockDevice {
         long table = refcounts.allocClusters(cs);
         int slice = l2.sliceSize();
         for (long off = 0; off < cs; off += slice) {
-            ByteBuffer fresh = l2.getEmpty(table + off);
+            // Copy the old slice out before the new one enters the cache: fetching one may evict the other.
+            byte[] content = null;
             if (old != 0) {
                 ByteBuffer src = l2.get(old + off).duplicate();
                 src.clear();
+                content = new byte[slice];
+                src.get(content);
+            }
+            ByteBuffer fresh = l2.getEmpty(table + off);
+            if (content != null) {
                 fresh.clear();
-                fresh.put(src);
+                fresh.put(content);
                 fresh.clear();
-                l2.markDirty(table + off);
             }
         }
         if (old != 0) {

@@ -26,21 +26,27 @@ class DiskModelTest {
     @TempDir
     Path dir;
 
-    @ParameterizedTest(name = "{0}")
+    @ParameterizedTest(name = "{0} backing {1} cache {2}/{3}")
     @CsvSource(delimiter = '|', value = {
-        "cluster_size=64k|none",
-        "cluster_size=4k,refcount_bits=1|none",
-        "cluster_size=512,refcount_bits=64|none",
-        "cluster_size=64k,extended_l2=on|none",
-        "cluster_size=128k,extended_l2=on,refcount_bits=8|raw",
-        "cluster_size=64k|qcow2",
-        "cluster_size=16k,extended_l2=on|qcow2",
-        "cluster_size=64k,compat=0.10|raw",
-        "cluster_size=32k,lazy_refcounts=on,compression_type=zstd|none",
-        "cluster_size=64k,data_file=data.raw|none",
-        "cluster_size=64k,extended_l2=on,data_file=data.raw,data_file_raw=on|none",
+        "cluster_size=64k|none||",
+        "cluster_size=4k,refcount_bits=1|none||",
+        "cluster_size=512,refcount_bits=64|none||",
+        "cluster_size=64k,extended_l2=on|none||",
+        "cluster_size=128k,extended_l2=on,refcount_bits=8|raw||",
+        "cluster_size=64k|qcow2||",
+        "cluster_size=16k,extended_l2=on|qcow2||",
+        "cluster_size=64k,compat=0.10|raw||",
+        "cluster_size=32k,lazy_refcounts=on,compression_type=zstd|none||",
+        "cluster_size=64k,data_file=data.raw|none||",
+        "cluster_size=64k,extended_l2=on,data_file=data.raw,data_file_raw=on|none||",
+        "cluster_size=4k|raw|8192|4096",
+        "cluster_size=64k,extended_l2=on|qcow2|8192|4096",
     })
-    void randomOperationsMatchTheModel(String options, String backingKind) throws Exception {
+    void randomOperationsMatchTheModel(String options, String backingKind, Long cacheBytes, Integer cacheEntry)
+            throws Exception {
+        // a tiny cache (two 4 KiB slices) evicts on almost every access: the write paths must not lose updates
+        DiskOptions rw = cacheBytes == null ? DiskOptions.readWrite()
+                : DiskOptions.readWrite().withL2Cache(cacheBytes, cacheEntry);
         long seed = Long.getLong("q2.seed", System.nanoTime());
         Random rnd = new Random(seed);
         String what = "seed " + seed + " options " + options + " backing " + backingKind;
@@ -67,7 +73,7 @@ class DiskModelTest {
         }
         assertThat(Cli.runIn(dir, create).exitCode()).as(what).isZero();
 
-        Qcow2Disk disk = Qcow2Disk.open(dir.resolve("img.qcow2"), DiskOptions.readWrite());
+        Qcow2Disk disk = Qcow2Disk.open(dir.resolve("img.qcow2"), rw);
         try {
             for (int op = 0; op < 10_000; op++) {
                 int kind = rnd.nextInt(100);
@@ -105,7 +111,7 @@ class DiskModelTest {
                     disk.flush();
                 } else {
                     disk.close();
-                    disk = Qcow2Disk.open(dir.resolve("img.qcow2"), DiskOptions.readWrite());
+                    disk = Qcow2Disk.open(dir.resolve("img.qcow2"), rw);
                 }
             }
             ByteBuffer all = ByteBuffer.allocate(DISK);

@@ -102,6 +102,42 @@ class EngineDifferentialTest {
         assertThat(check.exitCode()).as(what + ": " + check.out() + check.err()).isZero();
     }
 
+    @ParameterizedTest(name = "writes after a snapshot, {0}")
+    @CsvSource(delimiter = '|', value = {"cluster_size=64k", "cluster_size=64k,extended_l2=on", "compat=0.10"})
+    void clustersSharedWithASnapshotAreCopiedBeforeWriting(String options) throws Exception {
+        long seed = Long.getLong("q2.seed", System.nanoTime());
+        Random rnd = new Random(seed);
+        long size = 16L << 20;
+        Qemu.img(dir, "create", "-q", "-f", "qcow2", "-o", options, "q.qcow2", Long.toString(size));
+        Qemu.io(dir, "-c", "write -P 0x11 0 8M", "-c", "write -P 0x22 12M 1M", "q.qcow2");
+        assertThat(Qemu.img(dir, "snapshot", "-c", "s1", "q.qcow2").exitCode()).isZero();
+        Files.copy(dir.resolve("q.qcow2"), dir.resolve("o.qcow2"));
+        List<String> qArgs = new ArrayList<>();
+        List<String> oArgs = new ArrayList<>(List.of("io"));
+        for (int i = 0; i < 100; i++) {
+            String cmd = randomCommand(rnd, size);
+            qArgs.addAll(List.of("-c", cmd));
+            oArgs.addAll(List.of("-c", cmd));
+        }
+        qArgs.add("q.qcow2");
+        oArgs.add("o.qcow2");
+        Qemu.io(dir, qArgs.toArray(String[]::new));
+        Cli.Result o = Cli.runIn(dir, oArgs.toArray(String[]::new));
+        String what = "seed " + seed + " " + options;
+        assertThat(o.exitCode()).as(what + o.err() + o.out().lines().filter(l -> !l.startsWith("wrote")
+                && !l.contains(" ops; ") && !l.startsWith("discard")).toList()).isZero();
+        assertThat(Qemu.img(dir, "compare", "q.qcow2", "o.qcow2").exitCode()).as(what).isZero();
+        Qemu.Result check = Qemu.img(dir, "check", "o.qcow2");
+        assertThat(check.exitCode()).as(what + ": " + check.out() + check.err()).isZero();
+        // the snapshot still reads as it was taken
+        Qemu.img(dir, "convert", "-l", "s1", "-O", "raw", "q.qcow2", "q-s1.raw");
+        Qemu.img(dir, "convert", "-l", "s1", "-O", "raw", "o.qcow2", "o-s1.raw");
+        assertThat(Files.mismatch(dir.resolve("q-s1.raw"), dir.resolve("o-s1.raw"))).as(what).isEqualTo(-1L);
+        byte[] s1 = Files.readAllBytes(dir.resolve("o-s1.raw"));
+        assertThat(s1[0]).isEqualTo((byte) 0x11);
+        assertThat(s1[(12 << 20) + 5]).isEqualTo((byte) 0x22);
+    }
+
     private static String randomCommand(Random rnd, long size) {
         long off = switch (rnd.nextInt(3)) {
             case 0 -> (long) rnd.nextInt((int) (size >> 16)) << 16;

@@ -36,6 +36,10 @@ class LockDifferentialTest {
             Cli.Result shared = Cli.runIn(dir, "info", "-U", "img.qcow2");
             assertThat(shared.exitCode()).isZero();
 
+            Cli.Result writer = Cli.runIn(dir, "io", "-c", "write 0 4k", "img.qcow2");
+            assertThat(writer.exitCode()).isEqualTo(1);
+            assertThat(writer.err()).contains("Failed to get \"write\" lock");
+
             Cli.Result create = Cli.runIn(dir, "create", "-q", "img.qcow2", "1G");
             assertThat(create.exitCode()).isEqualTo(1);
             assertThat(create.err()).contains("Failed to get \"write\" lock");
