@@ -541,18 +541,22 @@ public final class Qcow2Checker {
                 res.corruptions++;
                 throw new CheckFailedException("Invalid argument");
             }
-            for (long first = 0; first < entries; first += 65536) {
-                int n = (int) Math.min(65536, entries - first);
-                long[] chunk = readLongs(bm.bitmapTableOffset() + first * 8, n);
-                for (long e : chunk) {
-                    long offset = e & BME_OFFSET_MASK;
-                    if ((e & BME_RESERVED_MASK) != 0 || (offset & (clusterSize - 1)) != 0
-                            || ((e & 1) != 0 && offset != 0)) {
-                        res.corruptions++;
-                        continue;
-                    }
-                    if (offset != 0) {
-                        incRefcounts(offset, clusterSize);
+            // bitmap_table_load validates the whole table first: one bad entry fails the check (-EINVAL)
+            for (int pass = 0; pass < 2; pass++) {
+                for (long first = 0; first < entries; first += 65536) {
+                    int n = (int) Math.min(65536, entries - first);
+                    long[] chunk = readLongs(bm.bitmapTableOffset() + first * 8, n);
+                    for (long e : chunk) {
+                        long offset = e & BME_OFFSET_MASK;
+                        if (pass == 0) {
+                            if ((e & BME_RESERVED_MASK) != 0 || (offset & (clusterSize - 1)) != 0
+                                    || ((e & 1) != 0 && offset != 0)) {
+                                res.corruptions++;
+                                throw new CheckFailedException("Invalid argument");
+                            }
+                        } else if (offset != 0) {
+                            incRefcounts(offset, clusterSize);
+                        }
                     }
                 }
             }

@@ -281,7 +281,43 @@ public final class Qcow2Image implements AutoCloseable {
                 throw new ImageException(e.getMessage());
             }
         }
+        for (BitmapDirectoryEntry bm : out) {
+            checkBitmapTable(f, bm, h.clusterSize());
+        }
         return Collections.unmodifiableList(out);
+    }
+
+    /** Entries past this many are refused by QEMU's directory check (BME_MAX_TABLE_SIZE). */
+    private static final long BME_MAX_TABLE_SIZE = 1L << 27;
+    private static final long BME_TABLE_ENTRY_RESERVED_MASK = 0xff000000000001feL;
+    private static final long BME_TABLE_ENTRY_OFFSET_MASK = 0x00fffffffffffe00L;
+
+    /**
+     * QEMU loads every bitmap that is not in use when it opens an image (even read-only, even for a check) and
+     * refuses the image when a bitmap table entry has reserved bits set, is not cluster aligned, or combines an
+     * offset with the all-ones flag (bitmap_table_load/check_table_entry). The table is read in chunks; parts past
+     * the end of the file read as zeros, as in QEMU.
+     */
+    private static void checkBitmapTable(ImageFile f, BitmapDirectoryEntry bm, long cs) throws IOException {
+        long entries = Integer.toUnsignedLong(bm.bitmapTableSize());
+        if (bm.inUse() || entries > BME_MAX_TABLE_SIZE) {
+            return;
+        }
+        ByteBuffer buf = ByteBuffer.allocate((int) Math.min(entries, 65536) * 8).order(ByteOrder.BIG_ENDIAN);
+        for (long first = 0; first < entries; first += 65536) {
+            int n = (int) Math.min(65536, entries - first);
+            buf.clear().limit(n * 8);
+            f.readZeroFilled(bm.bitmapTableOffset() + first * 8, buf);
+            for (int i = 0; i < n; i++) {
+                long e = buf.getLong(i * 8);
+                long offset = e & BME_TABLE_ENTRY_OFFSET_MASK;
+                if ((e & BME_TABLE_ENTRY_RESERVED_MASK) != 0
+                        || (offset != 0 && ((e & 1) != 0 || (offset & (cs - 1)) != 0))) {
+                    throw new ImageException("Could not read bitmap_table table from image for bitmap '"
+                            + bm.name() + "': Invalid argument");
+                }
+            }
+        }
     }
 
     static java.util.Optional<HeaderExtension> findExtension(List<HeaderExtension> exts, int type) {
