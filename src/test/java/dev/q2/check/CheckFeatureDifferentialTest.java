@@ -35,7 +35,7 @@ class CheckFeatureDifferentialTest {
     @TempDir
     Path dir;
 
-    enum Kind { SNAPSHOT, BITMAP, COMPRESSED, BACKING }
+    enum Kind { PLAIN, SNAPSHOT, BITMAP, COMPRESSED, BACKING }
 
     enum Damage {
         NONE(Kind.values()),
@@ -68,7 +68,18 @@ class CheckFeatureDifferentialTest {
         COMP_REFCOUNT_LOW(Kind.COMPRESSED),
         COMP_REFCOUNT_ZERO(Kind.COMPRESSED),
         COMP_COPIED(Kind.COMPRESSED),
-        COMP_LEAK(Kind.COMPRESSED);
+        COMP_LEAK(Kind.COMPRESSED),
+        // overlapping metadata
+        OVL_L2_AT_REFTABLE(Kind.PLAIN),
+        OVL_L2_AT_REFBLOCK(Kind.PLAIN),
+        OVL_L2_AT_L1(Kind.PLAIN),
+        OVL_L2_AT_OWN_L2(Kind.PLAIN),
+        OVL_L1_SAME_L2(Kind.PLAIN),
+        OVL_L1_AT_REFTABLE(Kind.PLAIN),
+        OVL_L1_AT_L1(Kind.PLAIN),
+        OVL_L2_AT_SNAPSHOT_TABLE(Kind.SNAPSHOT),
+        OVL_L2_AT_SNAPSHOT_L1(Kind.SNAPSHOT),
+        OVL_L2_AT_BITMAP_TABLE(Kind.BITMAP);
 
         final List<Kind> kinds;
 
@@ -82,6 +93,8 @@ class CheckFeatureDifferentialTest {
 
     static List<Object[]> cases() {
         List<Config> configs = List.of(
+                new Config("c4k", Kind.PLAIN, "cluster_size=4k"),
+                new Config("c4k-rb1", Kind.PLAIN, "cluster_size=4k,refcount_bits=1"),
                 new Config("snap", Kind.SNAPSHOT, ""),
                 new Config("snap-c4k-extl2", Kind.SNAPSHOT, "cluster_size=16k,extended_l2=on"),
                 new Config("bitmap", Kind.BITMAP, ""),
@@ -133,6 +146,10 @@ class CheckFeatureDifferentialTest {
     private void make(Config c) {
         String opts = c.options().isEmpty() ? "" : c.options();
         switch (c.kind()) {
+            case PLAIN -> {
+                create("img.qcow2", opts, "8M");
+                io("img.qcow2", "write -P 0x11 0 64k", "write -P 0x22 2M 16k", "write -P 0x33 5M 8k");
+            }
             case SNAPSHOT -> {
                 create("img.qcow2", opts, "4M");
                 io("img.qcow2", "write -P 0x11 0 192k", "write -P 0x22 1M 64k");
@@ -288,6 +305,17 @@ class CheckFeatureDifferentialTest {
                 case COMP_REFCOUNT_ZERO -> setRefcount(f, reftable, cs, clusterBits, refcountOrder,
                         e0 & coffMask & ~(cs - 1), 0);
                 case COMP_COPIED -> writeLong(f, l2, e0 | (1L << 63));
+                case OVL_L2_AT_REFTABLE -> writeLong(f, l2 + entrySize, (1L << 63) | reftable);
+                case OVL_L2_AT_REFBLOCK -> writeLong(f, l2 + entrySize, (1L << 63)
+                        | (readLong(f, reftable) & 0x00fffffffffffe00L));
+                case OVL_L2_AT_L1 -> writeLong(f, l2 + entrySize, (1L << 63) | (l1 & ~(cs - 1)));
+                case OVL_L2_AT_OWN_L2 -> writeLong(f, l2 + entrySize, (1L << 63) | l2);
+                case OVL_L1_SAME_L2 -> writeLong(f, l1 + 8, readLong(f, l1));
+                case OVL_L1_AT_REFTABLE -> writeLong(f, l1 + 8, (1L << 63) | reftable);
+                case OVL_L1_AT_L1 -> writeLong(f, l1 + 8, (1L << 63) | (l1 & ~(cs - 1)));
+                case OVL_L2_AT_SNAPSHOT_TABLE -> writeLong(f, l2 + entrySize, snapTable & ~(cs - 1));
+                case OVL_L2_AT_SNAPSHOT_L1 -> writeLong(f, l2 + entrySize, snL1);
+                case OVL_L2_AT_BITMAP_TABLE -> writeLong(f, l2 + entrySize, (1L << 63) | bmTable);
                 case COMP_LEAK -> {
                     long pos = lastCompressed(f, l2, cs, entrySize) >>> 32;
                     writeLong(f, pos, 0);
