@@ -122,9 +122,26 @@ public final class Qcow2Checker {
         if (session.driverGone) {
             throw new CheckFailedException("No medium found");
         }
+        CheckResult snapshotRes = new CheckResult();
+        SnapshotTable snapshots;
+        try {
+            snapshots = SnapshotTable.read(image.file(), image.header(), mode, err, snapshotRes);
+        } finally {
+            err.flush();
+        }
+        if (mode.fixErrors() && (snapshots.reduced != 0 || snapshotRes.corruptions != 0)) {
+            throw new CheckFailedException("q2 cannot repair the snapshot table (qcow2_check_fix_snapshot_table is"
+                    + " not implemented); the image was not changed");
+        }
+        image.replaceSnapshots(snapshots.entries, snapshots.size);
         Qcow2Checker c = new Qcow2Checker(image, mode, err, session);
         try {
             c.checkRefcounts();
+            c.res.corruptions += snapshotRes.corruptions;
+            c.res.leaks += snapshotRes.leaks;
+            c.res.checkErrors += snapshotRes.checkErrors;
+            c.res.corruptionsFixed += snapshotRes.corruptionsFixed;
+            c.res.leaksFixed += snapshotRes.leaksFixed;
             c.markCleanIfRepaired();
             return c.res;
         } finally {

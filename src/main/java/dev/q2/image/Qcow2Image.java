@@ -32,7 +32,7 @@ public final class Qcow2Image implements AutoCloseable {
     private final String backingFile;
     private final long[] l1Table;
     private final long[] refcountTable;
-    private final List<SnapshotEntry> snapshots;
+    private List<SnapshotEntry> snapshots;
     private final List<BitmapDirectoryEntry> bitmaps;
     private long snapshotTableSize;
 
@@ -62,6 +62,19 @@ public final class Qcow2Image implements AutoCloseable {
 
     /** Reads and validates the metadata of an already opened file. */
     public static Qcow2Image load(ImageFile f) throws IOException {
+        return load(f, false);
+    }
+
+    /**
+     * Loads an image for qemu-img check: as QEMU's open with BDRV_O_CHECK, the snapshot table is neither validated
+     * nor read (the check reads it itself, reporting and repairing what is wrong with it, and then calls
+     * {@link #replaceSnapshots}).
+     */
+    public static Qcow2Image loadForCheck(ImageFile f) throws IOException {
+        return load(f, true);
+    }
+
+    private static Qcow2Image load(ImageFile f, boolean forCheck) throws IOException {
         long fileSize = f.size();
         ByteBuffer first = ByteBuffer.allocate((int) Math.min(fileSize, QcowHeader.V3_HEADER_LENGTH));
         f.readZeroFilled(0, first);
@@ -131,10 +144,12 @@ public final class Qcow2Image implements AutoCloseable {
         }
         checkTableOffset(h.refcountTableOffset(), reftableBytes, cs, "Invalid reference count table offset");
 
-        if (Integer.toUnsignedLong(h.nbSnapshots()) > Limits.MAX_SNAPSHOTS) {
-            throw new ImageException("Too many snapshots");
+        if (!forCheck) {
+            if (Integer.toUnsignedLong(h.nbSnapshots()) > Limits.MAX_SNAPSHOTS) {
+                throw new ImageException("Too many snapshots");
+            }
+            checkTableOffset(h.snapshotsOffset(), 0, cs, "Invalid snapshot table offset");
         }
-        checkTableOffset(h.snapshotsOffset(), 0, cs, "Invalid snapshot table offset");
 
         long l1Entries = Integer.toUnsignedLong(h.l1Size());
         if (l1Entries > Limits.MAX_L1_SIZE / 8) {
@@ -165,7 +180,7 @@ public final class Qcow2Image implements AutoCloseable {
         }
 
         long[] snapshotTableSize = new long[1];
-        List<SnapshotEntry> snaps = readSnapshots(f, h, fileSize, snapshotTableSize);
+        List<SnapshotEntry> snaps = forCheck ? List.of() : readSnapshots(f, h, fileSize, snapshotTableSize);
         List<BitmapDirectoryEntry> bitmaps = readBitmaps(f, h, extensions, fileSize);
         Qcow2Image img = new Qcow2Image(f, h, extensions, backing, l1, reftable, snaps, bitmaps);
         img.snapshotTableSize = snapshotTableSize[0];
@@ -386,6 +401,12 @@ public final class Qcow2Image implements AutoCloseable {
 
     public List<BitmapDirectoryEntry> bitmaps() {
         return bitmaps;
+    }
+
+    /** Sets the snapshot table as the check read it (see {@link #loadForCheck}). */
+    public void replaceSnapshots(List<SnapshotEntry> entries, long tableSize) {
+        this.snapshots = List.copyOf(entries);
+        this.snapshotTableSize = tableSize;
     }
 
     /** Bytes the snapshot table takes in the file (every entry with its padding): QEMU's snapshots_size. */
