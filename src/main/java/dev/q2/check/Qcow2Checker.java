@@ -122,9 +122,26 @@ public final class Qcow2Checker {
         if (session.driverGone) {
             throw new CheckFailedException("No medium found");
         }
+        CheckResult snapshotRes = new CheckResult();
+        SnapshotTable snapshots;
+        try {
+            snapshots = SnapshotTable.read(image.file(), image.header(), mode, err, snapshotRes);
+        } finally {
+            err.flush();
+        }
+        if (mode.fixErrors() && (snapshots.reduced != 0 || snapshotRes.corruptions != 0)) {
+            throw new CheckFailedException("q2 cannot repair the snapshot table (qcow2_check_fix_snapshot_table is"
+                    + " not implemented); the image was not changed");
+        }
+        image.replaceSnapshots(snapshots.entries, snapshots.size);
         Qcow2Checker c = new Qcow2Checker(image, mode, err, session);
         try {
             c.checkRefcounts();
+            c.res.corruptions += snapshotRes.corruptions;
+            c.res.leaks += snapshotRes.leaks;
+            c.res.checkErrors += snapshotRes.checkErrors;
+            c.res.corruptionsFixed += snapshotRes.corruptionsFixed;
+            c.res.leaksFixed += snapshotRes.leaksFixed;
             c.markCleanIfRepaired();
             return c.res;
         } finally {
@@ -541,18 +558,22 @@ public final class Qcow2Checker {
                 res.corruptions++;
                 throw new CheckFailedException("Invalid argument");
             }
-            for (long first = 0; first < entries; first += 65536) {
-                int n = (int) Math.min(65536, entries - first);
-                long[] chunk = readLongs(bm.bitmapTableOffset() + first * 8, n);
-                for (long e : chunk) {
-                    long offset = e & BME_OFFSET_MASK;
-                    if ((e & BME_RESERVED_MASK) != 0 || (offset & (clusterSize - 1)) != 0
-                            || ((e & 1) != 0 && offset != 0)) {
-                        res.corruptions++;
-                        continue;
-                    }
-                    if (offset != 0) {
-                        incRefcounts(offset, clusterSize);
+            // bitmap_table_load validates the whole table first: one bad entry fails the check (-EINVAL)
+            for (int pass = 0; pass < 2; pass++) {
+                for (long first = 0; first < entries; first += 65536) {
+                    int n = (int) Math.min(65536, entries - first);
+                    long[] chunk = readLongs(bm.bitmapTableOffset() + first * 8, n);
+                    for (long e : chunk) {
+                        long offset = e & BME_OFFSET_MASK;
+                        if (pass == 0) {
+                            if ((e & BME_RESERVED_MASK) != 0 || (offset & (clusterSize - 1)) != 0
+                                    || ((e & 1) != 0 && offset != 0)) {
+                                res.corruptions++;
+                                throw new CheckFailedException("Invalid argument");
+                            }
+                        } else if (offset != 0) {
+                            incRefcounts(offset, clusterSize);
+                        }
                     }
                 }
             }

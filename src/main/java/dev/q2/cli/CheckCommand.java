@@ -131,7 +131,7 @@ final class CheckCommand implements Callable<Integer> {
             }
             Qcow2Image image;
             try {
-                image = Qcow2Image.load(f);
+                image = Qcow2Image.loadForCheck(f);
             } catch (RuntimeException | IOException e) {
                 err.println("q2: " + Errors.couldNotOpen(filename, e));
                 debug(e, err);
@@ -147,7 +147,7 @@ final class CheckCommand implements Callable<Integer> {
                         out.flush();
                     }
                     CheckResult first = result;
-                    result = Qcow2Checker.check(Qcow2Image.load(f), CheckMode.NONE, err, session);
+                    result = Qcow2Checker.check(Qcow2Image.loadForCheck(f), CheckMode.NONE, err, session);
                     result.leaksFixed = first.leaksFixed;
                     result.corruptionsFixed = first.corruptionsFixed;
                 }

@@ -32,7 +32,7 @@ public final class Qcow2Image implements AutoCloseable {
     private final String backingFile;
     private final long[] l1Table;
     private final long[] refcountTable;
-    private final List<SnapshotEntry> snapshots;
+    private List<SnapshotEntry> snapshots;
     private final List<BitmapDirectoryEntry> bitmaps;
     private long snapshotTableSize;
 
@@ -62,6 +62,19 @@ public final class Qcow2Image implements AutoCloseable {
 
     /** Reads and validates the metadata of an already opened file. */
     public static Qcow2Image load(ImageFile f) throws IOException {
+        return load(f, false);
+    }
+
+    /**
+     * Loads an image for qemu-img check: as QEMU's open with BDRV_O_CHECK, the snapshot table is neither validated
+     * nor read (the check reads it itself, reporting and repairing what is wrong with it, and then calls
+     * {@link #replaceSnapshots}).
+     */
+    public static Qcow2Image loadForCheck(ImageFile f) throws IOException {
+        return load(f, true);
+    }
+
+    private static Qcow2Image load(ImageFile f, boolean forCheck) throws IOException {
         long fileSize = f.size();
         ByteBuffer first = ByteBuffer.allocate((int) Math.min(fileSize, QcowHeader.V3_HEADER_LENGTH));
         f.readZeroFilled(0, first);
@@ -131,10 +144,12 @@ public final class Qcow2Image implements AutoCloseable {
         }
         checkTableOffset(h.refcountTableOffset(), reftableBytes, cs, "Invalid reference count table offset");
 
-        if (Integer.toUnsignedLong(h.nbSnapshots()) > Limits.MAX_SNAPSHOTS) {
-            throw new ImageException("Too many snapshots");
+        if (!forCheck) {
+            if (Integer.toUnsignedLong(h.nbSnapshots()) > Limits.MAX_SNAPSHOTS) {
+                throw new ImageException("Too many snapshots");
+            }
+            checkTableOffset(h.snapshotsOffset(), 0, cs, "Invalid snapshot table offset");
         }
-        checkTableOffset(h.snapshotsOffset(), 0, cs, "Invalid snapshot table offset");
 
         long l1Entries = Integer.toUnsignedLong(h.l1Size());
         if (l1Entries > Limits.MAX_L1_SIZE / 8) {
@@ -165,7 +180,7 @@ public final class Qcow2Image implements AutoCloseable {
         }
 
         long[] snapshotTableSize = new long[1];
-        List<SnapshotEntry> snaps = readSnapshots(f, h, fileSize, snapshotTableSize);
+        List<SnapshotEntry> snaps = forCheck ? List.of() : readSnapshots(f, h, fileSize, snapshotTableSize);
         List<BitmapDirectoryEntry> bitmaps = readBitmaps(f, h, extensions, fileSize);
         Qcow2Image img = new Qcow2Image(f, h, extensions, backing, l1, reftable, snaps, bitmaps);
         img.snapshotTableSize = snapshotTableSize[0];
@@ -281,7 +296,43 @@ public final class Qcow2Image implements AutoCloseable {
                 throw new ImageException(e.getMessage());
             }
         }
+        for (BitmapDirectoryEntry bm : out) {
+            checkBitmapTable(f, bm, h.clusterSize());
+        }
         return Collections.unmodifiableList(out);
+    }
+
+    /** Entries past this many are refused by QEMU's directory check (BME_MAX_TABLE_SIZE). */
+    private static final long BME_MAX_TABLE_SIZE = 1L << 27;
+    private static final long BME_TABLE_ENTRY_RESERVED_MASK = 0xff000000000001feL;
+    private static final long BME_TABLE_ENTRY_OFFSET_MASK = 0x00fffffffffffe00L;
+
+    /**
+     * QEMU loads every bitmap that is not in use when it opens an image (even read-only, even for a check) and
+     * refuses the image when a bitmap table entry has reserved bits set, is not cluster aligned, or combines an
+     * offset with the all-ones flag (bitmap_table_load/check_table_entry). The table is read in chunks; parts past
+     * the end of the file read as zeros, as in QEMU.
+     */
+    private static void checkBitmapTable(ImageFile f, BitmapDirectoryEntry bm, long cs) throws IOException {
+        long entries = Integer.toUnsignedLong(bm.bitmapTableSize());
+        if (bm.inUse() || entries > BME_MAX_TABLE_SIZE) {
+            return;
+        }
+        ByteBuffer buf = ByteBuffer.allocate((int) Math.min(entries, 65536) * 8).order(ByteOrder.BIG_ENDIAN);
+        for (long first = 0; first < entries; first += 65536) {
+            int n = (int) Math.min(65536, entries - first);
+            buf.clear().limit(n * 8);
+            f.readZeroFilled(bm.bitmapTableOffset() + first * 8, buf);
+            for (int i = 0; i < n; i++) {
+                long e = buf.getLong(i * 8);
+                long offset = e & BME_TABLE_ENTRY_OFFSET_MASK;
+                if ((e & BME_TABLE_ENTRY_RESERVED_MASK) != 0
+                        || (offset != 0 && ((e & 1) != 0 || (offset & (cs - 1)) != 0))) {
+                    throw new ImageException("Could not read bitmap_table table from image for bitmap '"
+                            + bm.name() + "': Invalid argument");
+                }
+            }
+        }
     }
 
     static java.util.Optional<HeaderExtension> findExtension(List<HeaderExtension> exts, int type) {
@@ -350,6 +401,12 @@ public final class Qcow2Image implements AutoCloseable {
 
     public List<BitmapDirectoryEntry> bitmaps() {
         return bitmaps;
+    }
+
+    /** Sets the snapshot table as the check read it (see {@link #loadForCheck}). */
+    public void replaceSnapshots(List<SnapshotEntry> entries, long tableSize) {
+        this.snapshots = List.copyOf(entries);
+        this.snapshotTableSize = tableSize;
     }
 
     /** Bytes the snapshot table takes in the file (every entry with its padding): QEMU's snapshots_size. */

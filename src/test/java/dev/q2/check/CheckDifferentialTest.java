@@ -132,7 +132,7 @@ class CheckDifferentialTest {
         }
     }
 
-    private static void setRefcount(RandomAccessFile f, long reftable, long cs, int clusterBits, int order,
+    static void setRefcount(RandomAccessFile f, long reftable, long cs, int clusterBits, int order,
                                      long host, long value) throws IOException {
         long cluster = host >>> clusterBits;
         long perBlock = cs * 8 >>> order;
@@ -157,17 +157,17 @@ class CheckDifferentialTest {
         }
     }
 
-    private static int readInt(RandomAccessFile f, long pos) throws IOException {
+    static int readInt(RandomAccessFile f, long pos) throws IOException {
         f.seek(pos);
         return f.readInt();
     }
 
-    private static long readLong(RandomAccessFile f, long pos) throws IOException {
+    static long readLong(RandomAccessFile f, long pos) throws IOException {
         f.seek(pos);
         return f.readLong();
     }
 
-    private static void writeLong(RandomAccessFile f, long pos, long v) throws IOException {
+    static void writeLong(RandomAccessFile f, long pos, long v) throws IOException {
         f.seek(pos);
         f.writeLong(v);
     }

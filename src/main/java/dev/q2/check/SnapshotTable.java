@@ -1,0 +1,206 @@
+package dev.q2.check;
+
+import dev.q2.format.QcowHeader;
+import dev.q2.format.SnapshotEntry;
+import dev.q2.image.Limits;
+import dev.q2.io.ImageFile;
+
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * The snapshot table as qemu-img check reads it (qcow2_check_read_snapshot_table and qcow2_do_read_snapshots): the
+ * image is opened without reading it, and the check reads it first, tolerating what QEMU tolerates there (entries
+ * past the end of the file read as zeros) and reporting on {@code err} in QEMU's words what makes it unreadable
+ * (too many snapshots, a table past 64 MiB, more than 1 KiB of extra data in an entry) and which v3 entries are
+ * incomplete (less than 16 bytes of extra data).
+ *
+ * <p>Memory is bounded by QEMU's own limits, not by the header's claims: at most 65536 entries are read, and the
+ * reading stops once the table passes QCOW_MAX_SNAPSHOTS_SIZE (64 MiB); the file is read through a 1 MiB window.
+ */
+final class SnapshotTable {
+    /** sizeof(QCowSnapshotHeader). */
+    static final int HEADER_SIZE = 40;
+    /** sizeof(QCowSnapshotExtraData) in QEMU 7.2: vm_state_size_large, disk_size, icount. */
+    static final int KNOWN_EXTRA = 24;
+    private static final int WINDOW = 1 << 20;
+
+    final List<SnapshotEntry> entries = new ArrayList<>();
+    /** Each entry's extra data as stored (at most 1024 bytes), for rewriting the table. */
+    final List<byte[]> extraData = new ArrayList<>();
+    long size;
+    /** Snapshots dropped off the end (too many, or a table that is too big): repaired in the header right away. */
+    long reduced;
+    /** Entries whose extra data was cut to 1024 bytes: the table must be rewritten. */
+    long extraDropped;
+
+    private final ImageFile file;
+    private ByteBuffer window;
+    private long windowStart = -1;
+
+    private SnapshotTable(ImageFile file) {
+        this.file = file;
+    }
+
+    /**
+     * Reads the table for a check pass; counts into {@code res} what QEMU counts into its snapshot check result.
+     * Throws (after counting a check error) when QEMU's check fails.
+     */
+    static SnapshotTable read(ImageFile file, QcowHeader header, CheckMode mode, PrintWriter err, CheckResult res)
+            throws IOException, CheckFailedException {
+        SnapshotTable t = new SnapshotTable(file);
+        boolean repair = mode.fixErrors();
+        long nb = Integer.toUnsignedLong(header.nbSnapshots());
+        long offset = header.snapshotsOffset();
+        if (nb > Limits.MAX_SNAPSHOTS && repair) {
+            err.println("Discarding " + (nb - Limits.MAX_SNAPSHOTS) + " overhanging snapshots");
+            t.reduced += nb - Limits.MAX_SNAPSHOTS;
+            nb = Limits.MAX_SNAPSHOTS;
+        }
+        // qcow2_validate_table(offset, nb, 40, 40 * QCOW_MAX_SNAPSHOTS, "snapshot table")
+        String invalid = null;
+        String errno = null;
+        if (nb > Limits.MAX_SNAPSHOTS) {
+            invalid = "snapshot table too large";
+            errno = "File too large";
+        } else if (Long.MAX_VALUE - nb * HEADER_SIZE < offset || offset < 0
+                || (offset & (header.clusterSize() - 1)) != 0) {
+            invalid = "snapshot table offset invalid";
+            errno = "Invalid argument";
+        }
+        if (invalid != null) {
+            res.checkErrors++;
+            err.println("q2: ERROR " + invalid);
+            if (nb > Limits.MAX_SNAPSHOTS) {
+                err.println("You can force-remove all " + (nb - Limits.MAX_SNAPSHOTS)
+                        + " overhanging snapshots with qemu-img check -r all");
+            }
+            throw new CheckFailedException(errno);
+        }
+        t.readEntries((int) nb, offset, header, repair, err, res);
+        res.corruptions += t.reduced + t.extraDropped;
+        if (header.version() >= 3) {
+            for (int i = 0; i < t.entries.size(); i++) {
+                if (t.entries.get(i).extraDataSize() < 16) {
+                    res.corruptions++;
+                    err.println((repair ? "Repairing" : "ERROR") + " snapshot table entry " + i + " is incomplete");
+                }
+            }
+        }
+        return t;
+    }
+
+    private void readEntries(int nb, long tableOffset, QcowHeader header, boolean repair, PrintWriter err,
+                             CheckResult res) throws IOException, CheckFailedException {
+        long offset = tableOffset;
+        long tableLength = 0;
+        for (int i = 0; i < nb; i++) {
+            long preOffset = offset;
+            tableLength = (tableLength + 7) & ~7L;
+            offset = (offset + 7) & ~7L;
+            ByteBuffer h = bytes(offset, HEADER_SIZE);
+            offset += HEADER_SIZE;
+            long l1Offset = h.getLong(0);
+            int l1Size = h.getInt(8);
+            int idSize = h.getShort(12) & 0xffff;
+            int nameSize = h.getShort(14) & 0xffff;
+            long dateSec = Integer.toUnsignedLong(h.getInt(16));
+            long dateNsec = Integer.toUnsignedLong(h.getInt(20));
+            long vmClock = h.getLong(24);
+            long vmState = Integer.toUnsignedLong(h.getInt(32));
+            long extra = Integer.toUnsignedLong(h.getInt(36));
+            boolean truncate = false;
+            if (extra > SnapshotEntry.MAX_EXTRA_DATA) {
+                if (!repair) {
+                    res.checkErrors++;
+                    err.println("q2: ERROR failed to read the snapshot table: Too much extra"
+                            + " metadata in snapshot table entry " + i);
+                    err.println("You can force-remove this extra metadata with qemu-img check -r all");
+                    throw new CheckFailedException("File too large");
+                }
+                err.println("Discarding too much extra metadata in snapshot table entry " + i + " (" + extra
+                        + " > " + SnapshotEntry.MAX_EXTRA_DATA + ")");
+                extraDropped++;
+                truncate = true;
+            }
+            long extraEnd = offset + extra;
+            int kept = (int) Math.min(extra, SnapshotEntry.MAX_EXTRA_DATA);
+            if (truncate) {
+                extra = SnapshotEntry.MAX_EXTRA_DATA;
+            }
+            byte[] extraBytes = new byte[kept];
+            bytes(offset, kept).get(0, extraBytes);
+            ByteBuffer x = ByteBuffer.wrap(extraBytes).order(ByteOrder.BIG_ENDIAN);
+            long diskSize = -1;
+            long icount = -1;
+            if (extra >= 8) {
+                vmState = x.getLong(0);
+            }
+            if (extra >= 16) {
+                diskSize = x.getLong(8);
+            }
+            if (extra >= 24) {
+                icount = x.getLong(16);
+            }
+            offset = extraEnd;
+            String id = cString(bytes(offset, idSize), idSize);
+            offset += idSize;
+            String name = cString(bytes(offset, nameSize), nameSize);
+            offset += nameSize;
+            tableLength += HEADER_SIZE + extra + idSize + nameSize;
+            if (tableLength > Limits.MAX_SNAPSHOTS_SIZE || offset - tableOffset > Integer.MAX_VALUE) {
+                if (!repair) {
+                    res.checkErrors++;
+                    err.println("q2: ERROR failed to read the snapshot table: Snapshot table is"
+                            + " too big");
+                    err.println("You can force-remove all " + (Integer.toUnsignedLong(nb) - i)
+                            + " overhanging snapshots with qemu-img check -r all");
+                    throw new CheckFailedException("File too large");
+                }
+                err.println("Discarding " + (nb - i) + " overhanging snapshots (snapshot table is too big)");
+                reduced += nb - i;
+                offset = preOffset;
+                break;
+            }
+            entries.add(new SnapshotEntry(l1Offset, l1Size, id, name, dateSec, dateNsec, vmClock, vmState,
+                    diskSize, icount, (int) extra));
+            extraData.add(extraBytes);
+        }
+        size = offset - tableOffset;
+    }
+
+    /** n bytes at pos (zeros past the end of the file), valid until the next call. */
+    private ByteBuffer bytes(long pos, int n) throws IOException {
+        if (n > WINDOW / 2) {
+            ByteBuffer b = ByteBuffer.allocate(n).order(ByteOrder.BIG_ENDIAN);
+            file.readZeroFilled(pos, b);
+            return b.clear();
+        }
+        if (windowStart < 0 || pos < windowStart || pos + n > windowStart + WINDOW) {
+            if (window == null) {
+                window = ByteBuffer.allocate(WINDOW).order(ByteOrder.BIG_ENDIAN);
+            }
+            window.clear();
+            file.readZeroFilled(pos, window);
+            windowStart = pos;
+        }
+        return window.duplicate().order(ByteOrder.BIG_ENDIAN).position((int) (pos - windowStart))
+                .limit((int) (pos - windowStart) + n).slice().order(ByteOrder.BIG_ENDIAN);
+    }
+
+    /** A string as QEMU prints it with %s: cut at the first NUL. */
+    private static String cString(ByteBuffer b, int n) {
+        byte[] a = new byte[n];
+        b.get(0, a);
+        int len = 0;
+        while (len < n && a[len] != 0) {
+            len++;
+        }
+        return new String(a, 0, len, StandardCharsets.UTF_8);
+    }
+}
