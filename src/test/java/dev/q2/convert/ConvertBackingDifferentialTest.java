@@ -112,6 +112,11 @@ class ConvertBackingDifferentialTest {
 
     /** Converts {@code source} with {@code args} by both tools into out.qcow2 and checks the targets agree. */
     private void convertBoth(String source, boolean identicalToSource, String... args) throws IOException {
+        convertBoth(source, identicalToSource, true, args);
+    }
+
+    private void convertBoth(String source, boolean identicalToSource, boolean sameMap, String... args)
+            throws IOException {
         List<String> a = new ArrayList<>(List.of("convert"));
         a.addAll(List.of(args));
         a.add(source);
@@ -131,7 +136,9 @@ class ConvertBackingDifferentialTest {
         assertThat(Files.mismatch(q.resolve("flat.raw"), o.resolve("flat.raw"))).as(what).isEqualTo(-1L);
         String qMap = Qemu.img(q, "map", "--output=json", "out.qcow2").out();
         String oMap = Qemu.img(o, "map", "--output=json", "out.qcow2").out();
-        assertThat(oMap).as(what).isEqualTo(qMap);
+        if (sameMap) {
+            assertThat(oMap).as(what).isEqualTo(qMap);
+        }
         if (identicalToSource) {
             List<String> c = new ArrayList<>(List.of("compare"));
             if (source.endsWith(".raw")) {
@@ -248,7 +255,9 @@ class ConvertBackingDifferentialTest {
         if (source.endsWith(".raw")) {
             args.addAll(0, List.of("-f", "raw"));
         }
-        convertBoth(source, false, args.toArray(String[]::new));
+        // Into a target with data, zero writes free clusters: QEMU reuses them for the next allocations at once,
+        // q2 frees them at the next flush (crash safety), so new clusters land elsewhere; the guest data is the same.
+        convertBoth(source, false, flag.equals("--target-is-zero"), args.toArray(String[]::new));
     }
 
     /** qemu-img's message (with "qemu-img: " as "q2: ") and exit code for the errors a backing or -n brings. */
