@@ -1,10 +1,12 @@
 package dev.q2.cli;
 
+import dev.q2.convert.ConvertException;
 import dev.q2.convert.Converter;
 import dev.q2.create.CreateException;
 import dev.q2.create.CreateOptions;
 import dev.q2.create.CreatePlanner;
 import dev.q2.create.CreateRequest;
+import dev.q2.create.Qcow2Creator;
 import dev.q2.image.BlockDevice;
 import dev.q2.image.Devices;
 import picocli.CommandLine.Model.CommandSpec;
@@ -20,7 +22,11 @@ import java.util.Locale;
 import java.util.concurrent.Callable;
 import java.util.function.DoubleConsumer;
 
-/** q2 convert: qemu-img convert between raw and qcow2, sparse, optionally compressed, with progress. */
+/**
+ * q2 convert: qemu-img convert into raw or qcow2, sparse, optionally compressed, with progress; qcow2 targets take
+ * any create option, including a backing file (-B/-F or -o backing_file) and an external data file, or are written
+ * in place (-n).
+ */
 final class ConvertCommand implements Callable<Integer> {
     static final String NAME = "convert";
 
@@ -31,6 +37,14 @@ final class ConvertCommand implements Callable<Integer> {
             Options.value("FMT", "Source format (qcow2 or raw); probed when absent", "-f");
     private final OptionSpec targetFormatOpt = Options.value("FMT", "Target format: raw (default) or qcow2", "-O");
     private final OptionSpec optionsOpt = Options.repeatable("OPTIONS", "qcow2 create options for the target", "-o");
+    private final OptionSpec backingOpt =
+            Options.value("BACKING_FILE", "Create the qcow2 target on top of this backing file; copy only what"
+                    + " the source's top layer holds", "-B");
+    private final OptionSpec backingFormatOpt = Options.value("BACKING_FMT", "Format of the backing file", "-F");
+    private final OptionSpec noCreateOpt =
+            Options.flag("Do not create the target: write into the existing qcow2 image", "-n");
+    private final OptionSpec targetIsZeroOpt =
+            Options.flag("With -n: the target reads as zeros already, so zeros need no writes", "--target-is-zero");
     private final OptionSpec compressOpt = Options.flag("Compress the target's data clusters (qcow2)", "-c");
     private final OptionSpec progressOpt = Options.flag("Show progress", "-p");
     private final OptionSpec quietOpt = Options.flag("Quiet", "-q");
@@ -42,6 +56,10 @@ final class ConvertCommand implements Callable<Integer> {
     String sourceFormat;
     String targetFormat = "raw";
     List<String> options = new ArrayList<>();
+    String backingFile;
+    String backingFormat;
+    boolean noCreate;
+    boolean targetIsZero;
     boolean compress;
     boolean progress;
     boolean quiet;
@@ -57,6 +75,10 @@ final class ConvertCommand implements Callable<Integer> {
         spec.addOption(sourceFormatOpt);
         spec.addOption(targetFormatOpt);
         spec.addOption(optionsOpt);
+        spec.addOption(backingOpt);
+        spec.addOption(backingFormatOpt);
+        spec.addOption(noCreateOpt);
+        spec.addOption(targetIsZeroOpt);
         spec.addOption(compressOpt);
         spec.addOption(progressOpt);
         spec.addOption(quietOpt);
@@ -82,6 +104,10 @@ final class ConvertCommand implements Callable<Integer> {
         if (optionsOpt.getValue() != null) {
             options = optionsOpt.getValue();
         }
+        backingFile = backingOpt.getValue();
+        backingFormat = backingFormatOpt.getValue();
+        noCreate = parsed.hasMatchedOption(noCreateOpt);
+        targetIsZero = parsed.hasMatchedOption(targetIsZeroOpt);
         compress = parsed.hasMatchedOption(compressOpt);
         progress = parsed.hasMatchedOption(progressOpt);
         quiet = parsed.hasMatchedOption(quietOpt);
@@ -90,55 +116,115 @@ final class ConvertCommand implements Callable<Integer> {
         target = targetParam.getValue();
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
-        if (!targetFormat.equals("raw") && !targetFormat.equals("qcow2")) {
-            err.println("q2: Unknown file format '" + targetFormat + "'");
-            return 1;
+        // the checks run in qemu-img convert's order, so the first error is the one qemu-img reports
+        if (noCreate && !options.isEmpty()) {
+            return fail(err, "-o has no effect when skipping image creation");
         }
-        if (compress && targetFormat.equals("raw")) {
-            err.println("q2: Compression not supported for this file format");
-            return 1;
-        }
-        if (!options.isEmpty() && targetFormat.equals("raw")) {
-            err.println("q2: -o options are only supported for qcow2 targets");
-            return 1;
+        if (targetIsZero && !noCreate) {
+            return fail(err, "--target-is-zero requires use of -n flag");
         }
         BlockDevice src;
         try {
             src = Devices.openRead(main.resolve(source), sourceFormat, forceShare);
         } catch (Exception e) {
-            err.println("q2: " + Errors.couldNotOpen(source, e));
-            return 1;
+            return fail(err, Errors.couldNotOpen(source, e));
         }
         try (src) {
-            DoubleConsumer bar = progressBar(out);
-            Path dst = main.resolve(target);
-            if (targetFormat.equals("raw")) {
-                Converter.toRaw(src, dst, bar);
-            } else {
-                CreateOptions opts = new CreateOptions();
-                for (String o : options) {
-                    CreatePlanner.parseOptions(o, opts);
-                }
-                if (opts.get("backing_file") != null || opts.get("data_file") != null) {
-                    err.println("q2: " + target + ": backing_file and data_file are not supported by q2 convert");
-                    return 1;
-                }
-                CreatePlanner.Plan plan = CreatePlanner.plan(new CreateRequest(main.workDir(), target,
-                        Long.toString(src.size()), opts, null, null, false));
-                Converter.toQcow2(src, dst, plan.spec(), compress, bar);
-            }
-            if (progress && !quiet) {
-                out.print("\n");
-            }
-        } catch (CreateException e) {
-            err.println("q2: " + target + ": " + e.getMessage());
-            return 1;
+            return convert(src, out, err);
+        } catch (ConvertException e) {
+            return fail(err, e.getMessage());
         } catch (Exception e) {
             err.println("q2: " + Errors.describe(e));
             if (Logging.debugEnabled()) {
                 e.printStackTrace(err);
             }
             return 1;
+        }
+    }
+
+    private Integer convert(BlockDevice src, PrintWriter out, PrintWriter err) throws Exception {
+        if (!targetFormat.equals("raw") && !targetFormat.equals("qcow2")) {
+            return fail(err, "Unknown file format '" + targetFormat + "'");
+        }
+        Path dst = main.resolve(target);
+        DoubleConsumer bar = progressBar(out);
+        if (noCreate) {
+            if (!targetFormat.equals("qcow2")) {
+                return fail(err, "-n is supported for qcow2 targets (-O qcow2) only");
+            }
+            if (targetIsZero && backingFile != null) {
+                // qemu-img 7.2 reports this and then exits with 0 without converting; q2 fails
+                return fail(err, "Cannot use --target-is-zero when the destination image has a backing file");
+            }
+            if (!java.nio.file.Files.exists(dst)) {
+                return fail(err, "Could not open '" + target + "': Could not open '" + target
+                        + "': No such file or directory");
+            }
+            Converter.into(src, dst, new Converter.Settings(compress, backingFile != null, targetIsZero), false,
+                    bar);
+            return done(out);
+        }
+        if (targetFormat.equals("raw")) {
+            if (backingFile != null) {
+                return fail(err, "Backing file not supported for file format 'raw'");
+            }
+            if (!options.isEmpty()) {
+                return fail(err, "-o options are only supported for qcow2 targets");
+            }
+            if (compress) {
+                return fail(err, "Compression not supported for this file format");
+            }
+            Converter.toRaw(src, dst, bar);
+            return done(out);
+        }
+        CreateOptions opts = new CreateOptions();
+        CreatePlanner.Plan plan;
+        try {
+            for (String o : options) {
+                CreatePlanner.parseOptions(o, opts);
+            }
+            if (backingFile != null) {
+                opts.set("backing_file", backingFile); // -B and -F win over -o, as in qemu-img
+            }
+            if (backingFormat != null) {
+                opts.set("backing_fmt", backingFormat);
+            }
+            if (opts.get("backing_file") != null && opts.get("backing_fmt") == null) {
+                return fail(err, "Use of backing file requires explicit backing format");
+            }
+            String prealloc = opts.get("preallocation");
+            if (compress && prealloc != null && !prealloc.equals("off")) {
+                return fail(err, "Compression and preallocation not supported at the same time");
+            }
+            // as qemu-img convert, the backing file is not opened to create the target, only to write it
+            plan = CreatePlanner.plan(new CreateRequest(main.workDir(), target, Long.toString(src.size()), opts,
+                    null, null, true));
+        } catch (CreateException e) {
+            return fail(err, e.afterFormatting()
+                    ? target + ": error while converting qcow2: " + e.getMessage() : e.getMessage());
+        }
+        String backing = plan.spec().backingFile();
+        Qcow2Creator.create(dst, plan.spec());
+        if (backing != null) {
+            String shown = CreatePlanner.combinedName(target, backing);
+            if (!java.nio.file.Files.exists(main.resolve(shown))) {
+                // qemu-img leaves the new target behind in this case too
+                return fail(err, "Could not open '" + target + "': Could not open backing file: Could not open '"
+                        + shown + "': No such file or directory");
+            }
+        }
+        Converter.into(src, dst, new Converter.Settings(compress, backing != null, backing == null), true, bar);
+        return done(out);
+    }
+
+    private int fail(PrintWriter err, String message) {
+        err.println("q2: " + message);
+        return 1;
+    }
+
+    private int done(PrintWriter out) {
+        if (progress && !quiet) {
+            out.print("\n");
         }
         out.flush();
         return 0;

@@ -4,6 +4,7 @@ import dev.q2.create.CreateSpec;
 import dev.q2.create.Qcow2Creator;
 import dev.q2.image.BlockDevice;
 import dev.q2.image.DiskOptions;
+import dev.q2.image.ImageException;
 import dev.q2.image.Qcow2Disk;
 import dev.q2.io.ImageFile;
 import dev.q2.io.QemuLock;
@@ -16,13 +17,38 @@ import java.util.function.DoubleConsumer;
 
 /**
  * qemu-img convert for raw and qcow2 targets: copies what the source says is data, never writes what reads as
- * zeros (so the target stays sparse), and with {@code compress} writes each data cluster compressed.
+ * zeros into a new target without a backing file (so it stays sparse), and with {@code compress} writes each data
+ * cluster compressed.
+ *
+ * <p>Into a qcow2 target the copy follows qemu-img's steps so that the same clusters end up allocated: the
+ * source's block status is taken run by run (with a backing file for the target, of the source's top layer only:
+ * what the source leaves to its backing file is left to the target's); data runs are read in chunks of at most
+ * 2 MiB and split into data and zero parts at 512-byte granularity, 4 KiB aligned, ignoring zero parts shorter
+ * than 4 KiB (qemu-img's {@code -S 4k}); zero parts are skipped in a new target that reads as zeros and written
+ * as zeros otherwise (a backing file, or {@code -n}). Zeros past the end of the target's backing file are skipped.
  */
 public final class Converter {
     /** Bytes read and written per step; large enough to keep system calls few. */
     private static final int CHUNK = 2 << 20;
+    private static final int SECTOR = 512;
+    /** qemu-img's default sparse size (-S 4k): zero runs shorter than this inside data are written as data. */
+    private static final int MIN_SPARSE_SECTORS = 8;
+    /** The alignment of data writes qemu-img aims for: max(sparse size, the target's request alignment). */
+    private static final int ALIGN_SECTORS = 8;
+    /** The largest block-status request qemu-img makes (BDRV_REQUEST_MAX_SECTORS). */
+    private static final long MAX_REQUEST = (Integer.MAX_VALUE >> 9) * (long) SECTOR;
 
     private Converter() {
+    }
+
+    /**
+     * How to copy into a qcow2 target.
+     *
+     * @param compress write data clusters compressed
+     * @param targetHasBacking copy only the source's top layer (-B / backing_file)
+     * @param targetIsZero the target reads as zeros before the copy, so zero runs need no writes
+     */
+    public record Settings(boolean compress, boolean targetHasBacking, boolean targetIsZero) {
     }
 
     /** Copies {@code src} into a new raw file. */
@@ -35,7 +61,7 @@ public final class Converter {
                      | QemuLock.PERM_WRITE_UNCHANGED)) {
             out.setLength(src.size());
             // no fsync: qemu-img convert writes its target with cache=unsafe by default
-            copy(src, (off, buf) -> out.writeFully(off, buf), progress, -1, null);
+            copyRaw(src, (off, buf) -> out.writeFully(off, buf), progress);
         }
     }
 
@@ -43,11 +69,244 @@ public final class Converter {
     public static void toQcow2(BlockDevice src, Path dst, CreateSpec spec, boolean compress,
                                DoubleConsumer progress) throws IOException {
         Qcow2Creator.create(dst, spec);
-        try (Qcow2Disk out = Qcow2Disk.open(dst, DiskOptions.readWrite().withoutBacking().withDurable(false))) {
-            int cs = (int) spec.clusterSize();
-            copy(src, (off, buf) -> out.write(off, buf), progress, compress ? cs : -1,
-                    compress ? out : null);
+        boolean backed = spec.backingFile() != null;
+        into(src, dst, new Settings(compress, backed, !backed), true, progress);
+    }
+
+    /**
+     * Copies {@code src} into the qcow2 image at {@code dst}, which exists and is at least as large (qemu-img
+     * convert -n, or the second step of {@link #toQcow2}). The target's backing chain is opened: copy-on-write
+     * and the zero checks of partial zero writes read it.
+     *
+     * @param targetIsNew the target was just created (so zeros past its backing file's end need no writes)
+     */
+    public static void into(BlockDevice src, Path dst, Settings settings, boolean targetIsNew,
+                            DoubleConsumer progress) throws IOException {
+        try (Qcow2Disk out = Qcow2Disk.open(dst, DiskOptions.readWrite().withDurable(false))) {
+            long total = roundUp(src.size());
+            if (out.size() < total) {
+                throw new ConvertException("output file is smaller than input file");
+            }
+            long backingEnd = -1;
+            if (settings.targetHasBacking() && targetIsNew && out.backing() != null) {
+                backingEnd = roundUp(out.backing().size());
+            }
+            new Copy(src, out, settings, total, backingEnd, progress).run();
             out.flush();
+        }
+    }
+
+    private static long roundUp(long n) {
+        return (n + SECTOR - 1) / SECTOR * SECTOR;
+    }
+
+    /** One qcow2 conversion: qemu-img's convert_iteration_sectors and convert_co_write, in order. */
+    private static final class Copy {
+        private final BlockDevice src;
+        private final Qcow2Disk out;
+        private final Settings settings;
+        private final long total;
+        private final long backingEnd;
+        private final DoubleConsumer progress;
+        private final long srcAlign;
+        private final int cs;
+        private final ByteBuffer buf;
+
+        Copy(BlockDevice src, Qcow2Disk out, Settings settings, long total, long backingEnd,
+             DoubleConsumer progress) {
+            this.src = src;
+            this.out = out;
+            this.settings = settings;
+            this.total = total;
+            this.backingEnd = backingEnd;
+            this.progress = progress;
+            this.srcAlign = Math.max(SECTOR, src.allocationUnit());
+            this.cs = (int) out.header().clusterSize();
+            this.buf = ByteBuffer.allocateDirect(Math.max(CHUNK, cs)); // direct: no copy per read and write
+        }
+
+        void run() throws IOException {
+            progress.accept(0);
+            long pos = 0;
+            long nextStatus = 0;
+            BlockDevice.Kind status = BlockDevice.Kind.DATA;
+            while (pos < total) {
+                long n = Math.min(total - pos, MAX_REQUEST);
+                boolean postBackingZero = false;
+                if (backingEnd >= 0) {
+                    if (pos >= backingEnd) {
+                        postBackingZero = true;
+                    } else if (pos + n > backingEnd) {
+                        n = backingEnd - pos; // zeros are handled differently from there on
+                    }
+                }
+                if (nextStatus <= pos) {
+                    BlockDevice.Layered l = sourceStatus(pos, n);
+                    long count = roundUp(Math.max(1, l.length()));
+                    long tail = (pos + count) % srcAlign;
+                    if (count > tail) {
+                        count -= tail; // keep runs aligned to the source's clusters
+                    }
+                    status = switch (l.kind()) {
+                        case ZERO -> postBackingZero ? BlockDevice.Kind.BACKING : BlockDevice.Kind.ZERO;
+                        case DATA -> BlockDevice.Kind.DATA;
+                        case BACKING -> settings.targetHasBacking() ? BlockDevice.Kind.BACKING
+                                : BlockDevice.Kind.DATA;
+                    };
+                    nextStatus = pos + count;
+                }
+                n = Math.min(n, nextStatus - pos);
+                BlockDevice.Kind what = status;
+                if (settings.compress()) {
+                    if (n < cs) {
+                        n = Math.min(cs, total - pos); // compressed clusters are written whole
+                        what = BlockDevice.Kind.DATA;
+                    } else {
+                        n = n / cs * cs;
+                    }
+                    if (what == BlockDevice.Kind.DATA) {
+                        n = Math.min(n, cs);
+                    }
+                } else if (what == BlockDevice.Kind.DATA) {
+                    n = Math.min(n, CHUNK);
+                }
+                write(pos, n, what);
+                pos += n;
+                progress.accept(100.0 * pos / total);
+            }
+            progress.accept(100);
+        }
+
+        private BlockDevice.Layered sourceStatus(long pos, long n) throws IOException {
+            long len = Math.min(n, Math.max(0, src.size() - pos));
+            if (len <= 0) {
+                return new BlockDevice.Layered(n, BlockDevice.Kind.ZERO); // the partial sector past a raw file's end
+            }
+            return settings.targetHasBacking() ? src.layerStatus(pos, len) : BlockDevice.chainStatus(src, pos, len);
+        }
+
+        private void write(long pos, long n, BlockDevice.Kind what) throws IOException {
+            switch (what) {
+                case BACKING -> {
+                    // left unallocated: the target's backing file shows through, as the source's did
+                }
+                case ZERO -> writeZeroes(pos, n);
+                case DATA -> {
+                    buf.clear().limit((int) n);
+                    src.read(pos, buf);
+                    buf.flip();
+                    if (settings.compress()) {
+                        writeCompressed(pos, (int) n);
+                    } else {
+                        writeData(pos, (int) n);
+                    }
+                }
+            }
+        }
+
+        private void writeZeroes(long pos, long n) throws IOException {
+            if (!settings.targetIsZero()) {
+                out.writeZeroes(pos, n, true);
+            }
+        }
+
+        private void writeCompressed(long pos, int n) throws IOException {
+            if (isZero(buf, 0, n)) {
+                writeZeroes(pos, n);
+                return;
+            }
+            if (out.hasExternalDataFile()) {
+                // QEMU's qcow2 driver refuses compressed writes into an image with an external data file
+                throw new ConvertException("error while writing at byte " + pos + ": Operation not supported");
+            }
+            byte[] cluster = new byte[cs];
+            buf.get(0, cluster, 0, n);
+            try {
+                out.writeCompressed(pos, cluster);
+            } catch (ImageException e) {
+                throw new ConvertException("error while writing at byte " + pos + ": " + e.getMessage());
+            }
+        }
+
+        /** qemu-img's BLK_DATA write: data parts written, zero parts (per is_allocated_sectors_min) zeroed. */
+        private void writeData(long pos, int n) throws IOException {
+            int sectors = n / SECTOR;
+            int at = 0;
+            while (at < sectors) {
+                long[] r = allocatedSectorsMin(at, sectors - at, pos / SECTOR + at);
+                int len = (int) r[1];
+                long off = pos + (long) at * SECTOR;
+                if (r[0] != 0) {
+                    out.write(off, buf.duplicate().position(at * SECTOR).limit((at + len) * SECTOR));
+                } else {
+                    writeZeroes(off, (long) len * SECTOR);
+                }
+                at += len;
+            }
+        }
+
+        /**
+         * Like {@link #allocatedSectors}, but a data run goes on over zero runs shorter than the sparse size:
+         * {data?, sectors}.
+         */
+        private long[] allocatedSectorsMin(int first, int n, long sectorNum) {
+            int min = Math.min(MIN_SPARSE_SECTORS, n);
+            long[] r = allocatedSectors(first, n, sectorNum);
+            if (r[0] == 0) {
+                return r;
+            }
+            int used = (int) r[1];
+            int checked = used;
+            int at = first + used;
+            int left = n - used;
+            while (left > 0) {
+                long[] next = allocatedSectors(at, left, sectorNum + checked);
+                int len = (int) next[1];
+                at += len;
+                left -= len;
+                checked += len;
+                if (next[0] != 0) {
+                    used = checked;
+                } else if (len >= min) {
+                    break;
+                }
+            }
+            return new long[] {1, used};
+        }
+
+        /**
+         * The run of sectors from {@code first} that are all zero or all not: {data?, sectors}, with the end of a
+         * run moved to a 4 KiB boundary where that avoids a read-modify-write (qemu-img's is_allocated_sectors).
+         */
+        private long[] allocatedSectors(int first, int n, long sectorNum) {
+            if (n <= 0) {
+                return new long[] {0, 0};
+            }
+            boolean zero = sectorIsZero(first);
+            int i = 1;
+            while (i < n && sectorIsZero(first + i) == zero) {
+                i++;
+            }
+            if (i == n) {
+                return new long[] {zero ? 0 : 1, i};
+            }
+            int tail = (int) ((sectorNum + i) & (ALIGN_SECTORS - 1));
+            if (tail != 0) {
+                if (zero && i <= tail) {
+                    zero = false; // the data after it rewrites this sector anyway
+                }
+                if (!zero) {
+                    i = Math.min(n, i + ALIGN_SECTORS - tail);
+                } else {
+                    i -= tail;
+                }
+            }
+            return new long[] {zero ? 0 : 1, i};
+        }
+
+        private boolean sectorIsZero(int sector) {
+            int at = sector * SECTOR;
+            return buf.getLong(at) == 0 && isZero(buf, at, SECTOR); // most data sectors fail the first test
         }
     }
 
@@ -56,17 +315,15 @@ public final class Converter {
         void write(long offset, ByteBuffer data) throws IOException;
     }
 
-    private static void copy(BlockDevice src, Sink sink, DoubleConsumer progress, int compressUnit,
-                             Qcow2Disk compressTarget) throws IOException {
+    private static void copyRaw(BlockDevice src, Sink sink, DoubleConsumer progress) throws IOException {
         long size = src.size();
-        int unit = compressUnit > 0 ? compressUnit : CHUNK;
-        ByteBuffer buf = ByteBuffer.allocateDirect(Math.max(unit, CHUNK)); // direct: no copy per read and write
+        ByteBuffer buf = ByteBuffer.allocateDirect(CHUNK); // direct: no copy per read and write
         progress.accept(0);
         long pos = 0;
         while (pos < size) {
             BlockDevice.Extent e = src.status(pos, Math.min(CHUNK, size - pos));
             long len = Math.max(1, e.length());
-            if (!e.zero() && compressUnit <= 0) {
+            if (!e.zero()) {
                 // gather neighbouring data extents into one read and one write
                 while (pos + len < size && len < CHUNK) {
                     BlockDevice.Extent next = src.status(pos + len, Math.min(CHUNK - len, size - pos - len));
@@ -75,23 +332,10 @@ public final class Converter {
                     }
                     len += next.length();
                 }
-            }
-            if (!e.zero()) {
-                if (compressUnit > 0) {
-                    long clusterStart = pos - pos % unit;
-                    long clusterEnd = Math.min(clusterStart + unit, size);
-                    byte[] cluster = new byte[unit];
-                    src.read(clusterStart, ByteBuffer.wrap(cluster, 0, (int) (clusterEnd - clusterStart)));
-                    if (!allZero(cluster, unit)) {
-                        compressTarget.writeCompressed(clusterStart, cluster);
-                    }
-                    len = clusterEnd - pos;
-                } else {
-                    buf.clear().limit((int) len);
-                    src.read(pos, buf);
-                    buf.flip();
-                    writeNonZero(sink, pos, buf);
-                }
+                buf.clear().limit((int) len);
+                src.read(pos, buf);
+                buf.flip();
+                writeNonZero(sink, pos, buf);
             }
             pos += len;
             progress.accept(100.0 * pos / size);
@@ -130,9 +374,5 @@ public final class Converter {
             }
         }
         return true;
-    }
-
-    private static boolean allZero(byte[] a, int len) {
-        return isZero(ByteBuffer.wrap(a), 0, len);
     }
 }

@@ -20,8 +20,58 @@ public interface BlockDevice extends AutoCloseable {
         return new Extent(offset, length, false);
     }
 
+    /**
+     * How the range starting at {@code offset} is stored in this layer alone, as QEMU's block status of an image
+     * above its backing file: the run from {@code offset} (at most {@code length} bytes) whose kind is the same.
+     * {@link Kind#BACKING} means this layer does not allocate the run and a backing file provides it; an unallocated
+     * run without a backing file, or starting past the backing file's end, is {@link Kind#ZERO}.
+     */
+    default Layered layerStatus(long offset, long length) throws IOException {
+        Extent e = status(offset, length);
+        return new Layered(e.length(), e.zero() ? Kind.ZERO : Kind.DATA);
+    }
+
+    /** The device this one reads its unallocated areas from, or null. */
+    default BlockDevice backing() {
+        return null;
+    }
+
+    /** Granularity of this layer's allocation (the cluster size of a qcow2 image), in bytes. */
+    default long allocationUnit() {
+        return 512;
+    }
+
+    /**
+     * {@link #layerStatus} resolved through the backing chain (QEMU's block status above no base): runs the top
+     * layer leaves to its backing file take the backing file's kind, so the result is never {@link Kind#BACKING}.
+     */
+    static Layered chainStatus(BlockDevice dev, long offset, long length) throws IOException {
+        Layered top = dev.layerStatus(offset, length);
+        if (top.kind() != Kind.BACKING) {
+            return top;
+        }
+        BlockDevice b = dev.backing();
+        if (b == null || offset >= b.size()) {
+            return new Layered(top.length(), Kind.ZERO);
+        }
+        long n = Math.min(top.length(), b.size() - offset);
+        Layered below = chainStatus(b, offset, n);
+        // past the backing file's end the disk reads zeros: a zero run there can keep the top layer's length
+        long len = below.kind() == Kind.ZERO && below.length() >= n ? top.length() : below.length();
+        return new Layered(len, below.kind());
+    }
+
     @Override
     void close() throws IOException;
+
+    /** What a layer holds for a run: data, zeros, or nothing of its own (read from the backing file). */
+    enum Kind {
+        DATA, ZERO, BACKING
+    }
+
+    /** A run of {@code length} bytes of one {@link Kind}. */
+    record Layered(long length, Kind kind) {
+    }
 
     /** A run of guest bytes; {@code zero} means it certainly reads as zeros. */
     record Extent(long offset, long length, boolean zero) {

@@ -195,8 +195,19 @@ public final class Qcow2Disk implements BlockDevice {
         return header;
     }
 
+    @Override
     public BlockDevice backing() {
         return backing;
+    }
+
+    @Override
+    public long allocationUnit() {
+        return cs;
+    }
+
+    /** Whether guest data lives in an external data file. */
+    public boolean hasExternalDataFile() {
+        return externalData;
     }
 
     public L2Cache l2Cache() {
@@ -514,6 +525,87 @@ public final class Qcow2Disk implements BlockDevice {
             };
         }
         return new Extent(offset, len, zero);
+    }
+
+    /* Kinds of allocation unit (a cluster, or a subcluster with extended L2), as QEMU tells them apart. */
+    private static final int U_UNALLOCATED = 0;
+    private static final int U_UNALLOCATED_ALLOC = 1;
+    private static final int U_NORMAL = 2;
+    private static final int U_ZERO_PLAIN = 3;
+    private static final int U_ZERO_ALLOC = 4;
+    private static final int U_COMPRESSED = 5;
+
+    /** The kind of the unit holding guest offset {@code guest}, and its host offset (-1 where it has none). */
+    private long[] unitAt(long guest) throws IOException {
+        long ci = guest >>> clusterBits;
+        long[] e = lookup(ci);
+        L2Entry.Type t = type(e[0]);
+        long host = L2Entry.hostOffset(e[0]);
+        if (t == L2Entry.Type.COMPRESSED) {
+            return new long[] {U_COMPRESSED, -1};
+        }
+        if (!ext) {
+            return switch (t) {
+                case NORMAL -> new long[] {U_NORMAL, host};
+                case ZERO_ALLOC -> new long[] {U_ZERO_ALLOC, host};
+                case ZERO_PLAIN -> new long[] {U_ZERO_PLAIN, -1};
+                default -> new long[] {U_UNALLOCATED, -1};
+            };
+        }
+        int sc = (int) ((guest & (cs - 1)) / subclusterSize);
+        boolean hasHost = t == L2Entry.Type.NORMAL || t == L2Entry.Type.ZERO_ALLOC;
+        long scHost = hasHost ? host + sc * subclusterSize : -1;
+        return switch (subclusterStatus(e[1], sc)) {
+            case 1 -> new long[] {U_NORMAL, scHost};
+            case 2 -> hasHost ? new long[] {U_ZERO_ALLOC, scHost} : new long[] {U_ZERO_PLAIN, -1};
+            default -> hasHost ? new long[] {U_UNALLOCATED_ALLOC, scHost} : new long[] {U_UNALLOCATED, -1};
+        };
+    }
+
+    /**
+     * This layer's status as qcow2's block status gives it: a run of units of one kind (allocated ones at
+     * consecutive host offsets) within one L2 table; a compressed cluster is a run of its own.
+     */
+    @Override
+    public Layered layerStatus(long offset, long length) throws IOException {
+        if (offset >= size) {
+            return new Layered(length, Kind.ZERO);
+        }
+        long unit = ext ? subclusterSize : cs;
+        long tableSpan = cs << l2Bits;
+        long end = Math.min(Math.min(offset + length, size), (offset / tableSpan + 1) * tableSpan);
+        long[] first = unitAt(offset);
+        long firstUnit = offset - offset % unit;
+        long pos = firstUnit + unit;
+        while (pos < end && first[0] != U_COMPRESSED) {
+            long[] next = unitAt(pos);
+            if (next[0] != first[0] || (first[1] >= 0 && next[1] != first[1] + (pos - firstUnit))) {
+                break;
+            }
+            pos += unit;
+        }
+        long len = Math.min(pos, end) - offset;
+        Kind kind = switch ((int) first[0]) {
+            case U_NORMAL, U_COMPRESSED -> Kind.DATA;
+            case U_ZERO_PLAIN, U_ZERO_ALLOC -> Kind.ZERO;
+            default -> backing == null || offset >= backing.size() ? Kind.ZERO : Kind.BACKING;
+        };
+        return new Layered(len, kind);
+    }
+
+    /** Whether guest bytes [offset, offset+len) certainly read as zeros, by block status through the chain. */
+    private boolean readsAsZero(long offset, long len) throws IOException {
+        long left = Math.min(len, size - offset);
+        long pos = offset;
+        while (left > 0) {
+            Layered l = BlockDevice.chainStatus(this, pos, left);
+            if (l.kind() != Kind.ZERO || l.length() <= 0) {
+                return false;
+            }
+            pos += l.length();
+            left -= l.length();
+        }
+        return true;
     }
 
     private boolean unallocatedIsZero(long offset, long len) throws IOException {
@@ -835,16 +927,66 @@ public final class Qcow2Disk implements BlockDevice {
             boolean wholeCluster = inC == 0 && (b == cs || clusterEnd == size);
             if (header.version() >= 3 && wholeCluster) {
                 zeroCluster(ci, unmap);
-            } else if (header.version() >= 3 && ext && inC % subclusterSize == 0
-                    && (b % subclusterSize == 0 || clusterEnd == size) && !isCompressed(ci)) {
-                zeroSubclusters(ci, inC, b);
             } else if (header.version() < 3 && wholeCluster && backing == null) {
                 discardCluster(ci, true); // v2 has no zero flag; without a backing file unallocated reads zero
-            } else {
+            } else if (wholeCluster) {
                 writeZeroBytes((ci << clusterBits) + inC, b - inC);
+            } else {
+                zeroInCluster(ci, inC, b, clusterEnd == size, unmap);
             }
             pos = clusterEnd;
         }
+    }
+
+    /**
+     * Zeros part of a cluster as QEMU splits such a request: at subcluster boundaries (the zero-write alignment),
+     * whole subclusters in the middle get zero bits, and a partial subcluster at either end becomes a zero
+     * (sub)cluster only if the rest of it already reads as zeros and it holds no data; otherwise zeros are written.
+     */
+    private void zeroInCluster(long ci, int a, int b, boolean atDiskEnd, boolean unmap) throws IOException {
+        int unit = (int) subclusterSize;
+        int headEnd = Math.min(b, (a + unit - 1) / unit * unit);
+        int tailStart = atDiskEnd ? b : Math.max(headEnd, b / unit * unit);
+        if (a < headEnd) {
+            zeroPartial(ci, a, headEnd, atDiskEnd && headEnd == b, unmap);
+        }
+        if (headEnd < tailStart) {
+            if (header.version() >= 3 && ext && !isCompressed(ci)) {
+                zeroSubclusters(ci, headEnd, tailStart);
+            } else {
+                writeZeroBytes((ci << clusterBits) + headEnd, tailStart - headEnd);
+            }
+        }
+        if (tailStart < b) {
+            zeroPartial(ci, tailStart, b, atDiskEnd, unmap);
+        }
+    }
+
+    /** Zeros [a, b), which lies within one subcluster and does not cover it (qcow2_co_pwrite_zeroes). */
+    private void zeroPartial(long ci, int a, int b, boolean atDiskEnd, boolean unmap) throws IOException {
+        int unit = (int) subclusterSize;
+        int sa = a - a % unit;
+        int sb = sa + unit;
+        long guest = ci << clusterBits;
+        boolean sidesZero = readsAsZero(guest + sa, a - sa) && (atDiskEnd || readsAsZero(guest + b, sb - b));
+        if (sidesZero) {
+            int kind = (int) unitAt(guest + sa)[0];
+            boolean noData = kind == U_UNALLOCATED || kind == U_UNALLOCATED_ALLOC || kind == U_ZERO_PLAIN
+                    || kind == U_ZERO_ALLOC;
+            if (noData && header.version() >= 3) {
+                if (ext) {
+                    zeroSubclusters(ci, sa, sb);
+                } else {
+                    zeroCluster(ci, unmap);
+                }
+                return;
+            }
+            if (noData && backing == null) {
+                discardCluster(ci, true); // version 2 without a backing file: unallocated reads as zeros
+                return;
+            }
+        }
+        writeZeroBytes(guest + a, b - a);
     }
 
     private boolean isCompressed(long ci) throws IOException {
