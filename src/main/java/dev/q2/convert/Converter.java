@@ -61,7 +61,7 @@ public final class Converter {
                      | QemuLock.PERM_WRITE_UNCHANGED)) {
             out.setLength(src.size());
             // no fsync: qemu-img convert writes its target with cache=unsafe by default
-            copyRaw(src, (off, buf) -> out.writeFully(off, buf), progress);
+            copyRaw(src, out, progress);
         }
     }
 
@@ -315,7 +315,8 @@ public final class Converter {
         void write(long offset, ByteBuffer data) throws IOException;
     }
 
-    private static void copyRaw(BlockDevice src, Sink sink, DoubleConsumer progress) throws IOException {
+    private static void copyRaw(BlockDevice src, ImageFile out, DoubleConsumer progress) throws IOException {
+        Sink sink = (off, buf) -> out.writeFully(off, buf);
         long size = src.size();
         ByteBuffer buf = ByteBuffer.allocateDirect(CHUNK); // direct: no copy per read and write
         progress.accept(0);
@@ -324,6 +325,17 @@ public final class Converter {
             BlockDevice.Extent e = src.status(pos, Math.min(CHUNK, size - pos));
             long len = Math.max(1, e.length());
             if (!e.zero()) {
+                long[] host = src instanceof Qcow2Disk q ? q.hostRun(pos, CHUNK) : null;
+                if (host != null && host[1] >= len) {
+                    // Data clusters back to back in the image file: the kernel copies them (copy_file_range or
+                    // sendfile), with no trip through a buffer here. Zero blocks inside them are copied, not
+                    // skipped; zero clusters and unallocated areas still stay holes.
+                    len = host[1];
+                    transfer(((Qcow2Disk) src).dataFile(), host[0], len, out, pos);
+                    pos += len;
+                    progress.accept(100.0 * pos / size);
+                    continue;
+                }
                 // gather neighbouring data extents into one read and one write
                 while (pos + len < size && len < CHUNK) {
                     BlockDevice.Extent next = src.status(pos + len, Math.min(CHUNK - len, size - pos - len));
@@ -341,6 +353,21 @@ public final class Converter {
             progress.accept(100.0 * pos / size);
         }
         progress.accept(100);
+    }
+
+    private static void transfer(ImageFile from, long fromOffset, long length, ImageFile to, long toOffset)
+            throws IOException {
+        java.nio.channels.FileChannel target = to.channel();
+        long done = 0;
+        while (done < length) {
+            target.position(toOffset + done);
+            long n = from.channel().transferTo(fromOffset + done, length - done, target);
+            if (n <= 0) {
+                throw new IOException("short copy from " + from.path() + " at offset " + (fromOffset + done)
+                        + ": the image file ends inside a data cluster");
+            }
+            done += n;
+        }
     }
 
     /** Writes the buffer, skipping 4 KiB blocks of zeros so the target stays sparse. */

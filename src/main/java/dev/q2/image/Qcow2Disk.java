@@ -365,6 +365,33 @@ public final class Qcow2Disk implements BlockDevice {
     }
 
     /**
+     * Where guest bytes from {@code offset} live if they can be copied straight from the file: {host offset, length}
+     * of the run of standard data clusters that follow each other in the image (or data) file, at most
+     * {@code length}; null when the range does not start with such a cluster (zero, unallocated, compressed,
+     * extended L2).
+     */
+    public long[] hostRun(long offset, long length) throws IOException {
+        if (ext || offset >= size) {
+            return null;
+        }
+        long ci = offset >>> clusterBits;
+        int inC = (int) (offset & (cs - 1));
+        long[] e = lookup(ci);
+        if (type(e[0]) != L2Entry.Type.NORMAL) {
+            return null;
+        }
+        long limit = Math.min(length, size - offset);
+        int first = (int) Math.min(cs - inC, limit);
+        long run = contiguousHostRun(ci, inC, first, limit);
+        return new long[] {L2Entry.hostOffset(e[0]) + inC, run};
+    }
+
+    /** The file guest data lives in: the image file, or its external data file. */
+    public ImageFile dataFile() {
+        return dataFile;
+    }
+
+    /**
      * Bytes from guest cluster {@code ci} (offset {@code inC}) that can be read with one host read: the run of
      * fully allocated standard clusters whose host clusters follow each other, at most {@code limit} bytes.
      */
