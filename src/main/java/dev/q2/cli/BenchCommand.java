@@ -82,39 +82,17 @@ final class BenchCommand implements Callable<Integer> {
     public Integer call() {
         ParseResult parsed = spec.commandLine().getParseResult();
         common.apply(parsed);
-        if (outputOpt.getValue() != null) {
-            output = outputOpt.getValue();
-        }
-        if (patternOpt.getValue() != null) {
-            pattern = patternOpt.getValue();
-        }
-        if (rwOpt.getValue() != null) {
-            rw = rwOpt.getValue();
-        }
-        if (ioSizeOpt.getValue() != null) {
-            ioSize = ioSizeOpt.getValue();
-        }
-        if (countOpt.getValue() != null) {
-            count = countOpt.<Long>getValue();
-        }
-        if (warmupOpt.getValue() != null) {
-            warmup = warmupOpt.<Long>getValue();
-        }
-        if (seedOpt.getValue() != null) {
-            seed = seedOpt.<Long>getValue();
-        }
-        if (offsetOpt.getValue() != null) {
-            offset = offsetOpt.getValue();
-        }
-        if (lengthOpt.getValue() != null) {
-            length = lengthOpt.getValue();
-        }
-        if (l2CacheSizeOpt.getValue() != null) {
-            l2CacheSize = l2CacheSizeOpt.getValue();
-        }
-        if (l2CacheEntrySizeOpt.getValue() != null) {
-            l2CacheEntrySize = l2CacheEntrySizeOpt.getValue();
-        }
+        output = Options.valueOr(outputOpt, output);
+        pattern = Options.valueOr(patternOpt, pattern);
+        rw = Options.valueOr(rwOpt, rw);
+        ioSize = Options.valueOr(ioSizeOpt, ioSize);
+        count = Options.valueOr(countOpt, count);
+        warmup = Options.valueOr(warmupOpt, warmup);
+        seed = Options.valueOr(seedOpt, seed);
+        offset = Options.valueOr(offsetOpt, offset);
+        length = Options.valueOr(lengthOpt, length);
+        l2CacheSize = Options.valueOr(l2CacheSizeOpt, l2CacheSize);
+        l2CacheEntrySize = Options.valueOr(l2CacheEntrySizeOpt, l2CacheEntrySize);
         filename = filenameParam.getValue();
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();

@@ -70,20 +70,12 @@ final class CheckCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         ParseResult parsed = spec.commandLine().getParseResult();
         common.apply(parsed);
-        if (formatOpt.getValue() != null) {
-            format = formatOpt.getValue();
-        }
-        if (outputOpt.getValue() != null) {
-            output = outputOpt.getValue();
-        }
-        if (repairOpt.getValue() != null) {
-            repair = repairOpt.getValue();
-        }
+        format = Options.valueOr(formatOpt, format);
+        output = Options.valueOr(outputOpt, output);
+        repair = Options.valueOr(repairOpt, repair);
         quiet = parsed.hasMatchedOption(quietOpt);
         forceShare = parsed.hasMatchedOption(forceShareOpt);
-        if (cacheOpt.getValue() != null) {
-            cache = cacheOpt.getValue();
-        }
+        cache = Options.valueOr(cacheOpt, cache);
         filename = filenameParam.getValue();
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();

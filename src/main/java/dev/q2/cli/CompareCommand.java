@@ -57,12 +57,8 @@ final class CompareCommand implements Callable<Integer> {
     public Integer call() {
         ParseResult parsed = spec.commandLine().getParseResult();
         common.apply(parsed);
-        if (format1Opt.getValue() != null) {
-            format1 = format1Opt.getValue();
-        }
-        if (format2Opt.getValue() != null) {
-            format2 = format2Opt.getValue();
-        }
+        format1 = Options.valueOr(format1Opt, format1);
+        format2 = Options.valueOr(format2Opt, format2);
         strict = parsed.hasMatchedOption(strictOpt);
         quiet = parsed.hasMatchedOption(quietOpt);
         forceShare = parsed.hasMatchedOption(forceShareOpt);

@@ -95,15 +95,9 @@ final class ConvertCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         ParseResult parsed = spec.commandLine().getParseResult();
         common.apply(parsed);
-        if (sourceFormatOpt.getValue() != null) {
-            sourceFormat = sourceFormatOpt.getValue();
-        }
-        if (targetFormatOpt.getValue() != null) {
-            targetFormat = targetFormatOpt.getValue();
-        }
-        if (optionsOpt.getValue() != null) {
-            options = optionsOpt.getValue();
-        }
+        sourceFormat = Options.valueOr(sourceFormatOpt, sourceFormat);
+        targetFormat = Options.valueOr(targetFormatOpt, targetFormat);
+        options = Options.valueOr(optionsOpt, options);
         backingFile = backingOpt.getValue();
         backingFormat = backingFormatOpt.getValue();
         noCreate = parsed.hasMatchedOption(noCreateOpt);

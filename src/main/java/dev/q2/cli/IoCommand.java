@@ -56,12 +56,8 @@ final class IoCommand implements Callable<Integer> {
     public Integer call() {
         ParseResult parsed = spec.commandLine().getParseResult();
         common.apply(parsed);
-        if (formatOpt.getValue() != null) {
-            format = formatOpt.getValue();
-        }
-        if (commandsOpt.getValue() != null) {
-            commands = commandsOpt.getValue();
-        }
+        format = Options.valueOr(formatOpt, format);
+        commands = Options.valueOr(commandsOpt, commands);
         readOnly = parsed.hasMatchedOption(readOnlyOpt);
         forceShare = parsed.hasMatchedOption(forceShareOpt);
         filename = filenameParam.getValue();

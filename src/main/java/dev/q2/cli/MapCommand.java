@@ -64,18 +64,10 @@ final class MapCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         ParseResult parsed = spec.commandLine().getParseResult();
         common.apply(parsed);
-        if (formatOpt.getValue() != null) {
-            format = formatOpt.getValue();
-        }
-        if (outputOpt.getValue() != null) {
-            output = outputOpt.getValue();
-        }
-        if (startOffsetOpt.getValue() != null) {
-            startOffset = startOffsetOpt.getValue();
-        }
-        if (maxLengthOpt.getValue() != null) {
-            maxLength = maxLengthOpt.getValue();
-        }
+        format = Options.valueOr(formatOpt, format);
+        output = Options.valueOr(outputOpt, output);
+        startOffset = Options.valueOr(startOffsetOpt, startOffset);
+        maxLength = Options.valueOr(maxLengthOpt, maxLength);
         forceShare = parsed.hasMatchedOption(forceShareOpt);
         filename = filenameParam.getValue();
         PrintWriter out = spec.commandLine().getOut();

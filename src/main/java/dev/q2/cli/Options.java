@@ -30,6 +30,12 @@ final class Options {
                 .description(description).build();
     }
 
+    /** The option's value after parsing, or {@code fallback} when it was not given. */
+    static <T> T valueOr(OptionSpec option, T fallback) {
+        T v = option.getValue();
+        return v != null ? v : fallback;
+    }
+
     /** The positional parameter at {@code index}; arity "1" (required) or "0..1" (optional, null when absent). */
     static PositionalParamSpec positional(String index, String arity, String paramLabel) {
         return PositionalParamSpec.builder().index(index).arity(arity).required(!arity.startsWith("0"))
