@@ -12,6 +12,7 @@ public final class Logging {
 
     public static void setLevel(boolean verbose, boolean debug) {
         level = debug ? 2 : verbose ? 1 : 0;
+        dev.q2.util.Diagnostics.enable(verbose, debug);
         if (level > 0) {
             ch.qos.logback.classic.Logger root = (ch.qos.logback.classic.Logger)
                     org.slf4j.LoggerFactory.getLogger(org.slf4j.Logger.ROOT_LOGGER_NAME);

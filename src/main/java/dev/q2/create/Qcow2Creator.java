@@ -26,6 +26,9 @@ public final class Qcow2Creator {
 
     /** Creates (or overwrites) {@code path} from a checked spec. */
     public static void create(Path path, CreateSpec spec) throws IOException {
+        dev.q2.util.Diagnostics.info(Qcow2Creator.class, "creating {}: {} bytes, {}-byte clusters, version {},"
+                + " {}-bit refcounts, preallocation {}", path, spec.size(), spec.clusterSize(), spec.version(),
+                1 << spec.refcountOrder(), spec.preallocation().optionValue());
         Path dataPath = spec.dataFile() == null ? null : path.resolveSibling(spec.dataFile());
         if (dataPath != null) {
             Files.deleteIfExists(dataPath);

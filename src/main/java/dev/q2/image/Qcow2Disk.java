@@ -11,6 +11,7 @@ import dev.q2.format.QcowHeader;
 import dev.q2.format.SubclusterBitmap;
 import dev.q2.io.ImageFile;
 import dev.q2.io.QemuLock;
+import dev.q2.util.Diagnostics;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -93,6 +94,9 @@ public final class Qcow2Disk implements BlockDevice {
         this.l2 = new L2Cache(capacity, slice, (off, b) -> file.readFully(off, b), this::writeL2Slice);
         this.refcounts = writable ? new RefcountAllocator(file, clusterBits, header.refcountOrder(),
                 header.refcountTableOffset(), img.refcountTable()) : null;
+        Diagnostics.info(Qcow2Disk.class, "opened {} {}: {} bytes, {}-byte clusters{}, L2 cache {} bytes in {}-byte"
+                + " entries{}", writable ? "read-write" : "read-only", path, size, cs, ext ? " (extended L2)" : "",
+                l2.capacityBytes(), l2.sliceSize(), backing != null ? ", with a backing file" : "");
     }
 
     /** Opens an image and, unless told otherwise, its backing chain. */
@@ -1160,6 +1164,9 @@ public final class Qcow2Disk implements BlockDevice {
 
     @Override
     public void close() throws IOException {
+        Diagnostics.info(Qcow2Disk.class, "closing {}: L2 cache {} hits, {} misses, {} bytes of L2 read; {} guest bytes"
+                + " written, {} host bytes written, {} copied on write", path, l2.hits(), l2.misses(), l2.bytesRead(),
+                stats.guestBytesWritten, hostBytesWritten(), stats.cowBytes);
         try {
             if (writable) {
                 flush();

@@ -295,6 +295,8 @@ public final class RefcountAllocator {
     public long refcountArea(long startOffset, long additionalClusters, boolean exact, int newRefblockIndex,
                              long newRefblockOffset) throws IOException {
         long totalRefblockCount = refcountMetadataBlocks(startOffset / clusterSize + additionalClusters, !exact);
+        dev.q2.util.Diagnostics.debug(RefcountAllocator.class, "new refcount area at {} for {} refcount blocks",
+                startOffset, totalRefblockCount);
         if (totalRefblockCount > Limits.MAX_REFTABLE_SIZE) {
             throw new ImageException("Refcount table would exceed its maximum size");
         }
