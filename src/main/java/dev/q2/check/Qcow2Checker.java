@@ -129,14 +129,21 @@ public final class Qcow2Checker {
         } finally {
             err.flush();
         }
-        if (mode.fixErrors() && (snapshots.reduced != 0 || snapshotRes.corruptions != 0)) {
-            throw new CheckFailedException("q2 cannot repair the snapshot table (qcow2_check_fix_snapshot_table is"
-                    + " not implemented); the image was not changed");
-        }
         image.replaceSnapshots(snapshots.entries, snapshots.size);
         Qcow2Checker c = new Qcow2Checker(image, mode, err, session);
         try {
             c.checkRefcounts();
+            if (mode.fixErrors() && snapshotRes.corruptions != 0) {
+                // qcow2_check_fix_snapshot_table: only the snapshot table's own corruptions make it rewrite it
+                String failure = c.writeSnapshotTable(snapshots);
+                if (failure != null) {
+                    snapshotRes.checkErrors++;
+                    err.println("ERROR failed to update snapshot table: " + failure);
+                    throw new CheckFailedException(failure);
+                }
+                snapshotRes.corruptionsFixed += snapshotRes.corruptions;
+                snapshotRes.corruptions = 0;
+            }
             c.res.corruptions += snapshotRes.corruptions;
             c.res.leaks += snapshotRes.leaks;
             c.res.checkErrors += snapshotRes.checkErrors;
@@ -977,6 +984,90 @@ public final class Qcow2Checker {
     void switchRefcountTable(long offset, long[] table) {
         reftableOffset = offset;
         stored.replaceTable(table);
+    }
+
+    // ------------------------------------------------------------------ rewriting the snapshot table
+
+    /**
+     * qcow2_write_snapshots after a check repair: the table as read (snapshots dropped, extra data cut, incomplete
+     * entries completed) is written into clusters QEMU's allocator would pick (first fit from cluster 0 over the
+     * repaired refcounts), their refcounts are raised and flushed, the table is written and flushed, and only then
+     * does the header point at it (12 bytes, flushed); the old table's clusters are freed last. Returns null, or
+     * the error text for {@code ERROR failed to update snapshot table}.
+     */
+    private String writeSnapshotTable(SnapshotTable t) throws IOException {
+        long size = t.newSize();
+        if (size > Limits.MAX_SNAPSHOTS_SIZE) {
+            return "File too large";
+        }
+        long nbClusters = sizeToClusters(size);
+        long first = 0; // an empty table: QEMU's allocator answers the free-cluster cursor, which is 0 here
+        if (nbClusters > 0) {
+            try {
+                long run = 0;
+                for (long c = 0; run < nbClusters; c++) {
+                    if (stored.get(c) != 0) {
+                        run = 0;
+                        continue;
+                    }
+                    if (run++ == 0) {
+                        first = c;
+                    }
+                }
+                for (long c = first; c < first + nbClusters; c++) {
+                    if (stored.blockOffsetFor(c) == 0) {
+                        // QEMU would allocate a refcount block here; q2 does not, and writes nothing
+                        return "Operation not supported (q2 cannot allocate a refcount block for the new snapshot"
+                                + " table)";
+                    }
+                }
+            } catch (StoredRefcounts.UnreadableRefcount e) {
+                return "Input/output error";
+            }
+        }
+        long offset = first << clusterBits;
+        if (size > 0 && !preWriteOverlapCheck(0, offset, size)) {
+            return "Input/output error";
+        }
+        try {
+            for (long c = first; c < first + nbClusters; c++) {
+                stored.set(c, 1);
+            }
+        } catch (StoredRefcounts.UnreadableRefcount e) {
+            return "Input/output error";
+        }
+        stored.flush();
+        file.flush(); // the new clusters are allocated on disk before anything is written into them
+        if (size > 0) {
+            file.writeFully(offset, t.encode(header.size()));
+        }
+        file.flush(); // the new table is on disk before the header points at it
+        ByteBuffer h = ByteBuffer.allocate(12).order(ByteOrder.BIG_ENDIAN);
+        h.putInt(0, t.entries.size()).putLong(4, offset);
+        file.writeFully(60, h);
+        file.flush();
+        // qcow2_free_clusters on the old table
+        long oldOffset = header.snapshotsOffset();
+        long oldSize = image.snapshotTableSize();
+        if (oldSize > 0) {
+            long start = oldOffset >>> clusterBits;
+            long end = (oldOffset + oldSize - 1) >>> clusterBits;
+            try {
+                for (long c = start; c <= end; c++) {
+                    long r = stored.get(c);
+                    if (r == 0 || stored.blockOffsetFor(c) == 0) {
+                        err.println("qcow2_free_clusters failed: Invalid argument");
+                        break;
+                    }
+                    stored.set(c, r - 1);
+                }
+            } catch (StoredRefcounts.UnreadableRefcount e) {
+                err.println("qcow2_free_clusters failed: Input/output error");
+            }
+            stored.flush();
+            file.flush();
+        }
+        return null;
     }
 
     // ------------------------------------------------------------------ metadata overlap and corruption

@@ -84,6 +84,20 @@ final class SnapshotTable {
         }
         t.readEntries((int) nb, offset, header, repair, err, res);
         res.corruptions += t.reduced + t.extraDropped;
+        if (t.reduced != 0) {
+            // As QEMU: the header's count is lowered right away, so that the refcount check that follows sees
+            // the same table as the header; the snapshots dropped leak clusters that the refcount check frees.
+            try {
+                file.writeFully(60, ByteBuffer.allocate(4).putInt(0, t.entries.size()));
+                file.flush();
+            } catch (IOException e) {
+                res.checkErrors++;
+                err.println("ERROR failed to update the snapshot count in the image header: " + e.getMessage());
+                throw new CheckFailedException("Input/output error");
+            }
+            res.corruptionsFixed += t.reduced;
+            res.corruptions -= t.reduced;
+        }
         if (header.version() >= 3) {
             for (int i = 0; i < t.entries.size(); i++) {
                 if (t.entries.get(i).extraDataSize() < 16) {
@@ -172,6 +186,62 @@ final class SnapshotTable {
             extraData.add(extraBytes);
         }
         size = offset - tableOffset;
+    }
+
+    /** Bytes of the table as qcow2_write_snapshots lays it out (every entry with at least 24 bytes of extra data). */
+    long newSize() {
+        long n = 0;
+        for (int i = 0; i < entries.size(); i++) {
+            SnapshotEntry e = entries.get(i);
+            n = (n + 7) & ~7L;
+            n += HEADER_SIZE + Math.max(KNOWN_EXTRA, e.extraDataSize()) + utf8(e.id()).length
+                    + utf8(e.name()).length;
+        }
+        return n;
+    }
+
+    /**
+     * The table as qcow2_write_snapshots writes it: the fixed header of each entry, the known extra data from the
+     * parsed values (a missing disk size is the image's virtual size, as QEMU fills it in when it reads the entry),
+     * the unknown extra data as read, id and name; entries start 8-byte aligned.
+     */
+    ByteBuffer encode(long virtualSize) {
+        ByteBuffer b = ByteBuffer.allocate((int) newSize()).order(ByteOrder.BIG_ENDIAN);
+        int pos = 0;
+        for (int i = 0; i < entries.size(); i++) {
+            SnapshotEntry e = entries.get(i);
+            byte[] id = utf8(e.id());
+            byte[] name = utf8(e.name());
+            int extra = Math.max(KNOWN_EXTRA, e.extraDataSize());
+            pos = (pos + 7) & ~7;
+            b.putLong(pos, e.l1TableOffset());
+            b.putInt(pos + 8, e.l1Size());
+            b.putShort(pos + 12, (short) id.length);
+            b.putShort(pos + 14, (short) name.length);
+            b.putInt(pos + 16, (int) e.dateSec());
+            b.putInt(pos + 20, (int) e.dateNsec());
+            b.putLong(pos + 24, e.vmClockNsec());
+            b.putInt(pos + 32, Long.compareUnsigned(e.vmStateSize(), 0xffffffffL) <= 0 ? (int) e.vmStateSize() : 0);
+            b.putInt(pos + 36, extra);
+            pos += HEADER_SIZE;
+            b.putLong(pos, e.vmStateSize());
+            b.putLong(pos + 8, e.extraDataSize() < 16 ? virtualSize : e.diskSize());
+            b.putLong(pos + 16, e.icount());
+            byte[] stored = extraData.get(i);
+            if (stored.length > KNOWN_EXTRA) {
+                b.put(pos + KNOWN_EXTRA, stored, KNOWN_EXTRA, stored.length - KNOWN_EXTRA);
+            }
+            pos += extra;
+            b.put(pos, id);
+            pos += id.length;
+            b.put(pos, name);
+            pos += name.length;
+        }
+        return b.clear();
+    }
+
+    private static byte[] utf8(String s) {
+        return s.getBytes(StandardCharsets.UTF_8);
     }
 
     /** n bytes at pos (zeros past the end of the file), valid until the next call. */
