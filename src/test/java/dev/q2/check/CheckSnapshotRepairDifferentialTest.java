@@ -33,6 +33,8 @@ class CheckSnapshotRepairDifferentialTest {
     enum Damage {
         /** 2 KiB of extra data in entry 0 (cut to 1 KiB; the rest of the table is read from inside it). */
         EXTRA_2K,
+        /** the same in a version 2 image (no incomplete entries there). */
+        EXTRA_2K_V2,
         /** 4 GiB of extra data in entry 0: the table becomes too big, all snapshots are dropped. */
         EXTRA_HUGE,
         /** v3 entries without extra data: completed with 24 bytes. */
@@ -49,7 +51,8 @@ class CheckSnapshotRepairDifferentialTest {
     @EnumSource(Damage.class)
     void repairsAsQemuImg(Damage d) throws Exception {
         Qemu.assumeAvailable();
-        assertThat(Qemu.img(dir, "create", "-q", "-f", "qcow2", "img.qcow2", "4M").exitCode()).isZero();
+        assertThat(Qemu.img(dir, "create", "-q", "-f", "qcow2", "-o",
+                d == Damage.EXTRA_2K_V2 ? "compat=0.10" : "compat=1.1", "img.qcow2", "4M").exitCode()).isZero();
         assertThat(Qemu.io(dir, "-c", "write -P 1 0 64k", "img.qcow2").exitCode()).isZero();
         assertThat(Qemu.img(dir, "snapshot", "-c", "s1", "img.qcow2").exitCode()).isZero();
         assertThat(Qemu.io(dir, "-c", "write -P 2 64k 64k", "img.qcow2").exitCode()).isZero();
@@ -72,6 +75,8 @@ class CheckSnapshotRepairDifferentialTest {
             assertThat(Qemu.img(dir, "snapshot", "-l", "m.qcow2").out())
                     .isEqualTo(Qemu.img(dir, "snapshot", "-l", "q.qcow2").out());
             assertThat(Qemu.img(dir, "compare", "-q", "q.qcow2", "m.qcow2").exitCode()).isZero();
+            // the same table at the same place, byte for byte
+            assertThat(snapshotTable(dir.resolve("m.qcow2"))).isEqualTo(snapshotTable(dir.resolve("q.qcow2")));
         } else {
             // the repair failed in both (overlap with the old table, image marked corrupt); QEMU discards the
             // clusters it frees and leaks the clusters it had allocated, q2 does neither (docs/compatibility.md)
@@ -79,11 +84,24 @@ class CheckSnapshotRepairDifferentialTest {
         }
     }
 
+    /** nb_snapshots, snapshots_offset and the table's first 64 KiB. */
+    private static byte[] snapshotTable(Path img) throws IOException {
+        try (RandomAccessFile f = new RandomAccessFile(img.toFile(), "r")) {
+            byte[] b = new byte[12 + 65536];
+            f.seek(60);
+            f.readFully(b, 0, 12);
+            long at = readLong(f, 64);
+            f.seek(at);
+            f.read(b, 12, (int) Math.min(65536, Math.max(0, f.length() - at)));
+            return b;
+        }
+    }
+
     private static void damage(Path img, Damage d) throws IOException {
         try (RandomAccessFile f = new RandomAccessFile(img.toFile(), "rw")) {
             long snap = readLong(f, 64);
             switch (d) {
-                case EXTRA_2K -> writeInt(f, snap + 36, 2048);
+                case EXTRA_2K, EXTRA_2K_V2 -> writeInt(f, snap + 36, 2048);
                 case EXTRA_HUGE -> writeInt(f, snap + 36, 0xffffffff);
                 case COUNT_65536 -> writeInt(f, 60, 65536);
                 case COUNT_HUGE -> writeInt(f, 60, 0xffffffff);
