@@ -60,6 +60,29 @@ class CheckHostileTest {
         assertThat(Files.mismatch(dir.resolve("img.qcow2"), dir.resolve("before.qcow2"))).isEqualTo(-1L);
     }
 
+    /** {@code -r all} on copies: q2 repairs (or fails) as qemu-img does, in bounded time. */
+    @ParameterizedTest
+    @EnumSource(Hostile.class)
+    void repairsAsQemuImg(Hostile h) throws Exception {
+        Qemu.assumeAvailable();
+        assertThat(Qemu.img(dir, "create", "-q", "-f", "qcow2", "img.qcow2", "4M").exitCode()).isZero();
+        assertThat(Qemu.io(dir, "-c", "write -P 1 0 64k", "img.qcow2").exitCode()).isZero();
+        assertThat(Qemu.img(dir, "snapshot", "-c", "s1", "img.qcow2").exitCode()).isZero();
+        corrupt(dir.resolve("img.qcow2"), h);
+        Files.copy(dir.resolve("img.qcow2"), dir.resolve("q.qcow2"), StandardCopyOption.REPLACE_EXISTING);
+        Files.copy(dir.resolve("img.qcow2"), dir.resolve("m.qcow2"), StandardCopyOption.REPLACE_EXISTING);
+        Qemu.Result q = Qemu.img(dir, "check", "-r", "all", "q.qcow2");
+        long t0 = System.nanoTime();
+        Cli.Result mine = Cli.runIn(dir, "check", "-r", "all", "m.qcow2");
+        long ms = (System.nanoTime() - t0) / 1_000_000;
+        assertThat(mine.err()).isEqualTo(q.err().replace("qemu-img: ", "q2: ").replace("q.qcow2", "m.qcow2"));
+        assertThat(mine.out()).isEqualTo(q.out().replace("q.qcow2", "m.qcow2"));
+        assertThat(mine.exitCode()).isEqualTo(q.exitCode());
+        assertThat(ms).as("milliseconds").isLessThan(3000);
+        assertThat(Qemu.img(dir, "check", "m.qcow2").exitCode())
+                .isEqualTo(Qemu.img(dir, "check", "q.qcow2").exitCode());
+    }
+
     private static void corrupt(Path img, Hostile h) throws IOException {
         try (RandomAccessFile f = new RandomAccessFile(img.toFile(), "rw")) {
             long snap = readLong(f, 64);
