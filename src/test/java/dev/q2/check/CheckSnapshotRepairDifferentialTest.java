@@ -17,6 +17,7 @@ import java.nio.file.StandardCopyOption;
 
 import static dev.q2.check.CheckDifferentialTest.readInt;
 import static dev.q2.check.CheckDifferentialTest.readLong;
+import static dev.q2.check.CheckDifferentialTest.setRefcount;
 import static dev.q2.check.CheckDifferentialTest.writeLong;
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -35,6 +36,8 @@ class CheckSnapshotRepairDifferentialTest {
         EXTRA_2K,
         /** the same in a version 2 image (no incomplete entries there). */
         EXTRA_2K_V2,
+        /** entries without extra data, and a data cluster with refcount 0: the refcounts are rebuilt first. */
+        INCOMPLETE_AND_REBUILD,
         /** 4 GiB of extra data in entry 0: the table becomes too big, all snapshots are dropped. */
         EXTRA_HUGE,
         /** v3 entries without extra data: completed with 24 bytes. */
@@ -66,6 +69,9 @@ class CheckSnapshotRepairDifferentialTest {
         assertThat(mine.err()).isEqualTo(q.err().replace("qemu-img: ", "q2: ").replace("q.qcow2", "m.qcow2"));
         assertThat(mine.out()).isEqualTo(q.out().replace("q.qcow2", "m.qcow2"));
         assertThat(mine.exitCode()).isEqualTo(q.exitCode());
+        if (d == Damage.INCOMPLETE_AND_REBUILD) {
+            assertThat(q.err()).contains("Rebuilding refcount structure", "Repairing snapshot table entry 1");
+        }
 
         Qemu.Result qAfter = Qemu.img(dir, "check", "q.qcow2");
         Qemu.Result mAfter = Qemu.img(dir, "check", "m.qcow2");
@@ -106,6 +112,13 @@ class CheckSnapshotRepairDifferentialTest {
                 case COUNT_65536 -> writeInt(f, 60, 65536);
                 case COUNT_HUGE -> writeInt(f, 60, 0xffffffff);
                 case INCOMPLETE_NO_EXTRA -> rewriteTable(f, new int[] {0, 0});
+                case INCOMPLETE_AND_REBUILD -> {
+                    rewriteTable(f, new int[] {0, 0});
+                    long l1 = readLong(f, 40);
+                    long l2 = readLong(f, l1) & 0x00fffffffffffe00L;
+                    long data = readLong(f, l2) & 0x00fffffffffffe00L;
+                    setRefcount(f, readLong(f, 48), 65536, 16, 4, data, 0);
+                }
                 case INCOMPLETE_AND_UNKNOWN_EXTRA -> rewriteTable(f, new int[] {8, 100});
             }
         }
