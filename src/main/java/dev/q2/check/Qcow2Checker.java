@@ -4,6 +4,8 @@ import dev.q2.format.BitmapDirectoryEntry;
 import dev.q2.format.BitmapsExtension;
 import dev.q2.format.CryptoHeaderPointer;
 import dev.q2.format.Features;
+import dev.q2.format.L1Entry;
+import dev.q2.format.L2Entry;
 import dev.q2.format.QcowHeader;
 import dev.q2.format.RefcountBlock;
 import dev.q2.format.SnapshotEntry;
@@ -29,13 +31,14 @@ import java.util.List;
  * clusters nothing uses and synced before the header points at it; the dirty and corrupt bits are cleared last.
  */
 public final class Qcow2Checker {
-    static final long L1E_OFFSET_MASK = 0x00fffffffffffe00L;
-    static final long L1E_RESERVED_MASK = 0x7f000000000001ffL;
-    static final long L2E_OFFSET_MASK = 0x00fffffffffffe00L;
-    static final long L2E_STD_RESERVED_MASK = 0x3f000000000001feL;
-    static final long OFLAG_COPIED = 1L << 63;
-    static final long OFLAG_COMPRESSED = 1L << 62;
-    static final long OFLAG_ZERO = 1L;
+    // QEMU's names for the format's bits, kept short for the many uses below; the values live in dev.q2.format.
+    static final long L1E_OFFSET_MASK = L1Entry.OFFSET_MASK;
+    static final long L1E_RESERVED_MASK = L1Entry.RESERVED_MASK;
+    static final long L2E_OFFSET_MASK = L2Entry.OFFSET_MASK;
+    static final long L2E_STD_RESERVED_MASK = L2Entry.STANDARD_RESERVED_MASK;
+    static final long OFLAG_COPIED = L2Entry.OFLAG_COPIED;
+    static final long OFLAG_COMPRESSED = L2Entry.OFLAG_COMPRESSED;
+    static final long OFLAG_ZERO = L2Entry.OFLAG_ZERO;
     static final long BITMAP_ALL_ALLOC = 0xffffffffL;
     static final long BITMAP_ALL_ZEROES = 0xffffffff00000000L;
     static final long REFT_RESERVED_MASK = 0x1ffL;
@@ -45,6 +48,7 @@ public final class Qcow2Checker {
     /** -Dq2.check.timing=true prints how long each phase took (for benchmarking). */
     private static final boolean TIMING = Boolean.getBoolean("q2.check.timing");
 
+    // cluster types as clusterType returns them: the ordinals of L2Entry.Type
     private static final int UNALLOCATED = 0;
     private static final int ZERO_PLAIN = 1;
     private static final int ZERO_ALLOC = 2;
@@ -358,18 +362,24 @@ public final class Qcow2Checker {
         }
     }
 
+    /**
+     * The stored refcount of the data cluster an L2 entry points to (data file clusters always count 1); null when
+     * it cannot be read, in which case QEMU skips the OFLAG_COPIED comparison.
+     */
+    private Long dataClusterRefcount(long entry) throws IOException {
+        if (hasDataFile) {
+            return 1L;
+        }
+        try {
+            return stored.get((entry & L2E_OFFSET_MASK) >>> clusterBits);
+        } catch (StoredRefcounts.UnreadableRefcount e) {
+            return null;
+        }
+    }
+
+    /** The entry's type as one of the constants above, which follow L2Entry.Type's order. */
     private int clusterType(long entry) {
-        if ((entry & OFLAG_COMPRESSED) != 0) {
-            return COMPRESSED;
-        }
-        if ((entry & OFLAG_ZERO) != 0 && !extendedL2) {
-            return (entry & L2E_OFFSET_MASK) != 0 ? ZERO_ALLOC : ZERO_PLAIN;
-        }
-        if ((entry & L2E_OFFSET_MASK) == 0) {
-            // offset 0 is a valid data-file offset; QEMU tells it from "unallocated" by OFLAG_COPIED
-            return hasDataFile && (entry & OFLAG_COPIED) != 0 ? NORMAL : UNALLOCATED;
-        }
-        return NORMAL;
+        return L2Entry.type(entry, extendedL2, hasDataFile).ordinal();
     }
 
     private long[] words;
@@ -750,15 +760,9 @@ public final class Qcow2Checker {
         }
 
         void checkL2Entry(long entry) throws IOException {
-            long r;
-            if (hasDataFile) {
-                r = 1;
-            } else {
-                try {
-                    r = stored.get((entry & L2E_OFFSET_MASK) >>> clusterBits);
-                } catch (StoredRefcounts.UnreadableRefcount e) {
-                    return;
-                }
+            Long r = dataClusterRefcount(entry);
+            if (r == null) {
+                return;
             }
             if ((r == 1) != ((entry & OFLAG_COPIED) != 0)) {
                 add(-1, entry, r);
@@ -863,15 +867,9 @@ public final class Qcow2Checker {
                 if (type != NORMAL && type != ZERO_ALLOC) {
                     continue;
                 }
-                long r;
-                if (hasDataFile) {
-                    r = 1;
-                } else {
-                    try {
-                        r = stored.get((entry & L2E_OFFSET_MASK) >>> clusterBits);
-                    } catch (StoredRefcounts.UnreadableRefcount e) {
-                        continue;
-                    }
+                Long r = dataClusterRefcount(entry);
+                if (r == null) {
+                    continue;
                 }
                 if ((r == 1) != ((entry & OFLAG_COPIED) != 0)) {
                     res.corruptions++;

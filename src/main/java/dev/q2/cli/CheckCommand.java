@@ -5,7 +5,7 @@ import dev.q2.check.CheckMode;
 import dev.q2.check.CheckReport;
 import dev.q2.check.CheckResult;
 import dev.q2.check.Qcow2Checker;
-import dev.q2.format.QcowHeader;
+import dev.q2.image.Devices;
 import dev.q2.image.Qcow2Image;
 import dev.q2.io.ImageFile;
 import dev.q2.io.QemuLock;
@@ -16,7 +16,6 @@ import picocli.CommandLine.ParseResult;
 
 import java.io.IOException;
 import java.io.PrintWriter;
-import java.nio.ByteBuffer;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import java.util.regex.Matcher;
@@ -112,7 +111,7 @@ final class CheckCommand implements Callable<Integer> {
             return 1;
         }
         try (f; QemuLock lock = lock(f, path, mode)) {
-            String fmt = format != null ? format : probe(f);
+            String fmt = format != null ? format : Devices.probe(f);
             if (fmt.equals("raw")) {
                 err.println("q2: This image format does not support checks");
                 return NOT_CHECKABLE;
@@ -183,12 +182,6 @@ final class CheckCommand implements Callable<Integer> {
             return m.group(1) + "\nIs another process using the image [" + filename + "]?";
         }
         return message;
-    }
-
-    private static String probe(ImageFile f) throws IOException {
-        ByteBuffer b = ByteBuffer.allocate(4);
-        f.readZeroFilled(0, b);
-        return b.getInt(0) == QcowHeader.MAGIC ? "qcow2" : "raw";
     }
 
     private static void debug(Exception e, PrintWriter err) {

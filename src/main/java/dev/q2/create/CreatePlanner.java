@@ -2,8 +2,8 @@ package dev.q2.create;
 
 import dev.q2.format.QcowHeader;
 import dev.q2.image.ImageException;
-import dev.q2.image.Qcow2Image;
 import dev.q2.image.Limits;
+import dev.q2.image.Qcow2Image;
 import dev.q2.util.Sizes;
 
 import java.io.IOException;
@@ -202,10 +202,8 @@ public final class CreatePlanner {
             throw new CreateException("Could not open '" + shown + "': No such file or directory; could not open"
                     + " backing image", false);
         }
-        try (var ch = java.nio.channels.FileChannel.open(file)) {
-            var buf = java.nio.ByteBuffer.allocate(4);
-            ch.read(buf, 0);
-            return buf.position() == 4 && buf.getInt(0) == QcowHeader.MAGIC ? "qcow2" : "raw";
+        try {
+            return dev.q2.image.Devices.probe(file);
         } catch (IOException e) {
             throw new CreateException(openError(shown, e) + "; could not open backing image", false);
         }

@@ -31,20 +31,30 @@ public final class L2Entry {
         COMPRESSED
     }
 
-    /**
-     * Classifies a standard-format entry. For extended L2 the zero flag is not used (subcluster bits say what is
-     * zero), so {@code extendedL2} makes bit 0 count as reserved instead.
-     */
+    /** Classifies an entry of an image without an external data file; see {@link #type(long, boolean, boolean)}. */
     public static Type type(long entry, boolean extendedL2) {
+        return type(entry, extendedL2, false);
+    }
+
+    /**
+     * Classifies an entry as QEMU's qcow2_get_cluster_type does. For extended L2 the zero flag is not used
+     * (subcluster bits say what is zero), so bit 0 counts as reserved instead. With an external data file, host
+     * offset 0 is a valid cluster, told from "unallocated" by OFLAG_COPIED (data file clusters always have
+     * refcount 1).
+     */
+    public static Type type(long entry, boolean extendedL2, boolean externalDataFile) {
         if ((entry & OFLAG_COMPRESSED) != 0) {
             return Type.COMPRESSED;
         }
-        boolean zero = !extendedL2 && (entry & OFLAG_ZERO) != 0;
-        long offset = entry & OFFSET_MASK;
-        if (zero) {
-            return offset != 0 ? Type.ZERO_ALLOC : Type.ZERO_PLAIN;
+        if (!extendedL2 && (entry & OFLAG_ZERO) != 0) {
+            return (entry & OFFSET_MASK) != 0 ? Type.ZERO_ALLOC : Type.ZERO_PLAIN;
         }
-        return offset != 0 ? Type.NORMAL : Type.UNALLOCATED;
+        return hasHostCluster(entry, externalDataFile) ? Type.NORMAL : Type.UNALLOCATED;
+    }
+
+    /** Whether a (non-compressed) entry points to a host cluster, offset 0 of an external data file included. */
+    public static boolean hasHostCluster(long entry, boolean externalDataFile) {
+        return (entry & OFFSET_MASK) != 0 || (externalDataFile && (entry & OFLAG_COPIED) != 0);
     }
 
     public static long hostOffset(long entry) {

@@ -13,11 +13,16 @@ public final class Devices {
     private Devices() {
     }
 
+    /** qemu-img's probe among the formats q2 knows: "qcow2" when the file starts with the magic, else "raw". */
+    public static String probe(ImageFile f) throws IOException {
+        ByteBuffer b = ByteBuffer.allocate(4);
+        f.readZeroFilled(0, b);
+        return b.getInt(0) == QcowHeader.MAGIC ? "qcow2" : "raw";
+    }
+
     public static String probe(Path path) throws IOException {
         try (ImageFile f = ImageFile.openReadOnly(path)) {
-            ByteBuffer b = ByteBuffer.allocate(4);
-            f.readZeroFilled(0, b);
-            return b.getInt(0) == QcowHeader.MAGIC ? "qcow2" : "raw";
+            return probe(f);
         }
     }
 

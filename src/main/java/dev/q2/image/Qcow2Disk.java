@@ -162,11 +162,7 @@ public final class Qcow2Disk implements BlockDevice {
         DiskOptions ro = new DiskOptions(false, opt.forceShare(), 0, opt.l2CacheMax(), 0, true, true);
         String format = fmt;
         if (format == null) {
-            try (ImageFile probe = ImageFile.openReadOnly(bp)) {
-                ByteBuffer m = ByteBuffer.allocate(4);
-                probe.readZeroFilled(0, m);
-                format = m.getInt(0) == QcowHeader.MAGIC ? "qcow2" : "raw";
-            }
+            format = Devices.probe(bp);
         }
         try {
             if (format.equals("qcow2")) {
@@ -327,19 +323,8 @@ public final class Qcow2Disk implements BlockDevice {
         file.writeFully(offset, data);
     }
 
-    /**
-     * The type of an entry. Offset 0 is a valid host offset in an external data file; there QEMU tells such a
-     * cluster from an unallocated one by OFLAG_COPIED (data file clusters always have refcount 1).
-     */
     private L2Entry.Type type(long entry) {
-        L2Entry.Type t = L2Entry.type(entry, ext);
-        if (externalData && t == L2Entry.Type.UNALLOCATED && L2Entry.copied(entry)) {
-            return L2Entry.Type.NORMAL;
-        }
-        if (externalData && t == L2Entry.Type.ZERO_PLAIN && L2Entry.copied(entry)) {
-            return L2Entry.Type.ZERO_ALLOC;
-        }
-        return t;
+        return L2Entry.type(entry, ext, externalData);
     }
 
     // ---------------------------------------------------------------- reads

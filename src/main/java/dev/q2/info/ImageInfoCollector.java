@@ -5,6 +5,7 @@ import dev.q2.format.BitmapDirectoryEntry;
 import dev.q2.format.Features;
 import dev.q2.format.QcowHeader;
 import dev.q2.format.SnapshotEntry;
+import dev.q2.image.Devices;
 import dev.q2.image.ImageException;
 import dev.q2.image.Qcow2Image;
 import dev.q2.io.ImageFile;
@@ -12,7 +13,6 @@ import dev.q2.io.QemuLock;
 import dev.q2.util.QDict;
 
 import java.io.IOException;
-import java.nio.ByteBuffer;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -24,13 +24,6 @@ import java.util.List;
  */
 public final class ImageInfoCollector {
     private ImageInfoCollector() {
-    }
-
-    /** Format of a file: "qcow2" when it starts with the qcow2 magic, else "raw" (qemu-img's probe). */
-    public static String probe(ImageFile f) throws IOException {
-        ByteBuffer b = ByteBuffer.allocate(4);
-        f.readZeroFilled(0, b);
-        return b.getInt(0) == QcowHeader.MAGIC ? "qcow2" : "raw";
     }
 
     /**
@@ -46,7 +39,7 @@ public final class ImageInfoCollector {
              QemuLock lock = forceShare ? null
                      : QemuLock.acquire(f.channel(), path, 0,
                      QemuLock.PERM_ALL & ~(QemuLock.PERM_WRITE | QemuLock.PERM_RESIZE))) {
-            String fmt = format != null ? format : probe(f);
+            String fmt = format != null ? format : Devices.probe(f);
             if (fmt.equals("raw")) {
                 return raw(filename, f);
             }

@@ -1,7 +1,7 @@
 package dev.q2.map;
 
 import dev.q2.create.CreatePlanner;
-import dev.q2.format.QcowHeader;
+import dev.q2.image.Devices;
 import dev.q2.image.ImageException;
 import dev.q2.image.Qcow2Image;
 import dev.q2.io.ImageFile;
@@ -9,7 +9,6 @@ import dev.q2.io.QemuLock;
 
 import java.io.Closeable;
 import java.io.IOException;
-import java.nio.ByteBuffer;
 import java.nio.file.AccessDeniedException;
 import java.nio.file.FileSystemException;
 import java.nio.file.NoSuchFileException;
@@ -73,7 +72,7 @@ public final class ChainReader implements Closeable {
         }
         FileNode file = openFile(name);
         try {
-            String fmt = format != null ? format : probe(file.file());
+            String fmt = format != null ? format : Devices.probe(file.file());
             if (fmt.equals("raw")) {
                 return new RawNode(file);
             }
@@ -145,13 +144,6 @@ public final class ChainReader implements Closeable {
             return fse.getReason();
         }
         return e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
-    }
-
-    /** qcow2 when the file starts with the qcow2 magic, else raw (the formats q2 knows). */
-    private static String probe(ImageFile f) throws IOException {
-        ByteBuffer b = ByteBuffer.allocate(4);
-        f.readZeroFilled(0, b);
-        return b.getInt(0) == QcowHeader.MAGIC ? "qcow2" : "raw";
     }
 
     @Override

@@ -263,14 +263,13 @@ final class Qcow2Node extends Node {
 
     /** Type of a standard (not extended) L2 entry. */
     private Type standardType(long entry) {
-        if ((entry & L2Entry.OFLAG_COMPRESSED) != 0) {
-            return Type.COMPRESSED;
-        }
-        long offset = entry & L2Entry.OFFSET_MASK;
-        if ((entry & L2Entry.OFLAG_ZERO) != 0) {
-            return offset != 0 ? Type.ZERO_ALLOC : Type.ZERO_PLAIN;
-        }
-        return clusterAllocated(entry, offset) ? Type.NORMAL : Type.UNALLOCATED_PLAIN;
+        return switch (L2Entry.type(entry, false, hasDataFile)) {
+            case COMPRESSED -> Type.COMPRESSED;
+            case ZERO_ALLOC -> Type.ZERO_ALLOC;
+            case ZERO_PLAIN -> Type.ZERO_PLAIN;
+            case NORMAL -> Type.NORMAL;
+            case UNALLOCATED -> Type.UNALLOCATED_PLAIN;
+        };
     }
 
     private Type subclusterType(long entry, long bitmap, int sc) {
@@ -280,10 +279,9 @@ final class Qcow2Node extends Node {
         if ((entry & L2Entry.OFLAG_COMPRESSED) != 0) {
             return Type.COMPRESSED;
         }
-        long offset = entry & L2Entry.OFFSET_MASK;
         int alloc = (int) bitmap;
         int zero = (int) (bitmap >>> 32);
-        if (clusterAllocated(entry, offset)) {
+        if (L2Entry.hasHostCluster(entry, hasDataFile)) {
             if ((alloc & zero) != 0) {
                 return Type.INVALID;
             }
@@ -296,11 +294,6 @@ final class Qcow2Node extends Node {
             return Type.INVALID;
         }
         return (zero & (1 << sc)) != 0 ? Type.ZERO_PLAIN : Type.UNALLOCATED_PLAIN;
-    }
-
-    /** Offset 0 means unallocated, except in an external data file, where OFLAG_COPIED marks offset 0 as used. */
-    private boolean clusterAllocated(long entry, long offset) {
-        return offset != 0 || (hasDataFile && (entry & L2Entry.OFLAG_COPIED) != 0);
     }
 
     private long entry(int i) {
