@@ -1,7 +1,8 @@
 /*
- * q2seek: the three system calls q2 map needs and Java 17 does not offer: lseek with SEEK_DATA / SEEK_HOLE (how
- * QEMU's file-posix driver finds holes) and st_blocks (how QEMU's qcow2 driver detects metadata preallocation).
- * Errors come back as negative errno values. Built by build.sh; loaded by dev.q2.map.NativeFiles.
+ * q2seek: the system calls q2 needs and Java 17 does not offer: lseek with SEEK_DATA / SEEK_HOLE (how QEMU's
+ * file-posix driver finds holes), st_blocks (how QEMU's qcow2 driver detects metadata preallocation) and
+ * fcntl(F_OFD_GETLK) (how QEMU's file-posix driver tests for a conflicting image lock).
+ * Errors come back as negative errno values. Built by build.sh; loaded by dev.q2.io.NativeFiles.
  */
 #define _GNU_SOURCE
 #include <jni.h>
@@ -40,6 +41,28 @@ JNIEXPORT jlong JNICALL Java_dev_q2_io_NativeFiles_allocated0(JNIEnv *env, jclas
         return -(jlong) errno;
     }
     return (jlong) st.st_blocks * 512;
+}
+
+/*
+ * Tests whether a lock of the given kind on [start, start + len) would conflict with a lock another open file
+ * description holds. Returns 0 when none would, the holder's pid for a process-associated (POSIX) lock, -1 for
+ * an open file description lock (QEMU's kind, whose pid the kernel does not report), or -errno - 1.
+ */
+JNIEXPORT jint JNICALL Java_dev_q2_io_NativeFiles_lockTest0(JNIEnv *env, jclass cls, jint fd, jlong start,
+                                                           jlong len, jboolean exclusive)
+{
+    struct flock fl = {0};
+    fl.l_type = exclusive ? F_WRLCK : F_RDLCK;
+    fl.l_whence = SEEK_SET;
+    fl.l_start = (off_t) start;
+    fl.l_len = (off_t) len;
+    if (fcntl(fd, F_OFD_GETLK, &fl) < 0) {
+        return -errno - 1;
+    }
+    if (fl.l_type == F_UNLCK) {
+        return 0;
+    }
+    return fl.l_pid > 0 ? fl.l_pid : -1;
 }
 
 JNIEXPORT void JNICALL Java_dev_q2_io_NativeFiles_close0(JNIEnv *env, jclass cls, jint fd)

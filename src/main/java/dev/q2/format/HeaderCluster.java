@@ -28,12 +28,12 @@ public final class HeaderCluster {
         int[] order = {HeaderExtension.BACKING_FORMAT, HeaderExtension.EXTERNAL_DATA_FILE,
             HeaderExtension.FULL_DISK_ENCRYPTION};
         for (int type : order) {
-            given.stream().filter(e -> e.type() == type).findFirst().ifPresent(out::add);
+            HeaderExtension.first(given, type).ifPresent(out::add);
         }
         if (writesFeatureTable(h)) {
             out.add(new HeaderExtension(HeaderExtension.FEATURE_NAME_TABLE, FeatureNameTable.qemuDefault().encode()));
         }
-        given.stream().filter(e -> e.type() == HeaderExtension.BITMAPS).findFirst().ifPresent(out::add);
+        HeaderExtension.first(given, HeaderExtension.BITMAPS).ifPresent(out::add);
         for (HeaderExtension e : given) {
             switch (e.type()) {
                 case HeaderExtension.BACKING_FORMAT, HeaderExtension.EXTERNAL_DATA_FILE,

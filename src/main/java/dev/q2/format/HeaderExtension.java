@@ -32,6 +32,19 @@ public record HeaderExtension(int type, byte[] data) {
         return new String(data, StandardCharsets.UTF_8);
     }
 
+    /**
+     * The first extension of {@code type} in {@code exts}. A loop, not a stream: streams cost a q2 command a few
+     * milliseconds of start-up (their EnumMaps make the JVM spin a method-handle class at run time).
+     */
+    public static java.util.Optional<HeaderExtension> first(List<HeaderExtension> exts, int type) {
+        for (HeaderExtension e : exts) {
+            if (e.type() == type) {
+                return java.util.Optional.of(e);
+            }
+        }
+        return java.util.Optional.empty();
+    }
+
     public static HeaderExtension ofString(int type, String value) {
         return new HeaderExtension(type, value.getBytes(StandardCharsets.UTF_8));
     }

@@ -117,7 +117,7 @@ public final class Qcow2Image implements AutoCloseable {
                 throw new ImageException(e.getMessage());
             }
         }
-        FeatureNameTable names = findExtension(extensions, HeaderExtension.FEATURE_NAME_TABLE)
+        FeatureNameTable names = HeaderExtension.first(extensions, HeaderExtension.FEATURE_NAME_TABLE)
                 .map(e -> FeatureNameTable.decode(e.data())).orElse(new FeatureNameTable(List.of()));
         long unknown = h.incompatibleFeatures() & ~Features.INCOMPAT_KNOWN;
         if (unknown != 0) {
@@ -265,7 +265,7 @@ public final class Qcow2Image implements AutoCloseable {
 
     private static List<BitmapDirectoryEntry> readBitmaps(ImageFile f, QcowHeader h, List<HeaderExtension> exts,
                                                           long fileSize) throws IOException {
-        var ext = findExtension(exts, HeaderExtension.BITMAPS);
+        var ext = HeaderExtension.first(exts, HeaderExtension.BITMAPS);
         if (ext.isEmpty() || (h.autoclearFeatures() & Features.AUTOCLEAR_BITMAPS) == 0) {
             return List.of(); // QEMU ignores a bitmaps extension whose autoclear bit was cleared
         }
@@ -335,10 +335,6 @@ public final class Qcow2Image implements AutoCloseable {
         }
     }
 
-    static java.util.Optional<HeaderExtension> findExtension(List<HeaderExtension> exts, int type) {
-        return exts.stream().filter(e -> e.type() == type).findFirst();
-    }
-
     static long ceilDiv(long a, long b) {
         return a / b + (a % b != 0 ? 1 : 0);
     }
@@ -366,23 +362,23 @@ public final class Qcow2Image implements AutoCloseable {
 
     /** The backing format from the backing format extension, or null. */
     public String backingFormat() {
-        return findExtension(extensions, HeaderExtension.BACKING_FORMAT).map(HeaderExtension::dataAsString)
+        return HeaderExtension.first(extensions, HeaderExtension.BACKING_FORMAT).map(HeaderExtension::dataAsString)
                 .orElse(null);
     }
 
     /** The external data file name from its extension, or null. */
     public String dataFile() {
-        return findExtension(extensions, HeaderExtension.EXTERNAL_DATA_FILE).map(HeaderExtension::dataAsString)
+        return HeaderExtension.first(extensions, HeaderExtension.EXTERNAL_DATA_FILE).map(HeaderExtension::dataAsString)
                 .orElse(null);
     }
 
     public CryptoHeaderPointer cryptoHeader() {
-        return findExtension(extensions, HeaderExtension.FULL_DISK_ENCRYPTION)
+        return HeaderExtension.first(extensions, HeaderExtension.FULL_DISK_ENCRYPTION)
                 .map(e -> CryptoHeaderPointer.decode(e.data())).orElse(null);
     }
 
     public FeatureNameTable featureNameTable() {
-        return findExtension(extensions, HeaderExtension.FEATURE_NAME_TABLE)
+        return HeaderExtension.first(extensions, HeaderExtension.FEATURE_NAME_TABLE)
                 .map(e -> FeatureNameTable.decode(e.data())).orElse(null);
     }
 
@@ -416,7 +412,7 @@ public final class Qcow2Image implements AutoCloseable {
 
     /** The bitmaps header extension when QEMU honours it (autoclear bit set), or null. */
     public BitmapsExtension bitmapsExtension() {
-        var ext = findExtension(extensions, HeaderExtension.BITMAPS);
+        var ext = HeaderExtension.first(extensions, HeaderExtension.BITMAPS);
         if (ext.isEmpty() || (header.autoclearFeatures() & Features.AUTOCLEAR_BITMAPS) == 0) {
             return null;
         }

@@ -15,8 +15,11 @@ import java.util.List;
  * byte 100+i of the image file, and one that refuses to share permission i holds a shared lock on byte 200+i.
  * Before taking its locks a process checks that nobody refuses what it wants and nobody holds what it refuses.
  *
- * <p>QEMU tests with F_OFD_GETLK, which Java does not offer; q2 reads the kernel's lock list (/proc/locks) instead,
- * which sees QEMU's OFD locks and other processes' POSIX locks alike, without needing write access to the file.
+ * <p>QEMU tests with F_OFD_GETLK, which Java does not offer; q2 makes the same test through its JNI helper
+ * ({@link NativeFiles#lockTest}). Where the helper is missing, or the test finds one of this process's own locks
+ * (an image opened twice), q2 reads the kernel's lock list (/proc/locks) instead, which sees QEMU's OFD locks and
+ * other processes' POSIX locks alike. Both work without write access to the file. /proc/locks is only the fallback
+ * because reading it from a multi-threaded process such as a JVM costs the kernel 5-15 ms.
  * The locks q2 takes are POSIX locks from {@link FileChannel#lock}; the kernel makes those conflict with QEMU's OFD
  * locks, so QEMU sees them.
  */
@@ -67,20 +70,85 @@ public final class QemuLock implements AutoCloseable {
 
     /** Refuses if another process holds {@code path} in a way that conflicts with the given use. */
     public static void check(Path path, int perms, int sharedPerms) throws IOException {
-        List<long[]> held = heldByOthers(path);
-        // QEMU checks the permissions it wants first, then those it refuses to share.
+        int[] wanted = wantedBytes(perms, sharedPerms);
+        boolean[] held = testNatively(path, wanted);
+        if (held == null) {
+            held = testProcLocks(path, wanted);
+        }
+        for (int k = 0; k < wanted.length; k++) {
+            if (held[k]) {
+                String kind = wanted[k] >= SHARED_BASE ? "" : "shared ";
+                throw new LockConflictException("Failed to get " + kind + "\"" + NAMES[wanted[k] % 100]
+                        + "\" lock: is another process using the image [" + path + "]?");
+            }
+        }
+    }
+
+    /**
+     * The lock bytes to test, in QEMU's order: the "unshared" bytes of the permissions wanted, then the
+     * permission bytes of those refused to others.
+     */
+    static int[] wantedBytes(int perms, int sharedPerms) {
+        int[] bytes = new int[2 * NAMES.length];
+        int n = 0;
         for (int i = 0; i < NAMES.length; i++) {
-            if ((perms & (1 << i)) != 0 && covers(held, SHARED_BASE + i)) {
-                throw new LockConflictException("Failed to get \"" + NAMES[i] + "\" lock: is another process"
-                        + " using the image [" + path + "]?");
+            if ((perms & (1 << i)) != 0) {
+                bytes[n++] = SHARED_BASE + i;
             }
         }
         for (int i = 0; i < NAMES.length; i++) {
-            if ((sharedPerms & (1 << i)) == 0 && covers(held, PERM_BASE + i)) {
-                throw new LockConflictException("Failed to get shared \"" + NAMES[i] + "\" lock: is another"
-                        + " process using the image [" + path + "]?");
+            if ((sharedPerms & (1 << i)) == 0) {
+                bytes[n++] = PERM_BASE + i;
             }
         }
+        return java.util.Arrays.copyOf(bytes, n);
+    }
+
+    /**
+     * Tests each byte with F_OFD_GETLK as QEMU does (would an exclusive lock conflict?). Null when the native
+     * helper is unavailable or cannot answer for certain, so the caller reads /proc/locks.
+     */
+    static boolean[] testNatively(Path path, int[] bytes) {
+        if (!NativeFiles.available()) {
+            return null;
+        }
+        int fd = NativeFiles.open(path);
+        if (fd < 0) {
+            return null;
+        }
+        try {
+            boolean[] held = new boolean[bytes.length];
+            long self = -2;
+            for (int k = 0; k < bytes.length; k++) {
+                int r = NativeFiles.lockTest(fd, bytes[k], 1, true);
+                if (r > 0) {
+                    if (self == -2) {
+                        self = ProcessHandle.current().pid();
+                    }
+                    if (r == self) {
+                        return null; // our own lock hides whether another process holds one too
+                    }
+                } else if (r < -1) {
+                    return null; // e.g. a kernel without OFD locks
+                }
+                held[k] = r != 0;
+            }
+            return held;
+        } catch (UnsatisfiedLinkError e) {
+            return null; // a helper library older than this class
+        } finally {
+            NativeFiles.close(fd);
+        }
+    }
+
+    /** The same test as {@link #testNatively}, answered from /proc/locks. */
+    static boolean[] testProcLocks(Path path, int[] bytes) throws IOException {
+        List<long[]> ranges = heldByOthers(path);
+        boolean[] held = new boolean[bytes.length];
+        for (int k = 0; k < bytes.length; k++) {
+            held[k] = covers(ranges, bytes[k]);
+        }
+        return held;
     }
 
     /** Refuses to overwrite an existing image that another process uses (as a writer would). */

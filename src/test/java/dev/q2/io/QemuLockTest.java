@@ -1,0 +1,84 @@
+package dev.q2.io;
+
+import dev.q2.testutil.Qemu;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.concurrent.TimeUnit;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * The two ways q2 tests for QEMU's image locks, F_OFD_GETLK through the JNI helper and /proc/locks, give the same
+ * answer for every combination of wanted and shared permissions, while a qemu-io holds the image for writing.
+ */
+@Tag("qemu")
+class QemuLockTest {
+    @TempDir
+    Path dir;
+
+    @Test
+    void nativeTestAndProcLocksAgreeOnEveryPermissionCombination() throws Exception {
+        Qemu.assumeAvailable();
+        assertThat(NativeFiles.available()).as("JNI helper loads on this platform").isTrue();
+        Qemu.img(dir, "create", "-q", "-f", "qcow2", "img.qcow2", "64M");
+        Path img = dir.resolve("img.qcow2");
+        Process holder = new ProcessBuilder("qemu-io", "-c", "sleep 20000", "img.qcow2")
+                .directory(dir.toFile()).redirectErrorStream(true).start();
+        try {
+            waitForLocks(img);
+            int conflicts = 0;
+            for (int perms = 0; perms <= QemuLock.PERM_ALL; perms++) {
+                for (int shared = 0; shared <= QemuLock.PERM_ALL; shared++) {
+                    int[] bytes = QemuLock.wantedBytes(perms, shared);
+                    boolean[] viaNative = QemuLock.testNatively(img, bytes);
+                    boolean[] viaProc = QemuLock.testProcLocks(img, bytes);
+                    assertThat(viaNative).as("perms %d shared %d", perms, shared).isNotNull().isEqualTo(viaProc);
+                    for (boolean b : viaNative) {
+                        conflicts += b ? 1 : 0;
+                    }
+                }
+            }
+            // qemu-io holds consistent read + write and refuses to share write and resize: both tests see them.
+            assertThat(conflicts).isPositive();
+            boolean[] readOnly = QemuLock.testNatively(img, QemuLock.wantedBytes(QemuLock.PERM_CONSISTENT_READ,
+                    QemuLock.PERM_ALL));
+            assertThat(readOnly).containsOnly(false);
+        } finally {
+            holder.destroy();
+            holder.waitFor(10, TimeUnit.SECONDS);
+        }
+    }
+
+    @Test
+    void ownLocksSendTheNativeTestToProcLocks() throws Exception {
+        assertThat(NativeFiles.available()).as("JNI helper loads on this platform").isTrue();
+        Path img = Files.write(dir.resolve("img"), new byte[512]);
+        int[] bytes = QemuLock.wantedBytes(QemuLock.PERM_ALL, 0);
+        try (FileChannel ch = FileChannel.open(img);
+             QemuLock lock = QemuLock.acquire(ch, img, QemuLock.PERM_CONSISTENT_READ, QemuLock.PERM_CONSISTENT_READ)) {
+            // F_OFD_GETLK reports this JVM's POSIX locks; only /proc/locks can tell them from another process's.
+            assertThat(QemuLock.testNatively(img, bytes)).isNull();
+            assertThat(QemuLock.testProcLocks(img, bytes)).containsOnly(false);
+            QemuLock.check(img, QemuLock.PERM_ALL, 0);
+        }
+        assertThat(QemuLock.testNatively(img, bytes)).containsOnly(false);
+    }
+
+    private static void waitForLocks(Path img) throws Exception {
+        long ino = ((Number) Files.getAttribute(img, "unix:ino")).longValue();
+        for (int i = 0; i < 100; i++) {
+            for (String l : Files.readAllLines(Path.of("/proc/locks"))) {
+                if (l.contains(":" + ino + " ")) {
+                    return;
+                }
+            }
+            Thread.sleep(50);
+        }
+        throw new IllegalStateException("qemu-io did not lock the image");
+    }
+}
