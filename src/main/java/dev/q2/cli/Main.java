@@ -21,6 +21,9 @@ public final class Main implements Runnable {
     private static final String[] SUBCOMMANDS = {CreateCommand.NAME, InfoCommand.NAME, CheckCommand.NAME,
         MapCommand.NAME, ConvertCommand.NAME, CompareCommand.NAME, IoCommand.NAME, BenchCommand.NAME};
 
+    /** picocli's documented switch for leaving out built-in converters (a comma-separated list of regexes). */
+    private static final String CONVERTER_EXCLUDES = "picocli.converters.excludes";
+
     /** Folder that relative file names are resolved against (the process's, except in tests). */
     private final Path workDir;
     private final CommandSpec spec = CommandSpec.wrapWithoutInspection(this);
@@ -61,6 +64,11 @@ public final class Main implements Runnable {
 
     /** Runs q2 as if started in {@code workDir}. */
     public static int run(Path workDir, String[] args, PrintWriter out, PrintWriter err) {
+        if (System.getProperty(CONVERTER_EXCLUDES) == null) {
+            // q2's options are all strings; without this, every CommandLine looks up (and so initialises) the
+            // java.time and java.sql classes for picocli's optional converters: about 4 ms of every command.
+            System.setProperty(CONVERTER_EXCLUDES, "java\\.(time|sql)\\..*");
+        }
         Main main = new Main(workDir);
         CommandLine cl = new CommandLine(main.spec);
         String invoked = invokedSubcommand(args);
