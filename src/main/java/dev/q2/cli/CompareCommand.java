@@ -100,7 +100,7 @@ final class CompareCommand implements Callable<Integer> {
                 default -> {
                 }
             }
-            if (r.sizeMismatch()) {
+            if (r.sizeWarning()) {
                 print(out, "Warning: Image size mismatch!");
             }
             if (!r.identical()) {

@@ -33,8 +33,11 @@ public final class Comparer {
         STATUS_MISMATCH
     }
 
-    /** The outcome, its offset (-1 when none), and whether the sizes differed. */
-    public record Result(Outcome outcome, long offset, boolean sizeMismatch) {
+    /**
+     * The outcome, its offset (-1 when none), and whether qemu-img warns that the sizes differ: it does once the
+     * common part has compared equal, before it looks at the longer image's tail.
+     */
+    public record Result(Outcome outcome, long offset, boolean sizeWarning) {
         public boolean identical() {
             return outcome == Outcome.IDENTICAL;
         }
@@ -55,10 +58,15 @@ public final class Comparer {
         }
     }
 
-    /** The non-strict comparison: guest contents only. */
+    /**
+     * The non-strict comparison: guest contents only. Sizes count in whole 512-byte sectors, as QEMU's block layer
+     * counts them, so a raw file of 1000 bytes has the size of a 1024-byte qcow2 image (its tail reads as zeros).
+     */
     public static Result compare(BlockDevice a, BlockDevice b) throws IOException {
-        boolean sizeMismatch = a.size() != b.size();
-        long common = Math.min(a.size(), b.size());
+        long sizeA = sectorsRoundedUp(a.size());
+        long sizeB = sectorsRoundedUp(b.size());
+        boolean sizeMismatch = sizeA != sizeB;
+        long common = Math.min(sizeA, sizeB);
         ByteBuffer ba = ByteBuffer.allocate(CHUNK);
         ByteBuffer bb = ByteBuffer.allocate(CHUNK);
         long pos = 0;
@@ -73,14 +81,15 @@ public final class Comparer {
                 b.read(pos, bb);
                 int m = Arrays.mismatch(ba.array(), 0, (int) step, bb.array(), 0, (int) step);
                 if (m >= 0) {
-                    return new Result(Outcome.CONTENT_MISMATCH, (pos + m) / SECTOR * SECTOR, sizeMismatch);
+                    return new Result(Outcome.CONTENT_MISMATCH, (pos + m) / SECTOR * SECTOR, false);
                 }
             }
             pos += step;
         }
-        BlockDevice longer = a.size() > b.size() ? a : b;
-        while (pos < longer.size()) {
-            BlockDevice.Extent e = longer.status(pos, Math.min(CHUNK, longer.size() - pos));
+        BlockDevice longer = sizeA > sizeB ? a : b;
+        long longerSize = Math.max(sizeA, sizeB);
+        while (pos < longerSize) {
+            BlockDevice.Extent e = longer.status(pos, Math.min(CHUNK, longerSize - pos));
             long step = Math.max(1, e.length());
             if (!e.zero()) {
                 ba.clear().limit((int) step);
@@ -94,6 +103,10 @@ public final class Comparer {
             pos += step;
         }
         return new Result(Outcome.IDENTICAL, -1, sizeMismatch);
+    }
+
+    private static long sectorsRoundedUp(long n) {
+        return n > Long.MAX_VALUE - (SECTOR - 1) ? n : (n + SECTOR - 1) & -SECTOR;
     }
 
     /**
