@@ -4,6 +4,7 @@ import dev.q2.compare.Comparer;
 import dev.q2.image.BlockDevice;
 import dev.q2.image.Devices;
 import dev.q2.map.ChainReader;
+import dev.q2.map.CorruptMetadataException;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Model.OptionSpec;
 import picocli.CommandLine.Model.PositionalParamSpec;
@@ -111,6 +112,11 @@ final class CompareCommand implements Callable<Integer> {
             return 0;
         } catch (Comparer.StatusException e) {
             out.flush();
+            if (e.getCause() instanceof CorruptMetadataException) {
+                // QEMU's qcow2 driver says this on its own when it finds the image corrupt (read-only: no marking)
+                err.println("qcow2: Image is corrupt: " + e.getMessage()
+                        + "; further non-fatal corruption events will be suppressed");
+            }
             err.println("q2: Sector allocation test failed for " + (e.image() == 1 ? image1 : image2));
             return 3;
         } catch (Exception e) {

@@ -1,6 +1,7 @@
 package dev.q2.compare;
 
 import dev.q2.image.BlockDevice;
+import dev.q2.image.ImageException;
 import dev.q2.map.BlockStatus;
 import dev.q2.map.ChainReader;
 
@@ -47,7 +48,7 @@ public final class Comparer {
     public static final class StatusException extends IOException {
         private final int image;
 
-        StatusException(int image, IOException cause) {
+        StatusException(int image, Exception cause) {
             super(cause.getMessage(), cause);
             this.image = image;
         }
@@ -165,7 +166,7 @@ public final class Comparer {
         BlockStatus.Run r;
         try {
             r = chain.statusAbove(offset, bytes);
-        } catch (IOException e) {
+        } catch (IOException | ImageException e) {
             throw new StatusException(image, e);
         }
         if (r.length() <= 0) {

@@ -65,7 +65,7 @@ public final class ChainReader implements Closeable {
      * ({@code bdrv_block_status_above} with no base): flags from {@link BlockStatus} and the length of the run from
      * {@code offset} (at least 1 byte when {@code offset} is inside the image and {@code bytes} is positive).
      *
-     * @throws ImageException when the metadata is corrupt where QEMU would fail the query with EIO
+     * @throws CorruptMetadataException where QEMU would find the metadata corrupt and fail the query with EIO
      */
     public BlockStatus.Run statusAbove(long offset, long bytes) throws IOException {
         BlockStatus.Result r = new BlockStatus.Result();

@@ -154,6 +154,11 @@ class CompareDifferentialTest {
                 b.qcow2("a.qcow2", "8M", "", "write -P 0x11 0 6M");
                 b.qcow2("b.qcow2", "8M", "", "write -P 0x11 0 6M", "write -P 0x12 5000000 1");
             }),
+            c("strict: corrupt L2 entry (Sector allocation test failed, exit 3)", "-s u.qcow2 bad.qcow2", b -> {
+                b.qcow2("u.qcow2", "4M", "", "write -P 0x11 0 64k");
+                b.qcow2("bad.qcow2", "4M", "", "write -P 0x11 0 64k");
+                b.unalignL2Entry("bad.qcow2", 1);
+            }),
             c("strict quiet", "-s -q u.qcow2 z.qcow2", b -> {
                 b.qcow2("u.qcow2", "4M", "", "write -P 0x11 0 64k");
                 b.qcow2("z.qcow2", "4M", "", "write -P 0x11 0 64k", "write -z 3M 64k");
@@ -174,10 +179,11 @@ class CompareDifferentialTest {
     void sameOutputAndExitCodeAsQemuImgOnBuiltImages(String name, String args, Setup setup) {
         Qemu.assumeAvailable();
         setup.build(new Builder(dir));
-        assertSameAsQemuImg(args);
+        assertSameAsQemuImg(args).run();
     }
 
-    private void assertSameAsQemuImg(String args) {
+    /** Compares exit code and stdout; the returned check compares stderr too, but for the program's name. */
+    private Runnable assertSameAsQemuImg(String args) {
         List<String> a = new ArrayList<>(List.of("compare"));
         a.addAll(List.of(args.split(" ")));
         Qemu.Result q = Qemu.img(dir, a.toArray(String[]::new));
@@ -185,6 +191,7 @@ class CompareDifferentialTest {
         assertThat(o.exitCode()).as(args + ": " + o.err() + " / " + q.err()).isEqualTo(q.exitCode());
         assertThat(o.out()).as(args).isEqualTo(q.out());
         assertThat(o.err().isEmpty()).as(args + " stderr").isEqualTo(q.err().isEmpty());
+        return () -> assertThat(o.err()).as(args + " stderr").isEqualTo(q.err().replace("qemu-img: ", "q2: "));
     }
 
     private static Arguments c(String name, String args, Setup setup) {
@@ -222,6 +229,22 @@ class CompareDifferentialTest {
                 Qemu.Result r = Qemu.io(dir, args.toArray(String[]::new));
                 assertThat(r.exitCode()).as("qemu-io " + args + ": " + r.err()).isZero();
                 assertThat(r.out()).as("qemu-io " + args).doesNotContain("failed");
+            }
+        }
+
+        /** Points L2 entry {@code index} of the first L2 table at an unaligned host offset (QEMU: corrupt). */
+        void unalignL2Entry(String name, int index) {
+            try (java.nio.channels.FileChannel f = java.nio.channels.FileChannel.open(dir.resolve(name),
+                    java.nio.file.StandardOpenOption.READ, java.nio.file.StandardOpenOption.WRITE)) {
+                java.nio.ByteBuffer b = java.nio.ByteBuffer.allocate(8);
+                f.read(b, 40); // l1_table_offset
+                long l1 = b.flip().getLong();
+                f.read(b.clear(), l1);
+                long l2 = b.flip().getLong() & 0x00ff_ffff_ffff_fe00L;
+                assertThat(l2).as("L2 table of " + name).isNotZero();
+                f.write(b.clear().putLong(0x8000_0000_0005_0200L).flip(), l2 + 8L * index);
+            } catch (java.io.IOException e) {
+                throw new java.io.UncheckedIOException(e);
             }
         }
 
