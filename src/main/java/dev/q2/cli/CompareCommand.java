@@ -3,6 +3,8 @@ package dev.q2.cli;
 import dev.q2.compare.Comparer;
 import dev.q2.image.BlockDevice;
 import dev.q2.image.Devices;
+import dev.q2.map.ChainReader;
+import dev.q2.map.CorruptMetadataException;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Model.OptionSpec;
 import picocli.CommandLine.Model.PositionalParamSpec;
@@ -68,34 +70,61 @@ final class CompareCommand implements Callable<Integer> {
         PrintWriter err = spec.commandLine().getErr();
         BlockDevice a = null;
         BlockDevice b = null;
+        ChainReader ca = null;
+        ChainReader cb = null;
         try {
             String current = image1;
             try {
                 a = Devices.openRead(main.resolve(image1), format1, forceShare);
+                if (strict) {
+                    ca = ChainReader.open(main.workDir(), image1, format1, forceShare);
+                }
                 current = image2;
                 b = Devices.openRead(main.resolve(image2), format2, forceShare);
+                if (strict) {
+                    cb = ChainReader.open(main.workDir(), image2, format2, forceShare);
+                }
             } catch (Exception e) {
                 err.println("q2: " + Errors.couldNotOpen(current, e));
                 return 2;
             }
-            Comparer.Result r = Comparer.compare(a, b, strict);
-            if (r.strictSizeFailure()) {
-                print(out, "Strict mode: Image size mismatch!");
-                return 1;
+            Comparer.Result r = strict ? Comparer.compareStrict(a, ca, b, cb) : Comparer.compare(a, b);
+            switch (r.outcome()) {
+                case SIZE_MISMATCH -> {
+                    print(out, "Strict mode: Image size mismatch!");
+                    return 1;
+                }
+                case STATUS_MISMATCH -> {
+                    print(out, "Strict mode: Offset " + r.offset() + " block status mismatch!");
+                    return 1;
+                }
+                default -> {
+                }
             }
-            if (r.sizeMismatch()) {
+            if (r.sizeWarning()) {
                 print(out, "Warning: Image size mismatch!");
             }
             if (!r.identical()) {
-                print(out, "Content mismatch at offset " + r.mismatchOffset() + "!");
+                print(out, "Content mismatch at offset " + r.offset() + "!");
                 return 1;
             }
             print(out, "Images are identical.");
             return 0;
+        } catch (Comparer.StatusException e) {
+            out.flush();
+            if (e.getCause() instanceof CorruptMetadataException) {
+                // QEMU's qcow2 driver says this on its own when it finds the image corrupt (read-only: no marking)
+                err.println("qcow2: Image is corrupt: " + e.getMessage()
+                        + "; further non-fatal corruption events will be suppressed");
+            }
+            err.println("q2: Sector allocation test failed for " + (e.image() == 1 ? image1 : image2));
+            return 3;
         } catch (Exception e) {
             err.println("q2: Error while comparing: " + Errors.describe(e));
             return 2;
         } finally {
+            closeQuietly(ca);
+            closeQuietly(cb);
             closeQuietly(a);
             closeQuietly(b);
             out.flush();
@@ -108,7 +137,7 @@ final class CompareCommand implements Callable<Integer> {
         }
     }
 
-    private static void closeQuietly(BlockDevice d) {
+    private static void closeQuietly(AutoCloseable d) {
         if (d != null) {
             try {
                 d.close();

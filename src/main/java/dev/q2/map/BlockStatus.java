@@ -8,18 +8,35 @@ import java.io.IOException;
  * unallocated areas of a node with no backing file (or past the end of a shorter backing file) read as zeros, a raw
  * node answers with its file's status, and a recursion into the file turns holes under preallocated clusters into
  * zeros.
+ *
+ * <p>The flag values are QEMU's {@code BDRV_BLOCK_*} bits, so that a set of flags can be compared as qemu-img compares
+ * them; {@link ChainReader#statusAbove} gives them for a whole chain.
  */
-final class BlockStatus {
+public final class BlockStatus {
     private BlockStatus() {
     }
 
-    static final int DATA = 0x01;
-    static final int ZERO = 0x02;
-    static final int OFFSET_VALID = 0x04;
+    /** The range reads from the given offset of a file ({@code BDRV_BLOCK_DATA}). */
+    public static final int DATA = 0x01;
+    /** The range reads as zeros ({@code BDRV_BLOCK_ZERO}). */
+    public static final int ZERO = 0x02;
+    /** The answer names a host offset ({@code BDRV_BLOCK_OFFSET_VALID}). */
+    public static final int OFFSET_VALID = 0x04;
+    /** Internal: ask the file below instead ({@code BDRV_BLOCK_RAW}); never in a chain's answer. */
     static final int RAW = 0x08;
-    static final int ALLOCATED = 0x10;
-    static final int EOF = 0x20;
+    /** Some layer holds the range itself ({@code BDRV_BLOCK_ALLOCATED}). */
+    public static final int ALLOCATED = 0x10;
+    /** The range runs to the end of the image ({@code BDRV_BLOCK_EOF}). */
+    public static final int EOF = 0x20;
+    /** Internal: look at the file for holes under data ({@code BDRV_BLOCK_RECURSE}); never in a chain's answer. */
     static final int RECURSE = 0x40;
+
+    /** The answer for a range: its flags, and how many bytes from the asked offset it holds for. */
+    public record Run(int flags, long length) {
+        public boolean has(int flag) {
+            return (flags & flag) != 0;
+        }
+    }
 
     /** The out-parameters of a query. */
     static final class Result {
@@ -81,5 +98,39 @@ final class BlockStatus {
             ret |= EOF;
         }
         return ret;
+    }
+
+    /**
+     * Status of {@code [offset, offset + bytes)} of the chain from {@code top} down, as QEMU's
+     * {@code bdrv_block_status_above(top, NULL, ...)}: the first layer that allocates the range answers. Two quirks
+     * it keeps: past the end of a backing file shorter than the layer above, the range counts as allocated zeros;
+     * and EOF means the end of the top layer, except that an unallocated bottom layer's own EOF is kept.
+     */
+    static int queryAbove(Node top, long offset, long bytes, Result r) throws IOException {
+        int ret = query(top, offset, bytes, r);
+        if (r.pnum == 0 || (ret & ALLOCATED) != 0) {
+            return ret & ~RECURSE;
+        }
+        long eof = (ret & EOF) != 0 ? offset + r.pnum : -1;
+        bytes = r.pnum;
+        for (Node p = top.backing(); p != null; p = p.backing()) {
+            ret = query(p, offset, bytes, r);
+            if (r.pnum == 0) {
+                // the layer above left this to a backing file that ends before it: its zeros count as allocated
+                r.pnum = bytes;
+                r.file = p;
+                ret = ZERO | ALLOCATED;
+                break;
+            }
+            if ((ret & ALLOCATED) != 0) {
+                ret &= ~EOF; // this layer's end is not the top's
+                break;
+            }
+            bytes = r.pnum;
+        }
+        if (offset + r.pnum == eof) {
+            ret |= EOF;
+        }
+        return ret & ~RECURSE;
     }
 }

@@ -60,6 +60,19 @@ public final class ChainReader implements Closeable {
         return top;
     }
 
+    /**
+     * Block status of {@code [offset, offset + bytes)} through the whole chain, as qemu-img compare asks for it
+     * ({@code bdrv_block_status_above} with no base): flags from {@link BlockStatus} and the length of the run from
+     * {@code offset} (at least 1 byte when {@code offset} is inside the image and {@code bytes} is positive).
+     *
+     * @throws CorruptMetadataException where QEMU would find the metadata corrupt and fail the query with EIO
+     */
+    public BlockStatus.Run statusAbove(long offset, long bytes) throws IOException {
+        BlockStatus.Result r = new BlockStatus.Result();
+        int flags = BlockStatus.queryAbove(top, offset, bytes, r);
+        return new BlockStatus.Run(flags, r.pnum);
+    }
+
     /** Length of the image in bytes as qemu-img map sees it (whole sectors). */
     public long length() {
         return top.length();

@@ -64,7 +64,7 @@ public final class ImageMapper {
         for (;;) {
             try {
                 ret = BlockStatus.query(bs, offset, bytes, r);
-            } catch (Qcow2Node.CorruptionException ex) {
+            } catch (CorruptMetadataException ex) {
                 throw new MapException("Could not read file metadata: Input/output error", ex);
             }
             if (r.pnum == 0) {

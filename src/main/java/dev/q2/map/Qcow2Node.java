@@ -363,14 +363,7 @@ final class Qcow2Node extends Node {
     }
 
     private static ImageException corrupt(String what) {
-        return new CorruptionException(what);
-    }
-
-    /** Metadata QEMU would mark the image corrupt for; map fails with EIO there. */
-    static final class CorruptionException extends ImageException {
-        CorruptionException(String message) {
-            super(message);
-        }
+        return new CorruptMetadataException(what);
     }
 
     @Override
