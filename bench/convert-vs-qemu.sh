@@ -28,10 +28,14 @@ cmp "$tmp/qemu.raw" "$tmp/q2.raw" || { echo "convert-vs-qemu: raw outputs differ
 "$q2" convert -f raw -O qcow2 "$tmp/qemu.raw" "$tmp/q2.qcow2"
 qemu-img compare -q "$tmp/qemu.raw" "$tmp/q2.qcow2" || { echo "convert-vs-qemu: qcow2 output differs" >&2; exit 1; }
 echo "outputs identical; timing with $runs runs each"
-hyperfine -N --warmup 1 --runs "$runs" --export-json "$tmp/h1.json" \
+# Before each run, outside the timing, the outputs of the last one are deleted and the page cache written back:
+# otherwise a run pays for freeing (and, on a disk mounted with discard, trimming) the previous run's gigabyte,
+# and the figures swing by a hundred milliseconds either way.
+clean="sh -c 'rm -f $tmp/out-qemu.raw $tmp/out-q2.raw $tmp/out-qemu.qcow2 $tmp/out-q2.qcow2; sync'"  # -N: no shell unless asked
+hyperfine -N --warmup 1 --runs "$runs" --prepare "$clean" --export-json "$tmp/h1.json" \
     -n qemu-img "qemu-img convert -O raw $img $tmp/out-qemu.raw" \
     -n q2 "$q2 convert -O raw $img $tmp/out-q2.raw"
-hyperfine -N --warmup 1 --runs "$runs" --export-json "$tmp/h2.json" \
+hyperfine -N --warmup 1 --runs "$runs" --prepare "$clean" --export-json "$tmp/h2.json" \
     -n qemu-img "qemu-img convert -f raw -O qcow2 $tmp/qemu.raw $tmp/out-qemu.qcow2" \
     -n q2 "$q2 convert -f raw -O qcow2 $tmp/qemu.raw $tmp/out-q2.qcow2"
 python3 - "$tmp/h1.json" "$tmp/h2.json" <<'PY'

@@ -30,6 +30,8 @@ import java.util.function.DoubleConsumer;
 public final class Converter {
     /** Bytes read and written per step; large enough to keep system calls few. */
     private static final int CHUNK = 2 << 20;
+    /** Data steps read ahead of the writes into a qcow2 target (buffers of CHUNK bytes each). */
+    private static final int READ_AHEAD_BUFFERS = 4;
     private static final int SECTOR = 512;
     /** qemu-img's default sparse size (-S 4k): zero runs shorter than this inside data are written as data. */
     private static final int MIN_SPARSE_SECTORS = 8;
@@ -110,7 +112,6 @@ public final class Converter {
         private final DoubleConsumer progress;
         private final long srcAlign;
         private final int cs;
-        private final ByteBuffer buf;
 
         Copy(BlockDevice src, Qcow2Disk out, Settings settings, long total, long backingEnd,
              DoubleConsumer progress) {
@@ -122,11 +123,24 @@ public final class Converter {
             this.progress = progress;
             this.srcAlign = Math.max(SECTOR, src.allocationUnit());
             this.cs = (int) out.header().clusterSize();
-            this.buf = ByteBuffer.allocateDirect(Math.max(CHUNK, cs)); // direct: no copy per read and write
         }
 
         void run() throws IOException {
             progress.accept(0);
+            try (ReadAhead ahead = new ReadAhead(READ_AHEAD_BUFFERS, Math.max(CHUNK, cs), this::plan)) {
+                for (ReadAhead.Step step; (step = ahead.next()) != null; ) {
+                    write(step);
+                    if (step.data() != null) {
+                        ahead.recycle(step.data());
+                    }
+                    progress.accept(100.0 * (step.pos() + step.n()) / total);
+                }
+            }
+            progress.accept(100);
+        }
+
+        /** The steps of the copy, with the data of each data step read (on the read-ahead thread). */
+        private void plan(ReadAhead out) throws IOException {
             long pos = 0;
             long nextStatus = 0;
             BlockDevice.Kind status = BlockDevice.Kind.DATA;
@@ -170,11 +184,16 @@ public final class Converter {
                 } else if (what == BlockDevice.Kind.DATA) {
                     n = Math.min(n, CHUNK);
                 }
-                write(pos, n, what);
+                ByteBuffer data = null;
+                if (what == BlockDevice.Kind.DATA) {
+                    data = out.buffer();
+                    data.limit((int) n);
+                    src.read(pos, data);
+                    data.flip();
+                }
+                out.put(new ReadAhead.Step(pos, n, what, data));
                 pos += n;
-                progress.accept(100.0 * pos / total);
             }
-            progress.accept(100);
         }
 
         private BlockDevice.Layered sourceStatus(long pos, long n) throws IOException {
@@ -185,20 +204,17 @@ public final class Converter {
             return settings.targetHasBacking() ? src.layerStatus(pos, len) : BlockDevice.chainStatus(src, pos, len);
         }
 
-        private void write(long pos, long n, BlockDevice.Kind what) throws IOException {
-            switch (what) {
+        private void write(ReadAhead.Step step) throws IOException {
+            switch (step.what()) {
                 case BACKING -> {
                     // left unallocated: the target's backing file shows through, as the source's did
                 }
-                case ZERO -> writeZeroes(pos, n);
+                case ZERO -> writeZeroes(step.pos(), step.n());
                 case DATA -> {
-                    buf.clear().limit((int) n);
-                    src.read(pos, buf);
-                    buf.flip();
                     if (settings.compress()) {
-                        writeCompressed(pos, (int) n);
+                        writeCompressed(step.pos(), (int) step.n(), step.data());
                     } else {
-                        writeData(pos, (int) n);
+                        writeData(step.pos(), (int) step.n(), step.data());
                     }
                 }
             }
@@ -210,7 +226,7 @@ public final class Converter {
             }
         }
 
-        private void writeCompressed(long pos, int n) throws IOException {
+        private void writeCompressed(long pos, int n, ByteBuffer buf) throws IOException {
             if (isZero(buf, 0, n)) {
                 writeZeroes(pos, n);
                 return;
@@ -229,11 +245,11 @@ public final class Converter {
         }
 
         /** qemu-img's BLK_DATA write: data parts written, zero parts (per is_allocated_sectors_min) zeroed. */
-        private void writeData(long pos, int n) throws IOException {
+        private void writeData(long pos, int n, ByteBuffer buf) throws IOException {
             int sectors = n / SECTOR;
             int at = 0;
             while (at < sectors) {
-                long[] r = allocatedSectorsMin(at, sectors - at, pos / SECTOR + at);
+                long[] r = allocatedSectorsMin(buf, at, sectors - at, pos / SECTOR + at);
                 int len = (int) r[1];
                 long off = pos + (long) at * SECTOR;
                 if (r[0] != 0) {
@@ -249,9 +265,9 @@ public final class Converter {
          * Like {@link #allocatedSectors}, but a data run goes on over zero runs shorter than the sparse size:
          * {data?, sectors}.
          */
-        private long[] allocatedSectorsMin(int first, int n, long sectorNum) {
+        private long[] allocatedSectorsMin(ByteBuffer buf, int first, int n, long sectorNum) {
             int min = Math.min(MIN_SPARSE_SECTORS, n);
-            long[] r = allocatedSectors(first, n, sectorNum);
+            long[] r = allocatedSectors(buf, first, n, sectorNum);
             if (r[0] == 0) {
                 return r;
             }
@@ -260,7 +276,7 @@ public final class Converter {
             int at = first + used;
             int left = n - used;
             while (left > 0) {
-                long[] next = allocatedSectors(at, left, sectorNum + checked);
+                long[] next = allocatedSectors(buf, at, left, sectorNum + checked);
                 int len = (int) next[1];
                 at += len;
                 left -= len;
@@ -278,13 +294,13 @@ public final class Converter {
          * The run of sectors from {@code first} that are all zero or all not: {data?, sectors}, with the end of a
          * run moved to a 4 KiB boundary where that avoids a read-modify-write (qemu-img's is_allocated_sectors).
          */
-        private long[] allocatedSectors(int first, int n, long sectorNum) {
+        private long[] allocatedSectors(ByteBuffer buf, int first, int n, long sectorNum) {
             if (n <= 0) {
                 return new long[] {0, 0};
             }
-            boolean zero = sectorIsZero(first);
+            boolean zero = sectorIsZero(buf, first);
             int i = 1;
-            while (i < n && sectorIsZero(first + i) == zero) {
+            while (i < n && sectorIsZero(buf, first + i) == zero) {
                 i++;
             }
             if (i == n) {
@@ -304,7 +320,7 @@ public final class Converter {
             return new long[] {zero ? 0 : 1, i};
         }
 
-        private boolean sectorIsZero(int sector) {
+        private static boolean sectorIsZero(ByteBuffer buf, int sector) {
             int at = sector * SECTOR;
             return buf.getLong(at) == 0 && isZero(buf, at, SECTOR); // most data sectors fail the first test
         }
