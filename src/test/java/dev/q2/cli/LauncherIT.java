@@ -53,18 +53,12 @@ class LauncherIT {
     void infoThroughTheLauncherHonoursARunningQemusLocks() throws Exception {
         Qemu.assumeAvailable();
         Qemu.img(dir, "create", "-q", "-f", "qcow2", "held.qcow2", "64M");
-        Process holder = new ProcessBuilder("qemu-io", "-c", "sleep 20000", "held.qcow2")
-                .directory(dir.toFile()).redirectErrorStream(true).start();
-        try {
-            waitForLocks(dir.resolve("held.qcow2"));
+        try (Qemu.Holder holder = Qemu.holdForWriting(dir, "held.qcow2")) {
             Run refused = q2("info", "held.qcow2");
             assertThat(refused.exitCode()).isEqualTo(1);
             assertThat(refused.err()).contains("Failed to get shared \"write\" lock");
             Run shared = q2("info", "-U", "held.qcow2");
             assertThat(shared.exitCode()).as(shared.err()).isZero();
-        } finally {
-            holder.destroy();
-            holder.waitFor(10, TimeUnit.SECONDS);
         }
     }
 
@@ -81,18 +75,5 @@ class LauncherIT {
         }
         return new Run(p.exitValue(), Files.readString(dir.resolve(".out"), StandardCharsets.UTF_8),
                 Files.readString(dir.resolve(".err"), StandardCharsets.UTF_8));
-    }
-
-    private static void waitForLocks(Path img) throws Exception {
-        long ino = ((Number) Files.getAttribute(img, "unix:ino")).longValue();
-        for (int i = 0; i < 100; i++) {
-            for (String l : Files.readAllLines(Path.of("/proc/locks"))) {
-                if (l.contains(":" + ino + " ")) {
-                    return;
-                }
-            }
-            Thread.sleep(50);
-        }
-        throw new IllegalStateException("qemu-io did not lock the image");
     }
 }

@@ -6,9 +6,7 @@ import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.concurrent.TimeUnit;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -22,10 +20,7 @@ class LockDifferentialTest {
     void infoRefusesAnImageHeldForWritingUnlessForceShare() throws Exception {
         Qemu.assumeAvailable();
         Qemu.img(dir, "create", "-q", "-f", "qcow2", "img.qcow2", "64M");
-        Process holder = new ProcessBuilder("qemu-io", "-c", "sleep 20000", "img.qcow2")
-                .directory(dir.toFile()).redirectErrorStream(true).start();
-        try {
-            waitForLocks();
+        try (Qemu.Holder holder = Qemu.holdForWriting(dir, "img.qcow2")) {
             Qemu.Result qemu = Qemu.img(dir, "info", "img.qcow2");
             Cli.Result q2 = Cli.runIn(dir, "info", "img.qcow2");
             assertThat(qemu.exitCode()).isEqualTo(1);
@@ -43,9 +38,6 @@ class LockDifferentialTest {
             Cli.Result create = Cli.runIn(dir, "create", "-q", "img.qcow2", "1G");
             assertThat(create.exitCode()).isEqualTo(1);
             assertThat(create.err()).contains("Failed to get \"write\" lock");
-        } finally {
-            holder.destroy();
-            holder.waitFor(10, TimeUnit.SECONDS);
         }
     }
 
@@ -63,18 +55,5 @@ class LockDifferentialTest {
             Qemu.Result reader = Qemu.img(dir, "info", "img.qcow2");
             assertThat(reader.exitCode()).isZero();
         }
-    }
-
-    private void waitForLocks() throws Exception {
-        long ino = ((Number) Files.getAttribute(dir.resolve("img.qcow2"), "unix:ino")).longValue();
-        for (int i = 0; i < 100; i++) {
-            for (String l : Files.readAllLines(Path.of("/proc/locks"))) {
-                if (l.contains(":" + ino + " ")) {
-                    return;
-                }
-            }
-            Thread.sleep(50);
-        }
-        throw new IllegalStateException("qemu-io did not lock the image");
     }
 }

@@ -81,4 +81,58 @@ public final class Qemu {
             throw new IllegalStateException(e);
         }
     }
+
+    /** A running qemu-io that holds an image open for writing, with QEMU's locks taken, until closed. */
+    public static final class Holder implements AutoCloseable {
+        private final Process process;
+
+        private Holder(Process process) {
+            this.process = process;
+        }
+
+        @Override
+        public void close() throws InterruptedException {
+            process.destroy();
+            process.waitFor(10, TimeUnit.SECONDS);
+        }
+    }
+
+    /**
+     * Whether some process holds QEMU's "consistent read" permission byte on the file: through F_OFD_GETLK where the
+     * JNI helper loads (reading /proc/locks can take the kernel seconds on a busy machine), else /proc/locks.
+     */
+    private static boolean locked(Path file) throws IOException {
+        if (dev.q2.io.NativeFiles.available()) {
+            int fd = dev.q2.io.NativeFiles.open(file);
+            if (fd >= 0) {
+                try {
+                    return dev.q2.io.NativeFiles.lockTest(fd, 100, 1, true) != 0;
+                } finally {
+                    dev.q2.io.NativeFiles.close(fd);
+                }
+            }
+        }
+        long ino = ((Number) java.nio.file.Files.getAttribute(file, "unix:ino")).longValue();
+        for (String l : java.nio.file.Files.readAllLines(Path.of("/proc/locks"))) {
+            if (l.contains(":" + ino + " ")) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** Starts qemu-io on {@code image} (in {@code dir}) and returns once its locks show in /proc/locks. */
+    public static Holder holdForWriting(Path dir, String image) throws IOException, InterruptedException {
+        Process p = new ProcessBuilder("qemu-io", "-c", "sleep 20000", image)
+                .directory(dir.toFile()).redirectErrorStream(true).start();
+        Holder holder = new Holder(p);
+        for (int i = 0; i < 200; i++) {
+            if (locked(dir.resolve(image))) {
+                return holder;
+            }
+            Thread.sleep(50);
+        }
+        holder.close();
+        throw new IllegalStateException("qemu-io did not lock " + image);
+    }
 }
