@@ -158,7 +158,11 @@ final class ConvertCommand implements Callable<Integer> {
                 return fail(err, "Could not open '" + target + "': Could not open '" + target
                         + "': No such file or directory");
             }
-            Converter.into(src, dst, settings, false, bar);
+            try {
+                Converter.into(src, dst, settings, false, bar);
+            } catch (QemuLock.LockConflictException e) {
+                return fail(err, "Could not open '" + target + "': " + Errors.lockConflict(target, e));
+            }
             return done(out);
         }
         if (targetFormat.equals("raw")) {

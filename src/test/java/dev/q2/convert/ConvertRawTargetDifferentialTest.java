@@ -327,6 +327,23 @@ class ConvertRawTargetDifferentialTest {
         }
     }
 
+    @Test
+    void aQcow2TargetHeldByQemuIoIsRefused() throws Exception {
+        // unlike raw, the qcow2 driver does not share writes to its file: qemu-io's hold refuses -n -O qcow2
+        chain();
+        img("create", "-q", "-f", "qcow2", "out.qcow2", Long.toString(SIZE));
+        List<Process> holders = new ArrayList<>();
+        try {
+            for (Path d : List.of(q, o)) {
+                holders.add(hold(d, "out.qcow2", "qemu-io", "-c", "sleep 60000", "out.qcow2"));
+            }
+            Qemu.Result r = convertBoth("out.qcow2", "-n", "-O", "qcow2", "top.qcow2", "out.qcow2");
+            assertThat(r.exitCode()).isEqualTo(1);
+        } finally {
+            release(holders);
+        }
+    }
+
     /** Starts a process that opens {@code image} in {@code d} and waits until it has taken its locks. */
     private static Process hold(Path d, String image, String... cmd) throws Exception {
         Process p = new ProcessBuilder(cmd).directory(d.toFile()).redirectErrorStream(true)
