@@ -175,6 +175,9 @@ final class ConvertCommand implements Callable<Integer> {
             if (compress) {
                 return fail(err, "Compression not supported for this file format");
             }
+            if (!createAllowed(dst, err)) {
+                return 1;
+            }
             Converter.toRaw(src, dst, bar);
             return done(out);
         }
@@ -205,6 +208,9 @@ final class ConvertCommand implements Callable<Integer> {
                     ? target + ": error while converting qcow2: " + e.getMessage() : e.getMessage());
         }
         String backing = plan.spec().backingFile();
+        if (!createAllowed(dst, err)) {
+            return 1;
+        }
         Qcow2Creator.create(dst, plan.spec());
         if (backing != null) {
             String shown = CreatePlanner.combinedName(target, backing);
@@ -230,6 +236,20 @@ final class ConvertCommand implements Callable<Integer> {
             return "Could not open '" + source + "': " + Errors.couldNotOpen(source, e);
         }
         return Errors.couldNotOpen(source, e);
+    }
+
+    /**
+     * Refuses to create the target over a file in use, by another process or by this conversion (the source, or
+     * one of its backing files), as qemu-img's create step does.
+     */
+    private boolean createAllowed(Path dst, PrintWriter err) throws java.io.IOException {
+        try {
+            QemuLock.checkCanCreate(dst);
+            return true;
+        } catch (QemuLock.LockConflictException e) {
+            fail(err, target + ": error while converting " + targetFormat + ": " + Errors.lockConflict(target, e));
+            return false;
+        }
     }
 
     /** -n into an existing raw file or block device; errors in qemu-img's order: open, compression, size. */

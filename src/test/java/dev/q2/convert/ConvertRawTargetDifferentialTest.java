@@ -344,6 +344,33 @@ class ConvertRawTargetDifferentialTest {
         }
     }
 
+    /**
+     * QEMU sees its own locks: a target that is the source, or one of the source's backing files, is refused, with
+     * or without -n, and nothing is written (before q2 kept a list of its own holds, it overwrote such a source).
+     */
+    @ParameterizedTest(name = "onto the source: {0}")
+    @CsvSource(delimiter = '|', value = {
+        "-n -f raw src.raw src.raw",
+        "-n -O raw top.qcow2 base.qcow2",
+        "-n -O raw onraw.qcow2 src.raw",
+        "-n -O qcow2 top.qcow2 mid.qcow2",
+        "-f raw src.raw src.raw",
+        "-O qcow2 top.qcow2 top.qcow2",
+        "-O raw top.qcow2 mid.qcow2",
+    })
+    void ontoTheSourceOrItsBackingFile(String argLine) throws IOException {
+        chain();
+        rawSource("src.raw", SIZE, 5);
+        img("create", "-q", "-f", "qcow2", "-b", "src.raw", "-F", "raw", "onraw.qcow2", Long.toString(SIZE));
+        List<String> args = List.of(argLine.split(" "));
+        String target = args.get(args.size() - 1);
+        byte[] before = Files.readAllBytes(o.resolve(target));
+        Qemu.Result r = convertBoth(target, args.toArray(String[]::new));
+        assertThat(r.exitCode()).isEqualTo(1);
+        assertThat(r.err()).contains("Failed to get \"write\" lock");
+        assertThat(Files.readAllBytes(o.resolve(target))).isEqualTo(before);
+    }
+
     /** Starts a process that opens {@code image} in {@code d} and waits until it has taken its locks. */
     private static Process hold(Path d, String image, String... cmd) throws Exception {
         Process p = new ProcessBuilder(cmd).directory(d.toFile()).redirectErrorStream(true)
