@@ -1,5 +1,5 @@
 #!/bin/sh
-# Rebuilds the JNI helper of q2 map for this platform and puts it where NativeFiles looks for it.
+# Rebuilds the JNI helper of q2 (map, locks, convert -n into raw) for this platform and puts it where NativeFiles looks for it.
 # Needs a C compiler and a JDK (JAVA_HOME or the javac on PATH). The result is committed, so that a build of q2
 # needs no C compiler; without it (other platforms), q2 map falls back to what QEMU does when lseek cannot tell
 # holes apart: everything in a file counts as data.

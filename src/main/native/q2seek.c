@@ -1,7 +1,8 @@
 /*
  * q2seek: the system calls q2 needs and Java 17 does not offer: lseek with SEEK_DATA / SEEK_HOLE (how QEMU's
  * file-posix driver finds holes), st_blocks (how QEMU's qcow2 driver detects metadata preallocation) and
- * fcntl(F_OFD_GETLK) (how QEMU's file-posix driver tests for a conflicting image lock).
+ * fcntl(F_OFD_GETLK) (how QEMU's file-posix driver tests for a conflicting image lock) and
+ * fallocate(FALLOC_FL_PUNCH_HOLE) (how QEMU's file-posix driver writes zeros that may be unmapped).
  * Errors come back as negative errno values. Built by build.sh; loaded by dev.q2.io.NativeFiles.
  */
 #define _GNU_SOURCE
@@ -63,6 +64,30 @@ JNIEXPORT jint JNICALL Java_dev_q2_io_NativeFiles_lockTest0(JNIEnv *env, jclass 
         return 0;
     }
     return fl.l_pid > 0 ? fl.l_pid : -1;
+}
+
+/*
+ * Deallocates [offset, offset + len) of the file open as the given java.io.FileDescriptor, keeping its size; the
+ * range reads as zeros afterwards. The descriptor is read from the object, not opened anew: closing a second
+ * descriptor of the file would drop the POSIX locks this process holds on it. Returns 0 or -errno.
+ */
+JNIEXPORT jint JNICALL Java_dev_q2_io_NativeFiles_punchHole0(JNIEnv *env, jclass cls, jobject fdObject,
+                                                            jlong offset, jlong len)
+{
+    jclass c = (*env)->GetObjectClass(env, fdObject);
+    jfieldID field = (*env)->GetFieldID(env, c, "fd", "I");
+    if (field == NULL) {
+        (*env)->ExceptionClear(env);
+        return -EBADF;
+    }
+    int fd = (*env)->GetIntField(env, fdObject, field);
+    if (fd < 0) {
+        return -EBADF;
+    }
+    if (fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t) offset, (off_t) len) < 0) {
+        return -errno;
+    }
+    return 0;
 }
 
 JNIEXPORT void JNICALL Java_dev_q2_io_NativeFiles_close0(JNIEnv *env, jclass cls, jint fd)

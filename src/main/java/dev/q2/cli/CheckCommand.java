@@ -18,8 +18,6 @@ import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 
 /** q2 check: qemu-img check for qcow2 images, with the same output, exit codes and repairs. */
 final class CheckCommand implements Callable<Integer> {
@@ -156,7 +154,7 @@ final class CheckCommand implements Callable<Integer> {
             }
             return result.exitCode();
         } catch (QemuLock.LockConflictException e) {
-            err.println("q2: Could not open '" + filename + "': " + qemuLockMessage(e.getMessage()));
+            err.println("q2: Could not open '" + filename + "': " + Errors.lockConflict(filename, e));
             return 1;
         }
     }
@@ -171,17 +169,6 @@ final class CheckCommand implements Callable<Integer> {
         }
         return QemuLock.acquire(f.channel(), path, 0,
                 QemuLock.PERM_ALL & ~(QemuLock.PERM_WRITE | QemuLock.PERM_RESIZE));
-    }
-
-    private static final Pattern LOCK = Pattern.compile("(Failed to get (?:shared )?\"[a-z ]+\" lock)");
-
-    /** qemu-img words a lock conflict on two lines, naming the image as the user named it. */
-    private String qemuLockMessage(String message) {
-        Matcher m = LOCK.matcher(message == null ? "" : message);
-        if (m.find()) {
-            return m.group(1) + "\nIs another process using the image [" + filename + "]?";
-        }
-        return message;
     }
 
     private static void debug(Exception e, PrintWriter err) {

@@ -2,6 +2,7 @@ package dev.q2.cli;
 
 import dev.q2.convert.ConvertException;
 import dev.q2.convert.Converter;
+import dev.q2.convert.RawTarget;
 import dev.q2.create.CreateException;
 import dev.q2.create.CreateOptions;
 import dev.q2.create.CreatePlanner;
@@ -9,6 +10,7 @@ import dev.q2.create.CreateRequest;
 import dev.q2.create.Qcow2Creator;
 import dev.q2.image.BlockDevice;
 import dev.q2.image.Devices;
+import dev.q2.io.QemuLock;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Model.OptionSpec;
 import picocli.CommandLine.Model.PositionalParamSpec;
@@ -24,8 +26,8 @@ import java.util.function.DoubleConsumer;
 
 /**
  * q2 convert: qemu-img convert into raw or qcow2, sparse, optionally compressed, with progress; qcow2 targets take
- * any create option, including a backing file (-B/-F or -o backing_file) and an external data file, or are written
- * in place (-n).
+ * any create option, including a backing file (-B/-F or -o backing_file) and an external data file; with -n an
+ * existing raw file (or block device) or qcow2 image is written in place.
  */
 final class ConvertCommand implements Callable<Integer> {
     static final String NAME = "convert";
@@ -42,7 +44,8 @@ final class ConvertCommand implements Callable<Integer> {
                     + " the source's top layer holds", "-B");
     private final OptionSpec backingFormatOpt = Options.value("BACKING_FMT", "Format of the backing file", "-F");
     private final OptionSpec noCreateOpt =
-            Options.flag("Do not create the target: write into the existing qcow2 image", "-n");
+            Options.flag("Do not create the target: write into the existing image (raw file or device, or qcow2)",
+                    "-n");
     private final OptionSpec targetIsZeroOpt =
             Options.flag("With -n: the target reads as zeros already, so zeros need no writes", "--target-is-zero");
     private final OptionSpec compressOpt = Options.flag("Compress the target's data clusters (qcow2)", "-c");
@@ -121,7 +124,7 @@ final class ConvertCommand implements Callable<Integer> {
         try {
             src = Devices.openRead(main.resolve(source), sourceFormat, forceShare);
         } catch (Exception e) {
-            return fail(err, Errors.couldNotOpen(source, e));
+            return fail(err, sourceOpenError(e));
         }
         try (src) {
             return convert(src, out, err);
@@ -143,19 +146,23 @@ final class ConvertCommand implements Callable<Integer> {
         Path dst = main.resolve(target);
         DoubleConsumer bar = progressBar(out);
         if (noCreate) {
-            if (!targetFormat.equals("qcow2")) {
-                return fail(err, "-n is supported for qcow2 targets (-O qcow2) only");
-            }
             if (targetIsZero && backingFile != null) {
                 // qemu-img 7.2 reports this and then exits with 0 without converting; q2 fails
                 return fail(err, "Cannot use --target-is-zero when the destination image has a backing file");
+            }
+            Converter.Settings settings = new Converter.Settings(compress, backingFile != null, targetIsZero);
+            if (targetFormat.equals("raw")) {
+                return intoRaw(src, dst, settings, bar, out, err);
             }
             if (!java.nio.file.Files.exists(dst)) {
                 return fail(err, "Could not open '" + target + "': Could not open '" + target
                         + "': No such file or directory");
             }
-            Converter.into(src, dst, new Converter.Settings(compress, backingFile != null, targetIsZero), false,
-                    bar);
+            try {
+                Converter.into(src, dst, settings, false, bar);
+            } catch (QemuLock.LockConflictException e) {
+                return fail(err, "Could not open '" + target + "': " + Errors.lockConflict(target, e));
+            }
             return done(out);
         }
         if (targetFormat.equals("raw")) {
@@ -167,6 +174,9 @@ final class ConvertCommand implements Callable<Integer> {
             }
             if (compress) {
                 return fail(err, "Compression not supported for this file format");
+            }
+            if (!createAllowed(dst, err)) {
+                return 1;
             }
             Converter.toRaw(src, dst, bar);
             return done(out);
@@ -198,6 +208,9 @@ final class ConvertCommand implements Callable<Integer> {
                     ? target + ": error while converting qcow2: " + e.getMessage() : e.getMessage());
         }
         String backing = plan.spec().backingFile();
+        if (!createAllowed(dst, err)) {
+            return 1;
+        }
         Qcow2Creator.create(dst, plan.spec());
         if (backing != null) {
             String shown = CreatePlanner.combinedName(target, backing);
@@ -208,6 +221,52 @@ final class ConvertCommand implements Callable<Integer> {
             }
         }
         Converter.into(src, dst, new Converter.Settings(compress, backing != null, backing == null), true, bar);
+        return done(out);
+    }
+
+    /**
+     * qemu-img's words for a source that cannot be opened: a missing or unreadable file is reported by the file
+     * protocol under the format, so the name comes twice; a folder is refused by the file protocol.
+     */
+    private String sourceOpenError(Exception e) {
+        if (java.nio.file.Files.isDirectory(main.resolve(source))) {
+            return "Could not open '" + source + "': 'file' driver requires '" + source + "' to be a regular file";
+        }
+        if (e instanceof java.nio.file.NoSuchFileException || e instanceof java.nio.file.AccessDeniedException) {
+            return "Could not open '" + source + "': " + Errors.couldNotOpen(source, e);
+        }
+        return Errors.couldNotOpen(source, e);
+    }
+
+    /**
+     * Refuses to create the target over a file in use, by another process or by this conversion (the source, or
+     * one of its backing files), as qemu-img's create step does.
+     */
+    private boolean createAllowed(Path dst, PrintWriter err) throws java.io.IOException {
+        try {
+            QemuLock.checkCanCreate(dst);
+            return true;
+        } catch (QemuLock.LockConflictException e) {
+            fail(err, target + ": error while converting " + targetFormat + ": " + Errors.lockConflict(target, e));
+            return false;
+        }
+    }
+
+    /** -n into an existing raw file or block device; errors in qemu-img's order: open, compression, size. */
+    private int intoRaw(BlockDevice src, Path dst, Converter.Settings settings, DoubleConsumer bar, PrintWriter out,
+                        PrintWriter err) throws Exception {
+        RawTarget t;
+        try {
+            t = RawTarget.open(dst);
+        } catch (QemuLock.LockConflictException e) {
+            return fail(err, "Could not open '" + target + "': " + Errors.lockConflict(target, e));
+        } catch (java.io.IOException e) {
+            // qemu-img names the file twice: once for the raw format, once for the file protocol under it
+            return fail(err, "Could not open '" + target + "': " + Errors.couldNotOpen(target, e));
+        }
+        try (t) {
+            Converter.intoRaw(src, t, settings, bar);
+        }
         return done(out);
     }
 

@@ -27,6 +27,19 @@ final class Errors {
         return m == null ? t.getClass().getSimpleName() : m.replace('\n', ' ');
     }
 
+    /**
+     * qemu-img's words for a lock conflict ({@link dev.q2.io.QemuLock.LockConflictException}): two lines, the image
+     * named as the user named it.
+     */
+    static String lockConflict(String filename, Throwable t) {
+        String m = t.getMessage() == null ? "" : t.getMessage();
+        int end = m.indexOf(" lock");
+        if (!m.startsWith("Failed to get ") || end < 0) {
+            return m;
+        }
+        return m.substring(0, end + 5) + "\nIs another process using the image [" + filename + "]?";
+    }
+
     /** "Could not open 'x': reason", as qemu-img says it. */
     static String couldNotOpen(String filename, Throwable t) {
         return "Could not open '" + filename + "': " + describe(t);

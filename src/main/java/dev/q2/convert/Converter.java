@@ -20,12 +20,14 @@ import java.util.function.DoubleConsumer;
  * zeros into a new target without a backing file (so it stays sparse), and with {@code compress} writes each data
  * cluster compressed.
  *
- * <p>Into a qcow2 target the copy follows qemu-img's steps so that the same clusters end up allocated: the
+ * <p>Into a qcow2 target, and into an existing raw target (-n), the copy follows qemu-img's steps so that the same
+ * clusters (the same blocks of a raw file) end up allocated: the
  * source's block status is taken run by run (with a backing file for the target, of the source's top layer only:
  * what the source leaves to its backing file is left to the target's); data runs are read in chunks of at most
  * 2 MiB and split into data and zero parts at 512-byte granularity, 4 KiB aligned, ignoring zero parts shorter
  * than 4 KiB (qemu-img's {@code -S 4k}); zero parts are skipped in a new target that reads as zeros and written
- * as zeros otherwise (a backing file, or {@code -n}). Zeros past the end of the target's backing file are skipped.
+ * as zeros otherwise (a backing file, or {@code -n}; into a raw file that is a punched hole). Zeros past the end of
+ * the target's backing file are skipped.
  */
 public final class Converter {
     /** Bytes read and written per step; large enough to keep system calls few. */
@@ -67,6 +69,36 @@ public final class Converter {
         }
     }
 
+    /**
+     * Copies {@code src} into the existing raw file or device {@code dst} (qemu-img convert -n into raw), which
+     * must have at least as many 512-byte sectors as the source. Only what the source covers is written: data where
+     * the source has data, zeros (punched holes) where it reads as zeros, unless {@code targetIsZero}; with
+     * {@code targetHasBacking} only the source's top layer, leaving what it leaves to its backing file untouched.
+     * What lies past the source's end keeps its bytes; a write into the last partial sector of a smaller file grows
+     * it to whole sectors, as QEMU's does.
+     */
+    public static void intoRaw(BlockDevice src, RawTarget dst, Settings settings, DoubleConsumer progress)
+            throws IOException {
+        if (settings.compress()) {
+            throw new ConvertException("Compression not supported for this file format");
+        }
+        long total = roundUp(src.size());
+        if (roundUp(dst.size()) < total) {
+            throw new ConvertException("output file is smaller than input file");
+        }
+        new Copy(src, new Target() {
+            @Override
+            public void write(long offset, ByteBuffer data) throws IOException {
+                dst.write(offset, data);
+            }
+
+            @Override
+            public void writeZeroes(long offset, long length) throws IOException {
+                dst.writeZeroes(offset, length);
+            }
+        }, null, settings, total, -1, progress).run();
+    }
+
     /** Copies {@code src} into a new qcow2 image created from {@code spec} (whose size must be the source's). */
     public static void toQcow2(BlockDevice src, Path dst, CreateSpec spec, boolean compress,
                                DoubleConsumer progress) throws IOException {
@@ -93,7 +125,17 @@ public final class Converter {
             if (settings.targetHasBacking() && targetIsNew && out.backing() != null) {
                 backingEnd = roundUp(out.backing().size());
             }
-            new Copy(src, out, settings, total, backingEnd, progress).run();
+            new Copy(src, new Target() {
+                @Override
+                public void write(long offset, ByteBuffer data) throws IOException {
+                    out.write(offset, data);
+                }
+
+                @Override
+                public void writeZeroes(long offset, long length) throws IOException {
+                    out.writeZeroes(offset, length, true);
+                }
+            }, out, settings, total, backingEnd, progress).run();
             out.flush();
         }
     }
@@ -102,10 +144,20 @@ public final class Converter {
         return (n + SECTOR - 1) / SECTOR * SECTOR;
     }
 
-    /** One qcow2 conversion: qemu-img's convert_iteration_sectors and convert_co_write, in order. */
+    /** Where a copy writes: the qcow2 engine, or a raw file. */
+    private interface Target {
+        void write(long offset, ByteBuffer data) throws IOException;
+
+        /** Zeros that may be unmapped (BDRV_REQ_MAY_UNMAP). */
+        void writeZeroes(long offset, long length) throws IOException;
+    }
+
+    /** One conversion into qcow2 or -n into raw: qemu-img's convert_iteration_sectors and convert_co_write. */
     private static final class Copy {
         private final BlockDevice src;
-        private final Qcow2Disk out;
+        private final Target out;
+        /** The qcow2 target, for compressed writes; null for a raw one. */
+        private final Qcow2Disk qcow2;
         private final Settings settings;
         private final long total;
         private final long backingEnd;
@@ -113,16 +165,17 @@ public final class Converter {
         private final long srcAlign;
         private final int cs;
 
-        Copy(BlockDevice src, Qcow2Disk out, Settings settings, long total, long backingEnd,
+        Copy(BlockDevice src, Target out, Qcow2Disk qcow2, Settings settings, long total, long backingEnd,
              DoubleConsumer progress) {
             this.src = src;
             this.out = out;
+            this.qcow2 = qcow2;
             this.settings = settings;
             this.total = total;
             this.backingEnd = backingEnd;
             this.progress = progress;
             this.srcAlign = Math.max(SECTOR, src.allocationUnit());
-            this.cs = (int) out.header().clusterSize();
+            this.cs = qcow2 == null ? 0 : (int) qcow2.header().clusterSize();
         }
 
         void run() throws IOException {
@@ -222,7 +275,7 @@ public final class Converter {
 
         private void writeZeroes(long pos, long n) throws IOException {
             if (!settings.targetIsZero()) {
-                out.writeZeroes(pos, n, true);
+                out.writeZeroes(pos, n);
             }
         }
 
@@ -231,14 +284,14 @@ public final class Converter {
                 writeZeroes(pos, n);
                 return;
             }
-            if (out.hasExternalDataFile()) {
+            if (qcow2.hasExternalDataFile()) {
                 // QEMU's qcow2 driver refuses compressed writes into an image with an external data file
                 throw new ConvertException("error while writing at byte " + pos + ": Operation not supported");
             }
             byte[] cluster = new byte[cs];
             buf.get(0, cluster, 0, n);
             try {
-                out.writeCompressed(pos, cluster);
+                qcow2.writeCompressed(pos, cluster);
             } catch (ImageException e) {
                 throw new ConvertException("error while writing at byte " + pos + ": " + e.getMessage());
             }

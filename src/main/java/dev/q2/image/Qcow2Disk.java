@@ -169,7 +169,7 @@ public final class Qcow2Disk implements BlockDevice {
                 return open(bp, ro, chain);
             }
             if (format.equals("raw")) {
-                return new RawDevice(ImageFile.openReadOnly(bp));
+                return Devices.openRead(bp, "raw", opt.forceShare()); // locked as QEMU locks a backing file
             }
         } catch (java.nio.file.NoSuchFileException e) {
             throw new ImageException("Could not open backing file '" + bp + "': No such file or directory");

@@ -5,6 +5,7 @@ import java.io.IOException;
 import java.io.RandomAccessFile;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
+import java.nio.file.FileSystemException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
@@ -31,13 +32,37 @@ public final class ImageFile implements AutoCloseable {
         return new ImageFile(path, FileChannel.open(path, StandardOpenOption.READ), null);
     }
 
-    /** Opens an existing file for reading and writing. */
+    /** Opens an existing file (or block device) for reading and writing. */
     public static ImageFile openReadWrite(Path path) throws IOException {
         if (!Files.isRegularFile(path)) {
-            throw new NoSuchFileException(path.toString());
+            if (Files.isDirectory(path)) {
+                throw new FileSystemException(path.toString(), null, "Is a directory");
+            }
+            if (!isBlockDevice(path)) {
+                throw new NoSuchFileException(path.toString());
+            }
         }
-        RandomAccessFile raf = new RandomAccessFile(path.toFile(), "rw");
+        RandomAccessFile raf;
+        try {
+            raf = new RandomAccessFile(path.toFile(), "rw");
+        } catch (java.io.FileNotFoundException e) {
+            String m = String.valueOf(e.getMessage());
+            if (m.endsWith("(Permission denied)")) {
+                throw new java.nio.file.AccessDeniedException(path.toString());
+            }
+            throw e;
+        }
         return new ImageFile(path, raf.getChannel(), raf);
+    }
+
+    private static boolean isBlockDevice(Path path) {
+        final int sIfMt = 0170000;
+        final int sIfBlk = 0060000;
+        try {
+            return (((Integer) Files.getAttribute(path, "unix:mode")) & sIfMt) == sIfBlk;
+        } catch (IOException | UnsupportedOperationException | IllegalArgumentException e) {
+            return false;
+        }
     }
 
     public Path path() {
@@ -106,6 +131,33 @@ public final class ImageFile implements AutoCloseable {
     /** Sets the file's length, growing it sparsely or cutting it (ftruncate). */
     public void setLength(long size) throws IOException {
         raf.setLength(size);
+    }
+
+    /**
+     * Makes {@code [offset, offset + length)} read as zeros by deallocating it (fallocate PUNCH_HOLE, KEEP_SIZE), as
+     * QEMU's file-posix driver writes zeros that may be unmapped. False when the system cannot (no JNI helper, or a
+     * file system without hole punching); the caller then writes zeros.
+     */
+    public boolean punchHole(long offset, long length) throws IOException {
+        if (raf == null || length <= 0 || !NativeFiles.available()) {
+            return false;
+        }
+        int r;
+        try {
+            r = NativeFiles.punchHole(raf.getFD(), offset, length);
+        } catch (UnsatisfiedLinkError e) {
+            return false; // a helper library older than this class
+        }
+        if (r == 0) {
+            bytesWritten += length;
+            return true;
+        }
+        final int eNoSpc = 28;
+        final int eIo = 5;
+        if (r == -eNoSpc || r == -eIo) {
+            throw new IOException(r == -eIo ? "Input/output error" : "No space left on device");
+        }
+        return false; // EOPNOTSUPP, EINVAL, EBUSY, ...: zeros must be written instead
     }
 
     public void flush() throws IOException {

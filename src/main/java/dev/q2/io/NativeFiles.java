@@ -11,9 +11,10 @@ import java.util.Arrays;
 import java.util.zip.CRC32;
 
 /**
- * The few system calls q2 map needs that Java 17 lacks: {@code lseek(SEEK_DATA/SEEK_HOLE)}, which QEMU's file-posix
- * driver uses to tell holes from data, and {@code st_blocks}, which QEMU's qcow2 driver uses to detect metadata
- * preallocation. They come from a tiny JNI library (src/main/native) shipped inside the jar for Linux x86-64. Where it
+ * The few system calls q2 needs that Java 17 lacks: {@code lseek(SEEK_DATA/SEEK_HOLE)}, which QEMU's file-posix
+ * driver uses to tell holes from data, {@code st_blocks}, which QEMU's qcow2 driver uses to detect metadata
+ * preallocation, {@code fcntl(F_OFD_GETLK)} for QEMU's locks, and {@code fallocate(FALLOC_FL_PUNCH_HOLE)}, with
+ * which QEMU's file-posix driver writes zeros it may unmap. They come from a tiny JNI library (src/main/native) shipped inside the jar for Linux x86-64. Where it
  * cannot be loaded, {@link #available()} is false and callers behave as QEMU does on a file system that cannot report
  * holes.
  */
@@ -121,6 +122,14 @@ public final class NativeFiles {
         return lockTest0(fd, start, len, exclusive);
     }
 
+    /**
+     * fallocate(PUNCH_HOLE | KEEP_SIZE) on the file open as {@code fd}: the range reads as zeros and its whole
+     * blocks are deallocated; the file's size stays. 0, or a negative errno on failure.
+     */
+    public static int punchHole(java.io.FileDescriptor fd, long offset, long length) {
+        return punchHole0(fd, offset, length);
+    }
+
     public static void close(int fd) {
         close0(fd);
     }
@@ -132,6 +141,8 @@ public final class NativeFiles {
     private static native long allocated0(int fd);
 
     private static native int lockTest0(int fd, long start, long len, boolean exclusive);
+
+    private static native int punchHole0(java.io.FileDescriptor fd, long offset, long length);
 
     private static native void close0(int fd);
 }

@@ -22,6 +22,12 @@ import java.util.List;
  * because reading it from a multi-threaded process such as a JVM costs the kernel 5-15 ms.
  * The locks q2 takes are POSIX locks from {@link FileChannel#lock}; the kernel makes those conflict with QEMU's OFD
  * locks, so QEMU sees them.
+ *
+ * <p>QEMU also sees its own locks: OFD locks belong to a descriptor, so an image it opens twice (a convert target
+ * that is the source, or one of the source's backing files) conflicts with itself. The kernel hides a process's
+ * own POSIX locks from it, so q2 keeps a list of the holds of this JVM and tests against it as well. While this
+ * JVM holds a file, the native test is skipped for it: closing the descriptor it opens would drop every POSIX lock
+ * of this process on the file.
  */
 public final class QemuLock implements AutoCloseable {
     public static final int PERM_CONSISTENT_READ = 0x01;
@@ -33,10 +39,21 @@ public final class QemuLock implements AutoCloseable {
     private static final int PERM_BASE = 100;
     private static final int SHARED_BASE = 200;
 
-    private final List<FileLock> locks;
+    /** The holds of this JVM whose channels are open (guarded by itself). */
+    private static final List<QemuLock> HELD = new ArrayList<>();
 
-    private QemuLock(List<FileLock> locks) {
+    private final List<FileLock> locks;
+    private final FileChannel channel;
+    private final Object fileKey; // device and inode; null where the file system has none
+    private final int perms;
+    private final int sharedPerms;
+
+    private QemuLock(List<FileLock> locks, FileChannel channel, Object fileKey, int perms, int sharedPerms) {
         this.locks = locks;
+        this.channel = channel;
+        this.fileKey = fileKey;
+        this.perms = perms;
+        this.sharedPerms = sharedPerms;
     }
 
     /** Thrown when another process holds the image in a way that conflicts with this use. */
@@ -51,7 +68,18 @@ public final class QemuLock implements AutoCloseable {
      * qemu-img does. The channel must be readable; the locks are shared locks.
      */
     public static QemuLock acquire(FileChannel channel, Path path, int perms, int sharedPerms) throws IOException {
-        check(path, perms, sharedPerms);
+        synchronized (HELD) {
+            check(path, perms, sharedPerms);
+            QemuLock lock = new QemuLock(take(channel, perms, sharedPerms), channel, fileKey(path), perms,
+                    sharedPerms);
+            if (lock.fileKey != null) {
+                HELD.add(lock);
+            }
+            return lock;
+        }
+    }
+
+    private static List<FileLock> take(FileChannel channel, int perms, int sharedPerms) throws IOException {
         List<FileLock> taken = new ArrayList<>();
         try {
             for (int i = 0; i < NAMES.length; i++) {
@@ -65,18 +93,25 @@ public final class QemuLock implements AutoCloseable {
         } catch (OverlappingFileLockException e) {
             // This JVM already holds the image (e.g. a backing file opened twice); its own locks already apply.
         }
-        return new QemuLock(taken);
+        return taken;
     }
 
-    /** Refuses if another process holds {@code path} in a way that conflicts with the given use. */
+    /**
+     * Refuses if another process, or another open image of this JVM, holds {@code path} in a way that conflicts
+     * with the given use.
+     */
     public static void check(Path path, int perms, int sharedPerms) throws IOException {
         int[] wanted = wantedBytes(perms, sharedPerms);
-        boolean[] held = testNatively(path, wanted);
+        boolean[] here;
+        synchronized (HELD) {
+            here = heldInThisJvm(path, wanted);
+        }
+        boolean[] held = here == null ? testNatively(path, wanted) : null;
         if (held == null) {
             held = testProcLocks(path, wanted);
         }
         for (int k = 0; k < wanted.length; k++) {
-            if (held[k]) {
+            if (held[k] || (here != null && here[k])) {
                 String kind = wanted[k] >= SHARED_BASE ? "" : "shared ";
                 throw new LockConflictException("Failed to get " + kind + "\"" + NAMES[wanted[k] % 100]
                         + "\" lock: is another process using the image [" + path + "]?");
@@ -149,6 +184,51 @@ public final class QemuLock implements AutoCloseable {
             held[k] = covers(ranges, bytes[k]);
         }
         return held;
+    }
+
+    /**
+     * Which of the lock bytes {@code wanted} the open images of this JVM hold on {@code path}: null when they hold
+     * none of it.
+     */
+    private static boolean[] heldInThisJvm(Path path, int[] wanted) {
+        HELD.removeIf(h -> !h.channel.isOpen());
+        if (HELD.isEmpty()) {
+            return null;
+        }
+        Object key = fileKey(path);
+        boolean[] held = null;
+        for (QemuLock h : HELD) {
+            if (key == null || !key.equals(h.fileKey)) {
+                continue;
+            }
+            if (held == null) {
+                held = new boolean[wanted.length];
+            }
+            for (int k = 0; k < wanted.length; k++) {
+                int bit = 1 << (wanted[k] % 100);
+                held[k] |= wanted[k] >= SHARED_BASE ? (h.sharedPerms & bit) == 0 : (h.perms & bit) != 0;
+            }
+        }
+        return held;
+    }
+
+    private static Object fileKey(Path path) {
+        try {
+            return Files.readAttributes(path, java.nio.file.attribute.BasicFileAttributes.class).fileKey();
+        } catch (IOException | UnsupportedOperationException e) {
+            return null;
+        }
+    }
+
+    /**
+     * Refuses if creating an image at {@code path} would conflict with a process (or an open image of this JVM)
+     * using the file there, as QEMU's file driver checks before it truncates: it wants "write" and "resize" and
+     * shares all but "resize".
+     */
+    public static void checkCanCreate(Path path) throws IOException {
+        if (Files.exists(path)) {
+            check(path, PERM_WRITE | PERM_RESIZE, PERM_ALL & ~PERM_RESIZE);
+        }
     }
 
     /** Refuses to overwrite an existing image that another process uses (as a writer would). */
@@ -255,6 +335,9 @@ public final class QemuLock implements AutoCloseable {
 
     @Override
     public void close() throws IOException {
+        synchronized (HELD) {
+            HELD.remove(this);
+        }
         for (FileLock l : locks) {
             if (l.isValid()) {
                 l.release();

@@ -10,6 +10,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 /**
  * The two ways q2 tests for QEMU's image locks, F_OFD_GETLK through the JNI helper and /proc/locks, give the same
@@ -64,8 +65,30 @@ class QemuLockTest {
             // F_OFD_GETLK reports this JVM's POSIX locks; only /proc/locks can tell them from another process's.
             assertThat(QemuLock.testNatively(img, bytes)).isNull();
             assertThat(QemuLock.testProcLocks(img, bytes)).containsOnly(false);
-            QemuLock.check(img, QemuLock.PERM_ALL, 0);
         }
         assertThat(QemuLock.testNatively(img, bytes)).containsOnly(false);
+    }
+
+    @Test
+    void theHoldsOfThisJvmCountAsQemusOwnLocksDo() throws Exception {
+        Path img = Files.write(dir.resolve("img"), new byte[512]);
+        int reader = QemuLock.PERM_ALL & ~(QemuLock.PERM_WRITE | QemuLock.PERM_RESIZE);
+        try (FileChannel ch = FileChannel.open(img);
+             QemuLock lock = QemuLock.acquire(ch, img, QemuLock.PERM_CONSISTENT_READ, reader)) {
+            // a second reader is fine; a writer is refused, as QEMU refuses to open its own source for writing
+            QemuLock.check(img, QemuLock.PERM_CONSISTENT_READ, reader);
+            assertThatThrownBy(() -> QemuLock.check(img, QemuLock.PERM_ALL, 0))
+                    .isInstanceOf(QemuLock.LockConflictException.class)
+                    .hasMessageStartingWith("Failed to get \"write\" lock");
+            assertThatThrownBy(() -> QemuLock.checkCanCreate(img))
+                    .isInstanceOf(QemuLock.LockConflictException.class)
+                    .hasMessageStartingWith("Failed to get \"write\" lock");
+        }
+        QemuLock.check(img, QemuLock.PERM_ALL, 0);
+        // a hold whose channel was closed without closing the hold no longer counts
+        FileChannel ch = FileChannel.open(img);
+        QemuLock.acquire(ch, img, QemuLock.PERM_CONSISTENT_READ, reader);
+        ch.close();
+        QemuLock.check(img, QemuLock.PERM_ALL, 0);
     }
 }

@@ -1,0 +1,82 @@
+package dev.q2.convert;
+
+import dev.q2.io.ImageFile;
+import dev.q2.io.QemuLock;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.file.Path;
+
+/**
+ * An existing raw file or block device opened as the target of qemu-img convert -n. It is locked as qemu-img locks
+ * a convert target: consistent read and write used, everything shared (so a writer that shares, such as qemu-io,
+ * does not stop it, but a reader that refuses to share writes, such as the source of a running qemu-img convert,
+ * does). Zeros are written as QEMU's file-posix driver writes zeros that may be unmapped: a punched hole that
+ * keeps the file's size, or zeros where holes cannot be punched.
+ */
+public final class RawTarget implements AutoCloseable {
+    private static final int ZEROS = 1 << 20;
+
+    private final ImageFile file;
+    private final QemuLock lock;
+    private ByteBuffer zeros;
+
+    private RawTarget(ImageFile file, QemuLock lock) {
+        this.file = file;
+        this.lock = lock;
+    }
+
+    /**
+     * Opens and locks {@code path} for writing.
+     *
+     * @throws QemuLock.LockConflictException when another process refuses to share writes
+     * @throws java.nio.file.NoSuchFileException when it does not exist
+     */
+    public static RawTarget open(Path path) throws IOException {
+        ImageFile f = ImageFile.openReadWrite(path);
+        try {
+            QemuLock lock = QemuLock.acquire(f.channel(), path,
+                    QemuLock.PERM_CONSISTENT_READ | QemuLock.PERM_WRITE, QemuLock.PERM_ALL);
+            return new RawTarget(f, lock);
+        } catch (IOException | RuntimeException e) {
+            f.close();
+            throw e;
+        }
+    }
+
+    /** The file's size in bytes (a block device's size for a device). */
+    public long size() throws IOException {
+        return file.size();
+    }
+
+    /** Writes the buffer's remaining bytes at {@code offset}; a write past the end grows a file. */
+    void write(long offset, ByteBuffer data) throws IOException {
+        file.writeFully(offset, data);
+    }
+
+    /**
+     * Makes {@code [offset, offset + length)} read as zeros, unmapping it where the system can. Like a punched hole,
+     * zeros written instead stop at the end of the file: what lies past it reads as zeros already.
+     */
+    void writeZeroes(long offset, long length) throws IOException {
+        if (file.punchHole(offset, length)) {
+            return;
+        }
+        long end = Math.min(offset + length, file.size());
+        if (zeros == null && end > offset) {
+            zeros = ByteBuffer.allocateDirect(ZEROS);
+        }
+        for (long at = offset; at < end; ) {
+            int n = (int) Math.min(ZEROS, end - at);
+            file.writeFully(at, zeros.clear().limit(n));
+            at += n;
+        }
+    }
+
+    @Override
+    public void close() throws IOException {
+        try (file) {
+            lock.close();
+        }
+    }
+}
