@@ -49,6 +49,26 @@ JNIEXPORT jlong JNICALL Java_dev_q2_io_NativeFiles_allocated0(JNIEnv *env, jclas
  * description holds. Returns 0 when none would, the holder's pid for a process-associated (POSIX) lock, -1 for
  * an open file description lock (QEMU's kind, whose pid the kernel does not report), or -errno - 1.
  */
+/*
+ * st_blocks * 512 of the file at the given path, or -errno. By path, not by a new descriptor: closing a second
+ * descriptor of a file drops the POSIX locks this process holds on it.
+ */
+JNIEXPORT jlong JNICALL Java_dev_q2_io_NativeFiles_allocatedAt0(JNIEnv *env, jclass cls, jbyteArray path)
+{
+    jsize n = (*env)->GetArrayLength(env, path);
+    char *p = malloc((size_t) n + 1);
+    if (!p) {
+        return -ENOMEM;
+    }
+    (*env)->GetByteArrayRegion(env, path, 0, n, (jbyte *) p);
+    p[n] = 0;
+    struct stat st;
+    int r = stat(p, &st);
+    int err = errno;
+    free(p);
+    return r < 0 ? -(jlong) err : (jlong) st.st_blocks * 512;
+}
+
 JNIEXPORT jint JNICALL Java_dev_q2_io_NativeFiles_lockTest0(JNIEnv *env, jclass cls, jint fd, jlong start,
                                                            jlong len, jboolean exclusive)
 {

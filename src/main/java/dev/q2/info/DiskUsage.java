@@ -17,16 +17,14 @@ public final class DiskUsage {
 
     public static long allocatedBytes(Path file) throws IOException {
         if (dev.q2.io.NativeFiles.available()) {
-            int fd = dev.q2.io.NativeFiles.open(file);
-            if (fd >= 0) {
-                try {
-                    long n = dev.q2.io.NativeFiles.allocatedBytes(fd);
-                    if (n >= 0) {
-                        return n;
-                    }
-                } finally {
-                    dev.q2.io.NativeFiles.close(fd);
+            try {
+                // by path: a descriptor opened and closed here would drop the image's QEMU locks
+                long n = dev.q2.io.NativeFiles.allocatedBytesAt(file);
+                if (n >= 0) {
+                    return n;
                 }
+            } catch (UnsatisfiedLinkError e) {
+                // a helper library older than this class: ask stat(1)
             }
         }
         try {

@@ -118,6 +118,15 @@ public final class NativeFiles {
      * through another open file description? 0 if not; the holder's pid for a POSIX lock; -1 for an OFD lock (the
      * kernel does not say whose); below -1 on failure (-errno - 1).
      */
+    /**
+     * st_blocks × 512 of the file at {@code path} (following links); a negative errno on failure. Unlike
+     * {@link #allocatedBytes(int)} after {@link #open}, it opens no descriptor, whose closing would drop this
+     * process's POSIX locks on the file.
+     */
+    public static long allocatedBytesAt(Path path) {
+        return allocatedAt0(path.toString().getBytes(StandardCharsets.UTF_8));
+    }
+
     public static int lockTest(int fd, long start, long len, boolean exclusive) {
         return lockTest0(fd, start, len, exclusive);
     }
@@ -139,6 +148,8 @@ public final class NativeFiles {
     private static native long seek0(int fd, long offset, boolean data);
 
     private static native long allocated0(int fd);
+
+    private static native long allocatedAt0(byte[] path);
 
     private static native int lockTest0(int fd, long start, long len, boolean exclusive);
 
