@@ -13,7 +13,10 @@ import picocli.CommandLine.ParseResult;
 import java.io.PrintWriter;
 import java.util.concurrent.Callable;
 
-/** q2 compare: qemu-img compare's messages and exit codes (0 identical, 1 different, 2 error). */
+/**
+ * q2 compare: qemu-img compare's messages and exit codes (0 identical, 1 different, 2 open or other error, 3 a
+ * block status query failed, 4 a read failed).
+ */
 final class CompareCommand implements Callable<Integer> {
     static final String NAME = "compare";
 
@@ -68,27 +71,27 @@ final class CompareCommand implements Callable<Integer> {
         image2 = image2Param.getValue();
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
-        BlockDevice a = null;
-        BlockDevice b = null;
         ChainReader ca = null;
         ChainReader cb = null;
+        BlockDevice a = null;
+        BlockDevice b = null;
         try {
+            // As img_open: the first image with its whole chain, then the second. The chain readers take QEMU's
+            // locks; the data devices read under them.
             String current = image1;
             try {
-                a = Devices.openRead(main.resolve(image1), format1, forceShare);
-                if (strict) {
-                    ca = ChainReader.open(main.workDir(), image1, format1, forceShare);
-                }
+                ca = ChainReader.open(main.workDir(), image1, format1, forceShare);
+                a = Devices.openRead(main.resolve(image1), format1, true);
                 current = image2;
-                b = Devices.openRead(main.resolve(image2), format2, forceShare);
-                if (strict) {
-                    cb = ChainReader.open(main.workDir(), image2, format2, forceShare);
-                }
+                cb = ChainReader.open(main.workDir(), image2, format2, forceShare);
+                b = Devices.openRead(main.resolve(image2), format2, true);
             } catch (Exception e) {
                 err.println("q2: " + Errors.couldNotOpen(current, e));
+                debug(e, err);
                 return 2;
             }
-            Comparer.Result r = strict ? Comparer.compareStrict(a, ca, b, cb) : Comparer.compare(a, b);
+            Comparer.Result r = Comparer.compare(new Comparer.Image(a, ca), new Comparer.Image(b, cb), strict,
+                    () -> print(out, "Warning: Image size mismatch!"));
             switch (r.outcome()) {
                 case SIZE_MISMATCH -> {
                     print(out, "Strict mode: Image size mismatch!");
@@ -98,18 +101,15 @@ final class CompareCommand implements Callable<Integer> {
                     print(out, "Strict mode: Offset " + r.offset() + " block status mismatch!");
                     return 1;
                 }
+                case CONTENT_MISMATCH -> {
+                    print(out, "Content mismatch at offset " + r.offset() + "!");
+                    return 1;
+                }
                 default -> {
+                    print(out, "Images are identical.");
+                    return 0;
                 }
             }
-            if (r.sizeWarning()) {
-                print(out, "Warning: Image size mismatch!");
-            }
-            if (!r.identical()) {
-                print(out, "Content mismatch at offset " + r.offset() + "!");
-                return 1;
-            }
-            print(out, "Images are identical.");
-            return 0;
         } catch (Comparer.StatusException e) {
             out.flush();
             if (e.getCause() instanceof CorruptMetadataException) {
@@ -117,17 +117,36 @@ final class CompareCommand implements Callable<Integer> {
                 err.println("qcow2: Image is corrupt: " + e.getMessage()
                         + "; further non-fatal corruption events will be suppressed");
             }
-            err.println("q2: Sector allocation test failed for " + (e.image() == 1 ? image1 : image2));
+            err.println("q2: Sector allocation test failed for " + name(e.image()));
+            debug(e, err);
             return 3;
+        } catch (Comparer.ReadException e) {
+            out.flush();
+            // QEMU's qcow2 driver fails such reads (a compressed cluster that does not decompress...) with EIO
+            err.println("q2: Error while reading offset " + e.offset() + " of " + name(e.image())
+                    + ": Input/output error");
+            debug(e, err);
+            return 4;
         } catch (Exception e) {
             err.println("q2: Error while comparing: " + Errors.describe(e));
+            debug(e, err);
             return 2;
         } finally {
-            closeQuietly(ca);
-            closeQuietly(cb);
             closeQuietly(a);
             closeQuietly(b);
+            closeQuietly(ca);
+            closeQuietly(cb);
             out.flush();
+        }
+    }
+
+    private String name(int image) {
+        return image == 1 ? image1 : image2;
+    }
+
+    private static void debug(Exception e, PrintWriter err) {
+        if (Logging.debugEnabled()) {
+            e.printStackTrace(err);
         }
     }
 

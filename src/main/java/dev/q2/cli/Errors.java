@@ -1,5 +1,7 @@
 package dev.q2.cli;
 
+import dev.q2.image.ImageException;
+
 import java.io.IOException;
 import java.nio.file.AccessDeniedException;
 import java.nio.file.FileSystemException;
@@ -20,8 +22,8 @@ final class Errors {
         if (t instanceof FileSystemException fse && fse.getReason() != null) {
             return fse.getReason();
         }
-        if (t instanceof IOException && t.getMessage() != null) {
-            return t.getMessage();
+        if ((t instanceof IOException || t instanceof ImageException) && t.getMessage() != null) {
+            return t.getMessage(); // q2's own words; a lock conflict takes two lines, as in QEMU
         }
         String m = t.getMessage();
         return m == null ? t.getClass().getSimpleName() : m.replace('\n', ' ');

@@ -1,5 +1,7 @@
 package dev.q2.compare;
 
+import dev.q2.compress.CompressionException;
+import dev.q2.format.FormatException;
 import dev.q2.image.BlockDevice;
 import dev.q2.image.ImageException;
 import dev.q2.map.BlockStatus;
@@ -10,14 +12,20 @@ import java.nio.ByteBuffer;
 import java.util.Arrays;
 
 /**
- * qemu-img compare: the first difference, reported at the start of the 512-byte sector that holds it; a size
- * difference is a warning as long as the larger image's extra part reads as zeros (an error in strict mode).
- * Strict mode also fails where the two chains' block status flags differ ({@link #compareStrict}).
+ * qemu-img compare, walked as img_compare walks it. From offset 0, each step asks both chains for the block status
+ * of the rest of the image ({@code bdrv_block_status_above} with no base) and takes the shorter of the two runs:
+ * where both read as zeros nothing is read; where both are allocated both are read (at most 2 MiB) and compared;
+ * where only one is allocated that one is read and must be zeros; where neither is, nothing is compared. The first
+ * difference is reported at the start of the 512-byte sector (counted from the step's start) that holds it. Then,
+ * when the sizes differ, the longer image's tail must read as zeros (after a warning).
+ *
+ * <p>Strict mode fails first where the sizes differ, then where the two sets of block status flags differ (all of
+ * them: allocated, zero, data, host offset valid, EOF). A failed status query or read ends the walk with a
+ * {@link StatusException} or {@link ReadException}, as qemu-img fails with exit codes 3 and 4.
  */
 public final class Comparer {
-    private static final int CHUNK = 1 << 20;
     /** qemu-img compare reads at most this much at a time (IO_BUF_SIZE), which splits its status walk too. */
-    private static final int STRICT_READ = 2 << 20;
+    private static final int MAX_READ = 2 << 20;
     private static final int SECTOR = 512;
 
     private Comparer() {
@@ -34,11 +42,8 @@ public final class Comparer {
         STATUS_MISMATCH
     }
 
-    /**
-     * The outcome, its offset (-1 when none), and whether qemu-img warns that the sizes differ: it does once the
-     * common part has compared equal, before it looks at the longer image's tail.
-     */
-    public record Result(Outcome outcome, long offset, boolean sizeWarning) {
+    /** The outcome and its offset (-1 when none). */
+    public record Result(Outcome outcome, long offset) {
         public boolean identical() {
             return outcome == Outcome.IDENTICAL;
         }
@@ -59,106 +64,136 @@ public final class Comparer {
         }
     }
 
-    /**
-     * The non-strict comparison: guest contents only. Sizes count in whole 512-byte sectors, as QEMU's block layer
-     * counts them, so a raw file of 1000 bytes has the size of a 1024-byte qcow2 image (its tail reads as zeros).
-     */
-    public static Result compare(BlockDevice a, BlockDevice b) throws IOException {
-        long sizeA = sectorsRoundedUp(a.size());
-        long sizeB = sectorsRoundedUp(b.size());
-        boolean sizeMismatch = sizeA != sizeB;
-        long common = Math.min(sizeA, sizeB);
-        ByteBuffer ba = ByteBuffer.allocate(CHUNK);
-        ByteBuffer bb = ByteBuffer.allocate(CHUNK);
-        long pos = 0;
-        while (pos < common) {
-            BlockDevice.Extent ea = a.status(pos, Math.min(CHUNK, common - pos));
-            BlockDevice.Extent eb = b.status(pos, Math.min(CHUNK, common - pos));
-            long step = Math.max(1, Math.min(ea.length(), eb.length()));
-            if (!(ea.zero() && eb.zero())) {
-                ba.clear().limit((int) step);
-                bb.clear().limit((int) step);
-                a.read(pos, ba);
-                b.read(pos, bb);
-                int m = Arrays.mismatch(ba.array(), 0, (int) step, bb.array(), 0, (int) step);
-                if (m >= 0) {
-                    return new Result(Outcome.CONTENT_MISMATCH, (pos + m) / SECTOR * SECTOR, false);
-                }
-            }
-            pos += step;
+    /** Reading guest data failed (qemu-img: "Error while reading offset N of F", exit 4). */
+    public static final class ReadException extends IOException {
+        private final int image;
+        private final long offset;
+
+        ReadException(int image, long offset, Exception cause) {
+            super(cause.getMessage(), cause);
+            this.image = image;
+            this.offset = offset;
         }
-        BlockDevice longer = sizeA > sizeB ? a : b;
-        long longerSize = Math.max(sizeA, sizeB);
-        while (pos < longerSize) {
-            BlockDevice.Extent e = longer.status(pos, Math.min(CHUNK, longerSize - pos));
-            long step = Math.max(1, e.length());
-            if (!e.zero()) {
-                ba.clear().limit((int) step);
-                longer.read(pos, ba);
-                for (int i = 0; i < step; i++) {
-                    if (ba.get(i) != 0) {
-                        return new Result(Outcome.CONTENT_MISMATCH, (pos + i) / SECTOR * SECTOR, sizeMismatch);
-                    }
-                }
-            }
-            pos += step;
+
+        /** 1 or 2: which image. */
+        public int image() {
+            return image;
         }
-        return new Result(Outcome.IDENTICAL, -1, sizeMismatch);
+
+        /** Where the failed read started. */
+        public long offset() {
+            return offset;
+        }
     }
 
-    private static long sectorsRoundedUp(long n) {
-        return n > Long.MAX_VALUE - (SECTOR - 1) ? n : (n + SECTOR - 1) & -SECTOR;
+    /** One image: its guest data, and its chain for block status. */
+    public record Image(BlockDevice data, ChainReader chain) {
     }
 
     /**
-     * The strict comparison, walked as qemu-img compare -s walks it: sizes (in whole sectors, as the block layer
-     * counts them) must be equal; then, from offset 0, each step asks both chains for the status of the rest of
-     * the image and fails at the step's offset when the flags differ (all of them: allocated, zero, data, host
-     * offset valid, EOF). Equal flags that are zero on both sides are skipped; allocated runs are read (at most
-     * 2 MiB per step) and compared; the step is the shorter of the two runs.
+     * Compares two images.
      *
-     * @param a    the first image's data
-     * @param sa   the first image's chain, for block status
-     * @param b    the second image's data
-     * @param sb   the second image's chain
+     * @param strict       qemu-img compare -s
+     * @param sizeWarning  called when the sizes differ and the common part compared equal, before the longer
+     *                     image's tail is looked at (qemu-img prints "Warning: Image size mismatch!" then)
      */
-    public static Result compareStrict(BlockDevice a, ChainReader sa, BlockDevice b, ChainReader sb)
-            throws IOException {
-        long size = sa.length();
-        if (size != sb.length()) {
-            return new Result(Outcome.SIZE_MISMATCH, -1, true);
+    public static Result compare(Image a, Image b, boolean strict, Runnable sizeWarning) throws IOException {
+        long size1 = a.chain().length();
+        long size2 = b.chain().length();
+        if (strict && size1 != size2) {
+            return new Result(Outcome.SIZE_MISMATCH, -1);
         }
-        ByteBuffer ba = null;
-        ByteBuffer bb = null;
+        long common = Math.min(size1, size2);
+        ByteBuffer buf1 = null;
+        ByteBuffer buf2 = null;
         long offset = 0;
-        while (offset < size) {
-            BlockStatus.Run s1 = status(1, sa, offset, size - offset);
-            BlockStatus.Run s2 = status(2, sb, offset, size - offset);
+        while (offset < common) {
+            BlockStatus.Run s1 = status(1, a.chain(), offset, size1 - offset);
+            BlockStatus.Run s2 = status(2, b.chain(), offset, size2 - offset);
             long chunk = Math.min(s1.length(), s2.length());
-            if (s1.flags() != s2.flags()) {
-                return new Result(Outcome.STATUS_MISMATCH, offset, false);
+            if (strict && s1.flags() != s2.flags()) {
+                return new Result(Outcome.STATUS_MISMATCH, offset);
             }
-            if (!s1.has(BlockStatus.ZERO) && s1.has(BlockStatus.ALLOCATED)) {
-                chunk = Math.min(chunk, STRICT_READ);
-                if (ba == null) {
-                    ba = ByteBuffer.allocate(STRICT_READ);
-                    bb = ByteBuffer.allocate(STRICT_READ);
+            boolean allocated1 = s1.has(BlockStatus.ALLOCATED);
+            boolean allocated2 = s2.has(BlockStatus.ALLOCATED);
+            if (s1.has(BlockStatus.ZERO) && s2.has(BlockStatus.ZERO)) {
+                // nothing to compare
+            } else if (allocated1 && allocated2) {
+                int n = (int) Math.min(chunk, MAX_READ);
+                if (buf1 == null) {
+                    buf1 = ByteBuffer.allocate(MAX_READ);
                 }
-                int n = (int) chunk;
-                ba.clear().limit(n);
-                bb.clear().limit(n);
-                a.read(offset, ba);
-                b.read(offset, bb);
-                int m = Arrays.mismatch(ba.array(), 0, n, bb.array(), 0, n);
+                if (buf2 == null) {
+                    buf2 = ByteBuffer.allocate(MAX_READ);
+                }
+                read(1, a.data(), offset, n, buf1);
+                read(2, b.data(), offset, n, buf2);
+                int m = Arrays.mismatch(buf1.array(), 0, n, buf2.array(), 0, n);
                 if (m >= 0) {
                     // qemu-img counts whole sectors from the step's start, which need not be sector-aligned
-                    return new Result(Outcome.CONTENT_MISMATCH, offset + m / SECTOR * SECTOR, false);
+                    return new Result(Outcome.CONTENT_MISMATCH, offset + m / SECTOR * SECTOR);
                 }
+                chunk = n;
+            } else if (allocated1 != allocated2) {
+                int n = (int) Math.min(chunk, MAX_READ);
+                if (buf1 == null) {
+                    buf1 = ByteBuffer.allocate(MAX_READ);
+                }
+                long nonZero = allocated1 ? nonZero(1, a.data(), offset, n, buf1) : nonZero(2, b.data(), offset, n,
+                        buf1);
+                if (nonZero >= 0) {
+                    return new Result(Outcome.CONTENT_MISMATCH, nonZero);
+                }
+                chunk = n;
             }
-            // an unallocated run that is not zero (nothing below answers) is taken as equal without reading
+            // neither allocated (nor zero: nothing below answers): taken as equal without reading
             offset += chunk;
         }
-        return new Result(Outcome.IDENTICAL, -1, false);
+        if (size1 == size2) {
+            return new Result(Outcome.IDENTICAL, -1);
+        }
+        sizeWarning.run();
+        int over = size1 > size2 ? 1 : 2;
+        Image longer = over == 1 ? a : b;
+        long end = Math.max(size1, size2);
+        while (offset < end) {
+            BlockStatus.Run s = status(over, longer.chain(), offset, end - offset);
+            long chunk = s.length();
+            if (s.has(BlockStatus.ALLOCATED) && !s.has(BlockStatus.ZERO)) {
+                int n = (int) Math.min(chunk, MAX_READ);
+                if (buf1 == null) {
+                    buf1 = ByteBuffer.allocate(MAX_READ);
+                }
+                long nonZero = nonZero(over, longer.data(), offset, n, buf1);
+                if (nonZero >= 0) {
+                    return new Result(Outcome.CONTENT_MISMATCH, nonZero);
+                }
+                chunk = n;
+            }
+            offset += chunk;
+        }
+        return new Result(Outcome.IDENTICAL, -1);
+    }
+
+    /** Reads {@code n} bytes at {@code offset}; the offset of the first sector (from there) that is not zeros. */
+    private static long nonZero(int image, BlockDevice d, long offset, int n, ByteBuffer buf) throws IOException {
+        read(image, d, offset, n, buf);
+        byte[] b = buf.array();
+        for (int i = 0; i < n; i++) {
+            if (b[i] != 0) {
+                return offset + i / SECTOR * SECTOR;
+            }
+        }
+        return -1;
+    }
+
+    private static void read(int image, BlockDevice d, long offset, int n, ByteBuffer buf) throws IOException {
+        buf.clear().limit(n);
+        try {
+            d.read(offset, buf);
+        } catch (IOException | ImageException | FormatException | CompressionException e) {
+            throw new ReadException(image, offset, e);
+        }
     }
 
     private static BlockStatus.Run status(int image, ChainReader chain, long offset, long bytes)

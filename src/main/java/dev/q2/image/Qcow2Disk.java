@@ -91,7 +91,8 @@ public final class Qcow2Disk implements BlockDevice {
         if (slice > cs || slice < 512 || Integer.bitCount(slice) != 1) {
             throw new ImageException("L2 cache entry size must be a power of two between 512 and the cluster size");
         }
-        this.l2 = new L2Cache(capacity, slice, (off, b) -> file.readFully(off, b), this::writeL2Slice);
+        // QEMU's block layer reads past the end of a file as zeros: an L2 table there is an unallocated one
+        this.l2 = new L2Cache(capacity, slice, (off, b) -> file.readZeroFilled(off, b), this::writeL2Slice);
         this.refcounts = writable ? new RefcountAllocator(file, clusterBits, header.refcountOrder(),
                 header.refcountTableOffset(), img.refcountTable()) : null;
         Diagnostics.info(Qcow2Disk.class, "opened {} {}: {} bytes, {}-byte clusters{}, L2 cache {} bytes in {}-byte"
@@ -461,10 +462,11 @@ public final class Qcow2Disk implements BlockDevice {
         return SubclusterBitmap.allocated(bitmap, sc) ? 1 : 0;
     }
 
+    /** Guest data from the file; as in QEMU's block layer, what lies past the end of the file reads as zeros. */
     private void readHost(long host, int n, ByteBuffer dst) throws IOException {
         ByteBuffer part = dst.slice();
         part.limit(n);
-        dataFile.readFully(host, part);
+        dataFile.readZeroFilled(host, part);
         dst.position(dst.position() + n);
     }
 

@@ -58,8 +58,16 @@ public final class QemuLock implements AutoCloseable {
 
     /** Thrown when another process holds the image in a way that conflicts with this use. */
     public static final class LockConflictException extends IOException {
-        public LockConflictException(String message) {
-            super(message);
+        private final String reason;
+
+        public LockConflictException(String reason, Path path) {
+            super(reason + ": is another process using the image [" + path + "]?");
+            this.reason = reason;
+        }
+
+        /** QEMU's words for the conflict alone, e.g. {@code Failed to get shared "write" lock}. */
+        public String reason() {
+            return reason;
         }
     }
 
@@ -114,7 +122,7 @@ public final class QemuLock implements AutoCloseable {
             if (held[k] || (here != null && here[k])) {
                 String kind = wanted[k] >= SHARED_BASE ? "" : "shared ";
                 throw new LockConflictException("Failed to get " + kind + "\"" + NAMES[wanted[k] % 100]
-                        + "\" lock: is another process using the image [" + path + "]?");
+                        + "\" lock", path);
             }
         }
     }

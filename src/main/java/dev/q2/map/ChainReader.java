@@ -11,6 +11,7 @@ import java.io.Closeable;
 import java.io.IOException;
 import java.nio.file.AccessDeniedException;
 import java.nio.file.FileSystemException;
+import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -25,7 +26,7 @@ import java.util.Set;
  * external data file name is used as it is stored (QEMU resolves it against the working folder, not the image's).
  */
 public final class ChainReader implements Closeable {
-    private static final int SHARED = QemuLock.PERM_ALL & ~(QemuLock.PERM_WRITE | QemuLock.PERM_RESIZE);
+    private static final int QCOW2_SHARED = QemuLock.PERM_ALL & ~(QemuLock.PERM_WRITE | QemuLock.PERM_RESIZE);
 
     private final Path workDir;
     private final boolean forceShare;
@@ -83,18 +84,26 @@ public final class ChainReader implements Closeable {
         if (!opened.add(canonical)) {
             throw new ImageException("Backing file '" + name + "' creates an infinite loop.");
         }
-        FileNode file = openFile(name);
+        if (format != null && !format.equals("raw") && !format.equals("qcow2")) {
+            // QEMU looks the driver up before it opens the file
+            throw new ImageException("Unknown driver '" + format + "'");
+        }
+        ImageFile f = openFile(name);
+        FileNode file = null;
         try {
-            String fmt = format != null ? format : Devices.probe(file.file());
+            String fmt = format != null ? format : Devices.probe(f);
             if (fmt.equals("raw")) {
+                // the raw format passes its user's permissions through: it shares writes (QEMU's filter defaults)
+                lock(f, name, QemuLock.PERM_ALL);
+                file = new FileNode(name, f);
                 return new RawNode(file);
             }
-            if (!fmt.equals("qcow2")) {
-                throw new ImageException("Unknown driver '" + fmt + "'");
-            }
-            Qcow2Image img = Qcow2Image.load(file.file());
+            // the qcow2 driver's metadata child: no other writer, no resize (bdrv_default_perms_for_storage)
+            lock(f, name, QCOW2_SHARED);
+            file = new FileNode(name, f);
+            Qcow2Image img = Qcow2Image.load(f);
             if (img.header().cryptMethod() != 0) {
-                throw new ImageException("encrypted images are not supported by q2 map");
+                throw new ImageException("encrypted images are not supported by q2");
             }
             FileNode data = null;
             Node backing = null;
@@ -102,7 +111,15 @@ public final class ChainReader implements Closeable {
                 String dataName = img.dataFile();
                 if (dataName != null && (img.header().incompatibleFeatures()
                         & dev.q2.format.Features.INCOMPAT_DATA_FILE) != 0) {
-                    data = openFile(dataName);
+                    ImageFile df = openFile(dataName);
+                    try {
+                        // a data-only child: others may write, but not resize
+                        lock(df, dataName, QemuLock.PERM_ALL & ~QemuLock.PERM_RESIZE);
+                        data = new FileNode(dataName, df);
+                    } catch (IOException | RuntimeException e) {
+                        df.close();
+                        throw e;
+                    }
                 }
                 String backingName = img.backingFile();
                 if (backingName != null && !backingName.isEmpty()) {
@@ -121,28 +138,43 @@ public final class ChainReader implements Closeable {
             }
             return new Qcow2Node(name, img, file, data, backing);
         } catch (IOException | RuntimeException e) {
-            file.close();
+            if (file != null) {
+                file.close();
+            } else {
+                f.close();
+            }
             throw e;
         }
     }
 
-    /** Opens and locks one file; failures read "Could not open 'name': reason", as in QEMU's file driver. */
-    private FileNode openFile(String name) throws IOException {
+    /** Opens one file; failures read "Could not open 'name': reason", as in QEMU's file driver. */
+    private ImageFile openFile(String name) throws IOException {
+        if (name.isEmpty()) {
+            throw new ImageException("The 'file' block driver requires a file name");
+        }
         Path path = workDir.resolve(name);
-        ImageFile f;
+        if (Files.isDirectory(path)) {
+            throw new ImageException("'file' driver requires '" + name + "' to be a regular file");
+        }
         try {
-            f = ImageFile.openReadOnly(path);
+            return ImageFile.openReadOnly(path);
         } catch (IOException e) {
             throw new ImageException("Could not open '" + name + "': " + describe(e), e);
         }
+    }
+
+    /**
+     * Takes QEMU's locks for reading {@code f} while sharing {@code shared} (unless force-share). A conflict reads
+     * as QEMU words it, on two lines, with the file named as the image names it.
+     */
+    private void lock(ImageFile f, String name, int shared) throws IOException {
+        if (forceShare) {
+            return;
+        }
         try {
-            if (!forceShare) {
-                locks.add(QemuLock.acquire(f.channel(), path, 0, SHARED));
-            }
-            return new FileNode(name, f);
-        } catch (IOException | RuntimeException e) {
-            f.close();
-            throw e;
+            locks.add(QemuLock.acquire(f.channel(), workDir.resolve(name), 0, shared));
+        } catch (QemuLock.LockConflictException e) {
+            throw new ImageException(e.reason() + "\nIs another process using the image [" + name + "]?", e);
         }
     }
 

@@ -133,8 +133,8 @@ final class Qcow2Node extends Node {
             type = Type.UNALLOCATED_PLAIN;
         } else {
             if ((l2Offset & (clusterSize - 1)) != 0) {
-                throw corrupt("L2 table offset 0x" + Long.toHexString(l2Offset) + " unaligned (L1 index: 0x"
-                        + Long.toHexString(l1Index) + ")");
+                throw corrupt("L2 table offset " + hex(l2Offset) + " unaligned (L1 index: "
+                        + hex(l1Index) + ")");
             }
             loadL2(l2Offset);
             int scIndex = (int) ((offset >>> subclusterBits) & (subclustersPerCluster - 1));
@@ -143,15 +143,15 @@ final class Qcow2Node extends Node {
             long nbClusters = (bytesNeeded + clusterSize - 1) >>> clusterBits;
             Type t = subclusterType(entry, bitmap, scIndex);
             if (version < 3 && (t == Type.ZERO_PLAIN || t == Type.ZERO_ALLOC)) {
-                throw corrupt("Zero cluster entry found in pre-v3 image (L2 offset: 0x"
-                        + Long.toHexString(l2Offset) + ", L2 index: 0x" + Integer.toHexString(l2Index) + ")");
+                throw corrupt("Zero cluster entry found in pre-v3 image (L2 offset: "
+                        + hex(l2Offset) + ", L2 index: " + hex(l2Index) + ")");
             }
             switch (t) {
                 case COMPRESSED -> {
                     if (hasDataFile) {
                         throw corrupt("Compressed cluster entry found in image with external data file (L2 offset:"
-                                + " 0x" + Long.toHexString(l2Offset) + ", L2 index: 0x"
-                                + Integer.toHexString(l2Index) + ")");
+                                + " " + hex(l2Offset) + ", L2 index: "
+                                + hex(l2Index) + ")");
                     }
                     hostOffset = entry;
                 }
@@ -159,15 +159,15 @@ final class Qcow2Node extends Node {
                     long hostCluster = entry & L2Entry.OFFSET_MASK;
                     hostOffset = hostCluster + offsetInCluster;
                     if ((hostCluster & (clusterSize - 1)) != 0) {
-                        throw corrupt("Cluster allocation offset 0x" + Long.toHexString(hostCluster)
-                                + " unaligned (L2 offset: 0x" + Long.toHexString(l2Offset) + ", L2 index: 0x"
-                                + Integer.toHexString(l2Index) + ")");
+                        throw corrupt("Cluster allocation offset " + hex(hostCluster)
+                                + " unaligned (L2 offset: " + hex(l2Offset) + ", L2 index: "
+                                + hex(l2Index) + ")");
                     }
                     if (hasDataFile && hostOffset != offset) {
-                        throw corrupt("External data file host cluster offset 0x" + Long.toHexString(hostCluster)
-                                + " does not match guest cluster offset: 0x"
-                                + Long.toHexString(offset - offsetInCluster) + ", L2 index: 0x"
-                                + Integer.toHexString(l2Index) + ")");
+                        throw corrupt("External data file host cluster offset " + hex(hostCluster)
+                                + " does not match guest cluster offset: "
+                                + hex(offset - offsetInCluster) + ", L2 index: "
+                                + hex(l2Index) + ")");
                     }
                 }
                 default -> {
@@ -176,8 +176,8 @@ final class Qcow2Node extends Node {
             type = t;
             int sc = contiguousSubclusters((int) nbClusters, scIndex, l2Index);
             if (sc < 0) {
-                throw corrupt("Invalid cluster entry found  (L2 offset: 0x" + Long.toHexString(l2Offset)
-                        + ", L2 index: 0x" + Integer.toHexString(l2Index) + ")");
+                throw corrupt("Invalid cluster entry found  (L2 offset: " + hex(l2Offset)
+                        + ", L2 index: " + hex(l2Index) + ")");
             }
             bytesAvailable = ((long) sc + scIndex) << subclusterBits;
         }
@@ -185,6 +185,11 @@ final class Qcow2Node extends Node {
             bytesAvailable = bytesNeeded;
         }
         return bytesAvailable - offsetInCluster;
+    }
+
+    /** C's {@code %#x}, as QEMU formats these messages: "0" for zero, "0x…" otherwise. */
+    private static String hex(long v) {
+        return v == 0 ? "0" : "0x" + Long.toHexString(v);
     }
 
     private int contiguousSubclusters(int nbClusters, int scIndex, int l2Index) {

@@ -51,7 +51,7 @@ class CompareDifferentialTest {
     void sameOutputAndExitCodeAsQemuImg(String args) {
         Qemu.assumeAvailable();
         commonImages();
-        assertSameAsQemuImg(args);
+        assertSameAsQemuImg(args).run();
     }
 
     /** Images built for one case each: what the case needs and nothing more. */
@@ -171,6 +171,143 @@ class CompareDifferentialTest {
             c("sizes differ and the common part differs", "a.raw b.raw", b -> {
                 b.raw("a.raw", 1000);
                 b.raw("b.raw", 1500);
+            }),
+            // not strict: block status through the chain, as in strict mode, so corrupt metadata fails the query
+            c("corrupt L2 entry, second image (Sector allocation test failed, exit 3)", "u.qcow2 bad.qcow2", b -> {
+                b.qcow2("u.qcow2", "4M", "", "write -P 0x11 0 64k");
+                b.qcow2("bad.qcow2", "4M", "", "write -P 0x11 0 64k");
+                b.unalignL2Entry("bad.qcow2", 1);
+            }),
+            c("corrupt L2 entry, first image", "bad.qcow2 u.qcow2", b -> {
+                b.qcow2("u.qcow2", "4M", "", "write -P 0x11 0 64k");
+                b.qcow2("bad.qcow2", "4M", "", "write -P 0x11 0 64k");
+                b.unalignL2Entry("bad.qcow2", 1);
+            }),
+            c("strict: corrupt L2 entry, first image", "-s bad.qcow2 u.qcow2", b -> {
+                b.qcow2("u.qcow2", "4M", "", "write -P 0x11 0 64k");
+                b.qcow2("bad.qcow2", "4M", "", "write -P 0x11 0 64k");
+                b.unalignL2Entry("bad.qcow2", 1);
+            }),
+            c("corrupt L2 entry at index 0 (%#x prints 0 as 0)", "u.qcow2 bad.qcow2", b -> {
+                b.qcow2("u.qcow2", "4M", "", "write -P 0x11 0 64k");
+                b.qcow2("bad.qcow2", "4M", "", "write -P 0x11 0 64k");
+                b.unalignL2Entry("bad.qcow2", 0);
+            }),
+            c("both corrupt: the first query that fails is reported", "late.qcow2 early.qcow2", b -> {
+                b.qcow2("late.qcow2", "4M", "", "write -P 0x11 0 256k");
+                b.unalignL2Entry("late.qcow2", 3);
+                b.qcow2("early.qcow2", "4M", "", "write -P 0x11 0 256k");
+                b.unalignL2Entry("early.qcow2", 1);
+            }),
+            c("unaligned L2 table offset (L1 index 0)", "u.qcow2 bad.qcow2", b -> {
+                b.qcow2("u.qcow2", "4M", "", "write -P 0x11 0 64k");
+                b.qcow2("bad.qcow2", "4M", "", "write -P 0x11 0 64k");
+                b.l1Entry("bad.qcow2", 0, e -> e | 0x200);
+            }),
+            c("strict: unaligned L2 table offset", "-s bad.qcow2 u.qcow2", b -> {
+                b.qcow2("u.qcow2", "4M", "", "write -P 0x11 0 64k");
+                b.qcow2("bad.qcow2", "4M", "", "write -P 0x11 0 64k");
+                b.l1Entry("bad.qcow2", 0, e -> e | 0x200);
+            }),
+            c("corrupt L2 entry in the longer image's tail (warning, then exit 3)", "u.qcow2 big.qcow2", b -> {
+                b.qcow2("u.qcow2", "4M", "", "write -P 0x11 0 64k");
+                b.qcow2("big.qcow2", "8M", "", "write -P 0x11 0 64k", "write -P 0x22 5M 64k");
+                b.unalignL2Entry("big.qcow2", 80);
+            }),
+            c("L2 table past the end of the file reads as unallocated", "n.qcow2 gone.qcow2", b -> {
+                b.qcow2("n.qcow2", "4M", "", "write -P 0x11 0 64k");
+                b.qcow2("gone.qcow2", "4M", "", "write -P 0x11 0 64k");
+                b.l1Entry("gone.qcow2", 0, e -> 0x8000_0001_0000_0000L);
+            }),
+            c("data cluster past the end of the file reads as zeros", "n.qcow2 beyond.qcow2", b -> {
+                b.qcow2("n.qcow2", "4M", "", "write -P 0x11 0 128k");
+                b.qcow2("beyond.qcow2", "4M", "", "write -P 0x11 0 128k");
+                b.l2Entry("beyond.qcow2", 1, e -> 0x8000_0001_0000_0000L);
+            }),
+            c("strict: data cluster past the end of the file reads as zeros", "-s beyond.qcow2 z.qcow2", b -> {
+                b.qcow2("z.qcow2", "4M", "", "write -P 0x11 0 64k", "write -P 0 64k 64k");
+                b.qcow2("beyond.qcow2", "4M", "", "write -P 0x11 0 128k");
+                b.l2Entry("beyond.qcow2", 1, e -> 0x8000_0001_0000_0000L);
+            }),
+            // reads that fail where block status does not: qemu-img exits 4
+            c("compressed cluster that does not decompress, second image (exit 4)", "n.qcow2 bad.qcow2", b -> {
+                b.qcow2("n.qcow2", "4M", "", "write -P 0x11 0 64k", "write -P 0x22 64k 64k");
+                b.img("convert", "-c", "-O", "qcow2", "n.qcow2", "bad.qcow2");
+                b.garbleCompressedCluster("bad.qcow2", 1);
+            }),
+            c("compressed cluster that does not decompress, first image", "bad.qcow2 n.qcow2", b -> {
+                b.qcow2("n.qcow2", "4M", "", "write -P 0x11 0 64k", "write -P 0x22 64k 64k");
+                b.img("convert", "-c", "-O", "qcow2", "n.qcow2", "bad.qcow2");
+                b.garbleCompressedCluster("bad.qcow2", 1);
+            }),
+            c("strict: compressed cluster that does not decompress", "-s bad.qcow2 c.qcow2", b -> {
+                b.qcow2("n.qcow2", "4M", "", "write -P 0x11 0 64k", "write -P 0x22 64k 64k");
+                b.img("convert", "-c", "-O", "qcow2", "n.qcow2", "c.qcow2");
+                b.img("convert", "-c", "-O", "qcow2", "n.qcow2", "bad.qcow2");
+                b.garbleCompressedCluster("bad.qcow2", 1);
+            }),
+            c("compressed cluster past the end of the file", "n.qcow2 bad.qcow2", b -> {
+                b.qcow2("n.qcow2", "4M", "", "write -P 0x11 0 64k", "write -P 0x22 64k 64k");
+                b.img("convert", "-c", "-O", "qcow2", "n.qcow2", "bad.qcow2");
+                b.compressedClusterAt("bad.qcow2", 1, 1L << 30);
+            }),
+            c("compressed cluster that does not decompress in the longer image's tail", "u.qcow2 big.qcow2", b -> {
+                b.qcow2("u.qcow2", "4M", "", "write -P 0x11 0 64k");
+                b.qcow2("big.qcow2", "8M", "", "write -P 0x11 0 64k", "write -c -P 0x22 5M 64k");
+                b.garbleCompressedCluster("big.qcow2", 80);
+            }),
+            // images that cannot be opened (exit 2): qemu-img's words, the file name twice where QEMU's file driver
+            // adds it
+            c("missing second image", "a.qcow2 missing.qcow2", b -> b.qcow2("a.qcow2", "4M", "")),
+            c("missing first image", "missing.qcow2 a.qcow2", b -> b.qcow2("a.qcow2", "4M", "")),
+            c("both missing: the first is reported", "missing1 missing2", b -> { }),
+            c("dangling symbolic link", "a.qcow2 link.qcow2", b -> {
+                b.qcow2("a.qcow2", "4M", "");
+                b.symlink("link.qcow2", "nowhere.qcow2");
+            }),
+            c("unknown driver, checked before the file is opened", "-f foo missing.qcow2 a.qcow2", b -> { }),
+            c("raw format, missing file", "-f raw missing.qcow2 a.qcow2", b -> { }),
+            c("a directory", "-s a.qcow2 dir", b -> {
+                b.qcow2("a.qcow2", "4M", "");
+                b.dir("dir");
+            }),
+            c("not a qcow2 image (-F qcow2)", "-F qcow2 a.qcow2 text.txt", b -> {
+                b.qcow2("a.qcow2", "4M", "");
+                b.file("text.txt", "hello\n");
+            }),
+            c("empty file (-f qcow2)", "-f qcow2 empty.raw a.qcow2", b -> {
+                b.qcow2("a.qcow2", "4M", "");
+                b.file("empty.raw", "");
+            }),
+            c("unsupported qcow2 version", "a.qcow2 bad.qcow2", b -> {
+                b.qcow2("a.qcow2", "4M", "");
+                b.qcow2("bad.qcow2", "4M", "");
+                b.patch("bad.qcow2", 4, 0, 0, 0, 5);
+            }),
+            c("unsupported cluster size", "bad.qcow2 a.qcow2", b -> {
+                b.qcow2("a.qcow2", "4M", "");
+                b.qcow2("bad.qcow2", "4M", "");
+                b.patch("bad.qcow2", 20, 0, 0, 0, 48);
+            }),
+            c("missing backing file", "a.qcow2 top.qcow2", b -> {
+                b.qcow2("a.qcow2", "4M", "");
+                b.img("create", "-q", "-f", "qcow2", "-u", "-b", "nothere.qcow2", "-F", "qcow2", "top.qcow2", "4M");
+            }),
+            c("missing backing file in a subfolder", "-s top.qcow2 a.qcow2", b -> {
+                b.qcow2("a.qcow2", "4M", "");
+                b.img("create", "-q", "-f", "qcow2", "-u", "-b", "sub/base.qcow2", "-F", "qcow2", "top.qcow2",
+                        "4M");
+            }),
+            c("backing file with a bad header", "a.qcow2 top.qcow2", b -> {
+                b.qcow2("a.qcow2", "4M", "");
+                b.qcow2("base.qcow2", "4M", "");
+                b.patch("base.qcow2", 4, 0, 0, 0, 5);
+                b.img("create", "-q", "-f", "qcow2", "-u", "-b", "base.qcow2", "-F", "qcow2", "top.qcow2", "4M");
+            }),
+            c("missing external data file", "a.qcow2 e.qcow2", b -> {
+                b.qcow2("a.qcow2", "4M", "");
+                b.qcow2("e.qcow2", "4M", "data_file=e.data");
+                b.delete("e.data");
             }));
     }
 
@@ -182,10 +319,75 @@ class CompareDifferentialTest {
         assertSameAsQemuImg(args).run();
     }
 
+    /** An empty file name: QEMU's file driver wants one. */
+    @org.junit.jupiter.api.Test
+    void emptyFileName() {
+        Qemu.assumeAvailable();
+        new Builder(dir).qcow2("a.qcow2", "4M", "");
+        assertSameAsQemuImg("a.qcow2", "").run();
+        assertSameAsQemuImg("", "a.qcow2").run();
+    }
+
+    /**
+     * Images that a running QEMU (qemu-io) holds for writing: the qcow2 driver refuses to share writes to its image
+     * file, so compare fails with QEMU's two lines (under "Could not open backing file:" for a backing file); a raw
+     * image, a raw backing file and an external data file share writes, so compare goes ahead. -U skips the locks.
+     */
+    @org.junit.jupiter.api.Test
+    void imagesHeldByAWriter() throws Exception {
+        Qemu.assumeAvailable();
+        Builder b = new Builder(dir);
+        b.qcow2("a.qcow2", "4M", "", "write -P 0x11 0 64k");
+        b.qcow2("held.qcow2", "4M", "", "write -P 0x11 0 64k");
+        b.img("convert", "-O", "raw", "a.qcow2", "held.raw");
+        b.img("create", "-q", "-f", "qcow2", "-b", "held.qcow2", "-F", "qcow2", "over-qcow2.qcow2", "4M");
+        b.img("create", "-q", "-f", "qcow2", "-b", "held.raw", "-F", "raw", "over-raw.qcow2", "4M");
+        b.qcow2("e.qcow2", "4M", "data_file=held.data", "write -P 0x11 0 64k");
+        List<Process> holders = new ArrayList<>();
+        try {
+            holders.add(hold("qcow2", "held.qcow2"));
+            holders.add(hold("raw", "held.raw"));
+            holders.add(hold("raw", "held.data"));
+            for (String args : List.of("a.qcow2 held.qcow2", "held.qcow2 a.qcow2", "-U a.qcow2 held.qcow2",
+                    "a.qcow2 held.raw", "over-qcow2.qcow2 a.qcow2", "-s over-qcow2.qcow2 a.qcow2",
+                    "-U over-qcow2.qcow2 a.qcow2", "a.qcow2 over-raw.qcow2", "e.qcow2 a.qcow2")) {
+                assertSameAsQemuImg(args.split(" ")).run();
+            }
+        } finally {
+            for (Process p : holders) {
+                p.destroy();
+                p.waitFor(10, java.util.concurrent.TimeUnit.SECONDS);
+            }
+        }
+    }
+
+    /** Starts qemu-io holding {@code name} open for writing, and waits until it has taken its locks. */
+    private Process hold(String format, String name) throws Exception {
+        Process p = new ProcessBuilder("qemu-io", "-f", format, "-c", "sleep 60000", name)
+                .directory(dir.toFile()).redirectErrorStream(true)
+                .redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+        long ino = ((Number) java.nio.file.Files.getAttribute(dir.resolve(name), "unix:ino")).longValue();
+        for (int i = 0; i < 200; i++) {
+            for (String l : java.nio.file.Files.readAllLines(Path.of("/proc/locks"))) {
+                if (l.contains(":" + ino + " ")) {
+                    return p;
+                }
+            }
+            Thread.sleep(50);
+        }
+        p.destroy();
+        throw new IllegalStateException("qemu-io did not lock " + name);
+    }
+
     /** Compares exit code and stdout; the returned check compares stderr too, but for the program's name. */
     private Runnable assertSameAsQemuImg(String args) {
+        return assertSameAsQemuImg(args.split(" "));
+    }
+
+    private Runnable assertSameAsQemuImg(String... argv) {
+        String args = String.join(" ", argv);
         List<String> a = new ArrayList<>(List.of("compare"));
-        a.addAll(List.of(args.split(" ")));
+        a.addAll(List.of(argv));
         Qemu.Result q = Qemu.img(dir, a.toArray(String[]::new));
         Cli.Result o = Cli.runIn(dir, a.toArray(String[]::new));
         assertThat(o.exitCode()).as(args + ": " + o.err() + " / " + q.err()).isEqualTo(q.exitCode());
@@ -234,15 +436,109 @@ class CompareDifferentialTest {
 
         /** Points L2 entry {@code index} of the first L2 table at an unaligned host offset (QEMU: corrupt). */
         void unalignL2Entry(String name, int index) {
-            try (java.nio.channels.FileChannel f = java.nio.channels.FileChannel.open(dir.resolve(name),
-                    java.nio.file.StandardOpenOption.READ, java.nio.file.StandardOpenOption.WRITE)) {
+            l2Entry(name, index, e -> 0x8000_0000_0005_0200L);
+        }
+
+        /** Rewrites L1 entry {@code index}. */
+        void l1Entry(String name, int index, java.util.function.LongUnaryOperator change) {
+            long l1 = readLong(name, 40); // l1_table_offset
+            writeLong(name, l1 + 8L * index, change.applyAsLong(readLong(name, l1 + 8L * index)));
+        }
+
+        /** Rewrites entry {@code index} of the first L2 table. */
+        void l2Entry(String name, int index, java.util.function.LongUnaryOperator change) {
+            long l2 = firstL2Table(name);
+            writeLong(name, l2 + 8L * index, change.applyAsLong(readLong(name, l2 + 8L * index)));
+        }
+
+        /** Overwrites the start of the compressed data of L2 entry {@code index} (which must be compressed). */
+        void garbleCompressedCluster(String name, int index) {
+            long e = readLong(name, firstL2Table(name) + 8L * index);
+            assertThat(e & (1L << 62)).as("compressed entry " + index + " of " + name).isNotZero();
+            int x = 62 - (clusterBits(name) - 8);
+            byte[] junk = new byte[16];
+            java.util.Arrays.fill(junk, (byte) 0xff);
+            patch(name, e & ((1L << x) - 1), junk);
+        }
+
+        /** Moves the compressed data of L2 entry {@code index} (which must be compressed) to {@code host}. */
+        void compressedClusterAt(String name, int index, long host) {
+            int x = 62 - (clusterBits(name) - 8);
+            l2Entry(name, index, e -> {
+                assertThat(e & (1L << 62)).as("compressed entry " + index + " of " + name).isNotZero();
+                return (e & ~((1L << x) - 1)) | host;
+            });
+        }
+
+        private int clusterBits(String name) {
+            return (int) (readLong(name, 16) & 0xffff_ffffL); // cluster_bits: bytes 20-23
+        }
+
+        private long firstL2Table(String name) {
+            long l2 = readLong(name, readLong(name, 40)) & 0x00ff_ffff_ffff_fe00L;
+            assertThat(l2).as("L2 table of " + name).isNotZero();
+            return l2;
+        }
+
+        private long readLong(String name, long at) {
+            try (java.nio.channels.FileChannel f = java.nio.channels.FileChannel.open(dir.resolve(name))) {
                 java.nio.ByteBuffer b = java.nio.ByteBuffer.allocate(8);
-                f.read(b, 40); // l1_table_offset
-                long l1 = b.flip().getLong();
-                f.read(b.clear(), l1);
-                long l2 = b.flip().getLong() & 0x00ff_ffff_ffff_fe00L;
-                assertThat(l2).as("L2 table of " + name).isNotZero();
-                f.write(b.clear().putLong(0x8000_0000_0005_0200L).flip(), l2 + 8L * index);
+                f.read(b, at);
+                return b.flip().getLong();
+            } catch (java.io.IOException e) {
+                throw new java.io.UncheckedIOException(e);
+            }
+        }
+
+        private void writeLong(String name, long at, long value) {
+            patch(name, at, java.nio.ByteBuffer.allocate(8).putLong(value).array());
+        }
+
+        /** Writes {@code bytes} at {@code at} (each int one byte). */
+        void patch(String name, long at, int... bytes) {
+            byte[] b = new byte[bytes.length];
+            for (int i = 0; i < b.length; i++) {
+                b[i] = (byte) bytes[i];
+            }
+            patch(name, at, b);
+        }
+
+        void patch(String name, long at, byte[] bytes) {
+            try (java.nio.channels.FileChannel f = java.nio.channels.FileChannel.open(dir.resolve(name),
+                    java.nio.file.StandardOpenOption.WRITE)) {
+                f.write(java.nio.ByteBuffer.wrap(bytes), at);
+            } catch (java.io.IOException e) {
+                throw new java.io.UncheckedIOException(e);
+            }
+        }
+
+        void file(String name, String content) {
+            try {
+                java.nio.file.Files.writeString(dir.resolve(name), content);
+            } catch (java.io.IOException e) {
+                throw new java.io.UncheckedIOException(e);
+            }
+        }
+
+        void dir(String name) {
+            try {
+                java.nio.file.Files.createDirectories(dir.resolve(name));
+            } catch (java.io.IOException e) {
+                throw new java.io.UncheckedIOException(e);
+            }
+        }
+
+        void symlink(String name, String target) {
+            try {
+                java.nio.file.Files.createSymbolicLink(dir.resolve(name), Path.of(target));
+            } catch (java.io.IOException e) {
+                throw new java.io.UncheckedIOException(e);
+            }
+        }
+
+        void delete(String name) {
+            try {
+                java.nio.file.Files.delete(dir.resolve(name));
             } catch (java.io.IOException e) {
                 throw new java.io.UncheckedIOException(e);
             }

@@ -265,4 +265,55 @@ class MapDifferentialTest {
         img("create", "-q", "-f", "qcow2", "-b", "gone.qcow2", "-F", "qcow2", "-u", "orphan.qcow2", "1M");
         same("orphan.qcow2");
     }
+    /**
+     * Images a running QEMU (qemu-io) holds for writing: refused with QEMU's two lines when the qcow2 driver's image
+     * file is held (under "Could not open backing file:" for a backing file); mapped when the held file is a raw
+     * image, a raw backing file or an external data file, which QEMU opens sharing writes. A folder and an empty
+     * name are refused in the file driver's words.
+     */
+    @Test
+    void heldImagesFoldersAndEmptyNames() throws Exception {
+        img("create", "-q", "-f", "qcow2", "held.qcow2", "1M");
+        io("held.qcow2", "write -P 0x11 0 64k");
+        img("convert", "-O", "raw", "held.qcow2", "held.raw");
+        img("create", "-q", "-f", "qcow2", "-b", "held.qcow2", "-F", "qcow2", "over-qcow2.qcow2", "1M");
+        img("create", "-q", "-f", "qcow2", "-b", "held.raw", "-F", "raw", "over-raw.qcow2", "1M");
+        img("create", "-q", "-f", "qcow2", "-o", "data_file=held.data", "e.qcow2", "1M");
+        io("e.qcow2", "write -P 0x11 0 64k");
+        Files.createDirectories(dir.resolve("folder"));
+        List<Process> holders = new ArrayList<>();
+        try {
+            holders.add(hold("qcow2", "held.qcow2"));
+            holders.add(hold("raw", "held.raw"));
+            holders.add(hold("raw", "held.data"));
+            for (String f : List.of("held.qcow2", "held.raw", "over-qcow2.qcow2", "over-raw.qcow2", "e.qcow2",
+                    "folder", "")) {
+                same(f);
+            }
+            same("held.qcow2", "-U");
+        } finally {
+            for (Process p : holders) {
+                p.destroy();
+                p.waitFor(10, java.util.concurrent.TimeUnit.SECONDS);
+            }
+        }
+    }
+
+    /** Starts qemu-io holding {@code name} open for writing, and waits until it has taken its locks. */
+    private Process hold(String format, String name) throws Exception {
+        Process p = new ProcessBuilder("qemu-io", "-f", format, "-c", "sleep 60000", name)
+                .directory(dir.toFile()).redirectErrorStream(true)
+                .redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+        long ino = ((Number) Files.getAttribute(dir.resolve(name), "unix:ino")).longValue();
+        for (int i = 0; i < 200; i++) {
+            for (String l : Files.readAllLines(Path.of("/proc/locks"))) {
+                if (l.contains(":" + ino + " ")) {
+                    return p;
+                }
+            }
+            Thread.sleep(50);
+        }
+        p.destroy();
+        throw new IllegalStateException("qemu-io did not lock " + name);
+    }
 }
