@@ -9,6 +9,9 @@ import dev.q2.create.CreateRequest;
 import dev.q2.create.Qcow2Creator;
 import dev.q2.image.BlockDevice;
 import dev.q2.image.Devices;
+import dev.q2.image.ImageException;
+import dev.q2.image.Qcow2Image;
+import dev.q2.io.ImageFile;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Model.OptionSpec;
 import picocli.CommandLine.Model.PositionalParamSpec;
@@ -153,6 +156,11 @@ final class ConvertCommand implements Callable<Integer> {
             if (!java.nio.file.Files.exists(dst)) {
                 return fail(err, "Could not open '" + target + "': Could not open '" + target
                         + "': No such file or directory");
+            }
+            try (ImageFile existing = ImageFile.openReadOnly(dst)) {
+                Qcow2Image.load(existing); // an encrypted or broken target is refused before anything is written
+            } catch (ImageException e) {
+                return fail(err, Errors.couldNotOpen(target, e));
             }
             Converter.into(src, dst, new Converter.Settings(compress, backingFile != null, targetIsZero), false,
                     bar);

@@ -212,7 +212,7 @@ public final class CreatePlanner {
     private static long backingSize(Path file, String shown, String fmt) throws CreateException {
         try {
             if (fmt.equals("qcow2")) {
-                try (Qcow2Image img = Qcow2Image.openReadOnly(file)) {
+                try (Qcow2Image img = Qcow2Image.openMetadata(file)) { // as QEMU: BDRV_O_NO_IO
                     return img.virtualSize();
                 }
             }
