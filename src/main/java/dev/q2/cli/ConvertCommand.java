@@ -10,8 +10,8 @@ import dev.q2.create.Qcow2Creator;
 import dev.q2.image.BlockDevice;
 import dev.q2.image.Devices;
 import dev.q2.image.ImageException;
-import dev.q2.image.Qcow2Image;
-import dev.q2.io.ImageFile;
+import dev.q2.image.DiskOptions;
+import dev.q2.image.Qcow2Disk;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Model.OptionSpec;
 import picocli.CommandLine.Model.PositionalParamSpec;
@@ -157,8 +157,9 @@ final class ConvertCommand implements Callable<Integer> {
                 return fail(err, "Could not open '" + target + "': Could not open '" + target
                         + "': No such file or directory");
             }
-            try (ImageFile existing = ImageFile.openReadOnly(dst)) {
-                Qcow2Image.load(existing); // an encrypted or broken target is refused before anything is written
+            // an encrypted or broken target (or backing chain) is refused before anything is written
+            try (Qcow2Disk existing = Qcow2Disk.open(dst, DiskOptions.readOnly())) {
+                existing.header();
             } catch (ImageException e) {
                 return fail(err, Errors.couldNotOpen(target, e));
             }
