@@ -2,6 +2,7 @@ package dev.q2.info;
 
 import dev.q2.testutil.Cli;
 import dev.q2.testutil.Qemu;
+import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -35,6 +36,29 @@ class EncryptedDifferentialTest {
 
     @TempDir
     Path dir;
+
+    /**
+     * A LUKS and an AES image made once for the class: qemu-img spends about a second creating a LUKS image even
+     * with iter-time=10 (it first measures PBKDF2 speed for half a second, twice).
+     */
+    @TempDir
+    static Path shared;
+
+    @BeforeAll
+    static void createShared() {
+        if (Qemu.available()) {
+            for (String[] img : new String[][] {{"luks.qcow2", "luks"}, {"aes.qcow2", "aes"}}) {
+                String o = "encrypt.format=" + img[1] + ",encrypt.key-secret=sec0"
+                        + (img[1].equals("luks") ? ",encrypt.iter-time=10" : "");
+                Qemu.img(shared, "create", "-q", "-f", "qcow2", "--object", SECRET, "-o", o, img[0], "4M");
+            }
+        }
+    }
+
+    /** Copies a shared image into this test's folder. */
+    private void copyShared(String from, String to) throws IOException {
+        Files.copy(shared.resolve(from), dir.resolve(to));
+    }
 
     /** -o values for qemu-img create (with --object secret and iter-time=10 added for LUKS). */
     static Stream<String> images() {
@@ -108,8 +132,8 @@ class EncryptedDifferentialTest {
     @MethodSource("guestDataCommands")
     void guestDataCommandsRefuseLikeQemuImg(List<String> command) throws IOException {
         Qemu.assumeAvailable();
-        create("luks.qcow2", "encrypt.format=luks", "4M");
-        create("aes.qcow2", "encrypt.format=aes", "4M");
+        copyShared("luks.qcow2", "luks.qcow2");
+        copyShared("aes.qcow2", "aes.qcow2");
         Qemu.img(dir, "create", "-q", "-f", "qcow2", "-b", "luks.qcow2", "-F", "qcow2", "top.qcow2");
         Qemu.img(dir, "create", "-q", "-f", "qcow2", "plain.qcow2", "4M");
         for (String img : List.of("luks.qcow2", "aes.qcow2", "top.qcow2")) {
@@ -148,8 +172,8 @@ class EncryptedDifferentialTest {
     @ValueSource(strings = {"luks.qcow2", "aes.qcow2", "top.qcow2"})
     void ioRefusesLikeQemuIo(String img) throws IOException {
         Qemu.assumeAvailable();
-        create("luks.qcow2", "encrypt.format=luks", "4M");
-        create("aes.qcow2", "encrypt.format=aes", "4M");
+        copyShared("luks.qcow2", "luks.qcow2");
+        copyShared("aes.qcow2", "aes.qcow2");
         Qemu.img(dir, "create", "-q", "-f", "qcow2", "-b", "luks.qcow2", "-F", "qcow2", "top.qcow2");
         byte[] before = Files.readAllBytes(dir.resolve(img));
         for (List<String> flags : List.of(List.<String>of(), List.of("-r"))) {
@@ -231,7 +255,7 @@ class EncryptedDifferentialTest {
     @MethodSource("damagedHeaders")
     void damagedEncryptionHeadersAsQemuImg(Edit edit) throws IOException {
         Qemu.assumeAvailable();
-        create("img.qcow2", "encrypt.format=luks", "4M");
+        copyShared("luks.qcow2", "img.qcow2");
         long[] ptr = cryptoHeaderPointer(dir.resolve("img.qcow2"));
         try (FileChannel ch = FileChannel.open(dir.resolve("img.qcow2"), StandardOpenOption.WRITE)) {
             if (edit.offset() == -1) {
@@ -261,7 +285,7 @@ class EncryptedDifferentialTest {
     @Test
     void headerOutsideTheFileIsRefusedInQ2sWords() throws IOException {
         Qemu.assumeAvailable();
-        create("img.qcow2", "encrypt.format=luks", "4M");
+        copyShared("luks.qcow2", "img.qcow2");
         long[] ptr = cryptoHeaderPointer(dir.resolve("img.qcow2"));
         try (FileChannel ch = FileChannel.open(dir.resolve("img.qcow2"), StandardOpenOption.WRITE)) {
             ch.truncate(ptr[0] + 300);
@@ -278,7 +302,7 @@ class EncryptedDifferentialTest {
     @Test
     void luksWithoutItsHeaderExtensionIsRefused() throws IOException {
         Qemu.assumeAvailable();
-        create("img.qcow2", "encrypt.format=aes", "4M");
+        copyShared("aes.qcow2", "img.qcow2");
         try (FileChannel ch = FileChannel.open(dir.resolve("img.qcow2"), StandardOpenOption.WRITE)) {
             ch.write(ByteBuffer.wrap(new byte[] {0, 0, 0, 2}), 32);
         }
