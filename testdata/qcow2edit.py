@@ -10,6 +10,9 @@ Usage:
   qcow2edit.py refset   IMG HOST_OFF VALUE  overwrite that refcount (refcount_bits=16 images only)
   qcow2edit.py snapdate IMG BASE_SEC        set date_sec of snapshot i to BASE_SEC + 3600*i,
                                             date_nsec to 0 (makes snapshot fixtures reproducible)
+  qcow2edit.py lukszero IMG                 zero the key material of every LUKS key slot (random,
+                                            incompressible bytes that info/check/map never read: keeps
+                                            LUKS fixtures small; the image can no longer be unlocked)
 All numbers in the qcow2 format are big-endian.
 """
 import struct
@@ -87,8 +90,32 @@ def main():
                 f.write(struct.pack(">II", args[0] + 3600 * i, 0))
                 ln = 40 + extra + id_len + name_len
                 off += (ln + 7) & ~7
+        elif cmd == "lukszero":
+            luks_zero_key_material(f)
         else:
             sys.exit("unknown command " + cmd)
+
+
+def luks_zero_key_material(f):
+    f.seek(4)
+    version = struct.unpack(">I", f.read(4))[0]
+    f.seek(100)
+    p = 72 if version == 2 else struct.unpack(">I", f.read(4))[0]
+    while True:
+        f.seek(p)
+        typ, ln = struct.unpack(">II", f.read(8))
+        assert typ != 0, "no full disk encryption header extension"
+        if typ == 0x0537BE77:
+            off = struct.unpack(">Q", f.read(8))[0]
+            break
+        p += 8 + ((ln + 7) & ~7)
+    f.seek(off + 108)
+    key_bytes = struct.unpack(">I", f.read(4))[0]
+    for i in range(8):
+        f.seek(off + 208 + 48 * i + 40)
+        sector, stripes = struct.unpack(">II", f.read(8))
+        f.seek(off + sector * 512)
+        f.write(bytes(key_bytes * stripes))
 
 
 if __name__ == "__main__":

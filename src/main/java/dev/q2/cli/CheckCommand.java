@@ -5,10 +5,12 @@ import dev.q2.check.CheckMode;
 import dev.q2.check.CheckReport;
 import dev.q2.check.CheckResult;
 import dev.q2.check.Qcow2Checker;
+import dev.q2.create.CreatePlanner;
 import dev.q2.image.Devices;
 import dev.q2.image.Qcow2Image;
 import dev.q2.io.ImageFile;
 import dev.q2.io.QemuLock;
+import dev.q2.map.ChainReader;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Model.OptionSpec;
 import picocli.CommandLine.Model.PositionalParamSpec;
@@ -125,6 +127,20 @@ final class CheckCommand implements Callable<Integer> {
                 err.println("q2: " + Errors.couldNotOpen(filename, e));
                 debug(e, err);
                 return 1;
+            }
+            String backing = image.backingFile();
+            if (backing != null && !backing.isEmpty()) {
+                // qemu-img check opens the backing chain with the image, and fails when it cannot (an encrypted
+                // backing file without its secret, a missing one); the check itself never reads it.
+                try (ChainReader chain = ChainReader.open(main.workDir(),
+                        CreatePlanner.combinedName(filename, backing), image.backingFormat(), forceShare)) {
+                    chain.length();
+                } catch (RuntimeException | IOException e) {
+                    err.println("q2: Could not open '" + filename + "': Could not open backing file: "
+                            + Errors.describe(e));
+                    debug(e, err);
+                    return 1;
+                }
             }
             Qcow2Checker.Session session = new Qcow2Checker.Session();
             CheckResult result;

@@ -11,6 +11,9 @@ import dev.q2.create.Qcow2Creator;
 import dev.q2.image.BlockDevice;
 import dev.q2.image.Devices;
 import dev.q2.io.QemuLock;
+import dev.q2.image.ImageException;
+import dev.q2.image.DiskOptions;
+import dev.q2.image.Qcow2Disk;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Model.OptionSpec;
 import picocli.CommandLine.Model.PositionalParamSpec;
@@ -157,6 +160,12 @@ final class ConvertCommand implements Callable<Integer> {
             if (!java.nio.file.Files.exists(dst)) {
                 return fail(err, "Could not open '" + target + "': Could not open '" + target
                         + "': No such file or directory");
+            }
+            // an encrypted or broken target (or backing chain) is refused before anything is written
+            try (Qcow2Disk existing = Qcow2Disk.open(dst, DiskOptions.readOnly())) {
+                existing.header();
+            } catch (ImageException e) {
+                return fail(err, Errors.couldNotOpen(target, e));
             }
             try {
                 Converter.into(src, dst, settings, false, bar);

@@ -30,6 +30,8 @@ final class CreateCommand implements Callable<Integer> {
     private final OptionSpec backingFormatOption = Options.value("BACKING_FMT", "Backing file format", "-F");
     private final OptionSpec unsafeOption = Options.flag("Do not open the backing file (unsafe)", "-u");
     private final OptionSpec quietOption = Options.flag("Quiet: do not print the Formatting line", "-q");
+    private final OptionSpec objectOption = Options.repeatable("OBJECT",
+            "Not supported: q2 has no secrets and does not create encrypted images", "--object");
     private final PositionalParamSpec filenameParam = Options.positional("0", "0..1", "FILENAME");
     private final PositionalParamSpec sizeParam = Options.positional("1", "0..1", "SIZE");
 
@@ -44,6 +46,7 @@ final class CreateCommand implements Callable<Integer> {
         spec.addOption(backingFormatOption);
         spec.addOption(unsafeOption);
         spec.addOption(quietOption);
+        spec.addOption(objectOption);
         spec.addPositional(filenameParam);
         spec.addPositional(sizeParam);
     }
@@ -74,6 +77,11 @@ final class CreateCommand implements Callable<Integer> {
                     return 0;
                 }
             }
+        }
+        if (objectOption.getValue() != null && !((List<?>) objectOption.getValue()).isEmpty()) {
+            // qemu-img takes secrets this way; q2 refuses rather than create an image that it cannot encrypt
+            err.println("q2: --object is not supported: q2 has no secrets and does not create encrypted images");
+            return 1;
         }
         if (!format.equals("qcow2")) {
             err.println("q2: Unknown file format '" + format + "' (q2 creates qcow2 images only)");

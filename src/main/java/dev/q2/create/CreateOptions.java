@@ -10,7 +10,8 @@ import java.util.Map;
 public final class CreateOptions {
     /** Option names in the order qemu-img's "Formatting" line lists them, and whether they have a default. */
     static final String[] FORMATTING_ORDER = {
-        "encryption", "cluster_size", "extended_l2", "preallocation", "compression_type", "size", "compat",
+        "encryption", "encrypt.format", "encrypt.key-secret", "encrypt.cipher-alg", "encrypt.cipher-mode",
+        "encrypt.ivgen-alg", "encrypt.ivgen-hash-alg", "encrypt.hash-alg", "encrypt.iter-time", "cluster_size", "extended_l2", "preallocation", "compression_type", "size", "compat",
         "backing_file", "backing_fmt", "data_file", "data_file_raw", "lazy_refcounts", "refcount_bits"};
 
     /** Options q2 accepts, with their help text (as qemu-img's -o help lists them). */

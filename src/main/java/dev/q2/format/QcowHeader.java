@@ -36,6 +36,10 @@ public record QcowHeader(
     public static final int MAX_CLUSTER_BITS = 21;
     public static final int COMPRESSION_ZLIB = 0;
     public static final int COMPRESSION_ZSTD = 1;
+    /** crypt_method values: none, the legacy AES-CBC method, LUKS (header in the crypto header extension's area). */
+    public static final int CRYPT_NONE = 0;
+    public static final int CRYPT_AES = 1;
+    public static final int CRYPT_LUKS = 2;
 
     public long clusterSize() {
         return 1L << clusterBits;

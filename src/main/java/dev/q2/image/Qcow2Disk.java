@@ -167,7 +167,11 @@ public final class Qcow2Disk implements BlockDevice {
         }
         try {
             if (format.equals("qcow2")) {
-                return open(bp, ro, chain);
+                try {
+                    return open(bp, ro, chain);
+                } catch (ImageException e) {
+                    throw new ImageException("Could not open backing file: " + e.getMessage(), e);
+                }
             }
             if (format.equals("raw")) {
                 return Devices.openRead(bp, "raw", opt.forceShare()); // locked as QEMU locks a backing file

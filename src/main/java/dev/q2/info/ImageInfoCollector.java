@@ -3,9 +3,12 @@ package dev.q2.info;
 import dev.q2.cache.L2CacheSizing;
 import dev.q2.format.BitmapDirectoryEntry;
 import dev.q2.format.Features;
+import dev.q2.format.LuksAlgorithms;
+import dev.q2.format.LuksHeader;
 import dev.q2.format.QcowHeader;
 import dev.q2.format.SnapshotEntry;
 import dev.q2.image.Devices;
+import dev.q2.image.Encryption;
 import dev.q2.image.ImageException;
 import dev.q2.image.Qcow2Image;
 import dev.q2.io.ImageFile;
@@ -46,7 +49,7 @@ public final class ImageInfoCollector {
             if (!fmt.equals("qcow2")) {
                 throw new ImageException("Unknown driver '" + fmt + "'");
             }
-            return qcow2(filename, Qcow2Image.load(f));
+            return qcow2(filename, Qcow2Image.loadMetadata(f));
         }
     }
 
@@ -142,12 +145,14 @@ public final class ImageInfoCollector {
         if (h.version() == 2) {
             d.put("compat", "0.10");
             d.put("refcount-bits", h.refcountBits());
+            d.put("encrypt", encrypt(img.encryption()));
         } else {
             d.put("compat", "1.1");
             d.put("lazy-refcounts", (h.compatibleFeatures() & Features.COMPAT_LAZY_REFCOUNTS) != 0);
             d.put("corrupt", h.hasFeature(Features.INCOMPAT_CORRUPT));
             d.put("extended-l2", h.extendedL2());
             d.put("refcount-bits", h.refcountBits());
+            d.put("encrypt", encrypt(img.encryption()));
             if (!img.bitmaps().isEmpty()) {
                 List<Object> list = new ArrayList<>();
                 for (BitmapDirectoryEntry b : img.bitmaps()) {
@@ -173,6 +178,45 @@ public final class ImageInfoCollector {
             }
         }
         d.put("compression-type", h.compressionType() == QcowHeader.COMPRESSION_ZSTD ? "zstd" : "zlib");
+        return d;
+    }
+
+    /**
+     * ImageInfoSpecificQCow2Encryption: the format, and for LUKS QCryptoBlockInfoLUKS, members put in the QAPI
+     * schema's order (which decides the order of keys that share a QDict bucket). Key slots report iterations and
+     * stripes only when active.
+     */
+    private static QDict encrypt(Encryption e) {
+        if (e == null) {
+            return null;
+        }
+        QDict d = new QDict();
+        d.put("format", e.format());
+        LuksHeader luks = e.luks();
+        if (luks == null) {
+            return d;
+        }
+        LuksAlgorithms a = e.algorithms();
+        d.put("cipher-alg", a.cipherAlg());
+        d.put("cipher-mode", a.cipherMode());
+        d.put("ivgen-alg", a.ivgenAlg());
+        d.put("ivgen-hash-alg", a.ivgenHashAlg());
+        d.put("hash-alg", a.hashAlg());
+        d.put("payload-offset", luks.payloadOffsetBytes());
+        d.put("master-key-iters", luks.mkDigestIter());
+        d.put("uuid", luks.uuid());
+        List<Object> slots = new ArrayList<>();
+        for (LuksHeader.KeySlot s : luks.keySlots()) {
+            QDict slot = new QDict();
+            slot.put("active", s.isActive());
+            if (s.isActive()) {
+                slot.put("iters", s.iterations());
+                slot.put("stripes", s.stripes());
+            }
+            slot.put("key-offset", s.keyMaterialOffsetBytes());
+            slots.add(slot);
+        }
+        d.put("slots", slots);
         return d;
     }
 }

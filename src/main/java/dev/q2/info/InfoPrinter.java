@@ -63,11 +63,11 @@ public final class InfoPrinter {
         Object actual = q.get("actual-size");
         sb.append("disk size: ").append(actual == null ? "unavailable" : Sizes.humanSize(((Number) actual)
                 .longValue())).append('\n');
-        if (q.get("cluster-size") != null) {
-            sb.append("cluster_size: ").append(q.get("cluster-size")).append('\n');
-        }
         if (Boolean.TRUE.equals(q.get("encrypted"))) {
             sb.append("encrypted: yes\n");
+        }
+        if (q.get("cluster-size") != null) {
+            sb.append("cluster_size: ").append(q.get("cluster-size")).append('\n');
         }
         if (Boolean.TRUE.equals(q.get("dirty-flag"))) {
             sb.append("cleanly shut down: no\n");

@@ -65,7 +65,7 @@ class CreateErrorFixtureTest {
 
     /** Cases where q2 words the error differently on purpose (docs/compatibility.md). */
     static final class KnownDifferences {
-        /** 20: q2 does not create encrypted images; 22: "-5" is taken as a bad size, not an unknown option. */
-        static final List<Integer> DIFFERENT_WORDING = List.of(20, 22);
+        /** 22: "-5" is taken as a bad size, not an unknown option. */
+        static final List<Integer> DIFFERENT_WORDING = List.of(22);
     }
 }
