@@ -161,8 +161,9 @@ final class ConvertCommand implements Callable<Integer> {
                 return fail(err, "Could not open '" + target + "': Could not open '" + target
                         + "': No such file or directory");
             }
-            // an encrypted or broken target (or backing chain) is refused before anything is written
-            try (Qcow2Disk existing = Qcow2Disk.open(dst, DiskOptions.readOnly())) {
+            // an encrypted or broken target (or backing chain) is refused before anything is written; without
+            // locks here, so that a held target is reported as qemu-img reports it, by the open for writing below
+            try (Qcow2Disk existing = Qcow2Disk.open(dst, DiskOptions.readOnly().withForceShare(true))) {
                 existing.header();
             } catch (ImageException e) {
                 return fail(err, Errors.couldNotOpen(target, e));
