@@ -238,13 +238,17 @@ public final class Converter {
                     n = Math.min(n, CHUNK);
                 }
                 ByteBuffer data = null;
+                int[] parts = null;
                 if (what == BlockDevice.Kind.DATA) {
                     data = out.buffer();
                     data.limit((int) n);
                     src.read(pos, data);
                     data.flip();
+                    if (!settings.compress()) {
+                        parts = dataParts(pos, (int) n, data); // here, on the reader's core
+                    }
                 }
-                out.put(new ReadAhead.Step(pos, n, what, data));
+                out.put(new ReadAhead.Step(pos, n, what, data, parts));
                 pos += n;
             }
         }
@@ -267,7 +271,7 @@ public final class Converter {
                     if (settings.compress()) {
                         writeCompressed(step.pos(), (int) step.n(), step.data());
                     } else {
-                        writeData(step.pos(), (int) step.n(), step.data());
+                        writeData(step.pos(), step.data(), step.parts());
                     }
                 }
             }
@@ -297,15 +301,34 @@ public final class Converter {
             }
         }
 
-        /** qemu-img's BLK_DATA write: data parts written, zero parts (per is_allocated_sectors_min) zeroed. */
-        private void writeData(long pos, int n, ByteBuffer buf) throws IOException {
+        /**
+         * How a data step splits into the parts qemu-img's BLK_DATA write makes (is_allocated_sectors_min): sector
+         * counts, positive for data, negative for zeros.
+         */
+        private int[] dataParts(long pos, int n, ByteBuffer buf) {
             int sectors = n / SECTOR;
+            int[] parts = new int[4];
+            int count = 0;
             int at = 0;
             while (at < sectors) {
                 long[] r = allocatedSectorsMin(buf, at, sectors - at, pos / SECTOR + at);
                 int len = (int) r[1];
+                if (count == parts.length) {
+                    parts = java.util.Arrays.copyOf(parts, 2 * count);
+                }
+                parts[count++] = r[0] != 0 ? len : -len;
+                at += len;
+            }
+            return java.util.Arrays.copyOf(parts, count);
+        }
+
+        /** qemu-img's BLK_DATA write: data parts written, zero parts zeroed. */
+        private void writeData(long pos, ByteBuffer buf, int[] parts) throws IOException {
+            int at = 0;
+            for (int part : parts) {
+                int len = Math.abs(part);
                 long off = pos + (long) at * SECTOR;
-                if (r[0] != 0) {
+                if (part > 0) {
                     out.write(off, buf.duplicate().position(at * SECTOR).limit((at + len) * SECTOR));
                 } else {
                     writeZeroes(off, (long) len * SECTOR);
@@ -375,7 +398,8 @@ public final class Converter {
 
         private static boolean sectorIsZero(ByteBuffer buf, int sector) {
             int at = sector * SECTOR;
-            return buf.getLong(at) == 0 && isZero(buf, at, SECTOR); // most data sectors fail the first test
+            // most data sectors fail the first test (the buffers are in native order: no byte swap)
+            return buf.getLong(at) == 0 && isZero(buf, at, SECTOR);
         }
     }
 

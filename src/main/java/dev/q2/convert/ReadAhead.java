@@ -18,8 +18,15 @@ import java.util.concurrent.TimeUnit;
  * the target on the caller's, so neither needs to be thread-safe.
  */
 final class ReadAhead implements AutoCloseable {
-    /** One step of the copy: {@code n} bytes at {@code pos}, of the given kind; {@code data} holds DATA steps. */
-    record Step(long pos, long n, BlockDevice.Kind what, ByteBuffer data) {
+    /**
+     * One step of the copy: {@code n} bytes at {@code pos}, of the given kind; {@code data} holds DATA steps, and
+     * {@code parts}, where the reader worked it out, how they split into data and zeros (sector counts, negative
+     * for zeros).
+     */
+    record Step(long pos, long n, BlockDevice.Kind what, ByteBuffer data, int[] parts) {
+        Step(long pos, long n, BlockDevice.Kind what, ByteBuffer data) {
+            this(pos, n, what, data, null);
+        }
     }
 
     /** The reading half: calls {@link #buffer()} and {@link #put(Step)} for each step, in order. */
@@ -38,7 +45,8 @@ final class ReadAhead implements AutoCloseable {
     ReadAhead(int buffers, int bufferSize, Producer producer) {
         free = new ArrayBlockingQueue<>(buffers);
         for (int i = 0; i < buffers; i++) {
-            free.add(ByteBuffer.allocateDirect(bufferSize)); // direct: no copy per read and write
+            // direct: no copy per read and write; native order: the zero tests' getLong then needs no byte swap
+            free.add(ByteBuffer.allocateDirect(bufferSize).order(java.nio.ByteOrder.nativeOrder()));
         }
         thread = new Thread(() -> {
             Object last = END;
