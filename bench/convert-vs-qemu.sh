@@ -1,5 +1,5 @@
 #!/bin/sh
-# q2 convert vs qemu-img convert, side by side with hyperfine:
+# q2 convert vs qemu-img convert, side by side in paired rounds:
 #   1. qcow2 -> raw of a 2 GiB image with 16384 scattered 64 KiB data clusters (target: q2 <= 1.0x qemu-img)
 #   2. raw -> qcow2 of the raw file that produced (same target)
 # Usage: bench/convert-vs-qemu.sh [runs]. Checks that both tools produce the same guest data before timing.
@@ -7,7 +7,7 @@ set -eu
 root=$(cd "$(dirname "$0")/.." && pwd)
 runs=${1:-5}
 q2="$root/q2"
-for tool in qemu-img qemu-io hyperfine python3; do
+for tool in qemu-img qemu-io python3; do
     command -v $tool >/dev/null || { echo "convert-vs-qemu: $tool not found" >&2; exit 2; }
 done
 "$q2" --version >/dev/null   # builds target/q2.jar if needed
@@ -27,22 +27,41 @@ qemu-img convert -O raw "$img" "$tmp/qemu.raw"
 cmp "$tmp/qemu.raw" "$tmp/q2.raw" || { echo "convert-vs-qemu: raw outputs differ" >&2; exit 1; }
 "$q2" convert -f raw -O qcow2 "$tmp/qemu.raw" "$tmp/q2.qcow2"
 qemu-img compare -q "$tmp/qemu.raw" "$tmp/q2.qcow2" || { echo "convert-vs-qemu: qcow2 output differs" >&2; exit 1; }
-echo "outputs identical; timing with $runs runs each"
-# Before each run, outside the timing, the outputs of the last one are deleted and the page cache written back:
-# otherwise a run pays for freeing (and, on a disk mounted with discard, trimming) the previous run's gigabyte,
-# and the figures swing by a hundred milliseconds either way.
-clean="sh -c 'rm -f $tmp/out-qemu.raw $tmp/out-q2.raw $tmp/out-qemu.qcow2 $tmp/out-q2.qcow2; sync'"  # -N: no shell unless asked
-hyperfine -N --warmup 1 --runs "$runs" --prepare "$clean" --export-json "$tmp/h1.json" \
-    -n qemu-img "qemu-img convert -O raw $img $tmp/out-qemu.raw" \
-    -n q2 "$q2 convert -O raw $img $tmp/out-q2.raw"
-hyperfine -N --warmup 1 --runs "$runs" --prepare "$clean" --export-json "$tmp/h2.json" \
-    -n qemu-img "qemu-img convert -f raw -O qcow2 $tmp/qemu.raw $tmp/out-qemu.qcow2" \
-    -n q2 "$q2 convert -f raw -O qcow2 $tmp/qemu.raw $tmp/out-q2.qcow2"
-python3 - "$tmp/h1.json" "$tmp/h2.json" <<'PY'
-import json, sys
-for name, path in (("qcow2 -> raw", sys.argv[1]), ("raw -> qcow2", sys.argv[2])):
-    r = {x["command"]: x for x in json.load(open(path))["results"]}
-    q, j = r["qemu-img"], r["q2"]
-    print("%s: qemu-img %.0f ms, q2 %.0f ms, ratio q2/qemu-img %.2f (target <= 1.00)"
-          % (name, q["mean"] * 1e3, j["mean"] * 1e3, j["mean"] / q["mean"]))
+echo "outputs identical; timing with $runs rounds"
+# Paired rounds instead of hyperfine's blocks: each round runs both tools once, in alternating order, each after
+# deleting the last outputs and writing back the page cache outside the timing. The machine's disk writes back
+# gigabytes behind these runs and its speed drifts over a minute; blocks of runs of one tool then of the other
+# turn that drift into a difference between the tools, pairs do not. Without the clean-up a run would also pay for
+# freeing (and, on a disk mounted with discard, trimming) the previous run's gigabyte.
+python3 - "$runs" "$tmp" "$img" "$q2" <<'PY'
+import os, statistics, subprocess, sys, time
+runs, tmp, img, q2 = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4]
+outs = [f"{tmp}/out-{t}.{e}" for t in ("qemu", "q2") for e in ("raw", "qcow2")]
+cases = (
+    ("qcow2 -> raw", ["qemu-img", "convert", "-O", "raw", img, f"{tmp}/out-qemu.raw"],
+     [q2, "convert", "-O", "raw", img, f"{tmp}/out-q2.raw"]),
+    ("raw -> qcow2", ["qemu-img", "convert", "-f", "raw", "-O", "qcow2", f"{tmp}/qemu.raw", f"{tmp}/out-qemu.qcow2"],
+     [q2, "convert", "-f", "raw", "-O", "qcow2", f"{tmp}/qemu.raw", f"{tmp}/out-q2.qcow2"]),
+)
+def timed(cmd):
+    for o in outs:
+        if os.path.exists(o):
+            os.remove(o)
+    subprocess.run(["sync"], check=True)
+    t = time.perf_counter()
+    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
+    return time.perf_counter() - t
+for name, qemu, ours in cases:
+    timed(qemu), timed(ours)  # warm-up round
+    tq, tj = [], []
+    for i in range(runs):
+        if i % 2 == 0:
+            tq.append(timed(qemu)); tj.append(timed(ours))
+        else:
+            tj.append(timed(ours)); tq.append(timed(qemu))
+    ratios = [j / q for j, q in zip(tj, tq)]
+    print("%s: qemu-img mean %.0f ms (median %.0f), q2 mean %.0f ms (median %.0f); ratio q2/qemu-img of the means"
+          " %.2f, median of the %d paired ratios %.2f (target <= 1.00)"
+          % (name, statistics.mean(tq) * 1e3, statistics.median(tq) * 1e3, statistics.mean(tj) * 1e3,
+             statistics.median(tj) * 1e3, statistics.mean(tj) / statistics.mean(tq), runs, statistics.median(ratios)))
 PY
