@@ -13,15 +13,24 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-JNIEXPORT jint JNICALL Java_dev_q2_io_NativeFiles_open0(JNIEnv *env, jclass cls, jbyteArray path)
+/* A NUL-terminated copy of a path given as bytes, to free(); NULL when out of memory. */
+static char *c_path(JNIEnv *env, jbyteArray path)
 {
     jsize n = (*env)->GetArrayLength(env, path);
     char *p = malloc((size_t) n + 1);
+    if (p) {
+        (*env)->GetByteArrayRegion(env, path, 0, n, (jbyte *) p);
+        p[n] = 0;
+    }
+    return p;
+}
+
+JNIEXPORT jint JNICALL Java_dev_q2_io_NativeFiles_open0(JNIEnv *env, jclass cls, jbyteArray path)
+{
+    char *p = c_path(env, path);
     if (!p) {
         return -ENOMEM;
     }
-    (*env)->GetByteArrayRegion(env, path, 0, n, (jbyte *) p);
-    p[n] = 0;
     int fd = open(p, O_RDONLY | O_CLOEXEC);
     int err = errno;
     free(p);
@@ -45,23 +54,15 @@ JNIEXPORT jlong JNICALL Java_dev_q2_io_NativeFiles_allocated0(JNIEnv *env, jclas
 }
 
 /*
- * Tests whether a lock of the given kind on [start, start + len) would conflict with a lock another open file
- * description holds. Returns 0 when none would, the holder's pid for a process-associated (POSIX) lock, -1 for
- * an open file description lock (QEMU's kind, whose pid the kernel does not report), or -errno - 1.
- */
-/*
  * st_blocks * 512 of the file at the given path, or -errno. By path, not by a new descriptor: closing a second
  * descriptor of a file drops the POSIX locks this process holds on it.
  */
 JNIEXPORT jlong JNICALL Java_dev_q2_io_NativeFiles_allocatedAt0(JNIEnv *env, jclass cls, jbyteArray path)
 {
-    jsize n = (*env)->GetArrayLength(env, path);
-    char *p = malloc((size_t) n + 1);
+    char *p = c_path(env, path);
     if (!p) {
         return -ENOMEM;
     }
-    (*env)->GetByteArrayRegion(env, path, 0, n, (jbyte *) p);
-    p[n] = 0;
     struct stat st;
     int r = stat(p, &st);
     int err = errno;
@@ -69,6 +70,11 @@ JNIEXPORT jlong JNICALL Java_dev_q2_io_NativeFiles_allocatedAt0(JNIEnv *env, jcl
     return r < 0 ? -(jlong) err : (jlong) st.st_blocks * 512;
 }
 
+/*
+ * Tests whether a lock of the given kind on [start, start + len) would conflict with a lock another open file
+ * description holds. Returns 0 when none would, the holder's pid for a process-associated (POSIX) lock, -1 for
+ * an open file description lock (QEMU's kind, whose pid the kernel does not report), or -errno - 1.
+ */
 JNIEXPORT jint JNICALL Java_dev_q2_io_NativeFiles_lockTest0(JNIEnv *env, jclass cls, jint fd, jlong start,
                                                            jlong len, jboolean exclusive)
 {
