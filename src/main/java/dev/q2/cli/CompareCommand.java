@@ -112,10 +112,8 @@ final class CompareCommand implements Callable<Integer> {
             }
         } catch (Comparer.StatusException e) {
             out.flush();
-            if (e.getCause() instanceof CorruptMetadataException) {
-                // QEMU's qcow2 driver says this on its own when it finds the image corrupt (read-only: no marking)
-                err.println("qcow2: Image is corrupt: " + e.getMessage()
-                        + "; further non-fatal corruption events will be suppressed");
+            if (e.getCause() instanceof CorruptMetadataException c) {
+                err.println(c.qemuReport());
             }
             err.println("q2: Sector allocation test failed for " + name(e.image()));
             debug(e, err);

@@ -107,6 +107,9 @@ final class MapCommand implements Callable<Integer> {
             ImageMapper.map(chain, start, max, printer);
         } catch (MapException e) {
             printer.flush();
+            if (e.getCause() instanceof dev.q2.map.CorruptMetadataException c) {
+                err.println(c.qemuReport());
+            }
             err.println("q2: " + e.getMessage());
             if (Logging.debugEnabled()) {
                 e.printStackTrace(err);

@@ -8,6 +8,14 @@ import dev.q2.image.ImageException;
  * "Image is corrupt: ".
  */
 public final class CorruptMetadataException extends ImageException {
+    /**
+     * The line QEMU's qcow2 driver prints on its own when it finds an image opened read-only corrupt (it cannot mark
+     * it), before the command's error.
+     */
+    public String qemuReport() {
+        return "qcow2: Image is corrupt: " + getMessage() + "; further non-fatal corruption events will be suppressed";
+    }
+
     CorruptMetadataException(String message) {
         super(message);
     }

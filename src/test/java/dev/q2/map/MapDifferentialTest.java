@@ -316,4 +316,44 @@ class MapDifferentialTest {
         p.destroy();
         throw new IllegalStateException("qemu-io did not lock " + name);
     }
+
+    @Test
+    void corruptMetadataEndsTheMapWithQemusLines() throws IOException {
+        // an unaligned data cluster offset in an L2 entry, after a mapped cluster
+        img("create", "-q", "-f", "qcow2", "cluster.qcow2", "4M");
+        io("cluster.qcow2", "write -P 0x11 0 64k", "write -P 0x22 1M 64k");
+        patchLong("cluster.qcow2", firstL2Table("cluster.qcow2") + 8 * 16, 0x8000_0000_0005_0200L);
+        same("cluster.qcow2");
+        same("cluster.qcow2", "--start-offset=1M");
+        // an unaligned L2 table offset in the L1 table
+        img("create", "-q", "-f", "qcow2", "table.qcow2", "4M");
+        io("table.qcow2", "write -P 0x11 0 64k");
+        long l1 = readLong("table.qcow2", 40);
+        patchLong("table.qcow2", l1, readLong("table.qcow2", l1) | 0x200);
+        same("table.qcow2");
+        // extended L2: a subcluster both allocated and zero
+        img("create", "-q", "-f", "qcow2", "-o", "extended_l2=on", "sub.qcow2", "4M");
+        io("sub.qcow2", "write -P 0x11 0 64k");
+        long bitmap = firstL2Table("sub.qcow2") + 8;
+        patchLong("sub.qcow2", bitmap, readLong("sub.qcow2", bitmap) | (1L << 32));
+        same("sub.qcow2");
+    }
+
+    private long firstL2Table(String file) throws IOException {
+        return readLong(file, readLong(file, 40)) & 0x00ff_ffff_ffff_fe00L;
+    }
+
+    private long readLong(String file, long offset) throws IOException {
+        try (RandomAccessFile f = new RandomAccessFile(dir.resolve(file).toFile(), "r")) {
+            f.seek(offset);
+            return f.readLong();
+        }
+    }
+
+    private void patchLong(String file, long offset, long value) throws IOException {
+        try (RandomAccessFile f = new RandomAccessFile(dir.resolve(file).toFile(), "rw")) {
+            f.seek(offset);
+            f.writeLong(value);
+        }
+    }
 }
