@@ -13,6 +13,9 @@ final class Errors {
     }
 
     static String describe(Throwable t) {
+        if (t instanceof dev.q2.io.QemuLock.LockConflictException) {
+            return twoLines(t.getMessage());
+        }
         if (t instanceof NoSuchFileException) {
             return "No such file or directory";
         }
@@ -42,8 +45,20 @@ final class Errors {
         return m.substring(0, end + 5) + "\nIs another process using the image [" + filename + "]?";
     }
 
-    /** "Could not open 'x': reason", as qemu-img says it. */
+    /** QemuLock's one-line message ("... lock: is another process using the image [F]?") in QEMU's two lines. */
+    private static String twoLines(String m) {
+        int end = m == null ? -1 : m.indexOf(" lock: is another process");
+        if (end < 0) {
+            return m;
+        }
+        return m.substring(0, end + 5) + "\nIs" + m.substring(end + 9);
+    }
+
+    /** "Could not open 'x': reason", as qemu-img says it (a lock conflict names the image as the user did). */
     static String couldNotOpen(String filename, Throwable t) {
+        if (t instanceof dev.q2.io.QemuLock.LockConflictException) {
+            return "Could not open '" + filename + "': " + lockConflict(filename, t);
+        }
         return "Could not open '" + filename + "': " + describe(t);
     }
 }
