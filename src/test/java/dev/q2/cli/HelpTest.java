@@ -1,0 +1,27 @@
+package dev.q2.cli;
+
+import dev.q2.testutil.Cli;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+import java.nio.file.Path;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/** Every subcommand answers -h and --help with its usage on stdout and exit code 0, as qemu-img's do. */
+class HelpTest {
+    @TempDir
+    Path dir;
+
+    @ParameterizedTest
+    @ValueSource(strings = {"create", "info", "check", "map", "convert", "compare", "io", "bench"})
+    void subcommandHelp(String command) {
+        for (String flag : new String[] {"--help", "-h"}) {
+            Cli.Result r = Cli.runIn(dir, command, flag);
+            assertThat(r.exitCode()).as(command + " " + flag + ": " + r.err()).isZero();
+            assertThat(r.out()).startsWith("Usage: q2 " + command).contains("--help");
+            assertThat(r.err()).isEmpty();
+        }
+    }
+}
