@@ -16,7 +16,7 @@ import java.nio.file.Path;
  * API and only the subcommand that is invoked is registered; every subcommand is registered when none is named, so
  * that usage help and "unmatched argument" errors still see them all. See docs/performance.md.
  */
-public final class Main implements Runnable {
+public final class Main implements java.util.concurrent.Callable<Integer> {
     /** Subcommand names, in the order usage help lists them. */
     private static final String[] SUBCOMMANDS = {CreateCommand.NAME, InfoCommand.NAME, CheckCommand.NAME,
         MapCommand.NAME, ConvertCommand.NAME, CompareCommand.NAME, IoCommand.NAME, BenchCommand.NAME};
@@ -82,9 +82,9 @@ public final class Main implements Runnable {
             }
         }
         if (cl.getSubcommands().isEmpty()) {
-            for (String name : SUBCOMMANDS) {
-                cl.addSubcommand(name, main.newSubcommand(name));
-            }
+            err.println("q2: Command not found: " + invoked + "\nTry 'q2 --help' for more information");
+            err.flush();
+            return 1;
         }
         cl.setOut(out);
         cl.setErr(err);
@@ -137,8 +137,10 @@ public final class Main implements Runnable {
     }
 
     @Override
-    public void run() {
-        spec.commandLine().usage(spec.commandLine().getErr());
+    public Integer call() {
+        // no subcommand: qemu-img's words and exit code, so that a script's mistake does not pass as success
+        spec.commandLine().getErr().println("q2: Not enough arguments\nTry 'q2 --help' for more information");
+        return 1;
     }
 
     /** Bad arguments and failed commands: one line on stderr, exit code 1 (a stack trace too with --debug). */

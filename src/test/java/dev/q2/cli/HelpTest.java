@@ -1,6 +1,7 @@
 package dev.q2.cli;
 
 import dev.q2.testutil.Cli;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -23,5 +24,26 @@ class HelpTest {
             assertThat(r.out()).startsWith("Usage: q2 " + command).contains("--help");
             assertThat(r.err()).isEmpty();
         }
+    }
+
+    @Test
+    void topLevelHelpAndVersionSucceed() {
+        Cli.Result help = Cli.runIn(dir, "--help");
+        assertThat(help.exitCode()).isZero();
+        assertThat(help.out()).startsWith("Usage: q2").contains("convert", "compare");
+        Cli.Result version = Cli.runIn(dir, "--version");
+        assertThat(version.exitCode()).isZero();
+        assertThat(version.out()).startsWith("q2 version");
+    }
+
+    @Test
+    void noCommandOrAnUnknownOneFailsAsQemuImgDoes() {
+        Cli.Result none = Cli.runIn(dir);
+        assertThat(none.exitCode()).isEqualTo(1);
+        assertThat(none.err()).isEqualTo("q2: Not enough arguments\nTry 'q2 --help' for more information\n");
+        Cli.Result unknown = Cli.runIn(dir, "frobnicate", "x.qcow2");
+        assertThat(unknown.exitCode()).isEqualTo(1);
+        assertThat(unknown.err()).isEqualTo("q2: Command not found: frobnicate\nTry 'q2 --help' for more information\n");
+        assertThat(unknown.out()).isEmpty();
     }
 }
