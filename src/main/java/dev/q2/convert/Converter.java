@@ -35,10 +35,10 @@ public final class Converter {
     /** Data steps read ahead of the writes into a qcow2 target (buffers of CHUNK bytes each). */
     private static final int READ_AHEAD_BUFFERS = 4;
     private static final int SECTOR = 512;
-    /** qemu-img's default sparse size (-S 4k): zero runs shorter than this inside data are written as data. */
-    private static final int MIN_SPARSE_SECTORS = 8;
-    /** The alignment of data writes qemu-img aims for: max(sparse size, the target's request alignment). */
-    private static final int ALIGN_SECTORS = 8;
+    /** qemu-img's default sparse size (-S 4k), in sectors. */
+    public static final int DEFAULT_MIN_SPARSE = 8;
+    /** The largest sparse size qemu-img accepts (-S 16M, its MAX_BUF_SECTORS), in sectors. */
+    public static final int MAX_MIN_SPARSE = 32768;
     /** The largest block-status request qemu-img makes (BDRV_REQUEST_MAX_SECTORS). */
     private static final long MAX_REQUEST = (Integer.MAX_VALUE >> 9) * (long) SECTOR;
 
@@ -51,22 +51,87 @@ public final class Converter {
      * @param compress write data clusters compressed
      * @param targetHasBacking copy only the source's top layer (-B / backing_file)
      * @param targetIsZero the target reads as zeros before the copy, so zero runs need no writes
+     * @param minSparse qemu-img's -S in 512-byte sectors: zero runs inside data shorter than this are written as
+     *     data; 0 writes everything as data, zeros included, so the target ends up fully allocated
+     * @param durable fsync the target before returning (any -t cache mode but unsafe)
      */
-    public record Settings(boolean compress, boolean targetHasBacking, boolean targetIsZero) {
+    public record Settings(boolean compress, boolean targetHasBacking, boolean targetIsZero, int minSparse,
+                           boolean durable) {
+        public Settings {
+            if (minSparse < 0 || minSparse > MAX_MIN_SPARSE) {
+                throw new IllegalArgumentException("sparse size out of range: " + minSparse);
+            }
+        }
+
+        /** qemu-img convert's defaults: -S 4k, -t unsafe. */
+        public Settings(boolean compress, boolean targetHasBacking, boolean targetIsZero) {
+            this(compress, targetHasBacking, targetIsZero, DEFAULT_MIN_SPARSE, false);
+        }
+
+        /**
+         * The alignment qemu-img gives the ends of data writes, in sectors: the sparse size rounded down to a power
+         * of two, at least one sector (the request alignment of q2's targets, which use no O_DIRECT).
+         */
+        int alignment() {
+            return minSparse == 0 ? 1 : Integer.highestOneBit(minSparse);
+        }
     }
 
-    /** Copies {@code src} into a new raw file. */
+    /** Copies {@code src} into a new raw file with qemu-img convert's defaults (-S 4k, -t unsafe). */
     public static void toRaw(BlockDevice src, Path dst, DoubleConsumer progress) throws IOException {
-        Files.deleteIfExists(dst);
-        Files.createFile(dst);
+        toRaw(src, dst, new Settings(false, false, true), progress);
+    }
+
+    /**
+     * Copies {@code src} into a new raw file. A new file reads as zeros, so zeros are skipped (left as holes);
+     * only {@code minSparse} and {@code durable} of the settings apply.
+     */
+    public static void toRaw(BlockDevice src, Path dst, Settings settings, DoubleConsumer progress)
+            throws IOException {
+        createRaw(dst, src.size());
         try (ImageFile out = ImageFile.openReadWrite(dst);
              QemuLock lock = QemuLock.acquire(out.channel(), dst, QemuLock.PERM_CONSISTENT_READ
                      | QemuLock.PERM_WRITE | QemuLock.PERM_RESIZE, QemuLock.PERM_CONSISTENT_READ
                      | QemuLock.PERM_WRITE_UNCHANGED)) {
-            out.setLength(src.size());
-            // no fsync: qemu-img convert writes its target with cache=unsafe by default
-            copyRaw(src, out, progress);
+            // qemu-img's steps, as into qcow2, so that the same blocks end up allocated (a new file reads as zeros)
+            new Copy(src, rawSink(out), null, new Settings(false, false, true, settings.minSparse(), false),
+                    roundUp(src.size()), -1, progress).run();
+            // qemu-img convert writes its target with cache=unsafe by default: no fsync then
+            if (settings.durable()) {
+                out.flush();
+            }
         }
+    }
+
+    /**
+     * Creates the raw file as qemu-img's create step does: whole sectors long, with its first block written (QEMU's
+     * file driver writes zeros there, 512 bytes into a file under 4 KiB, 4 KiB otherwise, so that it can probe the
+     * alignment later), so that block is allocated whatever the copy writes.
+     */
+    public static void createRaw(Path dst, long size) throws IOException {
+        Files.deleteIfExists(dst);
+        Files.createFile(dst);
+        try (ImageFile out = ImageFile.openReadWrite(dst)) {
+            long length = roundUp(size);
+            out.setLength(length);
+            if (length > 0) {
+                out.writeFully(0, ByteBuffer.allocate(length < 4096 ? SECTOR : 4096));
+            }
+        }
+    }
+
+    private static Target rawSink(ImageFile out) {
+        return new Target() {
+            @Override
+            public void write(long offset, ByteBuffer data) throws IOException {
+                out.writeFully(offset, data);
+            }
+
+            @Override
+            public void writeZeroes(long offset, long length) throws IOException {
+                throw new IllegalStateException("a new raw file needs no zero writes");
+            }
+        };
     }
 
     /**
@@ -97,6 +162,9 @@ public final class Converter {
                 dst.writeZeroes(offset, length);
             }
         }, null, settings, total, -1, progress).run();
+        if (settings.durable()) {
+            dst.flush();
+        }
     }
 
     /** Copies {@code src} into a new qcow2 image created from {@code spec} (whose size must be the source's). */
@@ -116,7 +184,7 @@ public final class Converter {
      */
     public static void into(BlockDevice src, Path dst, Settings settings, boolean targetIsNew,
                             DoubleConsumer progress) throws IOException {
-        try (Qcow2Disk out = Qcow2Disk.open(dst, DiskOptions.readWrite().withDurable(false))) {
+        try (Qcow2Disk out = Qcow2Disk.open(dst, DiskOptions.readWrite().withDurable(settings.durable()))) {
             long total = roundUp(src.size());
             if (out.size() < total) {
                 throw new ConvertException("output file is smaller than input file");
@@ -224,6 +292,9 @@ public final class Converter {
                 }
                 n = Math.min(n, nextStatus - pos);
                 BlockDevice.Kind what = status;
+                if (settings.minSparse() == 0 && what == BlockDevice.Kind.ZERO) {
+                    what = BlockDevice.Kind.DATA; // -S 0: zeros are written as data, the target fully allocated
+                }
                 if (settings.compress()) {
                     if (n < cs) {
                         n = Math.min(cs, total - pos); // compressed clusters are written whole
@@ -244,7 +315,7 @@ public final class Converter {
                     data.limit((int) n);
                     src.read(pos, data);
                     data.flip();
-                    if (!settings.compress()) {
+                    if (!settings.compress() && settings.minSparse() > 0) {
                         parts = dataParts(pos, (int) n, data); // here, on the reader's core
                     }
                 }
@@ -271,7 +342,11 @@ public final class Converter {
                     if (settings.compress()) {
                         writeCompressed(step.pos(), (int) step.n(), step.data());
                     } else {
-                        writeData(step.pos(), step.data(), step.parts());
+                        if (step.parts() == null) {
+                            out.write(step.pos(), step.data()); // -S 0: every sector as data
+                        } else {
+                            writeData(step.pos(), step.data(), step.parts());
+                        }
                     }
                 }
             }
@@ -284,7 +359,7 @@ public final class Converter {
         }
 
         private void writeCompressed(long pos, int n, ByteBuffer buf) throws IOException {
-            if (isZero(buf, 0, n)) {
+            if (settings.minSparse() > 0 && isZero(buf, 0, n)) {
                 writeZeroes(pos, n);
                 return;
             }
@@ -342,7 +417,7 @@ public final class Converter {
          * {data?, sectors}.
          */
         private long[] allocatedSectorsMin(ByteBuffer buf, int first, int n, long sectorNum) {
-            int min = Math.min(MIN_SPARSE_SECTORS, n);
+            int min = Math.min(settings.minSparse(), n);
             long[] r = allocatedSectors(buf, first, n, sectorNum);
             if (r[0] == 0) {
                 return r;
@@ -382,13 +457,14 @@ public final class Converter {
             if (i == n) {
                 return new long[] {zero ? 0 : 1, i};
             }
-            int tail = (int) ((sectorNum + i) & (ALIGN_SECTORS - 1));
+            int align = settings.alignment();
+            int tail = (int) ((sectorNum + i) & (align - 1));
             if (tail != 0) {
                 if (zero && i <= tail) {
                     zero = false; // the data after it rewrites this sector anyway
                 }
                 if (!zero) {
-                    i = Math.min(n, i + ALIGN_SECTORS - tail);
+                    i = Math.min(n, i + align - tail);
                 } else {
                     i -= tail;
                 }
@@ -400,86 +476,6 @@ public final class Converter {
             int at = sector * SECTOR;
             // most data sectors fail the first test (the buffers are in native order: no byte swap)
             return buf.getLong(at) == 0 && isZero(buf, at, SECTOR);
-        }
-    }
-
-    @FunctionalInterface
-    interface Sink {
-        void write(long offset, ByteBuffer data) throws IOException;
-    }
-
-    private static void copyRaw(BlockDevice src, ImageFile out, DoubleConsumer progress) throws IOException {
-        Sink sink = (off, buf) -> out.writeFully(off, buf);
-        long size = src.size();
-        ByteBuffer buf = ByteBuffer.allocateDirect(CHUNK); // direct: no copy per read and write
-        progress.accept(0);
-        long pos = 0;
-        while (pos < size) {
-            BlockDevice.Extent e = src.status(pos, Math.min(CHUNK, size - pos));
-            long len = Math.max(1, e.length());
-            if (!e.zero()) {
-                long[] host = src instanceof Qcow2Disk q ? q.hostRun(pos, CHUNK) : null;
-                if (host != null && host[1] >= len) {
-                    // Data clusters back to back in the image file: the kernel copies them (copy_file_range or
-                    // sendfile), with no trip through a buffer here. Zero blocks inside them are copied, not
-                    // skipped; zero clusters and unallocated areas still stay holes.
-                    len = host[1];
-                    transfer(((Qcow2Disk) src).dataFile(), host[0], len, out, pos);
-                    pos += len;
-                    progress.accept(100.0 * pos / size);
-                    continue;
-                }
-                // gather neighbouring data extents into one read and one write
-                while (pos + len < size && len < CHUNK) {
-                    BlockDevice.Extent next = src.status(pos + len, Math.min(CHUNK - len, size - pos - len));
-                    if (next.zero() || next.length() <= 0) {
-                        break;
-                    }
-                    len += next.length();
-                }
-                buf.clear().limit((int) len);
-                src.read(pos, buf);
-                buf.flip();
-                writeNonZero(sink, pos, buf);
-            }
-            pos += len;
-            progress.accept(100.0 * pos / size);
-        }
-        progress.accept(100);
-    }
-
-    private static void transfer(ImageFile from, long fromOffset, long length, ImageFile to, long toOffset)
-            throws IOException {
-        java.nio.channels.FileChannel target = to.channel();
-        long done = 0;
-        while (done < length) {
-            target.position(toOffset + done);
-            long n = from.channel().transferTo(fromOffset + done, length - done, target);
-            if (n <= 0) {
-                throw new IOException("short copy from " + from.path() + " at offset " + (fromOffset + done)
-                        + ": the image file ends inside a data cluster");
-            }
-            done += n;
-        }
-    }
-
-    /** Writes the buffer, skipping 4 KiB blocks of zeros so the target stays sparse. */
-    private static void writeNonZero(Sink sink, long offset, ByteBuffer data) throws IOException {
-        final int block = 4096;
-        int n = data.remaining();
-        int runStart = -1;
-        for (int at = 0; at < n; at += block) {
-            int len = Math.min(block, n - at);
-            boolean zero = isZero(data, at, len);
-            if (!zero && runStart < 0) {
-                runStart = at;
-            } else if (zero && runStart >= 0) {
-                sink.write(offset + runStart, data.duplicate().position(runStart).limit(at));
-                runStart = -1;
-            }
-        }
-        if (runStart >= 0) {
-            sink.write(offset + runStart, data.duplicate().position(runStart).limit(n));
         }
     }
 
