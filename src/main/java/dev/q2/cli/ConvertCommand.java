@@ -52,6 +52,9 @@ final class ConvertCommand implements Callable<Integer> {
     private final OptionSpec targetIsZeroOpt =
             Options.flag("With -n: the target reads as zeros already, so zeros need no writes", "--target-is-zero");
     private final OptionSpec compressOpt = Options.flag("Compress the target's data clusters (qcow2)", "-c");
+    private final OptionSpec sparseOpt =
+            Options.value("SIZE", "Zero runs inside data of at least SIZE bytes stay holes (default 4k); 0 writes"
+                    + " everything, so the target is fully allocated", "-S");
     private final OptionSpec progressOpt = Options.flag("Show progress", "-p");
     private final OptionSpec quietOpt = Options.flag("Quiet", "-q");
     private final OptionSpec forceShareOpt =
@@ -67,6 +70,8 @@ final class ConvertCommand implements Callable<Integer> {
     boolean noCreate;
     boolean targetIsZero;
     boolean compress;
+    /** -S in 512-byte sectors. */
+    int minSparse = Converter.DEFAULT_MIN_SPARSE;
     boolean progress;
     boolean quiet;
     boolean forceShare;
@@ -86,6 +91,7 @@ final class ConvertCommand implements Callable<Integer> {
         spec.addOption(noCreateOpt);
         spec.addOption(targetIsZeroOpt);
         spec.addOption(compressOpt);
+        spec.addOption(sparseOpt);
         spec.addOption(progressOpt);
         spec.addOption(quietOpt);
         spec.addOption(forceShareOpt);
@@ -116,7 +122,13 @@ final class ConvertCommand implements Callable<Integer> {
         target = targetParam.getValue();
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
-        // the checks run in qemu-img convert's order, so the first error is the one qemu-img reports
+        // the checks run in qemu-img convert's order, so the first error is the one qemu-img reports: -S while
+        // the arguments are read
+        for (picocli.CommandLine.Model.ArgSpec a : parsed.matchedArgs()) {
+            if (a == sparseOpt && !parseSparse(sparseOpt.getValue(), err)) {
+                return 1;
+            }
+        }
         if (noCreate && !options.isEmpty()) {
             return fail(err, "-o has no effect when skipping image creation");
         }
@@ -153,7 +165,8 @@ final class ConvertCommand implements Callable<Integer> {
                 // qemu-img 7.2 reports this and then exits with 0 without converting; q2 fails
                 return fail(err, "Cannot use --target-is-zero when the destination image has a backing file");
             }
-            Converter.Settings settings = new Converter.Settings(compress, backingFile != null, targetIsZero);
+            Converter.Settings settings =
+                    new Converter.Settings(compress, backingFile != null, targetIsZero, minSparse, false);
             if (targetFormat.equals("raw")) {
                 return intoRaw(src, dst, settings, bar, out, err);
             }
@@ -188,7 +201,7 @@ final class ConvertCommand implements Callable<Integer> {
             if (!createAllowed(dst, err)) {
                 return 1;
             }
-            Converter.toRaw(src, dst, bar);
+            Converter.toRaw(src, dst, new Converter.Settings(false, false, true, minSparse, false), bar);
             return done(out);
         }
         CreateOptions opts = new CreateOptions();
@@ -230,8 +243,44 @@ final class ConvertCommand implements Callable<Integer> {
                         + shown + "': No such file or directory");
             }
         }
-        Converter.into(src, dst, new Converter.Settings(compress, backing != null, backing == null), true, bar);
+        Converter.into(src, dst,
+                new Converter.Settings(compress, backing != null, backing == null, minSparse, false), true, bar);
         return done(out);
+    }
+
+    /**
+     * -S: a size in qemu's notation, a multiple of 512 up to 16 MiB; qemu-img's messages otherwise.
+     */
+    private boolean parseSparse(String arg, PrintWriter err) {
+        long bytes;
+        try {
+            dev.q2.util.Sizes.Parsed p = dev.q2.util.Sizes.parse(arg);
+            if (p.hexWithSuffix()) {
+                err.println("q2: warning: Using a multiplier suffix on hex numbers is deprecated: " + arg);
+            }
+            bytes = p.value();
+        } catch (dev.q2.util.Sizes.SizeFormatException e) {
+            if (e.outOfRange()) {
+                bytes = -1;
+            } else {
+                fail(err, "Invalid buffer size for sparse output specified. You may use k, M, G, T, P or E"
+                        + " suffixes for");
+                fail(err, "kilobytes, megabytes, gigabytes, terabytes, petabytes and exabytes.");
+                return false;
+            }
+        }
+        if (bytes < 0) { // past 2^63 - 1
+            fail(err, "Invalid buffer size for sparse output specified. Must be between 0 and 9223372036854775807.");
+            return false;
+        }
+        if (bytes % 512 != 0 || bytes / 512 > Converter.MAX_MIN_SPARSE) {
+            fail(err, "Invalid buffer size for sparse output specified. Valid sizes are multiples of 512 up to "
+                    + (Converter.MAX_MIN_SPARSE * 512L) + ". Select 0 to disable sparse detection (fully allocates"
+                    + " output).");
+            return false;
+        }
+        minSparse = (int) (bytes / 512);
+        return true;
     }
 
     /**
