@@ -55,6 +55,11 @@ final class ConvertCommand implements Callable<Integer> {
     private final OptionSpec sparseOpt =
             Options.value("SIZE", "Zero runs inside data of at least SIZE bytes stay holes (default 4k); 0 writes"
                     + " everything, so the target is fully allocated", "-S");
+    private final OptionSpec cacheOpt =
+            Options.value("CACHE", "Target cache mode: none, writeback, writethrough, directsync or unsafe"
+                    + " (default); all but unsafe flush the target before exiting", "-t");
+    private final OptionSpec srcCacheOpt =
+            Options.value("SRC_CACHE", "Source cache mode (validated; reads are the same)", "-T");
     private final OptionSpec progressOpt = Options.flag("Show progress", "-p");
     private final OptionSpec quietOpt = Options.flag("Quiet", "-q");
     private final OptionSpec forceShareOpt =
@@ -72,6 +77,10 @@ final class ConvertCommand implements Callable<Integer> {
     boolean compress;
     /** -S in 512-byte sectors. */
     int minSparse = Converter.DEFAULT_MIN_SPARSE;
+    /** -t, checked after the target is created (as qemu-img does); null when valid. */
+    String badCache;
+    /** Any target cache mode but unsafe: fsync the target before exiting. */
+    boolean durable;
     boolean progress;
     boolean quiet;
     boolean forceShare;
@@ -92,6 +101,8 @@ final class ConvertCommand implements Callable<Integer> {
         spec.addOption(targetIsZeroOpt);
         spec.addOption(compressOpt);
         spec.addOption(sparseOpt);
+        spec.addOption(cacheOpt);
+        spec.addOption(srcCacheOpt);
         spec.addOption(progressOpt);
         spec.addOption(quietOpt);
         spec.addOption(forceShareOpt);
@@ -135,6 +146,13 @@ final class ConvertCommand implements Callable<Integer> {
         if (targetIsZero && !noCreate) {
             return fail(err, "--target-is-zero requires use of -n flag");
         }
+        String srcCache = srcCacheOpt.getValue();
+        if (srcCache != null && !CACHE_MODES.contains(srcCache)) {
+            return fail(err, "Invalid source cache option: " + srcCache);
+        }
+        String cache = Options.valueOr(cacheOpt, "unsafe");
+        badCache = CACHE_MODES.contains(cache) ? null : cache;
+        durable = !cache.equals("unsafe");
         BlockDevice src;
         try {
             src = Devices.openRead(main.resolve(source), sourceFormat, forceShare);
@@ -165,8 +183,11 @@ final class ConvertCommand implements Callable<Integer> {
                 // qemu-img 7.2 reports this and then exits with 0 without converting; q2 fails
                 return fail(err, "Cannot use --target-is-zero when the destination image has a backing file");
             }
+            if (badCache != null) {
+                return fail(err, "Invalid cache option: " + badCache);
+            }
             Converter.Settings settings =
-                    new Converter.Settings(compress, backingFile != null, targetIsZero, minSparse, false);
+                    new Converter.Settings(compress, backingFile != null, targetIsZero, minSparse, durable);
             if (targetFormat.equals("raw")) {
                 return intoRaw(src, dst, settings, bar, out, err);
             }
@@ -201,7 +222,12 @@ final class ConvertCommand implements Callable<Integer> {
             if (!createAllowed(dst, err)) {
                 return 1;
             }
-            Converter.toRaw(src, dst, new Converter.Settings(false, false, true, minSparse, false), bar);
+            if (badCache != null) {
+                // qemu-img creates the target before it reads the cache mode, and leaves it behind
+                Converter.createRaw(dst, src.size());
+                return fail(err, "Invalid cache option: " + badCache);
+            }
+            Converter.toRaw(src, dst, new Converter.Settings(false, false, true, minSparse, durable), bar);
             return done(out);
         }
         CreateOptions opts = new CreateOptions();
@@ -235,6 +261,9 @@ final class ConvertCommand implements Callable<Integer> {
             return 1;
         }
         Qcow2Creator.create(dst, plan.spec());
+        if (badCache != null) {
+            return fail(err, "Invalid cache option: " + badCache); // the new target stays, as qemu-img's does
+        }
         if (backing != null) {
             String shown = CreatePlanner.combinedName(target, backing);
             if (!java.nio.file.Files.exists(main.resolve(shown))) {
@@ -244,9 +273,13 @@ final class ConvertCommand implements Callable<Integer> {
             }
         }
         Converter.into(src, dst,
-                new Converter.Settings(compress, backing != null, backing == null, minSparse, false), true, bar);
+                new Converter.Settings(compress, backing != null, backing == null, minSparse, durable), true, bar);
         return done(out);
     }
+
+    /** The cache modes QEMU's bdrv_parse_cache_mode knows ("off" is an old name for none). */
+    private static final java.util.Set<String> CACHE_MODES =
+            java.util.Set.of("none", "off", "directsync", "writeback", "writethrough", "unsafe");
 
     /**
      * -S: a size in qemu's notation, a multiple of 512 up to 16 MiB; qemu-img's messages otherwise.
