@@ -60,6 +60,10 @@ final class ConvertCommand implements Callable<Integer> {
                     + " (default); all but unsafe flush the target before exiting", "-t");
     private final OptionSpec srcCacheOpt =
             Options.value("SRC_CACHE", "Source cache mode (validated; reads are the same)", "-T");
+    private final OptionSpec coroutinesOpt =
+            Options.value("NUM", "Parallel requests, 1 to 16 (validated; q2 copies in order)", "-m");
+    private final OptionSpec outOfOrderOpt =
+            Options.flag("Allow out-of-order writes (accepted; q2 writes in order)", "-W");
     private final OptionSpec progressOpt = Options.flag("Show progress", "-p");
     private final OptionSpec quietOpt = Options.flag("Quiet", "-q");
     private final OptionSpec forceShareOpt =
@@ -103,6 +107,8 @@ final class ConvertCommand implements Callable<Integer> {
         spec.addOption(sparseOpt);
         spec.addOption(cacheOpt);
         spec.addOption(srcCacheOpt);
+        spec.addOption(coroutinesOpt);
+        spec.addOption(outOfOrderOpt);
         spec.addOption(progressOpt);
         spec.addOption(quietOpt);
         spec.addOption(forceShareOpt);
@@ -133,11 +139,14 @@ final class ConvertCommand implements Callable<Integer> {
         target = targetParam.getValue();
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
-        // the checks run in qemu-img convert's order, so the first error is the one qemu-img reports: -S while
-        // the arguments are read
+        // the checks run in qemu-img convert's order, so the first error is the one qemu-img reports: -S and -m
+        // while the arguments are read, in their order
         for (picocli.CommandLine.Model.ArgSpec a : parsed.matchedArgs()) {
             if (a == sparseOpt && !parseSparse(sparseOpt.getValue(), err)) {
                 return 1;
+            }
+            if (a == coroutinesOpt && !validCoroutines(coroutinesOpt.getValue())) {
+                return fail(err, "Invalid number of coroutines. Allowed number of coroutines is between 1 and 16");
             }
         }
         if (noCreate && !options.isEmpty()) {
@@ -314,6 +323,31 @@ final class ConvertCommand implements Callable<Integer> {
         }
         minSparse = (int) (bytes / 512);
         return true;
+    }
+
+    /** -m: an int in C's notation (strtol with base 0: decimal, 0x hex, 0 octal), 1 to 16. */
+    static boolean validCoroutines(String arg) {
+        String s = arg.stripLeading();
+        boolean negative = false;
+        if (s.startsWith("+") || s.startsWith("-")) {
+            negative = s.startsWith("-");
+            s = s.substring(1);
+        }
+        int radix = 10;
+        if (s.length() > 2 && (s.startsWith("0x") || s.startsWith("0X"))) {
+            radix = 16;
+            s = s.substring(2);
+        } else if (s.length() > 1 && s.startsWith("0")) {
+            radix = 8;
+            s = s.substring(1);
+        }
+        final int r = radix;
+        if (s.isEmpty() || s.chars().anyMatch(c -> Character.digit(c, r) < 0)) {
+            return false;
+        }
+        java.math.BigInteger v = new java.math.BigInteger(s, r);
+        return !negative && v.compareTo(java.math.BigInteger.ONE) >= 0
+                && v.compareTo(java.math.BigInteger.valueOf(16)) <= 0;
     }
 
     /**
