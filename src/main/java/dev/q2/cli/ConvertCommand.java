@@ -236,7 +236,11 @@ final class ConvertCommand implements Callable<Integer> {
                 Converter.createRaw(dst, src.size());
                 return fail(err, "Invalid cache option: " + badCache);
             }
-            Converter.toRaw(src, dst, new Converter.Settings(false, false, true, minSparse, durable), bar);
+            if (sparseOpt.getValue() == null) {
+                Converter.toRaw(src, dst, durable, bar); // the fast path: same bytes, not quite the same holes
+            } else {
+                Converter.toRaw(src, dst, new Converter.Settings(false, false, true, minSparse, durable), bar);
+            }
             return done(out);
         }
         CreateOptions opts = new CreateOptions();
