@@ -20,12 +20,13 @@ import java.util.function.DoubleConsumer;
  * zeros into a new target without a backing file (so it stays sparse), and with {@code compress} writes each data
  * cluster compressed.
  *
- * <p>Into a qcow2 target, and into an existing raw target (-n), the copy follows qemu-img's steps so that the same
- * clusters (the same blocks of a raw file) end up allocated: the
+ * <p>Into a qcow2 target, into an existing raw target (-n), and into a new raw file when a sparse size is given, the
+ * copy follows qemu-img's steps so that the same clusters (the same blocks of a raw file) end up allocated: the
  * source's block status is taken run by run (with a backing file for the target, of the source's top layer only:
  * what the source leaves to its backing file is left to the target's); data runs are read in chunks of at most
- * 2 MiB and split into data and zero parts at 512-byte granularity, 4 KiB aligned, ignoring zero parts shorter
- * than 4 KiB (qemu-img's {@code -S 4k}); zero parts are skipped in a new target that reads as zeros and written
+ * 2 MiB and split into data and zero parts at 512-byte granularity, ignoring zero parts shorter than the sparse
+ * size and aligning the ends of data parts to it (qemu-img's {@code -S}, 4k by default; {@code -S 0} writes every
+ * sector as data); zero parts are skipped in a new target that reads as zeros and written
  * as zeros otherwise (a backing file, or {@code -n}; into a raw file that is a punched hole). Zeros past the end of
  * the target's backing file are skipped.
  */
