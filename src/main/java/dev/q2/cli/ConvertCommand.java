@@ -163,6 +163,21 @@ final class ConvertCommand implements Callable<Integer> {
         String cache = Options.valueOr(cacheOpt, "unsafe");
         badCache = CACHE_MODES.contains(cache) ? null : cache;
         durable = !cache.equals("unsafe");
+        // qemu-img draws its 0% line here, before it opens the source; from here on a failure ends the line
+        boolean bar = progress && !quiet;
+        if (bar) {
+            out.print(String.format(Locale.ROOT, "    (%3.2f/100%%)\r", 0.0));
+            out.flush();
+        }
+        int rc = openAndConvert(out, err);
+        if (rc != 0 && bar) {
+            out.print("\n");
+            out.flush();
+        }
+        return rc;
+    }
+
+    private int openAndConvert(PrintWriter out, PrintWriter err) {
         BlockDevice src;
         try {
             src = Devices.openRead(main.resolve(source), sourceFormat, forceShare);
@@ -419,9 +434,9 @@ final class ConvertCommand implements Callable<Integer> {
         if (!progress || quiet) {
             return p -> { };
         }
-        double[] last = {-1};
+        double[] last = {0}; // the 0% line is drawn before the source is opened
         return p -> {
-            if (p - last[0] >= 1 || (p == 100 && last[0] != 100) || last[0] < 0) {
+            if (p - last[0] >= 1 || (p == 100 && last[0] != 100)) {
                 last[0] = p;
                 out.print(String.format(Locale.ROOT, "    (%3.2f/100%%)\r", p));
                 out.flush();

@@ -245,6 +245,8 @@ class ConvertOptionsDifferentialTest {
         "-n -o cluster_size=4k -T foo", "--target-is-zero -T foo", "--target-is-zero -t foo",
         "-n -t foo", "-n -c -t foo", "-t foo -B x -O raw", "-t foo -c -O raw",
         "-t foo -O qcow2 -o cluster_size=3",
+        "-p -T foo", "-p -t foo", "-p -f bogus", "-p -O vmdkx", "-p -t foo -n", "-p -S 1000", "-p -n -o x",
+        "-p --target-is-zero", "-p -q -t foo", "-p -t foo -O qcow2 -o cluster_size=3",
     })
     void refused(String flags) throws IOException {
         qcow2Source("src.qcow2", "cluster_size=64k");
