@@ -30,7 +30,8 @@ import java.util.function.DoubleConsumer;
 /**
  * q2 convert: qemu-img convert into raw or qcow2, sparse, optionally compressed, with progress; qcow2 targets take
  * any create option, including a backing file (-B/-F or -o backing_file) and an external data file; with -n an
- * existing raw file (or block device) or qcow2 image is written in place.
+ * existing raw file (or block device) or qcow2 image is written in place. -S sets the sparse size, -t the target
+ * cache mode (durability); -T, -m and -W are checked and accepted.
  */
 final class ConvertCommand implements Callable<Integer> {
     static final String NAME = "convert";
@@ -52,6 +53,18 @@ final class ConvertCommand implements Callable<Integer> {
     private final OptionSpec targetIsZeroOpt =
             Options.flag("With -n: the target reads as zeros already, so zeros need no writes", "--target-is-zero");
     private final OptionSpec compressOpt = Options.flag("Compress the target's data clusters (qcow2)", "-c");
+    private final OptionSpec sparseOpt =
+            Options.value("SIZE", "Zero runs inside data of at least SIZE bytes stay holes (default 4k); 0 writes"
+                    + " everything, so the target is fully allocated", "-S");
+    private final OptionSpec cacheOpt =
+            Options.value("CACHE", "Target cache mode: none, writeback, writethrough, directsync or unsafe"
+                    + " (default); all but unsafe flush the target before exiting", "-t");
+    private final OptionSpec srcCacheOpt =
+            Options.value("SRC_CACHE", "Source cache mode (validated; reads are the same)", "-T");
+    private final OptionSpec coroutinesOpt =
+            Options.value("NUM", "Parallel requests, 1 to 16 (validated; q2 copies in order)", "-m");
+    private final OptionSpec outOfOrderOpt =
+            Options.flag("Allow out-of-order writes (accepted; q2 writes in order)", "-W");
     private final OptionSpec progressOpt = Options.flag("Show progress", "-p");
     private final OptionSpec quietOpt = Options.flag("Quiet", "-q");
     private final OptionSpec forceShareOpt =
@@ -67,6 +80,12 @@ final class ConvertCommand implements Callable<Integer> {
     boolean noCreate;
     boolean targetIsZero;
     boolean compress;
+    /** -S in 512-byte sectors. */
+    int minSparse = Converter.DEFAULT_MIN_SPARSE;
+    /** -t, checked after the target is created (as qemu-img does); null when valid. */
+    String badCache;
+    /** Any target cache mode but unsafe: fsync the target before exiting. */
+    boolean durable;
     boolean progress;
     boolean quiet;
     boolean forceShare;
@@ -86,6 +105,11 @@ final class ConvertCommand implements Callable<Integer> {
         spec.addOption(noCreateOpt);
         spec.addOption(targetIsZeroOpt);
         spec.addOption(compressOpt);
+        spec.addOption(sparseOpt);
+        spec.addOption(cacheOpt);
+        spec.addOption(srcCacheOpt);
+        spec.addOption(coroutinesOpt);
+        spec.addOption(outOfOrderOpt);
         spec.addOption(progressOpt);
         spec.addOption(quietOpt);
         spec.addOption(forceShareOpt);
@@ -116,13 +140,44 @@ final class ConvertCommand implements Callable<Integer> {
         target = targetParam.getValue();
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
-        // the checks run in qemu-img convert's order, so the first error is the one qemu-img reports
+        // the checks run in qemu-img convert's order, so the first error is the one qemu-img reports: -S and -m
+        // while the arguments are read, in their order
+        for (picocli.CommandLine.Model.ArgSpec a : parsed.matchedArgs()) {
+            if (a == sparseOpt && !parseSparse(sparseOpt.getValue(), err)) {
+                return 1;
+            }
+            if (a == coroutinesOpt && !validCoroutines(coroutinesOpt.getValue())) {
+                return fail(err, "Invalid number of coroutines. Allowed number of coroutines is between 1 and 16");
+            }
+        }
         if (noCreate && !options.isEmpty()) {
             return fail(err, "-o has no effect when skipping image creation");
         }
         if (targetIsZero && !noCreate) {
             return fail(err, "--target-is-zero requires use of -n flag");
         }
+        String srcCache = srcCacheOpt.getValue();
+        if (srcCache != null && !CACHE_MODES.contains(srcCache)) {
+            return fail(err, "Invalid source cache option: " + srcCache);
+        }
+        String cache = Options.valueOr(cacheOpt, "unsafe");
+        badCache = CACHE_MODES.contains(cache) ? null : cache;
+        durable = !cache.equals("unsafe");
+        // qemu-img draws its 0% line here, before it opens the source; from here on a failure ends the line
+        boolean bar = progress && !quiet;
+        if (bar) {
+            out.print(String.format(Locale.ROOT, "    (%3.2f/100%%)\r", 0.0));
+            out.flush();
+        }
+        int rc = openAndConvert(out, err);
+        if (rc != 0 && bar) {
+            out.print("\n");
+            out.flush();
+        }
+        return rc;
+    }
+
+    private int openAndConvert(PrintWriter out, PrintWriter err) {
         BlockDevice src;
         try {
             src = Devices.openRead(main.resolve(source), sourceFormat, forceShare);
@@ -153,7 +208,11 @@ final class ConvertCommand implements Callable<Integer> {
                 // qemu-img 7.2 reports this and then exits with 0 without converting; q2 fails
                 return fail(err, "Cannot use --target-is-zero when the destination image has a backing file");
             }
-            Converter.Settings settings = new Converter.Settings(compress, backingFile != null, targetIsZero);
+            if (badCache != null) {
+                return fail(err, "Invalid cache option: " + badCache);
+            }
+            Converter.Settings settings =
+                    new Converter.Settings(compress, backingFile != null, targetIsZero, minSparse, durable);
             if (targetFormat.equals("raw")) {
                 return intoRaw(src, dst, settings, bar, out, err);
             }
@@ -188,7 +247,16 @@ final class ConvertCommand implements Callable<Integer> {
             if (!createAllowed(dst, err)) {
                 return 1;
             }
-            Converter.toRaw(src, dst, bar);
+            if (badCache != null) {
+                // qemu-img creates the target before it reads the cache mode, and leaves it behind
+                Converter.createRaw(dst, src.size());
+                return fail(err, "Invalid cache option: " + badCache);
+            }
+            if (sparseOpt.getValue() == null) {
+                Converter.toRaw(src, dst, durable, bar); // the fast path: same bytes, not quite the same holes
+            } else {
+                Converter.toRaw(src, dst, new Converter.Settings(false, false, true, minSparse, durable), bar);
+            }
             return done(out);
         }
         CreateOptions opts = new CreateOptions();
@@ -222,6 +290,9 @@ final class ConvertCommand implements Callable<Integer> {
             return 1;
         }
         Qcow2Creator.create(dst, plan.spec());
+        if (badCache != null) {
+            return fail(err, "Invalid cache option: " + badCache); // the new target stays, as qemu-img's does
+        }
         if (backing != null) {
             String shown = CreatePlanner.combinedName(target, backing);
             if (!java.nio.file.Files.exists(main.resolve(shown))) {
@@ -230,8 +301,73 @@ final class ConvertCommand implements Callable<Integer> {
                         + shown + "': No such file or directory");
             }
         }
-        Converter.into(src, dst, new Converter.Settings(compress, backing != null, backing == null), true, bar);
+        Converter.into(src, dst,
+                new Converter.Settings(compress, backing != null, backing == null, minSparse, durable), true, bar);
         return done(out);
+    }
+
+    /** The cache modes QEMU's bdrv_parse_cache_mode knows ("off" is an old name for none). */
+    private static final java.util.Set<String> CACHE_MODES =
+            java.util.Set.of("none", "off", "directsync", "writeback", "writethrough", "unsafe");
+
+    /**
+     * -S: a size in qemu's notation, a multiple of 512 up to 16 MiB; qemu-img's messages otherwise.
+     */
+    private boolean parseSparse(String arg, PrintWriter err) {
+        long bytes;
+        try {
+            dev.q2.util.Sizes.Parsed p = dev.q2.util.Sizes.parse(arg);
+            if (p.hexWithSuffix()) {
+                err.println("q2: warning: Using a multiplier suffix on hex numbers is deprecated: " + arg);
+            }
+            bytes = p.value();
+        } catch (dev.q2.util.Sizes.SizeFormatException e) {
+            if (e.outOfRange()) {
+                bytes = -1;
+            } else {
+                fail(err, "Invalid buffer size for sparse output specified. You may use k, M, G, T, P or E"
+                        + " suffixes for");
+                fail(err, "kilobytes, megabytes, gigabytes, terabytes, petabytes and exabytes.");
+                return false;
+            }
+        }
+        if (bytes < 0) { // past 2^63 - 1
+            fail(err, "Invalid buffer size for sparse output specified. Must be between 0 and 9223372036854775807.");
+            return false;
+        }
+        if (bytes % 512 != 0 || bytes / 512 > Converter.MAX_MIN_SPARSE) {
+            fail(err, "Invalid buffer size for sparse output specified. Valid sizes are multiples of 512 up to "
+                    + (Converter.MAX_MIN_SPARSE * 512L) + ". Select 0 to disable sparse detection (fully allocates"
+                    + " output).");
+            return false;
+        }
+        minSparse = (int) (bytes / 512);
+        return true;
+    }
+
+    /** -m: an int in C's notation (strtol with base 0: decimal, 0x hex, 0 octal), 1 to 16. */
+    static boolean validCoroutines(String arg) {
+        String s = arg.stripLeading();
+        boolean negative = false;
+        if (s.startsWith("+") || s.startsWith("-")) {
+            negative = s.startsWith("-");
+            s = s.substring(1);
+        }
+        int radix = 10;
+        if (s.length() > 2 && (s.startsWith("0x") || s.startsWith("0X"))) {
+            radix = 16;
+            s = s.substring(2);
+        } else if (s.length() > 1 && s.startsWith("0")) {
+            radix = 8;
+            s = s.substring(1);
+        }
+        final int r = radix;
+        if (s.isEmpty() || s.chars().anyMatch(c -> Character.digit(c, r) < 0)) {
+            return false;
+        }
+        java.math.BigInteger v = new java.math.BigInteger(s, r);
+        return !negative && v.compareTo(java.math.BigInteger.ONE) >= 0
+                && v.compareTo(java.math.BigInteger.valueOf(16)) <= 0;
     }
 
     /**
@@ -298,9 +434,9 @@ final class ConvertCommand implements Callable<Integer> {
         if (!progress || quiet) {
             return p -> { };
         }
-        double[] last = {-1};
+        double[] last = {0}; // the 0% line is drawn before the source is opened
         return p -> {
-            if (p - last[0] >= 1 || (p == 100 && last[0] != 100) || last[0] < 0) {
+            if (p - last[0] >= 1 || (p == 100 && last[0] != 100)) {
                 last[0] = p;
                 out.print(String.format(Locale.ROOT, "    (%3.2f/100%%)\r", p));
                 out.flush();

@@ -20,12 +20,13 @@ import java.util.function.DoubleConsumer;
  * zeros into a new target without a backing file (so it stays sparse), and with {@code compress} writes each data
  * cluster compressed.
  *
- * <p>Into a qcow2 target, and into an existing raw target (-n), the copy follows qemu-img's steps so that the same
- * clusters (the same blocks of a raw file) end up allocated: the
+ * <p>Into a qcow2 target, into an existing raw target (-n), and into a new raw file when a sparse size is given, the
+ * copy follows qemu-img's steps so that the same clusters (the same blocks of a raw file) end up allocated: the
  * source's block status is taken run by run (with a backing file for the target, of the source's top layer only:
  * what the source leaves to its backing file is left to the target's); data runs are read in chunks of at most
- * 2 MiB and split into data and zero parts at 512-byte granularity, 4 KiB aligned, ignoring zero parts shorter
- * than 4 KiB (qemu-img's {@code -S 4k}); zero parts are skipped in a new target that reads as zeros and written
+ * 2 MiB and split into data and zero parts at 512-byte granularity, ignoring zero parts shorter than the sparse
+ * size and aligning the ends of data parts to it (qemu-img's {@code -S}, 4k by default; {@code -S 0} writes every
+ * sector as data); zero parts are skipped in a new target that reads as zeros and written
  * as zeros otherwise (a backing file, or {@code -n}; into a raw file that is a punched hole). Zeros past the end of
  * the target's backing file are skipped.
  */
@@ -35,10 +36,10 @@ public final class Converter {
     /** Data steps read ahead of the writes into a qcow2 target (buffers of CHUNK bytes each). */
     private static final int READ_AHEAD_BUFFERS = 4;
     private static final int SECTOR = 512;
-    /** qemu-img's default sparse size (-S 4k): zero runs shorter than this inside data are written as data. */
-    private static final int MIN_SPARSE_SECTORS = 8;
-    /** The alignment of data writes qemu-img aims for: max(sparse size, the target's request alignment). */
-    private static final int ALIGN_SECTORS = 8;
+    /** qemu-img's default sparse size (-S 4k), in sectors. */
+    public static final int DEFAULT_MIN_SPARSE = 8;
+    /** The largest sparse size qemu-img accepts (-S 16M, its MAX_BUF_SECTORS), in sectors. */
+    public static final int MAX_MIN_SPARSE = 32768;
     /** The largest block-status request qemu-img makes (BDRV_REQUEST_MAX_SECTORS). */
     private static final long MAX_REQUEST = (Integer.MAX_VALUE >> 9) * (long) SECTOR;
 
@@ -51,22 +52,112 @@ public final class Converter {
      * @param compress write data clusters compressed
      * @param targetHasBacking copy only the source's top layer (-B / backing_file)
      * @param targetIsZero the target reads as zeros before the copy, so zero runs need no writes
+     * @param minSparse qemu-img's -S in 512-byte sectors: zero runs inside data shorter than this are written as
+     *     data; 0 writes everything as data, zeros included, so the target ends up fully allocated
+     * @param durable fsync the target before returning (any -t cache mode but unsafe)
      */
-    public record Settings(boolean compress, boolean targetHasBacking, boolean targetIsZero) {
+    public record Settings(boolean compress, boolean targetHasBacking, boolean targetIsZero, int minSparse,
+                           boolean durable) {
+        public Settings {
+            if (minSparse < 0 || minSparse > MAX_MIN_SPARSE) {
+                throw new IllegalArgumentException("sparse size out of range: " + minSparse);
+            }
+        }
+
+        /** qemu-img convert's defaults: -S 4k, -t unsafe. */
+        public Settings(boolean compress, boolean targetHasBacking, boolean targetIsZero) {
+            this(compress, targetHasBacking, targetIsZero, DEFAULT_MIN_SPARSE, false);
+        }
+
+        /**
+         * The alignment qemu-img gives the ends of data writes, in sectors: the sparse size rounded down to a power
+         * of two, at least one sector (the request alignment of q2's targets, which use no O_DIRECT).
+         */
+        int alignment() {
+            return minSparse == 0 ? 1 : Integer.highestOneBit(minSparse);
+        }
     }
 
-    /** Copies {@code src} into a new raw file. */
+    /** Copies {@code src} into a new raw file with qemu-img convert's defaults (-t unsafe), the fast way. */
     public static void toRaw(BlockDevice src, Path dst, DoubleConsumer progress) throws IOException {
-        Files.deleteIfExists(dst);
-        Files.createFile(dst);
+        toRaw(src, dst, false, progress);
+    }
+
+    /**
+     * Copies {@code src} into a new raw file, the fast way: runs of data clusters that lie back to back in a qcow2
+     * source's file are copied by the kernel (copy_file_range or sendfile) without a look at their bytes, so zero
+     * blocks inside them are written where qemu-img leaves holes; elsewhere 4 KiB blocks of zeros are skipped. The
+     * bytes are qemu-img's; for qemu-img's exact allocation use {@link #toRaw(BlockDevice, Path, Settings,
+     * DoubleConsumer)}.
+     *
+     * @param durable fsync the file before returning
+     */
+    public static void toRaw(BlockDevice src, Path dst, boolean durable, DoubleConsumer progress)
+            throws IOException {
+        createRaw(dst, src.size());
         try (ImageFile out = ImageFile.openReadWrite(dst);
              QemuLock lock = QemuLock.acquire(out.channel(), dst, QemuLock.PERM_CONSISTENT_READ
                      | QemuLock.PERM_WRITE | QemuLock.PERM_RESIZE, QemuLock.PERM_CONSISTENT_READ
                      | QemuLock.PERM_WRITE_UNCHANGED)) {
-            out.setLength(src.size());
-            // no fsync: qemu-img convert writes its target with cache=unsafe by default
             copyRaw(src, out, progress);
+            // qemu-img convert writes its target with cache=unsafe by default: no fsync then
+            if (durable) {
+                out.flush();
+            }
         }
+    }
+
+    /**
+     * Copies {@code src} into a new raw file with qemu-img's steps (as into qcow2), so that the same blocks end up
+     * allocated as with qemu-img convert -S: a new file reads as zeros, so zeros are skipped (left as holes); only
+     * {@code minSparse} and {@code durable} of the settings apply.
+     */
+    public static void toRaw(BlockDevice src, Path dst, Settings settings, DoubleConsumer progress)
+            throws IOException {
+        createRaw(dst, src.size());
+        try (ImageFile out = ImageFile.openReadWrite(dst);
+             QemuLock lock = QemuLock.acquire(out.channel(), dst, QemuLock.PERM_CONSISTENT_READ
+                     | QemuLock.PERM_WRITE | QemuLock.PERM_RESIZE, QemuLock.PERM_CONSISTENT_READ
+                     | QemuLock.PERM_WRITE_UNCHANGED)) {
+            // qemu-img's steps, as into qcow2, so that the same blocks end up allocated (a new file reads as zeros)
+            new Copy(src, rawSink(out), null, new Settings(false, false, true, settings.minSparse(), false),
+                    roundUp(src.size()), -1, progress).run();
+            // qemu-img convert writes its target with cache=unsafe by default: no fsync then
+            if (settings.durable()) {
+                out.flush();
+            }
+        }
+    }
+
+    /**
+     * Creates the raw file as qemu-img's create step does: whole sectors long, with its first block written (QEMU's
+     * file driver writes zeros there, 512 bytes into a file under 4 KiB, 4 KiB otherwise, so that it can probe the
+     * alignment later), so that block is allocated whatever the copy writes.
+     */
+    public static void createRaw(Path dst, long size) throws IOException {
+        Files.deleteIfExists(dst);
+        Files.createFile(dst);
+        try (ImageFile out = ImageFile.openReadWrite(dst)) {
+            long length = roundUp(size);
+            out.setLength(length);
+            if (length > 0) {
+                out.writeFully(0, ByteBuffer.allocate(length < 4096 ? SECTOR : 4096));
+            }
+        }
+    }
+
+    private static Target rawSink(ImageFile out) {
+        return new Target() {
+            @Override
+            public void write(long offset, ByteBuffer data) throws IOException {
+                out.writeFully(offset, data);
+            }
+
+            @Override
+            public void writeZeroes(long offset, long length) throws IOException {
+                throw new IllegalStateException("a new raw file needs no zero writes");
+            }
+        };
     }
 
     /**
@@ -97,6 +188,9 @@ public final class Converter {
                 dst.writeZeroes(offset, length);
             }
         }, null, settings, total, -1, progress).run();
+        if (settings.durable()) {
+            dst.flush();
+        }
     }
 
     /** Copies {@code src} into a new qcow2 image created from {@code spec} (whose size must be the source's). */
@@ -116,7 +210,7 @@ public final class Converter {
      */
     public static void into(BlockDevice src, Path dst, Settings settings, boolean targetIsNew,
                             DoubleConsumer progress) throws IOException {
-        try (Qcow2Disk out = Qcow2Disk.open(dst, DiskOptions.readWrite().withDurable(false))) {
+        try (Qcow2Disk out = Qcow2Disk.open(dst, DiskOptions.readWrite().withDurable(settings.durable()))) {
             long total = roundUp(src.size());
             if (out.size() < total) {
                 throw new ConvertException("output file is smaller than input file");
@@ -224,6 +318,9 @@ public final class Converter {
                 }
                 n = Math.min(n, nextStatus - pos);
                 BlockDevice.Kind what = status;
+                if (settings.minSparse() == 0 && what == BlockDevice.Kind.ZERO) {
+                    what = BlockDevice.Kind.DATA; // -S 0: zeros are written as data, the target fully allocated
+                }
                 if (settings.compress()) {
                     if (n < cs) {
                         n = Math.min(cs, total - pos); // compressed clusters are written whole
@@ -244,7 +341,7 @@ public final class Converter {
                     data.limit((int) n);
                     src.read(pos, data);
                     data.flip();
-                    if (!settings.compress()) {
+                    if (!settings.compress() && settings.minSparse() > 0) {
                         parts = dataParts(pos, (int) n, data); // here, on the reader's core
                     }
                 }
@@ -271,7 +368,11 @@ public final class Converter {
                     if (settings.compress()) {
                         writeCompressed(step.pos(), (int) step.n(), step.data());
                     } else {
-                        writeData(step.pos(), step.data(), step.parts());
+                        if (step.parts() == null) {
+                            out.write(step.pos(), step.data()); // -S 0: every sector as data
+                        } else {
+                            writeData(step.pos(), step.data(), step.parts());
+                        }
                     }
                 }
             }
@@ -284,7 +385,7 @@ public final class Converter {
         }
 
         private void writeCompressed(long pos, int n, ByteBuffer buf) throws IOException {
-            if (isZero(buf, 0, n)) {
+            if (settings.minSparse() > 0 && isZero(buf, 0, n)) {
                 writeZeroes(pos, n);
                 return;
             }
@@ -342,7 +443,7 @@ public final class Converter {
          * {data?, sectors}.
          */
         private long[] allocatedSectorsMin(ByteBuffer buf, int first, int n, long sectorNum) {
-            int min = Math.min(MIN_SPARSE_SECTORS, n);
+            int min = Math.min(settings.minSparse(), n);
             long[] r = allocatedSectors(buf, first, n, sectorNum);
             if (r[0] == 0) {
                 return r;
@@ -382,13 +483,14 @@ public final class Converter {
             if (i == n) {
                 return new long[] {zero ? 0 : 1, i};
             }
-            int tail = (int) ((sectorNum + i) & (ALIGN_SECTORS - 1));
+            int align = settings.alignment();
+            int tail = (int) ((sectorNum + i) & (align - 1));
             if (tail != 0) {
                 if (zero && i <= tail) {
                     zero = false; // the data after it rewrites this sector anyway
                 }
                 if (!zero) {
-                    i = Math.min(n, i + ALIGN_SECTORS - tail);
+                    i = Math.min(n, i + align - tail);
                 } else {
                     i -= tail;
                 }

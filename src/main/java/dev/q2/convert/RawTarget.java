@@ -73,6 +73,11 @@ public final class RawTarget implements AutoCloseable {
         }
     }
 
+    /** Makes what was written durable (fsync). */
+    void flush() throws IOException {
+        file.flush();
+    }
+
     @Override
     public void close() throws IOException {
         try (file) {
