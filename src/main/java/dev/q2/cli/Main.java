@@ -86,6 +86,8 @@ public final class Main implements java.util.concurrent.Callable<Integer> {
             err.flush();
             return 1;
         }
+        // qemu-img takes the last of repeated options (getopt): "-S 4k -S 0", "-O raw -O qcow2", "-c -c"
+        cl.setOverwrittenOptionsAllowed(true);
         cl.setOut(out);
         cl.setErr(err);
         Handlers handlers = new Handlers(err);

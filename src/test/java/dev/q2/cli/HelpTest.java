@@ -46,4 +46,14 @@ class HelpTest {
         assertThat(unknown.err()).isEqualTo("q2: Command not found: frobnicate\nTry 'q2 --help' for more information\n");
         assertThat(unknown.out()).isEmpty();
     }
+
+    @Test
+    void theLastOfRepeatedOptionsWinsAsWithQemuImgsGetopt() {
+        Cli.Result create = Cli.runIn(dir, "create", "-q", "-o", "cluster_size=4k", "-o", "cluster_size=64k",
+                "-q", "img.qcow2", "64M");
+        assertThat(create.exitCode()).as(create.err()).isZero();
+        Cli.Result info = Cli.runIn(dir, "info", "--output=human", "--output=json", "-U", "-U", "img.qcow2");
+        assertThat(info.exitCode()).as(info.err()).isZero();
+        assertThat(info.out()).startsWith("{").contains("\"cluster-size\": 65536");
+    }
 }
