@@ -73,7 +73,7 @@ final class IoCommand implements Callable<Integer> {
         try {
             disk = Qcow2Disk.open(main.resolve(filename), opt);
         } catch (Exception e) {
-            err.println("q2: " + Errors.couldNotOpen(filename, e));
+            err.println("q2: can't open device " + filename + ": " + openError(e));
             return 1;
         }
         try (disk) {
@@ -98,5 +98,24 @@ final class IoCommand implements Callable<Integer> {
             }
             return 1;
         }
+    }
+
+    /**
+     * qemu-io's reason after "can't open device F: ": the file protocol's own words where it fails (naming the
+     * file), the format's or the lock's otherwise.
+     */
+    private String openError(Exception e) {
+        if (filename.isEmpty()) {
+            return "The 'file' block driver requires a file name";
+        }
+        if (e instanceof dev.q2.io.QemuLock.LockConflictException) {
+            return Errors.lockConflict(filename, e);
+        }
+        if (e instanceof java.nio.file.FileSystemException || java.nio.file.Files.isDirectory(main.resolve(filename))) {
+            String reason = java.nio.file.Files.isDirectory(main.resolve(filename)) ? "Is a directory"
+                    : Errors.describe(e);
+            return "Could not open '" + filename + "': " + reason;
+        }
+        return Errors.describe(e);
     }
 }

@@ -46,7 +46,7 @@ class LockDifferentialTest {
 
             Cli.Result writer = Cli.runIn(dir, "io", "-c", "write 0 4k", "img.qcow2");
             assertThat(writer.exitCode()).isEqualTo(1);
-            assertThat(writer.err()).isEqualTo("q2: Could not open 'img.qcow2': Failed to get \"write\" lock\n"
+            assertThat(writer.err()).isEqualTo("q2: can't open device img.qcow2: Failed to get \"write\" lock\n"
                     + "Is another process using the image [img.qcow2]?\n");
         }
     }
