@@ -170,7 +170,7 @@ final class CheckCommand implements Callable<Integer> {
             }
             return result.exitCode();
         } catch (QemuLock.LockConflictException e) {
-            err.println("q2: Could not open '" + filename + "': " + Errors.lockConflict(filename, e));
+            err.println("q2: Could not open '" + filename + "': " + e.qemuLines(filename));
             return 1;
         }
     }

@@ -230,7 +230,7 @@ final class ConvertCommand implements Callable<Integer> {
             try {
                 Converter.into(src, dst, settings, false, bar);
             } catch (QemuLock.LockConflictException e) {
-                return fail(err, "Could not open '" + target + "': " + Errors.lockConflict(target, e));
+                return fail(err, "Could not open '" + target + "': " + e.qemuLines(target));
             }
             return done(out);
         }
@@ -393,7 +393,7 @@ final class ConvertCommand implements Callable<Integer> {
             QemuLock.checkCanCreate(dst);
             return true;
         } catch (QemuLock.LockConflictException e) {
-            fail(err, target + ": error while converting " + targetFormat + ": " + Errors.lockConflict(target, e));
+            fail(err, target + ": error while converting " + targetFormat + ": " + e.qemuLines(target));
             return false;
         }
     }
@@ -405,7 +405,7 @@ final class ConvertCommand implements Callable<Integer> {
         try {
             t = RawTarget.open(dst);
         } catch (QemuLock.LockConflictException e) {
-            return fail(err, "Could not open '" + target + "': " + Errors.lockConflict(target, e));
+            return fail(err, "Could not open '" + target + "': " + e.qemuLines(target));
         } catch (java.io.IOException e) {
             // qemu-img names the file twice: once for the raw format, once for the file protocol under it
             return fail(err, "Could not open '" + target + "': " + Errors.couldNotOpen(target, e));

@@ -119,8 +119,8 @@ final class CreateCommand implements Callable<Integer> {
             QemuLock.checkNotInUse(path);
             Qcow2Creator.create(path, plan.spec());
         } catch (Exception e) {
-            err.println("q2: " + filename + ": " + (e instanceof dev.q2.io.QemuLock.LockConflictException
-                    ? Errors.lockConflict(filename, e) : Errors.describe(e)));
+            err.println("q2: " + filename + ": " + (e instanceof dev.q2.io.QemuLock.LockConflictException lock
+                    ? lock.qemuLines(filename) : Errors.describe(e)));
             return 1;
         }
         return 0;

@@ -108,8 +108,8 @@ final class IoCommand implements Callable<Integer> {
         if (filename.isEmpty()) {
             return "The 'file' block driver requires a file name";
         }
-        if (e instanceof dev.q2.io.QemuLock.LockConflictException) {
-            return Errors.lockConflict(filename, e);
+        if (e instanceof dev.q2.io.QemuLock.LockConflictException lock) {
+            return lock.qemuLines(filename);
         }
         if (e instanceof java.nio.file.FileSystemException || java.nio.file.Files.isDirectory(main.resolve(filename))) {
             String reason = java.nio.file.Files.isDirectory(main.resolve(filename)) ? "Is a directory"

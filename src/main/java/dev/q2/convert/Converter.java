@@ -94,17 +94,7 @@ public final class Converter {
      */
     public static void toRaw(BlockDevice src, Path dst, boolean durable, DoubleConsumer progress)
             throws IOException {
-        createRaw(dst, src.size());
-        try (ImageFile out = ImageFile.openReadWrite(dst);
-             QemuLock lock = QemuLock.acquire(out.channel(), dst, QemuLock.PERM_CONSISTENT_READ
-                     | QemuLock.PERM_WRITE | QemuLock.PERM_RESIZE, QemuLock.PERM_CONSISTENT_READ
-                     | QemuLock.PERM_WRITE_UNCHANGED)) {
-            copyRaw(src, out, progress);
-            // qemu-img convert writes its target with cache=unsafe by default: no fsync then
-            if (durable) {
-                out.flush();
-            }
-        }
+        intoNewRaw(src, dst, durable, out -> copyRaw(src, out, progress));
     }
 
     /**
@@ -114,16 +104,27 @@ public final class Converter {
      */
     public static void toRaw(BlockDevice src, Path dst, Settings settings, DoubleConsumer progress)
             throws IOException {
+        Settings steps = new Settings(false, false, true, settings.minSparse(), false);
+        intoNewRaw(src, dst, settings.durable(),
+                out -> new Copy(src, rawSink(out), null, steps, roundUp(src.size()), -1, progress).run());
+    }
+
+    /** How a new raw file gets its data. */
+    @FunctionalInterface
+    private interface RawCopy {
+        void copy(ImageFile out) throws IOException;
+    }
+
+    /** Creates the raw file, holds it as qemu-img's writer does, fills it, and fsyncs it when {@code durable}. */
+    private static void intoNewRaw(BlockDevice src, Path dst, boolean durable, RawCopy body) throws IOException {
         createRaw(dst, src.size());
         try (ImageFile out = ImageFile.openReadWrite(dst);
              QemuLock lock = QemuLock.acquire(out.channel(), dst, QemuLock.PERM_CONSISTENT_READ
                      | QemuLock.PERM_WRITE | QemuLock.PERM_RESIZE, QemuLock.PERM_CONSISTENT_READ
                      | QemuLock.PERM_WRITE_UNCHANGED)) {
-            // qemu-img's steps, as into qcow2, so that the same blocks end up allocated (a new file reads as zeros)
-            new Copy(src, rawSink(out), null, new Settings(false, false, true, settings.minSparse(), false),
-                    roundUp(src.size()), -1, progress).run();
+            body.copy(out);
             // qemu-img convert writes its target with cache=unsafe by default: no fsync then
-            if (settings.durable()) {
+            if (durable) {
                 out.flush();
             }
         }
@@ -505,13 +506,7 @@ public final class Converter {
         }
     }
 
-    @FunctionalInterface
-    interface Sink {
-        void write(long offset, ByteBuffer data) throws IOException;
-    }
-
     private static void copyRaw(BlockDevice src, ImageFile out, DoubleConsumer progress) throws IOException {
-        Sink sink = (off, buf) -> out.writeFully(off, buf);
         long size = src.size();
         ByteBuffer buf = ByteBuffer.allocateDirect(CHUNK); // direct: no copy per read and write
         progress.accept(0);
@@ -542,7 +537,7 @@ public final class Converter {
                 buf.clear().limit((int) len);
                 src.read(pos, buf);
                 buf.flip();
-                writeNonZero(sink, pos, buf);
+                writeNonZero(out, pos, buf);
             }
             pos += len;
             progress.accept(100.0 * pos / size);
@@ -566,7 +561,7 @@ public final class Converter {
     }
 
     /** Writes the buffer, skipping 4 KiB blocks of zeros so the target stays sparse. */
-    private static void writeNonZero(Sink sink, long offset, ByteBuffer data) throws IOException {
+    private static void writeNonZero(ImageFile out, long offset, ByteBuffer data) throws IOException {
         final int block = 4096;
         int n = data.remaining();
         int runStart = -1;
@@ -576,12 +571,12 @@ public final class Converter {
             if (!zero && runStart < 0) {
                 runStart = at;
             } else if (zero && runStart >= 0) {
-                sink.write(offset + runStart, data.duplicate().position(runStart).limit(at));
+                out.writeFully(offset + runStart, data.duplicate().position(runStart).limit(at));
                 runStart = -1;
             }
         }
         if (runStart >= 0) {
-            sink.write(offset + runStart, data.duplicate().position(runStart).limit(n));
+            out.writeFully(offset + runStart, data.duplicate().position(runStart).limit(n));
         }
     }
 

@@ -59,15 +59,27 @@ public final class QemuLock implements AutoCloseable {
     /** Thrown when another process holds the image in a way that conflicts with this use. */
     public static final class LockConflictException extends IOException {
         private final String reason;
+        private final Path path;
 
         public LockConflictException(String reason, Path path) {
             super(reason + ": is another process using the image [" + path + "]?");
             this.reason = reason;
+            this.path = path;
         }
 
         /** QEMU's words for the conflict alone, e.g. {@code Failed to get shared "write" lock}. */
         public String reason() {
             return reason;
+        }
+
+        /** QEMU's two lines for the conflict, naming the image {@code name} (as the user named it). */
+        public String qemuLines(String name) {
+            return reason + "\nIs another process using the image [" + name + "]?";
+        }
+
+        /** QEMU's two lines, naming the image by the path it was checked under. */
+        public String qemuLines() {
+            return qemuLines(path.toString());
         }
     }
 

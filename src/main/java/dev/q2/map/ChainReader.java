@@ -171,7 +171,7 @@ public final class ChainReader implements Closeable {
         try {
             locks.add(QemuLock.acquire(f.channel(), workDir.resolve(name), 0, shared));
         } catch (QemuLock.LockConflictException e) {
-            throw new ImageException(e.reason() + "\nIs another process using the image [" + name + "]?", e);
+            throw new ImageException(e.qemuLines(name), e);
         }
     }
 
