@@ -2,6 +2,7 @@ package dev.q2.convert;
 
 import dev.q2.testutil.Cli;
 import dev.q2.testutil.Qemu;
+import dev.q2.testutil.TwoFolders;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
@@ -33,37 +34,24 @@ class ConvertBackingDifferentialTest {
     Path dir;
     private Path q;
     private Path o;
+    private TwoFolders both;
 
     @BeforeEach
     void setUp() throws IOException {
         Qemu.assumeAvailable();
-        q = Files.createDirectory(dir.resolve("q"));
-        o = Files.createDirectory(dir.resolve("o"));
+        both = TwoFolders.in(dir);
+        q = both.qemu();
+        o = both.q2();
     }
 
     // ------------------------------------------------------------------ inputs (made in q/, copied to o/)
 
     private void img(String... args) {
-        for (Path d : List.of(q, o)) {
-            Qemu.Result r = Qemu.img(d, args);
-            assertThat(r.exitCode()).as(String.join(" ", args) + ": " + r.err()).isZero();
-        }
+        both.img(args);
     }
 
     private void io(String image, String... cmds) {
-        List<String> args = new ArrayList<>();
-        if (image.endsWith(".raw")) {
-            args.addAll(List.of("-f", "raw"));
-        }
-        for (String c : cmds) {
-            args.add("-c");
-            args.add(c);
-        }
-        args.add(image);
-        for (Path d : List.of(q, o)) {
-            Qemu.Result r = Qemu.io(d, args.toArray(String[]::new));
-            assertThat(r.exitCode()).as(r.out() + r.err()).isZero();
-        }
+        both.io(image.endsWith(".raw") ? "raw" : null, image, cmds);
     }
 
     // Inputs are made in both q/ and o/ by the same commands: a copy would not keep holes and zero clusters as

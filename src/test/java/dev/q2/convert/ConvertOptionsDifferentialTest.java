@@ -2,6 +2,7 @@ package dev.q2.convert;
 
 import dev.q2.testutil.Cli;
 import dev.q2.testutil.Qemu;
+import dev.q2.testutil.TwoFolders;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.io.TempDir;
@@ -35,34 +36,24 @@ class ConvertOptionsDifferentialTest {
     Path dir;
     private Path q;
     private Path o;
+    private TwoFolders both;
 
     @BeforeEach
     void setUp() throws IOException {
         Qemu.assumeAvailable();
-        q = Files.createDirectory(dir.resolve("q"));
-        o = Files.createDirectory(dir.resolve("o"));
+        both = TwoFolders.in(dir);
+        q = both.qemu();
+        o = both.q2();
     }
 
     // ------------------------------------------------------------------ inputs, made the same way in q/ and o/
 
     private void img(String... args) {
-        for (Path d : List.of(q, o)) {
-            Qemu.Result r = Qemu.img(d, args);
-            assertThat(r.exitCode()).as(String.join(" ", args) + ": " + r.err()).isZero();
-        }
+        both.img(args);
     }
 
     private void io(String format, String image, String... cmds) {
-        List<String> args = new ArrayList<>(List.of("-f", format));
-        for (String c : cmds) {
-            args.add("-c");
-            args.add(c);
-        }
-        args.add(image);
-        for (Path d : List.of(q, o)) {
-            Qemu.Result r = Qemu.io(d, args.toArray(String[]::new));
-            assertThat(r.exitCode()).as(r.out() + r.err()).isZero();
-        }
+        both.io(format, image, cmds);
     }
 
     /** Zero runs of 512 B, 4 KiB, 8 KiB and 64 KiB inside data, aligned and not, written as zeros. */

@@ -2,6 +2,7 @@ package dev.q2.convert;
 
 import dev.q2.testutil.Cli;
 import dev.q2.testutil.Qemu;
+import dev.q2.testutil.TwoFolders;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
@@ -38,34 +39,24 @@ class ConvertRawTargetDifferentialTest {
     Path dir;
     private Path q;
     private Path o;
+    private TwoFolders both;
 
     @BeforeEach
     void setUp() throws IOException {
         Qemu.assumeAvailable();
-        q = Files.createDirectory(dir.resolve("q"));
-        o = Files.createDirectory(dir.resolve("o"));
+        both = TwoFolders.in(dir);
+        q = both.qemu();
+        o = both.q2();
     }
 
     // ------------------------------------------------------------------ inputs, made the same way in q/ and o/
 
     private void img(String... args) {
-        for (Path d : List.of(q, o)) {
-            Qemu.Result r = Qemu.img(d, args);
-            assertThat(r.exitCode()).as(String.join(" ", args) + ": " + r.err()).isZero();
-        }
+        both.img(args);
     }
 
     private void io(String image, String... cmds) {
-        List<String> args = new ArrayList<>();
-        for (String c : cmds) {
-            args.add("-c");
-            args.add(c);
-        }
-        args.add(image);
-        for (Path d : List.of(q, o)) {
-            Qemu.Result r = Qemu.io(d, args.toArray(String[]::new));
-            assertThat(r.exitCode()).as(r.out() + r.err()).isZero();
-        }
+        both.io(null, image, cmds);
     }
 
     /** base.qcow2 (data in its first 5 MiB) <- mid.qcow2 <- top.qcow2, with data, zeros and discards in each. */
