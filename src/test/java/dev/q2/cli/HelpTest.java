@@ -33,7 +33,21 @@ class HelpTest {
         assertThat(help.out()).startsWith("Usage: q2").contains("convert", "compare");
         Cli.Result version = Cli.runIn(dir, "--version");
         assertThat(version.exitCode()).isZero();
-        assertThat(version.out()).startsWith("q2 version");
+        assertThat(version.out()).isEqualTo("q2 version " + pomVersion() + "\nfollows qemu-img 7.2 (Debian qemu-utils"
+                + " 7.2.22)\n");
+    }
+
+    /** The project's version as the pom declares it (the first version element after q2's artifactId). */
+    private static String pomVersion() {
+        try {
+            String pom = java.nio.file.Files.readString(java.nio.file.Path.of("pom.xml"));
+            java.util.regex.Matcher m = java.util.regex.Pattern
+                    .compile("<artifactId>q2</artifactId>\\s*<version>([^<]+)</version>").matcher(pom);
+            assertThat(m.find()).as("q2's version in pom.xml").isTrue();
+            return m.group(1);
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
     }
 
     @Test
