@@ -73,14 +73,8 @@ public final class Main implements java.util.concurrent.Callable<Integer> {
                     + "|LocalTime|MonthDay|OffsetDateTime|OffsetTime|Period|Year|YearMonth|ZonedDateTime|ZoneId"
                     + "|ZoneOffset)|sql\\.(Time|Connection|Driver|Timestamp))");
         }
-        Main main = new Main(workDir);
-        CommandLine cl = new CommandLine(main.spec);
         String invoked = invokedSubcommand(args);
-        for (String name : SUBCOMMANDS) {
-            if (invoked == null || invoked.equals(name)) {
-                cl.addSubcommand(name, main.newSubcommand(name));
-            }
-        }
+        CommandLine cl = commandLine(workDir, invoked);
         if (cl.getSubcommands().isEmpty()) {
             err.println("q2: Command not found: " + invoked + "\nTry 'q2 --help' for more information");
             err.flush();
@@ -97,6 +91,23 @@ public final class Main implements java.util.concurrent.Callable<Integer> {
         out.flush();
         err.flush();
         return rc;
+    }
+
+    /** The command line with every subcommand registered: the model that man pages and completion are made from. */
+    static CommandLine fullCommandLine() {
+        return commandLine(Path.of(""), null);
+    }
+
+    /** The command line with {@code only} registered, or every subcommand when it is null. */
+    private static CommandLine commandLine(Path workDir, String only) {
+        Main main = new Main(workDir);
+        CommandLine cl = new CommandLine(main.spec);
+        for (String name : SUBCOMMANDS) {
+            if (only == null || only.equals(name)) {
+                cl.addSubcommand(name, main.newSubcommand(name));
+            }
+        }
+        return cl;
     }
 
     /**
