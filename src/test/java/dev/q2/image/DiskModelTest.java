@@ -2,6 +2,7 @@ package dev.q2.image;
 
 import dev.q2.testutil.Cli;
 import dev.q2.testutil.Qemu;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
@@ -20,6 +21,7 @@ import static org.assertj.core.api.Assertions.assertThat;
  * for consistency at the end with q2 check (and qemu-img check when available). Set -Dq2.seed
  * to replay; the seed is in every failure message.
  */
+@Tag("slow") // 130,000 random operations: left out of mvn test -Pfast, run by mvn verify
 class DiskModelTest {
     private static final int DISK = 8 << 20;
 
@@ -45,8 +47,10 @@ class DiskModelTest {
     void randomOperationsMatchTheModel(String options, String backingKind, Long cacheBytes, Integer cacheEntry)
             throws Exception {
         // a tiny cache (two 4 KiB slices) evicts on almost every access: the write paths must not lose updates
-        DiskOptions rw = cacheBytes == null ? DiskOptions.readWrite()
-                : DiskOptions.readWrite().withL2Cache(cacheBytes, cacheEntry);
+        // Not durable: flush keeps its write order but skips fsync, which made this test wait on the disk (100 s on
+        // a busy machine) without testing anything more; crash ordering is tested where crashes are simulated.
+        DiskOptions rw = cacheBytes == null ? DiskOptions.readWrite().withDurable(false)
+                : DiskOptions.readWrite().withL2Cache(cacheBytes, cacheEntry).withDurable(false);
         long seed = Long.getLong("q2.seed", System.nanoTime());
         Random rnd = new Random(seed);
         String what = "seed " + seed + " options " + options + " backing " + backingKind;
