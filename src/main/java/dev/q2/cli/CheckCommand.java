@@ -19,6 +19,7 @@ import picocli.CommandLine.ParseResult;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.concurrent.Callable;
 
 /** q2 check: qemu-img check for qcow2 images, with the same output, exit codes and repairs. */
@@ -35,7 +36,7 @@ final class CheckCommand implements Callable<Integer> {
     private final OptionSpec forceShareOpt =
             Options.flag("Open the image even if another process holds it", "-U", "--force-share");
     private final OptionSpec cacheOpt = Options.value("CACHE", "Accepted for qemu-img compatibility; ignored", "-T");
-    private final PositionalParamSpec filenameParam = Options.positional("0", "1", "FILENAME");
+    private final PositionalParamSpec filenameParam = Options.positionalList("FILENAME");
     /** Exit code of qemu-img check for a format it cannot check. */
     static final int NOT_CHECKABLE = 63;
 
@@ -45,12 +46,16 @@ final class CheckCommand implements Callable<Integer> {
     boolean quiet;
     boolean forceShare;
     String cache;
-    String filename;
+    CheckMode mode = CheckMode.NONE;
+    boolean json;
 
     CheckCommand(Main main) {
         this.main = main;
         spec.name(NAME);
-        spec.usageMessage().description("Check a qcow2 image for consistency and optionally repair it").sortOptions(false);
+        spec.usageMessage().description("Check a qcow2 image for consistency and optionally repair it").sortOptions(false)
+                .footer("", "Several images are checked in parallel and reported in the order given (human: one block"
+                        + " each, headed 'image: FILE'; JSON: one array). The exit code is then the most severe:"
+                        + " 1 over 2 over 3 over 63 over 0.");
         common.addTo(spec);
         spec.addOption(formatOpt);
         spec.addOption(outputOpt);
@@ -75,10 +80,9 @@ final class CheckCommand implements Callable<Integer> {
         quiet = parsed.hasMatchedOption(quietOpt);
         forceShare = parsed.hasMatchedOption(forceShareOpt);
         cache = Options.valueOr(cacheOpt, cache);
-        filename = filenameParam.getValue();
+        List<String> filenames = filenameParam.getValue();
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
-        CheckMode mode = CheckMode.NONE;
         if (repair != null) {
             switch (repair) {
                 case "leaks" -> mode = CheckMode.LEAKS;
@@ -89,7 +93,6 @@ final class CheckCommand implements Callable<Integer> {
                 }
             }
         }
-        boolean json;
         if (output.equals("json")) {
             json = true;
         } else if (output.equals("human")) {
@@ -98,16 +101,29 @@ final class CheckCommand implements Callable<Integer> {
             err.println("q2: --output must be used with human or json as argument.");
             return 1;
         }
+        if (filenames.size() == 1) {
+            return check(filenames.get(0), out, err);
+        }
+        // several images: checked in parallel, printed in order (headed by their names), the most severe code
+        return ManyImages.run(main.workDir(), filenames, json, !quiet, this::check, out, err);
+    }
+
+    /** Checks one image as qemu-img check does, printing its report and errors; returns its exit code. */
+    private int check(String filename, PrintWriter out, PrintWriter err) throws IOException {
         if (mode.repairs() && forceShare) {
             err.println("q2: Could not open '" + filename + "': force-share=on can only be used with read-only images");
             return 1;
         }
         Path path = main.resolve(filename);
+        if (filename.isEmpty() || java.nio.file.Files.isDirectory(path)) { // the file protocol's refusals
+            err.println("q2: " + Errors.imageOpenFailure(filename, path, null));
+            return 1;
+        }
         ImageFile f;
         try {
             f = mode.repairs() ? ImageFile.openReadWrite(path) : ImageFile.openReadOnly(path);
         } catch (IOException e) {
-            err.println("q2: " + Errors.couldNotOpen(filename, e));
+            err.println("q2: " + Errors.imageOpenFailure(filename, path, e));
             return 1;
         }
         try (f; QemuLock lock = lock(f, path, mode)) {

@@ -40,4 +40,24 @@ final class Errors {
         }
         return "Could not open '" + filename + "': " + describe(t);
     }
+
+    /**
+     * qemu-img's words when the image file itself cannot be opened: the file protocol refuses an empty name and a
+     * folder in its own words, and reports a missing or unreadable file under the format's "Could not open", so
+     * the name comes twice. Other failures (and failures about other files) read as {@link #couldNotOpen}.
+     */
+    static String imageOpenFailure(String filename, java.nio.file.Path path, Throwable t) {
+        if (filename.isEmpty()) {
+            return "Could not open '': The 'file' block driver requires a file name";
+        }
+        if (java.nio.file.Files.isDirectory(path)) {
+            return "Could not open '" + filename + "': 'file' driver requires '" + filename + "' to be a regular file";
+        }
+        if (t instanceof FileSystemException fse && !(t instanceof LockConflictException) && fse.getFile() != null
+                && java.nio.file.Path.of(fse.getFile()).toAbsolutePath().normalize()
+                        .equals(path.toAbsolutePath().normalize())) {
+            return "Could not open '" + filename + "': " + couldNotOpen(filename, t);
+        }
+        return couldNotOpen(filename, t);
+    }
 }

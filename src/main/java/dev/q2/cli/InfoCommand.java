@@ -25,13 +25,15 @@ final class InfoCommand implements Callable<Integer> {
     private final OptionSpec backingChain = Options.flag("Show every image of the backing chain", "--backing-chain");
     private final OptionSpec forceShare =
             Options.flag("Open the image even if another process holds it", "-U", "--force-share");
-    private final PositionalParamSpec filename = Options.positional("0", "1", "FILENAME");
+    private final PositionalParamSpec filename = Options.positionalList("FILENAME");
 
     InfoCommand(Main main) {
         this.main = main;
         spec.name(NAME);
         spec.usageMessage().description("Show information about an image, including the L2 cache it needs")
-                .sortOptions(false);
+                .sortOptions(false)
+                .footer("", "Several images are read in parallel and shown in the order given (human: one block each;"
+                        + " JSON: one array). The exit code is 1 if any could not be read.");
         common.addTo(spec);
         spec.addOption(format);
         spec.addOption(output);
@@ -51,13 +53,24 @@ final class InfoCommand implements Callable<Integer> {
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
         String outputFormat = output.getValue() == null ? "human" : output.getValue();
-        String file = filename.getValue();
-        String fmt = format.getValue();
-        boolean share = parsed.hasMatchedOption(forceShare);
+        List<String> files = filename.getValue();
         if (!outputFormat.equals("human") && !outputFormat.equals("json")) {
             err.println("q2: --output must be used with human or json as argument.");
             return 1;
         }
+        if (files.size() == 1) {
+            return info(files.get(0), out, err);
+        }
+        // several images: read in parallel, printed in order; each human block starts with its "image:" line
+        return ManyImages.run(main.workDir(), files, outputFormat.equals("json"), false, this::info, out, err);
+    }
+
+    /** qemu-img info of one image (or its chain), printed; returns the exit code. */
+    private int info(String file, PrintWriter out, PrintWriter err) {
+        ParseResult parsed = spec.commandLine().getParseResult();
+        String outputFormat = output.getValue() == null ? "human" : output.getValue();
+        String fmt = format.getValue();
+        boolean share = parsed.hasMatchedOption(forceShare);
         try {
             if (parsed.hasMatchedOption(backingChain)) {
                 List<ImageInfo> chain = ImageInfoCollector.collectChain(main.workDir(), file, fmt, share);
@@ -67,7 +80,7 @@ final class InfoCommand implements Callable<Integer> {
                 out.print(outputFormat.equals("json") ? InfoPrinter.json(info) : InfoPrinter.human(info));
             }
         } catch (Exception e) {
-            err.println("q2: " + Errors.couldNotOpen(file, e));
+            err.println("q2: " + Errors.imageOpenFailure(file, main.resolve(file), e));
             if (Logging.debugEnabled()) {
                 e.printStackTrace(err);
             }

@@ -41,4 +41,10 @@ final class Options {
         return PositionalParamSpec.builder().index(index).arity(arity).required(!arity.startsWith("0"))
                 .type(String.class).paramLabel(paramLabel).build();
     }
+
+    /** One or more file names (a List of String): the commands that take several images in one call. */
+    static PositionalParamSpec positionalList(String paramLabel) {
+        return PositionalParamSpec.builder().index("0..*").arity("1..*").required(true).type(java.util.List.class)
+                .auxiliaryTypes(String.class).paramLabel(paramLabel).build();
+    }
 }
