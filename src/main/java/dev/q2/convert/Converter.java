@@ -259,6 +259,8 @@ public final class Converter {
         private final DoubleConsumer progress;
         private final long srcAlign;
         private final int cs;
+        /** convert -c: clusters compressed on a thread pool, written in order. */
+        private CompressedWrites compressed;
 
         Copy(BlockDevice src, Target out, Qcow2Disk qcow2, Settings settings, long total, long backingEnd,
              DoubleConsumer progress) {
@@ -276,12 +278,23 @@ public final class Converter {
         void run() throws IOException {
             progress.accept(0);
             try (ReadAhead ahead = new ReadAhead(READ_AHEAD_BUFFERS, Math.max(CHUNK, cs), this::plan)) {
+                if (settings.compress() && qcow2 != null && !qcow2.hasExternalDataFile()) {
+                    compressed = new CompressedWrites(qcow2, Runtime.getRuntime().availableProcessors());
+                }
                 for (ReadAhead.Step step; (step = ahead.next()) != null; ) {
                     write(step);
                     if (step.data() != null) {
                         ahead.recycle(step.data());
                     }
                     progress.accept(100.0 * (step.pos() + step.n()) / total);
+                }
+                if (compressed != null) {
+                    compressed.drain();
+                    qcow2.finishCompressedWrites();
+                }
+            } finally {
+                if (compressed != null) {
+                    compressed.close();
                 }
             }
             progress.accept(100);
@@ -380,6 +393,9 @@ public final class Converter {
         }
 
         private void writeZeroes(long pos, long n) throws IOException {
+            if (compressed != null) {
+                compressed.drain(); // the target is written in guest order
+            }
             if (!settings.targetIsZero()) {
                 out.writeZeroes(pos, n);
             }
@@ -396,11 +412,7 @@ public final class Converter {
             }
             byte[] cluster = new byte[cs];
             buf.get(0, cluster, 0, n);
-            try {
-                qcow2.writeCompressed(pos, cluster);
-            } catch (ImageException e) {
-                throw new ConvertException("error while writing at byte " + pos + ": " + e.getMessage());
-            }
+            compressed.add(pos, cluster);
         }
 
         /**

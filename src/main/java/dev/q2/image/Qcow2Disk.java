@@ -49,7 +49,7 @@ public final class Qcow2Disk implements BlockDevice {
     private final RefcountAllocator refcounts;
     private final BlockDevice backing;
     private final List<long[]> pendingFrees = new ArrayList<>();
-    private ClusterCodec codec;
+    private volatile ClusterCodec codec; // compressCluster may run on several threads
 
     private final int clusterBits;
     private final long cs;
@@ -899,6 +899,42 @@ public final class Qcow2Disk implements BlockDevice {
      * does not compress to less than a cluster. The cluster must not be allocated yet.
      */
     public void writeCompressed(long offset, byte[] cluster) throws IOException {
+        writeCompressed(offset, cluster, null);
+    }
+
+    /**
+     * Ends a series of compressed writes as qemu-img convert -c does, with an empty compressed write: QEMU's qcow2
+     * driver then grows the file to a whole number of 512-byte sectors, so a file that ends with a compressed
+     * cluster ends on a sector boundary.
+     */
+    public void finishCompressedWrites() throws IOException {
+        requireWritable();
+        long length = file.size();
+        long aligned = (length + 511) & ~511L;
+        if (aligned != length) {
+            file.setLength(aligned);
+        }
+    }
+
+    /**
+     * Compresses one whole cluster with the image's compression type, as {@link #writeCompressed} stores it:
+     * the compressed bytes, or null when they would not be smaller than a cluster. Safe to call from several
+     * threads at once (the codecs keep no state), so that clusters can be compressed ahead of their writes.
+     */
+    public byte[] compressCluster(byte[] cluster) {
+        if (cluster.length != cs) {
+            throw new IllegalArgumentException("compressed writes are whole clusters");
+        }
+        byte[] out = new byte[(int) cs - 1];
+        int len = codec().compress(cluster, cluster.length, out);
+        return len < 0 ? null : java.util.Arrays.copyOf(out, len);
+    }
+
+    /**
+     * {@link #writeCompressed(long, byte[])} with the cluster already compressed by {@link #compressCluster}
+     * ({@code compressed}; null when it did not compress, or to compress it here).
+     */
+    public void writeCompressed(long offset, byte[] cluster, byte[] compressed) throws IOException {
         requireWritable();
         if ((offset & (cs - 1)) != 0 || cluster.length != cs) {
             throw new IllegalArgumentException("compressed writes are whole, aligned clusters");
@@ -915,12 +951,12 @@ public final class Qcow2Disk implements BlockDevice {
             write(offset, ByteBuffer.wrap(cluster));
             return;
         }
-        byte[] out = new byte[(int) cs - 1];
-        int len = codec().compress(cluster, cluster.length, out);
-        if (len < 0) {
+        byte[] out = compressed != null ? compressed : compressCluster(cluster);
+        if (out == null) {
             write(offset, ByteBuffer.wrap(cluster));
             return;
         }
+        int len = out.length;
         stats.guestBytesWritten += cs;
         long host = refcounts.allocBytes(len);
         dataFile.writeFully(host, ByteBuffer.wrap(out, 0, len));
