@@ -22,15 +22,24 @@ if [ "${1:-}" = "--print-java" ]; then  # for bench/startup.sh
   exit 0
 fi
 
-# The serial collector and no perf data: a CLI starts faster and needs no more. C1 only, except for check, map
-# and bench, whose loops over metadata gain from C2 (docs/performance.md): for the short commands C2 never pays
-# off, and for convert, compare and io, which spend their time in read and write calls, C2's compiler threads
-# take more of the machine's two cores than they give back.
+# The serial collector and no perf data: a CLI starts faster and needs no more. C1 only, except for bench, and
+# check and map of big images, whose loops over metadata gain from C2 (docs/performance.md): for the short
+# commands C2 never pays off, and for convert, compare and io, which spend their time in read and write calls,
+# C2's compiler threads take more of the machine's two cores than they give back.
 opts=(-XX:+UseSerialGC -XX:-UsePerfData)
+# check and map get C2 only for an image file of 256 MiB or more (one stat for all the arguments; those that are
+# not files are ignored): on small images C2's compiler thread costs a short run more than it gives back.
+c2=0
 case "${1:-}" in
-  check|map|bench) ;;
-  *) opts+=(-XX:TieredStopAtLevel=1) ;;
+  bench) c2=1 ;;
+  check|map)
+    if [ $# -gt 1 ]; then
+      while read -r bytes; do
+        if [ "${bytes:-0}" -ge 268435456 ] 2>/dev/null; then c2=1; fi
+      done < <(stat -L -c %s -- "${@:2}" 2>/dev/null || true)
+    fi ;;
 esac
+if [ "$c2" = 0 ]; then opts+=(-XX:TieredStopAtLevel=1); fi
 # The JNI helper as a plain file, so q2 need not extract it from the jar (dev.q2.io.NativeFiles).
 opts+=(-Dq2.nativeDir="$native_dir")
 if [ "${Q2_CDS:-1}" != 0 ] && [ -n "${startup_dir:-}" ]; then

@@ -18,6 +18,12 @@ import java.util.Map;
  */
 final class MappedTables {
     static final int WINDOW_BITS = 30;
+    /**
+     * Files smaller than this are read with plain positioned reads: mapping one makes JDK 18+ build the mapped
+     * buffer through method-handle reflection (JEP 416), about 70 ms of a short check's start-up, while a small
+     * image has few enough tables that reading them one by one costs less than that.
+     */
+    static final long MAP_THRESHOLD = 64L << 20;
     private static final long WINDOW = 1L << WINDOW_BITS;
     private static final int MAX_WINDOWS = 64;
 
@@ -33,9 +39,10 @@ final class MappedTables {
     /** Fills {@code dst} (position 0, its whole capacity) from {@code offset}; zeros past the end of the file. */
     void read(long offset, ByteBuffer dst) throws IOException {
         int len = dst.capacity();
-        if (offset < 0 || (offset >>> WINDOW_BITS) != ((offset + len - 1) >>> WINDOW_BITS) || offset + len > fileSize) {
+        if (fileSize < MAP_THRESHOLD || offset < 0 || (offset >>> WINDOW_BITS) != ((offset + len - 1) >>> WINDOW_BITS)
+                || offset + len > fileSize) {
             dst.clear();
-            file.readZeroFilled(offset, dst); // crosses a window or the end of the file: the slow way
+            file.readZeroFilled(offset, dst); // small file, or crosses a window or the end of the file
             dst.clear();
             return;
         }
