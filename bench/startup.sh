@@ -1,15 +1,18 @@
 #!/usr/bin/env bash
-# Start-up benchmark for issue 2 ("Speed"): q2 info / q2 create against a bare JVM start (hello world on the same
-# java) and qemu-img, side by side in one hyperfine run, then the ratios q2/hello.
+# Start-up benchmark (issues 2 and 16): every q2 command on a small image against a bare JVM start (hello world on
+# the same java), and qemu-img, in paired rounds; prints the ratios of medians q2/hello.
 #
-#   bench/startup.sh [--runs N] [--java PATH] [--export FILE.json]
+#   bench/startup.sh [--runs N] [--java PATH] [--hogs N] [--export FILE.json]
+#
+# --hogs N runs N CPU-bound processes beside the benchmark (issue 16: "on a busy machine").
 #
 # The java used for hello world is the one ./q2 picks (Q2_JAVA, else $JAVA_HOME/bin/java, else a Temurin 25 if
-# present, else `java`); pass --java to force one, e.g. --java /usr/bin/java for JDK 17. hyperfine is required
-# (apt-get install hyperfine); qemu-img is included when it is on PATH. Not a test: it asserts nothing.
+# present, else `java`); pass --java to force one, e.g. --java /usr/bin/java for JDK 17. qemu-img is included
+# when it is on PATH. Not a test: it asserts nothing.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 runs=30
+hogs=0
 java_bin=""
 export_json=""
 while [ $# -gt 0 ]; do
@@ -17,10 +20,10 @@ while [ $# -gt 0 ]; do
     --runs) runs="$2"; shift 2 ;;
     --java) java_bin="$2"; shift 2 ;;
     --export) export_json="$2"; shift 2 ;;
-    *) echo "usage: $0 [--runs N] [--java PATH] [--export FILE.json]" >&2; exit 2 ;;
+    --hogs) hogs="$2"; shift 2 ;;
+    *) echo "usage: $0 [--runs N] [--java PATH] [--hogs N] [--export FILE.json]" >&2; exit 2 ;;
   esac
 done
-command -v hyperfine >/dev/null || { echo "bench: hyperfine is not installed (apt-get install hyperfine)" >&2; exit 1; }
 
 if [ -n "$java_bin" ]; then
   export Q2_JAVA="$java_bin"
@@ -46,28 +49,53 @@ cd "$work"
 "$here/q2" create -q small.qcow2 64M
 "$here/q2" info small.qcow2 >/dev/null   # first run may create the launcher's archive
 
+# Every command on a small image, against hello world, in paired rounds: each round runs hello world and every
+# command once, in an order that rotates from round to round, so that drift in the machine's load (other work,
+# write-back) hits them alike; the ratios are of medians.
+"$here/q2" convert -q -O raw small.qcow2 small.raw
+names=(hello "q2 info" "q2 check" "q2 map" "q2 compare" "q2 convert" "q2 create 1T")
 cmds=(
   "$java_bin -cp $work Hello"
   "$here/q2 info small.qcow2"
+  "$here/q2 check small.qcow2"
+  "$here/q2 map small.qcow2"
+  "$here/q2 compare small.qcow2 small.raw"
+  "$here/q2 convert -O qcow2 small.qcow2 conv.qcow2"
   "$here/q2 create -o extended_l2=on,cluster_size=128k x.qcow2 1T"
 )
-names=(hello "q2 info" "q2 create 1T")
 if command -v qemu-img >/dev/null; then
-  cmds+=("qemu-img info small.qcow2" "qemu-img create -f qcow2 -o extended_l2=on,cluster_size=128k y.qcow2 1T")
-  names+=("qemu-img info" "qemu-img create 1T")
+  names+=("qemu-img info" "qemu-img check")
+  cmds+=("qemu-img info small.qcow2" "qemu-img check small.qcow2")
 fi
-args=()
-for i in "${!cmds[@]}"; do
-  args+=(-n "${names[$i]}" "${cmds[$i]}")
-done
-json="${export_json:-$work/result.json}"
-echo "java: $java_bin ($jdk); runs: $runs"
-hyperfine -N --warmup 3 --runs "$runs" --export-json "$json" --output=null "${args[@]}"
-python3 - "$json" <<'PY'
-import json, sys
-r = {x["command"]: x for x in json.load(open(sys.argv[1]))["results"]}
-h = r["hello"]["mean"]
-print("\nmean ± σ (ms) and ratio to hello world:")
-for name, x in r.items():
-    print(f"  {name:20s} {x['mean']*1000:7.1f} ± {x['stddev']*1000:5.1f}   {x['mean']/h:5.2f}×")
+hog_pids=()
+if [ "$hogs" -gt 0 ]; then
+  for _ in $(seq "$hogs"); do (while :; do :; done) & hog_pids+=($!); done
+fi
+trap 'kill "${hog_pids[@]}" 2>/dev/null; rm -rf "$work"' EXIT
+echo "java: $java_bin ($jdk); rounds: $runs; CPU-bound processes beside: $hogs"
+printf '%s\n' "${names[@]}" > names.txt
+printf '%s\n' "${cmds[@]}" > cmds.txt
+python3 - "$runs" "${export_json:-}" <<'PY'
+import json, shlex, statistics, subprocess, sys, time
+runs, export = int(sys.argv[1]), sys.argv[2]
+names = open("names.txt").read().splitlines()
+cmds = [shlex.split(c) for c in open("cmds.txt").read().splitlines()]
+times = {n: [] for n in names}
+for _ in range(2):  # warm-up rounds, not counted
+    for c in cmds:
+        subprocess.run(c, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+for r in range(runs):
+    order = list(range(len(cmds)))
+    order = order[r % len(order):] + order[: r % len(order)]
+    for i in order:
+        t0 = time.perf_counter()
+        subprocess.run(cmds[i], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        times[names[i]].append(time.perf_counter() - t0)
+h = statistics.median(times["hello"])
+print("median (ms), and ratio of medians to hello world (target: at most 1.5 for q2's commands):")
+for n in names:
+    m = statistics.median(times[n])
+    print(f"  {n:16s} {m*1000:7.1f}   {m/h:5.2f}x")
+if export:
+    json.dump({n: times[n] for n in names}, open(export, "w"))
 PY
