@@ -1,0 +1,36 @@
+package dev.q2.image;
+
+import dev.q2.format.FormatException;
+import dev.q2.format.HeaderCluster;
+import dev.q2.format.HeaderExtension;
+import dev.q2.format.QcowHeader;
+import dev.q2.io.ImageFile;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.util.List;
+
+/**
+ * Rewrites the whole first cluster of an open image as QEMU's qcow2_update_header does: the fixed header (version 3
+ * headers at least 112 bytes long), the extensions in QEMU's order, the end marker, the backing file name, zeros to
+ * the end of the cluster.
+ */
+final class HeaderWriter {
+    private HeaderWriter() {
+    }
+
+    static void write(ImageFile file, QcowHeader header, List<HeaderExtension> extensions, String backingFile)
+            throws IOException {
+        QcowHeader h = header;
+        if (h.version() >= 3 && h.headerLength() < QcowHeader.V3_HEADER_LENGTH) {
+            h = h.withHeaderLength(QcowHeader.V3_HEADER_LENGTH);
+        }
+        ByteBuffer cluster;
+        try {
+            cluster = HeaderCluster.encode(h, HeaderCluster.canonicalOrder(h, extensions), backingFile);
+        } catch (FormatException e) {
+            throw new ImageException("Could not update qcow2 header: " + e.getMessage());
+        }
+        file.writeFully(0, cluster);
+    }
+}
