@@ -42,7 +42,7 @@ public final class BitmapDirectory {
                 throw new FormatException("Bitmap extra data is not supported");
             }
             BitmapDirectoryEntry e = BitmapDirectoryEntry.decode(b);
-            if (!e.satisfiesConstraints(clusterSize, diskSize)) {
+            if (!e.satisfiesConstraints(clusterSize, diskSize, nameSize)) {
                 throw new FormatException("Bitmap '" + e.name() + "' doesn't satisfy the constraints");
             }
             out.add(e);
@@ -67,6 +67,38 @@ public final class BitmapDirectory {
         ByteBuffer b = ByteBuffer.allocate(encodedLength(entries));
         for (BitmapDirectoryEntry e : entries) {
             e.encode(b);
+        }
+        return b.array();
+    }
+
+    /**
+     * The names of the entries of a directory that {@link #decode} accepted, as stored: bytes, since QEMU's names
+     * are C strings that need not be UTF-8 and a rewritten directory must keep them exactly.
+     */
+    public static List<byte[]> rawNames(byte[] dir) {
+        ByteBuffer b = ByteBuffer.wrap(dir).order(ByteOrder.BIG_ENDIAN);
+        List<byte[]> out = new ArrayList<>();
+        int pos = 0;
+        while (pos + BitmapDirectoryEntry.FIXED_SIZE <= dir.length) {
+            int nameSize = b.getShort(pos + 18) & 0xffff;
+            int extra = b.getInt(pos + 20);
+            byte[] n = new byte[nameSize];
+            b.get(pos + BitmapDirectoryEntry.FIXED_SIZE + extra, n);
+            out.add(n);
+            pos += (BitmapDirectoryEntry.FIXED_SIZE + extra + nameSize + 7) & ~7;
+        }
+        return out;
+    }
+
+    /** Encodes entries with the given stored names (one per entry, in order), each entry padded with zeros. */
+    public static byte[] encode(List<BitmapDirectoryEntry> entries, List<byte[]> names) {
+        int size = 0;
+        for (byte[] n : names) {
+            size += (BitmapDirectoryEntry.FIXED_SIZE + n.length + 7) & ~7;
+        }
+        ByteBuffer b = ByteBuffer.allocate(size);
+        for (int i = 0; i < entries.size(); i++) {
+            entries.get(i).encode(b, names.get(i));
         }
         return b.array();
     }

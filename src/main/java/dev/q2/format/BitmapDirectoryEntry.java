@@ -73,11 +73,16 @@ public record BitmapDirectoryEntry(
      * table large enough for the disk.
      */
     public boolean satisfiesConstraints(long clusterSize, long diskSize) {
+        return satisfiesConstraints(clusterSize, diskSize, name.getBytes(StandardCharsets.UTF_8).length);
+    }
+
+    /** As {@link #satisfiesConstraints(long, long)}, with the name's length as stored ({@code name_size}). */
+    public boolean satisfiesConstraints(long clusterSize, long diskSize, int nameSize) {
         long tableSize = Integer.toUnsignedLong(bitmapTableSize);
         if (tableSize == 0 || bitmapTableOffset == 0 || Long.remainderUnsigned(bitmapTableOffset, clusterSize) != 0
                 || tableSize > MAX_TABLE_SIZE || granularityBits > MAX_GRANULARITY_BITS
                 || granularityBits < MIN_GRANULARITY_BITS || (flags & RESERVED_FLAGS) != 0
-                || name.getBytes(StandardCharsets.UTF_8).length > MAX_NAME_SIZE || type != TYPE_DIRTY_TRACKING) {
+                || nameSize > MAX_NAME_SIZE || type != TYPE_DIRTY_TRACKING) {
             return false;
         }
         long physBytes = tableSize * clusterSize;
@@ -96,7 +101,11 @@ public record BitmapDirectoryEntry(
 
     /** Writes the entry without extra data (as QEMU stores entries) at the buffer's position, with its padding. */
     public void encode(ByteBuffer out) {
-        byte[] n = name.getBytes(StandardCharsets.UTF_8);
+        encode(out, name.getBytes(StandardCharsets.UTF_8));
+    }
+
+    /** As {@link #encode(ByteBuffer)} with the name's bytes as they were stored (names need not be UTF-8). */
+    public void encode(ByteBuffer out, byte[] n) {
         ByteBuffer b = out.order(ByteOrder.BIG_ENDIAN);
         int start = b.position();
         b.putLong(bitmapTableOffset).putInt(bitmapTableSize).putInt(flags).put((byte) type)

@@ -12,7 +12,7 @@ import java.util.List;
 
 /**
  * Rewrites the whole first cluster of an open image as QEMU's qcow2_update_header does: the fixed header (version 3
- * headers at least 112 bytes long), the extensions in QEMU's order, the end marker, the backing file name, zeros to
+ * headers at least 112 bytes long, header fields past those 112 bytes kept as they were), the extensions in QEMU's order, the end marker, the backing file name, zeros to
  * the end of the cluster.
  */
 final class HeaderWriter {
@@ -30,6 +30,13 @@ final class HeaderWriter {
             cluster = HeaderCluster.encode(h, HeaderCluster.canonicalOrder(h, extensions), backingFile);
         } catch (FormatException e) {
             throw new ImageException("Could not update qcow2 header: " + e.getMessage());
+        }
+        int unknown = h.version() >= 3 ? h.headerLength() - QcowHeader.V3_HEADER_LENGTH : 0;
+        if (unknown > 0) {
+            // header fields of a later version of the spec: QEMU keeps their bytes as they were
+            ByteBuffer fields = ByteBuffer.allocate(unknown);
+            file.readZeroFilled(QcowHeader.V3_HEADER_LENGTH, fields);
+            cluster.put(QcowHeader.V3_HEADER_LENGTH, fields.array());
         }
         file.writeFully(0, cluster);
     }

@@ -54,6 +54,8 @@ public final class PersistentBitmaps {
     private final String backingFile;
     private QcowHeader header;
     private List<BitmapDirectoryEntry> directory;
+    /** The stored names of the directory's entries (bytes: they need not be UTF-8). */
+    private List<byte[]> names = List.of();
     private long directoryOffset;
     private long directorySize;
     /** Per directory entry: its loaded bits, or null for a bitmap that was in use when opened. */
@@ -127,7 +129,7 @@ public final class PersistentBitmaps {
             pb.header = pb.header.withAutoclearFeatures(pb.header.autoclearFeatures() & ~Features.AUTOCLEAR_BITMAPS);
             pb.writeHeader();
             sync.sync();
-            byte[] dir = BitmapDirectory.encode(inUse);
+            byte[] dir = BitmapDirectory.encode(inUse, pb.names);
             if (dir.length != pb.directorySize) {
                 throw new ImageException("Can't update bitmap directory: Invalid argument");
             }
@@ -191,7 +193,9 @@ public final class PersistentBitmaps {
         ByteBuffer buf = ByteBuffer.allocate((int) directorySize);
         file.readZeroFilled(directoryOffset, buf);
         try {
-            return BitmapDirectory.decode(buf.array(), nb, cs, diskSize);
+            List<BitmapDirectoryEntry> entries = BitmapDirectory.decode(buf.array(), nb, cs, diskSize);
+            names = BitmapDirectory.rawNames(buf.array());
+            return entries;
         } catch (FormatException e) {
             throw new ImageException(e.getMessage());
         }
@@ -265,7 +269,7 @@ public final class PersistentBitmaps {
             stored.set(i, e.withTable(tableOffset, table.length)
                     .withFlags(l.enabled ? BitmapDirectoryEntry.FLAG_AUTO : 0));
         }
-        byte[] dir = BitmapDirectory.encode(stored);
+        byte[] dir = BitmapDirectory.encode(stored, names);
         long dirOffset = refcounts.allocClusters(dir.length);
         file.writeFully(dirOffset, ByteBuffer.wrap(dir));
         refcounts.flush();

@@ -86,6 +86,30 @@ class AutoclearDifferentialTest {
         assertThat(BitmapReader.read(dir.resolve("o.qcow2"))).isEqualTo(BitmapReader.read(dir.resolve("q.qcow2")));
     }
 
+    /**
+     * A header longer than the 112 bytes QEMU knows (header_length 120): the rewritten header keeps the unknown
+     * fields' bytes, as QEMU's qcow2_update_header does.
+     */
+    @org.junit.jupiter.api.Test
+    void unknownHeaderFieldsAreKept() throws Exception {
+        int cs = make("64k clusters");
+        for (String f : new String[] {"q.qcow2", "o.qcow2"}) {
+            byte[] head = BitmapReader.head(dir.resolve(f), cs);
+            ByteBuffer b = ByteBuffer.allocate(cs);
+            b.put(head, 0, 112).putLong(0x0102030405060708L).put(head, 112, cs - 120);
+            b.putInt(100, 120);
+            try (FileChannel ch = FileChannel.open(dir.resolve(f), StandardOpenOption.WRITE)) {
+                ch.write(b.flip(), 0);
+            }
+        }
+        run(Qemu.io(dir, "-c", "write 0 512", "q.qcow2"));
+        Cli.Result rw = Cli.runIn(dir, "io", "-c", "write 0 512", "o.qcow2");
+        assertThat(rw.exitCode()).as(rw.err()).isZero();
+        byte[] q2 = BitmapReader.head(dir.resolve("o.qcow2"), cs);
+        assertThat(ByteBuffer.wrap(q2).getLong(112)).isEqualTo(0x0102030405060708L);
+        assertThat(q2).isEqualTo(BitmapReader.head(dir.resolve("q.qcow2"), cs));
+    }
+
     @ParameterizedTest(name = "q2 check -r all: {0}")
     @ValueSource(strings = {"64k clusters", "4k clusters", "backing file", "bitmaps", "bitmaps, bit clear"})
     void checkRepairClearsUnknownBits(String kind) throws Exception {

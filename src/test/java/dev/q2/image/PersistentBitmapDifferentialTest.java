@@ -299,6 +299,24 @@ class PersistentBitmapDifferentialTest {
         assertThat(Files.readAllBytes(o)).isEqualTo(before);
     }
 
+    /** A name that is not UTF-8 (QEMU's names are C strings) is stored back byte for byte. */
+    @Test
+    void namesAreKeptAsBytes() throws Exception {
+        Path q = make(new Layout("x", "cluster_size=64k", 8L << 20, List.of("ax:65536", "b:4096")), "q.qcow2");
+        long dirOffset = directoryOffset(q);
+        try (var ch = java.nio.channels.FileChannel.open(q, java.nio.file.StandardOpenOption.WRITE)) {
+            ch.write(ByteBuffer.wrap(new byte[] {(byte) 0xff}), dirOffset + 25); // "a\xff"
+        }
+        Files.copy(q, dir.resolve("o.qcow2"));
+        run(Qemu.io(dir, "-c", "write 0 4096", "q.qcow2"));
+        Cli.Result r = Cli.runIn(dir, "io", "-c", "write 0 4096", "o.qcow2");
+        assertThat(r.exitCode()).as(r.err()).isZero();
+        BitmapReader.Bitmaps qemu = BitmapReader.read(q);
+        assertThat(qemu.named("a\u00ff").dirty()).contains("0-65536");
+        assertThat(BitmapReader.read(dir.resolve("o.qcow2")).withoutLayout()).isEqualTo(qemu.withoutLayout());
+        assertClean(dir.resolve("o.qcow2"));
+    }
+
     private static long directoryOffset(Path image) throws Exception {
         try (Qcow2Image img = Qcow2Image.openReadOnly(image)) {
             return img.bitmapsExtension().bitmapDirectoryOffset();

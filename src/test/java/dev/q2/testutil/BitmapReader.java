@@ -22,7 +22,7 @@ public final class BitmapReader {
     private BitmapReader() {
     }
 
-    /** One bitmap: its directory fields and its dirty bits as "start-end" guest byte ranges (end exclusive). */
+    /** One bitmap: its directory fields (the name's bytes as ISO-8859-1), its dirty bits as "start-end" guest byte ranges (end exclusive). */
     public record Bitmap(String name, int flags, int type, int granularityBits, int tableSize, long tableOffset,
                          List<String> dirty) {
         /** The same without the table offset (where each program put it may differ). */
@@ -90,7 +90,7 @@ public final class BitmapReader {
                 byte[] name = new byte[nameSize];
                 dir.get(name);
                 dir.position(start + ((24 + extra + nameSize + 7) & ~7));
-                out.add(new Bitmap(new String(name, StandardCharsets.UTF_8), flags, type, gb, tableSize,
+                out.add(new Bitmap(new String(name, StandardCharsets.ISO_8859_1), flags, type, gb, tableSize,
                         tableOffset, dirtyRanges(ch, tableOffset, tableSize, gb, cs, size)));
             }
             return new Bitmaps(autoclear, true, (int) ext[2], out);
@@ -139,7 +139,7 @@ public final class BitmapReader {
                 int extra = dir.getInt(start + 20);
                 byte[] n = new byte[nameSize];
                 dir.get(start + 24 + extra, n);
-                if (new String(n, StandardCharsets.UTF_8).equals(name)) {
+                if (new String(n, StandardCharsets.ISO_8859_1).equals(name)) {
                     ByteBuffer f = ByteBuffer.allocate(4).putInt(flags).flip();
                     ch.write(f, ext[0] + start + 12);
                     return;
