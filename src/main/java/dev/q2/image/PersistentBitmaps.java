@@ -106,8 +106,16 @@ public final class PersistentBitmaps {
             }
             return pb;
         }
+        // QEMU's checks of the extension (qcow2_read_extensions), before the directory is rewritten in place
+        byte[] raw = HeaderExtension.first(img.extensions(), HeaderExtension.BITMAPS).orElseThrow().data();
+        if (ByteBuffer.wrap(raw).getInt(4) != 0) {
+            throw new ImageException("bitmaps_ext: Reserved field is not zero");
+        }
         if (ext.nbBitmaps() == 0) {
             throw new ImageException("found bitmaps extension with zero bitmaps");
+        }
+        if ((ext.bitmapDirectoryOffset() & (h.clusterSize() - 1)) != 0) {
+            throw new ImageException("bitmaps_ext: invalid bitmap directory offset");
         }
         pb.directoryOffset = ext.bitmapDirectoryOffset();
         pb.directorySize = ext.bitmapDirectorySize();
