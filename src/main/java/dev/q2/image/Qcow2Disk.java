@@ -32,6 +32,10 @@ import java.util.Set;
  * are dropped are written before the refcounts of the clusters they pointed to are decreased (frees are deferred to
  * the end of a flush). A crash in between leaves at most leaked clusters, which check -r leaks repairs.
  *
+ * <p>Persistent dirty bitmaps ({@link PersistentBitmaps}): a read-write open marks the image's bitmaps in use before
+ * any write, every write, zero write and discard sets their dirty bits, and {@link #close} stores them, as QEMU does;
+ * a read-write open also clears unknown autoclear feature bits.
+ *
  * <p>Not thread-safe.
  */
 public final class Qcow2Disk implements BlockDevice {

@@ -259,7 +259,12 @@ class PersistentBitmapDifferentialTest {
             disk.write(0, ByteBuffer.allocate(4096));
             disk.flush();
             assertThat(BitmapReader.read(o)).isEqualTo(open);
+            // a crash now leaves a clean image whose bitmaps QEMU knows to be inconsistent
+            Files.copy(o, dir.resolve("crash.qcow2"));
         }
+        assertClean(dir.resolve("crash.qcow2"));
+        Qemu.Result info = Qemu.img(dir, "info", "--output=json", "crash.qcow2");
+        assertThat(info.out().replaceAll("\\s", "")).contains("\"flags\":[\"in-use\",\"auto\"],\"name\":\"g8k\"");
         BitmapReader.Bitmaps closed = BitmapReader.read(o);
         assertThat(closed.named("g8k").flags()).isEqualTo(2);
         assertThat(closed.named("g8k").dirty()).contains("0-8192");
