@@ -19,7 +19,11 @@ final class HeaderWriter {
     private HeaderWriter() {
     }
 
-    static void write(ImageFile file, QcowHeader header, List<HeaderExtension> extensions, String backingFile)
+    /**
+     * Writes the header cluster; {@code backingFile} is the name's bytes as stored, or null. Returns the header as
+     * written (backing file offset, header length).
+     */
+    static QcowHeader write(ImageFile file, QcowHeader header, List<HeaderExtension> extensions, byte[] backingFile)
             throws IOException {
         QcowHeader h = header;
         if (h.version() >= 3 && h.headerLength() < QcowHeader.V3_HEADER_LENGTH) {
@@ -38,6 +42,7 @@ final class HeaderWriter {
             file.readZeroFilled(QcowHeader.V3_HEADER_LENGTH, fields);
             cluster.put(QcowHeader.V3_HEADER_LENGTH, fields.array());
         }
-        file.writeFully(0, cluster);
+        file.writeFully(0, cluster.duplicate());
+        return QcowHeader.decode(cluster);
     }
 }

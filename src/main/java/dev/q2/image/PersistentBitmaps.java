@@ -51,7 +51,8 @@ public final class PersistentBitmaps {
     private final long cs;
     private final long diskSize;
     private final List<HeaderExtension> extensions;
-    private final String backingFile;
+    /** The backing file name's bytes as stored (not decoded: they need not be UTF-8), or null. */
+    private final byte[] backingFile;
     private QcowHeader header;
     private List<BitmapDirectoryEntry> directory;
     /** The stored names of the directory's entries (bytes: they need not be UTF-8). */
@@ -62,7 +63,7 @@ public final class PersistentBitmaps {
     private final List<Loaded> loaded = new ArrayList<>();
 
     private PersistentBitmaps(ImageFile file, RefcountAllocator refcounts, Sync sync, QcowHeader header,
-                              List<HeaderExtension> extensions, String backingFile) {
+                              List<HeaderExtension> extensions) throws IOException {
         this.file = file;
         this.refcounts = refcounts;
         this.sync = sync;
@@ -70,7 +71,7 @@ public final class PersistentBitmaps {
         this.diskSize = header.size();
         this.header = header;
         this.extensions = new ArrayList<>(extensions);
-        this.backingFile = backingFile;
+        this.backingFile = readBackingFileName(file, header);
         this.directory = List.of();
     }
 
@@ -96,7 +97,7 @@ public final class PersistentBitmaps {
     static PersistentBitmaps open(ImageFile file, Qcow2Image img, RefcountAllocator refcounts, Sync sync)
             throws IOException {
         QcowHeader h = img.header();
-        PersistentBitmaps pb = new PersistentBitmaps(file, refcounts, sync, h, img.extensions(), img.backingFile());
+        PersistentBitmaps pb = new PersistentBitmaps(file, refcounts, sync, h, img.extensions());
         boolean updateHeader = pb.clearUnknownAutoclear();
         BitmapsExtension ext = img.bitmapsExtension();
         if (ext == null) {
@@ -180,8 +181,7 @@ public final class PersistentBitmaps {
      * Returns whether the header was rewritten (the caller then loads the image again).
      */
     public static boolean updateHeaderForRepair(ImageFile file, Qcow2Image img) throws IOException {
-        PersistentBitmaps pb = new PersistentBitmaps(file, null, file::flush, img.header(), img.extensions(),
-                img.backingFile());
+        PersistentBitmaps pb = new PersistentBitmaps(file, null, file::flush, img.header(), img.extensions());
         if (!pb.clearUnknownAutoclear()) {
             return false;
         }
@@ -191,7 +191,17 @@ public final class PersistentBitmaps {
     }
 
     private void writeHeader() throws IOException {
-        HeaderWriter.write(file, header, extensions, backingFile);
+        header = HeaderWriter.write(file, header, extensions, backingFile);
+    }
+
+    private static byte[] readBackingFileName(ImageFile file, QcowHeader h) throws IOException {
+        if (h.backingFileOffset() == 0) {
+            return null;
+        }
+        // bounds checked by Qcow2Image's open (name within the first cluster, at most 1023 bytes)
+        ByteBuffer name = ByteBuffer.allocate(h.backingFileSize());
+        file.readZeroFilled(h.backingFileOffset(), name);
+        return name.array();
     }
 
     private List<BitmapDirectoryEntry> readDirectory(long nb) throws IOException {
