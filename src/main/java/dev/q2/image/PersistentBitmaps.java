@@ -80,16 +80,6 @@ public final class PersistentBitmaps {
         return header;
     }
 
-    /** Whether any bitmap is kept up to date by writes. */
-    public boolean tracking() {
-        for (Loaded l : loaded) {
-            if (l != null && l.enabled) {
-                return true;
-            }
-        }
-        return false;
-    }
-
     /**
      * Does to the header of an image opened for writing what QEMU's open does, and loads its bitmaps; see the class
      * comment. Fails with QEMU's messages when the bitmap directory is broken.
@@ -205,7 +195,7 @@ public final class PersistentBitmaps {
     }
 
     private List<BitmapDirectoryEntry> readDirectory(long nb) throws IOException {
-        if (directorySize > dev.q2.image.Limits.MAX_BITMAP_DIRECTORY_SIZE) {
+        if (directorySize > Limits.MAX_BITMAP_DIRECTORY_SIZE) {
             throw new ImageException("Requested bitmap directory size is too big");
         }
         ByteBuffer buf = ByteBuffer.allocate((int) directorySize);
