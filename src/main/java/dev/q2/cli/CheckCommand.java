@@ -7,6 +7,7 @@ import dev.q2.check.CheckResult;
 import dev.q2.check.Qcow2Checker;
 import dev.q2.create.CreatePlanner;
 import dev.q2.image.Devices;
+import dev.q2.image.PersistentBitmaps;
 import dev.q2.image.Qcow2Image;
 import dev.q2.io.ImageFile;
 import dev.q2.io.QemuLock;
@@ -139,6 +140,9 @@ final class CheckCommand implements Callable<Integer> {
             Qcow2Image image;
             try {
                 image = Qcow2Image.loadForCheck(f);
+                if (mode.repairs() && PersistentBitmaps.updateHeaderForRepair(f, image)) {
+                    image = Qcow2Image.loadForCheck(f); // as qemu-img's read-write open rewrote the header
+                }
             } catch (RuntimeException | IOException e) {
                 err.println("q2: " + Errors.couldNotOpen(filename, e));
                 debug(e, err);

@@ -31,6 +31,90 @@ public record BitmapDirectoryEntry(
         return 1L << granularityBits;
     }
 
+    /** BT_DIRTY_TRACKING_BITMAP, the only bitmap type the spec defines. */
+    public static final int TYPE_DIRTY_TRACKING = 1;
+    /** Flags the spec reserves (QEMU's BME_RESERVED_FLAGS: all but in_use and auto). */
+    public static final int RESERVED_FLAGS = ~(FLAG_IN_USE | FLAG_AUTO);
+    public static final int MIN_GRANULARITY_BITS = 9;
+    public static final int MAX_GRANULARITY_BITS = 31;
+    public static final int MAX_NAME_SIZE = 1023;
+    /** Entries of one bitmap table at most (BME_MAX_TABLE_SIZE). */
+    public static final long MAX_TABLE_SIZE = 0x8000000L;
+    /** Bytes of bitmap data (table entries times cluster size) at most (BME_MAX_PHYS_SIZE). */
+    public static final long MAX_PHYS_SIZE = 0x20000000L;
+
+    public BitmapDirectoryEntry withFlags(int newFlags) {
+        return new BitmapDirectoryEntry(bitmapTableOffset, bitmapTableSize, newFlags, type, granularityBits, name,
+                extraDataSize);
+    }
+
+    public BitmapDirectoryEntry withTable(long offset, int size) {
+        return new BitmapDirectoryEntry(offset, size, flags, type, granularityBits, name, extraDataSize);
+    }
+
+    /**
+     * Bitmap table entries a bitmap of this granularity needs for a disk of {@code diskSize} bytes: one per
+     * cluster of bits, the bits counted in whole 64-bit words as QEMU serializes them.
+     */
+    public static long tableEntriesFor(long diskSize, int granularityBits, long clusterSize) {
+        long bits = ceilDiv(diskSize, 1L << granularityBits);
+        long bytes = ceilDiv(bits, 64) * 8;
+        return ceilDiv(bytes, clusterSize);
+    }
+
+    private static long ceilDiv(long a, long b) {
+        return a / b + (a % b != 0 ? 1 : 0);
+    }
+
+    /**
+     * Whether the entry keeps the spec's constraints as QEMU checks them (check_dir_entry): a table at a nonzero,
+     * cluster-aligned offset, 1 to MAX_TABLE_SIZE entries of at most MAX_PHYS_SIZE bytes of data, granularity
+     * 2^9..2^31, no reserved flags, a name of at most 1023 bytes, the dirty tracking type, and, unless in use, a
+     * table large enough for the disk.
+     */
+    public boolean satisfiesConstraints(long clusterSize, long diskSize) {
+        return satisfiesConstraints(clusterSize, diskSize, name.getBytes(StandardCharsets.UTF_8).length);
+    }
+
+    /** As {@link #satisfiesConstraints(long, long)}, with the name's length as stored ({@code name_size}). */
+    public boolean satisfiesConstraints(long clusterSize, long diskSize, int nameSize) {
+        long tableSize = Integer.toUnsignedLong(bitmapTableSize);
+        if (tableSize == 0 || bitmapTableOffset == 0 || Long.remainderUnsigned(bitmapTableOffset, clusterSize) != 0
+                || tableSize > MAX_TABLE_SIZE || granularityBits > MAX_GRANULARITY_BITS
+                || granularityBits < MIN_GRANULARITY_BITS || (flags & RESERVED_FLAGS) != 0
+                || nameSize > MAX_NAME_SIZE || type != TYPE_DIRTY_TRACKING) {
+            return false;
+        }
+        long physBytes = tableSize * clusterSize;
+        if (physBytes > MAX_PHYS_SIZE) {
+            return false;
+        }
+        // physBytes <= 2^29 and granularity <= 2^31: the product needs at most 63 bits
+        return inUse() || diskSize <= (physBytes * 8) << granularityBits;
+    }
+
+    /** Bytes of this entry on disk, padded to 8. */
+    public int encodedLength() {
+        int len = FIXED_SIZE + extraDataSize + name.getBytes(StandardCharsets.UTF_8).length;
+        return (len + 7) & ~7;
+    }
+
+    /** Writes the entry without extra data (as QEMU stores entries) at the buffer's position, with its padding. */
+    public void encode(ByteBuffer out) {
+        encode(out, name.getBytes(StandardCharsets.UTF_8));
+    }
+
+    /** As {@link #encode(ByteBuffer)} with the name's bytes as they were stored (names need not be UTF-8). */
+    public void encode(ByteBuffer out, byte[] n) {
+        ByteBuffer b = out.order(ByteOrder.BIG_ENDIAN);
+        int start = b.position();
+        b.putLong(bitmapTableOffset).putInt(bitmapTableSize).putInt(flags).put((byte) type)
+                .put((byte) granularityBits).putShort((short) n.length).putInt(0).put(n);
+        while (((b.position() - start) & 7) != 0) {
+            b.put((byte) 0);
+        }
+    }
+
     /** Decodes one entry at the buffer's position and advances past it and its padding. */
     public static BitmapDirectoryEntry decode(ByteBuffer in) {
         ByteBuffer b = in.order(ByteOrder.BIG_ENDIAN);

@@ -29,4 +29,6 @@ public final class Features {
     public static final long AUTOCLEAR_BITMAPS = 1L;
     /** autoclear bit 1: the external data file reads as a raw image of the guest disk. */
     public static final long AUTOCLEAR_DATA_FILE_RAW = 1L << 1;
+    /** The autoclear bits QEMU knows (QCOW2_AUTOCLEAR_MASK); a read-write open clears all others. */
+    public static final long AUTOCLEAR_KNOWN = AUTOCLEAR_BITMAPS | AUTOCLEAR_DATA_FILE_RAW;
 }

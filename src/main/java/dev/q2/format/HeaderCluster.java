@@ -52,6 +52,11 @@ public final class HeaderCluster {
      * @throws FormatException if it does not fit in one cluster
      */
     public static ByteBuffer encode(QcowHeader header, List<HeaderExtension> extensions, String backingFile) {
+        return encode(header, extensions, backingFile == null ? null : backingFile.getBytes(StandardCharsets.UTF_8));
+    }
+
+    /** As {@link #encode(QcowHeader, List, String)} with the backing file name's bytes (they need not be UTF-8). */
+    public static ByteBuffer encode(QcowHeader header, List<HeaderExtension> extensions, byte[] backingFile) {
         int cs = (int) header.clusterSize();
         ByteBuffer buf = ByteBuffer.allocate(cs);
         int pos = header.encodedLength();
@@ -68,7 +73,7 @@ public final class HeaderCluster {
         buf.putLong(0); // end marker: type 0, length 0
         QcowHeader h = header.withBackingFile(0, 0);
         if (backingFile != null) {
-            byte[] name = backingFile.getBytes(StandardCharsets.UTF_8);
+            byte[] name = backingFile;
             if (buf.remaining() < name.length) {
                 throw new FormatException("backing file name does not fit in the first cluster");
             }

@@ -139,6 +139,18 @@ public record QcowHeader(
                 compatibleFeatures, autoclearFeatures, refcountOrder, headerLength, compressionType);
     }
 
+    public QcowHeader withAutoclearFeatures(long bits) {
+        return new QcowHeader(version, backingFileOffset, backingFileSize, clusterBits, size, cryptMethod, l1Size,
+                l1TableOffset, refcountTableOffset, refcountTableClusters, nbSnapshots, snapshotsOffset,
+                incompatibleFeatures, compatibleFeatures, bits, refcountOrder, headerLength, compressionType);
+    }
+
+    public QcowHeader withHeaderLength(int length) {
+        return new QcowHeader(version, backingFileOffset, backingFileSize, clusterBits, size, cryptMethod, l1Size,
+                l1TableOffset, refcountTableOffset, refcountTableClusters, nbSnapshots, snapshotsOffset,
+                incompatibleFeatures, compatibleFeatures, autoclearFeatures, refcountOrder, length, compressionType);
+    }
+
     public QcowHeader withL1(long offset, int entries) {
         return new QcowHeader(version, backingFileOffset, backingFileSize, clusterBits, size, cryptMethod, entries,
                 offset, refcountTableOffset, refcountTableClusters, nbSnapshots, snapshotsOffset, incompatibleFeatures,

@@ -32,6 +32,10 @@ import java.util.Set;
  * are dropped are written before the refcounts of the clusters they pointed to are decreased (frees are deferred to
  * the end of a flush). A crash in between leaves at most leaked clusters, which check -r leaks repairs.
  *
+ * <p>Persistent dirty bitmaps ({@link PersistentBitmaps}): a read-write open marks the image's bitmaps in use before
+ * any write, every write, zero write and discard sets their dirty bits, and {@link #close} stores them, as QEMU does;
+ * a read-write open also clears unknown autoclear feature bits.
+ *
  * <p>Not thread-safe.
  */
 public final class Qcow2Disk implements BlockDevice {
@@ -50,6 +54,7 @@ public final class Qcow2Disk implements BlockDevice {
     private final BlockDevice backing;
     private final List<long[]> pendingFrees = new ArrayList<>();
     private volatile ClusterCodec codec; // compressCluster may run on several threads
+    private PersistentBitmaps bitmaps;
 
     private final int clusterBits;
     private final long cs;
@@ -144,7 +149,13 @@ public final class Qcow2Disk implements BlockDevice {
                 Path bp = Path.of(bf).isAbsolute() ? Path.of(bf) : path.resolveSibling(bf);
                 backing = openBacking(bp, img.backingFormat(), opt, chain);
             }
-            return new Qcow2Disk(path, f, data, lock, img, opt, backing);
+            Qcow2Disk disk = new Qcow2Disk(path, f, data, lock, img, opt, backing);
+            if (opt.writable()) {
+                // QEMU's read-write open: autoclear bits cleared, bitmaps loaded and marked in use before any write
+                disk.bitmaps = PersistentBitmaps.open(f, img, disk.refcounts, () -> disk.sync(f));
+                disk.header = disk.bitmaps.header();
+            }
+            return disk;
         } catch (IOException | RuntimeException e) {
             closeQuietly(backing);
             if (data != f) {
@@ -672,10 +683,18 @@ public final class Qcow2Disk implements BlockDevice {
         header = header.withIncompatibleFeatures(bits);
     }
 
+    /** Sets the dirty bits of the image's enabled persistent bitmaps for a write, zero write or discard. */
+    private void markBitmaps(long offset, long length) throws IOException {
+        if (bitmaps != null) {
+            bitmaps.markDirty(offset, length);
+        }
+    }
+
     /** Writes {@code src} at guest {@code offset}. */
     public void write(long offset, ByteBuffer src) throws IOException {
         requireWritable();
         checkRange(offset, src.remaining());
+        markBitmaps(offset, src.remaining());
         markDirtyIfLazy();
         stats.guestBytesWritten += src.remaining();
         long pos = offset;
@@ -942,6 +961,7 @@ public final class Qcow2Disk implements BlockDevice {
         if (externalData) {
             throw new ImageException("Cannot compress into an image with an external data file");
         }
+        markBitmaps(offset, Math.min(cs, size - offset));
         markDirtyIfLazy();
         long ci = offset >>> clusterBits;
         long l2Offset = writableL2(ci);
@@ -973,6 +993,7 @@ public final class Qcow2Disk implements BlockDevice {
     public void writeZeroes(long offset, long length, boolean unmap) throws IOException {
         requireWritable();
         checkRange(offset, length);
+        markBitmaps(offset, length);
         markDirtyIfLazy();
         stats.guestBytesWritten += length;
         long pos = offset;
@@ -1103,6 +1124,7 @@ public final class Qcow2Disk implements BlockDevice {
     public void discard(long offset, long length, boolean full) throws IOException {
         requireWritable();
         checkRange(offset, length);
+        markBitmaps(offset, length); // QEMU marks the whole request, whatever part of it is discarded
         if (header.version() < 3 && backing != null) {
             return; // QEMU refuses: without a zero flag, discarding would expose the backing file's data
         }
@@ -1197,6 +1219,9 @@ public final class Qcow2Disk implements BlockDevice {
         try {
             if (writable) {
                 flush();
+                if (bitmaps != null) {
+                    header = bitmaps.store(header);
+                }
                 if (markedDirty) {
                     writeIncompatibleFeatures(header.incompatibleFeatures() & ~Features.INCOMPAT_DIRTY);
                 }

@@ -1,0 +1,86 @@
+package dev.q2.image;
+
+import dev.q2.format.QcowHeader;
+import dev.q2.io.ImageFile;
+import dev.q2.testutil.BitmapReader;
+import dev.q2.testutil.Qemu;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * Crash ordering of {@link PersistentBitmaps}: the file is copied at every sync point of the open (in_use marking)
+ * and of the store on close, as a crash there would leave it. Every copy must be free of corruptions for qemu-img
+ * check (leaked clusters are allowed), and its bitmaps must never look consistent while holding wrong bits: either
+ * the bitmaps extension is off (autoclear bit clear: QEMU ignores the bitmaps), or the bitmaps are marked in use
+ * (inconsistent), or they are the old ones untouched, or the new ones with the new bits.
+ */
+@Tag("qemu")
+class PersistentBitmapsCrashTest {
+    @TempDir
+    Path dir;
+
+    @BeforeEach
+    void needQemu() {
+        Qemu.assumeAvailable();
+    }
+
+    private static void run(Qemu.Result r) {
+        assertThat(r.exitCode()).as(r.out() + r.err()).isZero();
+    }
+
+    @Test
+    void everySyncPointLeavesASafeImage() throws Exception {
+        Path image = dir.resolve("img.qcow2");
+        run(Qemu.img(dir, "create", "-q", "-f", "qcow2", "-o", "cluster_size=4k", "img.qcow2", "64M"));
+        run(Qemu.img(dir, "bitmap", "--add", "-g", "512", "img.qcow2", "fine"));
+        run(Qemu.img(dir, "bitmap", "--add", "img.qcow2", "coarse"));
+        run(Qemu.io(dir, "-c", "write 40M 8k", "img.qcow2"));
+        run(Qemu.img(dir, "bitmap", "--add", "--disable", "img.qcow2", "off"));
+        BitmapReader.Bitmaps before = BitmapReader.read(image);
+
+        List<Path> crashes = new ArrayList<>();
+        try (ImageFile f = ImageFile.openReadWrite(image)) {
+            Qcow2Image img = Qcow2Image.load(f);
+            QcowHeader h = img.header();
+            RefcountAllocator rc = new RefcountAllocator(f, h.clusterBits(), h.refcountOrder(),
+                    h.refcountTableOffset(), img.refcountTable());
+            PersistentBitmaps.Sync snapshot = () -> {
+                f.flush();
+                Path copy = dir.resolve("crash" + crashes.size() + ".qcow2");
+                Files.copy(image, copy);
+                crashes.add(copy);
+            };
+            PersistentBitmaps pb = PersistentBitmaps.open(f, img, rc, snapshot);
+            pb.markDirty(0, 3 << 20); // several clusters of bits of "fine"
+            pb.markDirty(63L << 20, 1 << 20);
+            pb.store(pb.header());
+        }
+        BitmapReader.Bitmaps after = BitmapReader.read(image);
+        assertThat(after.named("fine").dirty()).containsExactly("0-3145728", "41943040-41951232",
+                "66060288-67108864");
+        assertThat(after.named("off").dirty()).isEmpty();
+        assertThat(after.bitmaps()).allMatch(b -> (b.flags() & 1) == 0);
+        assertThat(crashes).hasSizeGreaterThanOrEqualTo(6);
+
+        for (Path crash : crashes) {
+            Qemu.Result check = Qemu.img(dir, "check", crash.getFileName().toString());
+            assertThat(check.exitCode()).as(crash + ": " + check.out() + check.err()).isIn(0, 3);
+            BitmapReader.Bitmaps b = BitmapReader.read(crash);
+            boolean ignored = (b.autoclear() & 1) == 0;
+            boolean inconsistent = b.bitmaps().stream().allMatch(x -> (x.flags() & 1) != 0);
+            boolean old = b.withoutLayout().equals(before.withoutLayout());
+            boolean stored = b.withoutLayout().equals(after.withoutLayout());
+            assertThat(ignored || inconsistent || old || stored).as(crash + ": " + b).isTrue();
+        }
+        assertThat(Qemu.img(dir, "check", "img.qcow2").exitCode()).isZero();
+    }
+}
