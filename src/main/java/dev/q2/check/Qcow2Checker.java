@@ -620,9 +620,31 @@ public final class Qcow2Checker {
                 err.println((fix.fixErrors() ? "Repairing" : "ERROR") + " refcount block " + i
                         + " is outside image");
                 if (fix.fixErrors()) {
-                    // Grow the file so that the block is inside it (it reads as zeros, as it did before).
-                    file.setLength(offset + clusterSize);
-                    file.flush();
+                    // Grow the file so that the block is inside it (it reads as zeros, as it did before). Where
+                    // the file cannot grow there, QEMU gives up on the block and rebuilds the refcount structure.
+                    String failure = null;
+                    long newLength = offset + clusterSize;
+                    if (offset < 0 || offset > Long.MAX_VALUE - clusterSize) {
+                        failure = "Invalid argument";
+                    } else if (newLength > StoredRefcounts.BDRV_MAX_LENGTH) {
+                        // bdrv_co_truncate refuses a length the block layer cannot address
+                        err.println("q2: offset(" + newLength + ") exceeds maximum(" + StoredRefcounts.BDRV_MAX_LENGTH
+                                + ")");
+                        failure = "Input/output error";
+                    } else {
+                        try {
+                            file.setLength(newLength);
+                            file.flush();
+                        } catch (IOException e) {
+                            failure = e.getMessage() == null ? "Input/output error" : e.getMessage();
+                            err.println("q2: Could not resize file: " + failure); // error_report_err of the truncate
+                        }
+                    }
+                    if (failure != null) {
+                        rebuild = true;
+                        err.println("ERROR could not resize image: " + failure);
+                        continue;
+                    }
                     fileLength = file.size();
                     counts.grow(sizeToClusters(fileLength));
                     res.corruptions--;
@@ -694,8 +716,10 @@ public final class Qcow2Checker {
     }
 
     private void unreadable(long cluster, StoredRefcounts.UnreadableRefcount e) {
-        signalCorruption("Refblock offset " + hashHex(e.blockOffset) + " unaligned (reftable index: "
+        if (e.unaligned) {
+            signalCorruption("Refblock offset " + hashHex(e.blockOffset) + " unaligned (reftable index: "
                 + hashHex(e.tableIndex) + ")");
+        }
         err.println("Can't get refcount for cluster " + cluster + ": Input/output error");
         res.checkErrors++;
     }
