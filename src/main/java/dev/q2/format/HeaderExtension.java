@@ -28,8 +28,9 @@ public record HeaderExtension(int type, byte[] data) {
         return data.clone();
     }
 
+    /** The data as QEMU reads a string extension (backing format, data file name): up to the first NUL. */
     public String dataAsString() {
-        return new String(data, StandardCharsets.UTF_8);
+        return CStrings.decode(data);
     }
 
     /**

@@ -136,6 +136,9 @@ public final class Qcow2Disk implements BlockDevice {
                 if (name == null) {
                     throw new ImageException("Missing data file name: the image needs an external data file");
                 }
+                if (name.isEmpty()) {
+                    throw new ImageException("The 'file' block driver requires a file name"); // as QEMU says it
+                }
                 Path dp = path.resolveSibling(name);
                 data = opt.writable() ? ImageFile.openReadWrite(dp) : ImageFile.openReadOnly(dp);
             }
@@ -179,7 +182,7 @@ public final class Qcow2Disk implements BlockDevice {
         } catch (java.nio.file.NoSuchFileException e) {
             throw new ImageException("Could not open backing file '" + bp + "': No such file or directory");
         }
-        throw new ImageException("Unsupported backing file format '" + format + "'");
+        throw new ImageException("Could not open backing file: Unknown driver '" + format + "'");
     }
 
     private static void closeQuietly(BlockDevice d) {

@@ -2,6 +2,7 @@ package dev.q2.image;
 
 import dev.q2.format.BitmapDirectoryEntry;
 import dev.q2.format.BitmapsExtension;
+import dev.q2.format.CStrings;
 import dev.q2.format.CryptoHeaderPointer;
 import dev.q2.format.FeatureNameTable;
 import dev.q2.format.Features;
@@ -16,7 +17,6 @@ import dev.q2.io.ImageFile;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -206,7 +206,10 @@ public final class Qcow2Image implements AutoCloseable {
             }
             ByteBuffer name = ByteBuffer.allocate((int) len);
             f.readZeroFilled(h.backingFileOffset(), name);
-            backing = new String(name.array(), StandardCharsets.UTF_8);
+            backing = CStrings.decode(name.array()); // a C string to QEMU
+            if (backing.isEmpty()) {
+                backing = null; // as QEMU: an empty name is no backing file
+            }
         }
 
         long[] snapshotTableSize = new long[1];
@@ -465,10 +468,10 @@ public final class Qcow2Image implements AutoCloseable {
         return backingFile;
     }
 
-    /** The backing format from the backing format extension, or null. */
+    /** The backing format from the backing format extension, or null (also when it is empty: QEMU then probes). */
     public String backingFormat() {
         return HeaderExtension.first(extensions, HeaderExtension.BACKING_FORMAT).map(HeaderExtension::dataAsString)
-                .orElse(null);
+                .filter(f -> !f.isEmpty()).orElse(null);
     }
 
     /** The external data file name from its extension, or null. */
