@@ -575,6 +575,10 @@ public final class Qcow2Checker {
                 res.corruptions++;
                 throw new CheckFailedException("Invalid argument");
             }
+            if (StoredRefcounts.outsideBlockLayer(bm.bitmapTableOffset(), entries * 8)) {
+                res.corruptions++; // bitmap_table_load: the read fails (-EIO)
+                throw new CheckFailedException("Input/output error");
+            }
             // bitmap_table_load validates the whole table first: one bad entry fails the check (-EINVAL)
             for (int pass = 0; pass < 2; pass++) {
                 for (long first = 0; first < entries; first += 65536) {

@@ -76,17 +76,20 @@ public record HeaderExtension(int type, byte[] data) {
                 if (b.remaining() == 0) {
                     return out; // QEMU accepts an area that ends without an end marker when it is exactly full
                 }
-                throw new FormatException("qcow2 header extension area is truncated");
+                throw new FormatException("Header extension too large"); // its type and length cross the end
             }
             int type = b.getInt();
             int length = b.getInt();
+            // QEMU checks every length against the area, the end marker's too (which may otherwise have any length)
+            if (Integer.toUnsignedLong(length) > b.remaining()) {
+                throw new FormatException("Header extension too large");
+            }
             if (type == END) {
                 return out;
             }
-            if (length < 0 || length > b.remaining()) {
-                throw new FormatException(String.format(
-                        "qcow2 header extension 0x%08x: length %d runs past the end of the header area",
-                        type, Integer.toUnsignedLong(length)));
+            if (type == BITMAPS && length != BitmapsExtension.LENGTH) {
+                // checked in the scan, before any later extension and whatever the autoclear bit says
+                throw new FormatException("bitmaps_ext: Invalid extension length");
             }
             byte[] data = new byte[length];
             b.get(data);

@@ -1,5 +1,6 @@
 package dev.q2.image;
 
+import dev.q2.format.BitmapDirectory;
 import dev.q2.format.BitmapDirectoryEntry;
 import dev.q2.format.BitmapsExtension;
 import dev.q2.format.CStrings;
@@ -374,35 +375,31 @@ public final class Qcow2Image implements AutoCloseable {
     private static List<BitmapDirectoryEntry> readBitmaps(ImageFile f, QcowHeader h, List<HeaderExtension> exts,
                                                           long fileSize) throws IOException {
         var ext = HeaderExtension.first(exts, HeaderExtension.BITMAPS);
-        if (ext.isEmpty() || (h.autoclearFeatures() & Features.AUTOCLEAR_BITMAPS) == 0) {
+        if (ext.isEmpty()) {
+            return List.of();
+        }
+        if (ext.get().data().length != BitmapsExtension.LENGTH) {
+            throw new ImageException("bitmaps_ext: Invalid extension length"); // checked before the autoclear bit
+        }
+        if ((h.autoclearFeatures() & Features.AUTOCLEAR_BITMAPS) == 0) {
             return List.of(); // QEMU ignores a bitmaps extension whose autoclear bit was cleared
         }
-        BitmapsExtension b;
+        List<BitmapDirectoryEntry> out;
         try {
-            b = BitmapsExtension.decode(ext.get().data());
+            BitmapsExtension b = BitmapsExtension.decodeChecked(ext.get().data(), h.clusterSize(), Limits.MAX_BITMAPS,
+                    Limits.MAX_BITMAP_DIRECTORY_SIZE);
+            long offset = b.bitmapDirectoryOffset();
+            int size = (int) b.bitmapDirectorySize(); // at most 64 MiB, checked above
+            if (offset < 0 || offset > (Long.MAX_VALUE & ~((1L << 30) - 1)) - size) {
+                throw new ImageException("Failed to read bitmap directory: Input/output error");
+            }
+            ByteBuffer buf = ByteBuffer.allocate(size);
+            f.readZeroFilled(offset, buf); // past the end of the file: zeros, as QEMU reads it
+            buf.flip();
+            out = BitmapDirectory.decode(buf, Integer.toUnsignedLong(b.nbBitmaps()), h.clusterSize(),
+                    (h.size() >>> 9) << 9);
         } catch (FormatException e) {
             throw new ImageException(e.getMessage());
-        }
-        if (Integer.toUnsignedLong(b.nbBitmaps()) > Limits.MAX_BITMAPS) {
-            throw new ImageException("bitmaps_ext: Image has " + Integer.toUnsignedLong(b.nbBitmaps())
-                    + " bitmaps, exceeding the QEMU supported maximum of " + Limits.MAX_BITMAPS);
-        }
-        if (b.bitmapDirectorySize() > Limits.MAX_BITMAP_DIRECTORY_SIZE || b.bitmapDirectorySize() < 0) {
-            throw new ImageException("bitmaps_ext: Bitmap directory size exceeds the maximum");
-        }
-        if (b.bitmapDirectoryOffset() + b.bitmapDirectorySize() > fileSize) {
-            throw new ImageException("bitmaps_ext: Bitmap directory runs past the end of the file");
-        }
-        ByteBuffer buf = ByteBuffer.allocate((int) b.bitmapDirectorySize());
-        f.readFully(b.bitmapDirectoryOffset(), buf);
-        buf.flip();
-        List<BitmapDirectoryEntry> out = new ArrayList<>();
-        for (int i = 0; i < b.nbBitmaps(); i++) {
-            try {
-                out.add(BitmapDirectoryEntry.decode(buf));
-            } catch (FormatException e) {
-                throw new ImageException(e.getMessage());
-            }
         }
         for (BitmapDirectoryEntry bm : out) {
             checkBitmapTable(f, bm, h.clusterSize());
@@ -425,6 +422,12 @@ public final class Qcow2Image implements AutoCloseable {
         long entries = Integer.toUnsignedLong(bm.bitmapTableSize());
         if (bm.inUse() || entries > BME_MAX_TABLE_SIZE) {
             return;
+        }
+        long at = bm.bitmapTableOffset();
+        if (at < 0 || at > (Long.MAX_VALUE & ~((1L << 30) - 1)) - entries * 8) {
+            // the block layer refuses the read (bit 63 set, or past BDRV_MAX_LENGTH)
+            throw new ImageException("Could not read bitmap_table table from image for bitmap '" + bm.name()
+                    + "': Input/output error");
         }
         ByteBuffer buf = ByteBuffer.allocate((int) Math.min(entries, 65536) * 8).order(ByteOrder.BIG_ENDIAN);
         for (long first = 0; first < entries; first += 65536) {
