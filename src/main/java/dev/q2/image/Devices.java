@@ -15,9 +15,10 @@ public final class Devices {
 
     /** qemu-img's probe among the formats q2 knows: "qcow2" when the file starts with the magic, else "raw". */
     public static String probe(ImageFile f) throws IOException {
-        ByteBuffer b = ByteBuffer.allocate(4);
-        f.readZeroFilled(0, b);
-        return b.getInt(0) == QcowHeader.MAGIC ? "qcow2" : "raw";
+        ByteBuffer b = ByteBuffer.allocate(8);
+        f.readZeroFilled(0, b); // QEMU probes a zero-padded buffer: a short file is probed like any other
+        // qcow2_probe: the magic and a version of at least 2 (unsigned); below that it is not qcow2
+        return b.getInt(0) == QcowHeader.MAGIC && Integer.compareUnsigned(b.getInt(4), 2) >= 0 ? "qcow2" : "raw";
     }
 
     public static String probe(Path path) throws IOException {

@@ -106,15 +106,22 @@ public final class Qcow2Image implements AutoCloseable {
 
     private static Qcow2Image load(ImageFile f, boolean forCheck, boolean metadataOnly) throws IOException {
         long fileSize = f.size();
-        ByteBuffer first = ByteBuffer.allocate((int) Math.min(fileSize, QcowHeader.V3_HEADER_LENGTH));
+        // QEMU reads the header as a block of bytes, zeros past the end of a short file, and checks it in this order
+        ByteBuffer first = ByteBuffer.allocate(QcowHeader.V3_HEADER_LENGTH);
         f.readZeroFilled(0, first);
-        first.flip();
-        if (first.remaining() < 4 || first.getInt(0) != QcowHeader.MAGIC) {
+        first.clear();
+        if (first.getInt(0) != QcowHeader.MAGIC) {
             throw new ImageException("Image is not in qcow2 format");
         }
-        if (first.remaining() < QcowHeader.V2_HEADER_LENGTH
-                || (first.getInt(4) == 3 && first.remaining() < 104)) {
-            throw new ImageException("qcow2 header too short");
+        int version = first.getInt(4);
+        if (version == 2 || version == 3) {
+            int clusterBits = first.getInt(20);
+            if (clusterBits < QcowHeader.MIN_CLUSTER_BITS || clusterBits > QcowHeader.MAX_CLUSTER_BITS) {
+                throw new ImageException("Unsupported cluster size: 2^" + clusterBits);
+            }
+            if (version == 3 && Integer.compareUnsigned(first.getInt(100), 104) < 0) {
+                throw new ImageException("qcow2 header too short");
+            }
         }
         QcowHeader h;
         try {
