@@ -69,8 +69,16 @@ public record HeaderExtension(int type, byte[] data) {
      * marker.
      */
     public static List<HeaderExtension> decodeAll(ByteBuffer area) {
+        return decodeAll(area, new ArrayList<>());
+    }
+
+    /**
+     * As {@link #decodeAll(ByteBuffer)}, adding each extension to {@code out} as it is decoded, so that a caller
+     * can use the ones before a broken extension (QEMU names unknown features from a feature table it found before
+     * an extension it could not read).
+     */
+    public static List<HeaderExtension> decodeAll(ByteBuffer area, List<HeaderExtension> out) {
         ByteBuffer b = area.slice().order(ByteOrder.BIG_ENDIAN);
-        List<HeaderExtension> out = new ArrayList<>();
         while (true) {
             if (b.remaining() < 8) {
                 if (b.remaining() == 0) {

@@ -144,31 +144,38 @@ public final class Qcow2Image implements AutoCloseable {
         long extEnd = h.backingFileOffset() != 0 ? h.backingFileOffset() : cs;
         long extStart = h.version() == 2 ? QcowHeader.V2_HEADER_LENGTH : h.headerLength();
         List<HeaderExtension> extensions = List.of();
+        List<HeaderExtension> readable = new ArrayList<>();
+        FormatException extensionError = null;
         if (extEnd > extStart) {
             ByteBuffer area = ByteBuffer.allocate((int) (extEnd - extStart));
             f.readZeroFilled(extStart, area);
             area.flip();
             try {
-                extensions = Collections.unmodifiableList(HeaderExtension.decodeAll(area));
+                extensions = Collections.unmodifiableList(HeaderExtension.decodeAll(area, readable));
             } catch (FormatException e) {
-                throw new ImageException(e.getMessage());
+                extensionError = e;
             }
         }
-        FeatureNameTable names = HeaderExtension.first(extensions, HeaderExtension.FEATURE_NAME_TABLE)
-                .map(e -> FeatureNameTable.decode(e.data())).orElse(new FeatureNameTable(List.of()));
         long unknown = h.incompatibleFeatures() & ~Features.INCOMPAT_KNOWN;
         if (unknown != 0) {
+            // QEMU names them from the extensions it could read, ignoring an error in the extensions here
+            FeatureNameTable names = HeaderExtension.first(readable, HeaderExtension.FEATURE_NAME_TABLE)
+                    .map(e -> FeatureNameTable.decode(e.data())).orElse(new FeatureNameTable(List.of()));
             throw new ImageException("Unsupported qcow2 feature(s): " + describeUnknown(unknown, names));
+        }
+        if (extensionError != null) {
+            throw new ImageException(extensionError.getMessage());
         }
         if (h.refcountOrder() > 6) {
             throw new ImageException("Reference count entry width too large; may not exceed 64 bits");
         }
+        // validate_compression_type, with its messages
         if (h.compressionType() > QcowHeader.COMPRESSION_ZSTD) {
-            throw new ImageException("Unknown compression type '" + h.compressionType() + "'");
+            throw new ImageException("qcow2: unknown compression type: " + h.compressionType());
         }
-        if (h.compressionType() != QcowHeader.COMPRESSION_ZLIB && !h.hasFeature(Features.INCOMPAT_COMPRESSION)) {
-            throw new ImageException("Compression type incompatible feature bit must be set if compression type"
-                    + " is not zlib");
+        if ((h.compressionType() != QcowHeader.COMPRESSION_ZLIB) != h.hasFeature(Features.INCOMPAT_COMPRESSION)) {
+            throw new ImageException("qcow2: Compression type incompatible feature bit must "
+                    + (h.compressionType() == QcowHeader.COMPRESSION_ZLIB ? "not " : "") + "be set");
         }
         if (h.extendedL2() && h.clusterBits() < 14) {
             throw new ImageException("Extended L2 entries are only supported with cluster sizes of at least 16384"
@@ -304,15 +311,14 @@ public final class Qcow2Image implements AutoCloseable {
     }
 
     private static String describeUnknown(long bits, FeatureNameTable names) {
+        // report_unsupported_feature: the table's names in its order, then the bits it does not name
         StringBuilder sb = new StringBuilder();
         long rest = bits;
-        for (int bit = 0; bit < 64; bit++) {
-            if ((rest & (1L << bit)) != 0) {
-                String name = names.nameOf(Features.TYPE_INCOMPATIBLE, bit);
-                if (name != null) {
-                    sb.append(sb.length() == 0 ? "" : ", ").append(name);
-                    rest &= ~(1L << bit);
-                }
+        for (FeatureNameTable.Entry e : names.entries()) {
+            long mask = 1L << e.bit(); // a bit number of 64 or more wraps as the C shift does on x86-64
+            if (e.type() == Features.TYPE_INCOMPATIBLE && (rest & mask) != 0) {
+                sb.append(sb.length() == 0 ? "" : ", ").append(e.name());
+                rest &= ~mask;
             }
         }
         if (rest != 0) {
