@@ -17,8 +17,10 @@ public final class Devices {
     public static String probe(ImageFile f) throws IOException {
         ByteBuffer b = ByteBuffer.allocate(8);
         f.readZeroFilled(0, b); // QEMU probes a zero-padded buffer: a short file is probed like any other
-        // qcow2_probe: the magic and a version of at least 2 (unsigned); below that it is not qcow2
-        return b.getInt(0) == QcowHeader.MAGIC && Integer.compareUnsigned(b.getInt(4), 2) >= 0 ? "qcow2" : "raw";
+        // qcow2_probe: the magic and a version of at least 2 (unsigned). Version 0 is raw to QEMU too; version 1 is
+        // QEMU's old qcow format, which q2 cannot read: it goes to the qcow2 driver, which refuses it ("Unsupported
+        // qcow2 version 1") rather than showing its bytes as a raw disk.
+        return b.getInt(0) == QcowHeader.MAGIC && b.getInt(4) != 0 ? "qcow2" : "raw";
     }
 
     public static String probe(Path path) throws IOException {

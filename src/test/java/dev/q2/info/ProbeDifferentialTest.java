@@ -3,6 +3,7 @@ package dev.q2.info;
 import dev.q2.testutil.Cli;
 import dev.q2.testutil.Qemu;
 import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
@@ -55,6 +56,25 @@ class ProbeDifferentialTest {
         }
         if (Files.exists(dir.resolve("q.raw"))) {
             assertThat(Files.mismatch(dir.resolve("q.raw"), dir.resolve("m.raw"))).isEqualTo(-1L);
+        }
+    }
+
+    /**
+     * Version 1 is QEMU's old qcow format, which qemu-img reads with another driver; q2 has none and refuses it
+     * (on purpose, see docs/compatibility.md) instead of showing its bytes as a raw disk.
+     */
+    @Test
+    void qcowVersion1IsRefusedNotTakenAsRaw() throws Exception {
+        Qemu.assumeAvailable();
+        assertThat(Qemu.img(dir, "create", "-q", "-f", "qcow2", "src.qcow2", "1M").exitCode()).isZero();
+        byte[] b = Files.readAllBytes(dir.resolve("src.qcow2"));
+        ByteBuffer.wrap(b).putInt(4, 1);
+        Files.write(dir.resolve("f.img"), b);
+        for (String[] c : new String[][] {{"info", "f.img"}, {"map", "f.img"}, {"check", "f.img"},
+            {"convert", "-O", "raw", "f.img", "m.raw"}}) {
+            Cli.Result r = Cli.runIn(dir, c);
+            assertThat(r.exitCode()).as(c[0]).isEqualTo(1);
+            assertThat(r.err()).as(c[0]).isEqualTo("q2: Could not open 'f.img': Unsupported qcow2 version 1\n");
         }
     }
 }
