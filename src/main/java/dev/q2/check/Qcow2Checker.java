@@ -321,12 +321,18 @@ public final class Qcow2Checker {
     }
 
     private void checkRefcountsL1(long l1Offset, int l1Size, int flags, CheckMode fix, boolean active)
-            throws IOException {
+            throws IOException, CheckFailedException {
         if (l1Size == 0) {
             return;
         }
         long bytes = Integer.toUnsignedLong(l1Size) * 8;
         incRefcounts(l1Offset, bytes);
+        if (StoredRefcounts.outsideBlockLayer(l1Offset, bytes)) {
+            // a snapshot's L1 table where the block layer refuses to read (-EIO)
+            err.println("ERROR: I/O error in check_refcounts_l1");
+            res.checkErrors++;
+            throw new CheckFailedException("Input/output error");
+        }
         long[] l1 = readLongs(l1Offset, (int) (bytes / 8));
         int n = 0;
         long[] l2Offsets = new long[l1.length];

@@ -192,7 +192,8 @@ public final class Qcow2Image implements AutoCloseable {
             if (Integer.toUnsignedLong(h.nbSnapshots()) > Limits.MAX_SNAPSHOTS) {
                 throw new ImageException("Too many snapshots");
             }
-            checkTableOffset(h.snapshotsOffset(), 0, cs, "Invalid snapshot table offset");
+            checkTableOffset(h.snapshotsOffset(), Integer.toUnsignedLong(h.nbSnapshots()) * SnapshotEntry.FIXED_SIZE,
+                    cs, "Snapshot table offset invalid");
         }
 
         long l1Entries = Integer.toUnsignedLong(h.l1Size());
@@ -360,6 +361,9 @@ public final class Qcow2Image implements AutoCloseable {
         int n = h.nbSnapshots();
         if (n == 0) {
             return List.of();
+        }
+        if (h.snapshotsOffset() > (Long.MAX_VALUE & ~((1L << 30) - 1)) - SnapshotEntry.FIXED_SIZE) {
+            throw new ImageException("Failed to read snapshot table: Input/output error"); // the block layer refuses
         }
         // Entries have variable length; read up to the table's maximum size, bounded by the file.
         long max = Math.min(Limits.MAX_SNAPSHOTS_SIZE, Math.max(0, fileSize - h.snapshotsOffset()));

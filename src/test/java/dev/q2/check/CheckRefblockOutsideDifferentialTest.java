@@ -65,6 +65,46 @@ class CheckRefblockOutsideDifferentialTest {
         }
     }
 
+    /**
+     * Snapshot metadata at offsets the block layer refuses to read (bit 63 set, past BDRV_MAX_LENGTH): the snapshot
+     * L1 table fails the check (`ERROR: I/O error in check_refcounts_l1`), the snapshot table fails it and every
+     * open (`Failed to read snapshot table: Input/output error`); a misaligned one is `Snapshot table offset
+     * invalid`. check, check -r all, map and convert answer as qemu-img does.
+     */
+    @ParameterizedTest(name = "{0}")
+    @ValueSource(strings = {"l1=8000000000030000", "l1=7fffffffc0000000", "table=8000000000030000",
+        "table=7ffffffff0000000", "table=0000000000030008"})
+    void snapshotMetadataTheBlockLayerCannotRead(String patch) throws Exception {
+        Qemu.assumeAvailable();
+        assertThat(Qemu.img(dir, "create", "-q", "-f", "qcow2", "img.qcow2", "4M").exitCode()).isZero();
+        assertThat(Qemu.io(dir, "-c", "write -P 1 0 64k", "img.qcow2").exitCode()).isZero();
+        assertThat(Qemu.img(dir, "snapshot", "-c", "s1", "img.qcow2").exitCode()).isZero();
+        long value = Long.parseUnsignedLong(patch.substring(patch.indexOf('=') + 1), 16);
+        try (RandomAccessFile f = new RandomAccessFile(dir.resolve("img.qcow2").toFile(), "rw")) {
+            writeLong(f, patch.startsWith("l1=") ? readLong(f, 64) : 64, value);
+        }
+        for (String[] c : new String[][] {{"check"}, {"check", "-r", "all"}, {"map", "--output=json"},
+            {"convert", "-O", "raw"}}) {
+            Files.copy(dir.resolve("img.qcow2"), dir.resolve("q.qcow2"), StandardCopyOption.REPLACE_EXISTING);
+            Files.copy(dir.resolve("img.qcow2"), dir.resolve("m.qcow2"), StandardCopyOption.REPLACE_EXISTING);
+            boolean convert = c[0].equals("convert");
+            String[] q = java.util.Arrays.copyOf(c, c.length + (convert ? 2 : 1));
+            String[] m = q.clone();
+            q[c.length] = "q.qcow2";
+            m[c.length] = "m.qcow2";
+            if (convert) {
+                q[c.length + 1] = "q.raw";
+                m[c.length + 1] = "m.raw";
+            }
+            Qemu.Result qr = Qemu.img(dir, q);
+            Cli.Result mr = Cli.runIn(dir, m);
+            String what = patch + ": " + String.join(" ", c);
+            assertThat(mr.err()).as(what).isEqualTo(qr.err().replace("qemu-img: ", "q2: ").replace("q.qcow2", "m.qcow2"));
+            assertThat(mr.out()).as(what).isEqualTo(qr.out().replace("q.qcow2", "m.qcow2"));
+            assertThat(mr.exitCode()).as(what).isEqualTo(qr.exitCode());
+        }
+    }
+
     private static String[] args(String[] mode, String output, String file) {
         String[] a = new String[mode.length + 3];
         a[0] = "check";
