@@ -321,12 +321,18 @@ public final class Qcow2Checker {
     }
 
     private void checkRefcountsL1(long l1Offset, int l1Size, int flags, CheckMode fix, boolean active)
-            throws IOException {
+            throws IOException, CheckFailedException {
         if (l1Size == 0) {
             return;
         }
         long bytes = Integer.toUnsignedLong(l1Size) * 8;
         incRefcounts(l1Offset, bytes);
+        if (StoredRefcounts.outsideBlockLayer(l1Offset, bytes)) {
+            // a snapshot's L1 table where the block layer refuses to read (-EIO)
+            err.println("ERROR: I/O error in check_refcounts_l1");
+            res.checkErrors++;
+            throw new CheckFailedException("Input/output error");
+        }
         long[] l1 = readLongs(l1Offset, (int) (bytes / 8));
         int n = 0;
         long[] l2Offsets = new long[l1.length];
@@ -575,6 +581,10 @@ public final class Qcow2Checker {
                 res.corruptions++;
                 throw new CheckFailedException("Invalid argument");
             }
+            if (StoredRefcounts.outsideBlockLayer(bm.bitmapTableOffset(), entries * 8)) {
+                res.corruptions++; // bitmap_table_load: the read fails (-EIO)
+                throw new CheckFailedException("Input/output error");
+            }
             // bitmap_table_load validates the whole table first: one bad entry fails the check (-EINVAL)
             for (int pass = 0; pass < 2; pass++) {
                 for (long first = 0; first < entries; first += 65536) {
@@ -620,9 +630,31 @@ public final class Qcow2Checker {
                 err.println((fix.fixErrors() ? "Repairing" : "ERROR") + " refcount block " + i
                         + " is outside image");
                 if (fix.fixErrors()) {
-                    // Grow the file so that the block is inside it (it reads as zeros, as it did before).
-                    file.setLength(offset + clusterSize);
-                    file.flush();
+                    // Grow the file so that the block is inside it (it reads as zeros, as it did before). Where
+                    // the file cannot grow there, QEMU gives up on the block and rebuilds the refcount structure.
+                    String failure = null;
+                    long newLength = offset + clusterSize;
+                    if (offset < 0 || offset > Long.MAX_VALUE - clusterSize) {
+                        failure = "Invalid argument";
+                    } else if (newLength > StoredRefcounts.BDRV_MAX_LENGTH) {
+                        // bdrv_co_truncate refuses a length the block layer cannot address
+                        err.println("q2: offset(" + newLength + ") exceeds maximum(" + StoredRefcounts.BDRV_MAX_LENGTH
+                                + ")");
+                        failure = "Input/output error";
+                    } else {
+                        try {
+                            file.setLength(newLength);
+                            file.flush();
+                        } catch (IOException e) {
+                            failure = e.getMessage() == null ? "Input/output error" : e.getMessage();
+                            err.println("q2: Could not resize file: " + failure); // error_report_err of the truncate
+                        }
+                    }
+                    if (failure != null) {
+                        rebuild = true;
+                        err.println("ERROR could not resize image: " + failure);
+                        continue;
+                    }
                     fileLength = file.size();
                     counts.grow(sizeToClusters(fileLength));
                     res.corruptions--;
@@ -694,8 +726,10 @@ public final class Qcow2Checker {
     }
 
     private void unreadable(long cluster, StoredRefcounts.UnreadableRefcount e) {
-        signalCorruption("Refblock offset " + hashHex(e.blockOffset) + " unaligned (reftable index: "
+        if (e.unaligned) {
+            signalCorruption("Refblock offset " + hashHex(e.blockOffset) + " unaligned (reftable index: "
                 + hashHex(e.tableIndex) + ")");
+        }
         err.println("Can't get refcount for cluster " + cluster + ": Input/output error");
         res.checkErrors++;
     }

@@ -15,7 +15,8 @@ import java.util.Map;
  * reference (or an allocation while rebuilding) lies past it.
  */
 final class ReferenceCounts {
-    static final int PAGE_BITS = 16;
+    /** 4096 clusters (8 KiB) a page: about the 4 KiB memory page QEMU's calloc'ed array touches per thinly spread reference. */
+    static final int PAGE_BITS = 12;
     static final int PAGE_SIZE = 1 << PAGE_BITS;
     private static final int OVERFLOW = 0xffff;
 

@@ -40,6 +40,13 @@ final class SnapshotTable {
     long extraDropped;
 
     private final ImageFile file;
+    /** A read of the table at an offset QEMU's block layer refuses (bit 63 set, or past BDRV_MAX_LENGTH). */
+    private static final class Unreadable extends IOException {
+        Unreadable() {
+            super("Input/output error");
+        }
+    }
+
     private ByteBuffer window;
     private long windowStart = -1;
 
@@ -82,7 +89,14 @@ final class SnapshotTable {
             }
             throw new CheckFailedException(errno);
         }
-        t.readEntries((int) nb, offset, header, repair, err, res);
+        try {
+            t.readEntries((int) nb, offset, header, repair, err, res);
+        } catch (Unreadable e) {
+            res.checkErrors++;
+            err.println("q2: ERROR failed to read the snapshot table: Failed to read snapshot table: Input/output"
+                    + " error");
+            throw new CheckFailedException("Input/output error");
+        }
         res.corruptions += t.reduced + t.extraDropped;
         if (t.reduced != 0) {
             // As QEMU: the header's count is lowered right away, so that the refcount check that follows sees
@@ -246,6 +260,9 @@ final class SnapshotTable {
 
     /** n bytes at pos (zeros past the end of the file), valid until the next call. */
     private ByteBuffer bytes(long pos, int n) throws IOException {
+        if (n > 0 && StoredRefcounts.outsideBlockLayer(pos, n)) {
+            throw new Unreadable(); // the block layer refuses the read (-EIO)
+        }
         if (n > WINDOW / 2) {
             ByteBuffer b = ByteBuffer.allocate(n).order(ByteOrder.BIG_ENDIAN);
             file.readZeroFilled(pos, b);

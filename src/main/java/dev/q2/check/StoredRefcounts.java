@@ -21,16 +21,32 @@ final class StoredRefcounts {
     static final long REFT_OFFSET_MASK = 0xfffffffffffffe00L;
     private static final int CACHE_BLOCKS = 64;
 
-    /** qcow2_get_refcount failed (QEMU: -EIO for an unaligned refcount block). */
+    /**
+     * The largest offset QEMU's block layer accepts for a request (BDRV_MAX_LENGTH: INT64_MAX rounded down to 1 GiB);
+     * a request that starts below 0 or ends past it fails with -EIO before the file is touched.
+     */
+    static final long BDRV_MAX_LENGTH = Long.MAX_VALUE & ~((1L << 30) - 1);
+
+    /**
+     * qcow2_get_refcount failed with -EIO: an unaligned refcount block (which QEMU also reports as corruption), or a
+     * block at an offset the block layer refuses to read (bit 63 set, or ending past {@link #BDRV_MAX_LENGTH}).
+     */
     static final class UnreadableRefcount extends Exception {
         final long tableIndex;
         final long blockOffset;
+        final boolean unaligned;
 
-        UnreadableRefcount(long tableIndex, long blockOffset) {
+        UnreadableRefcount(long tableIndex, long blockOffset, boolean unaligned) {
             super(null, null, false, false);
             this.tableIndex = tableIndex;
             this.blockOffset = blockOffset;
+            this.unaligned = unaligned;
         }
+    }
+
+    /** True when the block layer refuses a read of {@code length} bytes at {@code offset} (-EIO). */
+    static boolean outsideBlockLayer(long offset, long length) {
+        return offset < 0 || offset > BDRV_MAX_LENGTH || length > BDRV_MAX_LENGTH - offset;
     }
 
     private final ImageFile file;
@@ -101,7 +117,10 @@ final class StoredRefcounts {
             return null;
         }
         if ((offset & (clusterSize - 1)) != 0) {
-            throw new UnreadableRefcount(ti, offset);
+            throw new UnreadableRefcount(ti, offset, true);
+        }
+        if (outsideBlockLayer(offset, clusterSize)) {
+            throw new UnreadableRefcount(ti, offset, false);
         }
         return load(offset);
     }

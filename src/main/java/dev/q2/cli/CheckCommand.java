@@ -148,6 +148,11 @@ final class CheckCommand implements Callable<Integer> {
                 debug(e, err);
                 return 1;
             }
+            if (image.header().hasFeature(dev.q2.format.Features.INCOMPAT_DATA_FILE) && "".equals(image.dataFile())) {
+                // QEMU opens the data file with the image; an empty name (a C string starting with NUL) fails there
+                err.println("q2: Could not open '" + filename + "': The 'file' block driver requires a file name");
+                return 1;
+            }
             String backing = image.backingFile();
             if (backing != null && !backing.isEmpty()) {
                 // qemu-img check opens the backing chain with the image, and fails when it cannot (an encrypted

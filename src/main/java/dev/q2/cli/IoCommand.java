@@ -71,7 +71,7 @@ final class IoCommand implements Callable<Integer> {
                 : DiskOptions.readWrite();
         Qcow2Disk disk;
         try {
-            disk = Qcow2Disk.open(main.resolve(filename), opt);
+            disk = Qcow2Disk.open(main.resolve(filename), opt, err);
         } catch (Exception e) {
             err.println("q2: can't open device " + filename + ": " + openError(e));
             return 1;

@@ -3,55 +3,76 @@ package dev.q2.format;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.List;
 
 /**
- * The bitmap directory (spec: "Bitmap directory") as a whole: decoded with the checks QEMU makes before it uses
- * one (bitmap_list_load), and encoded as QEMU stores one (entries without extra data, each padded to 8 bytes).
+ * The bitmap directory (spec: "Bitmap directory") as a whole: decoded as QEMU reads it when it opens an image
+ * (qcow2-bitmap.c, bitmap_list_load and check_dir_entry: entries one after another, each padded to 8 bytes,
+ * exactly as many as the bitmaps extension says and filling the directory exactly; any rule broken makes the image
+ * unopenable, with QEMU's message), and encoded as QEMU stores one (entries without extra data).
  */
 public final class BitmapDirectory {
     private BitmapDirectory() {
     }
 
     /**
-     * Decodes {@code nbBitmaps} entries that must fill {@code dir} exactly. Failures carry QEMU's messages
-     * ("Broken bitmap directory", "Bitmap extra data is not supported", "Bitmap 'NAME' doesn't satisfy the
-     * constraints", and the counts against the header extension).
+     * Decodes and checks the directory {@code dir} (its whole remaining content is the directory) of an image with
+     * the given cluster size and virtual size (QEMU's bdrv_getlength of the image).
+     *
+     * @throws FormatException with QEMU's message when QEMU refuses the directory
      */
-    public static List<BitmapDirectoryEntry> decode(byte[] dir, long nbBitmaps, long clusterSize, long diskSize) {
-        if (dir.length == 0) {
+    public static List<BitmapDirectoryEntry> decode(ByteBuffer dir, long nbBitmaps, long clusterSize,
+                                                    long virtualSize) {
+        ByteBuffer b = dir.slice().order(ByteOrder.BIG_ENDIAN);
+        int size = b.remaining();
+        if (size == 0) {
             throw new FormatException("Requested bitmap directory size is zero");
         }
-        ByteBuffer b = ByteBuffer.wrap(dir).order(ByteOrder.BIG_ENDIAN);
         List<BitmapDirectoryEntry> out = new ArrayList<>();
-        while (b.position() < dir.length) {
-            int start = b.position();
-            if (dir.length - start < BitmapDirectoryEntry.FIXED_SIZE) {
-                throw new FormatException("Broken bitmap directory");
+        int pos = 0;
+        long n = 0;
+        while (pos < size) {
+            if (size - pos < BitmapDirectoryEntry.FIXED_SIZE) {
+                throw broken();
             }
-            if (out.size() + 1L > nbBitmaps) {
+            if (++n > nbBitmaps) {
                 throw new FormatException("More bitmaps found than specified in header extension");
             }
-            int nameSize = b.getShort(start + 18) & 0xffff;
-            long extra = Integer.toUnsignedLong(b.getInt(start + 20));
-            long size = (BitmapDirectoryEntry.FIXED_SIZE + extra + nameSize + 7) & ~7L;
-            if (size > dir.length - start) {
-                throw new FormatException("Broken bitmap directory");
+            long tableOffset = b.getLong(pos);
+            long tableSize = Integer.toUnsignedLong(b.getInt(pos + 8));
+            int flags = b.getInt(pos + 12);
+            int type = b.get(pos + 16) & 0xff;
+            int granularityBits = b.get(pos + 17) & 0xff;
+            int nameSize = b.getShort(pos + 18) & 0xffff;
+            long extra = Integer.toUnsignedLong(b.getInt(pos + 20));
+            long entrySize = (BitmapDirectoryEntry.FIXED_SIZE + nameSize + extra + 7) & ~7L;
+            if (entrySize > size - pos) {
+                throw broken();
             }
             if (extra != 0) {
                 throw new FormatException("Bitmap extra data is not supported");
             }
-            BitmapDirectoryEntry e = BitmapDirectoryEntry.decode(b);
-            if (!e.satisfiesConstraints(clusterSize, diskSize, nameSize)) {
-                throw new FormatException("Bitmap '" + e.name() + "' doesn't satisfy the constraints");
+            byte[] nameBytes = new byte[nameSize];
+            b.get(pos + BitmapDirectoryEntry.FIXED_SIZE, nameBytes);
+            String name = CStrings.decode(nameBytes); // QEMU copies it with g_strndup
+            BitmapDirectoryEntry e = new BitmapDirectoryEntry(tableOffset, (int) tableSize, flags, type,
+                    granularityBits, name, 0);
+            if (!e.satisfiesConstraints(clusterSize, virtualSize, nameSize)) {
+                throw new FormatException("Bitmap '" + name + "' doesn't satisfy the constraints");
             }
             out.add(e);
-            b.position((int) (start + size));
+            pos += (int) entrySize;
         }
-        if (out.size() != nbBitmaps) {
+        if (n != nbBitmaps) {
             throw new FormatException("Less bitmaps found than specified in header extension");
         }
-        return out;
+        return Collections.unmodifiableList(out);
+    }
+
+    /** {@link #decode(ByteBuffer, long, long, long)} of a directory read into an array. */
+    public static List<BitmapDirectoryEntry> decode(byte[] dir, long nbBitmaps, long clusterSize, long virtualSize) {
+        return decode(ByteBuffer.wrap(dir), nbBitmaps, clusterSize, virtualSize);
     }
 
     /** Bytes the directory takes. */
@@ -115,5 +136,9 @@ public final class BitmapDirectory {
         }
         long offset = entry & TABLE_ENTRY_OFFSET_MASK;
         return offset == 0 || ((entry & TABLE_ENTRY_ALL_ONES) == 0 && (offset & (clusterSize - 1)) == 0);
+    }
+
+    private static FormatException broken() {
+        return new FormatException("Broken bitmap directory");
     }
 }

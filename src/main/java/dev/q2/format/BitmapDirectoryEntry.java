@@ -89,8 +89,9 @@ public record BitmapDirectoryEntry(
         if (physBytes > MAX_PHYS_SIZE) {
             return false;
         }
-        // physBytes <= 2^29 and granularity <= 2^31: the product needs at most 63 bits
-        return inUse() || diskSize <= (physBytes * 8) << granularityBits;
+        // physBytes <= 2^29 and granularity <= 2^31: the product is at most 2^63, compared unsigned as QEMU does
+        long coverage = (physBytes * 8) << granularityBits;
+        return inUse() || Long.compareUnsigned(diskSize, coverage) <= 0;
     }
 
     /** Bytes of this entry on disk, padded to 8. */

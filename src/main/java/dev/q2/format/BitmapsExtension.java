@@ -17,6 +17,39 @@ public record BitmapsExtension(int nbBitmaps, long bitmapDirectorySize, long bit
         return new BitmapsExtension(nb, b.getLong(), b.getLong());
     }
 
+    /**
+     * Decodes the extension as QEMU's qcow2_read_extensions does when the bitmaps autoclear bit is set, with its
+     * checks and messages in its order.
+     *
+     * @throws FormatException with QEMU's message
+     */
+    public static BitmapsExtension decodeChecked(byte[] data, long clusterSize, int maxBitmaps, long maxDirectorySize) {
+        if (data.length != LENGTH) {
+            throw new FormatException("bitmaps_ext: Invalid extension length");
+        }
+        ByteBuffer b = ByteBuffer.wrap(data).order(ByteOrder.BIG_ENDIAN);
+        if (b.getInt(4) != 0) {
+            throw new FormatException("bitmaps_ext: Reserved field is not zero");
+        }
+        BitmapsExtension e = decode(data);
+        long nb = Integer.toUnsignedLong(e.nbBitmaps());
+        if (nb > maxBitmaps) {
+            throw new FormatException("bitmaps_ext: Image has " + nb + " bitmaps, exceeding the QEMU supported maximum"
+                    + " of " + maxBitmaps);
+        }
+        if (nb == 0) {
+            throw new FormatException("found bitmaps extension with zero bitmaps");
+        }
+        if ((e.bitmapDirectoryOffset() & (clusterSize - 1)) != 0) {
+            throw new FormatException("bitmaps_ext: invalid bitmap directory offset");
+        }
+        if (Long.compareUnsigned(e.bitmapDirectorySize(), maxDirectorySize) > 0) {
+            throw new FormatException("bitmaps_ext: bitmap directory size (" + Long.toUnsignedString(
+                    e.bitmapDirectorySize()) + ") exceeds the maximum supported size (" + maxDirectorySize + ")");
+        }
+        return e;
+    }
+
     public byte[] encode() {
         return ByteBuffer.allocate(LENGTH).order(ByteOrder.BIG_ENDIAN).putInt(nbBitmaps).putInt(0)
                 .putLong(bitmapDirectorySize).putLong(bitmapDirectoryOffset).array();

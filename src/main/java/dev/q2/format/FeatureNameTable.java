@@ -30,14 +30,23 @@ public record FeatureNameTable(List<Entry> entries) {
                 new Entry(Features.TYPE_AUTOCLEAR, 1, "raw external data")));
     }
 
+    /**
+     * Reads the table as QEMU does to name unknown features (qcow2_read_extensions, report_unsupported_feature): the
+     * extension's bytes padded with zeros to whole entries, so a short last entry (or a table shorter than one
+     * entry) still names its bit from the bytes it has; the table ends at the first entry with an empty name.
+     */
     public static FeatureNameTable decode(byte[] data) {
-        ByteBuffer b = ByteBuffer.wrap(data).order(ByteOrder.BIG_ENDIAN);
+        int entries = (data.length + ENTRY_SIZE - 1) / ENTRY_SIZE;
+        ByteBuffer b = ByteBuffer.wrap(java.util.Arrays.copyOf(data, entries * ENTRY_SIZE)).order(ByteOrder.BIG_ENDIAN);
         List<Entry> out = new ArrayList<>();
         while (b.remaining() >= ENTRY_SIZE) {
             int type = b.get() & 0xff;
             int bit = b.get() & 0xff;
             byte[] name = new byte[46];
             b.get(name);
+            if (name[0] == 0) {
+                break;
+            }
             int len = 0;
             while (len < name.length && name[len] != 0) {
                 len++;

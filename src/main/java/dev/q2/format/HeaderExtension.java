@@ -28,8 +28,9 @@ public record HeaderExtension(int type, byte[] data) {
         return data.clone();
     }
 
+    /** The data as QEMU reads a string extension (backing format, data file name): up to the first NUL. */
     public String dataAsString() {
-        return new String(data, StandardCharsets.UTF_8);
+        return CStrings.decode(data);
     }
 
     /**
@@ -68,24 +69,35 @@ public record HeaderExtension(int type, byte[] data) {
      * marker.
      */
     public static List<HeaderExtension> decodeAll(ByteBuffer area) {
+        return decodeAll(area, new ArrayList<>());
+    }
+
+    /**
+     * As {@link #decodeAll(ByteBuffer)}, adding each extension to {@code out} as it is decoded, so that a caller
+     * can use the ones before a broken extension (QEMU names unknown features from a feature table it found before
+     * an extension it could not read).
+     */
+    public static List<HeaderExtension> decodeAll(ByteBuffer area, List<HeaderExtension> out) {
         ByteBuffer b = area.slice().order(ByteOrder.BIG_ENDIAN);
-        List<HeaderExtension> out = new ArrayList<>();
         while (true) {
             if (b.remaining() < 8) {
                 if (b.remaining() == 0) {
                     return out; // QEMU accepts an area that ends without an end marker when it is exactly full
                 }
-                throw new FormatException("qcow2 header extension area is truncated");
+                throw new FormatException("Header extension too large"); // its type and length cross the end
             }
             int type = b.getInt();
             int length = b.getInt();
+            // QEMU checks every length against the area, the end marker's too (which may otherwise have any length)
+            if (Integer.toUnsignedLong(length) > b.remaining()) {
+                throw new FormatException("Header extension too large");
+            }
             if (type == END) {
                 return out;
             }
-            if (length < 0 || length > b.remaining()) {
-                throw new FormatException(String.format(
-                        "qcow2 header extension 0x%08x: length %d runs past the end of the header area",
-                        type, Integer.toUnsignedLong(length)));
+            if (type == BITMAPS && length != BitmapsExtension.LENGTH) {
+                // checked in the scan, before any later extension and whatever the autoclear bit says
+                throw new FormatException("bitmaps_ext: Invalid extension length");
             }
             byte[] data = new byte[length];
             b.get(data);

@@ -78,7 +78,7 @@ public record QcowHeader(
         }
         int version = b.getInt(4);
         if (version != 2 && version != 3) {
-            throw new FormatException("Unsupported qcow2 version " + version);
+            throw new FormatException("Unsupported qcow2 version " + Integer.toUnsignedString(version));
         }
         long incompat = 0;
         long compat = 0;

@@ -2,7 +2,6 @@ package dev.q2.format;
 
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
-import java.nio.charset.StandardCharsets;
 
 /**
  * One entry of the snapshot table (spec: "Snapshot table"). Optional extra data fields are -1 when the entry is too
@@ -71,8 +70,8 @@ public record SnapshotEntry(
         int len = b.position() - start;
         int pad = ((len + 7) & ~7) - len;
         b.position(Math.min(b.limit(), b.position() + pad));
-        return new SnapshotEntry(l1Offset, l1Size, new String(id, StandardCharsets.UTF_8),
-                new String(name, StandardCharsets.UTF_8), dateSec, dateNsec, vmClock, vmState, diskSize, icount,
+        return new SnapshotEntry(l1Offset, l1Size, CStrings.decode(id),
+                CStrings.decode(name), dateSec, dateNsec, vmClock, vmState, diskSize, icount,
                 extra);
     }
 }

@@ -15,9 +15,12 @@ public final class Devices {
 
     /** qemu-img's probe among the formats q2 knows: "qcow2" when the file starts with the magic, else "raw". */
     public static String probe(ImageFile f) throws IOException {
-        ByteBuffer b = ByteBuffer.allocate(4);
-        f.readZeroFilled(0, b);
-        return b.getInt(0) == QcowHeader.MAGIC ? "qcow2" : "raw";
+        ByteBuffer b = ByteBuffer.allocate(8);
+        f.readZeroFilled(0, b); // QEMU probes a zero-padded buffer: a short file is probed like any other
+        // qcow2_probe: the magic and a version of at least 2 (unsigned). Version 0 is raw to QEMU too; version 1 is
+        // QEMU's old qcow format, which q2 cannot read: it goes to the qcow2 driver, which refuses it ("Unsupported
+        // qcow2 version 1") rather than showing its bytes as a raw disk.
+        return b.getInt(0) == QcowHeader.MAGIC && b.getInt(4) != 0 ? "qcow2" : "raw";
     }
 
     public static String probe(Path path) throws IOException {

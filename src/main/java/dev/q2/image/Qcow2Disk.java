@@ -14,6 +14,7 @@ import dev.q2.io.QemuLock;
 import dev.q2.util.Diagnostics;
 
 import java.io.IOException;
+import java.io.PrintWriter;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.file.Path;
@@ -107,10 +108,23 @@ public final class Qcow2Disk implements BlockDevice {
 
     /** Opens an image and, unless told otherwise, its backing chain. */
     public static Qcow2Disk open(Path path, DiskOptions opt) throws IOException {
-        return open(path, opt, new HashSet<>());
+        return open(path, opt, new PrintWriter(System.err, true));
+    }
+
+    /**
+     * Opens an image as {@link #open(Path, DiskOptions)} does; what the repair of a dirty image opened for writing
+     * prints (QEMU prints it to stderr) goes to {@code diagnostics}.
+     */
+    public static Qcow2Disk open(Path path, DiskOptions opt, PrintWriter diagnostics) throws IOException {
+        return open(path, opt, new HashSet<>(), diagnostics);
     }
 
     private static Qcow2Disk open(Path path, DiskOptions opt, Set<Path> chain) throws IOException {
+        return open(path, opt, chain, new PrintWriter(System.err, true)); // backing files open read-only
+    }
+
+    private static Qcow2Disk open(Path path, DiskOptions opt, Set<Path> chain, PrintWriter diagnostics)
+            throws IOException {
         Path canonical = path.toAbsolutePath().normalize();
         if (!chain.add(canonical)) {
             throw new ImageException("Backing file '" + path + "' creates an infinite loop.");
@@ -133,13 +147,23 @@ public final class Qcow2Disk implements BlockDevice {
                 throw new ImageException("qcow2: Image is corrupt; cannot be opened read/write");
             }
             if (opt.writable() && h.hasFeature(Features.INCOMPAT_DIRTY)) {
-                throw new ImageException("Image is dirty (lazy refcounts were in use when it was last closed);"
-                        + " repair it first with 'q2 check -r all' or 'qemu-img check -r all'");
+                // as QEMU: a dirty image opened for writing is checked and repaired (-r all) first
+                OpenRepair repair = OpenRepair.find();
+                if (repair == null) {
+                    throw new ImageException("Image is dirty (lazy refcounts were in use when it was last closed);"
+                            + " repair it first with 'q2 check -r all' or 'qemu-img check -r all'");
+                }
+                repair.repairDirty(f, diagnostics);
+                img = Qcow2Image.load(f);
+                h = img.header();
             }
             if (h.hasFeature(Features.INCOMPAT_DATA_FILE)) {
                 String name = img.dataFile();
                 if (name == null) {
                     throw new ImageException("Missing data file name: the image needs an external data file");
+                }
+                if (name.isEmpty()) {
+                    throw new ImageException("The 'file' block driver requires a file name"); // as QEMU says it
                 }
                 Path dp = path.resolveSibling(name);
                 data = opt.writable() ? ImageFile.openReadWrite(dp) : ImageFile.openReadOnly(dp);
@@ -190,7 +214,7 @@ public final class Qcow2Disk implements BlockDevice {
         } catch (java.nio.file.NoSuchFileException e) {
             throw new ImageException("Could not open backing file '" + bp + "': No such file or directory");
         }
-        throw new ImageException("Unsupported backing file format '" + format + "'");
+        throw new ImageException("Could not open backing file: Unknown driver '" + format + "'");
     }
 
     private static void closeQuietly(BlockDevice d) {

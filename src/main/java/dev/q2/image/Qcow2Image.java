@@ -1,7 +1,9 @@
 package dev.q2.image;
 
+import dev.q2.format.BitmapDirectory;
 import dev.q2.format.BitmapDirectoryEntry;
 import dev.q2.format.BitmapsExtension;
+import dev.q2.format.CStrings;
 import dev.q2.format.CryptoHeaderPointer;
 import dev.q2.format.FeatureNameTable;
 import dev.q2.format.Features;
@@ -16,7 +18,6 @@ import dev.q2.io.ImageFile;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -105,15 +106,22 @@ public final class Qcow2Image implements AutoCloseable {
 
     private static Qcow2Image load(ImageFile f, boolean forCheck, boolean metadataOnly) throws IOException {
         long fileSize = f.size();
-        ByteBuffer first = ByteBuffer.allocate((int) Math.min(fileSize, QcowHeader.V3_HEADER_LENGTH));
+        // QEMU reads the header as a block of bytes, zeros past the end of a short file, and checks it in this order
+        ByteBuffer first = ByteBuffer.allocate(QcowHeader.V3_HEADER_LENGTH);
         f.readZeroFilled(0, first);
-        first.flip();
-        if (first.remaining() < 4 || first.getInt(0) != QcowHeader.MAGIC) {
+        first.clear();
+        if (first.getInt(0) != QcowHeader.MAGIC) {
             throw new ImageException("Image is not in qcow2 format");
         }
-        if (first.remaining() < QcowHeader.V2_HEADER_LENGTH
-                || (first.getInt(4) == 3 && first.remaining() < 104)) {
-            throw new ImageException("qcow2 header too short");
+        int version = first.getInt(4);
+        if (version == 2 || version == 3) {
+            int clusterBits = first.getInt(20);
+            if (clusterBits < QcowHeader.MIN_CLUSTER_BITS || clusterBits > QcowHeader.MAX_CLUSTER_BITS) {
+                throw new ImageException("Unsupported cluster size: 2^" + clusterBits);
+            }
+            if (version == 3 && Integer.compareUnsigned(first.getInt(100), 104) < 0) {
+                throw new ImageException("qcow2 header too short");
+            }
         }
         QcowHeader h;
         try {
@@ -136,31 +144,38 @@ public final class Qcow2Image implements AutoCloseable {
         long extEnd = h.backingFileOffset() != 0 ? h.backingFileOffset() : cs;
         long extStart = h.version() == 2 ? QcowHeader.V2_HEADER_LENGTH : h.headerLength();
         List<HeaderExtension> extensions = List.of();
+        List<HeaderExtension> readable = new ArrayList<>();
+        FormatException extensionError = null;
         if (extEnd > extStart) {
             ByteBuffer area = ByteBuffer.allocate((int) (extEnd - extStart));
             f.readZeroFilled(extStart, area);
             area.flip();
             try {
-                extensions = Collections.unmodifiableList(HeaderExtension.decodeAll(area));
+                extensions = Collections.unmodifiableList(HeaderExtension.decodeAll(area, readable));
             } catch (FormatException e) {
-                throw new ImageException(e.getMessage());
+                extensionError = e;
             }
         }
-        FeatureNameTable names = HeaderExtension.first(extensions, HeaderExtension.FEATURE_NAME_TABLE)
-                .map(e -> FeatureNameTable.decode(e.data())).orElse(new FeatureNameTable(List.of()));
         long unknown = h.incompatibleFeatures() & ~Features.INCOMPAT_KNOWN;
         if (unknown != 0) {
+            // QEMU names them from the extensions it could read, ignoring an error in the extensions here
+            FeatureNameTable names = HeaderExtension.first(readable, HeaderExtension.FEATURE_NAME_TABLE)
+                    .map(e -> FeatureNameTable.decode(e.data())).orElse(new FeatureNameTable(List.of()));
             throw new ImageException("Unsupported qcow2 feature(s): " + describeUnknown(unknown, names));
+        }
+        if (extensionError != null) {
+            throw new ImageException(extensionError.getMessage());
         }
         if (h.refcountOrder() > 6) {
             throw new ImageException("Reference count entry width too large; may not exceed 64 bits");
         }
+        // validate_compression_type, with its messages
         if (h.compressionType() > QcowHeader.COMPRESSION_ZSTD) {
-            throw new ImageException("Unknown compression type '" + h.compressionType() + "'");
+            throw new ImageException("qcow2: unknown compression type: " + h.compressionType());
         }
-        if (h.compressionType() != QcowHeader.COMPRESSION_ZLIB && !h.hasFeature(Features.INCOMPAT_COMPRESSION)) {
-            throw new ImageException("Compression type incompatible feature bit must be set if compression type"
-                    + " is not zlib");
+        if ((h.compressionType() != QcowHeader.COMPRESSION_ZLIB) != h.hasFeature(Features.INCOMPAT_COMPRESSION)) {
+            throw new ImageException("qcow2: Compression type incompatible feature bit must "
+                    + (h.compressionType() == QcowHeader.COMPRESSION_ZLIB ? "not " : "") + "be set");
         }
         if (h.extendedL2() && h.clusterBits() < 14) {
             throw new ImageException("Extended L2 entries are only supported with cluster sizes of at least 16384"
@@ -177,7 +192,8 @@ public final class Qcow2Image implements AutoCloseable {
             if (Integer.toUnsignedLong(h.nbSnapshots()) > Limits.MAX_SNAPSHOTS) {
                 throw new ImageException("Too many snapshots");
             }
-            checkTableOffset(h.snapshotsOffset(), 0, cs, "Invalid snapshot table offset");
+            checkTableOffset(h.snapshotsOffset(), Integer.toUnsignedLong(h.nbSnapshots()) * SnapshotEntry.FIXED_SIZE,
+                    cs, "Snapshot table offset invalid");
         }
 
         long l1Entries = Integer.toUnsignedLong(h.l1Size());
@@ -206,7 +222,10 @@ public final class Qcow2Image implements AutoCloseable {
             }
             ByteBuffer name = ByteBuffer.allocate((int) len);
             f.readZeroFilled(h.backingFileOffset(), name);
-            backing = new String(name.array(), StandardCharsets.UTF_8);
+            backing = CStrings.decode(name.array()); // a C string to QEMU
+            if (backing.isEmpty()) {
+                backing = null; // as QEMU: an empty name is no backing file
+            }
         }
 
         long[] snapshotTableSize = new long[1];
@@ -293,15 +312,14 @@ public final class Qcow2Image implements AutoCloseable {
     }
 
     private static String describeUnknown(long bits, FeatureNameTable names) {
+        // report_unsupported_feature: the table's names in its order, then the bits it does not name
         StringBuilder sb = new StringBuilder();
         long rest = bits;
-        for (int bit = 0; bit < 64; bit++) {
-            if ((rest & (1L << bit)) != 0) {
-                String name = names.nameOf(Features.TYPE_INCOMPATIBLE, bit);
-                if (name != null) {
-                    sb.append(sb.length() == 0 ? "" : ", ").append(name);
-                    rest &= ~(1L << bit);
-                }
+        for (FeatureNameTable.Entry e : names.entries()) {
+            long mask = 1L << e.bit(); // a bit number of 64 or more wraps as the C shift does on x86-64
+            if (e.type() == Features.TYPE_INCOMPATIBLE && (rest & mask) != 0) {
+                sb.append(sb.length() == 0 ? "" : ", ").append(e.name());
+                rest &= ~mask;
             }
         }
         if (rest != 0) {
@@ -344,6 +362,9 @@ public final class Qcow2Image implements AutoCloseable {
         if (n == 0) {
             return List.of();
         }
+        if (h.snapshotsOffset() > (Long.MAX_VALUE & ~((1L << 30) - 1)) - SnapshotEntry.FIXED_SIZE) {
+            throw new ImageException("Failed to read snapshot table: Input/output error"); // the block layer refuses
+        }
         // Entries have variable length; read up to the table's maximum size, bounded by the file.
         long max = Math.min(Limits.MAX_SNAPSHOTS_SIZE, Math.max(0, fileSize - h.snapshotsOffset()));
         ByteBuffer buf = ByteBuffer.allocate((int) max);
@@ -371,35 +392,31 @@ public final class Qcow2Image implements AutoCloseable {
     private static List<BitmapDirectoryEntry> readBitmaps(ImageFile f, QcowHeader h, List<HeaderExtension> exts,
                                                           long fileSize) throws IOException {
         var ext = HeaderExtension.first(exts, HeaderExtension.BITMAPS);
-        if (ext.isEmpty() || (h.autoclearFeatures() & Features.AUTOCLEAR_BITMAPS) == 0) {
+        if (ext.isEmpty()) {
+            return List.of();
+        }
+        if (ext.get().data().length != BitmapsExtension.LENGTH) {
+            throw new ImageException("bitmaps_ext: Invalid extension length"); // checked before the autoclear bit
+        }
+        if ((h.autoclearFeatures() & Features.AUTOCLEAR_BITMAPS) == 0) {
             return List.of(); // QEMU ignores a bitmaps extension whose autoclear bit was cleared
         }
-        BitmapsExtension b;
+        List<BitmapDirectoryEntry> out;
         try {
-            b = BitmapsExtension.decode(ext.get().data());
+            BitmapsExtension b = BitmapsExtension.decodeChecked(ext.get().data(), h.clusterSize(), Limits.MAX_BITMAPS,
+                    Limits.MAX_BITMAP_DIRECTORY_SIZE);
+            long offset = b.bitmapDirectoryOffset();
+            int size = (int) b.bitmapDirectorySize(); // at most 64 MiB, checked above
+            if (offset < 0 || offset > (Long.MAX_VALUE & ~((1L << 30) - 1)) - size) {
+                throw new ImageException("Failed to read bitmap directory: Input/output error");
+            }
+            ByteBuffer buf = ByteBuffer.allocate(size);
+            f.readZeroFilled(offset, buf); // past the end of the file: zeros, as QEMU reads it
+            buf.flip();
+            out = BitmapDirectory.decode(buf, Integer.toUnsignedLong(b.nbBitmaps()), h.clusterSize(),
+                    (h.size() >>> 9) << 9);
         } catch (FormatException e) {
             throw new ImageException(e.getMessage());
-        }
-        if (Integer.toUnsignedLong(b.nbBitmaps()) > Limits.MAX_BITMAPS) {
-            throw new ImageException("bitmaps_ext: Image has " + Integer.toUnsignedLong(b.nbBitmaps())
-                    + " bitmaps, exceeding the QEMU supported maximum of " + Limits.MAX_BITMAPS);
-        }
-        if (b.bitmapDirectorySize() > Limits.MAX_BITMAP_DIRECTORY_SIZE || b.bitmapDirectorySize() < 0) {
-            throw new ImageException("bitmaps_ext: Bitmap directory size exceeds the maximum");
-        }
-        if (b.bitmapDirectoryOffset() + b.bitmapDirectorySize() > fileSize) {
-            throw new ImageException("bitmaps_ext: Bitmap directory runs past the end of the file");
-        }
-        ByteBuffer buf = ByteBuffer.allocate((int) b.bitmapDirectorySize());
-        f.readFully(b.bitmapDirectoryOffset(), buf);
-        buf.flip();
-        List<BitmapDirectoryEntry> out = new ArrayList<>();
-        for (int i = 0; i < b.nbBitmaps(); i++) {
-            try {
-                out.add(BitmapDirectoryEntry.decode(buf));
-            } catch (FormatException e) {
-                throw new ImageException(e.getMessage());
-            }
         }
         for (BitmapDirectoryEntry bm : out) {
             checkBitmapTable(f, bm, h.clusterSize());
@@ -422,6 +439,12 @@ public final class Qcow2Image implements AutoCloseable {
         long entries = Integer.toUnsignedLong(bm.bitmapTableSize());
         if (bm.inUse() || entries > BME_MAX_TABLE_SIZE) {
             return;
+        }
+        long at = bm.bitmapTableOffset();
+        if (at < 0 || at > (Long.MAX_VALUE & ~((1L << 30) - 1)) - entries * 8) {
+            // the block layer refuses the read (bit 63 set, or past BDRV_MAX_LENGTH)
+            throw new ImageException("Could not read bitmap_table table from image for bitmap '" + bm.name()
+                    + "': Input/output error");
         }
         ByteBuffer buf = ByteBuffer.allocate((int) Math.min(entries, 65536) * 8).order(ByteOrder.BIG_ENDIAN);
         for (long first = 0; first < entries; first += 65536) {
@@ -465,10 +488,10 @@ public final class Qcow2Image implements AutoCloseable {
         return backingFile;
     }
 
-    /** The backing format from the backing format extension, or null. */
+    /** The backing format from the backing format extension, or null (also when it is empty: QEMU then probes). */
     public String backingFormat() {
         return HeaderExtension.first(extensions, HeaderExtension.BACKING_FORMAT).map(HeaderExtension::dataAsString)
-                .orElse(null);
+                .filter(f -> !f.isEmpty()).orElse(null);
     }
 
     /** The external data file name from its extension, or null. */
