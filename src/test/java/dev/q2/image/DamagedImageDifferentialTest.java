@@ -95,6 +95,141 @@ class DamagedImageDifferentialTest {
         everyReadPath("table.qcow2", "L2 table offset 0x40200 unaligned (L1 index: 0)");
     }
 
+    @Test
+    void extendedL2UnalignedDataCluster() throws IOException {
+        // extended L2 entries are 16 bytes: the message still names the entry's index in its table
+        image("extunal.qcow2", "4M", "-o", "extended_l2=on");
+        long l2 = firstL2Table("extunal.qcow2");
+        patchLong("extunal.qcow2", l2 + 16 * 16, readLong("extunal.qcow2", l2 + 16 * 16) + 0x200);
+        everyReadPath("extunal.qcow2", "Cluster allocation offset 0x60200 unaligned (L2 offset: 0x40000, L2 index: "
+                + "0x10)");
+    }
+
+    // ------------------------------------------------------------------ writes into corrupt refcount metadata
+
+    @Test
+    void writeWithAnUnalignedRefcountBlock() throws IOException {
+        // iotest 305: the first allocation meets the refcount block; QEMU marks the image corrupt, fails the write
+        // and refuses everything after it
+        img("create", "-q", "-f", "qcow2", "refblock.qcow2", "64M");
+        long reftable = readLong("refblock.qcow2", 48);
+        patchLong("refblock.qcow2", reftable, readLong("refblock.qcow2", reftable) + 0x200);
+        sameIo(true, "refblock.qcow2", "write 0 64k", "read 0 4k", "write 64k 4k", "flush");
+        // the library says the same
+        try (Qcow2Disk disk = Qcow2Disk.open(dir.resolve("refblock.qcow2"), DiskOptions.readWrite())) {
+            assertThatThrownBy(() -> disk.write(0, ByteBuffer.allocate(4096)))
+                    .isInstanceOf(CorruptMetadataException.class)
+                    .hasMessage("Refblock offset 0x20200 unaligned (reftable index: 0)")
+                    .satisfies(e -> assertThat(((CorruptMetadataException) e).fatal()).isTrue());
+            assertThatThrownBy(() -> disk.read(0, ByteBuffer.allocate(4096)))
+                    .isInstanceOf(DiskUnusableException.class).hasMessage("No medium found");
+        }
+        assertThat(readLong("refblock.qcow2", 72) & 2).as("corrupt bit").isEqualTo(2);
+    }
+
+    // ------------------------------------------------------------------ data past the end of the file
+
+    @Test
+    void convertToRawReadsZerosPastTheEndOfTheFile() throws IOException {
+        // a last data cluster cut short, and one whose whole host cluster lies past the end of the file
+        img("create", "-q", "-f", "qcow2", "cut.qcow2", "1M");
+        io("cut.qcow2", "write -P 0x33 0 192k");
+        long l2 = firstL2Table("cut.qcow2");
+        long second = readLong("cut.qcow2", l2 + 8) & 0x00ff_ffff_ffff_fe00L;
+        try (RandomAccessFile f = new RandomAccessFile(dir.resolve("cut.qcow2").toFile(), "rw")) {
+            f.setLength(second + 0x8000); // half of the second data cluster, none of the third
+        }
+        img("create", "-q", "-f", "qcow2", "past.qcow2", "1M");
+        io("past.qcow2", "write -P 0x44 0 128k");
+        l2 = firstL2Table("past.qcow2");
+        patchLong("past.qcow2", l2 + 8, readLong("past.qcow2", l2 + 8) + (16 << 20));
+        for (String file : new String[] {"cut.qcow2", "past.qcow2"}) {
+            for (String[] opts : new String[][] {{}, {"-S", "4k"}}) {
+                List<String> q = new ArrayList<>(List.of("convert", "-O", "raw"));
+                q.addAll(List.of(opts));
+                List<String> r = new ArrayList<>(q);
+                q.addAll(List.of(file, "qemu.raw"));
+                r.addAll(List.of(file, "q2.raw"));
+                Qemu.Result qr = Qemu.img(dir, q.toArray(String[]::new));
+                Cli.Result rr = Cli.runIn(dir, r.toArray(String[]::new));
+                assertThat(qr.exitCode()).as("qemu-img %s", q).isZero();
+                assertThat(rr.err()).as("stderr of q2 %s", r).isEmpty();
+                assertThat(rr.exitCode()).as("q2 %s", r).isZero();
+                assertThat(Files.readAllBytes(dir.resolve("q2.raw"))).as("q2 %s", r)
+                        .isEqualTo(Files.readAllBytes(dir.resolve("qemu.raw")));
+            }
+        }
+    }
+
+    // ------------------------------------------------------------------ external data file without a name
+
+    @Test
+    void dataFileBitWithoutADataFileName() throws IOException {
+        img("create", "-q", "-f", "qcow2", "noname.qcow2", "1M");
+        io("noname.qcow2", "write -P 0x55 0 64k");
+        patchLong("noname.qcow2", 72, readLong("noname.qcow2", 72) | 4); // incompatible bit 2: external data file
+        for (String[] c : new String[][] {{"check", "noname.qcow2"}, {"map", "noname.qcow2"},
+                {"map", "--output=json", "noname.qcow2"}, {"convert", "-O", "raw", "noname.qcow2", "t.raw"},
+                {"convert", "-O", "qcow2", "noname.qcow2", "t.qcow2"}, {"compare", "noname.qcow2", "noname.qcow2"}}) {
+            Qemu.Result q = Qemu.img(dir, c);
+            Cli.Result r = Cli.runIn(dir, c);
+            assertThat(q.err()).as(Arrays.toString(c)).contains("'data-file' is required for this image");
+            assertThat(r.out()).as("stdout of %s", Arrays.toString(c)).isEqualTo(q.out());
+            sameResult(Arrays.toString(c), r, q, "qemu-img: ");
+        }
+        Qemu.Result q = Qemu.io(dir, "-r", "-c", "read 0 4k", "noname.qcow2");
+        Cli.Result r = Cli.runIn(dir, "io", "-r", "-c", "read 0 4k", "noname.qcow2");
+        sameResult("io", r, q, "qemu-io: ");
+        // info opens the image for its metadata only, which needs no data file
+        assertThat(Cli.runIn(dir, "info", "noname.qcow2").exitCode()).isZero();
+        assertThat(Qemu.img(dir, "info", "noname.qcow2").exitCode()).isZero();
+    }
+
+    // ------------------------------------------------------------------ sizes that are not whole sectors
+
+    @Test
+    void sizesInWholeSectors() throws IOException {
+        // a qcow2 virtual size 1000 bytes short of 1 MiB (QEMU drops the partial sector), a raw file of 1000 bytes
+        // (QEMU counts the partial sector)
+        img("create", "-q", "-f", "qcow2", "odd.qcow2", "1M");
+        io("odd.qcow2", "write -P 0x66 0 1M");
+        patchLong("odd.qcow2", 24, (1 << 20) - 1000);
+        byte[] raw = new byte[1000];
+        Arrays.fill(raw, (byte) 0x77);
+        Files.write(dir.resolve("odd.raw"), raw);
+        for (String file : new String[] {"odd.qcow2", "odd.raw"}) {
+            for (String output : new String[] {"human", "json"}) {
+                String[] info = {"info", "--output=" + output, file};
+                assertThat(sizeLines(Cli.runIn(dir, info).out())).as("q2 info %s", output)
+                        .isEqualTo(sizeLines(Qemu.img(dir, info).out()));
+                String[] map = {"map", "--output=" + output, file};
+                assertThat(Cli.runIn(dir, map).out()).as("q2 map %s of %s", output, file)
+                        .isEqualTo(Qemu.img(dir, map).out());
+            }
+            for (String format : new String[] {"raw", "qcow2"}) {
+                img("convert", "-O", format, file, "qemu." + format);
+                assertThat(Cli.runIn(dir, "convert", "-O", format, file, "q2." + format).exitCode()).isZero();
+                String[] size = {"info", "--output=json", "-f", format};
+                assertThat(sizeLines(Qemu.img(dir, concat(size, "q2." + format)).out()))
+                        .as("virtual size of %s converted to %s", file, format)
+                        .isEqualTo(sizeLines(Qemu.img(dir, concat(size, "qemu." + format)).out()));
+                Qemu.Result cmp = Qemu.img(dir, "compare", "-s", "q2." + format, "qemu." + format);
+                assertThat(cmp.exitCode()).as("compare -s: %s", cmp.out()).isZero();
+            }
+        }
+    }
+
+    private static String sizeLines(String out) {
+        return out.lines().filter(l -> l.contains("virtual-size") || l.startsWith("virtual size:"))
+                .collect(Collectors.joining("\n"));
+    }
+
+    private static String[] concat(String[] a, String b) {
+        String[] r = Arrays.copyOf(a, a.length + 1);
+        r[a.length] = b;
+        return r;
+    }
+
     /** Data at 0 and at 1M, so that the damage at 1M comes after a cluster that reads well. */
     private void image(String name, String size, String... options) {
         List<String> args = new ArrayList<>(List.of("create", "-q", "-f", "qcow2"));
