@@ -55,6 +55,14 @@ public final class L2Corruption {
         return null;
     }
 
+    /**
+     * A write into a cluster in place (it has OFLAG_COPIED) whose host offset is not cluster aligned
+     * (qcow2's handle_copied); {@code guestOffset} is where the write starts in that cluster.
+     */
+    public static String unalignedWrite(long hostCluster, long guestOffset) {
+        return "Data cluster offset " + hex(hostCluster) + " unaligned (guest offset: " + hex(guestOffset) + ")";
+    }
+
     /** An extended entry whose bitmap QEMU refuses ({@link SubclusterType#INVALID}), met anywhere in a run. */
     public static String invalid(long l2Offset, int l2Index) {
         return "Invalid cluster entry found  (L2 offset: " + hex(l2Offset) + ", L2 index: " + hex(l2Index) + ")";

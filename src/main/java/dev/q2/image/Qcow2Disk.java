@@ -814,6 +814,9 @@ public final class Qcow2Disk implements BlockDevice {
         long guestCluster = ci << clusterBits;
         boolean hasHost = type == L2Entry.Type.NORMAL || type == L2Entry.Type.ZERO_ALLOC;
         boolean inPlace = hasHost && (L2Entry.copied(entry) || externalData);
+        if (inPlace && (L2Entry.hostOffset(entry) & (cs - 1)) != 0) {
+            throw corrupt(L2Corruption.unalignedWrite(L2Entry.hostOffset(entry), guestCluster + a));
+        }
 
         if (inPlace) {
             long host = L2Entry.hostOffset(entry);

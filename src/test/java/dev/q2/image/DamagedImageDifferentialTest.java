@@ -105,7 +105,17 @@ class DamagedImageDifferentialTest {
                 + "0x10)");
     }
 
-    // ------------------------------------------------------------------ writes into corrupt refcount metadata
+    // ------------------------------------------------------------------ writes into corrupt metadata
+
+    @Test
+    void writeIntoAnUnalignedDataCluster() throws IOException {
+        // QEMU refuses to write in place at an unaligned host offset (it would overwrite the neighbouring cluster)
+        image("wunal.qcow2", "4M");
+        long l2 = firstL2Table("wunal.qcow2");
+        patchLong("wunal.qcow2", l2 + 8 * 16, readLong("wunal.qcow2", l2 + 8 * 16) + 0x200);
+        sameIo(true, "wunal.qcow2", "write -P 0x99 0x101200 512", "read 0 4k", "flush");
+        sameIo(true, "wunal.qcow2", "write -P 0x99 1M 64k", "write 0 4k");
+    }
 
     @Test
     void writeWithAnUnalignedRefcountBlock() throws IOException {
