@@ -955,7 +955,12 @@ public final class Qcow2Disk implements BlockDevice {
             return;
         }
         switch (type) {
-            case NORMAL, ZERO_ALLOC -> pendingFrees.add(new long[] {L2Entry.hostOffset(entry), cs});
+            case NORMAL, ZERO_ALLOC -> {
+                // QEMU does not free an unaligned cluster (it would drop the refcounts of two others): a leak
+                if ((L2Entry.hostOffset(entry) & (cs - 1)) == 0) {
+                    pendingFrees.add(new long[] {L2Entry.hostOffset(entry), cs});
+                }
+            }
             case COMPRESSED -> {
                 CompressedDescriptor d = CompressedDescriptor.decode(entry, clusterBits);
                 long start = d.hostOffset() & ~511L;
