@@ -9,8 +9,8 @@ import dev.q2.format.L1Entry;
 import dev.q2.format.L2Corruption;
 import dev.q2.format.L2Entry;
 import dev.q2.format.QcowHeader;
-import dev.q2.format.SubclusterType;
 import dev.q2.format.SubclusterBitmap;
+import dev.q2.format.SubclusterType;
 import dev.q2.io.ImageFile;
 import dev.q2.io.QemuLock;
 import dev.q2.util.Diagnostics;
@@ -622,7 +622,7 @@ public final class Qcow2Disk implements BlockDevice {
     private long[] unitAt(long guest, boolean first) throws IOException {
         long ci = guest >>> clusterBits;
         long[] e = first ? checkedLookup(ci) : lookup(ci);
-        if (!first) {
+        if (!first && (guest & (cs - 1)) == 0) { // later subclusters of a cluster: its entry is checked already
             String bad = corruption(ci, e);
             if (bad != null) {
                 if (SubclusterType.of(e[0], e[1], 0, ext, externalData) == SubclusterType.INVALID) {

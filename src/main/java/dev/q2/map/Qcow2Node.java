@@ -132,9 +132,9 @@ final class Qcow2Node extends Node {
         if (l2Offset == 0) {
             type = SubclusterType.UNALLOCATED_PLAIN;
         } else {
-            String corrupt = L2Corruption.l2Table(l2Offset, l1Index, clusterSize);
-            if (corrupt != null) {
-                throw corrupt(corrupt);
+            String badTable = L2Corruption.l2Table(l2Offset, l1Index, clusterSize);
+            if (badTable != null) {
+                throw corrupt(badTable);
             }
             loadL2(l2Offset);
             int scIndex = (int) ((offset >>> subclusterBits) & (subclustersPerCluster - 1));
