@@ -4,7 +4,7 @@ import dev.q2.compare.Comparer;
 import dev.q2.image.BlockDevice;
 import dev.q2.image.Devices;
 import dev.q2.map.ChainReader;
-import dev.q2.map.CorruptMetadataException;
+import dev.q2.image.CorruptMetadataException;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Model.OptionSpec;
 import picocli.CommandLine.Model.PositionalParamSpec;

@@ -187,6 +187,9 @@ final class ConvertCommand implements Callable<Integer> {
         try (src) {
             return convert(src, out, err);
         } catch (ConvertException e) {
+            if (e.getCause() instanceof dev.q2.image.CorruptMetadataException c && c.firstReport()) {
+                err.println(c.qemuReport()); // QEMU's qcow2 driver says it first
+            }
             return fail(err, e.getMessage());
         } catch (Exception e) {
             err.println("q2: " + Errors.describe(e));

@@ -77,7 +77,7 @@ final class IoCommand implements Callable<Integer> {
             return 1;
         }
         try (disk) {
-            IoScript script = new IoScript(disk, out);
+            IoScript script = new IoScript(disk, out, err);
             if (commands.isEmpty()) {
                 BufferedReader in = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8));
                 for (String line = in.readLine(); line != null; line = in.readLine()) {

@@ -107,7 +107,7 @@ final class MapCommand implements Callable<Integer> {
             ImageMapper.map(chain, start, max, printer);
         } catch (MapException e) {
             printer.flush();
-            if (e.getCause() instanceof dev.q2.map.CorruptMetadataException c) {
+            if (e.getCause() instanceof dev.q2.image.CorruptMetadataException c) {
                 err.println(c.qemuReport());
             }
             err.println("q2: " + e.getMessage());

@@ -7,4 +7,8 @@ public final class ConvertException extends IOException {
     public ConvertException(String message) {
         super(message);
     }
+
+    public ConvertException(String message, Throwable cause) {
+        super(message, cause);
+    }
 }

@@ -4,6 +4,7 @@ import dev.q2.create.CreateSpec;
 import dev.q2.create.Qcow2Creator;
 import dev.q2.image.BlockDevice;
 import dev.q2.image.DiskOptions;
+import dev.q2.image.CorruptMetadataException;
 import dev.q2.image.ImageException;
 import dev.q2.image.Qcow2Disk;
 import dev.q2.io.ImageFile;
@@ -316,7 +317,12 @@ public final class Converter {
                     }
                 }
                 if (nextStatus <= pos) {
-                    BlockDevice.Layered l = sourceStatus(pos, n);
+                    BlockDevice.Layered l;
+                    try {
+                        l = sourceStatus(pos, n);
+                    } catch (CorruptMetadataException e) {
+                        throw statusFailed(pos, e);
+                    }
                     long count = roundUp(Math.max(1, l.length()));
                     long tail = (pos + count) % srcAlign;
                     if (count > tail) {
@@ -353,7 +359,11 @@ public final class Converter {
                 if (what == BlockDevice.Kind.DATA) {
                     data = out.buffer();
                     data.limit((int) n);
-                    src.read(pos, data);
+                    try {
+                        src.read(pos, data);
+                    } catch (CorruptMetadataException e) {
+                        throw new ConvertException("error while reading at byte " + pos + ": Input/output error", e);
+                    }
                     data.flip();
                     if (!settings.compress() && settings.minSparse() > 0) {
                         parts = dataParts(pos, (int) n, data); // here, on the reader's core
@@ -519,6 +529,50 @@ public final class Converter {
     }
 
     private static void copyRaw(BlockDevice src, ImageFile out, DoubleConsumer progress) throws IOException {
+        try {
+            copyRawFast(src, out, progress);
+        } catch (CorruptMetadataException e) {
+            // qemu-img fails in the block-status walk of its first pass, where that walk meets the corruption
+            throw statusFailed(failingStatusOffset(src), e);
+        }
+    }
+
+    /** qemu-img convert's error for a block-status query that fails (corrupt metadata: EIO). */
+    private static ConvertException statusFailed(long offset, CorruptMetadataException e) {
+        return new ConvertException("error while reading block status at offset " + offset
+                + ": Input/output error", e);
+    }
+
+    /**
+     * Where qemu-img convert's walk over the source's block status (its first pass, which counts the allocated
+     * sectors before anything is copied; the same steps as {@link Copy}) fails; 0 if it does not.
+     */
+    private static long failingStatusOffset(BlockDevice src) throws IOException {
+        long total = roundUp(src.size());
+        long align = Math.max(SECTOR, src.allocationUnit());
+        long pos = 0;
+        while (pos < total) {
+            long len = Math.min(Math.min(total - pos, MAX_REQUEST), src.size() - pos);
+            if (len <= 0) {
+                break;
+            }
+            BlockDevice.Layered l;
+            try {
+                l = BlockDevice.chainStatus(src, pos, len);
+            } catch (CorruptMetadataException e) {
+                return pos;
+            }
+            long count = roundUp(Math.max(1, l.length()));
+            long tail = (pos + count) % align;
+            if (count > tail) {
+                count -= tail;
+            }
+            pos += count;
+        }
+        return 0;
+    }
+
+    private static void copyRawFast(BlockDevice src, ImageFile out, DoubleConsumer progress) throws IOException {
         long size = src.size();
         ByteBuffer buf = ByteBuffer.allocateDirect(CHUNK); // direct: no copy per read and write
         progress.accept(0);
@@ -533,7 +587,13 @@ public final class Converter {
                     // sendfile), with no trip through a buffer here. Zero blocks inside them are copied, not
                     // skipped; zero clusters and unallocated areas still stay holes.
                     len = host[1];
-                    transfer(((Qcow2Disk) src).dataFile(), host[0], len, out, pos);
+                    // what lies past the end of the file reads as zeros (QEMU's block layer), which the new
+                    // target already holds
+                    ImageFile from = ((Qcow2Disk) src).dataFile();
+                    long inFile = Math.min(len, Math.max(0, from.size() - host[0]));
+                    if (inFile > 0) {
+                        transfer(from, host[0], inFile, out, pos);
+                    }
                     pos += len;
                     progress.accept(100.0 * pos / size);
                     continue;

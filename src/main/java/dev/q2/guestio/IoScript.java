@@ -1,5 +1,7 @@
 package dev.q2.guestio;
 
+import dev.q2.image.CorruptMetadataException;
+import dev.q2.image.DiskUnusableException;
 import dev.q2.image.Qcow2Disk;
 import dev.q2.util.Sizes;
 
@@ -18,11 +20,18 @@ import java.util.Locale;
 public final class IoScript {
     private final Qcow2Disk disk;
     private final PrintWriter out;
+    private final PrintWriter err;
     private boolean failed;
 
     public IoScript(Qcow2Disk disk, PrintWriter out) {
+        this(disk, out, out);
+    }
+
+    /** @param err where QEMU's qcow2 driver lines go (a corrupt image) */
+    public IoScript(Qcow2Disk disk, PrintWriter out, PrintWriter err) {
         this.disk = disk;
         this.out = out;
+        this.err = err;
     }
 
     /** True once any command failed (qemu-io then exits with 1). */
@@ -47,7 +56,26 @@ public final class IoScript {
             }
         } catch (IllegalArgumentException e) {
             fail(e.getMessage());
+        } catch (CorruptMetadataException e) {
+            // as qemu-io: the driver's line on stderr (once), the command's failure with EIO's words
+            if (e.firstReport()) {
+                err.println(e.qemuReport());
+                err.flush();
+            }
+            fail(verb(cmd) + " failed: Input/output error");
+        } catch (DiskUnusableException e) {
+            fail(verb(cmd) + " failed: " + e.getMessage());
         }
+    }
+
+    private static String verb(String cmd) {
+        return switch (cmd) {
+            case "r" -> "read";
+            case "w" -> "write";
+            case "d" -> "discard";
+            case "f" -> "flush";
+            default -> cmd;
+        };
     }
 
     private void fail(String message) {

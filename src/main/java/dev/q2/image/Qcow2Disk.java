@@ -6,9 +6,11 @@ import dev.q2.compress.ClusterCodec;
 import dev.q2.format.CompressedDescriptor;
 import dev.q2.format.Features;
 import dev.q2.format.L1Entry;
+import dev.q2.format.L2Corruption;
 import dev.q2.format.L2Entry;
 import dev.q2.format.QcowHeader;
 import dev.q2.format.SubclusterBitmap;
+import dev.q2.format.SubclusterType;
 import dev.q2.io.ImageFile;
 import dev.q2.io.QemuLock;
 import dev.q2.util.Diagnostics;
@@ -67,6 +69,10 @@ public final class Qcow2Disk implements BlockDevice {
     private final long size;
 
     private boolean markedDirty;
+    /** A corruption was reported (QEMU reports one per image and session). */
+    private boolean corruptionSignaled;
+    /** The image was marked corrupt while open for writing: all further I/O fails, as QEMU's does. */
+    private boolean unusable;
     private long compressedCacheHost = -1;
     private byte[] compressedCache;
     private final EngineStats stats = new EngineStats();
@@ -90,7 +96,7 @@ public final class Qcow2Disk implements BlockDevice {
         this.l2Entries = 1L << l2Bits;
         this.entrySize = header.l2EntrySize();
         this.subclusterSize = ext ? cs / SubclusterBitmap.SUBCLUSTERS : cs;
-        this.size = header.size();
+        this.size = header.size() & ~511L; // QEMU's qcow2 driver counts whole sectors of the virtual size
         L2CacheSizing sizing = new L2CacheSizing(size, cs, ext);
         long capacity = opt.l2CacheBytes() > 0 ? opt.l2CacheBytes() : sizing.defaultCapacity(opt.l2CacheMax());
         int slice = opt.l2CacheEntrySize() > 0 ? opt.l2CacheEntrySize() : (int) cs;
@@ -101,6 +107,9 @@ public final class Qcow2Disk implements BlockDevice {
         this.l2 = new L2Cache(capacity, slice, (off, b) -> file.readZeroFilled(off, b), this::writeL2Slice);
         this.refcounts = writable ? new RefcountAllocator(file, clusterBits, header.refcountOrder(),
                 header.refcountTableOffset(), img.refcountTable()) : null;
+        if (refcounts != null) {
+            refcounts.onCorruption(this::corrupt);
+        }
         Diagnostics.info(Qcow2Disk.class, "opened {} {}: {} bytes, {}-byte clusters{}, L2 cache {} bytes in {}-byte"
                 + " entries{}", writable ? "read-write" : "read-only", path, size, cs, ext ? " (extended L2)" : "",
                 l2.capacityBytes(), l2.sliceSize(), backing != null ? ", with a backing file" : "");
@@ -158,10 +167,7 @@ public final class Qcow2Disk implements BlockDevice {
                 h = img.header();
             }
             if (h.hasFeature(Features.INCOMPAT_DATA_FILE)) {
-                String name = img.dataFile();
-                if (name == null) {
-                    throw new ImageException("Missing data file name: the image needs an external data file");
-                }
+                String name = img.dataFile(); // never null here: Qcow2Image.load refuses that
                 if (name.isEmpty()) {
                     throw new ImageException("The 'file' block driver requires a file name"); // as QEMU says it
                 }
@@ -295,16 +301,61 @@ public final class Qcow2Disk implements BlockDevice {
         if (l2Offset == 0) {
             return new long[] {0, 0};
         }
-        checkMetadataOffset(l2Offset, "L2 table");
+        String bad = L2Corruption.l2Table(l2Offset, clusterIndex >>> l2Bits, cs);
+        if (bad != null) {
+            throw corrupt(bad);
+        }
         Slot s = slot(l2Offset, clusterIndex);
         ByteBuffer b = l2.get(s.sliceOffset());
         return new long[] {b.getLong(s.pos()), ext ? b.getLong(s.pos() + 8) : 0};
     }
 
-    private void checkMetadataOffset(long offset, String what) {
-        if ((offset & (cs - 1)) != 0) {
-            throw new ImageException(what + " offset " + offset + " is invalid; the image is corrupt"
-                    + " (run 'q2 check')");
+    /**
+     * {@link #lookup} for a read or block-status query that starts at this cluster: an entry QEMU finds corrupt
+     * there fails it (see {@link L2Corruption#entry}).
+     */
+    private long[] checkedLookup(long clusterIndex) throws IOException {
+        long[] e = lookup(clusterIndex);
+        String bad = corruption(clusterIndex, e);
+        if (bad != null) {
+            throw corrupt(bad);
+        }
+        return e;
+    }
+
+    /** What QEMU finds corrupt in the looked-up entry {@code e} of a guest cluster; null when nothing. */
+    private String corruption(long clusterIndex, long[] e) {
+        if (e[0] == 0 && e[1] == 0) {
+            return null;
+        }
+        return L2Corruption.entry(e[0], e[1], clusterIndex << clusterBits, l2OffsetFor(clusterIndex),
+                (int) (clusterIndex & (l2Entries - 1)), header.version(), ext, externalData, cs);
+    }
+
+    /**
+     * QEMU's qcow2_signal_corruption: on an image open for writing the corrupt bit is set and all further I/O on the
+     * disk fails ({@link DiskUnusableException}); read-only, only the request fails. The first event is the one
+     * reported.
+     */
+    private CorruptMetadataException corrupt(String message) {
+        boolean first = !corruptionSignaled;
+        corruptionSignaled = true;
+        if (!writable) {
+            return new CorruptMetadataException(message, false, first);
+        }
+        unusable = true;
+        CorruptMetadataException e = new CorruptMetadataException(message, true, true);
+        try {
+            writeIncompatibleFeatures(header.incompatibleFeatures() | Features.INCOMPAT_CORRUPT);
+        } catch (IOException | RuntimeException io) {
+            e.addSuppressed(io);
+        }
+        return e;
+    }
+
+    private void requireUsable() {
+        if (unusable) {
+            throw new DiskUnusableException();
         }
     }
 
@@ -371,6 +422,7 @@ public final class Qcow2Disk implements BlockDevice {
 
     @Override
     public void read(long offset, ByteBuffer dst) throws IOException {
+        requireUsable();
         long pos = offset;
         while (dst.hasRemaining()) {
             if (pos >= size) {
@@ -400,12 +452,13 @@ public final class Qcow2Disk implements BlockDevice {
      * extended L2).
      */
     public long[] hostRun(long offset, long length) throws IOException {
+        requireUsable();
         if (ext || offset >= size) {
             return null;
         }
         long ci = offset >>> clusterBits;
         int inC = (int) (offset & (cs - 1));
-        long[] e = lookup(ci);
+        long[] e = checkedLookup(ci);
         if (type(e[0]) != L2Entry.Type.NORMAL) {
             return null;
         }
@@ -428,7 +481,8 @@ public final class Qcow2Disk implements BlockDevice {
         if (ext || first != cs - inC || limit <= first) {
             return first;
         }
-        long[] e = lookup(ci);
+        // the clusters after the first join the run only when they are aligned data clusters where QEMU expects
+        long[] e = checkedLookup(ci);
         if (type(e[0]) != L2Entry.Type.NORMAL) {
             return first;
         }
@@ -447,7 +501,7 @@ public final class Qcow2Disk implements BlockDevice {
     }
 
     private void readInCluster(long ci, int inC, int n, ByteBuffer dst) throws IOException {
-        long[] e = lookup(ci);
+        long[] e = checkedLookup(ci);
         long entry = e[0];
         L2Entry.Type type = type(entry);
         long guest = (ci << clusterBits) + inC;
@@ -558,8 +612,9 @@ public final class Qcow2Disk implements BlockDevice {
 
     @Override
     public Extent status(long offset, long length) throws IOException {
+        requireUsable();
         long ci = offset >>> clusterBits;
-        long[] e = lookup(ci);
+        long[] e = checkedLookup(ci);
         L2Entry.Type type = type(e[0]);
         long end = Math.min(offset + length, Math.min(size, (ci + 1) << clusterBits));
         long len = end - offset;
@@ -591,11 +646,26 @@ public final class Qcow2Disk implements BlockDevice {
     private static final int U_ZERO_PLAIN = 3;
     private static final int U_ZERO_ALLOC = 4;
     private static final int U_COMPRESSED = 5;
+    /** A unit whose entry QEMU finds corrupt, met after the first unit of a query: the run ends before it. */
+    private static final int U_CORRUPT = 6;
 
-    /** The kind of the unit holding guest offset {@code guest}, and its host offset (-1 where it has none). */
-    private long[] unitAt(long guest) throws IOException {
+    /**
+     * The kind of the unit holding guest offset {@code guest}, and its host offset (-1 where it has none). As in
+     * QEMU's qcow2_get_host_offset, the first unit of a query fails on any corruption of its entry, later ones only
+     * on an invalid subcluster bitmap (the others end the run, and the next query fails).
+     */
+    private long[] unitAt(long guest, boolean first) throws IOException {
         long ci = guest >>> clusterBits;
-        long[] e = lookup(ci);
+        long[] e = first ? checkedLookup(ci) : lookup(ci);
+        if (!first && (guest & (cs - 1)) == 0) { // later subclusters of a cluster: its entry is checked already
+            String bad = corruption(ci, e);
+            if (bad != null) {
+                if (SubclusterType.of(e[0], e[1], 0, ext, externalData) == SubclusterType.INVALID) {
+                    throw corrupt(bad);
+                }
+                return new long[] {U_CORRUPT, -1};
+            }
+        }
         L2Entry.Type t = type(e[0]);
         long host = L2Entry.hostOffset(e[0]);
         if (t == L2Entry.Type.COMPRESSED) {
@@ -625,17 +695,18 @@ public final class Qcow2Disk implements BlockDevice {
      */
     @Override
     public Layered layerStatus(long offset, long length) throws IOException {
+        requireUsable();
         if (offset >= size) {
             return new Layered(length, Kind.ZERO);
         }
         long unit = ext ? subclusterSize : cs;
         long tableSpan = cs << l2Bits;
         long end = Math.min(Math.min(offset + length, size), (offset / tableSpan + 1) * tableSpan);
-        long[] first = unitAt(offset);
+        long[] first = unitAt(offset, true);
         long firstUnit = offset - offset % unit;
         long pos = firstUnit + unit;
         while (pos < end && first[0] != U_COMPRESSED) {
-            long[] next = unitAt(pos);
+            long[] next = unitAt(pos, false);
             if (next[0] != first[0] || (first[1] >= 0 && next[1] != first[1] + (pos - firstUnit))) {
                 break;
             }
@@ -716,6 +787,7 @@ public final class Qcow2Disk implements BlockDevice {
 
     /** Writes {@code src} at guest {@code offset}. */
     public void write(long offset, ByteBuffer src) throws IOException {
+        requireUsable();
         requireWritable();
         checkRange(offset, src.remaining());
         markBitmaps(offset, src.remaining());
@@ -785,6 +857,9 @@ public final class Qcow2Disk implements BlockDevice {
         long guestCluster = ci << clusterBits;
         boolean hasHost = type == L2Entry.Type.NORMAL || type == L2Entry.Type.ZERO_ALLOC;
         boolean inPlace = hasHost && (L2Entry.copied(entry) || externalData);
+        if (inPlace && (L2Entry.hostOffset(entry) & (cs - 1)) != 0) {
+            throw corrupt(L2Corruption.unalignedWrite(L2Entry.hostOffset(entry), guestCluster + a));
+        }
 
         if (inPlace) {
             long host = L2Entry.hostOffset(entry);
@@ -923,7 +998,12 @@ public final class Qcow2Disk implements BlockDevice {
             return;
         }
         switch (type) {
-            case NORMAL, ZERO_ALLOC -> pendingFrees.add(new long[] {L2Entry.hostOffset(entry), cs});
+            case NORMAL, ZERO_ALLOC -> {
+                // QEMU does not free an unaligned cluster (it would drop the refcounts of two others): a leak
+                if ((L2Entry.hostOffset(entry) & (cs - 1)) == 0) {
+                    pendingFrees.add(new long[] {L2Entry.hostOffset(entry), cs});
+                }
+            }
             case COMPRESSED -> {
                 CompressedDescriptor d = CompressedDescriptor.decode(entry, clusterBits);
                 long start = d.hostOffset() & ~511L;
@@ -978,6 +1058,7 @@ public final class Qcow2Disk implements BlockDevice {
      * ({@code compressed}; null when it did not compress, or to compress it here).
      */
     public void writeCompressed(long offset, byte[] cluster, byte[] compressed) throws IOException {
+        requireUsable();
         requireWritable();
         if ((offset & (cs - 1)) != 0 || cluster.length != cs) {
             throw new IllegalArgumentException("compressed writes are whole, aligned clusters");
@@ -1015,6 +1096,7 @@ public final class Qcow2Disk implements BlockDevice {
      * zeros. With {@code unmap}, whole clusters also give their host clusters back.
      */
     public void writeZeroes(long offset, long length, boolean unmap) throws IOException {
+        requireUsable();
         requireWritable();
         checkRange(offset, length);
         markBitmaps(offset, length);
@@ -1073,7 +1155,7 @@ public final class Qcow2Disk implements BlockDevice {
         long guest = ci << clusterBits;
         boolean sidesZero = readsAsZero(guest + sa, a - sa) && (atDiskEnd || readsAsZero(guest + b, sb - b));
         if (sidesZero) {
-            int kind = (int) unitAt(guest + sa)[0];
+            int kind = (int) unitAt(guest + sa, true)[0];
             boolean noData = kind == U_UNALLOCATED || kind == U_UNALLOCATED_ALLOC || kind == U_ZERO_PLAIN
                     || kind == U_ZERO_ALLOC;
             if (noData && header.version() >= 3) {
@@ -1146,6 +1228,7 @@ public final class Qcow2Disk implements BlockDevice {
      * it becomes unallocated (reads from the backing file).
      */
     public void discard(long offset, long length, boolean full) throws IOException {
+        requireUsable();
         requireWritable();
         checkRange(offset, length);
         markBitmaps(offset, length); // QEMU marks the whole request, whatever part of it is discarded

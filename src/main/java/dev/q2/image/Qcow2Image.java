@@ -213,6 +213,11 @@ public final class Qcow2Image implements AutoCloseable {
         long[] reftable = readTable(f, h.refcountTableOffset(), (int) (reftableBytes / 8), fileSize,
                 "Reference count table");
         Encryption encryption = readEncryption(f, h, extensions, fileSize, metadataOnly);
+        if (!metadataOnly && h.hasFeature(Features.INCOMPAT_DATA_FILE)
+                && HeaderExtension.first(extensions, HeaderExtension.EXTERNAL_DATA_FILE).isEmpty()) {
+            // opened for I/O, QEMU opens the external data file with the image and fails without its name
+            throw new ImageException("'data-file' is required for this image");
+        }
 
         String backing = null;
         if (h.backingFileOffset() != 0) {

@@ -56,6 +56,26 @@ public final class RefcountAllocator {
         updateMaxTableIndex();
     }
 
+    /**
+     * How corrupt refcount metadata is reported: a {@link CorruptMetadataException} by default; a disk open for
+     * writing marks its image corrupt first, as QEMU does.
+     */
+    private java.util.function.Function<String, ? extends RuntimeException> corruption = CorruptMetadataException::new;
+
+    public void onCorruption(java.util.function.Function<String, ? extends RuntimeException> handler) {
+        this.corruption = handler;
+    }
+
+    /** The refcount block offset of a table entry; QEMU refuses one that is not cluster aligned. */
+    private long blockOffset(long tableIndex) {
+        long offset = table[(int) tableIndex] & REFT_OFFSET_MASK;
+        if ((offset & (clusterSize - 1)) != 0) {
+            throw corruption.apply("Refblock offset " + dev.q2.format.L2Corruption.hex(offset)
+                    + " unaligned (reftable index: " + dev.q2.format.L2Corruption.hex(tableIndex) + ")");
+        }
+        return offset;
+    }
+
     public long tableOffset() {
         return tableOffset;
     }
@@ -100,7 +120,7 @@ public final class RefcountAllocator {
         if (tableIndex >= table.length) {
             return 0;
         }
-        long blockOffset = table[(int) tableIndex] & REFT_OFFSET_MASK;
+        long blockOffset = blockOffset(tableIndex);
         if (blockOffset == 0) {
             return 0;
         }
@@ -227,8 +247,8 @@ public final class RefcountAllocator {
                     updateRefcount(offset, clusterOffset - offset, addend, !decrease);
                     return AGAIN;
                 }
-                block = block(table[(int) tableIndex] & REFT_OFFSET_MASK);
-                dirtyBlocks.add(table[(int) tableIndex] & REFT_OFFSET_MASK);
+                block = block(blockOffset(tableIndex));
+                dirtyBlocks.add(blockOffset(tableIndex));
             }
             oldTableIndex = tableIndex;
             int blockIndex = (int) (clusterIndex & (refcountBlockSize - 1));
@@ -254,7 +274,7 @@ public final class RefcountAllocator {
     /** Makes sure a refcount block covers {@code clusterIndex}; returns AGAIN if it had to allocate one. */
     private int allocRefcountBlock(long clusterIndex) throws IOException {
         long tableIndex = clusterIndex >>> refcountBlockBits;
-        if (tableIndex < table.length && (table[(int) tableIndex] & REFT_OFFSET_MASK) != 0) {
+        if (tableIndex < table.length && blockOffset(tableIndex) != 0) {
             return 0;
         }
         long newBlock = allocClustersNoref(clusterSize);

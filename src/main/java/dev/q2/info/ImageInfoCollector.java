@@ -76,7 +76,7 @@ public final class ImageInfoCollector {
 
     private static ImageInfo raw(String filename, ImageFile f) throws IOException {
         QDict q = base(filename, "raw", f);
-        q.put("virtual-size", f.size());
+        q.put("virtual-size", (f.size() + 511) & ~511L); // the block layer's whole sectors: a partial one counts
         q.put("dirty-flag", false);
         return new ImageInfo(q, null, 0);
     }
@@ -93,7 +93,7 @@ public final class ImageInfoCollector {
         QcowHeader h = img.header();
         QDict q = base(filename, "qcow2", img.file());
         q.put("dirty-flag", h.hasFeature(Features.INCOMPAT_DIRTY));
-        q.put("virtual-size", h.size());
+        q.put("virtual-size", h.size() & ~511L); // QEMU's qcow2 driver drops a partial last sector
         q.put("cluster-size", h.clusterSize());
         if (h.cryptMethod() != 0) {
             q.put("encrypted", true);

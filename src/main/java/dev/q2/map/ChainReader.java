@@ -1,6 +1,7 @@
 package dev.q2.map;
 
 import dev.q2.create.CreatePlanner;
+import dev.q2.image.CorruptMetadataException;
 import dev.q2.image.Devices;
 import dev.q2.image.ImageException;
 import dev.q2.image.Qcow2Image;

@@ -1,5 +1,7 @@
 package dev.q2.map;
 
+import dev.q2.image.CorruptMetadataException;
+
 import java.io.IOException;
 
 /**

@@ -1,9 +1,12 @@
 package dev.q2.map;
 
 import dev.q2.format.L1Entry;
+import dev.q2.format.L2Corruption;
 import dev.q2.format.L2Entry;
 import dev.q2.format.QcowHeader;
 import dev.q2.format.RefcountBlock;
+import dev.q2.format.SubclusterType;
+import dev.q2.image.CorruptMetadataException;
 import dev.q2.image.ImageException;
 import dev.q2.image.Qcow2Image;
 
@@ -18,9 +21,6 @@ import java.nio.ByteOrder;
  * file for data clusters of images it detects as metadata-preallocated.
  */
 final class Qcow2Node extends Node {
-    /** Subcluster types (QEMU's QCow2SubclusterType). */
-    enum Type { NORMAL, COMPRESSED, ZERO_PLAIN, ZERO_ALLOC, UNALLOCATED_PLAIN, UNALLOCATED_ALLOC, INVALID }
-
     private final Qcow2Image image;
     private final FileNode file;
     private final FileNode dataFile;
@@ -47,7 +47,7 @@ final class Qcow2Node extends Node {
     private long l2OffsetCached = -1;
 
     // Out-values of hostOffset(): QEMU returns them through pointers.
-    private Type type;
+    private SubclusterType type;
     private long hostOffset;
 
     Qcow2Node(String filename, Qcow2Image image, FileNode file, FileNode dataFile, Node backing) {
@@ -97,15 +97,15 @@ final class Qcow2Node extends Node {
         long bytes = Math.min(Integer.MAX_VALUE, count);
         r.pnum = hostOffset(offset, bytes);
         int status = 0;
-        Type t = type;
-        if ((t == Type.NORMAL || t == Type.ZERO_ALLOC || t == Type.UNALLOCATED_ALLOC) && !crypto) {
+        SubclusterType t = type;
+        if (t.hasHostCluster() && !crypto) {
             r.map = hostOffset;
             r.file = hasDataFile ? dataFile : file;
             status |= BlockStatus.OFFSET_VALID;
         }
-        if (t == Type.ZERO_PLAIN || t == Type.ZERO_ALLOC) {
+        if (t.zero()) {
             status |= BlockStatus.ZERO;
-        } else if (t != Type.UNALLOCATED_PLAIN && t != Type.UNALLOCATED_ALLOC) {
+        } else if (t != SubclusterType.UNALLOCATED_PLAIN && t != SubclusterType.UNALLOCATED_ALLOC) {
             status |= BlockStatus.DATA;
         }
         if (metadataPreallocation && (status & BlockStatus.DATA) != 0 && (status & BlockStatus.OFFSET_VALID) != 0) {
@@ -130,54 +130,33 @@ final class Qcow2Node extends Node {
         long l1Index = offset >>> (clusterBits + l2Bits);
         long l2Offset = l1Index < l1.length ? L1Entry.l2Offset(l1[(int) l1Index]) : 0;
         if (l2Offset == 0) {
-            type = Type.UNALLOCATED_PLAIN;
+            type = SubclusterType.UNALLOCATED_PLAIN;
         } else {
-            if ((l2Offset & (clusterSize - 1)) != 0) {
-                throw corrupt("L2 table offset " + hex(l2Offset) + " unaligned (L1 index: "
-                        + hex(l1Index) + ")");
+            String badTable = L2Corruption.l2Table(l2Offset, l1Index, clusterSize);
+            if (badTable != null) {
+                throw corrupt(badTable);
             }
             loadL2(l2Offset);
             int scIndex = (int) ((offset >>> subclusterBits) & (subclustersPerCluster - 1));
             long entry = entry(l2Index);
             long bitmap = bitmap(l2Index);
             long nbClusters = (bytesNeeded + clusterSize - 1) >>> clusterBits;
-            Type t = subclusterType(entry, bitmap, scIndex);
-            if (version < 3 && (t == Type.ZERO_PLAIN || t == Type.ZERO_ALLOC)) {
-                throw corrupt("Zero cluster entry found in pre-v3 image (L2 offset: "
-                        + hex(l2Offset) + ", L2 index: " + hex(l2Index) + ")");
+            SubclusterType t = subclusterType(entry, bitmap, scIndex);
+            String bad = L2Corruption.entry(entry, bitmap, offset - offsetInCluster, l2Offset, l2Index, version,
+                    extended, hasDataFile, clusterSize);
+            if (bad != null) {
+                throw corrupt(bad);
             }
-            switch (t) {
-                case COMPRESSED -> {
-                    if (hasDataFile) {
-                        throw corrupt("Compressed cluster entry found in image with external data file (L2 offset:"
-                                + " " + hex(l2Offset) + ", L2 index: "
-                                + hex(l2Index) + ")");
-                    }
-                    hostOffset = entry;
-                }
-                case ZERO_ALLOC, NORMAL, UNALLOCATED_ALLOC -> {
-                    long hostCluster = entry & L2Entry.OFFSET_MASK;
-                    hostOffset = hostCluster + offsetInCluster;
-                    if ((hostCluster & (clusterSize - 1)) != 0) {
-                        throw corrupt("Cluster allocation offset " + hex(hostCluster)
-                                + " unaligned (L2 offset: " + hex(l2Offset) + ", L2 index: "
-                                + hex(l2Index) + ")");
-                    }
-                    if (hasDataFile && hostOffset != offset) {
-                        throw corrupt("External data file host cluster offset " + hex(hostCluster)
-                                + " does not match guest cluster offset: "
-                                + hex(offset - offsetInCluster) + ", L2 index: "
-                                + hex(l2Index) + ")");
-                    }
-                }
-                default -> {
-                }
+            if (t == SubclusterType.COMPRESSED) {
+                hostOffset = entry;
+            } else if (t.hasHostCluster()) {
+                hostOffset = (entry & L2Entry.OFFSET_MASK) + offsetInCluster;
             }
             type = t;
             int sc = contiguousSubclusters((int) nbClusters, scIndex, l2Index);
             if (sc < 0) {
-                throw corrupt("Invalid cluster entry found  (L2 offset: " + hex(l2Offset)
-                        + ", L2 index: " + hex(l2Index) + ")");
+                // QEMU names the invalid entry the scan met, not the first one
+                throw corrupt(L2Corruption.invalid(l2Offset, invalidIndex));
             }
             bytesAvailable = ((long) sc + scIndex) << subclusterBits;
         }
@@ -187,31 +166,29 @@ final class Qcow2Node extends Node {
         return bytesAvailable - offsetInCluster;
     }
 
-    /** C's {@code %#x}, as QEMU formats these messages: "0" for zero, "0x…" otherwise. */
-    private static String hex(long v) {
-        return v == 0 ? "0" : "0x" + Long.toHexString(v);
-    }
+    /** Where {@link #contiguousSubclusters} met an invalid entry (when it returns -1). */
+    private int invalidIndex;
 
     private int contiguousSubclusters(int nbClusters, int scIndex, int l2Index) {
         long entry = entry(l2Index);
         long bitmap = bitmap(l2Index);
-        Type expected = subclusterType(entry, bitmap, scIndex);
-        if (expected == Type.INVALID) {
+        SubclusterType expected = subclusterType(entry, bitmap, scIndex);
+        if (expected == SubclusterType.INVALID) {
+            invalidIndex = l2Index;
             return -1;
         }
         int count = rangeLength(expected, bitmap, scIndex);
-        if (expected == Type.COMPRESSED) {
+        if (expected == SubclusterType.COMPRESSED) {
             return count; // compressed clusters are looked at one by one
         }
         if (scIndex + count < subclustersPerCluster) {
             return count; // the type changes inside this cluster
         }
         long expectedOffset = entry & L2Entry.OFFSET_MASK;
-        boolean checkOffset = expected == Type.NORMAL || expected == Type.ZERO_ALLOC
-                || expected == Type.UNALLOCATED_ALLOC;
+        boolean checkOffset = expected.hasHostCluster();
         if (!extended) {
             // Standard entries: one subcluster per cluster; the hot loop of a map over a large image.
-            Type t = expected;
+            SubclusterType t = expected;
             long[] l2 = l2Entries;
             for (int i = 1; i < nbClusters; i++) {
                 long e = l2[l2Index + i];
@@ -231,8 +208,9 @@ final class Qcow2Node extends Node {
         for (int i = 1; i < nbClusters; i++) {
             entry = entry(l2Index + i);
             bitmap = bitmap(l2Index + i);
-            Type t = subclusterType(entry, bitmap, 0);
-            if (t == Type.INVALID) {
+            SubclusterType t = subclusterType(entry, bitmap, 0);
+            if (t == SubclusterType.INVALID) {
+                invalidIndex = l2Index + i;
                 return -1;
             }
             if (t != expected) {
@@ -254,8 +232,8 @@ final class Qcow2Node extends Node {
     }
 
     /** How many subclusters from {@code from} on have type {@code t} (already known to be the type at from). */
-    private int rangeLength(Type t, long bitmap, int from) {
-        if (!extended || t == Type.COMPRESSED) {
+    private int rangeLength(SubclusterType t, long bitmap, int from) {
+        if (!extended || t == SubclusterType.COMPRESSED) {
             return subclustersPerCluster - from;
         }
         int below = from == 0 ? 0 : (int) ((1L << from) - 1); // subclusters 0..from-1
@@ -266,39 +244,12 @@ final class Qcow2Node extends Node {
         };
     }
 
-    /** Type of a standard (not extended) L2 entry. */
-    private Type standardType(long entry) {
-        return switch (L2Entry.type(entry, false, hasDataFile)) {
-            case COMPRESSED -> Type.COMPRESSED;
-            case ZERO_ALLOC -> Type.ZERO_ALLOC;
-            case ZERO_PLAIN -> Type.ZERO_PLAIN;
-            case NORMAL -> Type.NORMAL;
-            case UNALLOCATED -> Type.UNALLOCATED_PLAIN;
-        };
+    private SubclusterType standardType(long entry) {
+        return SubclusterType.ofStandard(entry, hasDataFile);
     }
 
-    private Type subclusterType(long entry, long bitmap, int sc) {
-        if (!extended) {
-            return standardType(entry);
-        }
-        if ((entry & L2Entry.OFLAG_COMPRESSED) != 0) {
-            return Type.COMPRESSED;
-        }
-        int alloc = (int) bitmap;
-        int zero = (int) (bitmap >>> 32);
-        if (L2Entry.hasHostCluster(entry, hasDataFile)) {
-            if ((alloc & zero) != 0) {
-                return Type.INVALID;
-            }
-            if ((zero & (1 << sc)) != 0) {
-                return Type.ZERO_ALLOC;
-            }
-            return (alloc & (1 << sc)) != 0 ? Type.NORMAL : Type.UNALLOCATED_ALLOC;
-        }
-        if (alloc != 0) {
-            return Type.INVALID;
-        }
-        return (zero & (1 << sc)) != 0 ? Type.ZERO_PLAIN : Type.UNALLOCATED_PLAIN;
+    private SubclusterType subclusterType(long entry, long bitmap, int sc) {
+        return SubclusterType.of(entry, bitmap, sc, extended, hasDataFile);
     }
 
     private long entry(int i) {
