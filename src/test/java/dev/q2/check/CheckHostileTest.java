@@ -23,6 +23,9 @@ import static org.assertj.core.api.Assertions.assertThat;
  */
 @Tag("qemu")
 class CheckHostileTest {
+    /** Seconds of work from a hostile size field would show as minutes; 20 s tolerates any load seen here. */
+    private static final long BOUND_MS = 20_000;
+
     @TempDir
     Path dir;
 
@@ -53,7 +56,9 @@ class CheckHostileTest {
             assertThat(mine.err()).isEqualTo(q.err().replace("qemu-img: ", "q2: "));
             assertThat(mine.out()).isEqualTo(q.out());
             assertThat(mine.exitCode()).isEqualTo(q.exitCode());
-            assertThat(ms).as("milliseconds").isLessThan(1500);
+            // a bound against claimed sizes making q2 work for minutes, not a speed target (bench/ measures speed):
+            // generous enough for a 2-core machine with two CPU-bound processes beside the tests
+            assertThat(ms).as("milliseconds").isLessThan(BOUND_MS);
             assertThat(grownMiB).as("MiB allocated").isLessThan(256);
         }
         // without -r nothing changes
@@ -78,7 +83,7 @@ class CheckHostileTest {
         assertThat(mine.err()).isEqualTo(q.err().replace("qemu-img: ", "q2: ").replace("q.qcow2", "m.qcow2"));
         assertThat(mine.out()).isEqualTo(q.out().replace("q.qcow2", "m.qcow2"));
         assertThat(mine.exitCode()).isEqualTo(q.exitCode());
-        assertThat(ms).as("milliseconds").isLessThan(3000);
+        assertThat(ms).as("milliseconds").isLessThan(BOUND_MS);
         assertThat(Qemu.img(dir, "check", "m.qcow2").exitCode())
                 .isEqualTo(Qemu.img(dir, "check", "q.qcow2").exitCode());
     }
