@@ -55,6 +55,7 @@ public final class Qcow2Disk implements BlockDevice {
     private final List<long[]> pendingFrees = new ArrayList<>();
     private volatile ClusterCodec codec; // compressCluster may run on several threads
     private PersistentBitmaps bitmaps;
+    private final List<dev.q2.format.BitmapDirectoryEntry> bitmapDirectory;
 
     private final int clusterBits;
     private final long cs;
@@ -79,6 +80,7 @@ public final class Qcow2Disk implements BlockDevice {
         this.lock = lock;
         this.header = img.header();
         this.l1 = img.l1Table().clone();
+        this.bitmapDirectory = img.bitmaps() == null ? List.of() : List.copyOf(img.bitmaps());
         this.writable = opt.writable();
         this.durable = opt.durable();
         this.backing = backing;
@@ -205,6 +207,11 @@ public final class Qcow2Disk implements BlockDevice {
 
     public Path path() {
         return path;
+    }
+
+    /** The persistent bitmaps of this image (not of its backing files) as the image was opened. */
+    public List<dev.q2.format.BitmapDirectoryEntry> bitmapDirectory() {
+        return bitmapDirectory;
     }
 
     public QcowHeader header() {
