@@ -231,10 +231,7 @@ final class MeasureCommand implements Callable<Integer> {
         }
     }
 
-    /**
-     * -l: QEMU looks the snapshot up by ID, then by name (or by both with snapshot.id/snapshot.name). q2 reads
-     * the active layer only, so a snapshot that exists is refused rather than measured wrongly.
-     */
+    /** -l: QEMU looks the snapshot up by ID, then by name (or by both with snapshot.id/snapshot.name). */
     private static void loadSnapshot(BlockDevice source, String idOrName, String[] idAndName) throws Refusal {
         if (!(source instanceof Qcow2Disk q)) {
             throw new Refusal("Failed to load snapshot: Block format 'raw' used by device '' does not support"
@@ -246,19 +243,33 @@ final class MeasureCommand implements Callable<Integer> {
         } catch (Exception e) {
             throw new Refusal("Failed to load snapshot: " + Errors.describe(e));
         }
-        boolean found = false;
-        for (SnapshotEntry s : snaps) {
-            if (idAndName != null) {
-                found |= (idAndName[0] == null || idAndName[0].equals(s.id()))
-                        && (idAndName[1] == null || idAndName[1].equals(s.name()));
-            } else {
-                found |= idOrName.equals(s.id()) || idOrName.equals(s.name());
+        SnapshotEntry found = null;
+        if (idAndName != null) {
+            found = find(snaps, idAndName[0], idAndName[1]);
+        } else {
+            found = find(snaps, idOrName, null);
+            if (found == null) {
+                found = find(snaps, null, idOrName);
             }
         }
-        if (!found) {
+        if (found == null) {
             throw new Refusal("Failed to load snapshot: Can't find snapshot");
         }
-        throw new Refusal("-l: q2 cannot measure an internal snapshot yet (only the active image)");
+        try {
+            q.loadSnapshotForReading(found);
+        } catch (Exception e) {
+            throw new Refusal("Failed to load snapshot: " + Errors.describe(e));
+        }
+    }
+
+    /** The first snapshot with this ID and name (null matches any); QEMU's find_snapshot_by_id_and_name. */
+    private static SnapshotEntry find(List<SnapshotEntry> snaps, String id, String name) {
+        for (SnapshotEntry s : snaps) {
+            if ((id == null || id.equals(s.id())) && (name == null || name.equals(s.name()))) {
+                return s;
+            }
+        }
+        return null;
     }
 
     private static MeasureResult measure(String fmt, List<String> optionTexts, Long imgSize, BlockDevice source)
