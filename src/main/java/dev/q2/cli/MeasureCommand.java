@@ -4,10 +4,8 @@ import dev.q2.create.CreateException;
 import dev.q2.create.CreateOptions;
 import dev.q2.create.CreatePlanner;
 import dev.q2.format.SnapshotEntry;
-import dev.q2.image.BlockDevice;
-import dev.q2.image.Devices;
-import dev.q2.image.Qcow2Disk;
 import dev.q2.image.Qcow2Image;
+import dev.q2.map.ChainReader;
 import dev.q2.info.L2CacheReport;
 import dev.q2.measure.Measure;
 import dev.q2.measure.MeasureException;
@@ -149,7 +147,7 @@ final class MeasureCommand implements Callable<Integer> {
         if (filename == null && imgSize == null) {
             throw new Refusal("Either --size N or one filename must be specified.");
         }
-        BlockDevice source = null;
+        ChainReader source = null;
         try {
             if (filename != null) {
                 source = open(filename, parsed.hasMatchedOption(forceShare));
@@ -223,26 +221,18 @@ final class MeasureCommand implements Callable<Integer> {
         return idName;
     }
 
-    private BlockDevice open(String filename, boolean share) throws Refusal {
+    private ChainReader open(String filename, boolean share) throws Refusal {
         try {
-            return Devices.openRead(main.resolve(filename), format.getValue(), share);
+            return ChainReader.open(main.workDir(), filename, format.getValue(), share);
         } catch (Exception e) {
-            throw new Refusal(Errors.imageOpenFailure(filename, main.resolve(filename), e));
+            throw new Refusal(Errors.couldNotOpen(filename, e));
         }
     }
 
     /** -l: QEMU looks the snapshot up by ID, then by name (or by both with snapshot.id/snapshot.name). */
-    private static void loadSnapshot(BlockDevice source, String idOrName, String[] idAndName) throws Refusal {
-        if (!(source instanceof Qcow2Disk q)) {
-            throw new Refusal("Failed to load snapshot: Block format 'raw' used by device '' does not support"
-                    + " temporarily loading internal snapshots");
-        }
-        List<SnapshotEntry> snaps;
-        try (Qcow2Image img = Qcow2Image.openMetadata(q.path())) {
-            snaps = img.snapshots();
-        } catch (Exception e) {
-            throw new Refusal("Failed to load snapshot: " + Errors.describe(e));
-        }
+    private static void loadSnapshot(ChainReader source, String idOrName, String[] idAndName) throws Refusal {
+        Qcow2Image img = source.topImage();
+        List<SnapshotEntry> snaps = img == null ? List.of() : img.snapshots();
         SnapshotEntry found = null;
         if (idAndName != null) {
             found = find(snaps, idAndName[0], idAndName[1]);
@@ -252,11 +242,11 @@ final class MeasureCommand implements Callable<Integer> {
                 found = find(snaps, null, idOrName);
             }
         }
-        if (found == null) {
+        if (found == null && img != null) {
             throw new Refusal("Failed to load snapshot: Can't find snapshot");
         }
         try {
-            q.loadSnapshotForReading(found);
+            source.loadSnapshot(found);
         } catch (Exception e) {
             throw new Refusal("Failed to load snapshot: " + Errors.describe(e));
         }
@@ -272,7 +262,7 @@ final class MeasureCommand implements Callable<Integer> {
         return null;
     }
 
-    private static MeasureResult measure(String fmt, List<String> optionTexts, Long imgSize, BlockDevice source)
+    private static MeasureResult measure(String fmt, List<String> optionTexts, Long imgSize, ChainReader source)
             throws Refusal {
         if (!Measure.FORMATS.contains(fmt) && !CREATE_ONLY.contains(fmt) && !fmt.equals("luks")) {
             throw new Refusal(NO_CREATE.contains(fmt) ? "Format driver '" + fmt + "' does not support image creation"

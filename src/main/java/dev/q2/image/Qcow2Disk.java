@@ -45,7 +45,7 @@ public final class Qcow2Disk implements BlockDevice {
     private final boolean externalData;
     private final QemuLock lock;
     private QcowHeader header;
-    private long[] l1; // the active L1 table, or a snapshot's after loadSnapshotForReading
+    private final long[] l1;
     private final Set<Integer> dirtyL1 = new HashSet<>();
     private final boolean writable;
     private final boolean durable;
@@ -55,7 +55,6 @@ public final class Qcow2Disk implements BlockDevice {
     private final List<long[]> pendingFrees = new ArrayList<>();
     private volatile ClusterCodec codec; // compressCluster may run on several threads
     private PersistentBitmaps bitmaps;
-    private final List<dev.q2.format.BitmapDirectoryEntry> bitmapDirectory;
 
     private final int clusterBits;
     private final long cs;
@@ -80,7 +79,6 @@ public final class Qcow2Disk implements BlockDevice {
         this.lock = lock;
         this.header = img.header();
         this.l1 = img.l1Table().clone();
-        this.bitmapDirectory = img.bitmaps() == null ? List.of() : List.copyOf(img.bitmaps());
         this.writable = opt.writable();
         this.durable = opt.durable();
         this.backing = backing;
@@ -207,34 +205,6 @@ public final class Qcow2Disk implements BlockDevice {
 
     public Path path() {
         return path;
-    }
-
-    /**
-     * Reads an internal snapshot instead of the active image from now on, as QEMU's bdrv_snapshot_load_tmp (qemu-img
-     * -l): the snapshot's L1 table replaces the active one; the virtual size stays the image's. Read-only disks only.
-     */
-    public void loadSnapshotForReading(dev.q2.format.SnapshotEntry sn) throws IOException {
-        if (writable) {
-            throw new ImageException("Device is not readonly");
-        }
-        if ((long) sn.l1Size() * 8 > Limits.MAX_L1_SIZE) {
-            throw new ImageException("Snapshot L1 table too large");
-        }
-        if ((sn.l1TableOffset() & (cs - 1)) != 0) {
-            throw new ImageException("Snapshot L1 table offset invalid");
-        }
-        ByteBuffer b = ByteBuffer.allocate(sn.l1Size() * 8).order(ByteOrder.BIG_ENDIAN);
-        file.readZeroFilled(sn.l1TableOffset(), b);
-        long[] table = new long[sn.l1Size()];
-        for (int i = 0; i < table.length; i++) {
-            table[i] = b.getLong(i * 8);
-        }
-        l1 = table;
-    }
-
-    /** The persistent bitmaps of this image (not of its backing files) as the image was opened. */
-    public List<dev.q2.format.BitmapDirectoryEntry> bitmapDirectory() {
-        return bitmapDirectory;
     }
 
     public QcowHeader header() {

@@ -5,9 +5,10 @@ import dev.q2.create.CreateException;
 import dev.q2.create.CreateOptions;
 import dev.q2.create.CreatePlanner;
 import dev.q2.format.BitmapDirectoryEntry;
-import dev.q2.image.BlockDevice;
 import dev.q2.image.Limits;
-import dev.q2.image.Qcow2Disk;
+import dev.q2.image.Qcow2Image;
+import dev.q2.map.BlockStatus;
+import dev.q2.map.ChainReader;
 import dev.q2.util.Sizes;
 
 import java.io.IOException;
@@ -18,7 +19,8 @@ import java.util.Set;
 
 /**
  * qemu-img measure for a qcow2 or raw target: the file size a new image needs, from a virtual size alone or from
- * the contents of a source disk (its whole backing chain, walked by block status), as QEMU 7.2 computes it
+ * the contents of a source disk (its whole backing chain, walked by the block status that map and compare use,
+ * QEMU's bdrv_block_status_above), as QEMU 7.2 computes it
  * (block/qcow2.c qcow2_measure and qcow2_calc_prealloc_size, block/raw-format.c raw_measure,
  * block/qcow2-bitmap.c qcow2_get_persistent_dirty_bitmap_size). The options are checked in QEMU's order, so the
  * first refusal is the one qemu-img shows.
@@ -56,7 +58,7 @@ public final class Measure {
      * the virtual size when there is no source), for the contents of {@code source}, or for an empty disk when it
      * is null.
      */
-    public static MeasureResult measure(String format, CreateOptions options, BlockDevice source)
+    public static MeasureResult measure(String format, CreateOptions options, ChainReader source)
             throws MeasureException, IOException {
         return switch (format) {
             case "raw" -> raw(options, source);
@@ -65,12 +67,12 @@ public final class Measure {
         };
     }
 
-    private static MeasureResult raw(CreateOptions options, BlockDevice source) {
-        long required = source != null ? sourceLength(source) : roundUp(size(options.get("size"), 0), 512);
+    private static MeasureResult raw(CreateOptions options, ChainReader source) {
+        long required = source != null ? source.length() : roundUp(size(options.get("size"), 0), 512);
         return new MeasureResult(required, required, null, null);
     }
 
-    private static MeasureResult qcow2(CreateOptions o, BlockDevice source) throws MeasureException, IOException {
+    private static MeasureResult qcow2(CreateOptions o, ChainReader source) throws MeasureException, IOException {
         boolean extendedL2 = bool(o.get("extended_l2"));
         long cs = size(o.get("cluster_size"), 65536);
         if (cs < MIN_CLUSTER || cs > MAX_CLUSTER || Long.bitCount(cs) != 1) {
@@ -118,7 +120,7 @@ public final class Measure {
         long required = 0;
         long plannedSize = roundUp(size(o.get("size"), 0), 512);
         if (source != null) {
-            long ssize = sourceLength(source);
+            long ssize = source.length();
             plannedSize = ssize;
             virtualSize = roundUp(ssize, cs);
             required = hasBacking ? virtualSize : allocatedBytes(source, ssize, cs);
@@ -128,8 +130,10 @@ public final class Measure {
         }
         long fully = preallocSize(virtualSize, cs, Long.numberOfTrailingZeros(refcountBits), extendedL2);
         Long bitmaps = null;
-        if (version >= 3 && source instanceof Qcow2Disk q && q.header().version() >= 3) {
-            bitmaps = bitmapsSize(q.bitmapDirectory(), ssizeOf(q), cs);
+        Qcow2Image top = source == null ? null : source.topImage();
+        if (version >= 3 && top != null && top.header().version() >= 3) {
+            // the bitmaps QEMU loads at open: every one in the top image's directory
+            bitmaps = bitmapsSize(top.bitmaps() == null ? List.of() : top.bitmaps(), source.length(), cs);
         }
         return new MeasureResult(fully - virtualSize + required, fully, bitmaps,
                 new L2CacheSizing(plannedSize, cs, extendedL2));
@@ -139,16 +143,16 @@ public final class Measure {
      * Bytes of whole target clusters that hold data of the source: QEMU's walk over bdrv_block_status_above, which
      * skips what reads as zeros and counts every cluster (of the target's size) that a data run touches.
      */
-    static long allocatedBytes(BlockDevice source, long ssize, long cs) throws IOException {
+    static long allocatedBytes(ChainReader source, long ssize, long cs) throws IOException {
         long required = 0;
         long offset = 0;
         while (offset < ssize) {
-            BlockDevice.Layered run = BlockDevice.chainStatus(source, offset, ssize - offset);
+            BlockStatus.Run run = source.statusAbove(offset, ssize - offset);
             long pnum = Math.min(run.length(), ssize - offset);
             if (pnum <= 0) {
                 throw new IOException("Unable to get block status");
             }
-            if (run.kind() == BlockDevice.Kind.DATA) {
+            if (!run.has(BlockStatus.ZERO) && run.has(BlockStatus.DATA) && run.has(BlockStatus.ALLOCATED)) {
                 pnum = roundUp(offset + pnum, cs) - offset; // the rest of the last cluster comes with it
                 required += offset % cs + pnum;
             }
@@ -207,15 +211,6 @@ public final class Measure {
                     + b.name().getBytes(StandardCharsets.UTF_8).length, 8);
         }
         return total + roundUp(directory, cs);
-    }
-
-    /** The source's length as QEMU's block layer sees it: qcow2 in whole sectors, a raw file rounded up to one. */
-    private static long sourceLength(BlockDevice source) {
-        return source instanceof Qcow2Disk q ? ssizeOf(q) : roundUp(source.size(), 512);
-    }
-
-    private static long ssizeOf(Qcow2Disk q) {
-        return q.size() & ~511L;
     }
 
     private static boolean bool(String v) {
