@@ -61,7 +61,11 @@ public final class ManPages {
                 "write a pattern and read it back"}),
             BenchCommand.NAME, new Extra(OK, new String[] {
                 "q2 bench --rw=read --pattern=random --count=100000 img.qcow2",
-                "random 4 KiB reads: L2 cache hits and misses"}));
+                "random 4 KiB reads: L2 cache hits and misses"}),
+            MeasureCommand.NAME, new Extra(OK, new String[] {
+                "q2 measure -O qcow2 --size 1T -o cluster_size=128k",
+                "file sizes of a new 1 TiB image, and the L2 cache it will need",
+                "q2 measure -O qcow2 --output=json disk.raw", "what converting disk.raw to qcow2 will take"}));
 
     private ManPages() {
     }

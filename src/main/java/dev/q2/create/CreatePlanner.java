@@ -26,7 +26,10 @@ public final class CreatePlanner {
             "encrypt.cipher-mode", "encrypt.ivgen-alg", "encrypt.ivgen-hash-alg", "encrypt.hash-alg",
             "encrypt.iter-time");
     private static final Set<String> BOOLEANS = Set.of("data_file_raw", "extended_l2", "lazy_refcounts",
-            "encryption");
+            "encryption", "nocow");
+    /** Options of QEMU's file protocol that qemu-img measure accepts beside the format's own (create options). */
+    public static final Set<String> FILE_PROTOCOL_OPTIONS = Set.of("size", "preallocation", "nocow",
+            "extent_size_hint");
     /** Formats QEMU's BlockdevDriver enumeration knows; backing_fmt must name one of them. */
     private static final Set<String> DRIVERS = Set.of("blkdebug", "blklogwrites", "blkreplay", "blkverify", "bochs",
             "cloop", "compress", "copy-before-write", "copy-on-read", "dmg", "file", "snapshot-access", "ftp", "ftps",
@@ -43,6 +46,19 @@ public final class CreatePlanner {
 
     /** Parses one -o argument into {@code into}; later values win, as in qemu-img. */
     public static void parseOptions(String text, CreateOptions into) throws CreateException {
+        parseOptions(text, into, KNOWN);
+    }
+
+    /** The qcow2 create options q2 knows (encryption included), for callers that accept more (measure). */
+    public static Set<String> qcow2Options() {
+        return KNOWN;
+    }
+
+    /**
+     * Parses one -o argument with the option names {@code known} (QEMU's QemuOpts rules: unknown names, booleans
+     * and sizes checked as given, later values win).
+     */
+    public static void parseOptions(String text, CreateOptions into, Set<String> known) throws CreateException {
         for (String item : splitEscaped(text)) {
             if (item.isEmpty()) {
                 continue;
@@ -50,13 +66,13 @@ public final class CreatePlanner {
             int eq = item.indexOf('=');
             String key = eq < 0 ? item : item.substring(0, eq);
             String value = eq < 0 ? "on" : item.substring(eq + 1);
-            if (!KNOWN.contains(key)) {
+            if (!known.contains(key)) {
                 throw new CreateException("Invalid parameter '" + key + "'", false);
             }
             if (BOOLEANS.contains(key) && parseBool(value) == null) {
                 throw new CreateException("Parameter '" + key + "' expects 'on' or 'off'", false);
             }
-            if (key.equals("cluster_size") || key.equals("size")) {
+            if (key.equals("cluster_size") || key.equals("size") || key.equals("extent_size_hint")) {
                 try {
                     Sizes.parse(value);
                 } catch (Sizes.SizeFormatException e) {

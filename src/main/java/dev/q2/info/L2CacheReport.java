@@ -9,6 +9,7 @@ public final class L2CacheReport {
     private L2CacheReport() {
     }
 
+    /** The JSON object; {@code allocatedTables} below 0 (an image not yet made, as measure plans it) is left out. */
     public static QDict json(L2CacheSizing s, long allocatedTables) {
         QDict d = new QDict();
         d.putTrailing("l2-entry-size", s.entrySize());
@@ -18,7 +19,9 @@ public final class L2CacheReport {
         }
         d.putTrailing("l2-tables-for-full-coverage", s.tablesForFullCoverage());
         d.putTrailing("full-coverage-bytes", s.fullCoverageBytes());
-        d.putTrailing("allocated-l2-tables", allocatedTables);
+        if (allocatedTables >= 0) {
+            d.putTrailing("allocated-l2-tables", allocatedTables);
+        }
         d.putTrailing("default-cache-bytes", L2CacheSizing.QEMU_DEFAULT_MAX);
         d.putTrailing("default-cache-coverage-bytes", s.defaultCacheCoverageBytes());
         d.putTrailing("default-covers-disk", s.defaultCoversDisk());
@@ -40,6 +43,10 @@ public final class L2CacheReport {
         return Sizes.humanSize(bytes) + " (" + bytes + " bytes)";
     }
 
+    /**
+     * The human block; {@code allocatedTables} below 0 leaves its line out and a null {@code filename} shows as
+     * IMAGE (an image not yet made, as measure plans it).
+     */
     public static void human(StringBuilder sb, L2CacheSizing s, long allocatedTables, String filename) {
         sb.append("L2 cache:\n");
         sb.append("    l2 entry size: ").append(s.entrySize()).append('\n');
@@ -49,7 +56,9 @@ public final class L2CacheReport {
         }
         sb.append("    l2 tables for full coverage: ").append(s.tablesForFullCoverage()).append('\n');
         sb.append("    full coverage: ").append(size(s.fullCoverageBytes())).append('\n');
-        sb.append("    allocated l2 tables: ").append(allocatedTables).append('\n');
+        if (allocatedTables >= 0) {
+            sb.append("    allocated l2 tables: ").append(allocatedTables).append('\n');
+        }
         sb.append("    qemu default cache: ").append(size(L2CacheSizing.QEMU_DEFAULT_MAX)).append(" maps ")
                 .append(size(s.defaultCacheCoverageBytes())).append('\n');
         if (s.defaultCoversDisk()) {
@@ -59,7 +68,7 @@ public final class L2CacheReport {
             sb.append("    verdict: QEMU's default cache covers only ").append(pct)
                     .append("% of the disk; random I/O outside that much reloads L2 tables from disk\n");
         }
-        sb.append("    qemu: -drive file=").append(filename).append(",format=qcow2,").append(qemuOption(s))
+        sb.append("    qemu: -drive file=").append(filename == null ? "IMAGE" : filename).append(",format=qcow2,").append(qemuOption(s))
                 .append('\n');
         sb.append("    libvirt: ").append(libvirtDriver(s)).append('\n');
     }

@@ -62,6 +62,23 @@ public final class ChainReader implements Closeable {
         return top;
     }
 
+    /** The top image when it is a qcow2 image (its header, snapshots, bitmaps), else null. */
+    public Qcow2Image topImage() {
+        return top instanceof Qcow2Node q ? q.image() : null;
+    }
+
+    /**
+     * From now on, reads the top image's internal snapshot {@code sn} instead of its active state (qemu-img's -l,
+     * QEMU's bdrv_snapshot_load_tmp).
+     */
+    public void loadSnapshot(dev.q2.format.SnapshotEntry sn) throws IOException {
+        if (!(top instanceof Qcow2Node q)) {
+            throw new ImageException("Block format 'raw' used by device '' does not support temporarily loading"
+                    + " internal snapshots");
+        }
+        q.loadSnapshot(sn);
+    }
+
     /**
      * Block status of {@code [offset, offset + bytes)} through the whole chain, as qemu-img compare asks for it
      * ({@code bdrv_block_status_above} with no base): flags from {@link BlockStatus} and the length of the run from

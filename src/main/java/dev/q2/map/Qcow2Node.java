@@ -33,7 +33,7 @@ final class Qcow2Node extends Node {
     private final int subclusterBits;
     private final int subclustersPerCluster;
     private final boolean hasDataFile;
-    private final long[] l1;
+    private long[] l1; // the active L1 table, or a snapshot's after loadSnapshot
     private final long length;
     private final boolean crypto;
     private final int version;
@@ -76,6 +76,30 @@ final class Qcow2Node extends Node {
     @Override
     long length() {
         return length;
+    }
+
+    Qcow2Image image() {
+        return image;
+    }
+
+    /**
+     * Reads an internal snapshot instead of the active image from now on, as QEMU's qcow2_snapshot_load_tmp: the
+     * snapshot's L1 table replaces the active one; the length stays the image's.
+     */
+    void loadSnapshot(dev.q2.format.SnapshotEntry sn) throws IOException {
+        if ((long) sn.l1Size() * 8 > dev.q2.image.Limits.MAX_L1_SIZE) {
+            throw new ImageException("Snapshot L1 table too large");
+        }
+        if ((sn.l1TableOffset() & (clusterSize - 1)) != 0) {
+            throw new ImageException("Snapshot L1 table offset invalid");
+        }
+        ByteBuffer b = ByteBuffer.allocate(sn.l1Size() * 8).order(ByteOrder.BIG_ENDIAN);
+        image.file().readZeroFilled(sn.l1TableOffset(), b);
+        long[] table = new long[sn.l1Size()];
+        for (int i = 0; i < table.length; i++) {
+            table[i] = b.getLong(i * 8);
+        }
+        l1 = table;
     }
 
     @Override
