@@ -28,8 +28,18 @@ public record HeaderExtension(int type, byte[] data) {
         return data.clone();
     }
 
+    /** The payload as QEMU reads a name from it: a C string, ending at the first NUL byte if there is one. */
     public String dataAsString() {
-        return new String(data, StandardCharsets.UTF_8);
+        return cString(data, 0, data.length);
+    }
+
+    /** {@code len} bytes from {@code off} as a C string: up to the first NUL byte, UTF-8. */
+    public static String cString(byte[] b, int off, int len) {
+        int end = off;
+        while (end < off + len && b[end] != 0) {
+            end++;
+        }
+        return new String(b, off, end - off, StandardCharsets.UTF_8);
     }
 
     /**

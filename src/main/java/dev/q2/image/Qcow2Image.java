@@ -152,7 +152,7 @@ public final class Qcow2Image implements AutoCloseable {
         if (unknown != 0) {
             throw new ImageException("Unsupported qcow2 feature(s): " + describeUnknown(unknown, names));
         }
-        if (h.refcountOrder() > 6) {
+        if (Integer.compareUnsigned(h.refcountOrder(), 6) > 0) { // uint32_t in QEMU: "negative" is too large
             throw new ImageException("Reference count entry width too large; may not exceed 64 bits");
         }
         if (h.compressionType() > QcowHeader.COMPRESSION_ZSTD) {
@@ -206,7 +206,7 @@ public final class Qcow2Image implements AutoCloseable {
             }
             ByteBuffer name = ByteBuffer.allocate((int) len);
             f.readZeroFilled(h.backingFileOffset(), name);
-            backing = new String(name.array(), StandardCharsets.UTF_8);
+            backing = HeaderExtension.cString(name.array(), 0, name.capacity()); // QEMU's is a C string
         }
 
         long[] snapshotTableSize = new long[1];
@@ -411,6 +411,8 @@ public final class Qcow2Image implements AutoCloseable {
     private static final long BME_MAX_TABLE_SIZE = 1L << 27;
     private static final long BME_TABLE_ENTRY_RESERVED_MASK = 0xff000000000001feL;
     private static final long BME_TABLE_ENTRY_OFFSET_MASK = 0x00fffffffffffe00L;
+    /** The largest offset QEMU's block layer accepts for a request (BDRV_MAX_LENGTH). */
+    private static final long BDRV_MAX_LENGTH = Long.MAX_VALUE & ~((1L << 30) - 1);
 
     /**
      * QEMU loads every bitmap that is not in use when it opens an image (even read-only, even for a check) and
@@ -422,6 +424,12 @@ public final class Qcow2Image implements AutoCloseable {
         long entries = Integer.toUnsignedLong(bm.bitmapTableSize());
         if (bm.inUse() || entries > BME_MAX_TABLE_SIZE) {
             return;
+        }
+        long tableOffset = bm.bitmapTableOffset();
+        if (tableOffset < 0 || tableOffset > BDRV_MAX_LENGTH - entries * 8) {
+            // the block layer refuses such a read before touching the file
+            throw new ImageException("Could not read bitmap_table table from image for bitmap '" + bm.name()
+                    + "': Input/output error");
         }
         ByteBuffer buf = ByteBuffer.allocate((int) Math.min(entries, 65536) * 8).order(ByteOrder.BIG_ENDIAN);
         for (long first = 0; first < entries; first += 65536) {

@@ -61,6 +61,15 @@ final class FuzzImage {
     private FuzzImage() {
     }
 
+    /**
+     * Writes the image of a fuzz input to a file, to look at a finding with qemu-img:
+     * {@code java -cp target/test-classes:target/classes dev.q2.fuzz.FuzzImage INPUT OUT.qcow2}.
+     */
+    public static void main(String[] args) throws IOException {
+        byte[] image = build(Files.readAllBytes(Path.of(args[0])));
+        Files.write(Path.of(args[1]), image == null ? new byte[0] : image);
+    }
+
     /** The folder every image is written to. */
     static Path dir() {
         return DIR;
