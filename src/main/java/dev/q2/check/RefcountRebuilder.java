@@ -1,5 +1,7 @@
 package dev.q2.check;
 
+import dev.q2.image.Limits;
+
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -53,6 +55,12 @@ final class RefcountRebuilder {
         c.switchRefcountTable(reftableOffset, reftable.clone());
     }
 
+    private void noMemory(String what) throws CheckFailedException {
+        c.errWriter().println("q2: " + what);
+        c.result().checkErrors++;
+        throw new CheckFailedException("Cannot allocate memory");
+    }
+
     private void fail(String what) throws CheckFailedException {
         c.errWriter().println("q2: " + what + ": Input/output error");
         c.result().checkErrors++;
@@ -93,8 +101,11 @@ final class RefcountRebuilder {
                 }
                 if (reftable.length <= index) {
                     long entries = (((index + 1) * 8 + cs - 1) / cs) * cs / 8;
-                    if (entries > Integer.MAX_VALUE / 8) {
-                        fail("ERROR allocating reftable memory");
+                    if (entries > Limits.MAX_REFTABLE_SIZE / 8) {
+                        // QEMU's g_try_realloc fails with ENOMEM only when the machine runs out; q2 stops at the
+                        // largest table an open accepts (a bigger one would leave an image no one can open) and
+                        // before the JVM's heap runs out
+                        noMemory("ERROR allocating reftable memory");
                     }
                     reftable = Arrays.copyOf(reftable, (int) entries);
                     grown = true;

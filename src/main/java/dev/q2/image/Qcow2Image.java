@@ -166,7 +166,7 @@ public final class Qcow2Image implements AutoCloseable {
         if (extensionError != null) {
             throw new ImageException(extensionError.getMessage());
         }
-        if (h.refcountOrder() > 6) {
+        if (Integer.compareUnsigned(h.refcountOrder(), 6) > 0) { // uint32_t in QEMU: "negative" is too large
             throw new ImageException("Reference count entry width too large; may not exceed 64 bits");
         }
         // validate_compression_type, with its messages
@@ -433,6 +433,8 @@ public final class Qcow2Image implements AutoCloseable {
     private static final long BME_MAX_TABLE_SIZE = 1L << 27;
     private static final long BME_TABLE_ENTRY_RESERVED_MASK = 0xff000000000001feL;
     private static final long BME_TABLE_ENTRY_OFFSET_MASK = 0x00fffffffffffe00L;
+    /** The largest offset QEMU's block layer accepts for a request (BDRV_MAX_LENGTH). */
+    private static final long BDRV_MAX_LENGTH = Long.MAX_VALUE & ~((1L << 30) - 1);
 
     /**
      * QEMU loads every bitmap that is not in use when it opens an image (even read-only, even for a check) and
@@ -446,7 +448,7 @@ public final class Qcow2Image implements AutoCloseable {
             return;
         }
         long at = bm.bitmapTableOffset();
-        if (at < 0 || at > (Long.MAX_VALUE & ~((1L << 30) - 1)) - entries * 8) {
+        if (at < 0 || at > BDRV_MAX_LENGTH - entries * 8) {
             // the block layer refuses the read (bit 63 set, or past BDRV_MAX_LENGTH)
             throw new ImageException("Could not read bitmap_table table from image for bitmap '" + bm.name()
                     + "': Input/output error");

@@ -1,0 +1,38 @@
+package dev.q2.fuzz;
+
+import com.code_intelligence.jazzer.junit.FuzzTest;
+import dev.q2.image.DiskOptions;
+import dev.q2.image.Qcow2Disk;
+import dev.q2.image.Qcow2Image;
+
+import java.nio.file.Path;
+
+/**
+ * Fuzzes opening an image: {@code Qcow2Image.openMetadata} (as q2 info opens it), {@code Qcow2Image.openReadOnly}
+ * and {@code Qcow2Disk.open} read-only with its backing chain and data file. Inputs: see {@link FuzzImage}.
+ */
+class OpenFuzzTest {
+    @FuzzTest(maxDuration = "5m")
+    void open(byte[] input) throws Exception {
+        Path img = FuzzImage.write(input);
+        if (img == null) {
+            return;
+        }
+        Q2Errors.expect(() -> {
+            try (Qcow2Image i = Qcow2Image.openMetadata(img)) {
+                i.backingFile();
+                i.dataFile();
+            }
+        });
+        Q2Errors.expect(() -> {
+            try (Qcow2Image i = Qcow2Image.openReadOnly(img)) {
+                i.allocatedL2Tables();
+            }
+        });
+        Q2Errors.expect(() -> {
+            try (Qcow2Disk d = Qcow2Disk.open(img, DiskOptions.readOnly())) {
+                d.size();
+            }
+        });
+    }
+}
