@@ -159,8 +159,10 @@ run_mode() {  # mode
     st=$(tr "\r" "\n" < "$DIR/$n/log" | grep -oE "^$n +(pass|fail|not run)" | tail -1 | sed -E "s/^$n +//; s/ /-/")
     [ $rc = 124 ] || [ $rc = 137 ] && st=timeout
     [ -n "$st" ] || st="error"
+    ref="$IOT/$n.out"
+    for r in "$IOT/$n.out.qcow2" "$IOT/tests/$n.out.qcow2" "$IOT/tests/$n.out"; do [ -f "$r" ] && ref="$r"; done
     [ -f "$DIR/$n/scratch/$n.out.bad" ] && cp "$DIR/$n/scratch/$n.out.bad" "$DIR/$n.out.bad" &&
-      { diff -u "$IOT/$t.out" "$DIR/$n.out.bad" > "$DIR/$n.diff" || true; }
+      { diff -u "$ref" "$DIR/$n.out.bad" > "$DIR/$n.diff" || true; }
     [ "$st" = pass ] && rm -rf "$DIR/$n"
     echo "$n $st"
   ' | sort > "$dir/status"
