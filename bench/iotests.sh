@@ -13,9 +13,11 @@
 # It prints the pass count of each mode and writes one line per test and mode to $OUT (default
 # target/iotests/results.txt); the diffs of failing tests stay in target/iotests/run-MODE/.
 #
-# Usage: bench/iotests.sh [-m MODES] [-t SECONDS] [TEST...]
+# Usage: bench/iotests.sh [-m MODES] [-t SECONDS] [-u] [TEST...]
 #   -m MODES    comma-separated subset of ref,img,io,both (default: all four)
-#   -t SECONDS  per-test timeout (default 60)
+#   -t SECONDS  per-test timeout (default 300; the slowest tests take 100 s with the real tools here)
+#   -u          update: run only TEST... and replace their results in the last run of each mode (to re-run the
+#               tests that timed out, or those a change concerns)
 #   TEST...     test names (default: the list below: the qcow2 tests that need neither a VM nor
 #               qemu-storage-daemon)
 # Environment: Q2_IOTESTS_CACHE (default ~/.cache/q2-iotests) holds the unpacked tests; OUT the results file.
@@ -28,11 +30,13 @@ cache="${Q2_IOTESTS_CACHE:-$HOME/.cache/q2-iotests}"
 work="$here/target/iotests"
 out="${OUT:-$work/results.txt}"
 modes="ref,img,io,both"
-timeout_s=60
-while getopts "m:t:h" opt; do
+timeout_s=300
+update=0
+while getopts "m:t:uh" opt; do
   case "$opt" in
     m) modes="$OPTARG" ;;
     t) timeout_s="$OPTARG" ;;
+    u) update=1 ;;
     *) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 2 ;;
   esac
 done
@@ -144,8 +148,12 @@ run_mode() {  # mode
     ref) ;;
     *) echo "iotests: unknown mode $mode" >&2; exit 2 ;;
   esac
-  local dir="$work/run-$mode"
-  rm -rf "$dir" && mkdir -p "$dir"
+  local dir="$work/run-$mode" t
+  if [ "$update" = 1 ] && [ -f "$dir/status" ]; then
+    for t in $tests; do rm -rf "${dir:?}/$t" "$dir/$t.diff" "$dir/$t.out.bad"; done
+  else
+    rm -rf "$dir" && mkdir -p "$dir"; : > "$dir/status"
+  fi
   export QEMU_IMG_PROG="$img" QEMU_IO_PROG="$io" QEMU_NBD_PROG="$(command -v qemu-nbd || echo "$bin/none/qemu-system")"
   export QEMU_PROG="$bin/none/qemu-system" QSD_PROG="$bin/none/qemu-system"
   export DIR="$dir" IOT="$iot" TMO="$timeout_s"
@@ -165,7 +173,11 @@ run_mode() {  # mode
       { diff -u "$ref" "$DIR/$n.out.bad" > "$DIR/$n.diff" || true; }
     [ "$st" = pass ] && rm -rf "$DIR/$n"
     echo "$n $st"
-  ' | sort > "$dir/status"
+  ' > "$dir/status.new"
+  # the earlier results of the tests not run now (all of them are replaced unless -u)
+  awk 'NR == FNR { ran[$1] = 1; next } !($1 in ran)' "$dir/status.new" "$dir/status" |
+    cat - "$dir/status.new" | sort > "$dir/status.tmp"
+  mv "$dir/status.tmp" "$dir/status" && rm -f "$dir/status.new"
 }
 
 : > "$out.tmp"
