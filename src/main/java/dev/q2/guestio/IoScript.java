@@ -12,7 +12,8 @@ import java.util.Locale;
 
 /**
  * Runs qemu-io style commands against a disk: {@code read [-P pattern] [-q] OFF LEN}, {@code write [-P pattern]
- * [-z] [-u] [-c] [-q] OFF LEN}, {@code discard [-q] OFF LEN}, {@code flush}. Numbers take qemu's size suffixes.
+ * [-z] [-u] [-c] [-q] OFF LEN}, {@code discard [-q] OFF LEN}, {@code flush}, {@code length}. Numbers take qemu's
+ * size suffixes; options are read as qemu-io's getopt reads them, and those q2 io does not implement are refused.
  * Output lines follow qemu-io's ("wrote 4096/4096 bytes at offset 0" and a statistics line).
  */
 public final class IoScript {
@@ -64,6 +65,11 @@ public final class IoScript {
                 case "flush", "f" -> {
                     if (argCount("flush", words, 0, 0)) {
                         disk.flush();
+                    }
+                }
+                case "length", "l" -> {
+                    if (argCount("length", words, 0, 0)) {
+                        out.println(size(disk.size()));
                     }
                 }
                 default -> failErr("command \"" + cmd + "\" not found");

@@ -126,6 +126,21 @@ class IoCommandsDifferentialTest {
     }
 
     @Test
+    void lengthInQemuIosWords() throws Exception {
+        Qemu.assumeAvailable();
+        same("-c", "length", "-c", "l");
+        same("-c", "length x");
+        for (String size : List.of("1000", "1536", "1049600", "1T", "0")) {
+            Path q = Files.createDirectory(dir.resolve("len" + size));
+            Qemu.img(q, "create", "-q", "-f", "qcow2", "s.qcow2", size);
+            Qemu.Result expected = Qemu.io(q, "-r", "-c", "length", "s.qcow2");
+            Cli.Result actual = Cli.runIn(q, "io", "-r", "-c", "length", "s.qcow2");
+            assertThat(actual.out()).as(size).isEqualTo(expected.out());
+            assertThat(actual.exitCode()).as(size).isEqualTo(expected.exitCode());
+        }
+    }
+
+    @Test
     void cacheAndAioModesAreChecked() throws Exception {
         Qemu.assumeAvailable();
         same("--cache", "writeback", "--aio", "threads", "-f", "qcow2", "-c", "read 0 512");
