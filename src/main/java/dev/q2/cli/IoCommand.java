@@ -113,11 +113,14 @@ final class IoCommand implements Callable<Integer> {
             IoScript script = new IoScript(disk, out, err);
             if (commands.isEmpty()) {
                 BufferedReader in = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8));
-                for (String line = in.readLine(); line != null; line = in.readLine()) {
+                for (String line = in.readLine(); line != null && !script.quit(); line = in.readLine()) {
                     script.run(line);
                 }
             } else {
                 for (String c : commands) {
+                    if (script.quit()) {
+                        break;
+                    }
                     script.run(c);
                 }
             }
@@ -148,6 +151,14 @@ final class IoCommand implements Callable<Integer> {
             String reason = java.nio.file.Files.isDirectory(main.resolve(filename)) ? "Is a directory"
                     : Errors.describe(e);
             return "Could not open '" + filename + "': " + reason;
+        }
+        // The image itself opened as far as its format goes: what failed may lie below it. The chain reader that
+        // map and compare share opens the chain as QEMU's block layer does and words a backing file's failure as
+        // qemu-io does ("Could not open backing file: Could not open 'NAME': ...", NAME as the image names it).
+        try (dev.q2.map.ChainReader chain = dev.q2.map.ChainReader.open(main.workDir(), filename, format, true)) {
+            chain.length();
+        } catch (Exception below) {
+            return Errors.describe(below);
         }
         return Errors.describe(e);
     }

@@ -32,6 +32,7 @@ public final class IoScript {
     private final PrintWriter out;
     private final PrintWriter err;
     private boolean failed;
+    private boolean quit;
 
     /** A script whose messages all go to {@code out}. */
     public IoScript(Qcow2Disk disk, PrintWriter out) {
@@ -43,6 +44,11 @@ public final class IoScript {
         this.disk = disk;
         this.out = out;
         this.err = err;
+    }
+
+    /** True once {@code quit} ran: qemu-io runs no command after it. */
+    public boolean quit() {
+        return quit;
     }
 
     /** True once any command failed (qemu-io then exits with 1). */
@@ -67,6 +73,7 @@ public final class IoScript {
                         disk.flush();
                     }
                 }
+                case "quit", "exit", "q" -> quit = true;   // (qemu-io ignores words after it)
                 case "length", "l" -> {
                     if (argCount("length", words, 0, 0)) {
                         out.println(size(disk.size()));

@@ -114,6 +114,8 @@ class IoCommandsDifferentialTest {
         same("-c", "read 0 99999999999999999999999");
         same("-c", "read 0 3G");
         same("-c", "nosuchcommand");
+        same("-c", "write -P 3 0 512", "-c", "quit", "-c", "write -P 4 0 512", "-c", "read x");
+        same("-c", "q", "-c", "read x");
     }
 
     @Test
