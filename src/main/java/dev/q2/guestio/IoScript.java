@@ -25,6 +25,15 @@ public final class IoScript {
     private static final String DISCARD_USAGE = "discard [-Cq] off len -- discards a number of bytes at a specified"
             + " offset";
 
+    private static final String READV_USAGE = "readv [-Cqv] [-P pattern] off len [len..] -- reads a number of bytes"
+            + " at a specified offset";
+    private static final String WRITEV_USAGE = "writev [-Cfq] [-P pattern] off len [len..] -- writes a number of"
+            + " bytes at a specified offset";
+    private static final String AIO_READ_USAGE = "aio_read [-Ciqv] [-P pattern] off len [len..] -- asynchronously"
+            + " reads a number of bytes";
+    private static final String AIO_WRITE_USAGE = "aio_write [-Cfiquz] [-P pattern] off len [len..] --"
+            + " asynchronously writes a number of bytes";
+
     /** qemu-io's limit on one request (BDRV_REQUEST_MAX_BYTES). */
     private static final long MAX_LENGTH = 2147483136L;
 
@@ -70,6 +79,17 @@ public final class IoScript {
                 case "discard", "d" -> discard(words);
                 case "flush", "f" -> {
                     if (argCount("flush", words, 0, 0)) {
+                        disk.flush();
+                    }
+                }
+                case "readv" -> vectored("readv", words, false, "qP:", READV_USAGE);
+                case "writev" -> vectored("writev", words, true, "qP:", WRITEV_USAGE);
+                // q2 io completes aio requests before the next command, in order (qemu-io may complete them later
+                // and in another order); their output is that of readv and writev
+                case "aio_read" -> vectored("aio_read", words, false, "qP:", AIO_READ_USAGE);
+                case "aio_write" -> vectored("aio_write", words, true, "quzP:", AIO_WRITE_USAGE);
+                case "aio_flush" -> {
+                    if (argCount("aio_flush", words, 0, 0)) {
                         disk.flush();
                     }
                 }
@@ -316,13 +336,87 @@ public final class IoScript {
     }
 
     private void report(String verb, Args a, long t0) {
-        if (a.has('q')) {
+        report(verb, a.offset(), a.length(), a.has('q'), t0);
+    }
+
+    private void report(String verb, long offset, long length, boolean quiet, long t0) {
+        if (quiet) {
             return;
         }
         double secs = Math.max(1e-9, (System.nanoTime() - t0) / 1e9);
-        out.printf("%s %d/%d bytes at offset %d%n", verb, a.length(), a.length(), a.offset());
+        out.printf("%s %d/%d bytes at offset %d%n", verb, length, length, offset);
         out.printf(Locale.ROOT, "%s, 1 ops; %s sec (%.3f MiB/sec and %.4f ops/sec)%n",
-                size(a.length()), String.format(Locale.ROOT, "%05.2f", secs), a.length() / secs / (1 << 20), 1 / secs);
+                size(length), String.format(Locale.ROOT, "%05.2f", secs), length / secs / (1 << 20), 1 / secs);
+    }
+
+    /**
+     * readv, writev, aio_read and aio_write: {@code CMD [options] off len [len..]}, the lengths of the buffers one
+     * request reads or writes at {@code off}; the request's bytes are their sum. q2 io implements -q and -P (and
+     * aio_write's -z and -u); qemu-io's -C, -f, -i and -v are refused.
+     */
+    private void vectored(String cmd, List<String> words, boolean write, String optstring, String usage)
+            throws IOException {
+        if (!argCount(cmd, words, 2, -1)) {
+            return;
+        }
+        Parsed p = getopt(cmd, words, optstring, usage);
+        if (p.operands().size() < 2) {
+            throw new UsageException(null, usage);
+        }
+        if (p.has('u') && !p.has('z')) {
+            fail("-u requires -z to be specified");
+            return;
+        }
+        if (p.has('z') && p.operands().size() > 2) {
+            fail("-z supports only a single length parameter");
+            return;
+        }
+        long offset = number(p.operands().get(0));
+        long total = 0;
+        for (String len : p.operands().subList(1, p.operands().size())) {
+            long n = number(len);
+            if (n > MAX_LENGTH) {
+                fail("Argument '" + len + "' exceeds maximum size " + MAX_LENGTH);
+                return;
+            }
+            total += n;
+        }
+        if (total > MAX_LENGTH) {
+            fail("length cannot exceed " + MAX_LENGTH + ", given " + total);
+            return;
+        }
+        Integer pattern = p.options().get('P') == null || p.has('z') ? null : pattern(p.options().get('P'));
+        String failure = write ? (cmd.equals("aio_write") ? "aio_write" : "writev") : "readv";
+        // An aio request fails after its command returned: qemu-io prints the failure but exits with 0.
+        boolean aio = cmd.startsWith("aio_");
+        if (offset + total > disk.size()) {
+            out.println(failure + " failed: Input/output error");
+            failed |= !aio;
+            return;
+        }
+        long t0 = System.nanoTime();
+        if (write) {
+            if (p.has('z')) {
+                disk.writeZeroes(offset, total, p.has('u'));
+            } else {
+                byte[] data = new byte[(int) total];
+                java.util.Arrays.fill(data, (byte) (pattern == null ? 0xcd : (int) pattern));
+                disk.write(offset, ByteBuffer.wrap(data));
+            }
+        } else {
+            ByteBuffer b = ByteBuffer.allocate((int) total);
+            disk.read(offset, b);
+            if (pattern != null) {
+                for (int i = 0; i < total; i++) {
+                    if (b.get(i) != (byte) (int) pattern) {
+                        out.println("Pattern verification failed at offset " + offset + ", " + total + " bytes");
+                        failed |= !aio;
+                        break;
+                    }
+                }
+            }
+        }
+        report(write ? "wrote" : "read", offset, total, p.has('q'), t0);
     }
 
     /**

@@ -128,6 +128,36 @@ class IoCommandsDifferentialTest {
     }
 
     @Test
+    void vectoredAndAioRequests() throws Exception {
+        Qemu.assumeAvailable();
+        same("-c", "writev -P 5 512 512 1k 3k", "-c", "readv -P 5 512 512 1k 3k", "-c", "readv -P 5 0 1k");
+        same("-c", "writev -q 0 512 512", "-c", "readv -q -P 0xcd 0 1k");
+        same("-c", "aio_write -P 7 4k 4k", "-c", "aio_flush", "-c", "aio_read -P 7 4k 4k", "-c", "aio_flush");
+        same("-c", "aio_write -z 8k 4k", "-c", "aio_flush", "-c", "aio_read -P 0 8k 4k", "-c", "aio_flush");
+        same("-c", "aio_write -zu 0 64k", "-c", "aio_flush", "-c", "readv -P 0 0 64k");
+        same("-c", "aio_write -u 0 512");
+        same("-c", "aio_write -z 0 512 512");
+        same("-c", "readv 0");
+        same("-c", "readv 64M 512");
+        same("-c", "writev 64M 512");
+        same("-c", "aio_write 64M 512", "-c", "aio_flush");
+        same("-c", "aio_read 64M 512", "-c", "aio_flush");
+        same("-c", "aio_read -P 9 0 512", "-c", "aio_flush");       // exits 0: the failure comes after the command
+        same("-c", "readv -P 9 0 512");                             // exits 1
+        same("-c", "readv 0 3G");
+        same("-c", "readv -P 5 0 x");
+        same("-c", "aio_flush x");
+        refused("writev -f 0 512", 'f', "writev [-Cfq] [-P pattern] off len [len..] -- writes a number of bytes at a"
+                + " specified offset\n");
+        refused("readv -v 0 512", 'v', "readv [-Cqv] [-P pattern] off len [len..] -- reads a number of bytes at a"
+                + " specified offset\n");
+        refused("aio_write -i 0 512", 'i', "aio_write [-Cfiquz] [-P pattern] off len [len..] -- asynchronously writes"
+                + " a number of bytes\n");
+        refused("aio_read -C 0 512", 'C', "aio_read [-Ciqv] [-P pattern] off len [len..] -- asynchronously reads a"
+                + " number of bytes\n");
+    }
+
+    @Test
     void lengthInQemuIosWords() throws Exception {
         Qemu.assumeAvailable();
         same("-c", "length", "-c", "l");
