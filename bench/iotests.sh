@@ -10,8 +10,8 @@
 #         lines to "qemu-img: ", as the iotests' filters expect), real qemu-io
 #   io    real qemu-img, `q2 io` as qemu-io
 #   both  q2 for both
-# It prints the pass count of each mode and writes one line per test and mode to $OUT (default
-# target/iotests/results.txt); the diffs of failing tests stay in target/iotests/run-MODE/.
+# It prints the pass count of each mode run and writes one line per test and mode (the last run of every mode) to
+# $OUT (default target/iotests/results.txt); the diffs of failing tests stay in target/iotests/run-MODE/.
 #
 # Usage: bench/iotests.sh [-m MODES] [-t SECONDS] [-u] [-s] [TEST...]
 #   -m MODES    comma-separated subset of ref,img,io,both (default: all four)
@@ -199,9 +199,12 @@ for mode in ${modes//,/ }; do
   run_mode "$mode"
   total=$(wc -l < "$work/run-$mode/status")
   pass=$(grep -c ' pass$' "$work/run-$mode/status" || true)
-  sed "s/^/$mode /" "$work/run-$mode/status" >> "$out.tmp"
   summary+="$mode: $pass of $total pass"$'\n'
   echo "iotests: $mode: $pass of $total pass" >&2
+done
+# the results file holds the last run of every mode, so that -u and -m runs update it
+for mode in ref img io both; do
+  [ -f "$work/run-$mode/status" ] && sed "s/^/$mode /" "$work/run-$mode/status" >> "$out.tmp"
 done
 mv "$out.tmp" "$out"
 printf '%s' "$summary"
