@@ -23,6 +23,8 @@
 #               has so far always failed with q2 in both). Saves a third of a full run.
 #   TEST...     test names (default: the list below: the qcow2 tests that need neither a VM nor
 #               qemu-storage-daemon)
+# One run at a time: runs share target/iotests/bin and the q2 copy in target/iotests/q2. Interrupting a run leaves
+# its running tests to end at their timeout (each runs in its own process group under `timeout`).
 # Environment: Q2_IOTESTS_CACHE (default ~/.cache/q2-iotests) holds the unpacked tests; OUT the results file.
 # Needs: apt-get, dpkg-source (dpkg-dev), python3, network access to Debian's mirrors on the first run.
 set -euo pipefail
