@@ -177,6 +177,8 @@ run_mode() {  # mode
     cd "$IOT" && TEST_DIR="$DIR/$n/scratch" SOCK_DIR="$DIR/$n/sock" \
       timeout -k 5 "$TMO" python3 ./check -qcow2 "$t" > "$DIR/$n/log" 2>&1
     rc=$?
+    # daemons a failing test left behind (qemu-nbd --fork): those that name the folders of this test
+    for p in $(pgrep -f "$DIR/$n/" || true); do kill "$p" 2>/dev/null || true; done
     st=$(tr "\r" "\n" < "$DIR/$n/log" | grep -oE "^$n +(pass|fail|not run)" | tail -1 | sed -E "s/^$n +//; s/ /-/")
     [ $rc = 124 ] || [ $rc = 137 ] && st=timeout
     [ -n "$st" ] || st="error"
