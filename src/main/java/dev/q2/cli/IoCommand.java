@@ -28,6 +28,13 @@ final class IoCommand implements Callable<Integer> {
     private final OptionSpec readOnlyOpt = Options.flag("Open read-only", "-r", "--read-only");
     private final OptionSpec forceShareOpt =
             Options.flag("Open even if another process holds it (read-only)", "-U", "--force-share");
+    private final OptionSpec cacheOpt = Options.value("MODE",
+            "Cache mode (none, writeback, writethrough, directsync, unsafe); checked, q2 io's I/O is the same in all",
+            "-t", "--cache");
+    private final OptionSpec nocacheOpt = Options.flag("Short for -t none", "-n", "--nocache");
+    private final OptionSpec aioOpt = Options.value("MODE", "AIO mode (threads, native or io_uring); checked only",
+            "-i", "--aio");
+    private final OptionSpec nativeAioOpt = Options.flag("Short for -i native", "-k", "--native-aio");
     private final PositionalParamSpec filenameParam = Options.positional("0", "1", "FILENAME");
 
     String format = "qcow2";
@@ -45,6 +52,10 @@ final class IoCommand implements Callable<Integer> {
         spec.addOption(commandsOpt);
         spec.addOption(readOnlyOpt);
         spec.addOption(forceShareOpt);
+        spec.addOption(cacheOpt);
+        spec.addOption(nocacheOpt);
+        spec.addOption(aioOpt);
+        spec.addOption(nativeAioOpt);
         spec.addPositional(filenameParam);
     }
 
@@ -63,6 +74,28 @@ final class IoCommand implements Callable<Integer> {
         filename = filenameParam.getValue();
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
+        // -t/-n and -i/-k: checked and accepted as qemu-io checks them (-t and -i win over -n and -k); q2 io reads
+        // and writes through the page cache and flushes at the end in every mode.
+        String cache = Options.valueOr(cacheOpt, parsed.hasMatchedOption(nocacheOpt) ? "none" : "writeback");
+        boolean direct;
+        switch (cache) {
+            case "none", "off", "directsync" -> direct = true;
+            case "writeback", "writethrough", "unsafe" -> direct = false;
+            default -> {
+                err.println("q2: Invalid cache option: " + cache);
+                return 1;
+            }
+        }
+        String aio = Options.valueOr(aioOpt, parsed.hasMatchedOption(nativeAioOpt) ? "native" : "threads");
+        if (!aio.equals("threads") && !aio.equals("native") && !aio.equals("io_uring")) {
+            err.println("q2: Invalid aio option: " + aio);
+            return 1;
+        }
+        if (aio.equals("native") && !direct && filename != null) {
+            err.println("q2: can't open device " + filename
+                    + ": aio=native was specified, but it requires cache.direct=on, which was not specified.");
+            return 1;
+        }
         if (!format.equals("qcow2")) {
             err.println("q2: q2 io works on qcow2 images only");
             return 1;
@@ -80,11 +113,14 @@ final class IoCommand implements Callable<Integer> {
             IoScript script = new IoScript(disk, out, err);
             if (commands.isEmpty()) {
                 BufferedReader in = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8));
-                for (String line = in.readLine(); line != null; line = in.readLine()) {
+                for (String line = in.readLine(); line != null && !script.quit(); line = in.readLine()) {
                     script.run(line);
                 }
             } else {
                 for (String c : commands) {
+                    if (script.quit()) {
+                        break;
+                    }
                     script.run(c);
                 }
             }
@@ -115,6 +151,14 @@ final class IoCommand implements Callable<Integer> {
             String reason = java.nio.file.Files.isDirectory(main.resolve(filename)) ? "Is a directory"
                     : Errors.describe(e);
             return "Could not open '" + filename + "': " + reason;
+        }
+        // The image itself opened as far as its format goes: what failed may lie below it. The chain reader that
+        // map and compare share opens the chain as QEMU's block layer does and words a backing file's failure as
+        // qemu-io does ("Could not open backing file: Could not open 'NAME': ...", NAME as the image names it).
+        try (dev.q2.map.ChainReader chain = dev.q2.map.ChainReader.open(main.workDir(), filename, format, true)) {
+            chain.length();
+        } catch (Exception below) {
+            return Errors.describe(below);
         }
         return Errors.describe(e);
     }

@@ -80,10 +80,8 @@ public final class CreatePlanner {
                             + " (optional suffix k, M, G, T, P or E)", false);
                 }
             }
-            if (key.equals("refcount_bits") && !value.matches("[0-9]+")) {
-                throw new CreateException("Parameter '" + key + "' expects a number", false);
-            }
-            if (key.equals("encrypt.iter-time")) {
+            if (key.equals("refcount_bits") || key.equals("encrypt.iter-time")) {
+                // QEMU's number options: strtoull's syntax, negative values wrapped to 64 bits
                 EncryptOptions.parseNumber(key, value);
             }
             into.set(key, value);
@@ -156,6 +154,9 @@ public final class CreatePlanner {
         if (req.backingFormat() != null) {
             o.set("backing_fmt", req.backingFormat());
         }
+        if (size != null && o.get("size") != null) {
+            throw new CreateException("The image size must be specified only once", false);
+        }
         if (size == null && o.get("size") != null) {
             size = optionSize(o.get("size"));
         }
@@ -165,6 +166,9 @@ public final class CreatePlanner {
             if (backing.equals(req.filename())) {
                 throw new CreateException(
                         "Error: Trying to create an image with the same filename as the backing file", false);
+            }
+            if (backing.isEmpty()) {
+                throw new CreateException("Expected backing file name, got empty string", false);
             }
             String shown = combinedName(req.filename(), backing);
             Path resolved = req.workDir().resolve(shown);
@@ -267,7 +271,7 @@ public final class CreatePlanner {
                 };
             } else if (key.equals("cluster_size")) {
                 v = Long.toString(sizeOrZero(v));
-            } else if (key.equals("encrypt.iter-time")) {
+            } else if (key.equals("encrypt.iter-time") || key.equals("refcount_bits")) {
                 v = EncryptOptions.formatted(v);
             }
             if (v != null) {
@@ -318,6 +322,12 @@ public final class CreatePlanner {
                         true);
             };
         }
+        // The create options reach the qcow2 driver as text that QAPI reads as a signed 64-bit number: a value
+        // that only the unsigned reading accepted (beyond 2^63-1, or below -2^63) stops here.
+        Long refcountBits = o.get("refcount_bits") == null ? Long.valueOf(16) : int64(o.get("refcount_bits"));
+        if (refcountBits == null) {
+            throw new CreateException("Parameter 'refcount-bits' expects integer", true);
+        }
         int compressionType = QcowHeader.COMPRESSION_ZLIB;
         String ct = o.get("compression_type");
         if (ct != null) {
@@ -359,7 +369,6 @@ public final class CreatePlanner {
             throw new CreateException("Lazy refcounts only supported with compatibility level 1.1 and above (use"
                     + " version=v3 or greater)", true);
         }
-        long refcountBits = o.get("refcount_bits") == null ? 16 : parseLongOr(o.get("refcount_bits"), -1);
         if (refcountBits < 1 || refcountBits > 64 || Long.bitCount(refcountBits) != 1) {
             throw new CreateException("Refcount width must be a power of two and may not exceed 64 bits", true);
         }
@@ -409,11 +418,9 @@ public final class CreatePlanner {
         return v == null ? d : v;
     }
 
-    private static long parseLongOr(String v, long fallback) {
-        try {
-            return Long.parseLong(v.toLowerCase(Locale.ROOT));
-        } catch (NumberFormatException e) {
-            return fallback;
-        }
+    /** strtoll's reading (base 0, whole string) of a number option, or null when it is not a signed 64-bit number. */
+    private static Long int64(String v) {
+        java.math.BigInteger n = EncryptOptions.strtol(v);
+        return n == null || n.bitLength() > 63 ? null : n.longValue();
     }
 }

@@ -39,6 +39,15 @@ class IoOpenErrorsDifferentialTest {
         same("-c", "read 0 512", "folder");
         same("-c", "read 0 512", "");
         same("-f", "qcow2", "-c", "read 0 512", "junk.qcow2");
+        // a backing file that is gone (iotest 069), named as the image names it, relative to the image's folder
+        Qemu.img(dir, "create", "-q", "-f", "qcow2", "gone.base", "128k");
+        Qemu.img(dir, "create", "-q", "-f", "qcow2", "-b", "gone.base", "-F", "qcow2", "top.qcow2", "128k");
+        Files.delete(dir.resolve("gone.base"));
+        same("-c", "quit", "top.qcow2");
+        same("-r", "-c", "read 0 512", "top.qcow2");
+        Files.createDirectory(dir.resolve("sub"));
+        Files.copy(dir.resolve("top.qcow2"), dir.resolve("sub/top.qcow2"));
+        same("-c", "quit", "sub/top.qcow2");
         try (Qemu.Holder holder = Qemu.holdForWriting(dir, "held.qcow2")) {
             same("-c", "write 0 512", "held.qcow2");
             same("-r", "-c", "read 0 512", "held.qcow2");
