@@ -131,6 +131,14 @@ final class CheckCommand implements Callable<Integer> {
         }
         try (f; QemuLock lock = lock(f, path, mode)) {
             String fmt = format != null ? format : Devices.probe(f);
+            if (NO_CHECK.contains(fmt)) {
+                try {
+                    dev.q2.probe.FormatProber.readHeader(f, fmt); // qemu-img opens the image before it asks
+                } catch (dev.q2.image.ImageException e) {
+                    err.println("q2: Could not open '" + filename + "': " + e.getMessage());
+                    return 1;
+                }
+            }
             if (fmt.equals("raw") || NO_CHECK.contains(fmt)) {
                 err.println("q2: This image format does not support checks");
                 return NOT_CHECKABLE;
