@@ -28,6 +28,11 @@ final class VmdkHeader {
     private static final Pattern EXTENT = Pattern.compile(
             "^(RW|RDONLY|NOACCESS)\\s+(\\d+)\\s+(\\S+)(?:\\s+\"([^\"\\r\\n]*)\")?");
 
+    private static final Pattern CREATE_TYPE = Pattern.compile("createType\\s*=\\s*\"([^\"]*)\"");
+    private static final java.util.Set<String> CREATE_TYPES = java.util.Set.of("monolithicFlat", "vmfs",
+            "vmfsSparse", "twoGbMaxExtentSparse", "twoGbMaxExtentFlat", "monolithicSparse", "streamOptimized",
+            "seSparse");
+
     private VmdkHeader() {
     }
 
@@ -105,6 +110,14 @@ final class VmdkHeader {
         }
         long size = Math.min(f.size(), DESC_FILE_MAX);
         String desc = text(Bytes.read(f, 0, (int) size, ByteOrder.LITTLE_ENDIAN));
+        // vmdk_open_desc_file: a createType, and one QEMU knows
+        Matcher ct = CREATE_TYPE.matcher(desc);
+        if (!ct.find()) {
+            throw new ImageException("invalid VMDK image descriptor");
+        }
+        if (!CREATE_TYPES.contains(ct.group(1))) {
+            throw new ImageException("Unsupported image type '" + ct.group(1) + "'");
+        }
         long sectors = 0;
         List<String> extents = new ArrayList<>();
         for (String line : desc.split("\n")) {

@@ -129,6 +129,20 @@ class ForeignFormatDifferentialTest {
         assertThat(m.err()).isEqualTo(q.err().replace("qemu-img: ", "q2: "));
     }
 
+    /** Text descriptors qemu-img refuses before it opens any extent: the same one-line error, exit 1. */
+    @ParameterizedTest
+    @CsvSource(delimiter = '|', value = {
+        "# c\\n   \\r\\nversion=1\\r\\nRW 2048 FLAT \"nothere\" 0\\n",
+        "version=1\\ncreateType=\"custom\"\\nRW 2048 FLAT \"nothere\" 0\\n"})
+    void badDescriptorsRefusedAsQemuImg(String text) throws Exception {
+        Qemu.assumeAvailable();
+        Files.writeString(dir.resolve("d.vmdk"), text.replace("\\n", "\n").replace("\\r", "\r"));
+        Qemu.Result q = Qemu.img(dir, "info", "d.vmdk");
+        Cli.Result m = Cli.runIn(dir, "info", "d.vmdk");
+        assertThat(m.exitCode()).isEqualTo(q.exitCode()).isEqualTo(1);
+        assertThat(m.err()).isEqualTo(q.err().replace("qemu-img: ", "q2: "));
+    }
+
     private void sameInfo(String file) {
         Qemu.Result q = Qemu.img(dir, "info", "--output=json", file);
         Cli.Result m = Cli.runIn(dir, "info", "--output=json", file);
