@@ -117,6 +117,18 @@ class ForeignFormatDifferentialTest {
         assertThat(io.err()).isEqualTo("q2: can't open device img.vdi: q2 cannot read vdi images yet\n");
     }
 
+    /** create -b takes the size of a backing file in another format from its header, as qemu-img does. */
+    @Test
+    void createOnTopOfAForeignBackingFile() throws Exception {
+        Qemu.assumeAvailable();
+        assertThat(Qemu.img(dir, "create", "-q", "-f", "vdi", "base.vdi", "100M").exitCode()).isZero();
+        assertThat(Qemu.img(dir, "create", "-q", "-f", "qcow2", "-b", "base.vdi", "-F", "vdi", "q.qcow2")
+                .exitCode()).isZero();
+        Cli.Result r = Cli.runIn(dir, "create", "-q", "-f", "qcow2", "-b", "base.vdi", "-F", "vdi", "m.qcow2");
+        assertThat(r.exitCode()).as(r.err()).isZero();
+        assertThat(Files.mismatch(dir.resolve("q.qcow2"), dir.resolve("m.qcow2"))).isEqualTo(-1L);
+    }
+
     /** qemu-img check on a format whose driver has no check: message and exit 63, as q2. */
     @ParameterizedTest
     @CsvSource({"vpc, img.vhd", "qcow, img.qcow"})
