@@ -64,6 +64,22 @@ public final class FormatProber {
      * @throws ImageException for a format whose header q2 does not parse, or a header that cannot be right
      */
     public static ForeignHeader readHeader(ImageFile f, String format) throws IOException {
+        ByteBuffer head = Bytes.read(f, 0, PROBE_BUF_SIZE, ByteOrder.BIG_ENDIAN);
+        // with -f, the driver's open checks its own magic (qemu-img's messages)
+        String notIt = switch (format) {
+            case "vdi" -> VdiHeader.probe(head) == 0 ? String.format("Image not in VDI format (bad signature %08x)",
+                    Integer.reverseBytes(head.getInt(0x40))) : null;
+            case "vhdx" -> VhdxHeader.probe(head) == 0 ? "Could not open '" + f.path().getFileName()
+                    + "': Invalid argument" : null;
+            case "qed" -> QedHeader.probe(head) == 0 ? "Image not in QED format" : null;
+            case "qcow" -> Qcow1Header.probe(head) == 0 ? "Image not in qcow format" : null;
+            case "luks" -> LuksProbe.probe(head) == 0 ? "Volume is not in LUKS format" : null;
+            case "parallels" -> ParallelsHeader.probe(head) == 0 ? "Image not in Parallels format" : null;
+            default -> null;
+        };
+        if (notIt != null) {
+            throw new ImageException(notIt);
+        }
         switch (format) {
             case "vmdk":
                 return VmdkHeader.read(f);

@@ -1,5 +1,6 @@
 package dev.q2.probe;
 
+import dev.q2.image.ImageException;
 import dev.q2.io.ImageFile;
 
 import java.io.IOException;
@@ -30,6 +31,13 @@ final class VpcFooter {
      */
     static ForeignHeader read(ImageFile f) throws IOException {
         ByteBuffer b = Bytes.read(f, 0, 512, ByteOrder.BIG_ENDIAN);
+        if (!Bytes.startsWith(b, 0, "conectix")) {
+            // a fixed disk: the footer is the file's last 512 bytes (reached only with -f vpc: it probes as raw)
+            b = Bytes.read(f, Math.max(0, f.size() - 512), 512, ByteOrder.BIG_ENDIAN);
+            if (!Bytes.startsWith(b, 0, "conectix")) {
+                throw new ImageException("invalid VPC image");
+            }
+        }
         long chs = (long) (b.getShort(56) & 0xffff) * (b.get(58) & 0xff) * (b.get(59) & 0xff);
         String creator = new String(new byte[] {b.get(28), b.get(29), b.get(30), b.get(31)},
                 java.nio.charset.StandardCharsets.ISO_8859_1);

@@ -117,6 +117,23 @@ class ForeignFormatDifferentialTest {
         assertThat(io.err()).isEqualTo("q2: can't open device img.vdi: q2 cannot read vdi images yet\n");
     }
 
+    /** -f names the driver: its own magic check refuses a file of another format, a fixed VHD opens as vpc. */
+    @ParameterizedTest
+    @CsvSource({"vdi", "vhdx", "vpc", "qed", "qcow", "luks", "parallels"})
+    void explicitFormatOnAnotherFormat(String format) throws Exception {
+        Qemu.assumeAvailable();
+        assertThat(Qemu.img(dir, "create", "-q", "-f", "raw", "f.img", "1M").exitCode()).isZero();
+        Qemu.Result q = Qemu.img(dir, "info", "-f", format, "f.img");
+        Cli.Result m = Cli.runIn(dir, "info", "-f", format, "f.img");
+        assertThat(m.exitCode()).isEqualTo(q.exitCode()).isEqualTo(1);
+        assertThat(m.err()).isEqualTo(q.err().replace("qemu-img: ", "q2: "));
+        assertThat(Qemu.img(dir, "create", "-q", "-f", "vpc", "-o", "subformat=fixed", "fixed.vhd", "10M")
+                .exitCode()).isZero();
+        Qemu.Result qf = Qemu.img(dir, "info", "--output=json", "-f", "vpc", "fixed.vhd");
+        Cli.Result mf = Cli.runIn(dir, "info", "--output=json", "-f", "vpc", "fixed.vhd");
+        assertThat(key(mf.out(), "virtual-size")).isEqualTo(key(qf.out(), "virtual-size")).isNotNull();
+    }
+
     /** create -b takes the size of a backing file in another format from its header, as qemu-img does. */
     @Test
     void createOnTopOfAForeignBackingFile() throws Exception {
