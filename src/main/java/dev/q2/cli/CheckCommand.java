@@ -30,6 +30,8 @@ final class CheckCommand implements Callable<Integer> {
     private final Main main;
     private final CommandSpec spec = CommandSpec.wrapWithoutInspection(this);
     private final CommonOptions common = new CommonOptions();
+    /** Formats whose QEMU driver has no check: qemu-img refuses them with exit 63 (after opening them). */
+    private static final java.util.Set<String> NO_CHECK = java.util.Set.of("vpc", "qcow", "dmg", "cloop", "bochs");
     private final OptionSpec formatOpt = Options.value("FMT", "Image format (qcow2 or raw); probed when absent", "-f");
     private final OptionSpec outputOpt = Options.value("FMT", "human (default) or json", "--output");
     private final OptionSpec repairOpt = Options.value("leaks|all", "Repair leaked clusters, or all problems", "-r");
@@ -129,9 +131,21 @@ final class CheckCommand implements Callable<Integer> {
         }
         try (f; QemuLock lock = lock(f, path, mode)) {
             String fmt = format != null ? format : Devices.probe(f);
-            if (fmt.equals("raw")) {
+            if (NO_CHECK.contains(fmt)) {
+                try {
+                    dev.q2.probe.FormatProber.readHeader(f, fmt); // qemu-img opens the image before it asks
+                } catch (dev.q2.image.ImageException e) {
+                    err.println("q2: Could not open '" + filename + "': " + e.getMessage());
+                    return 1;
+                }
+            }
+            if (fmt.equals("raw") || NO_CHECK.contains(fmt)) {
                 err.println("q2: This image format does not support checks");
                 return NOT_CHECKABLE;
+            }
+            if (dev.q2.probe.FormatProber.FOREIGN.contains(fmt)) {
+                err.println("q2: " + dev.q2.probe.FormatProber.cannotRead(fmt));
+                return 1;
             }
             if (!fmt.equals("qcow2")) {
                 err.println("q2: Could not open '" + filename + "': Unknown driver '" + fmt + "'");

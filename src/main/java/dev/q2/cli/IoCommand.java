@@ -104,6 +104,15 @@ final class IoCommand implements Callable<Integer> {
                 : DiskOptions.readWrite();
         Qcow2Disk disk;
         try {
+            if (!parsed.hasMatchedOption(formatOpt)) {
+                String probed = dev.q2.image.Devices.probe(main.resolve(filename));
+                if (dev.q2.probe.FormatProber.FOREIGN.contains(probed)) {
+                    // another format qemu-io would open: named, never read as something else
+                    err.println("q2: can't open device " + filename + ": "
+                            + dev.q2.probe.FormatProber.cannotRead(probed));
+                    return 1;
+                }
+            }
             disk = Qcow2Disk.open(main.resolve(filename), opt, err);
         } catch (Exception e) {
             err.println("q2: can't open device " + filename + ": " + openError(e));

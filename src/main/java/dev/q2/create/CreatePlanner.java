@@ -242,6 +242,12 @@ public final class CreatePlanner {
             if (!Files.exists(file)) {
                 throw new NoSuchFileException(file.toString());
             }
+            if (dev.q2.probe.FormatProber.FOREIGN.contains(fmt)) {
+                // a vmdk, vdi, ... backing file: the size its header gives (nothing it names is opened)
+                try (dev.q2.io.ImageFile f = dev.q2.io.ImageFile.openReadOnly(file)) {
+                    return dev.q2.probe.FormatProber.readHeader(f, fmt).virtualSize();
+                }
+            }
             return Files.size(file);
         } catch (ImageException e) {
             throw new CreateException("Could not open '" + shown + "': " + e.getMessage()

@@ -1,26 +1,26 @@
 package dev.q2.image;
 
-import dev.q2.format.QcowHeader;
 import dev.q2.io.ImageFile;
 import dev.q2.io.QemuLock;
+import dev.q2.probe.FormatProber;
 
 import java.io.IOException;
-import java.nio.ByteBuffer;
 import java.nio.file.Path;
 
-/** Opens a file as a {@link BlockDevice} by format: "qcow2", "raw", or null to probe as qemu-img does. */
+/**
+ * Opens a file as a {@link BlockDevice} by format: "qcow2", "raw", or null to probe as qemu-img does. Other formats
+ * qemu-img knows are refused by name ("q2 cannot read vmdk images yet"), never read as raw.
+ */
 public final class Devices {
     private Devices() {
     }
 
-    /** qemu-img's probe among the formats q2 knows: "qcow2" when the file starts with the magic, else "raw". */
+    /**
+     * qemu-img's probe: "qcow2", "raw", or the name of another format qemu-img 7.2 recognises (see
+     * {@link FormatProber}), which q2 reports but does not process.
+     */
     public static String probe(ImageFile f) throws IOException {
-        ByteBuffer b = ByteBuffer.allocate(8);
-        f.readZeroFilled(0, b); // QEMU probes a zero-padded buffer: a short file is probed like any other
-        // qcow2_probe: the magic and a version of at least 2 (unsigned). Version 0 is raw to QEMU too; version 1 is
-        // QEMU's old qcow format, which q2 cannot read: it goes to the qcow2 driver, which refuses it ("Unsupported
-        // qcow2 version 1") rather than showing its bytes as a raw disk.
-        return b.getInt(0) == QcowHeader.MAGIC && b.getInt(4) != 0 ? "qcow2" : "raw";
+        return FormatProber.probe(f);
     }
 
     public static String probe(Path path) throws IOException {
@@ -48,7 +48,8 @@ public final class Devices {
                 }
                 return new RawDevice(f);
             default:
-                throw new ImageException("Unknown driver '" + fmt + "'");
+                throw new ImageException(FormatProber.FOREIGN.contains(fmt) ? FormatProber.cannotRead(fmt)
+                        : "Unknown driver '" + fmt + "'");
         }
     }
 }

@@ -220,7 +220,9 @@ public final class Qcow2Disk implements BlockDevice {
         } catch (java.nio.file.NoSuchFileException e) {
             throw new ImageException("Could not open backing file '" + bp + "': No such file or directory");
         }
-        throw new ImageException("Could not open backing file: Unknown driver '" + format + "'");
+        throw new ImageException("Could not open backing file: "
+                + (dev.q2.probe.FormatProber.FOREIGN.contains(format) ? dev.q2.probe.FormatProber.cannotRead(format)
+                : "Unknown driver '" + format + "'"));
     }
 
     private static void closeQuietly(BlockDevice d) {

@@ -13,6 +13,8 @@ import dev.q2.image.ImageException;
 import dev.q2.image.Qcow2Image;
 import dev.q2.io.ImageFile;
 import dev.q2.io.QemuLock;
+import dev.q2.probe.ForeignHeader;
+import dev.q2.probe.FormatProber;
 import dev.q2.util.QDict;
 
 import java.io.IOException;
@@ -33,7 +35,7 @@ public final class ImageInfoCollector {
      * Info for one image.
      *
      * @param filename the name as the user gave it (printed as is)
-     * @param format "qcow2", "raw", or null to probe
+     * @param format "qcow2", "raw", a format {@link FormatProber} names, or null to probe
      */
     public static ImageInfo collect(Path workDir, String filename, String format, boolean forceShare)
             throws IOException {
@@ -45,6 +47,9 @@ public final class ImageInfoCollector {
             String fmt = format != null ? format : Devices.probe(f);
             if (fmt.equals("raw")) {
                 return raw(filename, f);
+            }
+            if (FormatProber.FOREIGN.contains(fmt)) {
+                return foreign(filename, f, FormatProber.readHeader(f, fmt));
             }
             if (!fmt.equals("qcow2")) {
                 throw new ImageException("Unknown driver '" + fmt + "'");
@@ -78,6 +83,29 @@ public final class ImageInfoCollector {
         QDict q = base(filename, "raw", f);
         q.put("virtual-size", (f.size() + 511) & ~511L); // the block layer's whole sectors: a partial one counts
         q.put("dirty-flag", false);
+        return new ImageInfo(q, null, 0);
+    }
+
+    /**
+     * A format q2 names but does not process: what its header says, in qemu-img's key order, from this file alone
+     * (the actual size is this file's, not that of the extents a VMDK descriptor names).
+     */
+    private static ImageInfo foreign(String filename, ImageFile f, ForeignHeader h) throws IOException {
+        QDict q = base(filename, h.format(), f);
+        q.put("virtual-size", h.virtualSize());
+        if (h.clusterSize() != null) {
+            q.put("cluster-size", h.clusterSize());
+        }
+        if (h.backingFile() != null && !h.backingFile().isEmpty()) {
+            q.put("backing-filename", h.backingFile());
+            q.put("full-backing-filename", fullBackingFilename(filename, h.backingFile()));
+            if (h.backingFormat() != null) {
+                q.put("backing-filename-format", h.backingFormat());
+            }
+        }
+        if (!h.format().equals("luks") && !h.format().equals("parallels")) {
+            q.put("dirty-flag", false); // qemu-img shows it where the driver answers bdrv_get_info
+        }
         return new ImageInfo(q, null, 0);
     }
 

@@ -7,6 +7,7 @@ import dev.q2.image.ImageException;
 import dev.q2.image.Qcow2Image;
 import dev.q2.io.ImageFile;
 import dev.q2.io.QemuLock;
+import dev.q2.probe.FormatProber;
 
 import java.io.Closeable;
 import java.io.IOException;
@@ -104,12 +105,16 @@ public final class ChainReader implements Closeable {
         }
         if (format != null && !format.equals("raw") && !format.equals("qcow2")) {
             // QEMU looks the driver up before it opens the file
-            throw new ImageException("Unknown driver '" + format + "'");
+            throw new ImageException(FormatProber.FOREIGN.contains(format) ? FormatProber.cannotRead(format)
+                    : "Unknown driver '" + format + "'");
         }
         ImageFile f = openFile(name);
         FileNode file = null;
         try {
             String fmt = format != null ? format : Devices.probe(f);
+            if (FormatProber.FOREIGN.contains(fmt)) {
+                throw new ImageException(FormatProber.cannotRead(fmt)); // never read as raw
+            }
             if (fmt.equals("raw")) {
                 // the raw format passes its user's permissions through: it shares writes (QEMU's filter defaults)
                 lock(f, name, QemuLock.PERM_ALL);
