@@ -138,7 +138,9 @@ if [[ ",$modes," =~ ,(img|io|both), ]]; then
   "$here/q2" --version >/dev/null   # builds target/q2.jar if needed
   # The stand-ins run a copy of the jar and the launcher, so that editing the sources during a run does not make
   # the launcher rebuild under the tests.
-  rm -rf "$work/q2" && mkdir -p "$work/q2/target/classes/dev/q2/io"
+  rm -rf "$work/q2" && mkdir -p "$work/q2/target/classes/dev/q2/io" "$work/q2/src/main/dist/lib"
+  # the launcher script it sources first, keeping its time (older than the jar: the copy must not look stale)
+  cp -p "$here/src/main/dist/lib/launch.sh" "$work/q2/src/main/dist/lib/launch.sh"
   cp "$here/q2" "$work/q2/q2" && cp "$here/target/q2.jar" "$work/q2/target/q2.jar"
   cp -r "$here/target/classes/dev/q2/io/native" "$work/q2/target/classes/dev/q2/io/" 2>/dev/null || true
   "$work/q2/q2" --version >/dev/null   # records its start-up archive once
