@@ -2,7 +2,8 @@
  * q2seek: the system calls q2 needs and Java 17 does not offer: lseek with SEEK_DATA / SEEK_HOLE (how QEMU's
  * file-posix driver finds holes), st_blocks (how QEMU's qcow2 driver detects metadata preallocation) and
  * fcntl(F_OFD_GETLK) (how QEMU's file-posix driver tests for a conflicting image lock) and
- * fallocate(FALLOC_FL_PUNCH_HOLE) (how QEMU's file-posix driver writes zeros that may be unmapped).
+ * fallocate(FALLOC_FL_PUNCH_HOLE) (how QEMU's file-posix driver writes zeros that may be unmapped), and zlib's
+ * deflate with a 4 KiB window (how QEMU's qcow2 driver compresses a cluster: the same library, so the same bytes).
  * Errors come back as negative errno values. Built by build.sh; loaded by dev.q2.io.NativeFiles.
  */
 #define _GNU_SOURCE
@@ -12,6 +13,7 @@
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <zlib.h>
 
 /* A NUL-terminated copy of a path given as bytes, to free(); NULL when out of memory. */
 static char *c_path(JNIEnv *env, jbyteArray path)
@@ -119,4 +121,40 @@ JNIEXPORT jint JNICALL Java_dev_q2_io_NativeFiles_punchHole0(JNIEnv *env, jclass
 JNIEXPORT void JNICALL Java_dev_q2_io_NativeFiles_close0(JNIEnv *env, jclass cls, jint fd)
 {
     close(fd);
+}
+
+/*
+ * Compresses src[0..len) as QEMU's qcow2_zlib_compress does: raw deflate, default level, 12-bit window, memLevel 9.
+ * Returns the compressed length, -1 when it does not fit in dst, -2 when zlib fails.
+ */
+JNIEXPORT jint JNICALL Java_dev_q2_io_NativeFiles_deflate0(JNIEnv *env, jclass cls, jbyteArray src, jint len,
+                                                          jbyteArray dst)
+{
+    z_stream s = {0};
+    jint out_len = (*env)->GetArrayLength(env, dst);
+    if (deflateInit2(&s, Z_DEFAULT_COMPRESSION, Z_DEFLATED, -12, 9, Z_DEFAULT_STRATEGY) != Z_OK) {
+        return -2;
+    }
+    jbyte *in = (*env)->GetPrimitiveArrayCritical(env, src, NULL);
+    jbyte *out = in ? (*env)->GetPrimitiveArrayCritical(env, dst, NULL) : NULL;
+    int rc = Z_STREAM_ERROR;
+    if (in && out) {
+        s.next_in = (Bytef *) in;
+        s.avail_in = (uInt) len;
+        s.next_out = (Bytef *) out;
+        s.avail_out = (uInt) out_len;
+        rc = deflate(&s, Z_FINISH);
+    }
+    if (out) {
+        (*env)->ReleasePrimitiveArrayCritical(env, dst, out, 0);
+    }
+    if (in) {
+        (*env)->ReleasePrimitiveArrayCritical(env, src, in, JNI_ABORT);
+    }
+    jint n = (jint) (out_len - s.avail_out);
+    deflateEnd(&s);
+    if (rc == Z_STREAM_END) {
+        return n;
+    }
+    return rc == Z_OK || rc == Z_BUF_ERROR ? -1 : -2;
 }

@@ -9,13 +9,19 @@ import java.util.zip.Inflater;
 /**
  * qcow2's zlib compression: raw deflate (no zlib header) with a 12-bit (4 KiB) window, level Z_DEFAULT_COMPRESSION,
  * as QEMU's qcow2_zlib_compress. Decompression accepts any window, so java.util.zip does it; compression must keep
- * distances within 4 KiB for QEMU to read it, which java.util.zip.Deflater cannot, hence JZlib.
+ * distances within 4 KiB for QEMU to read it, which java.util.zip.Deflater cannot: the system's zlib through q2's
+ * JNI helper does it where the helper loads, JZlib (a Java port of zlib, same output) elsewhere.
  */
 public final class ZlibCodec implements ClusterCodec {
     private static final int WINDOW_BITS = 12;
 
     @Override
     public int compress(byte[] src, int srcLen, byte[] dst) {
+        // the system's zlib through q2's JNI helper where it loads: QEMU's own library, about four times faster
+        int n = dev.q2.io.NativeFiles.deflate(src, srcLen, dst);
+        if (n != -3) {
+            return n;
+        }
         Deflater d = new Deflater();
         int rc = d.init(JZlib.Z_DEFAULT_COMPRESSION, -WINDOW_BITS, 9);
         if (rc != JZlib.Z_OK) {

@@ -156,4 +156,26 @@ public final class NativeFiles {
     private static native int punchHole0(java.io.FileDescriptor fd, long offset, long length);
 
     private static native void close0(int fd);
+
+    private static native int deflate0(byte[] src, int len, byte[] dst);
+
+    /** Whether {@link #deflate} works here (the helper loaded, and it is one that has it). */
+    private static volatile boolean deflateWorks = true;
+
+    /**
+     * Compresses {@code src[0..len)} into {@code dst} as QEMU's qcow2 driver does (the system's zlib, raw deflate,
+     * 4 KiB window): the length, -1 when it does not fit, or -3 when the helper cannot (then use a Java codec).
+     */
+    public static int deflate(byte[] src, int len, byte[] dst) {
+        if (!AVAILABLE || !deflateWorks) {
+            return -3;
+        }
+        try {
+            int n = deflate0(src, len, dst);
+            return n == -2 ? -3 : n;
+        } catch (UnsatisfiedLinkError e) { // an older helper without it
+            deflateWorks = false;
+            return -3;
+        }
+    }
 }

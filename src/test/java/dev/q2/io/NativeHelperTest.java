@@ -27,6 +27,7 @@ class NativeHelperTest {
     void committedLibraryIsWhatItsSourceBuilds() throws Exception {
         assumeTrue(System.getProperty("os.arch").equals("amd64"), "the committed helper is for x86-64 Linux");
         assumeTrue(run(dir, "sh", "-c", "command -v ${CC:-cc}").startsWith("/"), "no C compiler here");
+        assumeTrue(Files.exists(Path.of("/usr/include/zlib.h")), "no zlib headers here (zlib1g-dev)");
         String log = run(dir, "sh", "src/main/native/build.sh", dir.toAbsolutePath().toString());
         Path rebuilt = dir.resolve("linux-amd64/libq2seek.so");
         assertThat(rebuilt).as(log).exists();
