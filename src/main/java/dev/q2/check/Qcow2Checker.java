@@ -577,7 +577,7 @@ public final class Qcow2Checker {
         for (BitmapDirectoryEntry bm : bitmaps) {
             long entries = Integer.toUnsignedLong(bm.bitmapTableSize());
             incRefcounts(bm.bitmapTableOffset(), entries * 8);
-            if (entries > (1L << 27)) { // BME_MAX_TABLE_SIZE: QEMU refuses to load a larger table
+            if (entries > dev.q2.format.BitmapDirectoryEntry.MAX_TABLE_SIZE) { // QEMU refuses to load a larger table
                 res.corruptions++;
                 throw new CheckFailedException("Invalid argument");
             }

@@ -10,7 +10,6 @@ import java.util.Set;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
-import java.util.concurrent.Semaphore;
 
 /**
  * One command over several images in one call ({@code q2 check a b c}, {@code q2 info a b c}): the images are
@@ -48,7 +47,7 @@ final class ManyImages {
             t.setDaemon(true);
             return t;
         });
-        Semaphore window = new Semaphore(2 * threads);
+        int window = 2 * threads; // images in flight or waiting to be printed
         List<Future<Result>> results = new ArrayList<>();
         int worst = 0;
         List<String> objects = new ArrayList<>();
@@ -56,13 +55,12 @@ final class ManyImages {
         boolean anyBlock = false;
         try {
             for (int i = 0; i < files.size() || printed < files.size(); ) {
-                if (i < files.size() && window.tryAcquire()) {
+                if (i < files.size() && i - printed < window) {
                     String file = files.get(i++);
                     results.add(pool.submit(() -> runOne(job, file)));
                     continue;
                 }
                 Result r = results.get(printed).get();
-                window.release();
                 err.print(r.err());
                 if (json) {
                     if (!r.out().isEmpty()) {

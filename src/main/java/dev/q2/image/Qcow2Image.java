@@ -429,8 +429,6 @@ public final class Qcow2Image implements AutoCloseable {
         return Collections.unmodifiableList(out);
     }
 
-    /** Entries past this many are refused by QEMU's directory check (BME_MAX_TABLE_SIZE). */
-    private static final long BME_MAX_TABLE_SIZE = 1L << 27;
     private static final long BME_TABLE_ENTRY_RESERVED_MASK = 0xff000000000001feL;
     private static final long BME_TABLE_ENTRY_OFFSET_MASK = 0x00fffffffffffe00L;
     /** The largest offset QEMU's block layer accepts for a request (BDRV_MAX_LENGTH). */
@@ -444,7 +442,7 @@ public final class Qcow2Image implements AutoCloseable {
      */
     private static void checkBitmapTable(ImageFile f, BitmapDirectoryEntry bm, long cs) throws IOException {
         long entries = Integer.toUnsignedLong(bm.bitmapTableSize());
-        if (bm.inUse() || entries > BME_MAX_TABLE_SIZE) {
+        if (bm.inUse() || entries > BitmapDirectoryEntry.MAX_TABLE_SIZE) {
             return;
         }
         long at = bm.bitmapTableOffset();

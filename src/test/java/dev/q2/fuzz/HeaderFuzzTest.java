@@ -1,6 +1,7 @@
 package dev.q2.fuzz;
 
 import com.code_intelligence.jazzer.junit.FuzzTest;
+import dev.q2.format.BitmapDirectory;
 import dev.q2.format.BitmapDirectoryEntry;
 import dev.q2.format.BitmapsExtension;
 import dev.q2.format.CryptoHeaderPointer;
@@ -45,6 +46,7 @@ class HeaderFuzzTest {
                 BitmapDirectoryEntry.decode(b);
             }
         });
+        Q2Errors.expect(() -> BitmapDirectory.decode(data, 1 + (data.length & 7), 65536, 1L << 30)); // QEMU's checks
         Q2Errors.expect(() -> LuksHeader.decode(data).checkLayout());
     }
 
