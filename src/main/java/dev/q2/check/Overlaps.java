@@ -1,5 +1,7 @@
 package dev.q2.check;
 
+import java.io.IOException;
+
 import dev.q2.format.BitmapsExtension;
 import dev.q2.format.QcowHeader;
 import dev.q2.format.SnapshotEntry;
@@ -37,7 +39,7 @@ final class Overlaps {
         this.cs = cs;
     }
 
-    String check(int ignore, long offset, long size) {
+    String check(int ignore, long offset, long size) throws IOException {
         int chk = CACHED & ~ignore;
         if (size == 0) {
             return null;

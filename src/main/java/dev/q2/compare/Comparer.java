@@ -196,7 +196,7 @@ public final class Comparer {
         buf.clear().limit(n);
         try {
             d.read(offset, buf);
-        } catch (IOException | ImageException | FormatException | CompressionException e) {
+        } catch (IOException e) {
             throw new ReadException(image, offset, e);
         }
     }
@@ -206,7 +206,7 @@ public final class Comparer {
         BlockStatus.Run r;
         try {
             r = chain.statusAbove(offset, bytes);
-        } catch (IOException | ImageException e) {
+        } catch (IOException e) {
             throw new StatusException(image, e);
         }
         if (r.length() <= 0) {

@@ -41,7 +41,7 @@ public final class ZlibCodec implements ClusterCodec {
     }
 
     @Override
-    public void decompress(byte[] src, int srcLen, byte[] dst, int dstLen) {
+    public void decompress(byte[] src, int srcLen, byte[] dst, int dstLen) throws CompressionException {
         Inflater inf = new Inflater(true);
         try {
             inf.setInput(src, 0, srcLen);

@@ -27,7 +27,7 @@ public final class ZstdCodec implements ClusterCodec {
     }
 
     @Override
-    public void decompress(byte[] src, int srcLen, byte[] dst, int dstLen) {
+    public void decompress(byte[] src, int srcLen, byte[] dst, int dstLen) throws CompressionException {
         try (ZstdDecompressCtx ctx = new ZstdDecompressCtx()) {
             int n = ctx.decompressByteArray(dst, 0, dstLen, src, 0, frameLength(src, srcLen));
             if (n != dstLen) {
@@ -39,7 +39,7 @@ public final class ZstdCodec implements ClusterCodec {
     }
 
     /** Length of the first frame: the compressed span is rounded up to sectors, so trailing bytes follow it. */
-    private static int frameLength(byte[] src, int srcLen) {
+    private static int frameLength(byte[] src, int srcLen) throws CompressionException {
         long n = Zstd.findFrameCompressedSize(src, 0, srcLen);
         if (Zstd.isError(n)) {
             throw new CompressionException("corrupt zstd data in compressed cluster: " + Zstd.getErrorName(n));

@@ -23,7 +23,7 @@ public final class BitmapDirectory {
      * @throws FormatException with QEMU's message when QEMU refuses the directory
      */
     public static List<BitmapDirectoryEntry> decode(ByteBuffer dir, long nbBitmaps, long clusterSize,
-                                                    long virtualSize) {
+                                                    long virtualSize) throws FormatException {
         ByteBuffer b = dir.slice().order(ByteOrder.BIG_ENDIAN);
         int size = b.remaining();
         if (size == 0) {
@@ -71,7 +71,7 @@ public final class BitmapDirectory {
     }
 
     /** {@link #decode(ByteBuffer, long, long, long)} of a directory read into an array. */
-    public static List<BitmapDirectoryEntry> decode(byte[] dir, long nbBitmaps, long clusterSize, long virtualSize) {
+    public static List<BitmapDirectoryEntry> decode(byte[] dir, long nbBitmaps, long clusterSize, long virtualSize) throws FormatException {
         return decode(ByteBuffer.wrap(dir), nbBitmaps, clusterSize, virtualSize);
     }
 

@@ -117,7 +117,7 @@ public record BitmapDirectoryEntry(
     }
 
     /** Decodes one entry at the buffer's position and advances past it and its padding. */
-    public static BitmapDirectoryEntry decode(ByteBuffer in) {
+    public static BitmapDirectoryEntry decode(ByteBuffer in) throws FormatException {
         ByteBuffer b = in.order(ByteOrder.BIG_ENDIAN);
         if (b.remaining() < FIXED_SIZE) {
             throw new FormatException("bitmap directory entry is truncated");

@@ -7,7 +7,7 @@ import java.nio.ByteOrder;
 public record BitmapsExtension(int nbBitmaps, long bitmapDirectorySize, long bitmapDirectoryOffset) {
     public static final int LENGTH = 24;
 
-    public static BitmapsExtension decode(byte[] data) {
+    public static BitmapsExtension decode(byte[] data) throws FormatException {
         if (data.length < LENGTH) {
             throw new FormatException("bitmaps extension: length " + data.length + " is below the 24 bytes required");
         }
@@ -23,7 +23,7 @@ public record BitmapsExtension(int nbBitmaps, long bitmapDirectorySize, long bit
      *
      * @throws FormatException with QEMU's message
      */
-    public static BitmapsExtension decodeChecked(byte[] data, long clusterSize, int maxBitmaps, long maxDirectorySize) {
+    public static BitmapsExtension decodeChecked(byte[] data, long clusterSize, int maxBitmaps, long maxDirectorySize) throws FormatException {
         if (data.length != LENGTH) {
             throw new FormatException("bitmaps_ext: Invalid extension length");
         }

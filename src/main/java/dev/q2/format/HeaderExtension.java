@@ -68,7 +68,7 @@ public record HeaderExtension(int type, byte[] data) {
      * the extension area must end (the backing file name or the end of the first cluster), stopping at the end
      * marker.
      */
-    public static List<HeaderExtension> decodeAll(ByteBuffer area) {
+    public static List<HeaderExtension> decodeAll(ByteBuffer area) throws FormatException {
         return decodeAll(area, new ArrayList<>());
     }
 
@@ -77,7 +77,7 @@ public record HeaderExtension(int type, byte[] data) {
      * can use the ones before a broken extension (QEMU names unknown features from a feature table it found before
      * an extension it could not read).
      */
-    public static List<HeaderExtension> decodeAll(ByteBuffer area, List<HeaderExtension> out) {
+    public static List<HeaderExtension> decodeAll(ByteBuffer area, List<HeaderExtension> out) throws FormatException {
         ByteBuffer b = area.slice().order(ByteOrder.BIG_ENDIAN);
         while (true) {
             if (b.remaining() < 8) {

@@ -28,7 +28,7 @@ public record LuksAlgorithms(String cipherAlg, String cipherMode, String ivgenAl
      * Names the algorithms of {@code h}, refusing what QEMU cannot use, with its messages and in its order
      * (qcrypto_block_luks_parse_header).
      */
-    public static LuksAlgorithms of(LuksHeader h) {
+    public static LuksAlgorithms of(LuksHeader h) throws FormatException {
         String spec = h.cipherMode();
         int dash = spec.indexOf('-');
         if (dash < 0) {
@@ -61,7 +61,7 @@ public record LuksAlgorithms(String cipherAlg, String cipherMode, String ivgenAl
         return new LuksAlgorithms(cipher, mode, ivgen, ivHash, hash);
     }
 
-    private static String hash(String name) {
+    private static String hash(String name) throws FormatException {
         if (!HASHES.contains(name)) {
             throw new FormatException("Hash algorithm '" + name + "' not supported");
         }
@@ -69,7 +69,7 @@ public record LuksAlgorithms(String cipherAlg, String cipherMode, String ivgenAl
     }
 
     /** The ciphers LUKS names and the key sizes QEMU supports for each. */
-    private static String cipher(String name, String mode, long keyBytes) {
+    private static String cipher(String name, String mode, long keyBytes) throws FormatException {
         long perKey = mode.equals("xts") ? keyBytes / 2 : keyBytes;
         String found = switch (name) {
             case "aes", "serpent", "twofish" -> perKey == 16 ? "-128" : perKey == 24 ? "-192"
@@ -104,7 +104,7 @@ public record LuksAlgorithms(String cipherAlg, String cipherMode, String ivgenAl
      * The cipher ESSIV uses: dm-crypt keys it with the hash digest, so it is the same cipher with the digest's key
      * length; QEMU refuses a digest length the cipher family does not have.
      */
-    private static void essivCipher(String cipher, String hash) {
+    private static void essivCipher(String cipher, String hash) throws FormatException {
         int digest = digestLength(hash);
         if (digest == keyLength(cipher)) {
             return;

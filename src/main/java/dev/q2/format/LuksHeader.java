@@ -114,7 +114,7 @@ public record LuksHeader(
      * Decodes the first {@link #SIZE} bytes of {@code data}. Refuses a header without the LUKS magic, of another
      * version than 1, or whose cipher name, cipher mode or hash spec fills its 32 bytes without a terminating NUL.
      */
-    public static LuksHeader decode(byte[] data) {
+    public static LuksHeader decode(byte[] data) throws FormatException {
         if (data.length < SIZE) {
             throw new FormatException("LUKS header: " + data.length + " bytes, below the " + SIZE
                     + " bytes of a LUKS1 header");
@@ -151,7 +151,7 @@ public record LuksHeader(
         return Integer.toUnsignedLong(b.getInt(at));
     }
 
-    private static String cString(byte[] data, int at, int len, String what) {
+    private static String cString(byte[] data, int at, int len, String what) throws FormatException {
         for (int i = 0; i < len; i++) {
             if (data[at + i] == 0) {
                 return new String(data, at, i, StandardCharsets.UTF_8);
@@ -166,7 +166,7 @@ public record LuksHeader(
      * iterations when active, and key material that starts after the header, ends before the payload and overlaps
      * no later slot's. Key material lengths use QEMU's 32-bit arithmetic, so that hostile values give its verdict.
      */
-    public void checkLayout() {
+    public void checkLayout() throws FormatException {
         if (payloadOffset < HEADER_SECTORS) {
             throw new FormatException("LUKS payload is overlapping with the header");
         }
@@ -216,7 +216,7 @@ public record LuksHeader(
     }
 
     /** The cipher, IV generator and hashes named as QEMU's QAPI names them (see {@link LuksAlgorithms#of}). */
-    public LuksAlgorithms algorithms() {
+    public LuksAlgorithms algorithms() throws FormatException {
         return LuksAlgorithms.of(this);
     }
 

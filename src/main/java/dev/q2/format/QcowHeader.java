@@ -68,7 +68,7 @@ public record QcowHeader(
     }
 
     /** Decodes the header at the buffer's position; the buffer must hold at least the whole fixed header. */
-    public static QcowHeader decode(ByteBuffer in) {
+    public static QcowHeader decode(ByteBuffer in) throws FormatException {
         ByteBuffer b = in.slice().order(ByteOrder.BIG_ENDIAN);
         if (b.remaining() < V2_HEADER_LENGTH) {
             throw new FormatException("Image is not in qcow2 format (file too short for a qcow2 header)");

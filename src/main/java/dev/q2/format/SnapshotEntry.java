@@ -28,7 +28,7 @@ public record SnapshotEntry(
     /**
      * Decodes one entry at the buffer's position and advances past it and its padding.
      */
-    public static SnapshotEntry decode(ByteBuffer in) {
+    public static SnapshotEntry decode(ByteBuffer in) throws FormatException {
         ByteBuffer b = in.order(ByteOrder.BIG_ENDIAN);
         if (b.remaining() < FIXED_SIZE) {
             throw new FormatException("snapshot table entry is truncated");

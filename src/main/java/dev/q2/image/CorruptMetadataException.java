@@ -18,7 +18,7 @@ public final class CorruptMetadataException extends ImageException {
     }
 
     public CorruptMetadataException(String message, boolean fatal, boolean firstReport) {
-        super(message);
+        super(Category.CORRUPT, message);
         this.fatal = fatal;
         this.firstReport = firstReport;
     }

@@ -200,13 +200,9 @@ public final class PersistentBitmaps {
         }
         ByteBuffer buf = ByteBuffer.allocate((int) directorySize);
         file.readZeroFilled(directoryOffset, buf);
-        try {
-            List<BitmapDirectoryEntry> entries = BitmapDirectory.decode(buf.array(), nb, cs, diskSize);
-            names = BitmapDirectory.rawNames(buf.array());
-            return entries;
-        } catch (FormatException e) {
-            throw new ImageException(e.getMessage());
-        }
+        List<BitmapDirectoryEntry> entries = BitmapDirectory.decode(buf.array(), nb, cs, diskSize);
+        names = BitmapDirectory.rawNames(buf.array());
+        return entries;
     }
 
     private Loaded load(BitmapDirectoryEntry e) throws IOException {

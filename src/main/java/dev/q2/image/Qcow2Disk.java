@@ -78,7 +78,7 @@ public final class Qcow2Disk implements BlockDevice {
     private final EngineStats stats = new EngineStats();
 
     private Qcow2Disk(Path path, ImageFile file, ImageFile dataFile, QemuLock lock, Qcow2Image img,
-                      DiskOptions opt, BlockDevice backing) {
+                      DiskOptions opt, BlockDevice backing) throws IOException {
         this.path = path;
         this.file = file;
         this.dataFile = dataFile;
@@ -355,7 +355,7 @@ public final class Qcow2Disk implements BlockDevice {
         return e;
     }
 
-    private void requireUsable() {
+    private void requireUsable() throws IOException {
         if (unusable) {
             throw new DiskUnusableException();
         }
@@ -748,13 +748,13 @@ public final class Qcow2Disk implements BlockDevice {
 
     // ---------------------------------------------------------------- writes
 
-    private void requireWritable() {
+    private void requireWritable() throws IOException {
         if (!writable) {
             throw new ImageException("the image is open read-only");
         }
     }
 
-    private void checkRange(long offset, long length) {
+    private void checkRange(long offset, long length) throws IOException {
         if (offset < 0 || length < 0 || offset + length > size) {
             throw new ImageException("request at offset " + offset + " length " + length
                     + " is outside the disk (" + size + " bytes)");
@@ -1046,7 +1046,7 @@ public final class Qcow2Disk implements BlockDevice {
      * the compressed bytes, or null when they would not be smaller than a cluster. Safe to call from several
      * threads at once (the codecs keep no state), so that clusters can be compressed ahead of their writes.
      */
-    public byte[] compressCluster(byte[] cluster) {
+    public byte[] compressCluster(byte[] cluster) throws IOException {
         if (cluster.length != cs) {
             throw new IllegalArgumentException("compressed writes are whole clusters");
         }

@@ -334,7 +334,7 @@ public final class Qcow2Image implements AutoCloseable {
         return sb.toString();
     }
 
-    private static void checkTableOffset(long offset, long bytes, long cs, String message) {
+    private static void checkTableOffset(long offset, long bytes, long cs, String message) throws IOException {
         if ((offset & (cs - 1)) != 0 || offset < 0 || offset > Long.MAX_VALUE - bytes) {
             throw new ImageException(message);
         }
@@ -513,9 +513,9 @@ public final class Qcow2Image implements AutoCloseable {
         return encryption;
     }
 
-    public CryptoHeaderPointer cryptoHeader() {
-        return HeaderExtension.first(extensions, HeaderExtension.FULL_DISK_ENCRYPTION)
-                .map(e -> CryptoHeaderPointer.decode(e.data())).orElse(null);
+    public CryptoHeaderPointer cryptoHeader() throws IOException {
+        var ext = HeaderExtension.first(extensions, HeaderExtension.FULL_DISK_ENCRYPTION);
+        return ext.isPresent() ? CryptoHeaderPointer.decode(ext.get().data()) : null;
     }
 
     public FeatureNameTable featureNameTable() {
@@ -552,7 +552,7 @@ public final class Qcow2Image implements AutoCloseable {
     }
 
     /** The bitmaps header extension when QEMU honours it (autoclear bit set), or null. */
-    public BitmapsExtension bitmapsExtension() {
+    public BitmapsExtension bitmapsExtension() throws IOException {
         var ext = HeaderExtension.first(extensions, HeaderExtension.BITMAPS);
         if (ext.isEmpty() || (header.autoclearFeatures() & Features.AUTOCLEAR_BITMAPS) == 0) {
             return null;

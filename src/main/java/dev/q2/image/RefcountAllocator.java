@@ -60,14 +60,14 @@ public final class RefcountAllocator {
      * How corrupt refcount metadata is reported: a {@link CorruptMetadataException} by default; a disk open for
      * writing marks its image corrupt first, as QEMU does.
      */
-    private java.util.function.Function<String, ? extends RuntimeException> corruption = CorruptMetadataException::new;
+    private java.util.function.Function<String, ? extends CorruptMetadataException> corruption = CorruptMetadataException::new;
 
-    public void onCorruption(java.util.function.Function<String, ? extends RuntimeException> handler) {
+    public void onCorruption(java.util.function.Function<String, ? extends CorruptMetadataException> handler) {
         this.corruption = handler;
     }
 
     /** The refcount block offset of a table entry; QEMU refuses one that is not cluster aligned. */
-    private long blockOffset(long tableIndex) {
+    private long blockOffset(long tableIndex) throws IOException {
         long offset = table[(int) tableIndex] & REFT_OFFSET_MASK;
         if ((offset & (clusterSize - 1)) != 0) {
             throw corruption.apply("Refblock offset " + dev.q2.format.L2Corruption.hex(offset)

@@ -157,7 +157,7 @@ final class VmdkHeader {
     }
 
     /** vmdk_parent_open: the text after 'parentFileNameHint="' up to the next quote. */
-    private static String parentHint(String desc) {
+    private static String parentHint(String desc) throws IOException {
         int i = desc.indexOf("parentFileNameHint");
         if (i < 0) {
             return null;

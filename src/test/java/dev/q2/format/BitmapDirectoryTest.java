@@ -19,7 +19,7 @@ class BitmapDirectoryTest {
     }
 
     @Test
-    void encodesEntriesPaddedToEightBytesAndDecodesThem() {
+    void encodesEntriesPaddedToEightBytesAndDecodesThem() throws FormatException {
         List<BitmapDirectoryEntry> entries = List.of(entry("b1", 2, 16), entry("a-longer-name", 0, 9));
         byte[] dir = BitmapDirectory.encode(entries);
         assertThat(dir).hasSize(32 + 40);

@@ -15,7 +15,7 @@ class HeaderTest {
     }
 
     @Test
-    void v3RoundTrips() {
+    void v3RoundTrips() throws FormatException {
         ByteBuffer b = ByteBuffer.allocate(512);
         v3().encode(b);
         assertThat(b.position()).isEqualTo(112);
@@ -24,7 +24,7 @@ class HeaderTest {
     }
 
     @Test
-    void v2HasNoFeatureFields() {
+    void v2HasNoFeatureFields() throws FormatException {
         QcowHeader v2 = new QcowHeader(2, 0, 0, 16, 1 << 20, 0, 1, 0x30000, 0x10000, 1, 0, 0, 0, 0, 0, 4, 72, 0);
         ByteBuffer b = ByteBuffer.allocate(512);
         v2.encode(b);
@@ -40,7 +40,7 @@ class HeaderTest {
     }
 
     @Test
-    void headerClusterPutsBackingNameAfterTheEndMarker() {
+    void headerClusterPutsBackingNameAfterTheEndMarker() throws FormatException {
         QcowHeader h = v3();
         List<HeaderExtension> exts = HeaderCluster.canonicalOrder(h,
                 List.of(HeaderExtension.ofString(HeaderExtension.BACKING_FORMAT, "raw")));

@@ -41,14 +41,14 @@ class LuksHeaderTest {
         }
     }
 
-    private static LuksHeader decode(Consumer<ByteBuffer> edit) {
+    private static LuksHeader decode(Consumer<ByteBuffer> edit) throws FormatException {
         ByteBuffer b = defaultHeader();
         edit.accept(b);
         return LuksHeader.decode(b.array());
     }
 
     @Test
-    void decodesQemusDefaultHeader() {
+    void decodesQemusDefaultHeader() throws FormatException {
         LuksHeader h = decode(b -> { });
         h.checkLayout();
         assertThat(h.version()).isEqualTo(1);
@@ -70,7 +70,7 @@ class LuksHeaderTest {
     }
 
     @Test
-    void uuidStopsAtNulOrAfterFortyBytes() {
+    void uuidStopsAtNulOrAfterFortyBytes() throws FormatException {
         assertThat(decode(b -> putString(b, 168, "abc")).uuid()).isEqualTo("abc");
         String forty = "A".repeat(40);
         assertThat(decode(b -> b.put(168, forty.getBytes(StandardCharsets.US_ASCII))).uuid()).isEqualTo(forty);
@@ -96,7 +96,7 @@ class LuksHeaderTest {
     }
 
     @Test
-    void layoutChecksInQemusOrder() {
+    void layoutChecksInQemusOrder() throws FormatException {
         assertLayout(b -> b.putInt(104, 7), "LUKS payload is overlapping with the header");
         assertLayout(b -> b.putInt(164, 0), "LUKS key iteration count is zero");
         assertLayout(b -> b.putInt(208 + 44, 0), "Keyslot 0 is corrupted (stripes 0 != 4000)");
@@ -111,12 +111,12 @@ class LuksHeaderTest {
     }
 
     @Test
-    void inactiveSlotWithoutIterationsIsFine() {
+    void inactiveSlotWithoutIterationsIsFine() throws FormatException {
         decode(b -> b.putInt(208 + 48 + 4, 0)).checkLayout();
     }
 
     @Test
-    void keyMaterialLengthWrapsAt32BitsAsInQemu() {
+    void keyMaterialLengthWrapsAt32BitsAsInQemu() throws FormatException {
         // 0x80000000 key bytes × 4000 stripes is 0 in 32 bits: no overlap, and the name lookup is what fails
         LuksHeader h = decode(b -> b.putInt(108, 0x80000000));
         h.checkLayout();
@@ -126,7 +126,7 @@ class LuksHeaderTest {
         assertThat(decode(b -> b.putInt(104, -1)).payloadOffsetBytes()).isEqualTo(2199023255040L);
     }
 
-    private static void assertLayout(Consumer<ByteBuffer> edit, String message) {
+    private static void assertLayout(Consumer<ByteBuffer> edit, String message) throws FormatException {
         LuksHeader h = decode(edit);
         assertThatThrownBy(h::checkLayout).isInstanceOf(FormatException.class).hasMessage(message);
     }
@@ -146,7 +146,7 @@ class LuksHeaderTest {
         "twofish|cbc-essiv:sha256|16|twofish-128|cbc|essiv|sha256",
     })
     void namesAlgorithmsAsQemu(String name, String mode, int keyBytes, String alg, String cipherMode, String ivgen,
-                               String ivHash) {
+                               String ivHash) throws FormatException {
         LuksHeader h = decode(b -> {
             putString(b, 8, name);
             putString(b, 40, mode);
@@ -172,7 +172,7 @@ class LuksHeaderTest {
         "twofish|cbc-essiv:ripemd160|16|sha256|No Twofish cipher with key size 20 available",
         "cast5|cbc-essiv:sha256|16|sha256|Cipher cast5-128 not supported with essiv",
     })
-    void refusesWhatQemuCannotUse(String name, String mode, long keyBytes, String hash, String message) {
+    void refusesWhatQemuCannotUse(String name, String mode, long keyBytes, String hash, String message) throws Exception {
         LuksHeader h = decode(b -> {
             putString(b, 8, name);
             putString(b, 40, mode);

@@ -11,6 +11,7 @@ import dev.q2.format.LuksHeader;
 import dev.q2.format.QcowHeader;
 import dev.q2.format.SnapshotEntry;
 
+import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.util.List;
 
@@ -50,7 +51,7 @@ class HeaderFuzzTest {
         Q2Errors.expect(() -> LuksHeader.decode(data).checkLayout());
     }
 
-    private static void payload(HeaderExtension e) {
+    private static void payload(HeaderExtension e) throws IOException {
         switch (e.type()) {
             case HeaderExtension.FEATURE_NAME_TABLE -> FeatureNameTable.decode(e.data());
             case HeaderExtension.BITMAPS -> BitmapsExtension.decode(e.data());
