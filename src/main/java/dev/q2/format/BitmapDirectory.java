@@ -71,7 +71,8 @@ public final class BitmapDirectory {
     }
 
     /** {@link #decode(ByteBuffer, long, long, long)} of a directory read into an array. */
-    public static List<BitmapDirectoryEntry> decode(byte[] dir, long nbBitmaps, long clusterSize, long virtualSize) throws FormatException {
+    public static List<BitmapDirectoryEntry> decode(byte[] dir, long nbBitmaps, long clusterSize, long virtualSize)
+            throws FormatException {
         return decode(ByteBuffer.wrap(dir), nbBitmaps, clusterSize, virtualSize);
     }
 

@@ -23,7 +23,8 @@ public record BitmapsExtension(int nbBitmaps, long bitmapDirectorySize, long bit
      *
      * @throws FormatException with QEMU's message
      */
-    public static BitmapsExtension decodeChecked(byte[] data, long clusterSize, int maxBitmaps, long maxDirectorySize) throws FormatException {
+    public static BitmapsExtension decodeChecked(byte[] data, long clusterSize, int maxBitmaps, long maxDirectorySize)
+            throws FormatException {
         if (data.length != LENGTH) {
             throw new FormatException("bitmaps_ext: Invalid extension length");
         }

@@ -51,12 +51,14 @@ public final class HeaderCluster {
      *
      * @throws FormatException if it does not fit in one cluster
      */
-    public static ByteBuffer encode(QcowHeader header, List<HeaderExtension> extensions, String backingFile) throws FormatException {
+    public static ByteBuffer encode(QcowHeader header, List<HeaderExtension> extensions, String backingFile)
+            throws FormatException {
         return encode(header, extensions, backingFile == null ? null : backingFile.getBytes(StandardCharsets.UTF_8));
     }
 
     /** As {@link #encode(QcowHeader, List, String)} with the backing file name's bytes (they need not be UTF-8). */
-    public static ByteBuffer encode(QcowHeader header, List<HeaderExtension> extensions, byte[] backingFile) throws FormatException {
+    public static ByteBuffer encode(QcowHeader header, List<HeaderExtension> extensions, byte[] backingFile)
+            throws FormatException {
         int cs = (int) header.clusterSize();
         ByteBuffer buf = ByteBuffer.allocate(cs);
         int pos = header.encodedLength();

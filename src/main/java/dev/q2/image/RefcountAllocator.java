@@ -60,7 +60,8 @@ public final class RefcountAllocator {
      * How corrupt refcount metadata is reported: a {@link CorruptMetadataException} by default; a disk open for
      * writing marks its image corrupt first, as QEMU does.
      */
-    private java.util.function.Function<String, ? extends CorruptMetadataException> corruption = CorruptMetadataException::new;
+    private java.util.function.Function<String, ? extends CorruptMetadataException> corruption =
+            CorruptMetadataException::new;
 
     public void onCorruption(java.util.function.Function<String, ? extends CorruptMetadataException> handler) {
         this.corruption = handler;

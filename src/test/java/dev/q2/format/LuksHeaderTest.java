@@ -172,7 +172,8 @@ class LuksHeaderTest {
         "twofish|cbc-essiv:ripemd160|16|sha256|No Twofish cipher with key size 20 available",
         "cast5|cbc-essiv:sha256|16|sha256|Cipher cast5-128 not supported with essiv",
     })
-    void refusesWhatQemuCannotUse(String name, String mode, long keyBytes, String hash, String message) throws Exception {
+    void refusesWhatQemuCannotUse(String name, String mode, long keyBytes, String hash, String message)
+            throws Exception {
         LuksHeader h = decode(b -> {
             putString(b, 8, name);
             putString(b, 40, mode);
