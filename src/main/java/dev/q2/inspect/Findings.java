@@ -11,6 +11,7 @@ import java.util.Map;
  */
 final class Findings {
     static final int PER_RULE = 16;
+    static final int MAX_MESSAGE = 4096;
 
     private final List<Finding> list = new ArrayList<>();
     private final Map<Rule, Long> counts = new LinkedHashMap<>();
@@ -23,8 +24,29 @@ final class Findings {
     void add(Rule rule, String message) {
         long n = counts.merge(rule, 1L, Long::sum);
         if (n <= PER_RULE) {
-            list.add(Finding.of(rule, prefix + message));
+            list.add(Finding.of(rule, oneLine(prefix + message)));
         }
+    }
+
+    /**
+     * A message on one line whatever the image holds: control characters (a newline in a bitmap name, say, that
+     * could forge a verdict line in the human output) escaped, and at most {@value #MAX_MESSAGE} characters.
+     */
+    static String oneLine(String message) {
+        StringBuilder b = new StringBuilder();
+        for (int i = 0; i < message.length() && b.length() < MAX_MESSAGE; i++) {
+            char c = message.charAt(i);
+            if (c < 0x20 || c == 0x7f) {
+                b.append(String.format("\\x%02x", (int) c));
+            } else {
+                b.append(c);
+            }
+        }
+        if (b.length() >= MAX_MESSAGE) {
+            b.setLength(MAX_MESSAGE);
+            b.append("...");
+        }
+        return b.toString();
     }
 
     boolean any(Rule rule) {

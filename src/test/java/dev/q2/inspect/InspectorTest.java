@@ -215,6 +215,18 @@ class InspectorTest {
     }
 
     @Test
+    void messagesStayOnOneLineWhateverTheImageHolds() throws Exception {
+        // QEMU's refusal quotes the createType: a newline in it must not forge a verdict line
+        Files.writeString(dir.resolve("img.vmdk"), "version=1\ncreateType=\"x\nsafe: img.vmdk (raw)\"\n"
+                + "RW 2048 FLAT \"a\" 0\n");
+        Cli.Result r = Cli.runIn(dir, "inspect", "img.vmdk");
+        assertThat(r.exitCode()).isEqualTo(2);
+        assertThat(r.out().lines().toList()).hasSize(2);
+        assertThat(r.out()).contains("invalid-metadata: QEMU refuses to open the image: Unsupported image type"
+                + " 'x\\x0asafe: img.vmdk (raw)'\nunsafe: img.vmdk");
+    }
+
+    @Test
     void namedButUnreadableFormats() throws Exception {
         Path p = dir.resolve("img");
         byte[] b = new byte[4096];
