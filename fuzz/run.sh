@@ -26,6 +26,7 @@ case $target in
     repair) target='CheckFuzzTest#repair' ;;
     map) target='MapFuzzTest#map' ;;
     read) target='ReadFuzzTest#read' ;;
+    inspect) target='InspectFuzzTest#inspect' ;;
 esac
 args=(-Djazzer.internal.arg.0=fuzz
       "-Djazzer.internal.arg.1=-max_total_time=$((minutes * 60))"

@@ -65,7 +65,12 @@ public final class ManPages {
             MeasureCommand.NAME, new Extra(OK, new String[] {
                 "q2 measure -O qcow2 --size 1T -o cluster_size=128k",
                 "file sizes of a new 1 TiB image, and the L2 cache it will need",
-                "q2 measure -O qcow2 --output=json disk.raw", "what converting disk.raw to qcow2 will take"}));
+                "q2 measure -O qcow2 --output=json disk.raw", "what converting disk.raw to qcow2 will take"}),
+            InspectCommand.NAME, new Extra(new String[] {
+                "0", "the image is safe to hand to QEMU as a stand-alone disk",
+                "1", "the file could not be read at all", "2", "unsafe: every finding is listed"}, new String[] {
+                "q2 inspect -f qcow2 upload.img", "the upload gate: exit 0 only for a qcow2 image that names no file",
+                "q2 inspect --output=json upload.img", "the format, sizes and every finding, as JSON"}));
 
     private ManPages() {
     }

@@ -52,6 +52,42 @@ public final class FormatProber {
         return best;
     }
 
+    /**
+     * Every format whose probe recognises this file's first 2048 bytes, with its score, in the order qemu-img
+     * scores them (the file name is not scored: dmg's name rule says nothing about the bytes). For an upload gate:
+     * a file that more than one driver would take, depending on what it is declared as.
+     */
+    public static java.util.Map<String, Integer> signatures(ImageFile f) throws IOException {
+        java.util.Map<String, Integer> out = new java.util.LinkedHashMap<>();
+        if (f.size() == 0) {
+            return out;
+        }
+        ByteBuffer buf = Bytes.read(f, 0, PROBE_BUF_SIZE, ByteOrder.BIG_ENDIAN);
+        String[] names = {"bochs", "cloop", "luks", "parallels", "qcow", "qcow2", "qed", "vdi", "vhdx", "vmdk",
+            "vpc"};
+        int[] scores = {OtherProbes.bochs(buf), OtherProbes.cloop(buf), LuksProbe.probe(buf),
+            ParallelsHeader.probe(buf), Qcow1Header.probe(buf), qcow2(buf), QedHeader.probe(buf), VdiHeader.probe(buf),
+            VhdxHeader.probe(buf), VmdkHeader.probe(buf), VpcFooter.probe(buf)};
+        for (int i = 0; i < names.length; i++) {
+            if (scores[i] > 0) {
+                out.put(names[i], scores[i]);
+            }
+        }
+        return out;
+    }
+
+    /**
+     * Whether the file's last 512 bytes are a VHD footer ("conectix"): what {@code -f vpc} reads a fixed VHD from,
+     * though the probe, which looks at offset 0 only, takes such a file for raw.
+     */
+    public static boolean hasVpcFooterAtEnd(ImageFile f) throws IOException {
+        long size = f.size();
+        if (size < 512) {
+            return false;
+        }
+        return Bytes.startsWith(Bytes.read(f, size - 512, 512, ByteOrder.BIG_ENDIAN), 0, "conectix");
+    }
+
     /** qcow2_probe: the magic and a version of at least 2, compared unsigned (0 and 1 are not qcow2). */
     private static int qcow2(ByteBuffer buf) {
         ByteBuffer b = buf.duplicate().order(ByteOrder.BIG_ENDIAN);
