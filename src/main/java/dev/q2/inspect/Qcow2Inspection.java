@@ -184,13 +184,8 @@ final class Qcow2Inspection {
     private void features(QcowHeader h, List<HeaderExtension> exts) {
         long unknown = h.incompatibleFeatures() & ~Features.INCOMPAT_KNOWN;
         if (unknown != 0) {
-            FeatureNameTable names = new FeatureNameTable(List.of());
-            try {
-                names = HeaderExtension.first(exts, HeaderExtension.FEATURE_NAME_TABLE)
-                        .map(e -> FeatureNameTable.decode(e.data())).orElse(names);
-            } catch (FormatException e) {
-                // unnamed then
-            }
+            FeatureNameTable names = HeaderExtension.first(exts, HeaderExtension.FEATURE_NAME_TABLE)
+                    .map(e -> FeatureNameTable.decode(e.data())).orElse(new FeatureNameTable(List.of()));
             StringBuilder b = new StringBuilder();
             for (int bit = 0; bit < 64; bit++) {
                 if ((unknown & (1L << bit)) != 0) {
