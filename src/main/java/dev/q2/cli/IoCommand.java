@@ -35,7 +35,7 @@ final class IoCommand implements Callable<Integer> {
     private final OptionSpec aioOpt = Options.value("MODE", "AIO mode (threads, native or io_uring); checked only",
             "-i", "--aio");
     private final OptionSpec nativeAioOpt = Options.flag("Short for -i native", "-k", "--native-aio");
-    private final PositionalParamSpec filenameParam = Options.positional("0", "1", "FILENAME");
+    private final PositionalParamSpec filenameParam = Options.positional("0", "0..1", "FILENAME");
 
     String format = "qcow2";
     List<String> commands = new ArrayList<>();
@@ -100,26 +100,21 @@ final class IoCommand implements Callable<Integer> {
             err.println("q2: q2 io works on qcow2 images only");
             return 1;
         }
-        DiskOptions opt = readOnly || forceShare ? DiskOptions.readOnly().withForceShare(forceShare)
-                : DiskOptions.readWrite();
-        Qcow2Disk disk;
-        try {
-            if (!parsed.hasMatchedOption(formatOpt)) {
-                String probed = dev.q2.image.Devices.probe(main.resolve(filename));
-                if (dev.q2.probe.FormatProber.FOREIGN.contains(probed)) {
-                    // another format qemu-io would open: named, never read as something else
-                    err.println("q2: can't open device " + filename + ": "
-                            + dev.q2.probe.FormatProber.cannotRead(probed));
-                    return 1;
-                }
+        IoScript script = new IoScript(new IoScript.Opener() {
+            @Override
+            public Qcow2Disk open(String name, boolean ro, boolean share, PrintWriter errors) {
+                return openDisk(name, ro, share, !parsed.hasMatchedOption(formatOpt), errors);
             }
-            disk = Qcow2Disk.open(main.resolve(filename), opt, err);
-        } catch (Exception e) {
-            err.println("q2: can't open device " + filename + ": " + openError(e));
+
+            @Override
+            public java.nio.file.Path workDir() {
+                return main.workDir();
+            }
+        }, out, err);
+        if (filename != null && !script.open(filename, readOnly, forceShare)) {
             return 1;
         }
-        try (disk) {
-            IoScript script = new IoScript(disk, out, err);
+        try {
             if (commands.isEmpty()) {
                 BufferedReader in = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8));
                 for (String line = in.readLine(); line != null && !script.quit(); line = in.readLine()) {
@@ -133,7 +128,7 @@ final class IoCommand implements Callable<Integer> {
                     script.run(c);
                 }
             }
-            disk.flush();
+            script.close();
             out.flush();
             return script.failed() ? 1 : 0;
         } catch (Exception e) {
@@ -141,7 +136,35 @@ final class IoCommand implements Callable<Integer> {
             if (Logging.debugEnabled()) {
                 e.printStackTrace(err);
             }
+            try {
+                script.close();
+            } catch (Exception ignored) {
+                // the first failure is the one reported
+            }
             return 1;
+        }
+    }
+
+    /**
+     * Opens {@code name} for q2 io (its file operand and the open command), or reports qemu-io's "can't open device
+     * NAME: reason" on {@code err} and returns null.
+     */
+    private Qcow2Disk openDisk(String name, boolean ro, boolean share, boolean probe, PrintWriter err) {
+        DiskOptions opt = ro || share ? DiskOptions.readOnly().withForceShare(share) : DiskOptions.readWrite();
+        try {
+            if (probe) {
+                String probed = dev.q2.image.Devices.probe(main.resolve(name));
+                if (dev.q2.probe.FormatProber.FOREIGN.contains(probed)) {
+                    // another format qemu-io would open: named, never read as something else
+                    err.println("q2: can't open device " + name + ": "
+                            + dev.q2.probe.FormatProber.cannotRead(probed));
+                    return null;
+                }
+            }
+            return Qcow2Disk.open(main.resolve(name), opt, err);
+        } catch (Exception e) {
+            err.println("q2: can't open device " + name + ": " + openError(name, e));
+            return null;
         }
     }
 
@@ -149,7 +172,7 @@ final class IoCommand implements Callable<Integer> {
      * qemu-io's reason after "can't open device F: ": the file protocol's own words where it fails (naming the
      * file), the format's or the lock's otherwise.
      */
-    private String openError(Exception e) {
+    private String openError(String filename, Exception e) {
         if (filename.isEmpty()) {
             return "The 'file' block driver requires a file name";
         }
