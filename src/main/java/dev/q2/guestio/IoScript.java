@@ -1,5 +1,6 @@
 package dev.q2.guestio;
 
+import dev.q2.compress.CompressionException;
 import dev.q2.image.CorruptMetadataException;
 import dev.q2.image.DiskUnusableException;
 import dev.q2.image.Qcow2Disk;
@@ -156,6 +157,9 @@ public final class IoScript {
             fail(verb(cmd) + " failed: Input/output error");
         } catch (DiskUnusableException e) {
             fail(verb(cmd) + " failed: " + e.getMessage());
+        } catch (CompressionException e) {
+            // a compressed cluster that does not inflate to a whole cluster: QEMU's decompression fails with EIO
+            fail(verb(cmd) + " failed: Input/output error");
         }
         out.flush();
         err.flush();
