@@ -16,7 +16,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
 
-/** q2 io: qemu-io's read/write/discard/flush commands on a qcow2 image, from -c options or stdin. */
+/** q2 io: qemu-io's commands (see IoScript) on a qcow2 image, from -c options or stdin; the file operand is optional. */
 final class IoCommand implements Callable<Integer> {
     static final String NAME = "io";
 
@@ -46,7 +46,7 @@ final class IoCommand implements Callable<Integer> {
     IoCommand(Main main) {
         this.main = main;
         spec.name(NAME);
-        spec.usageMessage().description("Run qemu-io style commands (read, write, discard, flush) on an image").sortOptions(false);
+        spec.usageMessage().description("Run qemu-io style commands (read, write, discard, flush, map, alloc, info, open, close, ...) on an image").sortOptions(false);
         common.addTo(spec);
         spec.addOption(formatOpt);
         spec.addOption(commandsOpt);
