@@ -1,6 +1,8 @@
 package dev.q2.cli;
 
+import dev.q2.guestio.GuestDisk;
 import dev.q2.guestio.IoScript;
+import dev.q2.guestio.RawGuestDisk;
 import dev.q2.image.DiskOptions;
 import dev.q2.image.Qcow2Disk;
 import picocli.CommandLine.Model.CommandSpec;
@@ -96,14 +98,15 @@ final class IoCommand implements Callable<Integer> {
                     + ": aio=native was specified, but it requires cache.direct=on, which was not specified.");
             return 1;
         }
-        if (!format.equals("qcow2")) {
-            err.println("q2: q2 io works on qcow2 images only");
+        if (!format.equals("qcow2") && !format.equals("raw")) {
+            err.println("q2: q2 io works on qcow2 and raw images only");
             return 1;
         }
         IoScript script = new IoScript(new IoScript.Opener() {
             @Override
-            public Qcow2Disk open(String name, boolean ro, boolean share, PrintWriter errors) {
-                return openDisk(name, ro, share, !parsed.hasMatchedOption(formatOpt), errors);
+            public GuestDisk open(String name, String fmt, boolean ro, boolean share, PrintWriter errors) {
+                return fmt != null ? openDisk(name, fmt, ro, share, false, errors)
+                        : openDisk(name, format, ro, share, !parsed.hasMatchedOption(formatOpt), errors);
             }
 
             @Override
@@ -149,21 +152,37 @@ final class IoCommand implements Callable<Integer> {
      * Opens {@code name} for q2 io (its file operand and the open command), or reports qemu-io's "can't open device
      * NAME: reason" on {@code err} and returns null.
      */
-    private Qcow2Disk openDisk(String name, boolean ro, boolean share, boolean probe, PrintWriter err) {
+    private GuestDisk openDisk(String name, String format, boolean ro, boolean share, boolean probe,
+                               PrintWriter err) {
         DiskOptions opt = ro || share ? DiskOptions.readOnly().withForceShare(share) : DiskOptions.readWrite();
         try {
-            if (probe) {
-                String probed = dev.q2.image.Devices.probe(main.resolve(name));
-                if (dev.q2.probe.FormatProber.FOREIGN.contains(probed)) {
+            String fmt = format;
+            if (probe && !name.isEmpty() && java.nio.file.Files.isRegularFile(main.resolve(name))) {
+                fmt = dev.q2.image.Devices.probe(main.resolve(name));
+                if (dev.q2.probe.FormatProber.FOREIGN.contains(fmt)) {
                     // another format qemu-io would open: named, never read as something else
                     err.println("q2: can't open device " + name + ": "
-                            + dev.q2.probe.FormatProber.cannotRead(probed));
+                            + dev.q2.probe.FormatProber.cannotRead(fmt));
                     return null;
                 }
             }
-            return Qcow2Disk.open(main.resolve(name), opt, err);
+            if (fmt.equals("raw")) {
+                GuestDisk raw = RawGuestDisk.open(main.resolve(name), ro || share, share);
+                if (probe) {
+                    // qemu's warning for a probed raw image (no "qemu-io: " prefix). Unlike QEMU, q2 io does not
+                    // restrict writes to its first sector.
+                    err.println("WARNING: Image format was not specified for '" + name
+                            + "' and probing guessed raw.");
+                    err.println("         Automatically detecting the format is dangerous for raw images, write"
+                            + " operations on block 0 will be restricted.");
+                    err.println("         Specify the 'raw' format explicitly to remove the restrictions.");
+                    err.flush();
+                }
+                return raw;
+            }
+            return GuestDisk.of(Qcow2Disk.open(main.resolve(name), opt, err));
         } catch (Exception e) {
-            err.println("q2: can't open device " + name + ": " + openError(name, e));
+            err.println("q2: can't open device " + name + ": " + openError(name, format, e));
             return null;
         }
     }
@@ -172,7 +191,7 @@ final class IoCommand implements Callable<Integer> {
      * qemu-io's reason after "can't open device F: ": the file protocol's own words where it fails (naming the
      * file), the format's or the lock's otherwise.
      */
-    private String openError(String filename, Exception e) {
+    private String openError(String filename, String format, Exception e) {
         if (filename.isEmpty()) {
             return "The 'file' block driver requires a file name";
         }

@@ -26,15 +26,17 @@ final class BlockQueries {
 
     private final Path workDir;
     private final String filename;
+    private final String format;
 
-    BlockQueries(Path workDir, String filename) {
+    BlockQueries(Path workDir, String filename, String format) {
         this.workDir = workDir;
         this.filename = filename;
+        this.format = format;
     }
 
     private ChainReader open() throws IOException {
         // q2 io holds the image open (and locked): this second, read-only view takes no locks of its own
-        return ChainReader.open(workDir, filename, "qcow2", true);
+        return ChainReader.open(workDir, filename, format, true);
     }
 
     /** One run of what the top image allocates, at least 1 byte (0 only at the end of the image). */
@@ -109,6 +111,13 @@ final class BlockQueries {
      * the virtual size), then the driver's format-specific lines as qemu-img info prints them.
      */
     void info(PrintWriter out, QcowHeader header) throws IOException {
+        if (header == null) {
+            // the raw format's driver info is all zeros, and it has no format-specific information
+            out.println("format name: " + format);
+            out.println("cluster size: 0 bytes");
+            out.println("vm state offset: 0 bytes");
+            return;
+        }
         ImageInfo info = ImageInfoCollector.collect(workDir, filename, "qcow2", true);
         out.println("format name: qcow2");
         long shift = header.clusterBits() + header.l2Bits();

@@ -17,7 +17,7 @@ import java.util.List;
  * Runs qemu-io style commands against a qcow2 disk: {@code read [-CqvP pattern [-s off] [-l len]] OFF LEN},
  * {@code write [-cCfquzP pattern] OFF LEN}, {@code discard [-Cq] OFF LEN}, {@code readv}, {@code writev},
  * {@code aio_read}, {@code aio_write}, {@code aio_flush}, {@code flush}, {@code length}, {@code map},
- * {@code alloc OFF [COUNT]}, {@code info}, {@code open [-rnkU] [-t cache] [-i aio] [-o driver=qcow2] FILE},
+ * {@code alloc OFF [COUNT]}, {@code info}, {@code open [-rnkU] [-t cache] [-i aio] [-o driver=qcow2|raw] FILE},
  * {@code close}, {@code quit}. Numbers take qemu's size suffixes; options are read as qemu-io's getopt reads them,
  * and those q2 io does not implement are refused as unknown options, never ignored. Output follows qemu-io's
  * (results on stdout, usage errors and the "no file open" line on stderr).
@@ -46,10 +46,11 @@ public final class IoScript {
 
     /**
      * Opens an image for the {@code open} command (and for q2 io's file operand): returns the disk, or reports
-     * qemu-io's error line ("can't open device F: reason") itself and returns null.
+     * qemu-io's error line ("can't open device F: reason") itself and returns null. {@code format} is "qcow2",
+     * "raw", or null for the command line's format (or probing).
      */
     public interface Opener {
-        Qcow2Disk open(String filename, boolean readOnly, boolean forceShare, PrintWriter err);
+        GuestDisk open(String filename, String format, boolean readOnly, boolean forceShare, PrintWriter err);
 
         /** The folder relative names are opened in. */
         Path workDir();
@@ -58,7 +59,7 @@ public final class IoScript {
     private final Opener opener;
     private final PrintWriter out;
     private final PrintWriter err;
-    private Qcow2Disk disk;
+    private GuestDisk disk;
     private String filename;
     private boolean readOnly;
     private boolean failed;
@@ -76,7 +77,7 @@ public final class IoScript {
      */
     public IoScript(Qcow2Disk disk, PrintWriter out, PrintWriter err) {
         this((Opener) null, out, err);
-        this.disk = disk;
+        this.disk = GuestDisk.of(disk);
     }
 
     /** A script with no image open yet: {@link #open} (or the {@code open} command) opens one through {@code opener}. */
@@ -88,7 +89,11 @@ public final class IoScript {
 
     /** Opens {@code name} as qemu-io's file operand does; false (the error reported) if it cannot. */
     public boolean open(String name, boolean readOnly, boolean forceShare) {
-        Qcow2Disk d = opener.open(name, readOnly, forceShare, err);
+        return open(name, null, readOnly, forceShare);
+    }
+
+    private boolean open(String name, String format, boolean readOnly, boolean forceShare) {
+        GuestDisk d = opener.open(name, format, readOnly, forceShare, err);
         if (d == null) {
             return false;
         }
@@ -99,14 +104,14 @@ public final class IoScript {
     }
 
     /** The disk open now, or null. */
-    public Qcow2Disk disk() {
+    public GuestDisk disk() {
         return disk;
     }
 
     /** Flushes and closes the disk open now, if any. */
     public void close() throws IOException {
         if (disk != null) {
-            Qcow2Disk d = disk;
+            GuestDisk d = disk;
             disk = null;
             filename = null;
             try (d) {
@@ -211,7 +216,7 @@ public final class IoScript {
             case "info", "i" -> {
                 if (argCount("info", words, 0, 0)) {
                     disk.flush();
-                    queries().info(out, disk.header());
+                    queries().info(out, disk.qcow2() == null ? null : disk.qcow2().header());
                 }
             }
             case "open", "o" -> openCommand(words);
@@ -234,7 +239,7 @@ public final class IoScript {
         if (opener == null || filename == null) {
             throw new IllegalArgumentException("q2 io: this command needs the image's file name");
         }
-        return new BlockQueries(opener.workDir(), filename);
+        return new BlockQueries(opener.workDir(), filename, disk.format());
     }
 
     private static String verb(String cmd) {
@@ -485,10 +490,14 @@ public final class IoScript {
         } else {
             byte[] data = new byte[(int) a.length()];
             java.util.Arrays.fill(data, (byte) (pattern == null ? 0xcd : (int) pattern));
-            if (a.has('c')) {
-                int cs = (int) disk.header().clusterSize();
+            if (a.has('c') && disk.qcow2() == null) {
+                fail("write failed: Operation not supported");   // the raw format has no compressed writes
+                return;
+            } else if (a.has('c')) {
+                Qcow2Disk q = disk.qcow2();
+                int cs = (int) q.header().clusterSize();
                 for (long off = 0; off < a.length(); off += cs) {
-                    disk.writeCompressed(a.offset() + off, java.util.Arrays.copyOfRange(data, (int) off,
+                    q.writeCompressed(a.offset() + off, java.util.Arrays.copyOfRange(data, (int) off,
                             (int) off + cs));
                 }
             } else {
@@ -510,7 +519,7 @@ public final class IoScript {
         }
         checkRange("discard", a.offset(), a.length());
         long t0 = System.nanoTime();
-        disk.discard(a.offset(), a.length(), false);
+        disk.discard(a.offset(), a.length());
         if (!a.has('q')) {
             IoOutput.report(out, "discard", a.offset(), a.length(), a.has('C'), t0);
         }
@@ -528,9 +537,9 @@ public final class IoScript {
     }
 
     /**
-     * {@code open [-rnkU] [-t cache] [-i aio] [-o driver=qcow2] FILE}: qemu-io's open of another image once the
+     * {@code open [-rnkU] [-t cache] [-i aio] [-o driver=qcow2|raw] FILE}: qemu-io's open of another image once the
      * current one is closed. -s (snapshot), -C (copy-on-read), -d (discard mode) and block options other than
-     * driver=qcow2 are refused.
+     * the driver are refused.
      */
     private void openCommand(List<String> words) {
         if (!argCount("open", words, 1, -1)) {
@@ -566,11 +575,14 @@ public final class IoScript {
             return;
         }
         String name = p.operands().get(0);
+        String format = null;
         if (p.options().get('o') != null) {
             for (String kv : p.options().get('o').split(",")) {
                 String key = kv.contains("=") ? kv.substring(0, kv.indexOf('=')) : kv;
                 String value = kv.contains("=") ? kv.substring(kv.indexOf('=') + 1) : "on";
-                if (!(key.equals("driver") && value.equals("qcow2"))) {
+                if (key.equals("driver") && (value.equals("qcow2") || value.equals("raw"))) {
+                    format = value;
+                } else {
                     failErr("q2: can't open device " + name + ": q2 io does not support the option '" + key
                             + (key.equals("driver") ? "=" + value : "") + "'");
                     return;
@@ -589,7 +601,7 @@ public final class IoScript {
         if (opener == null) {
             throw new IllegalArgumentException("q2 io: open is not available here");
         }
-        if (!open(name, readOnly, p.has('U'))) {
+        if (!open(name, format, readOnly, p.has('U'))) {
             failed = true;
         }
     }

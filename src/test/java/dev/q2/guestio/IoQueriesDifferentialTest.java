@@ -196,4 +196,26 @@ class IoQueriesDifferentialTest {
         noFile(d, "-c", "open t.qcow2", "-c", "write -P 9 0 512", "-c", "close", "-c", "open -r t.qcow2",
                 "-c", "read -P 9 0 512");
     }
+
+    /** Raw files (iotest 287's last step, 107's open -o driver=raw): qemu-io's raw format over the file protocol. */
+    @Test
+    void rawFiles() throws Exception {
+        Qemu.assumeAvailable();
+        Path[] d = image(List.of(img("create", "-q", "-f", "raw", "t.qcow2", "1M")));
+        same(d, "-f", "raw", "-c", "write -P 1 0 64k", "-c", "write -c 64k 64k", "-c", "write -z 128k 4k",
+                "-c", "write -zu 132k 4k", "-c", "discard 0 4k", "-c", "read -P 0 0 4k", "-c", "read -P 1 4k 60k",
+                "-c", "read -P 0 128k 8k", "-c", "map", "-c", "alloc 0 1M", "-c", "info", "-c", "length");
+        same(d, "-f", "raw", "-c", "write -P 2 1M 512");
+        same(d, "-f", "raw", "-r", "-c", "write 0 512", "-c", "read -v 4090 10");
+        same(d, "-c", "read -P 1 4k 4k");                      // probed: qemu's warning on stderr
+        same(d, "-c", "close", "-c", "open -o driver=raw t.qcow2", "-c", "read -P 1 4k 4k", "-c", "length");
+        for (Path p : d) {
+            Files.write(p.resolve("odd.raw"), new byte[] {'a', 'b', 'c'});
+        }
+        noFile(d, "-f", "raw", "-c", "length", "-c", "read -v 0 32", "-c", "write -P 0x41 0 512", "-c", "length",
+                "-c", "read -P 0x41 0 512", "odd.raw");
+        for (Path p : d) {
+            assertThat(Files.size(p.resolve("odd.raw"))).isEqualTo(512);
+        }
+    }
 }
