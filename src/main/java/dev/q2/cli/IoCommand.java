@@ -1,5 +1,6 @@
 package dev.q2.cli;
 
+import dev.q2.guestio.CacheOptions;
 import dev.q2.guestio.GuestDisk;
 import dev.q2.guestio.IoScript;
 import dev.q2.guestio.RawGuestDisk;
@@ -104,9 +105,10 @@ final class IoCommand implements Callable<Integer> {
         }
         IoScript script = new IoScript(new IoScript.Opener() {
             @Override
-            public GuestDisk open(String name, String fmt, boolean ro, boolean share, PrintWriter errors) {
-                return fmt != null ? openDisk(name, fmt, ro, share, false, errors)
-                        : openDisk(name, format, ro, share, !parsed.hasMatchedOption(formatOpt), errors);
+            public GuestDisk open(String name, String fmt, java.util.Map<String, String> options, boolean ro,
+                                  boolean share, PrintWriter errors) {
+                return fmt != null ? openDisk(name, fmt, options, ro, share, false, errors)
+                        : openDisk(name, format, options, ro, share, !parsed.hasMatchedOption(formatOpt), errors);
             }
 
             @Override
@@ -152,8 +154,8 @@ final class IoCommand implements Callable<Integer> {
      * Opens {@code name} for q2 io (its file operand and the open command), or reports qemu-io's "can't open device
      * NAME: reason" on {@code err} and returns null.
      */
-    private GuestDisk openDisk(String name, String format, boolean ro, boolean share, boolean probe,
-                               PrintWriter err) {
+    private GuestDisk openDisk(String name, String format, java.util.Map<String, String> options, boolean ro,
+                               boolean share, boolean probe, PrintWriter err) {
         DiskOptions opt = ro || share ? DiskOptions.readOnly().withForceShare(share) : DiskOptions.readWrite();
         try {
             String fmt = format;
@@ -180,11 +182,46 @@ final class IoCommand implements Callable<Integer> {
                 }
                 return raw;
             }
+            if (!options.isEmpty()) {
+                CacheOptions cache = cacheOptions(main.resolve(name), options);
+                if (cache != null) {
+                    opt = opt.withL2Cache(cache.l2CacheBytes(), cache.l2EntrySize());
+                }
+            }
             return GuestDisk.of(Qcow2Disk.open(main.resolve(name), opt, err));
+        } catch (CacheOptions.Refused e) {
+            err.println("q2: can't open device " + name + ": " + e.getMessage());
+            return null;
         } catch (Exception e) {
             err.println("q2: can't open device " + name + ": " + openError(name, format, e));
             return null;
         }
+    }
+
+    /**
+     * The qcow2 cache options resolved for the image at {@code path} (its cluster size, virtual size and L2 entry
+     * width read from its header), or null when the header is not one q2 reads: the open then says why.
+     */
+    private static CacheOptions cacheOptions(java.nio.file.Path path, java.util.Map<String, String> options)
+            throws java.io.IOException, CacheOptions.Refused {
+        java.nio.ByteBuffer h = java.nio.ByteBuffer.allocate(dev.q2.format.QcowHeader.V3_HEADER_LENGTH);
+        try (java.nio.channels.FileChannel ch = java.nio.channels.FileChannel.open(path)) {
+            while (h.hasRemaining() && ch.read(h, h.position()) > 0) {
+                // read the header, or what there is of it
+            }
+        }
+        h.flip();
+        if (h.remaining() < dev.q2.format.QcowHeader.V3_HEADER_LENGTH) {
+            return null;
+        }
+        int clusterBits = h.getInt(20);
+        if (clusterBits < dev.q2.format.QcowHeader.MIN_CLUSTER_BITS
+                || clusterBits > dev.q2.format.QcowHeader.MAX_CLUSTER_BITS) {
+            return null;
+        }
+        boolean extended = h.getInt(4) >= 3
+                && (h.getLong(72) & dev.q2.format.Features.INCOMPAT_EXTL2) != 0;
+        return CacheOptions.resolve(options, 1L << clusterBits, h.getLong(24), extended ? 16 : 8);
     }
 
     /**

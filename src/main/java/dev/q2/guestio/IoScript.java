@@ -47,10 +47,12 @@ public final class IoScript {
     /**
      * Opens an image for the {@code open} command (and for q2 io's file operand): returns the disk, or reports
      * qemu-io's error line ("can't open device F: reason") itself and returns null. {@code format} is "qcow2",
-     * "raw", or null for the command line's format (or probing).
+     * "raw", or null for the command line's format (or probing); {@code options} are qcow2 cache options
+     * ({@link CacheOptions}).
      */
     public interface Opener {
-        GuestDisk open(String filename, String format, boolean readOnly, boolean forceShare, PrintWriter err);
+        GuestDisk open(String filename, String format, java.util.Map<String, String> options, boolean readOnly,
+                       boolean forceShare, PrintWriter err);
 
         /** The folder relative names are opened in. */
         Path workDir();
@@ -89,11 +91,12 @@ public final class IoScript {
 
     /** Opens {@code name} as qemu-io's file operand does; false (the error reported) if it cannot. */
     public boolean open(String name, boolean readOnly, boolean forceShare) {
-        return open(name, null, readOnly, forceShare);
+        return open(name, null, java.util.Map.of(), readOnly, forceShare);
     }
 
-    private boolean open(String name, String format, boolean readOnly, boolean forceShare) {
-        GuestDisk d = opener.open(name, format, readOnly, forceShare, err);
+    private boolean open(String name, String format, java.util.Map<String, String> options, boolean readOnly,
+                         boolean forceShare) {
+        GuestDisk d = opener.open(name, format, options, readOnly, forceShare, err);
         if (d == null) {
             return false;
         }
@@ -576,18 +579,27 @@ public final class IoScript {
         }
         String name = p.operands().get(0);
         String format = null;
+        java.util.Map<String, String> cacheOptions = new java.util.HashMap<>();
+        String unsupported = null;
         if (p.options().get('o') != null) {
             for (String kv : p.options().get('o').split(",")) {
                 String key = kv.contains("=") ? kv.substring(0, kv.indexOf('=')) : kv;
                 String value = kv.contains("=") ? kv.substring(kv.indexOf('=') + 1) : "on";
                 if (key.equals("driver") && (value.equals("qcow2") || value.equals("raw"))) {
                     format = value;
-                } else {
-                    failErr("q2: can't open device " + name + ": q2 io does not support the option '" + key
-                            + (key.equals("driver") ? "=" + value : "") + "'");
-                    return;
+                } else if (CacheOptions.KEYS.contains(key)) {
+                    cacheOptions.put(key, value);
+                } else if (unsupported == null) {
+                    unsupported = key.equals("driver") ? key + "=" + value : key;
                 }
             }
+        }
+        if (unsupported != null) {
+            String fmt = format == null ? "qcow2" : format;
+            failErr("q2: can't open device " + name + ": " + (knownToQemu(unsupported, fmt)
+                    ? "q2 io does not support the option '" + unsupported + "'"
+                    : "Block format '" + fmt + "' does not support the option '" + unsupported + "'"));
+            return;
         }
         if (p.has('U') && !readOnly) {
             failErr("q2: can't open device " + name + ": force-share=on can only be used with read-only images");
@@ -601,9 +613,31 @@ public final class IoScript {
         if (opener == null) {
             throw new IllegalArgumentException("q2 io: open is not available here");
         }
-        if (!open(name, format, readOnly, p.has('U'))) {
+        if (!open(name, format, cacheOptions, readOnly, p.has('U'))) {
             failed = true;
         }
+    }
+
+    /** QEMU 7.2's runtime options of the block layer and the qcow2 driver (and child options), by name. */
+    private static final List<String> QEMU_OPTIONS = List.of("node-name", "read-only", "auto-read-only", "discard",
+            "cache.direct", "cache.no-flush", "detect-zeroes", "force-share", "file", "backing", "data-file",
+            "lazy-refcounts", "pass-discard-request", "pass-discard-snapshot", "pass-discard-other",
+            "overlap-check", "cache-clean-interval", "encrypt", "driver");
+
+    /**
+     * Whether qemu-io knows option {@code key} for format {@code fmt}: then q2 io says it does not support it;
+     * otherwise it refuses it in qemu's words.
+     */
+    private static boolean knownToQemu(String key, String fmt) {
+        String base = key.contains("=") ? key.substring(0, key.indexOf('=')) : key;
+        for (String k : QEMU_OPTIONS) {
+            boolean qcow2Only = !List.of("node-name", "read-only", "auto-read-only", "discard", "cache.direct",
+                    "cache.no-flush", "detect-zeroes", "force-share", "file", "driver").contains(k);
+            if ((base.equals(k) || base.startsWith(k + ".")) && (!qcow2Only || fmt.equals("qcow2"))) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /**

@@ -218,4 +218,23 @@ class IoQueriesDifferentialTest {
             assertThat(Files.size(p.resolve("odd.raw"))).isEqualTo(512);
         }
     }
+
+    /** iotest 103: the qcow2 driver's cache options on open, refused and accepted as QEMU's read_cache_sizes does. */
+    @Test
+    void cacheOptionsOnOpen() throws Exception {
+        Qemu.assumeAvailable();
+        Path[] d = image(List.of(img("create", "-q", "-f", "qcow2", "t.qcow2", "64k"),
+                io("-c", "write -P 42 0 64k", "t.qcow2")));
+        for (String o : List.of("cache-size=1.25M,l2-cache-size=1M,refcount-cache-size=0.25M",
+                "cache-size=1M,l2-cache-size=2M", "cache-size=1M,refcount-cache-size=2M",
+                "cache-size=0,l2-cache-size=0,refcount-cache-size=0", "l2-cache-entry-size=256",
+                "l2-cache-entry-size=4242", "l2-cache-entry-size=128k", "cache-size=0", "l2-cache-size=0",
+                "refcount-cache-size=0", "cache-size=2M", "cache-size=2M,l2-cache-size=1M",
+                "cache-size=2M,refcount-cache-size=1M", "l2-cache-size=1M,refcount-cache-size=0.25M",
+                "l2-cache-entry-size=512", "l2-cache-entry-size=16k", "l2-cache-entry-size=64k", "cache-size=x",
+                "driver=qcow2,l2-cache-size=0", "foo=bar")) {
+            noFile(d, "-c", "open -o " + o + " t.qcow2", "-c", "read -P 42 0 64k");
+        }
+        noFile(d, "-c", "open -o cache-size=0 t.qcow2", "-c", "write 0 64k", "-c", "read -P 0xcd 0 64k");
+    }
 }
