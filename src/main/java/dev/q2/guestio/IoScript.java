@@ -147,7 +147,7 @@ public final class IoScript {
         String cmd = words.remove(0);
         try {
             dispatch(cmd, words);
-        } catch (UsageException e) {
+        } catch (Getopt.UsageException e) {
             if (e.getMessage() != null) {
                 failErr(e.getMessage());
             }
@@ -278,67 +278,7 @@ public final class IoScript {
         return false;
     }
 
-    /** An option error: qemu-io prints getopt's message on stderr and the command's usage on stdout. */
-    private static final class UsageException extends IllegalArgumentException {
-        final String usage;
-
-        UsageException(String message, String usage) {
-            super(message);
-            this.usage = usage;
-        }
-    }
-
-    /** A command's options and operands, read as qemu-io's getopt reads them. */
-    record Parsed(java.util.Map<Character, String> options, List<String> operands) {
-        boolean has(char c) {
-            return options.containsKey(c);
-        }
-    }
-
-    /**
-     * Reads {@code words} as GNU getopt does with {@code optstring} ("P:" takes a value): flags may be clustered
-     * ("-qz"), a value may be attached ("-P0xcd") or the next word, options may follow operands, and "--" ends
-     * them. q2 io's optstrings hold only what it implements, so a qemu-io option that q2 io does not implement is
-     * refused as qemu-io refuses an unknown one, never ignored.
-     */
-    static Parsed getopt(String cmd, List<String> words, String optstring, String usage) {
-        java.util.Map<Character, String> options = new java.util.LinkedHashMap<>();
-        List<String> operands = new ArrayList<>();
-        for (int i = 0; i < words.size(); i++) {
-            String w = words.get(i);
-            if (w.equals("--")) {
-                operands.addAll(words.subList(i + 1, words.size()));
-                break;
-            }
-            if (!w.startsWith("-") || w.length() == 1) {
-                operands.add(w);
-                continue;
-            }
-            for (int j = 1; j < w.length(); j++) {
-                char c = w.charAt(j);
-                int at = optstring.indexOf(c);
-                if (c == ':' || at < 0) {
-                    throw new UsageException(cmd + ": invalid option -- '" + c + "'", usage);
-                }
-                if (at + 1 < optstring.length() && optstring.charAt(at + 1) == ':') {
-                    String value;
-                    if (j + 1 < w.length()) {
-                        value = w.substring(j + 1);
-                    } else if (i + 1 < words.size()) {
-                        value = words.get(++i);
-                    } else {
-                        throw new UsageException(cmd + ": option requires an argument -- '" + c + "'", usage);
-                    }
-                    options.put(c, value);
-                    break;
-                }
-                options.put(c, "");
-            }
-        }
-        return new Parsed(options, operands);
-    }
-
-    private record Args(Parsed opts, long offset, long length) {
+    private record Args(Getopt.Parsed opts, long offset, long length) {
         boolean has(char c) {
             return opts.has(c);
         }
@@ -365,12 +305,12 @@ public final class IoScript {
         if (!argCount(cmd, words, 2, -1) || !permitted(cmd)) {
             return null;
         }
-        Parsed p = getopt(cmd, words, optstring, usage);
+        Getopt.Parsed p = Getopt.getopt(cmd, words, optstring, usage);
         if (p.options().get('P') != null) {
             pattern(p.options().get('P'));   // qemu-io checks it while it reads the options
         }
         if (p.operands().size() != 2) {
-            throw new UsageException(null, usage);
+            throw new Getopt.UsageException(null, usage);
         }
         long offset = number(p.operands().get(0));
         long length = number(p.operands().get(1));
@@ -433,7 +373,7 @@ public final class IoScript {
         long patternCount = l == null ? 0 : number(l);
         long patternOffset = s == null ? 0 : number(s);
         if (a.pattern() == null && (l != null || s != null)) {
-            throw new UsageException(null, READ_USAGE);
+            throw new Getopt.UsageException(null, READ_USAGE);
         }
         if (l == null) {
             patternCount = a.length() - patternOffset;
@@ -548,7 +488,7 @@ public final class IoScript {
         if (!argCount("open", words, 1, -1)) {
             return;
         }
-        Parsed p = getopt("open", words, "rnkUt:i:o:", OPEN_USAGE);
+        Getopt.Parsed p = Getopt.getopt("open", words, "rnkUt:i:o:", OPEN_USAGE);
         boolean readOnly = p.has('r');
         String cache = p.options().getOrDefault('t', p.has('n') ? "none" : "writeback");
         boolean direct;
@@ -566,7 +506,7 @@ public final class IoScript {
             return;
         }
         if (p.operands().size() > 1) {
-            throw new UsageException(null, OPEN_USAGE);
+            throw new Getopt.UsageException(null, OPEN_USAGE);
         }
         if (disk != null) {
             failErr("q2: file open already, try 'help close'");
@@ -596,7 +536,7 @@ public final class IoScript {
         }
         if (unsupported != null) {
             String fmt = format == null ? "qcow2" : format;
-            failErr("q2: can't open device " + name + ": " + (knownToQemu(unsupported, fmt)
+            failErr("q2: can't open device " + name + ": " + (Getopt.knownToQemu(unsupported, fmt)
                     ? "q2 io does not support the option '" + unsupported + "'"
                     : "Block format '" + fmt + "' does not support the option '" + unsupported + "'"));
             return;
@@ -618,28 +558,6 @@ public final class IoScript {
         }
     }
 
-    /** QEMU 7.2's runtime options of the block layer and the qcow2 driver (and child options), by name. */
-    private static final List<String> QEMU_OPTIONS = List.of("node-name", "read-only", "auto-read-only", "discard",
-            "cache.direct", "cache.no-flush", "detect-zeroes", "force-share", "file", "backing", "data-file",
-            "lazy-refcounts", "pass-discard-request", "pass-discard-snapshot", "pass-discard-other",
-            "overlap-check", "cache-clean-interval", "encrypt", "driver");
-
-    /**
-     * Whether qemu-io knows option {@code key} for format {@code fmt}: then q2 io says it does not support it;
-     * otherwise it refuses it in qemu's words.
-     */
-    private static boolean knownToQemu(String key, String fmt) {
-        String base = key.contains("=") ? key.substring(0, key.indexOf('=')) : key;
-        for (String k : QEMU_OPTIONS) {
-            boolean qcow2Only = !List.of("node-name", "read-only", "auto-read-only", "discard", "cache.direct",
-                    "cache.no-flush", "detect-zeroes", "force-share", "file", "driver").contains(k);
-            if ((base.equals(k) || base.startsWith(k + ".")) && (!qcow2Only || fmt.equals("qcow2"))) {
-                return true;
-            }
-        }
-        return false;
-    }
-
     /**
      * readv, writev, aio_read and aio_write: {@code CMD [options] off len [len..]}, the lengths of the buffers one
      * request reads or writes at {@code off}; the request's bytes are their sum. q2 io implements -C, -q, -v, -P,
@@ -650,9 +568,9 @@ public final class IoScript {
         if (!argCount(cmd, words, 2, -1) || !permitted(cmd)) {
             return;
         }
-        Parsed p = getopt(cmd, words, optstring, usage);
+        Getopt.Parsed p = Getopt.getopt(cmd, words, optstring, usage);
         if (p.operands().size() < 2) {
-            throw new UsageException(null, usage);
+            throw new Getopt.UsageException(null, usage);
         }
         if (p.has('u') && !p.has('z')) {
             fail("-u requires -z to be specified");
