@@ -1,6 +1,9 @@
 package dev.q2.cli;
 
+import dev.q2.guestio.CacheOptions;
+import dev.q2.guestio.GuestDisk;
 import dev.q2.guestio.IoScript;
+import dev.q2.guestio.RawGuestDisk;
 import dev.q2.image.DiskOptions;
 import dev.q2.image.Qcow2Disk;
 import picocli.CommandLine.Model.CommandSpec;
@@ -16,7 +19,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
 
-/** q2 io: qemu-io's read/write/discard/flush commands on a qcow2 image, from -c options or stdin. */
+/** q2 io: qemu-io's commands (see IoScript) on a qcow2 image, from -c options or stdin; the file operand is optional. */
 final class IoCommand implements Callable<Integer> {
     static final String NAME = "io";
 
@@ -35,7 +38,7 @@ final class IoCommand implements Callable<Integer> {
     private final OptionSpec aioOpt = Options.value("MODE", "AIO mode (threads, native or io_uring); checked only",
             "-i", "--aio");
     private final OptionSpec nativeAioOpt = Options.flag("Short for -i native", "-k", "--native-aio");
-    private final PositionalParamSpec filenameParam = Options.positional("0", "1", "FILENAME");
+    private final PositionalParamSpec filenameParam = Options.positional("0", "0..1", "FILENAME");
 
     String format = "qcow2";
     List<String> commands = new ArrayList<>();
@@ -46,7 +49,7 @@ final class IoCommand implements Callable<Integer> {
     IoCommand(Main main) {
         this.main = main;
         spec.name(NAME);
-        spec.usageMessage().description("Run qemu-io style commands (read, write, discard, flush) on an image").sortOptions(false);
+        spec.usageMessage().description("Run qemu-io style commands (read, write, discard, flush, map, alloc, info, open, close, ...) on an image").sortOptions(false);
         common.addTo(spec);
         spec.addOption(formatOpt);
         spec.addOption(commandsOpt);
@@ -96,30 +99,27 @@ final class IoCommand implements Callable<Integer> {
                     + ": aio=native was specified, but it requires cache.direct=on, which was not specified.");
             return 1;
         }
-        if (!format.equals("qcow2")) {
-            err.println("q2: q2 io works on qcow2 images only");
+        if (!format.equals("qcow2") && !format.equals("raw")) {
+            err.println("q2: q2 io works on qcow2 and raw images only");
             return 1;
         }
-        DiskOptions opt = readOnly || forceShare ? DiskOptions.readOnly().withForceShare(forceShare)
-                : DiskOptions.readWrite();
-        Qcow2Disk disk;
-        try {
-            if (!parsed.hasMatchedOption(formatOpt)) {
-                String probed = dev.q2.image.Devices.probe(main.resolve(filename));
-                if (dev.q2.probe.FormatProber.FOREIGN.contains(probed)) {
-                    // another format qemu-io would open: named, never read as something else
-                    err.println("q2: can't open device " + filename + ": "
-                            + dev.q2.probe.FormatProber.cannotRead(probed));
-                    return 1;
-                }
+        IoScript script = new IoScript(new IoScript.Opener() {
+            @Override
+            public GuestDisk open(String name, String fmt, java.util.Map<String, String> options, boolean ro,
+                                  boolean share, PrintWriter errors) {
+                return fmt != null ? openDisk(name, fmt, options, ro, share, false, errors)
+                        : openDisk(name, format, options, ro, share, !parsed.hasMatchedOption(formatOpt), errors);
             }
-            disk = Qcow2Disk.open(main.resolve(filename), opt, err);
-        } catch (Exception e) {
-            err.println("q2: can't open device " + filename + ": " + openError(e));
+
+            @Override
+            public java.nio.file.Path workDir() {
+                return main.workDir();
+            }
+        }, out, err);
+        if (filename != null && !script.open(filename, readOnly, forceShare)) {
             return 1;
         }
-        try (disk) {
-            IoScript script = new IoScript(disk, out, err);
+        try {
             if (commands.isEmpty()) {
                 BufferedReader in = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8));
                 for (String line = in.readLine(); line != null && !script.quit(); line = in.readLine()) {
@@ -133,7 +133,7 @@ final class IoCommand implements Callable<Integer> {
                     script.run(c);
                 }
             }
-            disk.flush();
+            script.close();
             out.flush();
             return script.failed() ? 1 : 0;
         } catch (Exception e) {
@@ -141,15 +141,94 @@ final class IoCommand implements Callable<Integer> {
             if (Logging.debugEnabled()) {
                 e.printStackTrace(err);
             }
+            try {
+                script.close();
+            } catch (Exception ignored) {
+                // the first failure is the one reported
+            }
             return 1;
         }
+    }
+
+    /**
+     * Opens {@code name} for q2 io (its file operand and the open command), or reports qemu-io's "can't open device
+     * NAME: reason" on {@code err} and returns null.
+     */
+    private GuestDisk openDisk(String name, String format, java.util.Map<String, String> options, boolean ro,
+                               boolean share, boolean probe, PrintWriter err) {
+        DiskOptions opt = ro || share ? DiskOptions.readOnly().withForceShare(share) : DiskOptions.readWrite();
+        try {
+            String fmt = format;
+            if (probe && !name.isEmpty() && java.nio.file.Files.isRegularFile(main.resolve(name))) {
+                fmt = dev.q2.image.Devices.probe(main.resolve(name));
+                if (dev.q2.probe.FormatProber.FOREIGN.contains(fmt)) {
+                    // another format qemu-io would open: named, never read as something else
+                    err.println("q2: can't open device " + name + ": "
+                            + dev.q2.probe.FormatProber.cannotRead(fmt));
+                    return null;
+                }
+            }
+            if (fmt.equals("raw")) {
+                GuestDisk raw = RawGuestDisk.open(main.resolve(name), ro || share, share);
+                if (probe) {
+                    // qemu's warning for a probed raw image (no "qemu-io: " prefix). Unlike QEMU, q2 io does not
+                    // restrict writes to its first sector.
+                    err.println("WARNING: Image format was not specified for '" + name
+                            + "' and probing guessed raw.");
+                    err.println("         Automatically detecting the format is dangerous for raw images, write"
+                            + " operations on block 0 will be restricted.");
+                    err.println("         Specify the 'raw' format explicitly to remove the restrictions.");
+                    err.flush();
+                }
+                return raw;
+            }
+            if (!options.isEmpty()) {
+                CacheOptions cache = cacheOptions(main.resolve(name), options);
+                if (cache != null) {
+                    opt = opt.withL2Cache(cache.l2CacheBytes(), cache.l2EntrySize());
+                }
+            }
+            return GuestDisk.of(Qcow2Disk.open(main.resolve(name), opt, err));
+        } catch (CacheOptions.Refused e) {
+            err.println("q2: can't open device " + name + ": " + e.getMessage());
+            return null;
+        } catch (Exception e) {
+            err.println("q2: can't open device " + name + ": " + openError(name, format, e));
+            return null;
+        }
+    }
+
+    /**
+     * The qcow2 cache options resolved for the image at {@code path} (its cluster size, virtual size and L2 entry
+     * width read from its header), or null when the header is not one q2 reads: the open then says why.
+     */
+    private static CacheOptions cacheOptions(java.nio.file.Path path, java.util.Map<String, String> options)
+            throws java.io.IOException, CacheOptions.Refused {
+        java.nio.ByteBuffer h = java.nio.ByteBuffer.allocate(dev.q2.format.QcowHeader.V3_HEADER_LENGTH);
+        try (java.nio.channels.FileChannel ch = java.nio.channels.FileChannel.open(path)) {
+            while (h.hasRemaining() && ch.read(h, h.position()) > 0) {
+                // read the header, or what there is of it
+            }
+        }
+        h.flip();
+        if (h.remaining() < dev.q2.format.QcowHeader.V3_HEADER_LENGTH) {
+            return null;
+        }
+        int clusterBits = h.getInt(20);
+        if (clusterBits < dev.q2.format.QcowHeader.MIN_CLUSTER_BITS
+                || clusterBits > dev.q2.format.QcowHeader.MAX_CLUSTER_BITS) {
+            return null;
+        }
+        boolean extended = h.getInt(4) >= 3
+                && (h.getLong(72) & dev.q2.format.Features.INCOMPAT_EXTL2) != 0;
+        return CacheOptions.resolve(options, 1L << clusterBits, h.getLong(24), extended ? 16 : 8);
     }
 
     /**
      * qemu-io's reason after "can't open device F: ": the file protocol's own words where it fails (naming the
      * file), the format's or the lock's otherwise.
      */
-    private String openError(Exception e) {
+    private String openError(String filename, String format, Exception e) {
         if (filename.isEmpty()) {
             return "The 'file' block driver requires a file name";
         }

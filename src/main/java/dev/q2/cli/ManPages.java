@@ -58,7 +58,9 @@ public final class ManPages {
                 "q2 compare a.qcow2 b.raw", "compare guest contents, whatever the formats"}),
             IoCommand.NAME, new Extra(OK, new String[] {
                 "q2 io -c 'write -P 0xab 0 64k' -c 'read -P 0xab 0 64k' img.qcow2",
-                "write a pattern and read it back"}),
+                "write a pattern and read it back",
+                "q2 io -r -c map -c 'read -v 0 64' img.qcow2",
+                "what the image itself allocates, and a hex dump of its first 64 bytes"}),
             BenchCommand.NAME, new Extra(OK, new String[] {
                 "q2 bench --rw=read --pattern=random --count=100000 img.qcow2",
                 "random 4 KiB reads: L2 cache hits and misses"}),

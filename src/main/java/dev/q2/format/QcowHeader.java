@@ -95,11 +95,11 @@ public record QcowHeader(
             autoclear = b.getLong(88);
             refcountOrder = b.getInt(96);
             headerLength = b.getInt(100);
-            if (headerLength < 104) {
+            if (Integer.compareUnsigned(headerLength, 104) < 0) {   // uint32_t in the spec
                 throw new FormatException("qcow2 header too short (header_length " + headerLength
                         + " below the 104 bytes version 3 requires)");
             }
-            if (headerLength > 105 && b.remaining() > 104) {
+            if (Integer.compareUnsigned(headerLength, 105) > 0 && b.remaining() > 104) {
                 compressionType = b.get(104) & 0xff;
             }
         }

@@ -1,5 +1,6 @@
 package dev.q2.guestio;
 
+import dev.q2.compress.CompressionException;
 import dev.q2.image.CorruptMetadataException;
 import dev.q2.image.DiskUnusableException;
 import dev.q2.image.Qcow2Disk;
@@ -8,15 +9,18 @@ import dev.q2.util.Sizes;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.ByteBuffer;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Locale;
 
 /**
- * Runs qemu-io style commands against a disk: {@code read [-P pattern] [-q] OFF LEN}, {@code write [-P pattern]
- * [-z] [-u] [-c] [-q] OFF LEN}, {@code discard [-q] OFF LEN}, {@code flush}, {@code length}. Numbers take qemu's
- * size suffixes; options are read as qemu-io's getopt reads them, and those q2 io does not implement are refused.
- * Output lines follow qemu-io's ("wrote 4096/4096 bytes at offset 0" and a statistics line).
+ * Runs qemu-io style commands against a qcow2 disk: {@code read [-CqvP pattern [-s off] [-l len]] OFF LEN},
+ * {@code write [-cCfquzP pattern] OFF LEN}, {@code discard [-Cq] OFF LEN}, {@code readv}, {@code writev},
+ * {@code aio_read}, {@code aio_write}, {@code aio_flush}, {@code flush}, {@code length}, {@code map},
+ * {@code alloc OFF [COUNT]}, {@code info}, {@code open [-rnkU] [-t cache] [-i aio] [-o driver=qcow2|raw] FILE},
+ * {@code close}, {@code quit}. Numbers take qemu's size suffixes; options are read as qemu-io's getopt reads them,
+ * and those q2 io does not implement are refused as unknown options, never ignored. Output follows qemu-io's
+ * (results on stdout, usage errors and the "no file open" line on stderr).
  */
 public final class IoScript {
     /** qemu-io's one-line usage of each command, printed after an option error. */
@@ -26,7 +30,6 @@ public final class IoScript {
             + " number of bytes at a specified offset";
     private static final String DISCARD_USAGE = "discard [-Cq] off len -- discards a number of bytes at a specified"
             + " offset";
-
     private static final String READV_USAGE = "readv [-Cqv] [-P pattern] off len [len..] -- reads a number of bytes"
             + " at a specified offset";
     private static final String WRITEV_USAGE = "writev [-Cfq] [-P pattern] off len [len..] -- writes a number of"
@@ -35,29 +38,89 @@ public final class IoScript {
             + " reads a number of bytes";
     private static final String AIO_WRITE_USAGE = "aio_write [-Cfiquz] [-P pattern] off len [len..] --"
             + " asynchronously writes a number of bytes";
+    private static final String OPEN_USAGE = "open [-rsCnkU] [-t cache] [-d discard] [-o options] [path] -- open the"
+            + " file specified by path";
 
     /** qemu-io's limit on one request (BDRV_REQUEST_MAX_BYTES). */
     private static final long MAX_LENGTH = 2147483136L;
 
-    private final Qcow2Disk disk;
+    /**
+     * Opens an image for the {@code open} command (and for q2 io's file operand): returns the disk, or reports
+     * qemu-io's error line ("can't open device F: reason") itself and returns null. {@code format} is "qcow2",
+     * "raw", or null for the command line's format (or probing); {@code options} are qcow2 cache options
+     * ({@link CacheOptions}).
+     */
+    public interface Opener {
+        GuestDisk open(String filename, String format, java.util.Map<String, String> options, boolean readOnly,
+                       boolean forceShare, PrintWriter err);
+
+        /** The folder relative names are opened in. */
+        Path workDir();
+    }
+
+    private final Opener opener;
     private final PrintWriter out;
     private final PrintWriter err;
+    private GuestDisk disk;
+    private String filename;
+    private boolean readOnly;
     private boolean failed;
     private boolean quit;
 
-    /** A script whose messages all go to {@code out}. */
+    /** A script on an open disk whose messages all go to {@code out}; it has no {@code open}. */
     public IoScript(Qcow2Disk disk, PrintWriter out) {
         this(disk, out, out);
     }
 
     /**
-     * A script that reports as qemu-io does: results and most errors on {@code out}; usage errors and QEMU's qcow2
-     * driver lines (a corrupt image) on {@code err}.
+     * A script on an open disk that reports as qemu-io does: results and most errors on {@code out}; usage errors
+     * and QEMU's qcow2 driver lines (a corrupt image) on {@code err}. It has no {@code open}, {@code map},
+     * {@code alloc} or {@code info} (they need the file's name).
      */
     public IoScript(Qcow2Disk disk, PrintWriter out, PrintWriter err) {
-        this.disk = disk;
+        this((Opener) null, out, err);
+        this.disk = GuestDisk.of(disk);
+    }
+
+    /** A script with no image open yet: {@link #open} (or the {@code open} command) opens one through {@code opener}. */
+    public IoScript(Opener opener, PrintWriter out, PrintWriter err) {
+        this.opener = opener;
         this.out = out;
         this.err = err;
+    }
+
+    /** Opens {@code name} as qemu-io's file operand does; false (the error reported) if it cannot. */
+    public boolean open(String name, boolean readOnly, boolean forceShare) {
+        return open(name, null, java.util.Map.of(), readOnly, forceShare);
+    }
+
+    private boolean open(String name, String format, java.util.Map<String, String> options, boolean readOnly,
+                         boolean forceShare) {
+        GuestDisk d = opener.open(name, format, options, readOnly, forceShare, err);
+        if (d == null) {
+            return false;
+        }
+        disk = d;
+        filename = name;
+        this.readOnly = readOnly || forceShare;
+        return true;
+    }
+
+    /** The disk open now, or null. */
+    public GuestDisk disk() {
+        return disk;
+    }
+
+    /** Flushes and closes the disk open now, if any. */
+    public void close() throws IOException {
+        if (disk != null) {
+            GuestDisk d = disk;
+            disk = null;
+            filename = null;
+            try (d) {
+                d.flush();
+            }
+        }
     }
 
     /** True once {@code quit} ran: qemu-io runs no command after it. */
@@ -70,43 +133,21 @@ public final class IoScript {
         return failed;
     }
 
-    /** Runs one command line; errors are reported on {@code out} and remembered, not thrown. */
+    /** Runs one command line; errors are reported on {@code out} (or {@code err}) and remembered, not thrown. */
     public void run(String line) throws IOException {
-        List<String> words = new ArrayList<>(List.of(line.trim().split("\\s+")));
-        if (words.isEmpty() || words.get(0).isEmpty()) {
+        List<String> words = new ArrayList<>();
+        for (String w : line.split(" ")) {   // qemu-io splits at single spaces and drops the empty words
+            if (!w.isEmpty()) {
+                words.add(w);
+            }
+        }
+        if (words.isEmpty()) {
             return;
         }
         String cmd = words.remove(0);
         try {
-            switch (cmd) {
-                case "read", "r" -> read(words);
-                case "write", "w" -> write(words);
-                case "discard", "d" -> discard(words);
-                case "flush", "f" -> {
-                    if (argCount("flush", words, 0, 0)) {
-                        disk.flush();
-                    }
-                }
-                case "readv" -> vectored("readv", words, false, "qP:", READV_USAGE);
-                case "writev" -> vectored("writev", words, true, "qP:", WRITEV_USAGE);
-                // q2 io completes aio requests before the next command, in order (qemu-io may complete them later
-                // and in another order); their output is that of readv and writev
-                case "aio_read" -> vectored("aio_read", words, false, "qP:", AIO_READ_USAGE);
-                case "aio_write" -> vectored("aio_write", words, true, "quzP:", AIO_WRITE_USAGE);
-                case "aio_flush" -> {
-                    if (argCount("aio_flush", words, 0, 0)) {
-                        disk.flush();
-                    }
-                }
-                case "quit", "exit", "q" -> quit = true;   // (qemu-io ignores words after it)
-                case "length", "l" -> {
-                    if (argCount("length", words, 0, 0)) {
-                        out.println(size(disk.size()));
-                    }
-                }
-                default -> failErr("command \"" + cmd + "\" not found");
-            }
-        } catch (UsageException e) {
+            dispatch(cmd, words);
+        } catch (Getopt.UsageException e) {
             if (e.getMessage() != null) {
                 failErr(e.getMessage());
             }
@@ -117,15 +158,91 @@ public final class IoScript {
         } catch (CorruptMetadataException e) {
             // as qemu-io: the driver's line on stderr (once), the command's failure with EIO's words
             if (e.firstReport()) {
+                out.flush();
                 err.println(e.qemuReport());
                 err.flush();
             }
             fail(verb(cmd) + " failed: Input/output error");
         } catch (DiskUnusableException e) {
             fail(verb(cmd) + " failed: " + e.getMessage());
+        } catch (CompressionException e) {
+            // a compressed cluster that does not inflate to a whole cluster: QEMU's decompression fails with EIO
+            fail(verb(cmd) + " failed: Input/output error");
         }
         out.flush();
         err.flush();
+    }
+
+    /** Commands qemu-io runs with no file open (CMD_NOFILE_OK and the global ones). */
+    private static boolean needsFile(String cmd) {
+        return !List.of("open", "o", "quit", "exit", "q").contains(cmd);
+    }
+
+    private void dispatch(String cmd, List<String> words) throws IOException {
+        if (isCommand(cmd) && needsFile(cmd) && disk == null) {
+            failErr("no file open, try 'help open'");
+            return;
+        }
+        switch (cmd) {
+            case "read", "r" -> read(words);
+            case "write", "w" -> write(words);
+            case "discard", "d" -> discard(words);
+            case "flush", "f" -> {
+                if (argCount("flush", words, 0, 0)) {
+                    disk.flush();
+                }
+            }
+            case "readv" -> vectored("readv", words, false, "CqvP:", READV_USAGE);
+            case "writev" -> vectored("writev", words, true, "CfqP:", WRITEV_USAGE);
+            // q2 io completes aio requests before the next command, in order (qemu-io may complete them later
+            // and in another order); their output is that of readv and writev
+            case "aio_read" -> vectored("aio_read", words, false, "CqvP:", AIO_READ_USAGE);
+            case "aio_write" -> vectored("aio_write", words, true, "CfquzP:", AIO_WRITE_USAGE);
+            case "aio_flush" -> {
+                if (argCount("aio_flush", words, 0, 0)) {
+                    disk.flush();
+                }
+            }
+            case "quit", "exit", "q" -> quit = true;   // (qemu-io ignores words after it)
+            case "length", "l" -> {
+                if (argCount("length", words, 0, 0)) {
+                    out.println(IoOutput.size(disk.size()));
+                }
+            }
+            case "map" -> {
+                if (argCount("map", words, 0, 0)) {
+                    disk.flush();
+                    queries().map(out, err);
+                }
+            }
+            case "alloc", "a" -> alloc(words);
+            case "info", "i" -> {
+                if (argCount("info", words, 0, 0)) {
+                    disk.flush();
+                    queries().info(out, disk.qcow2() == null ? null : disk.qcow2().header());
+                }
+            }
+            case "open", "o" -> openCommand(words);
+            case "close", "c" -> {
+                if (argCount("close", words, 0, 0)) {
+                    close();
+                }
+            }
+            default -> failErr("command \"" + cmd + "\" not found");
+        }
+    }
+
+    private static boolean isCommand(String cmd) {
+        return List.of("read", "r", "write", "w", "discard", "d", "flush", "f", "readv", "writev", "aio_read",
+                "aio_write", "aio_flush", "quit", "exit", "q", "length", "l", "map", "alloc", "a", "info", "i",
+                "open", "o", "close", "c").contains(cmd);
+    }
+
+    private BlockQueries queries() {
+        if (opener == null || filename == null) {
+            throw new IllegalArgumentException("q2 io: this command needs the image's file name");
+        }
+        return new BlockQueries(opener.workDir(), filename, disk.format());
     }
 
     private static String verb(String cmd) {
@@ -161,67 +278,7 @@ public final class IoScript {
         return false;
     }
 
-    /** An option error: qemu-io prints getopt's message on stderr and the command's usage on stdout. */
-    private static final class UsageException extends IllegalArgumentException {
-        final String usage;
-
-        UsageException(String message, String usage) {
-            super(message);
-            this.usage = usage;
-        }
-    }
-
-    /** A command's options and operands, read as qemu-io's getopt reads them. */
-    record Parsed(java.util.Map<Character, String> options, List<String> operands) {
-        boolean has(char c) {
-            return options.containsKey(c);
-        }
-    }
-
-    /**
-     * Reads {@code words} as GNU getopt does with {@code optstring} ("P:" takes a value): flags may be clustered
-     * ("-qz"), a value may be attached ("-P0xcd") or the next word, options may follow operands, and "--" ends
-     * them. q2 io's optstrings hold only what it implements, so a qemu-io option that q2 io does not implement is
-     * refused as qemu-io refuses an unknown one, never ignored.
-     */
-    static Parsed getopt(String cmd, List<String> words, String optstring, String usage) {
-        java.util.Map<Character, String> options = new java.util.LinkedHashMap<>();
-        List<String> operands = new ArrayList<>();
-        for (int i = 0; i < words.size(); i++) {
-            String w = words.get(i);
-            if (w.equals("--")) {
-                operands.addAll(words.subList(i + 1, words.size()));
-                break;
-            }
-            if (!w.startsWith("-") || w.length() == 1) {
-                operands.add(w);
-                continue;
-            }
-            for (int j = 1; j < w.length(); j++) {
-                char c = w.charAt(j);
-                int at = optstring.indexOf(c);
-                if (c == ':' || at < 0) {
-                    throw new UsageException(cmd + ": invalid option -- '" + c + "'", usage);
-                }
-                if (at + 1 < optstring.length() && optstring.charAt(at + 1) == ':') {
-                    String value;
-                    if (j + 1 < w.length()) {
-                        value = w.substring(j + 1);
-                    } else if (i + 1 < words.size()) {
-                        value = words.get(++i);
-                    } else {
-                        throw new UsageException(cmd + ": option requires an argument -- '" + c + "'", usage);
-                    }
-                    options.put(c, value);
-                    break;
-                }
-                options.put(c, "");
-            }
-        }
-        return new Parsed(options, operands);
-    }
-
-    private record Args(Parsed opts, long offset, long length) {
+    private record Args(Getopt.Parsed opts, long offset, long length) {
         boolean has(char c) {
             return opts.has(c);
         }
@@ -231,21 +288,37 @@ public final class IoScript {
         }
     }
 
-    /** A command of the form {@code CMD [options] off len}. */
+    /**
+     * qemu-io's permission check of a command that writes, made after its argument count and before its options:
+     * on a read-only image it fails with the block layer's line.
+     */
+    private boolean permitted(String cmd) {
+        if (readOnly && List.of("write", "w", "writev", "aio_write", "discard", "d").contains(cmd)) {
+            failErr("q2: Block node is read-only");
+            return false;
+        }
+        return true;
+    }
+
+    /** A command of the form {@code CMD [options] off len}; a bad pattern is reported as qemu-io reports it. */
     private Args parse(String cmd, List<String> words, String optstring, String usage) {
-        if (!argCount(cmd, words, 2, -1)) {
+        if (!argCount(cmd, words, 2, -1) || !permitted(cmd)) {
             return null;
         }
-        Parsed p = getopt(cmd, words, optstring, usage);
-        if (p.operands().size() != 2) {
-            throw new UsageException(null, usage);
+        Getopt.Parsed p = Getopt.getopt(cmd, words, optstring, usage);
+        if (p.options().get('P') != null) {
+            pattern(p.options().get('P'));   // qemu-io checks it while it reads the options
         }
+        if (p.operands().size() != 2) {
+            throw new Getopt.UsageException(null, usage);
+        }
+        long offset = number(p.operands().get(0));
         long length = number(p.operands().get(1));
         if (length > MAX_LENGTH) {
             throw new IllegalArgumentException("length cannot exceed " + MAX_LENGTH + ", given "
                     + p.operands().get(1));
         }
-        return new Args(p, number(p.operands().get(0)), length);
+        return new Args(p, offset, length);
     }
 
     private static long number(String s) {
@@ -289,9 +362,24 @@ public final class IoScript {
     }
 
     private void read(List<String> words) throws IOException {
-        // qemu-io's read takes -bCqpvP:l:s:; q2 io implements -q, -P and the no-op -p
-        Args a = parse("read", words, "pqP:", READ_USAGE);
+        // qemu-io's read takes -bCl:pP:qs:v; q2 io implements all but -b (the VM state area, which q2 does not
+        // have); -p is a no-op in qemu-io too
+        Args a = parse("read", words, "Cl:pP:qs:v", READ_USAGE);
         if (a == null) {
+            return;
+        }
+        String l = a.opts().options().get('l');
+        String s = a.opts().options().get('s');
+        long patternCount = l == null ? 0 : number(l);
+        long patternOffset = s == null ? 0 : number(s);
+        if (a.pattern() == null && (l != null || s != null)) {
+            throw new Getopt.UsageException(null, READ_USAGE);
+        }
+        if (l == null) {
+            patternCount = a.length() - patternOffset;
+        }
+        if (patternCount < 0 || patternCount + patternOffset > a.length()) {
+            fail("pattern verification range exceeds end of read data");
             return;
         }
         Integer pattern = a.pattern() == null ? null : pattern(a.pattern());
@@ -301,21 +389,32 @@ public final class IoScript {
         disk.read(a.offset(), b);
         if (pattern != null) {
             byte p = (byte) (int) pattern;
-            for (int i = 0; i < a.length(); i++) {
-                if (b.get(i) != p) {
-                    fail("Pattern verification failed at offset " + a.offset() + ", " + a.length() + " bytes");
+            for (long i = patternOffset; i < patternOffset + patternCount; i++) {
+                if (b.get((int) i) != p) {
+                    fail("Pattern verification failed at offset " + (a.offset() + patternOffset) + ", "
+                            + patternCount + " bytes");
                     break;
                 }
             }
         }
-        report("read", a, t0);
+        if (a.has('q')) {
+            return;
+        }
+        if (a.has('v')) {
+            IoOutput.dump(out, b, a.offset(), (int) a.length());
+        }
+        IoOutput.report(out, "read", a.offset(), a.length(), a.has('C'), t0);
     }
 
     private void write(List<String> words) throws IOException {
-        // qemu-io's write takes -bcCfnpquzP:s:; q2 io implements -c, -q, -u, -z, -P and the no-op -p. -b (the VM
-        // state area) in particular is refused: q2 has no VM state area.
-        Args a = parse("write", words, "cpquzP:", WRITE_USAGE);
+        // qemu-io's write takes -bcCfnpP:qs:uz; q2 io implements -c, -C, -f (the write, then a flush), -q, -u, -z,
+        // -P and the no-op -p. -b (the VM state area, which q2 does not have), -n and -s are refused.
+        Args a = parse("write", words, "cCfpquzP:", WRITE_USAGE);
         if (a == null) {
+            return;
+        }
+        if (a.has('f') && a.has('c')) {
+            fail("-f and -b or -c cannot be specified at the same time");
             return;
         }
         if (a.has('z') && a.pattern() != null) {
@@ -334,58 +433,144 @@ public final class IoScript {
         } else {
             byte[] data = new byte[(int) a.length()];
             java.util.Arrays.fill(data, (byte) (pattern == null ? 0xcd : (int) pattern));
-            if (a.has('c')) {
-                int cs = (int) disk.header().clusterSize();
+            if (a.has('c') && disk.qcow2() == null) {
+                fail("write failed: Operation not supported");   // the raw format has no compressed writes
+                return;
+            } else if (a.has('c')) {
+                Qcow2Disk q = disk.qcow2();
+                int cs = (int) q.header().clusterSize();
                 for (long off = 0; off < a.length(); off += cs) {
-                    disk.writeCompressed(a.offset() + off, java.util.Arrays.copyOfRange(data, (int) off,
+                    q.writeCompressed(a.offset() + off, java.util.Arrays.copyOfRange(data, (int) off,
                             (int) off + cs));
                 }
             } else {
                 disk.write(a.offset(), ByteBuffer.wrap(data));
             }
         }
-        report("wrote", a, t0);
+        if (a.has('f')) {
+            disk.flush();   // FUA: the request is on disk when it completes
+        }
+        if (!a.has('q')) {
+            IoOutput.report(out, "wrote", a.offset(), a.length(), a.has('C'), t0);
+        }
     }
 
     private void discard(List<String> words) throws IOException {
-        // qemu-io's discard takes -Cq; q2 io implements -q
-        Args a = parse("discard", words, "q", DISCARD_USAGE);
+        Args a = parse("discard", words, "Cq", DISCARD_USAGE);
         if (a == null) {
             return;
         }
         checkRange("discard", a.offset(), a.length());
         long t0 = System.nanoTime();
-        disk.discard(a.offset(), a.length(), false);
-        report("discard", a, t0);
+        disk.discard(a.offset(), a.length());
+        if (!a.has('q')) {
+            IoOutput.report(out, "discard", a.offset(), a.length(), a.has('C'), t0);
+        }
     }
 
-    private void report(String verb, Args a, long t0) {
-        report(verb, a.offset(), a.length(), a.has('q'), t0);
-    }
-
-    private void report(String verb, long offset, long length, boolean quiet, long t0) {
-        if (quiet) {
+    /** {@code alloc OFFSET [COUNT]}: COUNT defaults to one sector. */
+    private void alloc(List<String> words) throws IOException {
+        if (!argCount("alloc", words, 1, 2)) {
             return;
         }
-        double secs = Math.max(1e-9, (System.nanoTime() - t0) / 1e9);
-        out.printf("%s %d/%d bytes at offset %d%n", verb, length, length, offset);
-        out.printf(Locale.ROOT, "%s, 1 ops; %s sec (%.3f MiB/sec and %.4f ops/sec)%n",
-                size(length), String.format(Locale.ROOT, "%05.2f", secs), length / secs / (1 << 20), 1 / secs);
+        long offset = number(words.get(0));
+        long count = words.size() == 2 ? number(words.get(1)) : 512;
+        disk.flush();
+        queries().alloc(out, offset, count);
+    }
+
+    /**
+     * {@code open [-rnkU] [-t cache] [-i aio] [-o driver=qcow2|raw] FILE}: qemu-io's open of another image once the
+     * current one is closed. -s (snapshot), -C (copy-on-read), -d (discard mode) and block options other than
+     * the driver are refused.
+     */
+    private void openCommand(List<String> words) {
+        if (!argCount("open", words, 1, -1)) {
+            return;
+        }
+        Getopt.Parsed p = Getopt.getopt("open", words, "rnkUt:i:o:", OPEN_USAGE);
+        boolean readOnly = p.has('r');
+        String cache = p.options().getOrDefault('t', p.has('n') ? "none" : "writeback");
+        boolean direct;
+        switch (cache) {
+            case "none", "off", "directsync" -> direct = true;
+            case "writeback", "writethrough", "unsafe" -> direct = false;
+            default -> {
+                failErr("q2: Invalid cache option: " + cache);
+                return;
+            }
+        }
+        String aio = p.options().getOrDefault('i', p.has('k') ? "native" : "threads");
+        if (!aio.equals("threads") && !aio.equals("native") && !aio.equals("io_uring")) {
+            failErr("q2: Invalid aio option: " + aio);
+            return;
+        }
+        if (p.operands().size() > 1) {
+            throw new Getopt.UsageException(null, OPEN_USAGE);
+        }
+        if (disk != null) {
+            failErr("q2: file open already, try 'help close'");
+            return;
+        }
+        if (p.operands().isEmpty()) {
+            // qemu-io then opens what the -o options describe (with none: this line); q2 io opens files by name
+            failErr("q2: can't open: Must specify either driver or file");
+            return;
+        }
+        String name = p.operands().get(0);
+        String format = null;
+        java.util.Map<String, String> cacheOptions = new java.util.HashMap<>();
+        String unsupported = null;
+        if (p.options().get('o') != null) {
+            for (String kv : p.options().get('o').split(",")) {
+                String key = kv.contains("=") ? kv.substring(0, kv.indexOf('=')) : kv;
+                String value = kv.contains("=") ? kv.substring(kv.indexOf('=') + 1) : "on";
+                if (key.equals("driver") && (value.equals("qcow2") || value.equals("raw"))) {
+                    format = value;
+                } else if (CacheOptions.KEYS.contains(key)) {
+                    cacheOptions.put(key, value);
+                } else if (unsupported == null) {
+                    unsupported = key.equals("driver") ? key + "=" + value : key;
+                }
+            }
+        }
+        if (unsupported != null) {
+            String fmt = format == null ? "qcow2" : format;
+            failErr("q2: can't open device " + name + ": " + (Getopt.knownToQemu(unsupported, fmt)
+                    ? "q2 io does not support the option '" + unsupported + "'"
+                    : "Block format '" + fmt + "' does not support the option '" + unsupported + "'"));
+            return;
+        }
+        if (p.has('U') && !readOnly) {
+            failErr("q2: can't open device " + name + ": force-share=on can only be used with read-only images");
+            return;
+        }
+        if (aio.equals("native") && !direct) {
+            failErr("q2: can't open device " + name
+                    + ": aio=native was specified, but it requires cache.direct=on, which was not specified.");
+            return;
+        }
+        if (opener == null) {
+            throw new IllegalArgumentException("q2 io: open is not available here");
+        }
+        if (!open(name, format, cacheOptions, readOnly, p.has('U'))) {
+            failed = true;
+        }
     }
 
     /**
      * readv, writev, aio_read and aio_write: {@code CMD [options] off len [len..]}, the lengths of the buffers one
-     * request reads or writes at {@code off}; the request's bytes are their sum. q2 io implements -q and -P (and
-     * aio_write's -z and -u); qemu-io's -C, -f, -i and -v are refused.
+     * request reads or writes at {@code off}; the request's bytes are their sum. q2 io implements -C, -q, -v, -P,
+     * -f (a flush after the write) and aio_write's -z and -u; qemu-io's -i (accounting) is refused.
      */
     private void vectored(String cmd, List<String> words, boolean write, String optstring, String usage)
             throws IOException {
-        if (!argCount(cmd, words, 2, -1)) {
+        if (!argCount(cmd, words, 2, -1) || !permitted(cmd)) {
             return;
         }
-        Parsed p = getopt(cmd, words, optstring, usage);
+        Getopt.Parsed p = Getopt.getopt(cmd, words, optstring, usage);
         if (p.operands().size() < 2) {
-            throw new UsageException(null, usage);
+            throw new Getopt.UsageException(null, usage);
         }
         if (p.has('u') && !p.has('z')) {
             fail("-u requires -z to be specified");
@@ -419,6 +604,7 @@ public final class IoScript {
             return;
         }
         long t0 = System.nanoTime();
+        ByteBuffer b = null;
         if (write) {
             if (p.has('z')) {
                 disk.writeZeroes(offset, total, p.has('u'));
@@ -427,8 +613,11 @@ public final class IoScript {
                 java.util.Arrays.fill(data, (byte) (pattern == null ? 0xcd : (int) pattern));
                 disk.write(offset, ByteBuffer.wrap(data));
             }
+            if (p.has('f')) {
+                disk.flush();
+            }
         } else {
-            ByteBuffer b = ByteBuffer.allocate((int) total);
+            b = ByteBuffer.allocate((int) total);
             disk.read(offset, b);
             if (pattern != null) {
                 for (int i = 0; i < total; i++) {
@@ -440,7 +629,13 @@ public final class IoScript {
                 }
             }
         }
-        report(write ? "wrote" : "read", offset, total, p.has('q'), t0);
+        if (p.has('q')) {
+            return;
+        }
+        if (p.has('v') && b != null) {
+            IoOutput.dump(out, b, offset, (int) total);
+        }
+        IoOutput.report(out, write ? "wrote" : "read", offset, total, p.has('C'), t0);
     }
 
     /**
@@ -448,19 +643,6 @@ public final class IoScript {
      * dropped: "1000 bytes", "1 KiB", "1.500 KiB", "1.001 MiB". Not qemu-img's "%0.3g" wording.
      */
     public static String size(long bytes) {
-        String[] units = {" EiB", " PiB", " TiB", " GiB", " MiB", " KiB"};
-        double v = bytes < 0 ? bytes + 0x1p64 : bytes;
-        String suffix = " bytes";
-        for (int i = 0; i < units.length; i++) {
-            double unit = Math.scalb(1.0, 60 - 10 * i);
-            if (v >= unit) {
-                v /= unit;
-                suffix = units[i];
-                break;
-            }
-        }
-        String text = String.format(Locale.ROOT, "%.3f", v);
-        int trim = text.indexOf(".000");
-        return (trim >= 0 ? text.substring(0, trim) : text) + suffix;
+        return IoOutput.size(bytes < 0 ? bytes + 0x1p64 : bytes);
     }
 }

@@ -186,11 +186,11 @@ public final class Qcow2Image implements AutoCloseable {
         if (reftableBytes > Limits.MAX_REFTABLE_SIZE) {
             throw new ImageException("Reference count table too large");
         }
-        checkTableOffset(h.refcountTableOffset(), reftableBytes, cs, "Invalid reference count table offset");
+        checkTableOffset(h.refcountTableOffset(), reftableBytes, cs, "Reference count table offset invalid");
 
         if (!forCheck) {
             if (Integer.toUnsignedLong(h.nbSnapshots()) > Limits.MAX_SNAPSHOTS) {
-                throw new ImageException("Too many snapshots");
+                throw new ImageException("Snapshot table too large"); // qcow2_validate_table's words
             }
             checkTableOffset(h.snapshotsOffset(), Integer.toUnsignedLong(h.nbSnapshots()) * SnapshotEntry.FIXED_SIZE,
                     cs, "Snapshot table offset invalid");
@@ -370,8 +370,12 @@ public final class Qcow2Image implements AutoCloseable {
         if (h.snapshotsOffset() > (Long.MAX_VALUE & ~((1L << 30) - 1)) - SnapshotEntry.FIXED_SIZE) {
             throw new ImageException("Failed to read snapshot table: Input/output error"); // the block layer refuses
         }
-        // Entries have variable length; read up to the table's maximum size, bounded by the file.
-        long max = Math.min(Limits.MAX_SNAPSHOTS_SIZE, Math.max(0, fileSize - h.snapshotsOffset()));
+        // Entries have variable length; read up to the table's maximum size, bounded by the file. Past the end of
+        // the file QEMU reads zeros: there only the entry that straddles the end can be longer than the fixed part
+        // (its id, name and extra data), every later one is a 40-byte entry of zeros.
+        long inFile = Math.max(0, fileSize - h.snapshotsOffset());
+        long pastEnd = (long) n * SnapshotEntry.FIXED_SIZE + 2 * 0xffffL + SnapshotEntry.MAX_EXTRA_DATA + 8;
+        long max = Math.min(Limits.MAX_SNAPSHOTS_SIZE, inFile + pastEnd);
         ByteBuffer buf = ByteBuffer.allocate((int) max);
         f.readZeroFilled(h.snapshotsOffset(), buf);
         buf.flip();

@@ -93,6 +93,17 @@ public final class ChainReader implements Closeable {
         return new BlockStatus.Run(flags, r.pnum);
     }
 
+    /**
+     * Block status of {@code [offset, offset + bytes)} of the top image alone, not looking at its backing files, as
+     * qemu-io's map and alloc ask for it ({@code bdrv_is_allocated}: {@link BlockStatus#ALLOCATED} set where the top
+     * image itself holds data or zeros).
+     */
+    public BlockStatus.Run statusTop(long offset, long bytes) throws IOException {
+        BlockStatus.Result r = new BlockStatus.Result();
+        int flags = BlockStatus.query(top, offset, bytes, r);
+        return new BlockStatus.Run(flags & ~0x48, r.pnum); // RAW and RECURSE stay internal
+    }
+
     /** Length of the image in bytes as qemu-img map sees it (whole sectors). */
     public long length() {
         return top.length();

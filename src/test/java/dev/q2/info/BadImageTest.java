@@ -49,7 +49,7 @@ class BadImageTest {
         "96, 00000007, Reference count entry width too large; may not exceed 64 bits",
         "100, 00000010, qcow2 header too short",
         "24, ff00000000000000, Image is too big",
-        "60, 00010001, Too many snapshots",
+        "60, 00010001, Snapshot table too large",
         "40, 0000100000000000, Active L1 table at offset 17592186044416 runs past the end of the file",
         "48, 0000100000000000, Reference count table at offset 17592186044416 runs past the end of the file",
     })

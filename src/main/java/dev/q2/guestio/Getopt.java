@@ -1,0 +1,92 @@
+package dev.q2.guestio;
+
+import java.util.ArrayList;
+import java.util.List;
+
+/** How qemu-io reads a command's words: GNU getopt's rules, its usage errors, and the block options it knows. */
+final class Getopt {
+    private Getopt() {
+    }
+
+    /** An option error: qemu-io prints getopt's message on stderr and the command's usage on stdout. */
+    static final class UsageException extends IllegalArgumentException {
+        final String usage;
+
+        UsageException(String message, String usage) {
+            super(message);
+            this.usage = usage;
+        }
+    }
+
+    /** A command's options and operands, read as qemu-io's getopt reads them. */
+    record Parsed(java.util.Map<Character, String> options, List<String> operands) {
+        boolean has(char c) {
+            return options.containsKey(c);
+        }
+    }
+
+    /**
+     * Reads {@code words} as GNU getopt does with {@code optstring} ("P:" takes a value): flags may be clustered
+     * ("-qz"), a value may be attached ("-P0xcd") or the next word, options may follow operands, and "--" ends
+     * them. q2 io's optstrings hold only what it implements, so a qemu-io option that q2 io does not implement is
+     * refused as qemu-io refuses an unknown one, never ignored.
+     */
+    static Parsed getopt(String cmd, List<String> words, String optstring, String usage) {
+        java.util.Map<Character, String> options = new java.util.LinkedHashMap<>();
+        List<String> operands = new ArrayList<>();
+        for (int i = 0; i < words.size(); i++) {
+            String w = words.get(i);
+            if (w.equals("--")) {
+                operands.addAll(words.subList(i + 1, words.size()));
+                break;
+            }
+            if (!w.startsWith("-") || w.length() == 1) {
+                operands.add(w);
+                continue;
+            }
+            for (int j = 1; j < w.length(); j++) {
+                char c = w.charAt(j);
+                int at = optstring.indexOf(c);
+                if (c == ':' || at < 0) {
+                    throw new UsageException(cmd + ": invalid option -- '" + c + "'", usage);
+                }
+                if (at + 1 < optstring.length() && optstring.charAt(at + 1) == ':') {
+                    String value;
+                    if (j + 1 < w.length()) {
+                        value = w.substring(j + 1);
+                    } else if (i + 1 < words.size()) {
+                        value = words.get(++i);
+                    } else {
+                        throw new UsageException(cmd + ": option requires an argument -- '" + c + "'", usage);
+                    }
+                    options.put(c, value);
+                    break;
+                }
+                options.put(c, "");
+            }
+        }
+        return new Parsed(options, operands);
+    }
+
+    /** QEMU 7.2's runtime options of the block layer and the qcow2 driver (and child options), by name. */
+    private static final List<String> QEMU_OPTIONS = List.of("node-name", "read-only", "auto-read-only", "discard",
+            "cache.direct", "cache.no-flush", "detect-zeroes", "force-share", "file", "backing", "data-file",
+            "lazy-refcounts", "pass-discard-request", "pass-discard-snapshot", "pass-discard-other",
+            "overlap-check", "cache-clean-interval", "encrypt", "driver");
+
+    /**
+     * Whether qemu-io knows option {@code key} for format {@code fmt}: then q2 io says it does not support it;
+     * otherwise it refuses it in qemu's words.
+     */
+    static boolean knownToQemu(String key, String fmt) {
+        String base = key.contains("=") ? key.substring(0, key.indexOf('=')) : key;
+        for (String k : QEMU_OPTIONS) {
+            boolean qcow2Only = !List.of("node-name", "read-only", "auto-read-only", "discard", "cache.direct",
+                    "cache.no-flush", "detect-zeroes", "force-share", "file", "driver").contains(k);
+            if ((base.equals(k) || base.startsWith(k + ".")) && (!qcow2Only || fmt.equals("qcow2"))) {
+                return true;
+            }
+        }
+        return false;
+    }
+}

@@ -1,0 +1,119 @@
+package dev.q2.guestio;
+
+import dev.q2.image.Qcow2Disk;
+import dev.q2.io.ImageFile;
+import dev.q2.io.QemuLock;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.file.Path;
+
+/**
+ * A raw file as qemu-io's raw format over the file protocol sees it: the guest size is the file's size rounded up
+ * to whole sectors (reads past the end of the file give zeros, writes there grow it), zero writes with unmap and
+ * discards punch holes where the file system can (zeros are written otherwise), and QEMU's locks are taken.
+ */
+public final class RawGuestDisk implements GuestDisk {
+    private final ImageFile file;
+    private final QemuLock lock;
+    private final long size;
+
+    private RawGuestDisk(ImageFile file, QemuLock lock, long size) {
+        this.file = file;
+        this.lock = lock;
+        this.size = size;
+    }
+
+    /** Opens {@code path} read-write, or read-only; {@code forceShare} (read-only only) takes no locks. */
+    public static RawGuestDisk open(Path path, boolean readOnly, boolean forceShare) throws IOException {
+        ImageFile f = readOnly ? ImageFile.openReadOnly(path) : ImageFile.openReadWrite(path);
+        try {
+            QemuLock lock = null;
+            if (!readOnly) {
+                lock = QemuLock.acquire(f.channel(), path, QemuLock.PERM_CONSISTENT_READ | QemuLock.PERM_WRITE,
+                        QemuLock.PERM_CONSISTENT_READ | QemuLock.PERM_WRITE_UNCHANGED);
+            } else if (!forceShare) {
+                lock = QemuLock.acquire(f.channel(), path, QemuLock.PERM_CONSISTENT_READ,
+                        QemuLock.PERM_CONSISTENT_READ | QemuLock.PERM_WRITE_UNCHANGED);
+            }
+            long size = (f.size() + 511) & ~511L;
+            return new RawGuestDisk(f, lock, size);
+        } catch (IOException | RuntimeException e) {
+            f.close();
+            throw e;
+        }
+    }
+
+    @Override
+    public String format() {
+        return "raw";
+    }
+
+    @Override
+    public long size() {
+        return size;
+    }
+
+    @Override
+    public void read(long offset, ByteBuffer dst) throws IOException {
+        file.readZeroFilled(offset, dst);
+    }
+
+    @Override
+    public void write(long offset, ByteBuffer src) throws IOException {
+        file.writeFully(offset, src);
+    }
+
+    @Override
+    public void writeZeroes(long offset, long length, boolean unmap) throws IOException {
+        if (length <= 0) {
+            return;
+        }
+        long end = Math.min(offset + length, file.size());
+        // past the end of the file the bytes read as zeros already; QEMU's file driver grows the file there
+        if (!(unmap && end > offset && file.punchHole(offset, end - offset))) {
+            writeZeros(offset, end);
+        }
+        if (offset + length > file.size()) {
+            file.setLength(offset + length);
+        }
+    }
+
+    private void writeZeros(long from, long to) throws IOException {
+        ByteBuffer zeros = ByteBuffer.allocate((int) Math.min(1 << 20, Math.max(0, to - from)));
+        for (long pos = from; pos < to; pos += zeros.capacity()) {
+            zeros.clear().limit((int) Math.min(zeros.capacity(), to - pos));
+            file.writeFully(pos, zeros);
+        }
+    }
+
+    @Override
+    public void discard(long offset, long length) throws IOException {
+        long end = Math.min(offset + length, file.size());
+        // QEMU's file driver punches a hole; where that cannot be done here, zeros give the same reads
+        if (end > offset && !file.punchHole(offset, end - offset)) {
+            writeZeros(offset, end);
+        }
+    }
+
+    @Override
+    public void flush() throws IOException {
+        file.flush();
+    }
+
+    @Override
+    public Qcow2Disk qcow2() {
+        return null;
+    }
+
+    @Override
+    public void close() throws IOException {
+        try {
+            if (lock != null) {
+                lock.close();
+            }
+        } finally {
+            file.close();
+        }
+    }
+}
