@@ -94,7 +94,13 @@ public final class ImageFile implements AutoCloseable {
         return storage.size();
     }
 
-    /** Fills {@code dst} from {@code position}; fails if the file ends first. */
+    /**
+     * Fills {@code dst} from {@code position}; fails if the file ends first.
+     *
+     * @param position the offset in the file
+     * @param dst filled to its limit
+     * @throws IOException when the storage cannot be read; an {@link EOFException} when it ends first
+     */
     public void readFully(long position, ByteBuffer dst) throws IOException {
         bytesRead += dst.remaining();
         long pos = position;
@@ -107,7 +113,13 @@ public final class ImageFile implements AutoCloseable {
         }
     }
 
-    /** Fills {@code dst} from {@code position}, with zeros for the part past the end of the file. */
+    /**
+     * Fills {@code dst} from {@code position}, with zeros for the part past the end of the file.
+     *
+     * @param position the offset in the file
+     * @param dst filled to its limit
+     * @throws IOException when the storage cannot be read
+     */
     public void readZeroFilled(long position, ByteBuffer dst) throws IOException {
         bytesRead += dst.remaining();
         long pos = position;
@@ -138,17 +150,30 @@ public final class ImageFile implements AutoCloseable {
         }
     }
 
-    /** Bytes written through this handle so far (data and metadata alike). */
+    /**
+     * Bytes written through this handle so far (data and metadata alike).
+     *
+     * @return the count
+     */
     public long bytesWritten() {
         return bytesWritten;
     }
 
-    /** Bytes read through this handle so far. */
+    /**
+     * Bytes read through this handle so far.
+     *
+     * @return the count
+     */
     public long bytesRead() {
         return bytesRead;
     }
 
-    /** Sets the file's length, growing it sparsely or cutting it (ftruncate). */
+    /**
+     * Sets the file's length, growing it sparsely or cutting it (ftruncate).
+     *
+     * @param size the new length
+     * @throws IOException when the storage cannot be resized
+     */
     public void setLength(long size) throws IOException {
         storage.setSize(size);
     }
@@ -157,6 +182,11 @@ public final class ImageFile implements AutoCloseable {
      * Makes {@code [offset, offset + length)} read as zeros by deallocating it (fallocate PUNCH_HOLE, KEEP_SIZE), as
      * QEMU's file-posix driver writes zeros that may be unmapped. False when the system cannot (no JNI helper, a
      * file system without hole punching, a storage that is not a file); the caller then writes zeros.
+     *
+     * @param offset where the range starts
+     * @param length its length
+     * @return whether the range was deallocated
+     * @throws IOException on an I/O error or a full device
      */
     public boolean punchHole(long offset, long length) throws IOException {
         if (!(storage instanceof FileStorage fs) || !fs.punchHole(offset, length)) {

@@ -22,7 +22,8 @@ public interface Storage extends Closeable {
      *
      * @param position the offset to read from, not negative
      * @param dst where the bytes go; its position advances by the count read
-     * @return the count of bytes read, possibly 0 or fewer than asked; -1 when {@code position} is at or past the end
+     * @return the count of bytes read, at least 1 when {@code dst} has room and {@code position} is before the end
+     *     (fewer than asked only at the end); -1 when {@code position} is at or past the end
      * @throws IOException when the storage cannot be read
      */
     int read(long position, ByteBuffer dst) throws IOException;
@@ -32,7 +33,7 @@ public interface Storage extends Closeable {
      *
      * @param position the offset to write at, not negative
      * @param src the bytes to write; its position advances by the count written
-     * @return the count of bytes written, possibly fewer than {@code src.remaining()}
+     * @return the count of bytes written, at least 1 when {@code src} has bytes left (q2 writes the rest next)
      * @throws IOException when the storage cannot be written, or was opened read-only
      */
     int write(long position, ByteBuffer src) throws IOException;
