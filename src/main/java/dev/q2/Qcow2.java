@@ -340,11 +340,9 @@ public final class Qcow2 {
         Qcow2Image img = Qcow2Image.loadMetadata(f);
         var h = img.header();
         L2CacheSizing s = new L2CacheSizing(h.size(), h.clusterSize(), h.extendedL2());
-        QDict d = dev.q2.info.L2CacheReport.json(s, img.allocatedL2Tables());
         return new CacheReport(s.entrySize(), s.entriesPerTable(), s.allocationUnit(), s.tablesForFullCoverage(),
                 s.fullCoverageBytes(), img.allocatedL2Tables(), L2CacheSizing.QEMU_DEFAULT_MAX,
-                s.defaultCacheCoverageBytes(), s.defaultCoversDisk(), (String) d.get("qemu-option"),
-                (String) d.get("libvirt-driver"));
+                s.defaultCacheCoverageBytes(), s.defaultCoversDisk(), s.qemuOption(), s.libvirtDriver());
     }
 
 }
