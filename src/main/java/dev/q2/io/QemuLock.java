@@ -83,17 +83,30 @@ public final class QemuLock implements AutoCloseable {
             this.path = path;
         }
 
-        /** QEMU's words for the conflict alone, e.g. {@code Failed to get shared "write" lock}. */
+        /**
+         * QEMU's words for the conflict alone.
+         *
+         * @return e.g. {@code Failed to get shared "write" lock}
+         */
         public String reason() {
             return reason;
         }
 
-        /** QEMU's two lines for the conflict, naming the image {@code name} (as the user named it). */
+        /**
+         * QEMU's two lines for the conflict, naming the image {@code name} (as the user named it).
+         *
+         * @param name the image's name
+         * @return the two lines
+         */
         public String qemuLines(String name) {
             return reason + "\nIs another process using the image [" + name + "]?";
         }
 
-        /** QEMU's two lines, naming the image by the path it was checked under. */
+        /**
+         * QEMU's two lines, naming the image by the path it was checked under.
+         *
+         * @return the two lines
+         */
         public String qemuLines() {
             return qemuLines(path.toString());
         }
