@@ -29,6 +29,7 @@ public class Q2Exception extends IOException {
         IO_ERROR
     }
 
+    /** What kind of failure this is. */
     private final Category category;
 
     /**

@@ -68,8 +68,11 @@ public final class QemuLock implements AutoCloseable {
      * category {@link Q2Exception.Category#LOCKED}.
      */
     public static final class LockConflictException extends Q2Exception {
+        private static final long serialVersionUID = 1L;
+        /** QEMU's words for the conflict. */
         private final String reason;
-        private final Path path;
+        /** The file (not serialized: a Path is not serializable). */
+        private final transient Path path;
 
         /**
          * A conflict on a file.
