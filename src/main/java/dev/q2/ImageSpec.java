@@ -55,6 +55,9 @@ public final class ImageSpec {
         ZSTD
     }
 
+    /** The file name options are checked against before there is one (no file can have it: it holds a NUL). */
+    static final String UNNAMED = "\0new image";
+
     private final long size;
     private final Map<String, String> options;
     private final String backingFile;
@@ -255,7 +258,7 @@ public final class ImageSpec {
          */
         public ImageSpec build() throws Q2Exception {
             ImageSpec spec = new ImageSpec(this);
-            spec.plan(Path.of("."), "new.qcow2", true); // no I/O: the backing file is checked by create
+            spec.plan(Path.of("").toAbsolutePath(), UNNAMED, true); // no I/O: create checks the backing file
             return spec;
         }
     }

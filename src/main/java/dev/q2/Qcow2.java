@@ -127,7 +127,7 @@ public final class Qcow2 {
      * @throws IOException when the storage cannot be written
      */
     public static void create(Storage storage, ImageSpec spec) throws IOException {
-        Qcow2Creator.create(storage, spec.plan(Path.of("").toAbsolutePath(), "memory.qcow2", true));
+        Qcow2Creator.create(storage, spec.plan(Path.of("").toAbsolutePath(), ImageSpec.UNNAMED, true));
     }
 
     /**

@@ -160,6 +160,9 @@ class Qcow2Test {
             checked.add(expected);
         }
         assertThat(checked).doesNotContainNull().hasSize(cases.size());
+        // a backing file of any name passes build(): the new image's name is not known yet
+        assertThat(ImageSpec.builder(1 << 20).backingFile("new.qcow2", ImageFormat.QCOW2).build().backingFile())
+                .isEqualTo("new.qcow2");
         assertThatThrownBy(() -> ImageSpec.builder(-1).build()).isInstanceOf(Q2Exception.class)
                 .hasMessageStartingWith("Invalid image size specified");
     }
