@@ -184,12 +184,22 @@ public final class Image implements AutoCloseable {
     }
 
     /**
-     * The L2 cache's counters so far (hits, misses), for tuning its size.
+     * L2 cache lookups so far that found their table slice in the cache (for tuning its size with
+     * {@link OpenOptions#withL2CacheSize}).
      *
-     * @return a string such as "hits=10 misses=2"
+     * @return the count of hits
      */
-    public String l2CacheCounters() {
-        return "hits=" + disk.l2Cache().hits() + " misses=" + disk.l2Cache().misses();
+    public long l2CacheHits() {
+        return disk.l2Cache().hits();
+    }
+
+    /**
+     * L2 cache lookups so far that had to read their table slice from the image.
+     *
+     * @return the count of misses
+     */
+    public long l2CacheMisses() {
+        return disk.l2Cache().misses();
     }
 
     private void checkWritableRange(long position, long length) throws IOException {

@@ -63,6 +63,7 @@ class Qcow2Test {
             byte[] want = new byte[4000];
             System.arraycopy(pattern(3000, 1), 0, want, 500, 3000);
             assertThat(b.array()).isEqualTo(want);
+            assertThat(image.l2CacheMisses()).as("the read looked up its L2 table").isEqualTo(1);
             assertThatThrownBy(() -> image.write(0, ByteBuffer.allocate(1))).isInstanceOf(Q2Exception.class)
                     .hasMessage("The image is open read-only");
         }
