@@ -29,19 +29,37 @@ public class Q2Exception extends IOException {
         IO_ERROR
     }
 
+    /** What kind of failure this is. */
     private final Category category;
 
+    /**
+     * An error of a category, with its one-line message.
+     *
+     * @param category what kind of failure
+     * @param message the message, worded as qemu-img words it where it has one
+     */
     public Q2Exception(Category category, String message) {
         super(message);
         this.category = category;
     }
 
+    /**
+     * An error of a category, with its one-line message and the exception that caused it.
+     *
+     * @param category what kind of failure
+     * @param message the message
+     * @param cause the cause
+     */
     public Q2Exception(Category category, String message, Throwable cause) {
         super(message, cause);
         this.category = category;
     }
 
-    /** What kind of failure this is. */
+    /**
+     * What kind of failure this is.
+     *
+     * @return the category
+     */
     public Category category() {
         return category;
     }

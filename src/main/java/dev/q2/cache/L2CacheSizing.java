@@ -65,4 +65,23 @@ public record L2CacheSizing(long virtualSize, long clusterSize, boolean extended
     public long defaultCapacity(long max) {
         return Math.max(clusterSize, Math.min(fullCoverageBytes(), max));
     }
+
+    /**
+     * The QEMU {@code -drive} option for a cache that covers the whole disk.
+     *
+     * @return {@code l2-cache-size=BYTES}
+     */
+    public String qemuOption() {
+        return "l2-cache-size=" + fullCoverageBytes();
+    }
+
+    /**
+     * The libvirt {@code <driver>} element for a cache that covers the whole disk.
+     *
+     * @return the element
+     */
+    public String libvirtDriver() {
+        return "<driver name='qemu' type='qcow2'><metadata_cache><max_size unit='bytes'>" + fullCoverageBytes()
+                + "</max_size></metadata_cache></driver>";
+    }
 }

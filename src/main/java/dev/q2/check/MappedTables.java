@@ -39,7 +39,7 @@ final class MappedTables {
     /** Fills {@code dst} (position 0, its whole capacity) from {@code offset}; zeros past the end of the file. */
     void read(long offset, ByteBuffer dst) throws IOException {
         int len = dst.capacity();
-        if (fileSize < MAP_THRESHOLD || offset < 0 || (offset >>> WINDOW_BITS) != ((offset + len - 1) >>> WINDOW_BITS)
+        if (fileSize < MAP_THRESHOLD || file.channel() == null || offset < 0 || (offset >>> WINDOW_BITS) != ((offset + len - 1) >>> WINDOW_BITS)
                 || offset + len > fileSize) {
             dst.clear();
             file.readZeroFilled(offset, dst); // small file, or crosses a window or the end of the file

@@ -2,7 +2,6 @@ package dev.q2.cli;
 
 import dev.q2.info.ImageInfo;
 import dev.q2.info.ImageInfoCollector;
-import dev.q2.info.InfoPrinter;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Model.OptionSpec;
 import picocli.CommandLine.Model.PositionalParamSpec;

@@ -6,7 +6,6 @@ import dev.q2.create.CreatePlanner;
 import dev.q2.format.SnapshotEntry;
 import dev.q2.image.Qcow2Image;
 import dev.q2.map.ChainReader;
-import dev.q2.info.L2CacheReport;
 import dev.q2.measure.Measure;
 import dev.q2.measure.MeasureException;
 import dev.q2.measure.MeasureResult;

@@ -47,6 +47,25 @@ public final class Qcow2Creator {
         }
     }
 
+    /**
+     * Creates an image in a storage (memory, or an application's own), replacing what it holds. The storage stays
+     * open. Images with an external data file need a path ({@link #create(Path, CreateSpec)}).
+     *
+     * @param storage where the image goes; writable
+     * @param spec the checked spec, without a data file
+     * @throws IOException when the storage cannot be written
+     */
+    public static void create(dev.q2.io.Storage storage, CreateSpec spec) throws IOException {
+        if (spec.dataFile() != null) {
+            throw new dev.q2.Q2Exception(dev.q2.Q2Exception.Category.UNSUPPORTED,
+                    "An image with an external data file must be created at a path");
+        }
+        ImageFile f = new ImageFile(storage);
+        f.setLength(0);
+        write(f, spec, null);
+        f.flush();
+    }
+
     private static void write(ImageFile f, CreateSpec spec, Path dataPath) throws IOException {
         long cs = spec.clusterSize();
         long incompat = 0;

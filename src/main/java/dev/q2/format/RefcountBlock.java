@@ -3,9 +3,9 @@ package dev.q2.format;
 import java.nio.ByteBuffer;
 
 /**
- * Reads and writes refcounts in a refcount block of any width (spec: refcount_bits = 1 << refcount_order, 1 to 64
- * bits). Narrow refcounts are packed with the first entry in the least significant bits of each byte; wider ones are
- * big-endian.
+ * Reads and writes refcounts in a refcount block of any width (spec: {@code refcount_bits = 1 << refcount_order},
+ * 1 to 64 bits). Narrow refcounts are packed with the first entry in the least significant bits of each byte; wider
+ * ones are big-endian.
  */
 public final class RefcountBlock {
     private RefcountBlock() {

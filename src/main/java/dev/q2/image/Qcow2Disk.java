@@ -199,6 +199,59 @@ public final class Qcow2Disk implements BlockDevice {
         }
     }
 
+    /**
+     * Opens an image that lives in a {@link dev.q2.io.Storage} rather than a named file: no locks (they are a
+     * file's), and no backing file or external data file, which are named relative to a file (an image that needs
+     * one is refused unless {@code opt} skips the backing chain). Closing the disk closes the storage.
+     *
+     * @param storage the image's bytes; writable when {@code opt} is
+     * @param opt how to open it
+     * @param diagnostics where the repair of a dirty image opened for writing reports
+     * @return the open disk
+     * @throws IOException when the image is invalid or cannot be opened so
+     */
+    public static Qcow2Disk open(dev.q2.io.Storage storage, DiskOptions opt, PrintWriter diagnostics)
+            throws IOException {
+        if (opt.writable() && !storage.writable()) {
+            throw new ImageException(dev.q2.Q2Exception.Category.INVALID_ARGUMENT,
+                    "Cannot open a read-only storage for writing");
+        }
+        ImageFile f = new ImageFile(storage);
+        try {
+            Qcow2Image img = Qcow2Image.load(f);
+            QcowHeader h = img.header();
+            if (opt.writable() && h.hasFeature(Features.INCOMPAT_CORRUPT)) {
+                throw new ImageException("qcow2: Image is corrupt; cannot be opened read/write");
+            }
+            if (h.hasFeature(Features.INCOMPAT_DATA_FILE)) {
+                throw new ImageException(dev.q2.Q2Exception.Category.UNSUPPORTED,
+                        "An image with an external data file must be opened from its path");
+            }
+            String bf = img.backingFile();
+            if (opt.openBacking() && bf != null && !bf.isEmpty()) {
+                throw new ImageException(dev.q2.Q2Exception.Category.UNSUPPORTED, "The image has a backing file ('"
+                        + bf + "'): open it from its path, or without its backing chain");
+            }
+            if (opt.writable() && h.hasFeature(Features.INCOMPAT_DIRTY)) {
+                OpenRepair repair = OpenRepair.find();
+                if (repair == null) {
+                    throw new ImageException("Image is dirty; repair it first with 'q2 check -r all'");
+                }
+                repair.repairDirty(f, diagnostics);
+                img = Qcow2Image.load(f);
+            }
+            Qcow2Disk disk = new Qcow2Disk(null, f, f, null, img, opt, null);
+            if (opt.writable()) {
+                disk.bitmaps = PersistentBitmaps.open(f, img, disk.refcounts, () -> disk.sync(f));
+                disk.header = disk.bitmaps.header();
+            }
+            return disk;
+        } catch (IOException | RuntimeException e) {
+            f.close();
+            throw e;
+        }
+    }
+
     private static BlockDevice openBacking(Path bp, String fmt, DiskOptions opt, Set<Path> chain)
             throws IOException {
         DiskOptions ro = new DiskOptions(false, opt.forceShare(), 0, opt.l2CacheMax(), 0, true, true);

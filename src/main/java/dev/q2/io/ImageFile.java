@@ -2,104 +2,129 @@ package dev.q2.io;
 
 import java.io.EOFException;
 import java.io.IOException;
-import java.io.RandomAccessFile;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
-import java.nio.file.FileSystemException;
-import java.nio.file.Files;
-import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 
 /**
- * Positioned reads and writes over one file. Reads past the end of the file are errors unless the caller asks for
- * zero fill, so that a table pointing outside the file is noticed instead of read as zeros.
+ * Positioned reads and writes over one image's {@link Storage} (a file, memory, or an application's storage), with
+ * the byte counts q2 reports. Reads past the end are errors unless the caller asks for zero fill, so that a table
+ * pointing outside the file is noticed instead of read as zeros. Not thread-safe for its counters; the reads and
+ * writes themselves go straight to the storage.
  */
 public final class ImageFile implements AutoCloseable {
-    private final Path path;
-    private final FileChannel channel;
-    private final RandomAccessFile raf; // only for writable files: FileChannel cannot grow a file sparsely
+    private final Storage storage;
     private long bytesWritten;
     private long bytesRead;
 
-    private ImageFile(Path path, FileChannel channel, RandomAccessFile raf) {
-        this.path = path;
-        this.channel = channel;
-        this.raf = raf;
+    /**
+     * An image file over any storage; closing it closes the storage.
+     *
+     * @param storage where the bytes are
+     */
+    public ImageFile(Storage storage) {
+        this.storage = java.util.Objects.requireNonNull(storage, "storage");
     }
 
+    /**
+     * Opens a file for reading.
+     *
+     * @param path the file
+     * @return the open file
+     * @throws IOException when it cannot be opened
+     */
     public static ImageFile openReadOnly(Path path) throws IOException {
-        return new ImageFile(path, FileChannel.open(path, StandardOpenOption.READ), null);
+        return new ImageFile(FileStorage.openReadOnly(path));
     }
 
-    /** Opens an existing file (or block device) for reading and writing. */
+    /**
+     * Opens an existing file (or block device) for reading and writing.
+     *
+     * @param path the file
+     * @return the open file
+     * @throws IOException when it cannot be opened
+     */
     public static ImageFile openReadWrite(Path path) throws IOException {
-        if (!Files.isRegularFile(path)) {
-            if (Files.isDirectory(path)) {
-                throw new FileSystemException(path.toString(), null, "Is a directory");
-            }
-            if (!isBlockDevice(path)) {
-                throw new NoSuchFileException(path.toString());
-            }
-        }
-        RandomAccessFile raf;
-        try {
-            raf = new RandomAccessFile(path.toFile(), "rw");
-        } catch (java.io.FileNotFoundException e) {
-            String m = String.valueOf(e.getMessage());
-            if (m.endsWith("(Permission denied)")) {
-                throw new java.nio.file.AccessDeniedException(path.toString());
-            }
-            throw e;
-        }
-        return new ImageFile(path, raf.getChannel(), raf);
+        return new ImageFile(FileStorage.openReadWrite(path));
     }
 
-    private static boolean isBlockDevice(Path path) {
-        final int sIfMt = 0170000;
-        final int sIfBlk = 0060000;
-        try {
-            return (((Integer) Files.getAttribute(path, "unix:mode")) & sIfMt) == sIfBlk;
-        } catch (IOException | UnsupportedOperationException | IllegalArgumentException e) {
-            return false;
-        }
+    /**
+     * The storage the bytes are in.
+     *
+     * @return the storage
+     */
+    public Storage storage() {
+        return storage;
     }
 
+    /**
+     * The file's path, or null when the storage is not a file.
+     *
+     * @return the path or null
+     */
     public Path path() {
-        return path;
+        return storage instanceof FileStorage fs ? fs.path() : null;
     }
 
+    /**
+     * The file's channel (for locks, memory maps and bulk copies), or null when the storage is not a file.
+     *
+     * @return the channel or null
+     */
     public FileChannel channel() {
-        return channel;
+        return storage instanceof FileStorage fs ? fs.channel() : null;
     }
 
+    /**
+     * Whether the storage was opened for writing.
+     *
+     * @return true when writable
+     */
     public boolean writable() {
-        return raf != null;
+        return storage.writable();
     }
 
+    /**
+     * The storage's size.
+     *
+     * @return the size in bytes
+     * @throws IOException when it cannot be read
+     */
     public long size() throws IOException {
-        return channel.size();
+        return storage.size();
     }
 
-    /** Fills {@code dst} from {@code position}; fails if the file ends first. */
+    /**
+     * Fills {@code dst} from {@code position}; fails if the file ends first.
+     *
+     * @param position the offset in the file
+     * @param dst filled to its limit
+     * @throws IOException when the storage cannot be read; an {@link EOFException} when it ends first
+     */
     public void readFully(long position, ByteBuffer dst) throws IOException {
         bytesRead += dst.remaining();
         long pos = position;
         while (dst.hasRemaining()) {
-            int n = channel.read(dst, pos);
+            int n = storage.read(pos, dst);
             if (n < 0) {
-                throw new EOFException(String.format("read at offset %d runs past the end of %s", pos, path));
+                throw new EOFException(String.format("read at offset %d runs past the end of %s", pos, storage.name()));
             }
             pos += n;
         }
     }
 
-    /** Fills {@code dst} from {@code position}, with zeros for the part past the end of the file. */
+    /**
+     * Fills {@code dst} from {@code position}, with zeros for the part past the end of the file.
+     *
+     * @param position the offset in the file
+     * @param dst filled to its limit
+     * @throws IOException when the storage cannot be read
+     */
     public void readZeroFilled(long position, ByteBuffer dst) throws IOException {
         bytesRead += dst.remaining();
         long pos = position;
         while (dst.hasRemaining()) {
-            int n = channel.read(dst, pos);
+            int n = storage.read(pos, dst);
             if (n < 0) {
                 while (dst.hasRemaining()) {
                     dst.put((byte) 0);
@@ -110,65 +135,78 @@ public final class ImageFile implements AutoCloseable {
         }
     }
 
+    /**
+     * Writes all of {@code src} at {@code position}.
+     *
+     * @param position where to write
+     * @param src the bytes
+     * @throws IOException when the storage cannot be written
+     */
     public void writeFully(long position, ByteBuffer src) throws IOException {
         bytesWritten += src.remaining();
         long pos = position;
         while (src.hasRemaining()) {
-            pos += channel.write(src, pos);
+            pos += storage.write(pos, src);
         }
     }
 
-    /** Bytes written through this handle so far (data and metadata alike). */
+    /**
+     * Bytes written through this handle so far (data and metadata alike).
+     *
+     * @return the count
+     */
     public long bytesWritten() {
         return bytesWritten;
     }
 
-    /** Bytes read through this handle so far. */
+    /**
+     * Bytes read through this handle so far.
+     *
+     * @return the count
+     */
     public long bytesRead() {
         return bytesRead;
     }
 
-    /** Sets the file's length, growing it sparsely or cutting it (ftruncate). */
+    /**
+     * Sets the file's length, growing it sparsely or cutting it (ftruncate).
+     *
+     * @param size the new length
+     * @throws IOException when the storage cannot be resized
+     */
     public void setLength(long size) throws IOException {
-        raf.setLength(size);
+        storage.setSize(size);
     }
 
     /**
      * Makes {@code [offset, offset + length)} read as zeros by deallocating it (fallocate PUNCH_HOLE, KEEP_SIZE), as
-     * QEMU's file-posix driver writes zeros that may be unmapped. False when the system cannot (no JNI helper, or a
-     * file system without hole punching); the caller then writes zeros.
+     * QEMU's file-posix driver writes zeros that may be unmapped. False when the system cannot (no JNI helper, a
+     * file system without hole punching, a storage that is not a file); the caller then writes zeros.
+     *
+     * @param offset where the range starts
+     * @param length its length
+     * @return whether the range was deallocated
+     * @throws IOException on an I/O error or a full device
      */
     public boolean punchHole(long offset, long length) throws IOException {
-        if (raf == null || length <= 0 || !NativeFiles.available()) {
+        if (!(storage instanceof FileStorage fs) || !fs.punchHole(offset, length)) {
             return false;
         }
-        int r;
-        try {
-            r = NativeFiles.punchHole(raf.getFD(), offset, length);
-        } catch (UnsatisfiedLinkError e) {
-            return false; // a helper library older than this class
-        }
-        if (r == 0) {
-            bytesWritten += length;
-            return true;
-        }
-        final int eNoSpc = 28;
-        final int eIo = 5;
-        if (r == -eNoSpc || r == -eIo) {
-            throw new IOException(r == -eIo ? "Input/output error" : "No space left on device");
-        }
-        return false; // EOPNOTSUPP, EINVAL, EBUSY, ...: zeros must be written instead
+        bytesWritten += length;
+        return true;
     }
 
+    /**
+     * Makes the writes so far durable.
+     *
+     * @throws IOException when the storage cannot flush
+     */
     public void flush() throws IOException {
-        channel.force(true);
+        storage.flush();
     }
 
     @Override
     public void close() throws IOException {
-        channel.close();
-        if (raf != null) {
-            raf.close();
-        }
+        storage.close();
     }
 }

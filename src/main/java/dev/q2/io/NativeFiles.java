@@ -14,9 +14,12 @@ import java.util.zip.CRC32;
  * The few system calls q2 needs that Java 17 lacks: {@code lseek(SEEK_DATA/SEEK_HOLE)}, which QEMU's file-posix
  * driver uses to tell holes from data, {@code st_blocks}, which QEMU's qcow2 driver uses to detect metadata
  * preallocation, {@code fcntl(F_OFD_GETLK)} for QEMU's locks, and {@code fallocate(FALLOC_FL_PUNCH_HOLE)}, with
- * which QEMU's file-posix driver writes zeros it may unmap. They come from a tiny JNI library (src/main/native) shipped inside the jar for Linux x86-64. Where it
- * cannot be loaded, {@link #available()} is false and callers behave as QEMU does on a file system that cannot report
- * holes.
+ * which QEMU's file-posix driver writes zeros it may unmap. They come from a tiny JNI library (src/main/native)
+ * shipped inside the jar for Linux x86-64. Where it cannot be loaded, {@link #available()} is false and callers behave
+ * as QEMU does on a file system that cannot report holes.
+ *
+ * <p>Internal to q2 (public only because other q2 packages call it); library users have no need of it. The methods
+ * are thread-safe system calls.
  */
 public final class NativeFiles {
     private static final boolean AVAILABLE = load();
@@ -89,56 +92,102 @@ public final class NativeFiles {
                 new StringBuilder("q2-").append(System.getProperty("user.name", "user")).toString());
     }
 
+    /**
+     * Whether the JNI helper loaded.
+     *
+     * @return true when the other methods work
+     */
     public static boolean available() {
         return AVAILABLE;
     }
 
-    /** Opens a file read-only; a negative errno on failure. */
+    /**
+     * Opens a file read-only.
+     *
+     * @param path the file
+     * @return the descriptor, or a negative errno on failure
+     */
     public static int open(Path path) {
         return open0(path.toString().getBytes(StandardCharsets.UTF_8));
     }
 
-    /** lseek(fd, offset, SEEK_DATA); a negative errno on failure. */
+    /**
+     * lseek(fd, offset, SEEK_DATA).
+     *
+     * @param fd a descriptor from {@link #open}
+     * @param offset where to start
+     * @return the next data offset, or a negative errno on failure
+     */
     public static long seekData(int fd, long offset) {
         return seek0(fd, offset, true);
     }
 
-    /** lseek(fd, offset, SEEK_HOLE); a negative errno on failure. */
+    /**
+     * lseek(fd, offset, SEEK_HOLE).
+     *
+     * @param fd a descriptor from {@link #open}
+     * @param offset where to start
+     * @return the next hole offset, or a negative errno on failure
+     */
     public static long seekHole(int fd, long offset) {
         return seek0(fd, offset, false);
     }
 
-    /** st_blocks × 512; a negative errno on failure. */
+    /**
+     * st_blocks × 512.
+     *
+     * @param fd a descriptor from {@link #open}
+     * @return allocated bytes, or a negative errno on failure
+     */
     public static long allocatedBytes(int fd) {
         return allocated0(fd);
     }
 
     /**
-     * fcntl(F_OFD_GETLK): would a lock (exclusive or shared) on {@code [start, start + len)} conflict with one held
-     * through another open file description? 0 if not; the holder's pid for a POSIX lock; -1 for an OFD lock (the
-     * kernel does not say whose); below -1 on failure (-errno - 1).
-     */
-    /**
      * st_blocks × 512 of the file at {@code path} (following links); a negative errno on failure. Unlike
      * {@link #allocatedBytes(int)} after {@link #open}, it opens no descriptor, whose closing would drop this
      * process's POSIX locks on the file.
+     *
+     * @param path the file
+     * @return allocated bytes, or a negative errno on failure
      */
     public static long allocatedBytesAt(Path path) {
         return allocatedAt0(path.toString().getBytes(StandardCharsets.UTF_8));
     }
 
+    /**
+     * fcntl(F_OFD_GETLK): would a lock (exclusive or shared) on {@code [start, start + len)} conflict with one held
+     * through another open file description?
+     *
+     * @param fd a descriptor from {@link #open}
+     * @param start first byte
+     * @param len byte count
+     * @param exclusive whether to test an exclusive lock (else shared)
+     * @return 0 if not; the holder's pid for a POSIX lock; -1 for an OFD lock (the kernel does not say whose); below
+     *     -1 on failure (-errno - 1)
+     */
     public static int lockTest(int fd, long start, long len, boolean exclusive) {
         return lockTest0(fd, start, len, exclusive);
     }
 
     /**
      * fallocate(PUNCH_HOLE | KEEP_SIZE) on the file open as {@code fd}: the range reads as zeros and its whole
-     * blocks are deallocated; the file's size stays. 0, or a negative errno on failure.
+     * blocks are deallocated; the file's size stays.
+     *
+     * @param fd the file's descriptor
+     * @param offset where the range starts
+     * @param length its length
+     * @return 0, or a negative errno on failure
      */
     public static int punchHole(java.io.FileDescriptor fd, long offset, long length) {
         return punchHole0(fd, offset, length);
     }
 
+    /**
+     * Closes a descriptor from {@link #open}.
+     *
+     * @param fd the descriptor
+     */
     public static void close(int fd) {
         close0(fd);
     }
@@ -164,7 +213,12 @@ public final class NativeFiles {
 
     /**
      * Compresses {@code src[0..len)} into {@code dst} as QEMU's qcow2 driver does (the system's zlib, raw deflate,
-     * 4 KiB window): the length, -1 when it does not fit, or -3 when the helper cannot (then use a Java codec).
+     * 4 KiB window).
+     *
+     * @param src the bytes to compress
+     * @param len how many of them
+     * @param dst where the compressed bytes go
+     * @return the length, -1 when it does not fit, or -3 when the helper cannot (then use a Java codec)
      */
     public static int deflate(byte[] src, int len, byte[] dst) {
         if (!AVAILABLE || !deflateWorks) {

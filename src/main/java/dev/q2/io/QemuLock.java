@@ -1,5 +1,7 @@
 package dev.q2.io;
 
+import dev.q2.Q2Exception;
+
 import java.io.IOException;
 import java.nio.channels.FileChannel;
 import java.nio.channels.FileLock;
@@ -30,10 +32,15 @@ import java.util.List;
  * of this process on the file.
  */
 public final class QemuLock implements AutoCloseable {
+    /** QEMU's BLK_PERM_CONSISTENT_READ: reads see consistent data. */
     public static final int PERM_CONSISTENT_READ = 0x01;
+    /** QEMU's BLK_PERM_WRITE: writes that change the data. */
     public static final int PERM_WRITE = 0x02;
+    /** QEMU's BLK_PERM_WRITE_UNCHANGED: writes that leave the guest-visible data unchanged. */
     public static final int PERM_WRITE_UNCHANGED = 0x04;
+    /** QEMU's BLK_PERM_RESIZE: changing the file's size. */
     public static final int PERM_RESIZE = 0x08;
+    /** All of the above. */
     public static final int PERM_ALL = 0x0f;
     private static final String[] NAMES = {"consistent read", "write", "write unchanged", "resize"};
     private static final int PERM_BASE = 100;
@@ -56,28 +63,53 @@ public final class QemuLock implements AutoCloseable {
         this.sharedPerms = sharedPerms;
     }
 
-    /** Thrown when another process holds the image in a way that conflicts with this use. */
-    public static final class LockConflictException extends IOException {
+    /**
+     * Thrown when another process holds the image in a way that conflicts with this use; a {@link Q2Exception} of
+     * category {@link Q2Exception.Category#LOCKED}.
+     */
+    public static final class LockConflictException extends Q2Exception {
+        private static final long serialVersionUID = 1L;
+        /** QEMU's words for the conflict. */
         private final String reason;
-        private final Path path;
+        /** The file (not serialized: a Path is not serializable). */
+        private final transient Path path;
 
+        /**
+         * A conflict on a file.
+         *
+         * @param reason QEMU's words for the conflict, e.g. {@code Failed to get shared "write" lock}
+         * @param path the file
+         */
         public LockConflictException(String reason, Path path) {
-            super(reason + ": is another process using the image [" + path + "]?");
+            super(Category.LOCKED, reason + ": is another process using the image [" + path + "]?");
             this.reason = reason;
             this.path = path;
         }
 
-        /** QEMU's words for the conflict alone, e.g. {@code Failed to get shared "write" lock}. */
+        /**
+         * QEMU's words for the conflict alone.
+         *
+         * @return e.g. {@code Failed to get shared "write" lock}
+         */
         public String reason() {
             return reason;
         }
 
-        /** QEMU's two lines for the conflict, naming the image {@code name} (as the user named it). */
+        /**
+         * QEMU's two lines for the conflict, naming the image {@code name} (as the user named it).
+         *
+         * @param name the image's name
+         * @return the two lines
+         */
         public String qemuLines(String name) {
             return reason + "\nIs another process using the image [" + name + "]?";
         }
 
-        /** QEMU's two lines, naming the image by the path it was checked under. */
+        /**
+         * QEMU's two lines, naming the image by the path it was checked under.
+         *
+         * @return the two lines
+         */
         public String qemuLines() {
             return qemuLines(path.toString());
         }
@@ -86,6 +118,13 @@ public final class QemuLock implements AutoCloseable {
     /**
      * Checks for conflicts and takes the locks for using {@code perms} while sharing {@code sharedPerms}, as
      * qemu-img does. The channel must be readable; the locks are shared locks.
+     *
+     * @param channel the open file
+     * @param path its path (for the conflict test and messages)
+     * @param perms the permissions used (PERM_ bits)
+     * @param sharedPerms the permissions other users may have
+     * @return the hold; closing it releases the locks
+     * @throws IOException a {@link LockConflictException} on a conflict
      */
     public static QemuLock acquire(FileChannel channel, Path path, int perms, int sharedPerms) throws IOException {
         synchronized (HELD) {
@@ -119,6 +158,11 @@ public final class QemuLock implements AutoCloseable {
     /**
      * Refuses if another process, or another open image of this JVM, holds {@code path} in a way that conflicts
      * with the given use.
+     *
+     * @param path the file
+     * @param perms the permissions used
+     * @param sharedPerms the permissions other users may have
+     * @throws IOException a {@link LockConflictException} on a conflict
      */
     public static void check(Path path, int perms, int sharedPerms) throws IOException {
         int[] wanted = wantedBytes(perms, sharedPerms);
@@ -244,6 +288,9 @@ public final class QemuLock implements AutoCloseable {
      * Refuses if creating an image at {@code path} would conflict with a process (or an open image of this JVM)
      * using the file there, as QEMU's file driver checks before it truncates: it wants "write" and "resize" and
      * shares all but "resize".
+     *
+     * @param path the file
+     * @throws IOException a {@link LockConflictException} on a conflict
      */
     public static void checkCanCreate(Path path) throws IOException {
         if (Files.exists(path)) {
@@ -251,7 +298,12 @@ public final class QemuLock implements AutoCloseable {
         }
     }
 
-    /** Refuses to overwrite an existing image that another process uses (as a writer would). */
+    /**
+     * Refuses to overwrite an existing image that another process uses (as a writer would).
+     *
+     * @param path the file
+     * @throws IOException a {@link LockConflictException} on a conflict
+     */
     public static void checkNotInUse(Path path) throws IOException {
         if (Files.exists(path)) {
             check(path, PERM_CONSISTENT_READ | PERM_WRITE | PERM_RESIZE, PERM_CONSISTENT_READ | PERM_WRITE_UNCHANGED);

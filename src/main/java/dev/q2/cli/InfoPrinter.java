@@ -1,5 +1,6 @@
-package dev.q2.info;
+package dev.q2.cli;
 
+import dev.q2.info.ImageInfo;
 import dev.q2.util.QDict;
 import dev.q2.util.QJson;
 import dev.q2.util.Sizes;
@@ -11,7 +12,7 @@ import java.util.ArrayList;
 import java.util.List;
 
 /** Prints {@link ImageInfo} as qemu-img info does (human and JSON), followed by q2's L2 cache report. */
-public final class InfoPrinter {
+final class InfoPrinter {
     /** Only snapshot lists need java.time, whose initialisation is not free: a holder keeps it off the start-up path. */
     private static final class Dates {
         static final DateTimeFormatter DATE = DateTimeFormatter.ofPattern("yyyy-MM-dd HH:mm:ss");
@@ -21,7 +22,7 @@ public final class InfoPrinter {
     }
 
     /** The JSON object for one image: qemu-img's keys in its order, then "l2-cache" for qcow2. */
-    public static QDict jsonObject(ImageInfo info) {
+    static QDict jsonObject(ImageInfo info) {
         QDict q = info.qapi();
         if (info.l2() != null && q.get("l2-cache") == null) {
             q.putTrailing("l2-cache", L2CacheReport.json(info.l2(), info.allocatedL2Tables()));
@@ -29,11 +30,11 @@ public final class InfoPrinter {
         return q;
     }
 
-    public static String json(ImageInfo info) {
+    static String json(ImageInfo info) {
         return QJson.pretty(jsonObject(info)) + "\n";
     }
 
-    public static String jsonChain(List<ImageInfo> chain) {
+    static String jsonChain(List<ImageInfo> chain) {
         List<Object> list = new ArrayList<>();
         for (ImageInfo i : chain) {
             list.add(jsonObject(i));
@@ -41,7 +42,7 @@ public final class InfoPrinter {
         return QJson.pretty(list) + "\n";
     }
 
-    public static String humanChain(List<ImageInfo> chain) {
+    static String humanChain(List<ImageInfo> chain) {
         StringBuilder sb = new StringBuilder();
         for (int i = 0; i < chain.size(); i++) {
             if (i > 0) {
@@ -53,7 +54,7 @@ public final class InfoPrinter {
     }
 
     /** bdrv_image_info_dump's lines, in its order. */
-    public static String human(ImageInfo info) {
+    static String human(ImageInfo info) {
         QDict q = info.qapi();
         StringBuilder sb = new StringBuilder();
         long vsize = ((Number) q.get("virtual-size")).longValue();

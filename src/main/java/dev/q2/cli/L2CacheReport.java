@@ -1,16 +1,16 @@
-package dev.q2.info;
+package dev.q2.cli;
 
 import dev.q2.cache.L2CacheSizing;
 import dev.q2.util.QDict;
 import dev.q2.util.Sizes;
 
 /** The L2 cache section of q2 info, in JSON ("l2-cache") and human form. */
-public final class L2CacheReport {
+final class L2CacheReport {
     private L2CacheReport() {
     }
 
     /** The JSON object; {@code allocatedTables} below 0 (an image not yet made, as measure plans it) is left out. */
-    public static QDict json(L2CacheSizing s, long allocatedTables) {
+    static QDict json(L2CacheSizing s, long allocatedTables) {
         QDict d = new QDict();
         d.putTrailing("l2-entry-size", s.entrySize());
         d.putTrailing("l2-entries-per-table", s.entriesPerTable());
@@ -31,12 +31,11 @@ public final class L2CacheReport {
     }
 
     static String qemuOption(L2CacheSizing s) {
-        return "l2-cache-size=" + s.fullCoverageBytes();
+        return s.qemuOption();
     }
 
     static String libvirtDriver(L2CacheSizing s) {
-        return "<driver name='qemu' type='qcow2'><metadata_cache><max_size unit='bytes'>" + s.fullCoverageBytes()
-                + "</max_size></metadata_cache></driver>";
+        return s.libvirtDriver();
     }
 
     private static String size(long bytes) {
@@ -47,7 +46,7 @@ public final class L2CacheReport {
      * The human block; {@code allocatedTables} below 0 leaves its line out and a null {@code filename} shows as
      * IMAGE (an image not yet made, as measure plans it).
      */
-    public static void human(StringBuilder sb, L2CacheSizing s, long allocatedTables, String filename) {
+    static void human(StringBuilder sb, L2CacheSizing s, long allocatedTables, String filename) {
         sb.append("L2 cache:\n");
         sb.append("    l2 entry size: ").append(s.entrySize()).append('\n');
         sb.append("    l2 entries per table: ").append(s.entriesPerTable()).append('\n');

@@ -1,0 +1,177 @@
+package dev.q2.io;
+
+import java.io.FileNotFoundException;
+import java.io.IOException;
+import java.io.RandomAccessFile;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.AccessDeniedException;
+import java.nio.file.FileSystemException;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+
+/**
+ * A {@link Storage} over a file or a block device, through a {@link FileChannel}. Files opened for writing grow
+ * sparsely. Safe for use by several threads (positioned {@code FileChannel} I/O is).
+ */
+public final class FileStorage implements Storage {
+    private final Path path;
+    private final FileChannel channel;
+    private final RandomAccessFile raf; // only for writable files: FileChannel cannot grow a file sparsely
+
+    private FileStorage(Path path, FileChannel channel, RandomAccessFile raf) {
+        this.path = path;
+        this.channel = channel;
+        this.raf = raf;
+    }
+
+    /**
+     * Opens an existing file for reading.
+     *
+     * @param path the file
+     * @return the open storage; the caller closes it
+     * @throws IOException when the file cannot be opened (a {@link NoSuchFileException} when it does not exist)
+     */
+    public static FileStorage openReadOnly(Path path) throws IOException {
+        return new FileStorage(path, FileChannel.open(path, StandardOpenOption.READ), null);
+    }
+
+    /**
+     * Opens an existing file (or block device) for reading and writing.
+     *
+     * @param path the file
+     * @return the open storage; the caller closes it
+     * @throws IOException when the file cannot be opened, does not exist or is a folder
+     */
+    public static FileStorage openReadWrite(Path path) throws IOException {
+        if (!Files.isRegularFile(path)) {
+            if (Files.isDirectory(path)) {
+                throw new FileSystemException(path.toString(), null, "Is a directory");
+            }
+            if (!isBlockDevice(path)) {
+                throw new NoSuchFileException(path.toString());
+            }
+        }
+        RandomAccessFile raf;
+        try {
+            raf = new RandomAccessFile(path.toFile(), "rw");
+        } catch (FileNotFoundException e) {
+            String m = String.valueOf(e.getMessage());
+            if (m.endsWith("(Permission denied)")) {
+                throw new AccessDeniedException(path.toString());
+            }
+            throw e;
+        }
+        return new FileStorage(path, raf.getChannel(), raf);
+    }
+
+    private static boolean isBlockDevice(Path path) {
+        final int sIfMt = 0170000;
+        final int sIfBlk = 0060000;
+        try {
+            return (((Integer) Files.getAttribute(path, "unix:mode")) & sIfMt) == sIfBlk;
+        } catch (IOException | UnsupportedOperationException | IllegalArgumentException e) {
+            return false;
+        }
+    }
+
+    /**
+     * The file.
+     *
+     * @return the path this storage was opened with
+     */
+    public Path path() {
+        return path;
+    }
+
+    /**
+     * The file's channel, for QEMU's byte-range locks and for bulk copies.
+     *
+     * @return the channel
+     */
+    public FileChannel channel() {
+        return channel;
+    }
+
+    @Override
+    public boolean writable() {
+        return raf != null;
+    }
+
+    @Override
+    public int read(long position, ByteBuffer dst) throws IOException {
+        return channel.read(dst, position);
+    }
+
+    @Override
+    public int write(long position, ByteBuffer src) throws IOException {
+        return channel.write(src, position);
+    }
+
+    @Override
+    public long size() throws IOException {
+        return channel.size();
+    }
+
+    @Override
+    public void setSize(long size) throws IOException {
+        if (raf == null) {
+            throw new java.nio.channels.NonWritableChannelException();
+        }
+        raf.setLength(size);
+    }
+
+    /**
+     * Deallocates {@code [offset, offset + length)} so that it reads as zeros (fallocate PUNCH_HOLE, KEEP_SIZE).
+     *
+     * @param offset where the range starts
+     * @param length its length
+     * @return false when the system cannot (no JNI helper, a file system without hole punching)
+     * @throws IOException on an I/O error or a full device
+     */
+    public boolean punchHole(long offset, long length) throws IOException {
+        if (raf == null || length <= 0 || !NativeFiles.available()) {
+            return false;
+        }
+        int r;
+        try {
+            r = NativeFiles.punchHole(raf.getFD(), offset, length);
+        } catch (UnsatisfiedLinkError e) {
+            return false; // a helper library older than this class
+        }
+        if (r == 0) {
+            return true;
+        }
+        final int eNoSpc = 28;
+        final int eIo = 5;
+        if (r == -eNoSpc || r == -eIo) {
+            throw new IOException(r == -eIo ? "Input/output error" : "No space left on device");
+        }
+        return false; // EOPNOTSUPP, EINVAL, EBUSY, ...: zeros must be written instead
+    }
+
+    @Override
+    public void flush() throws IOException {
+        channel.force(true);
+    }
+
+    @Override
+    public String name() {
+        return path.toString();
+    }
+
+    @Override
+    public void close() throws IOException {
+        channel.close();
+        if (raf != null) {
+            raf.close();
+        }
+    }
+
+    @Override
+    public String toString() {
+        return "FileStorage[" + path + "]";
+    }
+}
