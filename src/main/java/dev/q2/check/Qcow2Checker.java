@@ -9,7 +9,7 @@ import dev.q2.format.L2Entry;
 import dev.q2.format.QcowHeader;
 import dev.q2.format.RefcountBlock;
 import dev.q2.format.SnapshotEntry;
-import dev.q2.image.Limits;
+import dev.q2.format.Limits;
 import dev.q2.image.Qcow2Image;
 import dev.q2.io.ImageFile;
 

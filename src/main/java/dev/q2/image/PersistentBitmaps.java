@@ -6,6 +6,7 @@ import dev.q2.format.BitmapsExtension;
 import dev.q2.format.Features;
 import dev.q2.format.FormatException;
 import dev.q2.format.HeaderExtension;
+import dev.q2.format.Limits;
 import dev.q2.format.QcowHeader;
 import dev.q2.io.ImageFile;
 import dev.q2.util.Diagnostics;

@@ -9,6 +9,7 @@ import dev.q2.format.FeatureNameTable;
 import dev.q2.format.Features;
 import dev.q2.format.FormatException;
 import dev.q2.format.HeaderExtension;
+import dev.q2.format.Limits;
 import dev.q2.format.LuksAlgorithms;
 import dev.q2.format.LuksHeader;
 import dev.q2.format.QcowHeader;

@@ -3,6 +3,7 @@ package dev.q2.map;
 import dev.q2.format.L1Entry;
 import dev.q2.format.L2Corruption;
 import dev.q2.format.L2Entry;
+import dev.q2.format.L2Geometry;
 import dev.q2.format.QcowHeader;
 import dev.q2.format.RefcountBlock;
 import dev.q2.format.SubclusterType;
@@ -62,8 +63,8 @@ final class Qcow2Node extends Node {
         this.l2Bits = h.l2Bits();
         this.l2Size = 1 << l2Bits;
         this.extended = h.extendedL2();
-        this.subclustersPerCluster = extended ? 32 : 1;
-        this.subclusterBits = clusterBits - (extended ? 5 : 0);
+        this.subclustersPerCluster = L2Geometry.subclustersPerCluster(extended);
+        this.subclusterBits = h.l2Geometry().subclusterBits();
         this.hasDataFile = dataFile != null;
         this.l1 = image.l1Table();
         this.length = h.size() & ~511L; // qcow2 counts whole sectors of its virtual size
@@ -87,7 +88,7 @@ final class Qcow2Node extends Node {
      * snapshot's L1 table replaces the active one; the length stays the image's.
      */
     void loadSnapshot(dev.q2.format.SnapshotEntry sn) throws IOException {
-        if ((long) sn.l1Size() * 8 > dev.q2.image.Limits.MAX_L1_SIZE) {
+        if ((long) sn.l1Size() * 8 > dev.q2.format.Limits.MAX_L1_SIZE) {
             throw new ImageException("Snapshot L1 table too large");
         }
         if ((sn.l1TableOffset() & (clusterSize - 1)) != 0) {
