@@ -4,7 +4,7 @@ import dev.q2.format.L2Geometry;
 import dev.q2.format.QcowHeader;
 import dev.q2.image.ImageException;
 import dev.q2.format.Limits;
-import dev.q2.image.Qcow2Image;
+import dev.q2.image.Qcow2Metadata;
 import dev.q2.util.Sizes;
 
 import java.io.IOException;
@@ -236,7 +236,7 @@ public final class CreatePlanner {
     private static long backingSize(Path file, String shown, String fmt) throws CreateException {
         try {
             if (fmt.equals("qcow2")) {
-                try (Qcow2Image img = Qcow2Image.openMetadata(file)) { // as QEMU: BDRV_O_NO_IO
+                try (Qcow2Metadata img = Qcow2Metadata.openMetadata(file)) { // as QEMU: BDRV_O_NO_IO
                     return img.virtualSize();
                 }
             }

@@ -46,7 +46,7 @@ final class DiskOpener {
                 lock = QemuLock.acquire(f.channel(), path, QemuLock.PERM_CONSISTENT_READ,
                         QemuLock.PERM_ALL & ~(QemuLock.PERM_WRITE | QemuLock.PERM_RESIZE));
             }
-            Qcow2Image img = Qcow2Image.load(f);
+            Qcow2Metadata img = Qcow2Metadata.load(f);
             QcowHeader h = img.header();
             if (opt.writable() && h.hasFeature(Features.INCOMPAT_CORRUPT)) {
                 throw new ImageException("qcow2: Image is corrupt; cannot be opened read/write");
@@ -59,11 +59,11 @@ final class DiskOpener {
                             + " repair it first with 'q2 check -r all' or 'qemu-img check -r all'");
                 }
                 repair.repairDirty(f, diagnostics);
-                img = Qcow2Image.load(f);
+                img = Qcow2Metadata.load(f);
                 h = img.header();
             }
             if (h.hasFeature(Features.INCOMPAT_DATA_FILE)) {
-                String name = img.dataFile(); // never null here: Qcow2Image.load refuses that
+                String name = img.dataFile(); // never null here: Qcow2Metadata.load refuses that
                 if (name.isEmpty()) {
                     throw new ImageException("The 'file' block driver requires a file name"); // as QEMU says it
                 }

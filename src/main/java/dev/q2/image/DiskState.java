@@ -39,7 +39,7 @@ final class DiskState {
     /** The image's persistent dirty bitmaps, loaded on a read-write open; null otherwise. */
     PersistentBitmaps bitmaps;
 
-    DiskState(Path path, ImageFile file, ImageFile dataFile, Qcow2Image image, DiskOptions options,
+    DiskState(Path path, ImageFile file, ImageFile dataFile, Qcow2Metadata image, DiskOptions options,
               BlockDevice backing, long l2CacheCapacity, int l2SliceSize) {
         this.path = path;
         this.file = file;

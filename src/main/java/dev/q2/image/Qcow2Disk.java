@@ -16,7 +16,7 @@ import java.util.HashSet;
 /**
  * A qcow2 image as a guest disk: reads, writes, zero writes, discards and flushes at any guest offset, through an
  * LRU L2 cache, with the backing chain, an external data file, compressed clusters and extended L2 subclusters.
- * (Its metadata as loaded and validated on open, without guest I/O, is a {@link Qcow2Image}.)
+ * (Its metadata as loaded and validated on open, without guest I/O, is a {@link Qcow2Metadata}.)
  *
  * <p>Write ordering follows QEMU's rules so that a crash never leaves a reference to unwritten data or to a cluster
  * whose refcount does not count it: guest data is written before the L2 entry that points at it; refcounts of new
@@ -47,7 +47,7 @@ public final class Qcow2Disk implements BlockDevice {
     private final ZeroesAndDiscard zeroes;
     private final FlushOrder flushOrder;
 
-    Qcow2Disk(Path path, ImageFile file, ImageFile dataFile, QemuLock lock, Qcow2Image image, DiskOptions options,
+    Qcow2Disk(Path path, ImageFile file, ImageFile dataFile, QemuLock lock, Qcow2Metadata image, DiskOptions options,
               BlockDevice backing) throws IOException {
         QcowHeader header = image.header();
         long clusterSize = header.clusterSize();
@@ -77,7 +77,7 @@ public final class Qcow2Disk implements BlockDevice {
     }
 
     /** QEMU's read-write open: autoclear bits cleared, bitmaps loaded and marked in use before any write. */
-    void loadBitmaps(Qcow2Image image) throws IOException {
+    void loadBitmaps(Qcow2Metadata image) throws IOException {
         disk.bitmaps = PersistentBitmaps.open(disk.file, image, disk.refcounts, () -> disk.sync(disk.file));
         disk.header.replace(disk.bitmaps.header());
     }

@@ -9,7 +9,7 @@ import dev.q2.format.RefcountBlock;
 import dev.q2.format.SubclusterType;
 import dev.q2.image.CorruptMetadataException;
 import dev.q2.image.ImageException;
-import dev.q2.image.Qcow2Image;
+import dev.q2.image.Qcow2Metadata;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -22,7 +22,7 @@ import java.nio.ByteOrder;
  * file for data clusters of images it detects as metadata-preallocated.
  */
 final class Qcow2Node extends Node {
-    private final Qcow2Image image;
+    private final Qcow2Metadata image;
     private final FileNode file;
     private final FileNode dataFile;
     private final Node backing;
@@ -51,7 +51,7 @@ final class Qcow2Node extends Node {
     private SubclusterType type;
     private long hostOffset;
 
-    Qcow2Node(String filename, Qcow2Image image, FileNode file, FileNode dataFile, Node backing) {
+    Qcow2Node(String filename, Qcow2Metadata image, FileNode file, FileNode dataFile, Node backing) {
         super(filename);
         this.image = image;
         this.file = file;
@@ -79,7 +79,7 @@ final class Qcow2Node extends Node {
         return length;
     }
 
-    Qcow2Image image() {
+    Qcow2Metadata image() {
         return image;
     }
 

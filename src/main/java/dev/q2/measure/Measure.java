@@ -7,7 +7,7 @@ import dev.q2.create.CreateOptions;
 import dev.q2.create.CreatePlanner;
 import dev.q2.format.BitmapDirectoryEntry;
 import dev.q2.format.Limits;
-import dev.q2.image.Qcow2Image;
+import dev.q2.image.Qcow2Metadata;
 import dev.q2.map.BlockStatus;
 import dev.q2.map.ChainReader;
 import dev.q2.util.Sizes;
@@ -131,7 +131,7 @@ public final class Measure {
         }
         long fully = preallocSize(virtualSize, cs, Long.numberOfTrailingZeros(refcountBits), extendedL2);
         Long bitmaps = null;
-        Qcow2Image top = source == null ? null : source.topImage();
+        Qcow2Metadata top = source == null ? null : source.topImage();
         if (version >= 3 && top != null && top.header().version() >= 3) {
             // the bitmaps QEMU loads at open: every one in the top image's directory
             bitmaps = bitmapsSize(top.bitmaps() == null ? List.of() : top.bitmaps(), source.length(), cs);

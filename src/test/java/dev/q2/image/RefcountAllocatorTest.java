@@ -31,7 +31,7 @@ class RefcountAllocatorTest {
     }
 
     private static RefcountAllocator allocator(ImageFile file) throws IOException {
-        Qcow2Image image = Qcow2Image.load(file);
+        Qcow2Metadata image = Qcow2Metadata.load(file);
         QcowHeader h = image.header();
         return new RefcountAllocator(file, h.clusterBits(), h.refcountOrder(), h.refcountTableOffset(),
                 image.refcountTable());
@@ -135,7 +135,7 @@ class RefcountAllocatorTest {
             r.flush();
         }
         try (ImageFile f = ImageFile.openReadWrite(img)) {
-            Qcow2Image image = Qcow2Image.load(f);
+            Qcow2Metadata image = Qcow2Metadata.load(f);
             RefcountAllocator r = allocator(f);
             assertThat(image.header().refcountTableOffset()).as("the header points at the new table")
                     .isEqualTo(r.tableOffset());

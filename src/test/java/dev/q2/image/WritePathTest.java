@@ -59,7 +59,7 @@ class WritePathTest {
 
     /** {entry, bitmap} of the L2 entry that maps {@code guest}, read from the file; null without an L2 table. */
     private long[] mapping(Path img, long guest) throws IOException {
-        try (Qcow2Image image = Qcow2Image.openReadOnly(img)) {
+        try (Qcow2Metadata image = Qcow2Metadata.openReadOnly(img)) {
             long cluster = guest / image.clusterSize();
             int l2Bits = image.header().l2Bits();
             long l2Offset = L1Entry.l2Offset(image.l1Table()[(int) (cluster >>> l2Bits)]);

@@ -23,9 +23,11 @@ import java.util.Collections;
 import java.util.List;
 
 /**
- * An open qcow2 image: its header, header extensions, active L1 table, refcount table, snapshot table and bitmap
- * directory, validated on open in the order QEMU validates them, so that the first error reported is the one
- * qemu-img reports. Every size field is bounded before memory is allocated from it.
+ * The metadata of a qcow2 image, read once and validated: its header, header extensions, active L1 table, refcount
+ * table, snapshot table and bitmap directory, checked in the order QEMU checks them on open, so that the first error
+ * reported is the one qemu-img reports. Every size field is bounded before memory is allocated from it. This is what
+ * info, check, measure and map read; guest I/O (reads, writes, the L2 cache, allocation) is {@link Qcow2Disk}, which
+ * is opened from it. (Called Qcow2Image before session 4.)
  *
  * <p>Encrypted images: q2 has no keys, so it opens them the way QEMU opens an image without a secret. An open for
  * guest data ({@link #load}, {@link #loadForCheck}, {@link #openReadOnly}) refuses them as qemu-img does without
@@ -33,7 +35,7 @@ import java.util.List;
  * create's backing file probe do with BDRV_O_NO_IO) decodes and checks the LUKS header and keeps it in
  * {@link #encryption}. Either way ciphertext is never read as guest data.
  */
-public final class Qcow2Image implements AutoCloseable {
+public final class Qcow2Metadata implements AutoCloseable {
     private final ImageFile file;
     private final QcowHeader header;
     private final List<HeaderExtension> extensions;
@@ -45,7 +47,7 @@ public final class Qcow2Image implements AutoCloseable {
     private Encryption encryption;
     private long snapshotTableSize;
 
-    private Qcow2Image(ImageFile file, QcowHeader header, List<HeaderExtension> extensions, String backingFile,
+    private Qcow2Metadata(ImageFile file, QcowHeader header, List<HeaderExtension> extensions, String backingFile,
                        long[] l1Table, long[] refcountTable, List<SnapshotEntry> snapshots,
                        List<BitmapDirectoryEntry> bitmaps) {
         this.file = file;
@@ -59,16 +61,16 @@ public final class Qcow2Image implements AutoCloseable {
     }
 
     /** Opens an image read-only for its guest data (encrypted images are refused). The caller closes it. */
-    public static Qcow2Image openReadOnly(Path path) throws IOException {
+    public static Qcow2Metadata openReadOnly(Path path) throws IOException {
         return open(path, false);
     }
 
     /** Opens an image read-only for its metadata only (encrypted images are accepted). The caller closes it. */
-    public static Qcow2Image openMetadata(Path path) throws IOException {
+    public static Qcow2Metadata openMetadata(Path path) throws IOException {
         return open(path, true);
     }
 
-    private static Qcow2Image open(Path path, boolean metadataOnly) throws IOException {
+    private static Qcow2Metadata open(Path path, boolean metadataOnly) throws IOException {
         ImageFile f = ImageFile.openReadOnly(path);
         try {
             return load(f, false, metadataOnly);
@@ -82,7 +84,7 @@ public final class Qcow2Image implements AutoCloseable {
      * Reads and validates the metadata of an already opened file, for access to its guest data: an encrypted image
      * is refused with qemu-img's "Parameter 'encrypt.key-secret' is required for cipher".
      */
-    public static Qcow2Image load(ImageFile f) throws IOException {
+    public static Qcow2Metadata load(ImageFile f) throws IOException {
         return load(f, false, false);
     }
 
@@ -90,7 +92,7 @@ public final class Qcow2Image implements AutoCloseable {
      * Reads and validates the metadata of an already opened file without giving access to guest data, as qemu-img
      * info opens images: an encrypted image is accepted, its LUKS header decoded and checked.
      */
-    public static Qcow2Image loadMetadata(ImageFile f) throws IOException {
+    public static Qcow2Metadata loadMetadata(ImageFile f) throws IOException {
         return load(f, false, true);
     }
 
@@ -99,11 +101,11 @@ public final class Qcow2Image implements AutoCloseable {
      * nor read (the check reads it itself, reporting and repairing what is wrong with it, and then calls
      * {@link #replaceSnapshots}).
      */
-    public static Qcow2Image loadForCheck(ImageFile f) throws IOException {
+    public static Qcow2Metadata loadForCheck(ImageFile f) throws IOException {
         return load(f, true, false);
     }
 
-    private static Qcow2Image load(ImageFile f, boolean forCheck, boolean metadataOnly) throws IOException {
+    private static Qcow2Metadata load(ImageFile f, boolean forCheck, boolean metadataOnly) throws IOException {
         long fileSize = f.size();
         // QEMU reads the header as a block of bytes, zeros past the end of a short file, and checks it in this order
         ByteBuffer first = ByteBuffer.allocate(QcowHeader.V3_HEADER_LENGTH);
@@ -235,7 +237,7 @@ public final class Qcow2Image implements AutoCloseable {
         long[] snapshotTableSize = new long[1];
         List<SnapshotEntry> snaps = forCheck ? List.of() : readSnapshots(f, h, fileSize, snapshotTableSize);
         List<BitmapDirectoryEntry> bitmaps = readBitmaps(f, h, extensions, fileSize);
-        Qcow2Image img = new Qcow2Image(f, h, extensions, backing, l1, reftable, snaps, bitmaps);
+        Qcow2Metadata img = new Qcow2Metadata(f, h, extensions, backing, l1, reftable, snaps, bitmaps);
         img.snapshotTableSize = snapshotTableSize[0];
         img.encryption = encryption;
         return img;
