@@ -4,7 +4,9 @@ import dev.q2.format.L2Entry;
 import dev.q2.format.SubclusterBitmap;
 
 import java.io.IOException;
+import java.nio.BufferOverflowException;
 import java.nio.ByteBuffer;
+import java.util.Arrays;
 
 /**
  * Seam: the read path (qcow2.c's qcow2_co_preadv_part): guest bytes from data clusters (runs of adjacent host
@@ -181,9 +183,25 @@ final class ReadPath {
         disk.stats.backingBytesRead += fromBacking;
     }
 
+    /** Puts {@code n} zero bytes (a bulk fill: unallocated and zero clusters are most of a sparse disk). */
     static void zero(ByteBuffer dst, int n) {
-        for (int i = 0; i < n; i++) {
-            dst.put((byte) 0);
+        if (n <= 0) {
+            return;
+        }
+        if (n > dst.remaining()) {
+            throw new BufferOverflowException();
+        }
+        int position = dst.position();
+        if (dst.hasArray()) {
+            int start = dst.arrayOffset() + position;
+            Arrays.fill(dst.array(), start, start + n, (byte) 0);
+            dst.position(position + n);
+            return;
+        }
+        for (int done = 0; done < n; done += ZEROS.length) {
+            dst.put(ZEROS, 0, Math.min(ZEROS.length, n - done));
         }
     }
+
+    private static final byte[] ZEROS = new byte[65536];
 }
