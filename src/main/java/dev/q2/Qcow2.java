@@ -9,7 +9,7 @@ import dev.q2.create.CreateSpec;
 import dev.q2.create.Qcow2Creator;
 import dev.q2.image.PersistentBitmaps;
 import dev.q2.image.Qcow2Disk;
-import dev.q2.image.Qcow2Image;
+import dev.q2.image.Qcow2Metadata;
 import dev.q2.info.ImageInfo;
 import dev.q2.info.ImageInfoCollector;
 import dev.q2.io.ImageFile;
@@ -190,9 +190,9 @@ public final class Qcow2 {
     }
 
     private static CheckSummary check(ImageFile f, CheckMode mode, Consumer<String> messages) throws IOException {
-        Qcow2Image image = Qcow2Image.loadForCheck(f);
+        Qcow2Metadata image = Qcow2Metadata.loadForCheck(f);
         if (mode.repairs() && PersistentBitmaps.updateHeaderForRepair(f, image)) {
-            image = Qcow2Image.loadForCheck(f);
+            image = Qcow2Metadata.loadForCheck(f);
         }
         List<String> lines = new ArrayList<>();
         StringWriter text = new StringWriter();
@@ -202,7 +202,7 @@ public final class Qcow2 {
             result = Qcow2Checker.check(image, mode, err, session);
             if (result.corruptionsFixed != 0 || result.leaksFixed != 0) {
                 CheckResult first = result;
-                result = Qcow2Checker.check(Qcow2Image.loadForCheck(f), CheckMode.NONE, err, session);
+                result = Qcow2Checker.check(Qcow2Metadata.loadForCheck(f), CheckMode.NONE, err, session);
                 result.leaksFixed = first.leaksFixed;
                 result.corruptionsFixed = first.corruptionsFixed;
             }
@@ -337,7 +337,7 @@ public final class Qcow2 {
     }
 
     private static CacheReport cacheReport(ImageFile f) throws IOException {
-        Qcow2Image img = Qcow2Image.loadMetadata(f);
+        Qcow2Metadata img = Qcow2Metadata.loadMetadata(f);
         var h = img.header();
         L2CacheSizing s = new L2CacheSizing(h.size(), h.clusterSize(), h.extendedL2());
         return new CacheReport(s.entrySize(), s.entriesPerTable(), s.allocationUnit(), s.tablesForFullCoverage(),

@@ -1,5 +1,7 @@
 package dev.q2.cache;
 
+import dev.q2.format.L2Geometry;
+
 /**
  * How much L2 cache a qcow2 image needs, from its geometry alone. One L2 table is one cluster and holds
  * cluster_size / entry_size entries (8-byte entries, or 16 bytes with extended L2); each entry maps one cluster.
@@ -15,7 +17,7 @@ public record L2CacheSizing(long virtualSize, long clusterSize, boolean extended
     public static final long QEMU_DEFAULT_MAX = 32L << 20;
 
     public int entrySize() {
-        return extendedL2 ? 16 : 8;
+        return L2Geometry.entrySize(extendedL2);
     }
 
     public long entriesPerTable() {
@@ -24,7 +26,7 @@ public record L2CacheSizing(long virtualSize, long clusterSize, boolean extended
 
     /** Smallest unit a guest write allocates: a subcluster (cluster/32) with extended L2, else a cluster. */
     public long allocationUnit() {
-        return extendedL2 ? clusterSize / 32 : clusterSize;
+        return L2Geometry.subclusterSize(clusterSize, extendedL2);
     }
 
     /** Guest bytes one L2 table maps. */

@@ -2,7 +2,7 @@ package dev.q2.check;
 
 import dev.q2.image.ImageException;
 import dev.q2.image.OpenRepair;
-import dev.q2.image.Qcow2Image;
+import dev.q2.image.Qcow2Metadata;
 import dev.q2.io.ImageFile;
 
 import java.io.IOException;
@@ -17,7 +17,7 @@ import java.io.PrintWriter;
 public final class DirtyImageRepair implements OpenRepair {
     @Override
     public void repairDirty(ImageFile file, PrintWriter err) throws IOException {
-        Qcow2Image image = Qcow2Image.loadForCheck(file);
+        Qcow2Metadata image = Qcow2Metadata.loadForCheck(file);
         CheckResult r;
         try {
             r = Qcow2Checker.check(image, CheckMode.ALL, err, new Qcow2Checker.Session());

@@ -5,7 +5,7 @@ import java.io.IOException;
 import dev.q2.format.BitmapsExtension;
 import dev.q2.format.QcowHeader;
 import dev.q2.format.SnapshotEntry;
-import dev.q2.image.Qcow2Image;
+import dev.q2.image.Qcow2Metadata;
 
 /**
  * QEMU's metadata overlap check (qcow2_check_metadata_overlap, in its default "cached" mode that skips inactive L2
@@ -23,14 +23,14 @@ final class Overlaps {
     static final int BITMAP_DIRECTORY = 1 << 8;
     private static final int CACHED = 0x1ff & ~INACTIVE_L2;
 
-    private final Qcow2Image image;
+    private final Qcow2Metadata image;
     private final QcowHeader header;
     private final long[] l1;
     private final long reftableOffset;
     private final long[] reftable;
     private final long cs;
 
-    Overlaps(Qcow2Image image, QcowHeader header, long[] l1, long reftableOffset, long[] reftable, long cs) {
+    Overlaps(Qcow2Metadata image, QcowHeader header, long[] l1, long reftableOffset, long[] reftable, long cs) {
         this.image = image;
         this.header = header;
         this.l1 = l1;

@@ -9,8 +9,8 @@ import dev.q2.format.L2Entry;
 import dev.q2.format.QcowHeader;
 import dev.q2.format.RefcountBlock;
 import dev.q2.format.SnapshotEntry;
-import dev.q2.image.Limits;
-import dev.q2.image.Qcow2Image;
+import dev.q2.format.Limits;
+import dev.q2.image.Qcow2Metadata;
 import dev.q2.io.ImageFile;
 
 import java.io.IOException;
@@ -62,7 +62,7 @@ public final class Qcow2Checker {
     }
 
     private final ImageFile file;
-    private final Qcow2Image image;
+    private final Qcow2Metadata image;
     private final QcowHeader header;
     private final PrintWriter err;
     private final CheckMode mode;
@@ -91,7 +91,7 @@ public final class Qcow2Checker {
     private boolean rebuild;
     private long highestCluster;
 
-    private Qcow2Checker(Qcow2Image image, CheckMode mode, PrintWriter err, Session session) throws IOException {
+    private Qcow2Checker(Qcow2Metadata image, CheckMode mode, PrintWriter err, Session session) throws IOException {
         this.image = image;
         this.file = image.file();
         this.header = image.header();
@@ -121,7 +121,7 @@ public final class Qcow2Checker {
      * Runs one check pass (qcow2_co_check) on an image loaded from {@code file}; with a repairing mode the file
      * must be writable. Returns the counts; throws when the check could not be completed.
      */
-    public static CheckResult check(Qcow2Image image, CheckMode mode, PrintWriter err, Session session)
+    public static CheckResult check(Qcow2Metadata image, CheckMode mode, PrintWriter err, Session session)
             throws IOException, CheckFailedException {
         if (session.driverGone) {
             throw new CheckFailedException("No medium found");

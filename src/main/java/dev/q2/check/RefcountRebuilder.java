@@ -1,6 +1,6 @@
 package dev.q2.check;
 
-import dev.q2.image.Limits;
+import dev.q2.format.Limits;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;

@@ -2,7 +2,7 @@ package dev.q2.check;
 
 import dev.q2.format.QcowHeader;
 import dev.q2.format.SnapshotEntry;
-import dev.q2.image.Limits;
+import dev.q2.format.Limits;
 import dev.q2.io.ImageFile;
 
 import java.io.IOException;

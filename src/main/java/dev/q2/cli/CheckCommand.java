@@ -8,7 +8,7 @@ import dev.q2.check.Qcow2Checker;
 import dev.q2.create.CreatePlanner;
 import dev.q2.image.Devices;
 import dev.q2.image.PersistentBitmaps;
-import dev.q2.image.Qcow2Image;
+import dev.q2.image.Qcow2Metadata;
 import dev.q2.io.ImageFile;
 import dev.q2.io.QemuLock;
 import dev.q2.map.ChainReader;
@@ -151,11 +151,11 @@ final class CheckCommand implements Callable<Integer> {
                 err.println("q2: Could not open '" + filename + "': Unknown driver '" + fmt + "'");
                 return 1;
             }
-            Qcow2Image image;
+            Qcow2Metadata image;
             try {
-                image = Qcow2Image.loadForCheck(f);
+                image = Qcow2Metadata.loadForCheck(f);
                 if (mode.repairs() && PersistentBitmaps.updateHeaderForRepair(f, image)) {
-                    image = Qcow2Image.loadForCheck(f); // as qemu-img's read-write open rewrote the header
+                    image = Qcow2Metadata.loadForCheck(f); // as qemu-img's read-write open rewrote the header
                 }
             } catch (RuntimeException | IOException e) {
                 err.println("q2: " + Errors.couldNotOpen(filename, e));
@@ -191,7 +191,7 @@ final class CheckCommand implements Callable<Integer> {
                         out.flush();
                     }
                     CheckResult first = result;
-                    result = Qcow2Checker.check(Qcow2Image.loadForCheck(f), CheckMode.NONE, err, session);
+                    result = Qcow2Checker.check(Qcow2Metadata.loadForCheck(f), CheckMode.NONE, err, session);
                     result.leaksFixed = first.leaksFixed;
                     result.corruptionsFixed = first.corruptionsFixed;
                 }

@@ -4,7 +4,7 @@ import dev.q2.create.CreateException;
 import dev.q2.create.CreateOptions;
 import dev.q2.create.CreatePlanner;
 import dev.q2.format.SnapshotEntry;
-import dev.q2.image.Qcow2Image;
+import dev.q2.image.Qcow2Metadata;
 import dev.q2.map.ChainReader;
 import dev.q2.measure.Measure;
 import dev.q2.measure.MeasureException;
@@ -230,7 +230,7 @@ final class MeasureCommand implements Callable<Integer> {
 
     /** -l: QEMU looks the snapshot up by ID, then by name (or by both with snapshot.id/snapshot.name). */
     private static void loadSnapshot(ChainReader source, String idOrName, String[] idAndName) throws Refusal {
-        Qcow2Image img = source.topImage();
+        Qcow2Metadata img = source.topImage();
         List<SnapshotEntry> snaps = img == null ? List.of() : img.snapshots();
         SnapshotEntry found = null;
         if (idAndName != null) {

@@ -1,9 +1,10 @@
 package dev.q2.create;
 
+import dev.q2.format.L2Geometry;
 import dev.q2.format.QcowHeader;
 import dev.q2.image.ImageException;
-import dev.q2.image.Limits;
-import dev.q2.image.Qcow2Image;
+import dev.q2.format.Limits;
+import dev.q2.image.Qcow2Metadata;
 import dev.q2.util.Sizes;
 
 import java.io.IOException;
@@ -235,7 +236,7 @@ public final class CreatePlanner {
     private static long backingSize(Path file, String shown, String fmt) throws CreateException {
         try {
             if (fmt.equals("qcow2")) {
-                try (Qcow2Image img = Qcow2Image.openMetadata(file)) { // as QEMU: BDRV_O_NO_IO
+                try (Qcow2Metadata img = Qcow2Metadata.openMetadata(file)) { // as QEMU: BDRV_O_NO_IO
                     return img.virtualSize();
                 }
             }
@@ -398,7 +399,7 @@ public final class CreatePlanner {
             throw new CreateException("Non-zlib compression type is only supported with compatibility level 1.1"
                     + " and above (use version=v3 or greater)", true);
         }
-        int l2Bits = clusterBits - (extendedL2 ? 4 : 3);
+        int l2Bits = L2Geometry.l2Bits(clusterBits, extendedL2);
         long coverage = clusterSize << l2Bits;
         long l1Entries = roundedSize / coverage + (roundedSize % coverage != 0 ? 1 : 0);
         if (l1Entries * 8 > Limits.MAX_L1_SIZE) {

@@ -1,5 +1,7 @@
 package dev.q2.create;
 
+import dev.q2.format.L2Geometry;
+
 /**
  * A checked qcow2 create request: every value resolved, defaults applied, the combination known to be valid.
  *
@@ -24,7 +26,7 @@ public record CreateSpec(
     }
 
     public int l2Bits() {
-        return clusterBits - (extendedL2 ? 4 : 3);
+        return L2Geometry.l2Bits(clusterBits, extendedL2);
     }
 
     /** L1 entries a disk of this size needs. */

@@ -2,6 +2,7 @@ package dev.q2.create;
 
 import dev.q2.format.L1Entry;
 import dev.q2.format.L2Entry;
+import dev.q2.format.L2Geometry;
 import dev.q2.image.RefcountAllocator;
 import dev.q2.io.ImageFile;
 
@@ -39,7 +40,7 @@ final class MetadataPreallocator {
         this.l1 = l1;
         this.l1Offset = l1Offset;
         this.dataFile = spec.dataFile() != null;
-        this.entrySize = spec.extendedL2() ? 16 : 8;
+        this.entrySize = L2Geometry.entrySize(spec.extendedL2());
         this.cs = spec.clusterSize();
         this.l2Entries = cs / entrySize;
     }
@@ -68,7 +69,7 @@ final class MetadataPreallocator {
      * that subcluster with extended L2. There is no backing data at create time, so the copy is zeros.
      */
     long tailCowBytes(long end) {
-        long unit = spec.extendedL2() ? cs / 32 : cs;
+        long unit = L2Geometry.subclusterSize(cs, spec.extendedL2());
         long rest = end % unit;
         return rest == 0 ? 0 : unit - rest;
     }

@@ -1,5 +1,6 @@
 package dev.q2.create;
 
+import dev.q2.format.L2Geometry;
 import dev.q2.format.Features;
 import dev.q2.format.HeaderCluster;
 import dev.q2.format.HeaderExtension;
@@ -135,7 +136,7 @@ public final class Qcow2Creator {
         long lastCluster = lastAllocatedCluster(refcounts, f.size(), cs);
         long oldFileSize = lastCluster >= 0 ? (lastCluster + 1) * cs : ((f.size() + cs - 1) / cs) * cs;
         long nbData = (spec.size() + cs - 1) / cs;
-        long entries = cs / (spec.extendedL2() ? 16 : 8);
+        long entries = L2Geometry.entriesPerTable(cs, spec.extendedL2());
         long nbL2 = (nbData + entries - 1) / entries + 1;
         long allocationStart = refcounts.refcountArea(oldFileSize, nbData + nbL2, true, 0, 0);
         long got = refcounts.allocClustersAt(allocationStart, nbData);

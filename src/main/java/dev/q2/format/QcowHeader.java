@@ -49,14 +49,19 @@ public record QcowHeader(
         return (incompatibleFeatures & Features.INCOMPAT_EXTL2) != 0;
     }
 
+    /** The L2 table geometry this header implies. */
+    public L2Geometry l2Geometry() {
+        return new L2Geometry(clusterBits, extendedL2());
+    }
+
     /** Bytes per L2 entry: 8, or 16 with extended L2 entries. */
     public int l2EntrySize() {
-        return extendedL2() ? 16 : 8;
+        return L2Geometry.entrySize(extendedL2());
     }
 
     /** log2 of the number of entries in one L2 table. */
     public int l2Bits() {
-        return clusterBits - (extendedL2() ? 4 : 3);
+        return L2Geometry.l2Bits(clusterBits, extendedL2());
     }
 
     public int refcountBits() {

@@ -1,6 +1,7 @@
 package dev.q2.image;
 
 import dev.q2.format.L2Entry;
+import dev.q2.format.L2Geometry;
 
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -12,14 +13,16 @@ import java.nio.ByteOrder;
 public final class L2Table {
     private final ByteBuffer data;
     private final boolean extended;
+    private final int entrySize;
 
     public L2Table(ByteBuffer data, boolean extended) {
         this.data = data.duplicate().order(ByteOrder.BIG_ENDIAN);
         this.extended = extended;
+        this.entrySize = L2Geometry.entrySize(extended);
     }
 
     public int size() {
-        return data.capacity() / (extended ? 16 : 8);
+        return data.capacity() / entrySize;
     }
 
     public boolean extended() {
@@ -28,23 +31,23 @@ public final class L2Table {
 
     /** The 64-bit descriptor of entry {@code i}. */
     public long entry(int i) {
-        return data.getLong(i * (extended ? 16 : 8));
+        return data.getLong(i * entrySize);
     }
 
     /** The subcluster bitmap of entry {@code i}; 0 for standard L2 tables. */
     public long bitmap(int i) {
-        return extended ? data.getLong(i * 16 + 8) : 0;
+        return extended ? data.getLong(i * entrySize + 8) : 0;
     }
 
     public void setEntry(int i, long value) {
-        data.putLong(i * (extended ? 16 : 8), value);
+        data.putLong(i * entrySize, value);
     }
 
     public void setBitmap(int i, long value) {
         if (!extended) {
             throw new IllegalStateException("standard L2 entries have no subcluster bitmap");
         }
-        data.putLong(i * 16 + 8, value);
+        data.putLong(i * entrySize + 8, value);
     }
 
     public L2Entry.Type type(int i) {

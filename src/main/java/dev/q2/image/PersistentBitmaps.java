@@ -6,6 +6,7 @@ import dev.q2.format.BitmapsExtension;
 import dev.q2.format.Features;
 import dev.q2.format.FormatException;
 import dev.q2.format.HeaderExtension;
+import dev.q2.format.Limits;
 import dev.q2.format.QcowHeader;
 import dev.q2.io.ImageFile;
 import dev.q2.util.Diagnostics;
@@ -84,7 +85,7 @@ public final class PersistentBitmaps {
      * Does to the header of an image opened for writing what QEMU's open does, and loads its bitmaps; see the class
      * comment. Fails with QEMU's messages when the bitmap directory is broken.
      */
-    static PersistentBitmaps open(ImageFile file, Qcow2Image img, RefcountAllocator refcounts, Sync sync)
+    static PersistentBitmaps open(ImageFile file, Qcow2Metadata img, RefcountAllocator refcounts, Sync sync)
             throws IOException {
         QcowHeader h = img.header();
         PersistentBitmaps pb = new PersistentBitmaps(file, refcounts, sync, h, img.extensions());
@@ -170,7 +171,7 @@ public final class PersistentBitmaps {
      * read-write for a repair): unknown autoclear bits are cleared and an ignored bitmaps extension is dropped.
      * Returns whether the header was rewritten (the caller then loads the image again).
      */
-    public static boolean updateHeaderForRepair(ImageFile file, Qcow2Image img) throws IOException {
+    public static boolean updateHeaderForRepair(ImageFile file, Qcow2Metadata img) throws IOException {
         PersistentBitmaps pb = new PersistentBitmaps(file, null, file::flush, img.header(), img.extensions());
         if (!pb.clearUnknownAutoclear()) {
             return false;
@@ -188,7 +189,7 @@ public final class PersistentBitmaps {
         if (h.backingFileOffset() == 0) {
             return null;
         }
-        // bounds checked by Qcow2Image's open (name within the first cluster, at most 1023 bytes)
+        // bounds checked by Qcow2Metadata's open (name within the first cluster, at most 1023 bytes)
         ByteBuffer name = ByteBuffer.allocate(h.backingFileSize());
         file.readZeroFilled(h.backingFileOffset(), name);
         return name.array();

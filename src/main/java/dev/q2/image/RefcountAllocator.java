@@ -1,5 +1,6 @@
 package dev.q2.image;
 
+import dev.q2.format.Limits;
 import dev.q2.format.RefcountBlock;
 import dev.q2.io.ImageFile;
 

@@ -10,7 +10,7 @@ import dev.q2.format.SnapshotEntry;
 import dev.q2.image.Devices;
 import dev.q2.image.Encryption;
 import dev.q2.image.ImageException;
-import dev.q2.image.Qcow2Image;
+import dev.q2.image.Qcow2Metadata;
 import dev.q2.io.ImageFile;
 import dev.q2.io.QemuLock;
 import dev.q2.probe.ForeignHeader;
@@ -54,7 +54,7 @@ public final class ImageInfoCollector {
             if (!fmt.equals("qcow2")) {
                 throw new ImageException("Unknown driver '" + fmt + "'");
             }
-            return qcow2(filename, Qcow2Image.loadMetadata(f));
+            return qcow2(filename, Qcow2Metadata.loadMetadata(f));
         }
     }
 
@@ -117,7 +117,7 @@ public final class ImageInfoCollector {
         return q;
     }
 
-    private static ImageInfo qcow2(String filename, Qcow2Image img) throws IOException {
+    private static ImageInfo qcow2(String filename, Qcow2Metadata img) throws IOException {
         QcowHeader h = img.header();
         QDict q = base(filename, "qcow2", img.file());
         q.put("dirty-flag", h.hasFeature(Features.INCOMPAT_DIRTY));
@@ -167,7 +167,7 @@ public final class ImageInfoCollector {
         return d;
     }
 
-    private static QDict formatSpecific(Qcow2Image img) {
+    private static QDict formatSpecific(Qcow2Metadata img) {
         QcowHeader h = img.header();
         QDict d = new QDict();
         if (h.version() == 2) {

@@ -18,8 +18,8 @@ import dev.q2.format.QcowHeader;
 import dev.q2.format.SnapshotEntry;
 import dev.q2.image.Encryption;
 import dev.q2.image.ImageException;
-import dev.q2.image.Limits;
-import dev.q2.image.Qcow2Image;
+import dev.q2.format.Limits;
+import dev.q2.image.Qcow2Metadata;
 import dev.q2.io.ImageFile;
 
 import java.io.IOException;
@@ -35,7 +35,7 @@ import java.util.Optional;
 /**
  * The qcow2 rules, on this file alone. In order: the header's references and feature bits (read directly, so that
  * they are reported even when QEMU would refuse the image); the placement of the top-level tables; the open checks
- * QEMU makes ({@link Qcow2Image#loadMetadata}); the L1 and refcount tables' pointers; and finally q2's {@code check}
+ * QEMU makes ({@link Qcow2Metadata#loadMetadata}); the L1 and refcount tables' pointers; and finally q2's {@code check}
  * read-only. Before anything is read in bulk its extent is checked against the file and against a budget of
  * {@value #AMPLIFICATION} times the file's size, so a hostile header cannot make the walk read more than that.
  */
@@ -103,10 +103,10 @@ final class Qcow2Inspection {
         features(h, exts);
         limits(h);
         layout(h, exts);
-        Qcow2Image meta = null;
+        Qcow2Metadata meta = null;
         if (deep) {
             try {
-                meta = Qcow2Image.loadMetadata(f);
+                meta = Qcow2Metadata.loadMetadata(f);
             } catch (ImageException | FormatException e) {
                 out.add(Rule.INVALID_METADATA, "QEMU refuses to open the image: " + e.getMessage());
             }
@@ -363,7 +363,7 @@ final class Qcow2Inspection {
      * The pointers of the active and snapshot L1 tables and of the refcount table: to clusters inside the file,
      * aligned, not over the header or other top-level metadata, no L2 table twice in one L1 table.
      */
-    private void walk(QcowHeader h, Qcow2Image meta) throws IOException {
+    private void walk(QcowHeader h, Qcow2Metadata meta) throws IOException {
         long cs = h.clusterSize();
         List<SnapshotEntry> snaps = meta.snapshots();
         for (int i = 0; i < snaps.size() && deep; i++) {
@@ -467,10 +467,10 @@ final class Qcow2Inspection {
     }
 
     /** q2's check, read-only, on this file alone: corruptions and incomplete checks are findings; leaks are not. */
-    private void check(Qcow2Image meta) throws IOException {
-        Qcow2Image image;
+    private void check(Qcow2Metadata meta) throws IOException {
+        Qcow2Metadata image;
         try {
-            image = Qcow2Image.loadForCheck(f);
+            image = Qcow2Metadata.loadForCheck(f);
         } catch (ImageException | FormatException e) {
             image = meta; // encrypted, or a data file QEMU would ask for: the metadata alone is checked
         }

@@ -4,7 +4,7 @@ import dev.q2.create.CreatePlanner;
 import dev.q2.image.CorruptMetadataException;
 import dev.q2.image.Devices;
 import dev.q2.image.ImageException;
-import dev.q2.image.Qcow2Image;
+import dev.q2.image.Qcow2Metadata;
 import dev.q2.io.ImageFile;
 import dev.q2.io.QemuLock;
 import dev.q2.probe.FormatProber;
@@ -64,7 +64,7 @@ public final class ChainReader implements Closeable {
     }
 
     /** The top image when it is a qcow2 image (its header, snapshots, bitmaps), else null. */
-    public Qcow2Image topImage() {
+    public Qcow2Metadata topImage() {
         return top instanceof Qcow2Node q ? q.image() : null;
     }
 
@@ -135,7 +135,7 @@ public final class ChainReader implements Closeable {
             // the qcow2 driver's metadata child: no other writer, no resize (bdrv_default_perms_for_storage)
             lock(f, name, QCOW2_SHARED);
             file = new FileNode(name, f);
-            Qcow2Image img = Qcow2Image.load(f); // refuses encrypted images: q2 has no keys
+            Qcow2Metadata img = Qcow2Metadata.load(f); // refuses encrypted images: q2 has no keys
             FileNode data = null;
             Node backing = null;
             try {

@@ -3,12 +3,13 @@ package dev.q2.map;
 import dev.q2.format.L1Entry;
 import dev.q2.format.L2Corruption;
 import dev.q2.format.L2Entry;
+import dev.q2.format.L2Geometry;
 import dev.q2.format.QcowHeader;
 import dev.q2.format.RefcountBlock;
 import dev.q2.format.SubclusterType;
 import dev.q2.image.CorruptMetadataException;
 import dev.q2.image.ImageException;
-import dev.q2.image.Qcow2Image;
+import dev.q2.image.Qcow2Metadata;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -21,7 +22,7 @@ import java.nio.ByteOrder;
  * file for data clusters of images it detects as metadata-preallocated.
  */
 final class Qcow2Node extends Node {
-    private final Qcow2Image image;
+    private final Qcow2Metadata image;
     private final FileNode file;
     private final FileNode dataFile;
     private final Node backing;
@@ -50,7 +51,7 @@ final class Qcow2Node extends Node {
     private SubclusterType type;
     private long hostOffset;
 
-    Qcow2Node(String filename, Qcow2Image image, FileNode file, FileNode dataFile, Node backing) {
+    Qcow2Node(String filename, Qcow2Metadata image, FileNode file, FileNode dataFile, Node backing) {
         super(filename);
         this.image = image;
         this.file = file;
@@ -62,8 +63,8 @@ final class Qcow2Node extends Node {
         this.l2Bits = h.l2Bits();
         this.l2Size = 1 << l2Bits;
         this.extended = h.extendedL2();
-        this.subclustersPerCluster = extended ? 32 : 1;
-        this.subclusterBits = clusterBits - (extended ? 5 : 0);
+        this.subclustersPerCluster = L2Geometry.subclustersPerCluster(extended);
+        this.subclusterBits = h.l2Geometry().subclusterBits();
         this.hasDataFile = dataFile != null;
         this.l1 = image.l1Table();
         this.length = h.size() & ~511L; // qcow2 counts whole sectors of its virtual size
@@ -78,7 +79,7 @@ final class Qcow2Node extends Node {
         return length;
     }
 
-    Qcow2Image image() {
+    Qcow2Metadata image() {
         return image;
     }
 
@@ -87,7 +88,7 @@ final class Qcow2Node extends Node {
      * snapshot's L1 table replaces the active one; the length stays the image's.
      */
     void loadSnapshot(dev.q2.format.SnapshotEntry sn) throws IOException {
-        if ((long) sn.l1Size() * 8 > dev.q2.image.Limits.MAX_L1_SIZE) {
+        if ((long) sn.l1Size() * 8 > dev.q2.format.Limits.MAX_L1_SIZE) {
             throw new ImageException("Snapshot L1 table too large");
         }
         if ((sn.l1TableOffset() & (clusterSize - 1)) != 0) {

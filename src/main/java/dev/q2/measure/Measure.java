@@ -1,12 +1,13 @@
 package dev.q2.measure;
 
+import dev.q2.format.L2Geometry;
 import dev.q2.cache.L2CacheSizing;
 import dev.q2.create.CreateException;
 import dev.q2.create.CreateOptions;
 import dev.q2.create.CreatePlanner;
 import dev.q2.format.BitmapDirectoryEntry;
-import dev.q2.image.Limits;
-import dev.q2.image.Qcow2Image;
+import dev.q2.format.Limits;
+import dev.q2.image.Qcow2Metadata;
 import dev.q2.map.BlockStatus;
 import dev.q2.map.ChainReader;
 import dev.q2.util.Sizes;
@@ -111,7 +112,7 @@ public final class Measure {
             throw new MeasureException(secret == null ? "Parameter 'encrypt.key-secret' is required for cipher"
                     : "No secret with id '" + secret + "'");
         }
-        int entry = extendedL2 ? 16 : 8;
+        int entry = L2Geometry.entrySize(extendedL2);
         long virtualSize = roundUp(size(o.get("size"), 0), cs);
         long l2Tables = divRoundUp(Long.divideUnsigned(virtualSize, cs), cs / entry);
         if (Long.compareUnsigned(l2Tables, Limits.MAX_L1_SIZE / 8) > 0) {
@@ -130,7 +131,7 @@ public final class Measure {
         }
         long fully = preallocSize(virtualSize, cs, Long.numberOfTrailingZeros(refcountBits), extendedL2);
         Long bitmaps = null;
-        Qcow2Image top = source == null ? null : source.topImage();
+        Qcow2Metadata top = source == null ? null : source.topImage();
         if (version >= 3 && top != null && top.header().version() >= 3) {
             // the bitmaps QEMU loads at open: every one in the top image's directory
             bitmaps = bitmapsSize(top.bitmaps() == null ? List.of() : top.bitmaps(), source.length(), cs);
@@ -166,7 +167,7 @@ public final class Measure {
      * refcount structures for all of it, and the data.
      */
     public static long preallocSize(long totalSize, long cs, int refcountOrder, boolean extendedL2) {
-        long entry = extendedL2 ? 16 : 8;
+        long entry = L2Geometry.entrySize(extendedL2);
         long aligned = roundUp(totalSize, cs);
         long meta = cs;
         long nl2e = roundUp(aligned / cs, cs / entry);

@@ -2,7 +2,7 @@ package dev.q2.check;
 
 import dev.q2.format.BitmapDirectoryEntry;
 import dev.q2.format.SnapshotEntry;
-import dev.q2.image.Qcow2Image;
+import dev.q2.image.Qcow2Metadata;
 import dev.q2.testutil.Cli;
 import dev.q2.testutil.Qemu;
 import org.junit.jupiter.api.Tag;
@@ -216,7 +216,7 @@ class CheckFeatureDifferentialTest {
         }
         List<SnapshotEntry> snaps;
         List<BitmapDirectoryEntry> bitmaps;
-        try (Qcow2Image image = Qcow2Image.openReadOnly(img)) {
+        try (Qcow2Metadata image = Qcow2Metadata.openReadOnly(img)) {
             snaps = image.snapshots();
             bitmaps = image.bitmaps();
         }

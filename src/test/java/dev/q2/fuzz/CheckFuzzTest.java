@@ -5,7 +5,7 @@ import dev.q2.check.CheckMode;
 import dev.q2.check.CheckReport;
 import dev.q2.check.CheckResult;
 import dev.q2.check.Qcow2Checker;
-import dev.q2.image.Qcow2Image;
+import dev.q2.image.Qcow2Metadata;
 import dev.q2.io.ImageFile;
 
 import java.io.PrintWriter;
@@ -39,10 +39,10 @@ class CheckFuzzTest {
         Q2Errors.expect(() -> {
             try (ImageFile f = mode.repairs() ? ImageFile.openReadWrite(img) : ImageFile.openReadOnly(img)) {
                 Qcow2Checker.Session session = new Qcow2Checker.Session();
-                CheckResult result = Qcow2Checker.check(Qcow2Image.loadForCheck(f), mode, NOWHERE, session);
+                CheckResult result = Qcow2Checker.check(Qcow2Metadata.loadForCheck(f), mode, NOWHERE, session);
                 if (result.corruptionsFixed != 0 || result.leaksFixed != 0) {
                     CheckReport.repairedBanner(result);
-                    result = Qcow2Checker.check(Qcow2Image.loadForCheck(f), CheckMode.NONE, NOWHERE, session);
+                    result = Qcow2Checker.check(Qcow2Metadata.loadForCheck(f), CheckMode.NONE, NOWHERE, session);
                 }
                 CheckReport.human(result);
                 CheckReport.json(result, "img.qcow2", "qcow2");

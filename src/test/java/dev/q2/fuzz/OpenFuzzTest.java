@@ -3,12 +3,12 @@ package dev.q2.fuzz;
 import com.code_intelligence.jazzer.junit.FuzzTest;
 import dev.q2.image.DiskOptions;
 import dev.q2.image.Qcow2Disk;
-import dev.q2.image.Qcow2Image;
+import dev.q2.image.Qcow2Metadata;
 
 import java.nio.file.Path;
 
 /**
- * Fuzzes opening an image: {@code Qcow2Image.openMetadata} (as q2 info opens it), {@code Qcow2Image.openReadOnly}
+ * Fuzzes opening an image: {@code Qcow2Metadata.openMetadata} (as q2 info opens it), {@code Qcow2Metadata.openReadOnly}
  * and {@code Qcow2Disk.open} read-only with its backing chain and data file. Inputs: see {@link FuzzImage}.
  */
 class OpenFuzzTest {
@@ -19,13 +19,13 @@ class OpenFuzzTest {
             return;
         }
         Q2Errors.expect(() -> {
-            try (Qcow2Image i = Qcow2Image.openMetadata(img)) {
+            try (Qcow2Metadata i = Qcow2Metadata.openMetadata(img)) {
                 i.backingFile();
                 i.dataFile();
             }
         });
         Q2Errors.expect(() -> {
-            try (Qcow2Image i = Qcow2Image.openReadOnly(img)) {
+            try (Qcow2Metadata i = Qcow2Metadata.openReadOnly(img)) {
                 i.allocatedL2Tables();
             }
         });

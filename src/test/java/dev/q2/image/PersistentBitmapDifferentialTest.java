@@ -136,7 +136,7 @@ class PersistentBitmapDifferentialTest {
         Files.copy(q, o);
         BitmapReader.Bitmaps before = BitmapReader.read(q);
         long cs;
-        try (Qcow2Image img = Qcow2Image.openReadOnly(q)) {
+        try (Qcow2Metadata img = Qcow2Metadata.openReadOnly(q)) {
             cs = img.clusterSize();
         }
         List<String> cmds = commands(l, cs, new Random(seed));
@@ -292,7 +292,7 @@ class PersistentBitmapDifferentialTest {
         "reserved flag|dir|15|6|same",
         "type 2|dir|16|2|same",
         "extension reserved field|ext|7|1|same",
-        // refused by the checks every open makes (Qcow2Image), in their own words: issue 10 part 2 matches those
+        // refused by the checks every open makes (Qcow2Metadata), in their own words: issue 10 part 2 matches those
         "extra data|dir|23|8|own",
         "unaligned directory|ext|23|8|own",
         "one bitmap more in the extension|ext|3|2|own",
@@ -350,7 +350,7 @@ class PersistentBitmapDifferentialTest {
     }
 
     private static long directoryOffset(Path image) throws Exception {
-        try (Qcow2Image img = Qcow2Image.openReadOnly(image)) {
+        try (Qcow2Metadata img = Qcow2Metadata.openReadOnly(image)) {
             return img.bitmapsExtension().bitmapDirectoryOffset();
         }
     }

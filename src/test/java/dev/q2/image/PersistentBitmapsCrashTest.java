@@ -49,7 +49,7 @@ class PersistentBitmapsCrashTest {
 
         List<Path> crashes = new ArrayList<>();
         try (ImageFile f = ImageFile.openReadWrite(image)) {
-            Qcow2Image img = Qcow2Image.load(f);
+            Qcow2Metadata img = Qcow2Metadata.load(f);
             QcowHeader h = img.header();
             RefcountAllocator rc = new RefcountAllocator(f, h.clusterBits(), h.refcountOrder(),
                     h.refcountTableOffset(), img.refcountTable());

@@ -1,4 +1,4 @@
-package dev.q2.image;
+package dev.q2.format;
 
 /** Upper bounds QEMU puts on metadata sizes; checked before anything is allocated from a size field. */
 public final class Limits {

@@ -9,8 +9,7 @@ import dev.q2.format.FeatureNameTable;
 import dev.q2.format.Features;
 import dev.q2.format.FormatException;
 import dev.q2.format.HeaderExtension;
-import dev.q2.format.LuksAlgorithms;
-import dev.q2.format.LuksHeader;
+import dev.q2.format.Limits;
 import dev.q2.format.QcowHeader;
 import dev.q2.format.SnapshotEntry;
 import dev.q2.io.ImageFile;
@@ -24,9 +23,11 @@ import java.util.Collections;
 import java.util.List;
 
 /**
- * An open qcow2 image: its header, header extensions, active L1 table, refcount table, snapshot table and bitmap
- * directory, validated on open in the order QEMU validates them, so that the first error reported is the one
- * qemu-img reports. Every size field is bounded before memory is allocated from it.
+ * The metadata of a qcow2 image, read once and validated: its header, header extensions, active L1 table, refcount
+ * table, snapshot table and bitmap directory, checked in the order QEMU checks them on open, so that the first error
+ * reported is the one qemu-img reports. Every size field is bounded before memory is allocated from it. This is what
+ * info, check, measure and map read; guest I/O (reads, writes, the L2 cache, allocation) is {@link Qcow2Disk}, which
+ * is opened from it. (Called Qcow2Image before session 4.)
  *
  * <p>Encrypted images: q2 has no keys, so it opens them the way QEMU opens an image without a secret. An open for
  * guest data ({@link #load}, {@link #loadForCheck}, {@link #openReadOnly}) refuses them as qemu-img does without
@@ -34,7 +35,7 @@ import java.util.List;
  * create's backing file probe do with BDRV_O_NO_IO) decodes and checks the LUKS header and keeps it in
  * {@link #encryption}. Either way ciphertext is never read as guest data.
  */
-public final class Qcow2Image implements AutoCloseable {
+public final class Qcow2Metadata implements AutoCloseable {
     private final ImageFile file;
     private final QcowHeader header;
     private final List<HeaderExtension> extensions;
@@ -46,7 +47,7 @@ public final class Qcow2Image implements AutoCloseable {
     private Encryption encryption;
     private long snapshotTableSize;
 
-    private Qcow2Image(ImageFile file, QcowHeader header, List<HeaderExtension> extensions, String backingFile,
+    private Qcow2Metadata(ImageFile file, QcowHeader header, List<HeaderExtension> extensions, String backingFile,
                        long[] l1Table, long[] refcountTable, List<SnapshotEntry> snapshots,
                        List<BitmapDirectoryEntry> bitmaps) {
         this.file = file;
@@ -60,16 +61,16 @@ public final class Qcow2Image implements AutoCloseable {
     }
 
     /** Opens an image read-only for its guest data (encrypted images are refused). The caller closes it. */
-    public static Qcow2Image openReadOnly(Path path) throws IOException {
+    public static Qcow2Metadata openReadOnly(Path path) throws IOException {
         return open(path, false);
     }
 
     /** Opens an image read-only for its metadata only (encrypted images are accepted). The caller closes it. */
-    public static Qcow2Image openMetadata(Path path) throws IOException {
+    public static Qcow2Metadata openMetadata(Path path) throws IOException {
         return open(path, true);
     }
 
-    private static Qcow2Image open(Path path, boolean metadataOnly) throws IOException {
+    private static Qcow2Metadata open(Path path, boolean metadataOnly) throws IOException {
         ImageFile f = ImageFile.openReadOnly(path);
         try {
             return load(f, false, metadataOnly);
@@ -83,7 +84,7 @@ public final class Qcow2Image implements AutoCloseable {
      * Reads and validates the metadata of an already opened file, for access to its guest data: an encrypted image
      * is refused with qemu-img's "Parameter 'encrypt.key-secret' is required for cipher".
      */
-    public static Qcow2Image load(ImageFile f) throws IOException {
+    public static Qcow2Metadata load(ImageFile f) throws IOException {
         return load(f, false, false);
     }
 
@@ -91,7 +92,7 @@ public final class Qcow2Image implements AutoCloseable {
      * Reads and validates the metadata of an already opened file without giving access to guest data, as qemu-img
      * info opens images: an encrypted image is accepted, its LUKS header decoded and checked.
      */
-    public static Qcow2Image loadMetadata(ImageFile f) throws IOException {
+    public static Qcow2Metadata loadMetadata(ImageFile f) throws IOException {
         return load(f, false, true);
     }
 
@@ -100,11 +101,11 @@ public final class Qcow2Image implements AutoCloseable {
      * nor read (the check reads it itself, reporting and repairing what is wrong with it, and then calls
      * {@link #replaceSnapshots}).
      */
-    public static Qcow2Image loadForCheck(ImageFile f) throws IOException {
+    public static Qcow2Metadata loadForCheck(ImageFile f) throws IOException {
         return load(f, true, false);
     }
 
-    private static Qcow2Image load(ImageFile f, boolean forCheck, boolean metadataOnly) throws IOException {
+    private static Qcow2Metadata load(ImageFile f, boolean forCheck, boolean metadataOnly) throws IOException {
         long fileSize = f.size();
         // QEMU reads the header as a block of bytes, zeros past the end of a short file, and checks it in this order
         ByteBuffer first = ByteBuffer.allocate(QcowHeader.V3_HEADER_LENGTH);
@@ -212,7 +213,7 @@ public final class Qcow2Image implements AutoCloseable {
         long[] l1 = readTable(f, h.l1TableOffset(), (int) l1Entries, fileSize, "Active L1 table");
         long[] reftable = readTable(f, h.refcountTableOffset(), (int) (reftableBytes / 8), fileSize,
                 "Reference count table");
-        Encryption encryption = readEncryption(f, h, extensions, fileSize, metadataOnly);
+        Encryption encryption = Encryption.read(f, h, extensions, fileSize, metadataOnly);
         if (!metadataOnly && h.hasFeature(Features.INCOMPAT_DATA_FILE)
                 && HeaderExtension.first(extensions, HeaderExtension.EXTERNAL_DATA_FILE).isEmpty()) {
             // opened for I/O, QEMU opens the external data file with the image and fails without its name
@@ -236,84 +237,10 @@ public final class Qcow2Image implements AutoCloseable {
         long[] snapshotTableSize = new long[1];
         List<SnapshotEntry> snaps = forCheck ? List.of() : readSnapshots(f, h, fileSize, snapshotTableSize);
         List<BitmapDirectoryEntry> bitmaps = readBitmaps(f, h, extensions, fileSize);
-        Qcow2Image img = new Qcow2Image(f, h, extensions, backing, l1, reftable, snaps, bitmaps);
+        Qcow2Metadata img = new Qcow2Metadata(f, h, extensions, backing, l1, reftable, snaps, bitmaps);
         img.snapshotTableSize = snapshotTableSize[0];
         img.encryption = encryption;
         return img;
-    }
-
-    /**
-     * The image's encryption, checked in QEMU's order (qcow2_update_options_prepare, then the crypto header
-     * extension in qcow2_read_extensions, then qcow2_do_open): null for an unencrypted image. Without
-     * {@code metadataOnly} an encrypted image is refused at the point where QEMU asks for the secret.
-     */
-    private static Encryption readEncryption(ImageFile f, QcowHeader h, List<HeaderExtension> exts, long fileSize,
-                                             boolean metadataOnly) throws IOException {
-        int method = h.cryptMethod();
-        if (Integer.compareUnsigned(method, QcowHeader.CRYPT_LUKS) > 0) {
-            throw new ImageException("Unsupported encryption method " + method);
-        }
-        var ext = HeaderExtension.first(exts, HeaderExtension.FULL_DISK_ENCRYPTION);
-        if (ext.isPresent()) {
-            if (method != QcowHeader.CRYPT_LUKS) {
-                throw new ImageException("CRYPTO header extension only expected with LUKS encryption method");
-            }
-            byte[] data = ext.get().data();
-            if (data.length != 16) {
-                throw new ImageException("CRYPTO header extension size " + data.length + ", but expected size 16");
-            }
-            CryptoHeaderPointer ptr = CryptoHeaderPointer.decode(data);
-            if ((ptr.offset() & (h.clusterSize() - 1)) != 0) {
-                throw new ImageException("Encryption header offset '" + Long.toUnsignedString(ptr.offset())
-                        + "' is not a multiple of cluster size '" + h.clusterSize() + "'");
-            }
-            if (!metadataOnly) {
-                throw new ImageException(Encryption.KEY_SECRET_REQUIRED);
-            }
-            LuksHeader luks = readLuksHeader(f, ptr, fileSize);
-            LuksAlgorithms algorithms;
-            try {
-                luks.checkLayout();
-                algorithms = luks.algorithms();
-            } catch (FormatException e) {
-                throw new ImageException(e.getMessage());
-            }
-            return new Encryption(method, luks, algorithms);
-        }
-        if (method == QcowHeader.CRYPT_LUKS) {
-            // (qemu-img 7.2 info crashes on such an image; with I/O it reports this.)
-            throw new ImageException("Missing CRYPTO header for crypt method 2");
-        }
-        if (method == QcowHeader.CRYPT_AES) {
-            if (!metadataOnly) {
-                throw new ImageException(Encryption.KEY_SECRET_REQUIRED);
-            }
-            return new Encryption(method, null, null);
-        }
-        return null;
-    }
-
-    /**
-     * Reads the LUKS header from the crypto header area. QEMU reads past the end of the file as zeros (and then
-     * finds no LUKS magic); q2 says that the header lies outside the file.
-     */
-    private static LuksHeader readLuksHeader(ImageFile f, CryptoHeaderPointer ptr, long fileSize)
-            throws IOException {
-        if (Long.compareUnsigned(ptr.length(), LuksHeader.SIZE) < 0) {
-            throw new ImageException("Request for data outside of extension header");
-        }
-        if (ptr.offset() < 0 || ptr.offset() > fileSize - LuksHeader.SIZE) {
-            throw new ImageException("LUKS header at offset " + Long.toUnsignedString(ptr.offset())
-                    + " runs past the end of the file (" + fileSize
-                    + " bytes); the image is truncated or its header is corrupt");
-        }
-        ByteBuffer buf = ByteBuffer.allocate(LuksHeader.SIZE);
-        f.readFully(ptr.offset(), buf);
-        try {
-            return LuksHeader.decode(buf.array());
-        } catch (FormatException e) {
-            throw new ImageException(e.getMessage());
-        }
     }
 
     private static String describeUnknown(long bits, FeatureNameTable names) {

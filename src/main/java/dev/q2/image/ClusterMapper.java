@@ -1,0 +1,169 @@
+package dev.q2.image;
+
+import dev.q2.cache.L2Cache;
+import dev.q2.format.L1Entry;
+import dev.q2.format.L2Corruption;
+import dev.q2.format.L2Entry;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.util.HashSet;
+import java.util.Set;
+
+/**
+ * Seam: cluster mapping (qcow2-cluster.c): guest cluster to L2 entry through the L1 table and the L2 cache, the
+ * corruption checks QEMU makes on the way, and L2 tables made writable (allocated, or copied when shared with a
+ * snapshot) before an entry changes.
+ */
+final class ClusterMapper {
+    /** A guest cluster's L2 entry and, with extended L2, its subcluster bitmap (0 otherwise). */
+    record Mapping(long entry, long bitmap) {
+        static final Mapping NONE = new Mapping(0, 0);
+
+        boolean isEmpty() {
+            return entry == 0 && bitmap == 0;
+        }
+    }
+
+    /** Where an L2 entry lives: the cache slice holding it, and its byte position in that slice. */
+    private record Slot(long sliceOffset, int position) {
+    }
+
+    private final DiskState disk;
+    private final DeferredFrees frees;
+    private final L2Cache l2Cache;
+    private final long[] l1;
+    private final Set<Integer> dirtyL1 = new HashSet<>();
+    private final int l2Bits;
+    private final long l2Entries;
+    private final int entrySize;
+
+    ClusterMapper(DiskState disk, long[] l1Table, DeferredFrees frees) {
+        this.disk = disk;
+        this.frees = frees;
+        this.l2Cache = disk.l2Cache;
+        this.l1 = l1Table.clone();
+        this.l2Bits = disk.geometry.l2Bits();
+        this.l2Entries = disk.geometry.entriesPerTable();
+        this.entrySize = disk.geometry.entrySize();
+    }
+
+    /** The L2 entry type QEMU's qcow2_get_cluster_type gives an entry of this image. */
+    L2Entry.Type type(long entry) {
+        return L2Entry.type(entry, disk.extendedL2, disk.externalData);
+    }
+
+    private Slot slot(long l2Offset, long clusterIndex) {
+        long byteInTable = (clusterIndex & (l2Entries - 1)) * entrySize;
+        int sliceSize = l2Cache.sliceSize();
+        long sliceOffset = l2Offset + (byteInTable / sliceSize) * sliceSize;
+        return new Slot(sliceOffset, (int) (byteInTable % sliceSize));
+    }
+
+    /** The host offset of the L2 table that maps a guest cluster; 0 where there is none. */
+    long l2OffsetFor(long clusterIndex) {
+        long l1Index = clusterIndex >>> l2Bits;
+        if (l1Index >= l1.length) {
+            return 0;
+        }
+        return L1Entry.l2Offset(l1[(int) l1Index]);
+    }
+
+    /** Entry and bitmap of a guest cluster; {@link Mapping#NONE} where no L2 table exists. */
+    Mapping lookup(long clusterIndex) throws IOException {
+        long l2Offset = l2OffsetFor(clusterIndex);
+        if (l2Offset == 0) {
+            return Mapping.NONE;
+        }
+        String bad = L2Corruption.l2Table(l2Offset, clusterIndex >>> l2Bits, disk.clusterSize);
+        if (bad != null) {
+            throw disk.header.corrupt(bad);
+        }
+        Slot s = slot(l2Offset, clusterIndex);
+        ByteBuffer slice = l2Cache.get(s.sliceOffset());
+        return new Mapping(slice.getLong(s.position()), disk.extendedL2 ? slice.getLong(s.position() + 8) : 0);
+    }
+
+    /**
+     * {@link #lookup} for a read or block-status query that starts at this cluster: an entry QEMU finds corrupt
+     * there fails it (see {@link L2Corruption#entry}).
+     */
+    Mapping checkedLookup(long clusterIndex) throws IOException {
+        Mapping m = lookup(clusterIndex);
+        String bad = corruption(clusterIndex, m);
+        if (bad != null) {
+            throw disk.header.corrupt(bad);
+        }
+        return m;
+    }
+
+    /** What QEMU finds corrupt in the looked-up mapping of a guest cluster; null when nothing. */
+    String corruption(long clusterIndex, Mapping m) {
+        if (m.isEmpty()) {
+            return null;
+        }
+        return L2Corruption.entry(m.entry(), m.bitmap(), clusterIndex << disk.clusterBits, l2OffsetFor(clusterIndex),
+                (int) (clusterIndex & (l2Entries - 1)), disk.version(), disk.extendedL2, disk.externalData,
+                disk.clusterSize);
+    }
+
+    /** Makes the L2 table of a guest cluster exist and be exclusively ours (allocating or copying it). */
+    long writableL2(long clusterIndex) throws IOException {
+        int l1Index = (int) (clusterIndex >>> l2Bits);
+        if (l1Index >= l1.length) {
+            throw new ImageException("write beyond the end of the L1 table");
+        }
+        long l1Entry = l1[l1Index];
+        long old = L1Entry.l2Offset(l1Entry);
+        if (old != 0 && L1Entry.copied(l1Entry)) {
+            return old;
+        }
+        long clusterSize = disk.clusterSize;
+        long table = disk.refcounts.allocClusters(clusterSize);
+        int sliceSize = l2Cache.sliceSize();
+        for (long off = 0; off < clusterSize; off += sliceSize) {
+            // Copy the old slice out before the new one enters the cache: fetching one may evict the other.
+            byte[] content = null;
+            if (old != 0) {
+                ByteBuffer src = l2Cache.get(old + off).duplicate();
+                src.clear();
+                content = new byte[sliceSize];
+                src.get(content);
+            }
+            ByteBuffer fresh = l2Cache.getEmpty(table + off);
+            if (content != null) {
+                fresh.clear();
+                fresh.put(content);
+                fresh.clear();
+            }
+        }
+        if (old != 0) {
+            frees.add(old, clusterSize); // the table was shared with a snapshot
+        }
+        l1[l1Index] = table | L1Entry.OFLAG_COPIED;
+        dirtyL1.add(l1Index);
+        return table;
+    }
+
+    /** Sets a guest cluster's entry (and bitmap, with extended L2) in its L2 table at {@code l2Offset}. */
+    void setEntry(long l2Offset, long clusterIndex, long entry, long bitmap) throws IOException {
+        Slot s = slot(l2Offset, clusterIndex);
+        ByteBuffer slice = l2Cache.get(s.sliceOffset());
+        slice.putLong(s.position(), entry);
+        if (disk.extendedL2) {
+            slice.putLong(s.position() + 8, bitmap);
+        }
+        l2Cache.markDirty(s.sliceOffset());
+    }
+
+    /** Writes the L1 entries changed since the last flush (after the L2 tables they point to are on disk). */
+    void writeDirtyL1(long l1TableOffset) throws IOException {
+        for (int i : dirtyL1) {
+            ByteBuffer b = ByteBuffer.allocate(8).order(ByteOrder.BIG_ENDIAN).putLong(l1[i]);
+            b.flip();
+            disk.file.writeFully(l1TableOffset + 8L * i, b);
+        }
+        dirtyL1.clear();
+    }
+}

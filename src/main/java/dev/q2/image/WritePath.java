@@ -1,0 +1,252 @@
+package dev.q2.image;
+
+import dev.q2.format.L2Corruption;
+import dev.q2.format.L2Entry;
+import dev.q2.format.SubclusterBitmap;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+
+/**
+ * Seam: the write path (qcow2.c's qcow2_co_pwritev_part, qcow2-cluster.c's qcow2_alloc_host_offset and
+ * perform_cow): writes in place where the cluster is ours (OFLAG_COPIED), otherwise a new cluster with the old
+ * content copied around the new data (copy-on-write, per subcluster with extended L2), and runs of fresh clusters
+ * allocated together. Guest data is written before the L2 entry that points at it.
+ */
+final class WritePath {
+    /** The most guest bytes of fresh clusters written with one system call. */
+    private static final long MAX_FRESH_RUN = 8L << 20;
+
+    private final DiskState disk;
+    private final ClusterMapper mapper;
+    private final ReadPath reads;
+    private final CompressedClusters compressed;
+    private final DeferredFrees frees;
+    private final BlockStatusReader status;
+
+    WritePath(DiskState disk, ClusterMapper mapper, ReadPath reads, CompressedClusters compressed,
+              DeferredFrees frees, BlockStatusReader status) {
+        this.disk = disk;
+        this.mapper = mapper;
+        this.reads = reads;
+        this.compressed = compressed;
+        this.frees = frees;
+        this.status = status;
+    }
+
+    void write(long offset, ByteBuffer src) throws IOException {
+        disk.beginModification(offset, src.remaining());
+        disk.header.markDirtyIfLazy();
+        disk.stats.guestBytesWritten += src.remaining();
+        writeGuest(offset, src);
+    }
+
+    /** Writes guest bytes without counting them as guest writes (zeros written for a zero write). */
+    void writeZeroBytes(long offset, long length) throws IOException {
+        long guestBefore = disk.stats.guestBytesWritten;
+        write(offset, ByteBuffer.allocate((int) length));
+        disk.stats.guestBytesWritten = guestBefore;
+    }
+
+    private void writeGuest(long offset, ByteBuffer src) throws IOException {
+        long clusterSize = disk.clusterSize;
+        long pos = offset;
+        while (src.hasRemaining()) {
+            long clusterIndex = disk.clusterIndex(pos);
+            int inCluster = disk.offsetInCluster(pos);
+            int whole = inCluster == 0 ? freshWholeClusters(clusterIndex, src.remaining()) : 0;
+            if (whole >= 2) {
+                writeFreshClusters(clusterIndex, whole, src);
+                pos += (long) whole << disk.clusterBits;
+                continue;
+            }
+            int n = (int) Math.min(src.remaining(), clusterSize - inCluster);
+            ByteBuffer part = src.slice();
+            part.limit(n);
+            writeInCluster(clusterIndex, inCluster, inCluster + n, part);
+            src.position(src.position() + n);
+            pos += n;
+        }
+    }
+
+    /**
+     * How many whole clusters from {@code clusterIndex} (within one L2 table, all covered by the write) have no host
+     * cluster yet: those can be allocated together and written with one system call, with nothing to copy.
+     */
+    private int freshWholeClusters(long clusterIndex, long remaining) throws IOException {
+        if (disk.externalData || remaining < 2 * disk.clusterSize) {
+            return 0;
+        }
+        long entriesPerTable = disk.geometry.entriesPerTable();
+        long max = Math.min(remaining >>> disk.clusterBits, entriesPerTable - (clusterIndex & (entriesPerTable - 1)));
+        max = Math.min(max, MAX_FRESH_RUN >>> disk.clusterBits);
+        int n = 0;
+        while (n < max) {
+            L2Entry.Type t = mapper.type(mapper.lookup(clusterIndex + n).entry());
+            if (t != L2Entry.Type.UNALLOCATED && t != L2Entry.Type.ZERO_PLAIN) {
+                break;
+            }
+            n++;
+        }
+        return n;
+    }
+
+    private void writeFreshClusters(long clusterIndex, int count, ByteBuffer src) throws IOException {
+        long l2Offset = mapper.writableL2(clusterIndex); // the table first, then the data clusters, as QEMU
+        long bytes = (long) count << disk.clusterBits;
+        long host = disk.refcounts.allocClusters(bytes);
+        ByteBuffer part = src.slice();
+        part.limit((int) bytes);
+        writeData(host, part);
+        src.position(src.position() + (int) bytes);
+        long bitmap = disk.extendedL2 ? SubclusterBitmap.of(-1, 0) : 0;
+        for (int k = 0; k < count; k++) {
+            mapper.setEntry(l2Offset, clusterIndex + k, (host + ((long) k << disk.clusterBits)) | L2Entry.OFLAG_COPIED,
+                    bitmap);
+        }
+    }
+
+    /** Writes guest bytes [from, to) of cluster {@code clusterIndex}. */
+    private void writeInCluster(long clusterIndex, int from, int to, ByteBuffer data) throws IOException {
+        long clusterSize = disk.clusterSize;
+        long l2Offset = mapper.writableL2(clusterIndex);
+        ClusterMapper.Mapping m = mapper.lookup(clusterIndex);
+        long entry = m.entry();
+        long bitmap = m.bitmap();
+        L2Entry.Type type = mapper.type(entry);
+        long guestCluster = disk.clusterStart(clusterIndex);
+        boolean hasHost = type == L2Entry.Type.NORMAL || type == L2Entry.Type.ZERO_ALLOC;
+        boolean inPlace = hasHost && (L2Entry.copied(entry) || disk.externalData);
+        if (inPlace && (L2Entry.hostOffset(entry) & (clusterSize - 1)) != 0) {
+            throw disk.header.corrupt(L2Corruption.unalignedWrite(L2Entry.hostOffset(entry), guestCluster + from));
+        }
+
+        if (inPlace) {
+            long host = L2Entry.hostOffset(entry);
+            if (!disk.extendedL2) {
+                if (type == L2Entry.Type.ZERO_ALLOC) {
+                    writeCow(host, 0, from, new byte[from]);
+                    writeCow(host, to, (int) clusterSize - to, new byte[(int) clusterSize - to]);
+                }
+                writeData(host + from, data);
+                mapper.setEntry(l2Offset, clusterIndex, host | L2Entry.OFLAG_COPIED, 0);
+            } else {
+                byte[][] edges = edgeCow(clusterIndex, entry, bitmap, from, to);
+                writeEdges(host, from, to, edges);
+                writeData(host + from, data);
+                mapper.setEntry(l2Offset, clusterIndex, entry, touch(bitmap, from, to));
+            }
+            return;
+        }
+
+        long newHost = disk.externalData ? guestCluster : disk.refcounts.allocClusters(clusterSize);
+        if (!disk.extendedL2 || type == L2Entry.Type.COMPRESSED) {
+            // The whole cluster gets written: the old content around the new data, then the data.
+            byte[] before = oldContent(clusterIndex, entry, 0, from);
+            byte[] after = oldContent(clusterIndex, entry, to, (int) clusterSize);
+            writeCow(newHost, 0, from, before);
+            writeCow(newHost, to, (int) clusterSize - to, after);
+            writeData(newHost + from, data);
+            long newBitmap = disk.extendedL2 ? SubclusterBitmap.of(-1, 0) : 0;
+            mapper.setEntry(l2Offset, clusterIndex, newHost | L2Entry.OFLAG_COPIED, newBitmap);
+        } else {
+            // Extended L2: only the subclusters the write touches get data; the others keep their status. A
+            // cluster shared with a snapshot brings its allocated subclusters along.
+            long newBitmap = touch(bitmap, from, to);
+            if (hasHost) {
+                copyUntouchedSubclusters(L2Entry.hostOffset(entry), newHost, bitmap, from, to);
+            }
+            byte[][] edges = edgeCow(clusterIndex, entry, bitmap, from, to);
+            writeEdges(newHost, from, to, edges);
+            writeData(newHost + from, data);
+            mapper.setEntry(l2Offset, clusterIndex, newHost | L2Entry.OFLAG_COPIED, newBitmap);
+        }
+        frees.freeEntry(entry, type);
+    }
+
+    /** Copies the allocated subclusters a write into [from, to) does not touch from the old host cluster. */
+    private void copyUntouchedSubclusters(long oldHost, long newHost, long bitmap, int from, int to)
+            throws IOException {
+        long subclusterSize = disk.subclusterSize;
+        for (int subcluster = 0; subcluster < SubclusterBitmap.SUBCLUSTERS; subcluster++) {
+            int start = (int) (subcluster * subclusterSize);
+            int end = (int) (start + subclusterSize);
+            if (SubclusterBitmap.allocated(bitmap, subcluster) && (end <= from || start >= to)) {
+                ByteBuffer copy = ByteBuffer.allocate((int) subclusterSize);
+                disk.dataFile.readFully(oldHost + start, copy);
+                copy.flip();
+                disk.stats.cowBytes += subclusterSize;
+                disk.dataFile.writeFully(newHost + start, copy);
+            }
+        }
+    }
+
+    /** Allocation bits set and zero bits cleared for every subcluster [from, to) touches. */
+    private long touch(long bitmap, int from, int to) {
+        long range = status.subclusterRange(from, to);
+        return (bitmap | range) & ~(range << 32);
+    }
+
+    /**
+     * Copy-on-write for the partial subclusters at the edges of a write into an extended L2 cluster: the part of
+     * the first and last touched subcluster outside [from, to), unless that subcluster is already allocated in
+     * place.
+     */
+    private byte[][] edgeCow(long clusterIndex, long entry, long bitmap, int from, int to) throws IOException {
+        long subclusterSize = disk.subclusterSize;
+        int firstSubcluster = (int) (from / subclusterSize);
+        int lastSubcluster = (int) ((to - 1) / subclusterSize);
+        int headStart = (int) (firstSubcluster * subclusterSize);
+        int tailEnd = (int) ((lastSubcluster + 1) * subclusterSize);
+        boolean inPlaceHost = mapper.type(entry) == L2Entry.Type.NORMAL && L2Entry.copied(entry);
+        byte[] head = null;
+        byte[] tail = null;
+        if (from > headStart && !(inPlaceHost && SubclusterBitmap.allocated(bitmap, firstSubcluster))) {
+            head = oldContent(clusterIndex, entry, headStart, from);
+        }
+        if (to < tailEnd && !(inPlaceHost && SubclusterBitmap.allocated(bitmap, lastSubcluster))) {
+            tail = oldContent(clusterIndex, entry, to, tailEnd);
+        }
+        return new byte[][] {head, tail};
+    }
+
+    private void writeEdges(long host, int from, int to, byte[][] edges) throws IOException {
+        if (edges[0] != null) {
+            writeCow(host, from - edges[0].length, edges[0].length, edges[0]);
+        }
+        if (edges[1] != null) {
+            writeCow(host, to, edges[1].length, edges[1]);
+        }
+    }
+
+    /** What guest bytes [from, to) of a cluster read as now (for copy-on-write). */
+    private byte[] oldContent(long clusterIndex, long entry, int from, int to) throws IOException {
+        byte[] out = new byte[Math.max(0, to - from)];
+        if (out.length == 0) {
+            return out;
+        }
+        if (mapper.type(entry) == L2Entry.Type.COMPRESSED) {
+            System.arraycopy(compressed.decompressed(entry), from, out, 0, out.length);
+            return out;
+        }
+        long guest = disk.clusterStart(clusterIndex) + from;
+        long visible = Math.max(0, Math.min(out.length, disk.size - guest));
+        ByteBuffer b = ByteBuffer.wrap(out);
+        b.limit((int) visible);
+        reads.readInCluster(clusterIndex, from, (int) visible, b);
+        return out;
+    }
+
+    private void writeCow(long host, int at, int len, byte[] content) throws IOException {
+        if (len <= 0) {
+            return;
+        }
+        ByteBuffer b = ByteBuffer.wrap(content, 0, len);
+        disk.stats.cowBytes += len;
+        disk.dataFile.writeFully(host + at, b);
+    }
+
+    private void writeData(long host, ByteBuffer data) throws IOException {
+        disk.dataFile.writeFully(host, data.duplicate());
+    }
+}
