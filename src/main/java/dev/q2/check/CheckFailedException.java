@@ -10,6 +10,7 @@ public final class CheckFailedException extends Q2Exception {
     private static final long serialVersionUID = 1L;
     private final String reason;
 
+    /** A failure for {@code reason} (strerror's words). */
     public CheckFailedException(String reason) {
         super(Category.IO_ERROR, "Check failed: " + reason);
         this.reason = reason;

@@ -42,8 +42,8 @@ public final class ImageChecker {
     }
 
     /**
-     * Checks (and with a repairing mode, repairs) the image at {@code image}, reporting messages, phases and
-     * repairs to {@code listener} as they happen.
+     * Checks (and with a repairing mode, repairs) the image at {@code image} (relative: against the options'
+     * working directory, if any), reporting messages, phases and repairs to {@code listener} as they happen.
      *
      * @return the counts; a check that completed returns even when it found problems
      * @throws CheckOpenException   the image could not be opened for the check, or its format has no check
@@ -51,6 +51,9 @@ public final class ImageChecker {
      * @throws IOException          reading or writing the image failed
      */
     public static CheckReport check(Path image, CheckOptions options, CheckListener listener) throws IOException {
+        if (options.workingDirectory() != null) {
+            image = options.workingDirectory().resolve(image);
+        }
         CheckMode mode = options.mode();
         String name = options.displayName() != null ? options.displayName() : image.toString();
         if (mode.repairs() && options.forceShare()) {

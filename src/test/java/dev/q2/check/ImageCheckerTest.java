@@ -179,6 +179,9 @@ class ImageCheckerTest {
         CheckImages.clean(dir, "base.qcow2");
         assertThat(dev.q2.testutil.Cli.runIn(dir, "create", "-q", "-f", "qcow2", "-b", "base.qcow2", "-F", "qcow2",
                 "top.qcow2").exitCode()).isZero();
+        // a relative image name against the working directory, its backing name against the image's folder
+        assertThat(ImageChecker.check(Path.of("top.qcow2"), CheckOptions.defaults().withWorkingDirectory(dir))
+                .result().isClean()).isTrue();
         Files.delete(dir.resolve("base.qcow2"));
         assertThatThrownBy(() -> ImageChecker.check(dir.resolve("top.qcow2"),
                 CheckOptions.defaults().withWorkingDirectory(dir).withDisplayName("top.qcow2")))
