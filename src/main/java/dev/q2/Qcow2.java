@@ -3,8 +3,12 @@ package dev.q2;
 import dev.q2.cache.L2CacheSizing;
 import dev.q2.check.CheckFailedException;
 import dev.q2.check.CheckMode;
+import dev.q2.check.CheckListener;
+import dev.q2.check.CheckMessage;
+import dev.q2.check.CheckOptions;
+import dev.q2.check.CheckReport;
 import dev.q2.check.CheckResult;
-import dev.q2.check.Qcow2Checker;
+import dev.q2.check.ImageChecker;
 import dev.q2.create.CreateSpec;
 import dev.q2.create.Qcow2Creator;
 import dev.q2.image.PersistentBitmaps;
@@ -157,17 +161,9 @@ public final class Qcow2 {
      * @throws IOException when the file cannot be read or written
      */
     public static CheckSummary check(Path path, Repair repair, Consumer<String> messages) throws IOException {
-        CheckMode mode = CheckMode.valueOf(repair.name());
-        ImageFile f = mode.repairs() ? ImageFile.openReadWrite(path) : ImageFile.openReadOnly(path);
-        try (f; QemuLock lock = mode.repairs()
-                ? QemuLock.acquire(f.channel(), path, QemuLock.PERM_CONSISTENT_READ | QemuLock.PERM_WRITE
-                | QemuLock.PERM_RESIZE, QemuLock.PERM_CONSISTENT_READ | QemuLock.PERM_WRITE_UNCHANGED)
-                : QemuLock.acquire(f.channel(), path, 0,
-                QemuLock.PERM_ALL & ~(QemuLock.PERM_WRITE | QemuLock.PERM_RESIZE))) {
-            return check(f, mode, messages);
-        } catch (QemuLock.LockConflictException e) {
-            throw lockError(e, path);
-        }
+        CheckOptions options = CheckOptions.defaults().withMode(CheckMode.valueOf(repair.name()));
+        MessageCollector collector = new MessageCollector(messages);
+        return summary(ImageChecker.check(path, options, collector), collector);
     }
 
     /**
@@ -190,36 +186,37 @@ public final class Qcow2 {
     }
 
     private static CheckSummary check(ImageFile f, CheckMode mode, Consumer<String> messages) throws IOException {
-        Qcow2Metadata image = Qcow2Metadata.loadForCheck(f);
-        if (mode.repairs() && PersistentBitmaps.updateHeaderForRepair(f, image)) {
-            image = Qcow2Metadata.loadForCheck(f);
+        MessageCollector collector = new MessageCollector(messages);
+        return summary(ImageChecker.check(f, mode, collector), collector);
+    }
+
+    private static CheckSummary summary(CheckReport report, MessageCollector collector) {
+        CheckResult r = report.result();
+        return new CheckSummary(r.corruptions(), r.leaks(), r.checkErrors(), r.corruptionsFixed(), r.leaksFixed(),
+                r.imageEndOffset(), r.totalClusters(), r.allocatedClusters(), r.fragmentedClusters(),
+                r.compressedClusters(), List.copyOf(collector.lines));
+    }
+
+    /** The check's messages as lines (qemu-img's text), passed on as they come. */
+    private static final class MessageCollector implements CheckListener {
+        private final Consumer<String> messages;
+        private final List<String> lines = new ArrayList<>();
+
+        MessageCollector(Consumer<String> messages) {
+            this.messages = messages;
         }
-        List<String> lines = new ArrayList<>();
-        StringWriter text = new StringWriter();
-        Qcow2Checker.Session session = new Qcow2Checker.Session();
-        CheckResult result;
-        try (PrintWriter err = new PrintWriter(text)) {
-            result = Qcow2Checker.check(image, mode, err, session);
-            if (result.corruptionsFixed != 0 || result.leaksFixed != 0) {
-                CheckResult first = result;
-                result = Qcow2Checker.check(Qcow2Metadata.loadForCheck(f), CheckMode.NONE, err, session);
-                result.leaksFixed = first.leaksFixed;
-                result.corruptionsFixed = first.corruptionsFixed;
-            }
-        } catch (CheckFailedException e) {
-            throw new Q2Exception(Q2Exception.Category.IO_ERROR, "Check failed: " + e.getMessage(), e);
-        }
-        for (String line : text.toString().split("\n")) {
-            if (!line.isEmpty()) {
-                lines.add(line);
-                if (messages != null) {
-                    messages.accept(line);
+
+        @Override
+        public void message(CheckMessage message) {
+            for (String line : message.text().split("\n")) {
+                if (!line.isEmpty()) {
+                    lines.add(line);
+                    if (messages != null) {
+                        messages.accept(line);
+                    }
                 }
             }
         }
-        return new CheckSummary(result.corruptions, result.leaks, result.checkErrors, result.corruptionsFixed,
-                result.leaksFixed, result.imageEndOffset, result.totalClusters, result.allocatedClusters,
-                result.fragmentedClusters, result.compressedClusters, lines);
     }
 
     /**

@@ -1,41 +1,37 @@
 package dev.q2.check;
 
 /**
- * Counts of one check pass, as QEMU's BdrvCheckResult: problems found (corruptions, leaks, internal check errors),
- * problems repaired, and the allocation figures of the active image (BlockFragInfo).
+ * The counts of a check, as QEMU's BdrvCheckResult: problems found (corruptions, leaks, internal check errors),
+ * problems repaired, and the allocation figures of the active image (BlockFragInfo). Immutable and thread-safe.
+ *
+ * @param corruptions        errors found and left in the image (data may be corrupted)
+ * @param leaks              clusters with a refcount but no reference, left in the image
+ * @param checkErrors        internal errors that kept the check from completing its work
+ * @param corruptionsFixed   errors the check repaired
+ * @param leaksFixed         leaked clusters the check freed
+ * @param imageEndOffset     the end of the last cluster in use (bytes), or 0
+ * @param totalClusters      clusters of the virtual disk
+ * @param allocatedClusters  clusters of the virtual disk the active L2 tables allocate
+ * @param fragmentedClusters allocated clusters not contiguous with the one before them
+ * @param compressedClusters allocated clusters that are compressed
  */
-public final class CheckResult {
-    public long corruptions;
-    public long leaks;
-    public long checkErrors;
-    public long corruptionsFixed;
-    public long leaksFixed;
-    public long imageEndOffset;
-    public long totalClusters;
-    public long allocatedClusters;
-    public long fragmentedClusters;
-    public long compressedClusters;
+public record CheckResult(long corruptions, long leaks, long checkErrors, long corruptionsFixed, long leaksFixed,
+                          long imageEndOffset, long totalClusters, long allocatedClusters, long fragmentedClusters,
+                          long compressedClusters) {
 
-    public CheckResult copy() {
-        CheckResult c = new CheckResult();
-        c.corruptions = corruptions;
-        c.leaks = leaks;
-        c.checkErrors = checkErrors;
-        c.corruptionsFixed = corruptionsFixed;
-        c.leaksFixed = leaksFixed;
-        c.imageEndOffset = imageEndOffset;
-        c.totalClusters = totalClusters;
-        c.allocatedClusters = allocatedClusters;
-        c.fragmentedClusters = fragmentedClusters;
-        c.compressedClusters = compressedClusters;
-        return c;
+    /** True when the check found nothing left broken: no corruptions, no leaks, no check errors. */
+    public boolean isClean() {
+        return corruptions == 0 && leaks == 0 && checkErrors == 0;
     }
 
-    /** qemu-img check's exit code for a check that completed: 2 corruptions, 3 leaks only, 0 clean. */
-    public int exitCode() {
-        if (checkErrors != 0) {
-            return 1;
-        }
-        return corruptions != 0 ? 2 : leaks != 0 ? 3 : 0;
+    /** True when this pass repaired something (which makes {@link ImageChecker} check the image again). */
+    public boolean repairedAnything() {
+        return corruptionsFixed != 0 || leaksFixed != 0;
+    }
+
+    /** These counts with the repair counts of {@code repairs} (the pass that repaired, before this re-check). */
+    CheckResult withRepairsOf(CheckResult repairs) {
+        return new CheckResult(corruptions, leaks, checkErrors, repairs.corruptionsFixed, repairs.leaksFixed,
+                imageEndOffset, totalClusters, allocatedClusters, fragmentedClusters, compressedClusters);
     }
 }

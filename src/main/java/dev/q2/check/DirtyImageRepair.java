@@ -20,11 +20,20 @@ public final class DirtyImageRepair implements OpenRepair {
         Qcow2Metadata image = Qcow2Metadata.loadForCheck(file);
         CheckResult r;
         try {
-            r = Qcow2Checker.check(image, CheckMode.ALL, err, new Qcow2Checker.Session());
+            // OpenRepair's contract is a PrintWriter (image/ owns it): the check's messages as qemu-img prints them,
+            // error_report's ones headed by the program's name as the command line heads them
+            r = CheckPass.run(image, CheckMode.ALL, new CheckSession(), new CheckListener() {
+                @Override
+                public void message(CheckMessage m) {
+                    err.println(m.errorReport() ? "q2: " + m.text() : m.text());
+                }
+            });
         } catch (CheckFailedException e) {
-            throw new ImageException("Could not repair dirty image: " + e.getMessage());
+            throw new ImageException("Could not repair dirty image: " + e.reason());
+        } finally {
+            err.flush();
         }
-        if (r.checkErrors != 0) {
+        if (r.checkErrors() != 0) {
             throw new ImageException("Could not repair dirty image: Input/output error");
         }
     }

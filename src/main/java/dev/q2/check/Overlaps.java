@@ -70,7 +70,7 @@ final class Overlaps {
         }
         if ((chk & ACTIVE_L2) != 0) {
             for (long e : l1) {
-                long o = e & Qcow2Checker.L1E_OFFSET_MASK;
+                long o = e & CheckContext.L1E_OFFSET_MASK;
                 if (o != 0 && overlaps(start, len, o, cs)) {
                     return "active L2 table";
                 }

@@ -1,12 +1,12 @@
 package dev.q2.check;
 
+import dev.q2.check.CheckMessage.Severity;
 import dev.q2.format.QcowHeader;
 import dev.q2.format.SnapshotEntry;
 import dev.q2.format.Limits;
 import dev.q2.io.ImageFile;
 
 import java.io.IOException;
-import java.io.PrintWriter;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
@@ -16,7 +16,7 @@ import java.util.List;
 /**
  * The snapshot table as qemu-img check reads it (qcow2_check_read_snapshot_table and qcow2_do_read_snapshots): the
  * image is opened without reading it, and the check reads it first, tolerating what QEMU tolerates there (entries
- * past the end of the file read as zeros) and reporting on {@code err} in QEMU's words what makes it unreadable
+ * past the end of the file read as zeros) and reporting to the listener in QEMU's words what makes it unreadable
  * (too many snapshots, a table past 64 MiB, more than 1 KiB of extra data in an entry) and which v3 entries are
  * incomplete (less than 16 bytes of extra data).
  *
@@ -47,25 +47,36 @@ final class SnapshotTable {
         }
     }
 
+    private final CheckListener listener;
     private ByteBuffer window;
     private long windowStart = -1;
 
-    private SnapshotTable(ImageFile file) {
+    private SnapshotTable(ImageFile file, CheckListener listener) {
         this.file = file;
+        this.listener = listener;
+    }
+
+    private void report(Severity severity, String text) {
+        listener.message(new CheckMessage(severity, false, text));
+    }
+
+    private void errorReport(String text) {
+        listener.message(new CheckMessage(Severity.CHECK_ERROR, true, text));
     }
 
     /**
      * Reads the table for a check pass; counts into {@code res} what QEMU counts into its snapshot check result.
      * Throws (after counting a check error) when QEMU's check fails.
      */
-    static SnapshotTable read(ImageFile file, QcowHeader header, CheckMode mode, PrintWriter err, CheckResult res)
+    static SnapshotTable read(ImageFile file, QcowHeader header, CheckMode mode, CheckListener listener,
+                              CheckCounts res)
             throws IOException, CheckFailedException {
-        SnapshotTable t = new SnapshotTable(file);
+        SnapshotTable t = new SnapshotTable(file, listener);
         boolean repair = mode.fixErrors();
         long nb = Integer.toUnsignedLong(header.nbSnapshots());
         long offset = header.snapshotsOffset();
         if (nb > Limits.MAX_SNAPSHOTS && repair) {
-            err.println("Discarding " + (nb - Limits.MAX_SNAPSHOTS) + " overhanging snapshots");
+            t.report(Severity.REPAIR, "Discarding " + (nb - Limits.MAX_SNAPSHOTS) + " overhanging snapshots");
             t.reduced += nb - Limits.MAX_SNAPSHOTS;
             nb = Limits.MAX_SNAPSHOTS;
         }
@@ -82,18 +93,18 @@ final class SnapshotTable {
         }
         if (invalid != null) {
             res.checkErrors++;
-            err.println("q2: ERROR " + invalid);
+            t.errorReport("ERROR " + invalid);
             if (nb > Limits.MAX_SNAPSHOTS) {
-                err.println("You can force-remove all " + (nb - Limits.MAX_SNAPSHOTS)
+                t.report(Severity.CHECK_ERROR, "You can force-remove all " + (nb - Limits.MAX_SNAPSHOTS)
                         + " overhanging snapshots with qemu-img check -r all");
             }
             throw new CheckFailedException(errno);
         }
         try {
-            t.readEntries((int) nb, offset, header, repair, err, res);
+            t.readEntries((int) nb, offset, repair, res);
         } catch (Unreadable e) {
             res.checkErrors++;
-            err.println("q2: ERROR failed to read the snapshot table: Failed to read snapshot table: Input/output"
+            t.errorReport("ERROR failed to read the snapshot table: Failed to read snapshot table: Input/output"
                     + " error");
             throw new CheckFailedException("Input/output error");
         }
@@ -106,7 +117,8 @@ final class SnapshotTable {
                 file.flush();
             } catch (IOException e) {
                 res.checkErrors++;
-                err.println("ERROR failed to update the snapshot count in the image header: " + e.getMessage());
+                t.report(Severity.CHECK_ERROR, "ERROR failed to update the snapshot count in the image header: "
+                        + e.getMessage());
                 throw new CheckFailedException("Input/output error");
             }
             res.corruptionsFixed += t.reduced;
@@ -116,15 +128,16 @@ final class SnapshotTable {
             for (int i = 0; i < t.entries.size(); i++) {
                 if (t.entries.get(i).extraDataSize() < 16) {
                     res.corruptions++;
-                    err.println((repair ? "Repairing" : "ERROR") + " snapshot table entry " + i + " is incomplete");
+                    t.report(repair ? Severity.REPAIR : Severity.CORRUPTION,
+                            (repair ? "Repairing" : "ERROR") + " snapshot table entry " + i + " is incomplete");
                 }
             }
         }
         return t;
     }
 
-    private void readEntries(int nb, long tableOffset, QcowHeader header, boolean repair, PrintWriter err,
-                             CheckResult res) throws IOException, CheckFailedException {
+    private void readEntries(int nb, long tableOffset, boolean repair, CheckCounts res)
+            throws IOException, CheckFailedException {
         long offset = tableOffset;
         long tableLength = 0;
         for (int i = 0; i < nb; i++) {
@@ -146,13 +159,13 @@ final class SnapshotTable {
             if (extra > SnapshotEntry.MAX_EXTRA_DATA) {
                 if (!repair) {
                     res.checkErrors++;
-                    err.println("q2: ERROR failed to read the snapshot table: Too much extra"
+                    errorReport("ERROR failed to read the snapshot table: Too much extra"
                             + " metadata in snapshot table entry " + i);
-                    err.println("You can force-remove this extra metadata with qemu-img check -r all");
+                    report(Severity.CHECK_ERROR, "You can force-remove this extra metadata with qemu-img check -r all");
                     throw new CheckFailedException("File too large");
                 }
-                err.println("Discarding too much extra metadata in snapshot table entry " + i + " (" + extra
-                        + " > " + SnapshotEntry.MAX_EXTRA_DATA + ")");
+                report(Severity.REPAIR, "Discarding too much extra metadata in snapshot table entry " + i + " ("
+                        + extra + " > " + SnapshotEntry.MAX_EXTRA_DATA + ")");
                 extraDropped++;
                 truncate = true;
             }
@@ -184,13 +197,13 @@ final class SnapshotTable {
             if (tableLength > Limits.MAX_SNAPSHOTS_SIZE || offset - tableOffset > Integer.MAX_VALUE) {
                 if (!repair) {
                     res.checkErrors++;
-                    err.println("q2: ERROR failed to read the snapshot table: Snapshot table is"
-                            + " too big");
-                    err.println("You can force-remove all " + (Integer.toUnsignedLong(nb) - i)
+                    errorReport("ERROR failed to read the snapshot table: Snapshot table is too big");
+                    report(Severity.CHECK_ERROR, "You can force-remove all " + (Integer.toUnsignedLong(nb) - i)
                             + " overhanging snapshots with qemu-img check -r all");
                     throw new CheckFailedException("File too large");
                 }
-                err.println("Discarding " + (nb - i) + " overhanging snapshots (snapshot table is too big)");
+                report(Severity.REPAIR, "Discarding " + (nb - i) + " overhanging snapshots (snapshot table is too"
+                        + " big)");
                 reduced += nb - i;
                 offset = preOffset;
                 break;

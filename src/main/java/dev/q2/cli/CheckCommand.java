@@ -2,16 +2,11 @@ package dev.q2.cli;
 
 import dev.q2.check.CheckFailedException;
 import dev.q2.check.CheckMode;
+import dev.q2.check.CheckOpenException;
+import dev.q2.check.CheckOptions;
 import dev.q2.check.CheckReport;
 import dev.q2.check.CheckResult;
-import dev.q2.check.Qcow2Checker;
-import dev.q2.create.CreatePlanner;
-import dev.q2.image.Devices;
-import dev.q2.image.PersistentBitmaps;
-import dev.q2.image.Qcow2Metadata;
-import dev.q2.io.ImageFile;
-import dev.q2.io.QemuLock;
-import dev.q2.map.ChainReader;
+import dev.q2.check.ImageChecker;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Model.OptionSpec;
 import picocli.CommandLine.Model.PositionalParamSpec;
@@ -30,8 +25,6 @@ final class CheckCommand implements Callable<Integer> {
     private final Main main;
     private final CommandSpec spec = CommandSpec.wrapWithoutInspection(this);
     private final CommonOptions common = new CommonOptions();
-    /** Formats whose QEMU driver has no check: qemu-img refuses them with exit 63 (after opening them). */
-    private static final java.util.Set<String> NO_CHECK = java.util.Set.of("vpc", "qcow", "dmg", "cloop", "bochs");
     private final OptionSpec formatOpt = Options.value("FMT", "Image format (qcow2 or raw); probed when absent", "-f");
     private final OptionSpec outputOpt = Options.value("FMT", "human (default) or json", "--output");
     private final OptionSpec repairOpt = Options.value("leaks|all", "Repair leaked clusters, or all problems", "-r");
@@ -113,117 +106,54 @@ final class CheckCommand implements Callable<Integer> {
 
     /** Checks one image as qemu-img check does, printing its report and errors; returns its exit code. */
     private int check(String filename, PrintWriter out, PrintWriter err) throws IOException {
-        if (mode.repairs() && forceShare) {
-            err.println("q2: Could not open '" + filename + "': force-share=on can only be used with read-only images");
-            return 1;
-        }
+        CheckOptions options = new CheckOptions(mode, format, forceShare, filename, main.workDir());
         Path path = main.resolve(filename);
-        if (filename.isEmpty() || java.nio.file.Files.isDirectory(path)) { // the file protocol's refusals
-            err.println("q2: " + Errors.imageOpenFailure(filename, path, null));
-            return 1;
-        }
-        ImageFile f;
+        CheckPrinter printer = new CheckPrinter(out, err, !json && !quiet);
+        CheckReport report;
         try {
-            f = mode.repairs() ? ImageFile.openReadWrite(path) : ImageFile.openReadOnly(path);
-        } catch (IOException e) {
-            err.println("q2: " + Errors.imageOpenFailure(filename, path, e));
+            report = ImageChecker.check(path, options, printer);
+        } catch (CheckFailedException e) {
+            err.println("q2: Check failed: " + e.reason());
+            return 1;
+        } catch (CheckOpenException e) {
+            err.println("q2: " + openFailure(e, filename, path));
+            if (e.stage() == CheckOpenException.Stage.IMAGE || e.stage() == CheckOpenException.Stage.BACKING) {
+                debug(e.getCause() instanceof Exception x ? x : e, err);
+            }
+            return e.stage() == CheckOpenException.Stage.NOT_CHECKABLE ? NOT_CHECKABLE : 1;
+        } finally {
+            printer.finish();
+            err.flush();
+        }
+        CheckResult result = report.result();
+        if (!quiet) {
+            out.print(json ? CheckPrinter.json(result, filename, report.format()) : CheckPrinter.human(result));
+            out.flush();
+        }
+        if (result.checkErrors() != 0) {
+            err.println("q2: Check failed");
             return 1;
         }
-        try (f; QemuLock lock = lock(f, path, mode)) {
-            String fmt = format != null ? format : Devices.probe(f);
-            if (NO_CHECK.contains(fmt)) {
-                try {
-                    dev.q2.probe.FormatProber.readHeader(f, fmt); // qemu-img opens the image before it asks
-                } catch (dev.q2.image.ImageException e) {
-                    err.println("q2: Could not open '" + filename + "': " + e.getMessage());
-                    return 1;
-                }
-            }
-            if (fmt.equals("raw") || NO_CHECK.contains(fmt)) {
-                err.println("q2: This image format does not support checks");
-                return NOT_CHECKABLE;
-            }
-            if (dev.q2.probe.FormatProber.FOREIGN.contains(fmt)) {
-                err.println("q2: " + dev.q2.probe.FormatProber.cannotRead(fmt));
-                return 1;
-            }
-            if (!fmt.equals("qcow2")) {
-                err.println("q2: Could not open '" + filename + "': Unknown driver '" + fmt + "'");
-                return 1;
-            }
-            Qcow2Metadata image;
-            try {
-                image = Qcow2Metadata.loadForCheck(f);
-                if (mode.repairs() && PersistentBitmaps.updateHeaderForRepair(f, image)) {
-                    image = Qcow2Metadata.loadForCheck(f); // as qemu-img's read-write open rewrote the header
-                }
-            } catch (RuntimeException | IOException e) {
-                err.println("q2: " + Errors.couldNotOpen(filename, e));
-                debug(e, err);
-                return 1;
-            }
-            if (image.header().hasFeature(dev.q2.format.Features.INCOMPAT_DATA_FILE) && "".equals(image.dataFile())) {
-                // QEMU opens the data file with the image; an empty name (a C string starting with NUL) fails there
-                err.println("q2: Could not open '" + filename + "': The 'file' block driver requires a file name");
-                return 1;
-            }
-            String backing = image.backingFile();
-            if (backing != null && !backing.isEmpty()) {
-                // qemu-img check opens the backing chain with the image, and fails when it cannot (an encrypted
-                // backing file without its secret, a missing one); the check itself never reads it.
-                try (ChainReader chain = ChainReader.open(main.workDir(),
-                        CreatePlanner.combinedName(filename, backing), image.backingFormat(), forceShare)) {
-                    chain.length();
-                } catch (RuntimeException | IOException e) {
-                    err.println("q2: Could not open '" + filename + "': Could not open backing file: "
-                            + Errors.describe(e));
-                    debug(e, err);
-                    return 1;
-                }
-            }
-            Qcow2Checker.Session session = new Qcow2Checker.Session();
-            CheckResult result;
-            try {
-                result = Qcow2Checker.check(image, mode, err, session);
-                if (result.corruptionsFixed != 0 || result.leaksFixed != 0) {
-                    if (!json && !quiet) {
-                        out.print(CheckReport.repairedBanner(result));
-                        out.flush();
-                    }
-                    CheckResult first = result;
-                    result = Qcow2Checker.check(Qcow2Metadata.loadForCheck(f), CheckMode.NONE, err, session);
-                    result.leaksFixed = first.leaksFixed;
-                    result.corruptionsFixed = first.corruptionsFixed;
-                }
-            } catch (CheckFailedException e) {
-                err.println("q2: Check failed: " + e.getMessage());
-                return 1;
-            }
-            if (!quiet) {
-                out.print(json ? CheckReport.json(result, filename, fmt) : CheckReport.human(result));
-                out.flush();
-            }
-            if (result.checkErrors != 0) {
-                err.println("q2: Check failed");
-                return 1;
-            }
-            return result.exitCode();
-        } catch (QemuLock.LockConflictException e) {
-            err.println("q2: Could not open '" + filename + "': " + e.qemuLines(filename));
-            return 1;
-        }
+        return exitCode(result);
     }
 
-    private QemuLock lock(ImageFile f, Path path, CheckMode mode) throws IOException {
-        if (forceShare) {
-            return null;
+    /** qemu-img's words for an image the check could not open. */
+    private static String openFailure(CheckOpenException e, String filename, Path path) {
+        Throwable cause = e.getCause();
+        return switch (e.stage()) {
+            case FILE -> Errors.imageOpenFailure(filename, path, cause);
+            case LOCK, IMAGE -> Errors.couldNotOpen(filename, cause);
+            case BACKING -> "Could not open '" + filename + "': Could not open backing file: " + Errors.describe(cause);
+            case REQUEST, NOT_CHECKABLE -> e.getMessage();
+        };
+    }
+
+    /** qemu-img check's exit code for a check that completed: 2 corruptions, 3 leaks only, 0 clean. */
+    static int exitCode(CheckResult r) {
+        if (r.checkErrors() != 0) {
+            return 1;
         }
-        if (mode.repairs()) {
-            return QemuLock.acquire(f.channel(), path, QemuLock.PERM_CONSISTENT_READ | QemuLock.PERM_WRITE
-                    | QemuLock.PERM_RESIZE, QemuLock.PERM_CONSISTENT_READ | QemuLock.PERM_WRITE_UNCHANGED);
-        }
-        return QemuLock.acquire(f.channel(), path, 0,
-                QemuLock.PERM_ALL & ~(QemuLock.PERM_WRITE | QemuLock.PERM_RESIZE));
+        return r.corruptions() != 0 ? 2 : r.leaks() != 0 ? 3 : 0;
     }
 
     private static void debug(Exception e, PrintWriter err) {

@@ -27,7 +27,7 @@ import java.util.List;
  * table, snapshot table and bitmap directory, checked in the order QEMU checks them on open, so that the first error
  * reported is the one qemu-img reports. Every size field is bounded before memory is allocated from it. This is what
  * info, check, measure and map read; guest I/O (reads, writes, the L2 cache, allocation) is {@link Qcow2Disk}, which
- * is opened from it. (Called Qcow2Image before session 4.)
+ * is opened from it. (Called Qcow2Metadata before session 4.)
  *
  * <p>Encrypted images: q2 has no keys, so it opens them the way QEMU opens an image without a secret. An open for
  * guest data ({@link #load}, {@link #loadForCheck}, {@link #openReadOnly}) refuses them as qemu-img does without

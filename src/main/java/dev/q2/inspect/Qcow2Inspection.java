@@ -3,7 +3,9 @@ package dev.q2.inspect;
 import dev.q2.check.CheckFailedException;
 import dev.q2.check.CheckMode;
 import dev.q2.check.CheckResult;
-import dev.q2.check.Qcow2Checker;
+import dev.q2.check.CheckListener;
+import dev.q2.check.CheckMessage;
+import dev.q2.check.ImageChecker;
 import dev.q2.format.BitmapDirectory;
 import dev.q2.format.BitmapDirectoryEntry;
 import dev.q2.format.BitmapsExtension;
@@ -474,27 +476,30 @@ final class Qcow2Inspection {
         } catch (ImageException | FormatException e) {
             image = meta; // encrypted, or a data file QEMU would ask for: the metadata alone is checked
         }
-        StringWriter text = new StringWriter();
-        try (PrintWriter err = new PrintWriter(text)) {
-            CheckResult r;
-            try {
-                r = Qcow2Checker.check(image, CheckMode.NONE, err, new Qcow2Checker.Session());
-            } catch (CheckFailedException | ImageException | FormatException e) {
-                out.add(Rule.CHECK_CORRUPTION, "check could not complete: " + e.getMessage());
-                return;
-            }
-            err.flush();
-            if (r.corruptions == 0 && r.checkErrors == 0) {
-                return;
-            }
-            out.add(Rule.CHECK_CORRUPTION, "check found " + r.corruptions + " corruptions"
-                    + (r.checkErrors == 0 ? "" : " and " + r.checkErrors + " internal errors"));
-            int lines = 0;
-            for (String line : text.toString().split("\n")) {
-                if (line.startsWith("ERROR") && lines++ < MAX_CHECK_LINES) {
-                    out.add(Rule.CHECK_CORRUPTION, line.strip());
+        List<String> errors = new java.util.ArrayList<>();
+        CheckResult r;
+        try {
+            r = ImageChecker.checkReadOnly(image, new CheckListener() {
+                @Override
+                public void message(CheckMessage m) {
+                    for (String line : m.text().split("\n")) {
+                        if (line.startsWith("ERROR")) {
+                            errors.add(line.strip());
+                        }
+                    }
                 }
-            }
+            }).result();
+        } catch (CheckFailedException | ImageException | FormatException e) {
+            out.add(Rule.CHECK_CORRUPTION, "check could not complete: " + e.getMessage());
+            return;
+        }
+        if (r.corruptions() == 0 && r.checkErrors() == 0) {
+            return;
+        }
+        out.add(Rule.CHECK_CORRUPTION, "check found " + r.corruptions() + " corruptions"
+                + (r.checkErrors() == 0 ? "" : " and " + r.checkErrors() + " internal errors"));
+        for (String line : errors.subList(0, Math.min(errors.size(), MAX_CHECK_LINES))) {
+            out.add(Rule.CHECK_CORRUPTION, line);
         }
     }
 }
