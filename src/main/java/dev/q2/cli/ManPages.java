@@ -67,6 +67,16 @@ public final class ManPages {
                 "file sizes of a new 1 TiB image, and the L2 cache it will need",
                 "q2 measure -O qcow2 --output=json disk.raw", "what converting disk.raw to qcow2 will take"}));
 
+    /** Issue 14's commands (Map.of takes ten entries at most). */
+    private static final Map<String, Extra> EXTRAS_BITMAP_DD = Map.of(
+            BitmapCommand.NAME, new Extra(OK, new String[] {
+                "q2 bitmap --add img.qcow2 b0", "a new enabled bitmap b0, granularity from the cluster size",
+                "q2 bitmap --disable --merge b0 -b other.qcow2 img.qcow2 b1",
+                "disable b1 of img.qcow2, then set in it every bit set in b0 of other.qcow2"}),
+            DdCommand.NAME, new Extra(OK, new String[] {
+                "q2 dd -O qcow2 bs=1M count=64 if=disk.raw of=head.qcow2",
+                "the first 64 MiB of disk.raw as a new qcow2 image"}));
+
     private ManPages() {
     }
 
@@ -80,7 +90,7 @@ public final class ManPages {
         Path man = Files.createDirectories(out.resolve("man1"));
         write(man.resolve("q2.1"), topPage(top.getCommandSpec(), version));
         for (Map.Entry<String, CommandLine> e : top.getSubcommands().entrySet()) {
-            Extra extra = EXTRAS.get(e.getKey());
+            Extra extra = EXTRAS.containsKey(e.getKey()) ? EXTRAS.get(e.getKey()) : EXTRAS_BITMAP_DD.get(e.getKey());
             if (extra == null) {
                 throw new IllegalStateException("no exit codes and examples for q2 " + e.getKey() + " in ManPages");
             }

@@ -235,6 +235,11 @@ public final class Qcow2Disk implements BlockDevice {
         }
     }
 
+    /** The persistent bitmaps of an image open for writing (null when read-only), for qemu-img bitmap's edits. */
+    public PersistentBitmaps persistentBitmaps() {
+        return bitmaps;
+    }
+
     public Path path() {
         return path;
     }
