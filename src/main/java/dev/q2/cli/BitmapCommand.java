@@ -53,7 +53,7 @@ final class BitmapCommand implements Callable<Integer> {
         spec.name(NAME);
         spec.usageMessage().description("Add, remove, clear, enable, disable or merge persistent dirty bitmaps, as"
                 + " qemu-img bitmap").sortOptions(false);
-        spec.parser().unmatchedOptionsArePositionalParams(true);
+        spec.parser().unmatchedOptionsArePositionalParams(true).endOfOptionsDelimiter("\u0000"); // "--" is getopt's
         common.addTo(spec);
         spec.addPositional(args);
     }

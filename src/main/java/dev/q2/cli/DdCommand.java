@@ -39,7 +39,7 @@ final class DdCommand implements Callable<Integer> {
         spec.name(NAME);
         spec.usageMessage().description("Copy an image's guest data into a new raw or qcow2 image, as qemu-img dd")
                 .sortOptions(false);
-        spec.parser().unmatchedOptionsArePositionalParams(true);
+        spec.parser().unmatchedOptionsArePositionalParams(true).endOfOptionsDelimiter("\u0000"); // "--" is getopt's
         common.addTo(spec);
         spec.addPositional(args);
     }
@@ -154,6 +154,12 @@ final class DdCommand implements Callable<Integer> {
                 err.println("q2: " + out + ": error while creating output image: " + e.getCause().getMessage());
             } else {
                 String reason = Files.isDirectory(output) ? "Is a directory" : Errors.describe(e.getCause());
+                if (e.getCause() instanceof java.io.FileNotFoundException fnf && fnf.getMessage() != null
+                        && fnf.getMessage().endsWith(")") && fnf.getMessage().contains(" (")) {
+                    // RandomAccessFile's "NAME (reason)"
+                    String m = fnf.getMessage();
+                    reason = m.substring(m.lastIndexOf(" (") + 2, m.length() - 1);
+                }
                 err.println("q2: " + out + ": error while creating output image: Could not create '" + out + "': "
                         + reason);
             }

@@ -23,7 +23,7 @@ import java.nio.file.Path;
  * <li>{@code count} limits the input to its first {@code count * bs} bytes, counted from the start of the input and
  * not from {@code skip} (so {@code skip=2 count=4} copies two blocks);</li>
  * <li>the output is created with the format's defaults at the size left, the input size minus {@code skip * bs} (a
- * qcow2 image's size rounded up to 512 bytes as qcow2 creation rounds it), replacing any file of that name;</li>
+ * size rounded up to 512 bytes as QEMU's raw and qcow2 creation round it), replacing any file of that name;</li>
  * <li>a {@code skip} past the end of the input leaves an empty output and is reported
  * ({@link Result#skipPastEnd}), not refused;</li>
  * <li>every block is written as data, zeros included, one write per block (a qcow2 output is allocated over the
@@ -119,8 +119,9 @@ public final class DdCopier {
             java.io.RandomAccessFile raf;
             try {
                 raf = new java.io.RandomAccessFile(r.output().toFile(), "rw");
-                raf.setLength(0); // as QEMU's raw creation: truncated to 0, then to the size (a hole)
-                raf.setLength(left);
+                // as QEMU's raw creation: truncated to 0, then to the size rounded up to 512 bytes (a hole)
+                raf.setLength(0);
+                raf.setLength((left + 511) & ~511L);
             } catch (IOException e) {
                 throw new OpenFailure(false, e);
             }
@@ -141,7 +142,7 @@ public final class DdCopier {
             CreatePlanner.Plan plan = CreatePlanner.plan(new CreateRequest(output.toAbsolutePath().getParent(),
                     output.toString(), Long.toString(size), new CreateOptions(), null, null, true));
             Qcow2Creator.create(output, plan.spec());
-        } catch (CreateException e) {
+        } catch (IOException | CreateException e) {
             throw new OpenFailure(false, e);
         }
     }
