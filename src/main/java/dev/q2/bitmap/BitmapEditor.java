@@ -241,37 +241,47 @@ public final class BitmapEditor {
             throw fail(a, r, "Bitmap name cannot be empty");
         }
         long g = checkGranularity(a, r);
-        if (g == 0) {
-            g = defaultGranularity(disk.header().clusterSize());
+        String refusal = create(disk, pb, name, g == 0 ? defaultGranularity(disk.header().clusterSize()) : g);
+        if (refusal != null) {
+            throw fail(a, r, refusal);
         }
+    }
+
+    /**
+     * Creates a persistent bitmap as QEMU's block-dirty-bitmap-add does once the granularity is known (a power of
+     * two, at least 512): the name must be new, the image v3, and the bitmap within qcow2's limits. Returns QEMU's
+     * reason when it refuses, else null.
+     */
+    static String create(Qcow2Disk disk, PersistentBitmaps pb, String name, long g) {
         if (pb.exists(name)) {
-            throw fail(a, r, "Bitmap already exists: " + name);
+            return "Bitmap already exists: " + name;
         }
         String prefix = "Can't make bitmap '" + name + "' persistent in '" + nodeName() + "': ";
         if (disk.header().version() < 3) {
-            throw fail(a, r, prefix + "Cannot store dirty bitmaps in qcow2 v2 files");
+            return prefix + "Cannot store dirty bitmaps in qcow2 v2 files";
         }
         int bits = Long.numberOfTrailingZeros(g);
         if (bits > BitmapDirectoryEntry.MAX_GRANULARITY_BITS) {
-            throw fail(a, r, prefix + "Granularity exceeds maximum (2147483648 bytes)");
+            return prefix + "Granularity exceeds maximum (2147483648 bytes)";
         }
         long size = pb.diskSize();
         long bitmapBytes = ceilDiv(ceilDiv(size, g), 8);
         if (bitmapBytes > BitmapDirectoryEntry.MAX_PHYS_SIZE
                 || bitmapBytes > BitmapDirectoryEntry.MAX_TABLE_SIZE * pb.clusterSize()) {
-            throw fail(a, r, prefix + "Too much space will be occupied by the bitmap. Use larger granularity");
+            return prefix + "Too much space will be occupied by the bitmap. Use larger granularity";
         }
         if (name.getBytes(StandardCharsets.UTF_8).length > BitmapDirectoryEntry.MAX_NAME_SIZE) {
-            throw fail(a, r, prefix + "Name length exceeds maximum (1023 characters)");
+            return prefix + "Name length exceeds maximum (1023 characters)";
         }
         long[] usage = pb.directoryUsageWith(name);
         if (usage[0] > Limits.MAX_BITMAPS) {
-            throw fail(a, r, prefix + "Maximum number of persistent bitmaps is already reached");
+            return prefix + "Maximum number of persistent bitmaps is already reached";
         }
         if (usage[1] > Limits.MAX_BITMAP_DIRECTORY_SIZE) {
-            throw fail(a, r, prefix + "Not enough space in the bitmap directory");
+            return prefix + "Not enough space in the bitmap directory";
         }
         pb.create(name, bits);
+        return null;
     }
 
     /** The granularity as QEMU takes it (the low 32 bits of -g), 0 for the default; refused as QEMU refuses it. */

@@ -330,6 +330,15 @@ public final class PersistentBitmaps {
         return i;
     }
 
+    /** The names of the image's bitmaps, in directory order (then those created in this session). */
+    public List<String> names() {
+        List<String> out = new ArrayList<>();
+        for (BitmapDirectoryEntry e : directory) {
+            out.add(e.name());
+        }
+        return out;
+    }
+
     /** Whether the image has a bitmap of that name (loaded, inconsistent or created in this session). */
     public boolean exists(String name) {
         return indexOf(name) >= 0;
