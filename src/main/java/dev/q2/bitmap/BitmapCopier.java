@@ -1,7 +1,6 @@
 package dev.q2.bitmap;
 
 import dev.q2.image.Devices;
-import dev.q2.image.DiskOptions;
 import dev.q2.image.PersistentBitmaps;
 import dev.q2.image.Qcow2Disk;
 import dev.q2.image.Qcow2Image;
@@ -83,25 +82,23 @@ public final class BitmapCopier {
     }
 
     /**
-     * convert_copy_bitmaps, after the data: every consistent bitmap of {@code src} added to the qcow2 image
-     * {@code dst} (opened for writing without its backing chain, so the bitmaps are stored when it closes) with
+     * convert_copy_bitmaps, after the data: every consistent bitmap of {@code src} added to the qcow2 target
+     * {@code disk}, open for writing (the bitmaps are stored when it closes), with
      * the same granularity, enabled state and bits. Inconsistent bitmaps are skipped with {@code skipBroken}
      * ({@code warnings} receives qemu-img's warning for each).
      *
      * @throws BitmapCopyException "Failed to create bitmap NAME: reason" when the target refuses one
      */
-    public static void copy(Path src, String srcFormat, Path dst, boolean skipBroken, Consumer<String> warnings)
-            throws IOException {
+    public static void copy(Path src, String srcFormat, Qcow2Disk disk, boolean skipBroken,
+                            Consumer<String> warnings) throws IOException {
         try (ImageFile f = ImageFile.openReadOnly(src)) {
             PersistentBitmaps from = load(f, format(src, srcFormat));
             if (from == null) {
                 throw new BitmapCopyException("Source lacks bitmap support", null);
             }
-            try (Qcow2Disk disk = Qcow2Disk.open(dst, DiskOptions.readWrite().withoutBacking())) {
+            {
                 PersistentBitmaps to = disk.persistentBitmaps();
-                List<String> order = walk(from);
-                List<String> todo = new ArrayList<>();
-                for (String name : order) {
+                for (String name : walk(from)) {
                     if (from.inconsistent(name)) {
                         if (skipBroken) {
                             warnings.accept("Skipping inconsistent bitmap '" + name + "'");
@@ -110,12 +107,6 @@ public final class BitmapCopier {
                         throw new BitmapCopyException("Failed to populate bitmap " + name + ": Bitmap '" + name
                                 + "' is inconsistent and cannot be used", null);
                     }
-                    todo.add(name);
-                }
-                // created in the source's directory order: QEMU stores its new bitmaps in the reverse of the order it
-                // created them, which was the reverse of the source's
-                Collections.reverse(todo);
-                for (String name : todo) {
                     String refusal = BitmapEditor.create(disk, to, name, from.granularity(name));
                     if (refusal != null) {
                         throw new BitmapCopyException("Failed to create bitmap " + name + ": " + refusal, null);

@@ -254,12 +254,9 @@ final class ConvertCommand implements Callable<Integer> {
                 return fail(err, "Format driver 'qcow2' does not support bitmaps");
             }
             try {
-                Converter.into(src, dst, settings, false, bar);
+                Converter.into(src, dst, settings, false, bar, bitmaps ? this::copyBitmaps : null);
             } catch (QemuLock.LockConflictException e) {
                 return fail(err, "Could not open '" + target + "': " + e.qemuLines(target));
-            }
-            if (bitmaps && !copyBitmaps(dst, err)) {
-                return 1;
             }
             return done(out);
         }
@@ -337,11 +334,8 @@ final class ConvertCommand implements Callable<Integer> {
         if (bitmaps && plan.spec().version() < 3) {
             return fail(err, "Format driver 'qcow2' does not support bitmaps"); // the new target stays
         }
-        Converter.into(src, dst,
-                new Converter.Settings(compress, backing != null, backing == null, minSparse, durable), true, bar);
-        if (bitmaps && !copyBitmaps(dst, err)) {
-            return 1;
-        }
+        Converter.into(src, dst, new Converter.Settings(compress, backing != null, backing == null, minSparse,
+                durable), true, bar, bitmaps ? this::copyBitmaps : null);
         return done(out);
     }
 
@@ -370,15 +364,14 @@ final class ConvertCommand implements Callable<Integer> {
         }
     }
 
-    /** convert --bitmaps' copy into the qcow2 target, after the data; false after printing the failure. */
-    private boolean copyBitmaps(Path dst, PrintWriter err) {
+    /** convert --bitmaps' copy into the open qcow2 target, after the data (a failure ends the command). */
+    private void copyBitmaps(Qcow2Disk target) throws java.io.IOException {
+        PrintWriter err = spec.commandLine().getErr();
         try {
-            dev.q2.bitmap.BitmapCopier.copy(main.resolve(source), sourceFormat, dst, skipBroken,
+            dev.q2.bitmap.BitmapCopier.copy(main.resolve(source), sourceFormat, target, skipBroken,
                     w -> err.println("q2: warning: " + w));
-            return true;
-        } catch (Exception e) {
-            fail(err, Errors.describe(e));
-            return false;
+        } catch (dev.q2.bitmap.BitmapCopier.BitmapCopyException e) {
+            throw new ConvertException(e.getMessage());
         }
     }
 

@@ -381,7 +381,8 @@ public final class PersistentBitmaps {
 
     /**
      * Creates an empty, enabled bitmap, kept in memory and stored with the others on close (QEMU's
-     * block-dirty-bitmap-add of a persistent bitmap); the caller has checked QEMU's constraints.
+     * block-dirty-bitmap-add of a persistent bitmap); the caller has checked QEMU's constraints. Bitmaps created in
+     * one session are stored after the image's, the last created first, as QEMU stores them.
      */
     public void create(String name, int granularityBits) {
         if (refcounts == null) {
@@ -390,14 +391,19 @@ public final class PersistentBitmaps {
         int n = (int) BitmapDirectoryEntry.tableEntriesFor(diskSize, granularityBits, cs);
         Loaded l = new Loaded(granularityBits, true, new long[n]);
         l.isNew = true;
+        // QEMU keeps its bitmaps newest first and stores new ones after the image's in that order
+        int at = 0;
+        while (at < loaded.size() && (loaded.get(at) == null || !loaded.get(at).isNew)) {
+            at++;
+        }
         List<BitmapDirectoryEntry> d = new ArrayList<>(directory);
-        d.add(new BitmapDirectoryEntry(0, n, BitmapDirectoryEntry.FLAG_AUTO, BitmapDirectoryEntry.TYPE_DIRTY_TRACKING,
-                granularityBits, name, 0));
+        d.add(at, new BitmapDirectoryEntry(0, n, BitmapDirectoryEntry.FLAG_AUTO,
+                BitmapDirectoryEntry.TYPE_DIRTY_TRACKING, granularityBits, name, 0));
         directory = d;
         List<byte[]> nm = new ArrayList<>(names);
-        nm.add(name.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        nm.add(at, name.getBytes(java.nio.charset.StandardCharsets.UTF_8));
         names = nm;
-        loaded.add(l);
+        loaded.add(at, l);
     }
 
     /** Enables or disables a loaded bitmap (stored as the auto flag on close). */
