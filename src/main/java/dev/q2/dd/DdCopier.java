@@ -20,6 +20,8 @@ import java.nio.file.Path;
  * blocks of {@code bs} bytes, as qemu-img 7.2's img_dd does:
  *
  * <ul>
+ * <li>the input's length is counted in whole 512-byte sectors, as QEMU's block layer counts it (a raw file's
+ * tail reads as zeros);</li>
  * <li>{@code count} limits the input to its first {@code count * bs} bytes, counted from the start of the input and
  * not from {@code skip} (so {@code skip=2 count=4} copies two blocks);</li>
  * <li>the output is created with the format's defaults at the size left, the input size minus {@code skip * bs} (a
@@ -91,7 +93,9 @@ public final class DdCopier {
             throw new OpenFailure(true, e);
         }
         try (in) {
-            long size = in.size();
+            // QEMU's block layer counts lengths in 512-byte sectors: a raw input of 3000000 bytes is 3000320 long,
+            // the tail reading as zeros
+            long size = (in.size() + 511) & ~511L;
             long bs = r.blockSize();
             long left = outputSize(size, r);
             boolean past = left < 0;
