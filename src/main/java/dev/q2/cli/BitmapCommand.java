@@ -52,7 +52,9 @@ final class BitmapCommand implements Callable<Integer> {
         this.main = main;
         spec.name(NAME);
         spec.usageMessage().description("Add, remove, clear, enable, disable or merge persistent dirty bitmaps, as"
-                + " qemu-img bitmap").sortOptions(false);
+                + " qemu-img bitmap").sortOptions(false).customSynopsis("q2 bitmap (--add | --remove | --clear"
+                + " | --enable | --disable | --merge SOURCE)... [-g GRANULARITY] [-b SOURCE_FILE [-F SOURCE_FMT]]"
+                + " [-f FMT] FILE BITMAP");
         spec.parser().unmatchedOptionsArePositionalParams(true).endOfOptionsDelimiter("\u0000"); // "--" is getopt's
         common.addTo(spec);
         spec.addPositional(args);

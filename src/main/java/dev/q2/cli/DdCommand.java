@@ -38,7 +38,8 @@ final class DdCommand implements Callable<Integer> {
         this.main = main;
         spec.name(NAME);
         spec.usageMessage().description("Copy an image's guest data into a new raw or qcow2 image, as qemu-img dd")
-                .sortOptions(false);
+                .sortOptions(false).customSynopsis("q2 dd [-U] [-f FMT] [-O OUTPUT_FMT] [bs=BLOCK_SIZE]"
+                        + " [count=BLOCKS] [skip=BLOCKS] if=INPUT of=OUTPUT");
         spec.parser().unmatchedOptionsArePositionalParams(true).endOfOptionsDelimiter("\u0000"); // "--" is getopt's
         common.addTo(spec);
         spec.addPositional(args);
