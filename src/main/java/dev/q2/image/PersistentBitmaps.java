@@ -502,6 +502,14 @@ public final class PersistentBitmaps {
         }
         long oldOffset = directoryOffset;
         long oldSize = directorySize;
+        // the header as the engine left it on disk (its incompatible bits, L1 table), not as this class last wrote it
+        ByteBuffer fixed = ByteBuffer.allocate(QcowHeader.V3_HEADER_LENGTH);
+        file.readZeroFilled(0, fixed);
+        try {
+            header = QcowHeader.decode(fixed.flip());
+        } catch (FormatException e) {
+            throw new ImageException("Could not update qcow2 header: " + e.getMessage());
+        }
         extensions.removeIf(x -> x.type() == HeaderExtension.BITMAPS);
         if (!onDisk.isEmpty()) {
             byte[] dir = BitmapDirectory.encode(onDisk, onDiskNames);
