@@ -440,6 +440,21 @@ public final class PersistentBitmaps {
                 if (b[i] == 0) {
                     continue;
                 }
+                if (b[i] == (byte) 0xff) { // eight dirty bits: one range
+                    long bit = base + i * 8L;
+                    long from = bit << l.granularityBits;
+                    long to = Math.min(diskSize, (bit + 8) << l.granularityBits);
+                    if (from == runEnd) {
+                        runEnd = to;
+                    } else {
+                        if (runStart >= 0) {
+                            sink.accept(runStart, runEnd);
+                        }
+                        runStart = from;
+                        runEnd = to;
+                    }
+                    continue;
+                }
                 for (int j = 0; j < 8; j++) {
                     if ((b[i] & (1 << j)) == 0) {
                         continue;
