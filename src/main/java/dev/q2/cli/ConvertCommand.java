@@ -69,6 +69,10 @@ final class ConvertCommand implements Callable<Integer> {
     private final OptionSpec quietOpt = Options.flag("Quiet", "-q");
     private final OptionSpec forceShareOpt =
             Options.flag("Open the source even if another process holds it", "-U", "--force-share");
+    private final OptionSpec bitmapsOpt = Options.flag("Copy the source's persistent bitmaps (qcow2 target)",
+            "--bitmaps");
+    private final OptionSpec skipBrokenOpt = Options.flag("With --bitmaps: skip inconsistent bitmaps with a warning",
+            "--skip-broken-bitmaps");
     private final PositionalParamSpec sourceParam = Options.positional("0", "1", "SOURCE");
     private final PositionalParamSpec targetParam = Options.positional("1", "1", "TARGET");
 
@@ -91,6 +95,9 @@ final class ConvertCommand implements Callable<Integer> {
     boolean forceShare;
     String source;
     String target;
+    /** --bitmaps and --skip-broken-bitmaps (dev.q2.bitmap.BitmapCopier). */
+    boolean bitmaps;
+    boolean skipBroken;
 
     ConvertCommand(Main main) {
         this.main = main;
@@ -113,6 +120,8 @@ final class ConvertCommand implements Callable<Integer> {
         spec.addOption(progressOpt);
         spec.addOption(quietOpt);
         spec.addOption(forceShareOpt);
+        spec.addOption(bitmapsOpt);
+        spec.addOption(skipBrokenOpt);
         spec.addPositional(sourceParam);
         spec.addPositional(targetParam);
     }
@@ -149,6 +158,11 @@ final class ConvertCommand implements Callable<Integer> {
             if (a == coroutinesOpt && !validCoroutines(coroutinesOpt.getValue())) {
                 return fail(err, "Invalid number of coroutines. Allowed number of coroutines is between 1 and 16");
             }
+        }
+        bitmaps = parsed.hasMatchedOption(bitmapsOpt);
+        skipBroken = parsed.hasMatchedOption(skipBrokenOpt);
+        if (skipBroken && !bitmaps) {
+            return fail(err, "Use of --skip-broken-bitmaps requires --bitmaps");
         }
         if (noCreate && !options.isEmpty()) {
             return fail(err, "-o has no effect when skipping image creation");
@@ -206,6 +220,9 @@ final class ConvertCommand implements Callable<Integer> {
         }
         Path dst = main.resolve(target);
         DoubleConsumer bar = progressBar(out);
+        if (bitmaps && !checkBitmaps(err)) {
+            return 1;
+        }
         if (noCreate) {
             if (targetIsZero && backingFile != null) {
                 // qemu-img 7.2 reports this and then exits with 0 without converting; q2 fails
@@ -217,6 +234,9 @@ final class ConvertCommand implements Callable<Integer> {
             Converter.Settings settings =
                     new Converter.Settings(compress, backingFile != null, targetIsZero, minSparse, durable);
             if (targetFormat.equals("raw")) {
+                if (bitmaps) {
+                    return fail(err, "Format driver 'raw' does not support bitmaps");
+                }
                 return intoRaw(src, dst, settings, bar, out, err);
             }
             if (!java.nio.file.Files.exists(dst)) {
@@ -230,8 +250,11 @@ final class ConvertCommand implements Callable<Integer> {
             } catch (ImageException e) {
                 return fail(err, Errors.couldNotOpen(target, e));
             }
+            if (bitmaps && !supportsBitmaps(dst)) {
+                return fail(err, "Format driver 'qcow2' does not support bitmaps");
+            }
             try {
-                Converter.into(src, dst, settings, false, bar);
+                Converter.into(src, dst, settings, false, bar, bitmaps ? this::copyBitmaps : null);
             } catch (QemuLock.LockConflictException e) {
                 return fail(err, "Could not open '" + target + "': " + e.qemuLines(target));
             }
@@ -254,6 +277,10 @@ final class ConvertCommand implements Callable<Integer> {
                 // qemu-img creates the target before it reads the cache mode, and leaves it behind
                 Converter.createRaw(dst, src.size());
                 return fail(err, "Invalid cache option: " + badCache);
+            }
+            if (bitmaps) {
+                Converter.createRaw(dst, src.size()); // created, then refused, as by qemu-img
+                return fail(err, "Format driver 'raw' does not support bitmaps");
             }
             if (sparseOpt.getValue() == null) {
                 Converter.toRaw(src, dst, durable, bar); // the fast path: same bytes, not quite the same holes
@@ -304,9 +331,48 @@ final class ConvertCommand implements Callable<Integer> {
                         + shown + "': No such file or directory");
             }
         }
-        Converter.into(src, dst,
-                new Converter.Settings(compress, backing != null, backing == null, minSparse, durable), true, bar);
+        if (bitmaps && plan.spec().version() < 3) {
+            return fail(err, "Format driver 'qcow2' does not support bitmaps"); // the new target stays
+        }
+        Converter.into(src, dst, new Converter.Settings(compress, backing != null, backing == null, minSparse,
+                durable), true, bar, bitmaps ? this::copyBitmaps : null);
         return done(out);
+    }
+
+    /** convert --bitmaps' check of the source, before the target is created; false after printing the refusal. */
+    private boolean checkBitmaps(PrintWriter err) {
+        try {
+            dev.q2.bitmap.BitmapCopier.check(main.resolve(source), sourceFormat, skipBroken);
+            return true;
+        } catch (dev.q2.bitmap.BitmapCopier.BitmapCopyException e) {
+            fail(err, e.getMessage());
+            if (e.hint() != null) {
+                err.println(e.hint());
+            }
+            return false;
+        } catch (Exception e) {
+            fail(err, Errors.describe(e));
+            return false;
+        }
+    }
+
+    private static boolean supportsBitmaps(Path qcow2) {
+        try (dev.q2.image.Qcow2Metadata img = dev.q2.image.Qcow2Metadata.openMetadata(qcow2)) {
+            return img.header().version() >= 3;
+        } catch (Exception e) {
+            return true; // the open for writing reports it
+        }
+    }
+
+    /** convert --bitmaps' copy into the open qcow2 target, after the data (a failure ends the command). */
+    private void copyBitmaps(Qcow2Disk target) throws java.io.IOException {
+        PrintWriter err = spec.commandLine().getErr();
+        try {
+            dev.q2.bitmap.BitmapCopier.copy(main.resolve(source), sourceFormat, target, skipBroken,
+                    w -> err.println("q2: warning: " + w));
+        } catch (dev.q2.bitmap.BitmapCopier.BitmapCopyException e) {
+            throw new ConvertException(e.getMessage());
+        }
     }
 
     /** The cache modes QEMU's bdrv_parse_cache_mode knows ("off" is an old name for none). */

@@ -20,7 +20,7 @@ public final class Main implements java.util.concurrent.Callable<Integer> {
     /** Subcommand names, in the order usage help lists them. */
     private static final String[] SUBCOMMANDS = {CreateCommand.NAME, InfoCommand.NAME, CheckCommand.NAME,
         MapCommand.NAME, ConvertCommand.NAME, CompareCommand.NAME, IoCommand.NAME, BenchCommand.NAME, MeasureCommand.NAME,
-        InspectCommand.NAME};
+        BitmapCommand.NAME, DdCommand.NAME, InspectCommand.NAME};
 
     /** picocli's documented switch for leaving out built-in converters (a comma-separated list of regexes). */
     private static final String CONVERTER_EXCLUDES = "picocli.converters.excludes";
@@ -147,6 +147,10 @@ public final class Main implements java.util.concurrent.Callable<Integer> {
                 return new BenchCommand(this).spec();
             case MeasureCommand.NAME:
                 return new MeasureCommand(this).spec();
+            case BitmapCommand.NAME:
+                return new BitmapCommand(this).spec();
+            case DdCommand.NAME:
+                return new DdCommand(this).spec();
             case InspectCommand.NAME:
                 return new InspectCommand(this).spec();
             default:

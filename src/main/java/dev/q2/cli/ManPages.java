@@ -74,6 +74,16 @@ public final class ManPages {
                 "q2 inspect -f qcow2 upload.img", "the upload gate: exit 0 only for a qcow2 image that names no file",
                 "q2 inspect --output=json upload.img", "the format, sizes and every finding, as JSON"}));
 
+    /** Issue 14's commands (Map.of takes ten entries at most). */
+    private static final Map<String, Extra> EXTRAS_BITMAP_DD = Map.of(
+            BitmapCommand.NAME, new Extra(OK, new String[] {
+                "q2 bitmap --add img.qcow2 b0", "a new enabled bitmap b0, granularity from the cluster size",
+                "q2 bitmap --disable --merge b0 -b other.qcow2 img.qcow2 b1",
+                "disable b1 of img.qcow2, then set in it every bit set in b0 of other.qcow2"}),
+            DdCommand.NAME, new Extra(OK, new String[] {
+                "q2 dd -O qcow2 bs=1M count=64 if=disk.raw of=head.qcow2",
+                "the first 64 MiB of disk.raw as a new qcow2 image"}));
+
     private ManPages() {
     }
 
@@ -87,7 +97,7 @@ public final class ManPages {
         Path man = Files.createDirectories(out.resolve("man1"));
         write(man.resolve("q2.1"), topPage(top.getCommandSpec(), version));
         for (Map.Entry<String, CommandLine> e : top.getSubcommands().entrySet()) {
-            Extra extra = EXTRAS.get(e.getKey());
+            Extra extra = EXTRAS.containsKey(e.getKey()) ? EXTRAS.get(e.getKey()) : EXTRAS_BITMAP_DD.get(e.getKey());
             if (extra == null) {
                 throw new IllegalStateException("no exit codes and examples for q2 " + e.getKey() + " in ManPages");
             }

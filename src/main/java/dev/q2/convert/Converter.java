@@ -212,6 +212,17 @@ public final class Converter {
      */
     public static void into(BlockDevice src, Path dst, Settings settings, boolean targetIsNew,
                             DoubleConsumer progress) throws IOException {
+        into(src, dst, settings, targetIsNew, progress, null);
+    }
+
+    /** What runs on the qcow2 target after the copy, before it is closed (convert --bitmaps). */
+    public interface BeforeClose {
+        void run(Qcow2Disk target) throws IOException;
+    }
+
+    /** {@link #into(BlockDevice, Path, Settings, boolean, DoubleConsumer)}, then {@code beforeClose} (may be null). */
+    public static void into(BlockDevice src, Path dst, Settings settings, boolean targetIsNew,
+                            DoubleConsumer progress, BeforeClose beforeClose) throws IOException {
         try (Qcow2Disk out = Qcow2Disk.open(dst, DiskOptions.readWrite().withDurable(settings.durable()))) {
             long total = roundUp(src.size());
             if (out.size() < total) {
@@ -233,6 +244,9 @@ public final class Converter {
                 }
             }, out, settings, total, backingEnd, progress).run();
             out.flush();
+            if (beforeClose != null) {
+                beforeClose.run(out);
+            }
         }
     }
 

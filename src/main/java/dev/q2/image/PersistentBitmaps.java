@@ -292,14 +292,11 @@ public final class PersistentBitmaps {
         refcounts.addReferences(directoryOffset, directorySize, -1);
         for (int i = 0; i < directory.size(); i++) {
             Loaded l = loaded.get(i);
-            if (l == null) {
+            if (l == null || l.isNew) {
                 continue;
             }
             for (long entry : l.table) {
-                long off = entry & BitmapDirectory.TABLE_ENTRY_OFFSET_MASK;
-                if (off != 0) {
-                    refcounts.addReferences(off, cs, -1);
-                }
+                freeDataCluster(entry & BitmapDirectory.TABLE_ENTRY_OFFSET_MASK);
             }
             BitmapDirectoryEntry old = directory.get(i);
             refcounts.addReferences(old.bitmapTableOffset(), old.bitmapTableSize() * 8L, -1);
@@ -311,6 +308,306 @@ public final class PersistentBitmaps {
         directorySize = dir.length;
         loaded.clear();
         return header;
+    }
+
+    // ---- the bitmaps as named objects, for qemu-img bitmap's operations (dev.q2.bitmap) ------------------------
+
+    /** Index of the bitmap named {@code name} (names compared as stored bytes), or -1. */
+    private int indexOf(String name) {
+        byte[] n = name.getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        for (int i = 0; i < names.size(); i++) {
+            if (Arrays.equals(names.get(i), n)) {
+                return i;
+            }
+        }
+        return -1;
+    }
+
+    private int require(String name) {
+        int i = indexOf(name);
+        if (i < 0) {
+            throw new IllegalArgumentException("no bitmap " + name);
+        }
+        return i;
+    }
+
+    /** The names of the image's bitmaps, in directory order (then those created in this session). */
+    public List<String> names() {
+        List<String> out = new ArrayList<>();
+        for (BitmapDirectoryEntry e : directory) {
+            out.add(e.name());
+        }
+        return out;
+    }
+
+    /** Whether the image has a bitmap of that name (loaded, inconsistent or created in this session). */
+    public boolean exists(String name) {
+        return indexOf(name) >= 0;
+    }
+
+    /** Whether the named bitmap was in use when the image was opened (QEMU: inconsistent; never loaded). */
+    public boolean inconsistent(String name) {
+        return loaded.get(require(name)) == null;
+    }
+
+    /** Whether the named (consistent) bitmap records writes. */
+    public boolean enabled(String name) {
+        return loaded.get(require(name)).enabled;
+    }
+
+    /** Number of bitmaps and bytes of directory they take, counting one more named {@code extra} (may be null). */
+    public long[] directoryUsageWith(String extra) {
+        long size = 0;
+        for (byte[] n : names) {
+            size += (BitmapDirectoryEntry.FIXED_SIZE + n.length + 7) & ~7;
+        }
+        long nb = names.size();
+        if (extra != null) {
+            nb++;
+            size += (BitmapDirectoryEntry.FIXED_SIZE + extra.getBytes(java.nio.charset.StandardCharsets.UTF_8).length
+                    + 7) & ~7;
+        }
+        return new long[] {nb, size};
+    }
+
+    /** The image's virtual size (the size of every bitmap). */
+    public long diskSize() {
+        return diskSize;
+    }
+
+    /** The image's cluster size. */
+    public long clusterSize() {
+        return cs;
+    }
+
+    /**
+     * Creates an empty, enabled bitmap, kept in memory and stored with the others on close (QEMU's
+     * block-dirty-bitmap-add of a persistent bitmap); the caller has checked QEMU's constraints. Bitmaps created in
+     * one session are stored after the image's, the last created first, as QEMU stores them.
+     */
+    public void create(String name, int granularityBits) {
+        if (refcounts == null) {
+            throw new IllegalStateException("read-only");
+        }
+        int n = (int) BitmapDirectoryEntry.tableEntriesFor(diskSize, granularityBits, cs);
+        Loaded l = new Loaded(granularityBits, true, new long[n]);
+        l.isNew = true;
+        // QEMU keeps its bitmaps newest first and stores new ones after the image's in that order
+        int at = 0;
+        while (at < loaded.size() && (loaded.get(at) == null || !loaded.get(at).isNew)) {
+            at++;
+        }
+        List<BitmapDirectoryEntry> d = new ArrayList<>(directory);
+        d.add(at, new BitmapDirectoryEntry(0, n, BitmapDirectoryEntry.FLAG_AUTO,
+                BitmapDirectoryEntry.TYPE_DIRTY_TRACKING, granularityBits, name, 0));
+        directory = d;
+        List<byte[]> nm = new ArrayList<>(names);
+        nm.add(at, name.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        names = nm;
+        loaded.add(at, l);
+    }
+
+    /** Enables or disables a loaded bitmap (stored as the auto flag on close). */
+    public void setEnabled(String name, boolean on) {
+        loaded.get(require(name)).enabled = on;
+    }
+
+    /** Clears every bit of a loaded bitmap. */
+    public void clear(String name) {
+        Loaded l = loaded.get(require(name));
+        l.touched.clear();
+        l.cleared = true;
+    }
+
+    /** The granularity of the named bitmap, in bytes. */
+    public long granularity(String name) {
+        return directory.get(require(name)).granularity();
+    }
+
+    /** Receives dirty ranges of guest bytes, [from, to). */
+    public interface RangeSink {
+        void accept(long from, long to) throws IOException;
+    }
+
+    /** Reports the dirty ranges of a loaded bitmap, in order, each as long as possible. */
+    public void forEachDirty(String name, RangeSink sink) throws IOException {
+        Loaded l = loaded.get(require(name));
+        long runStart = -1;
+        long runEnd = -1;
+        for (int c = 0; c < l.table.length; c++) {
+            byte[] b = l.chunk(c, false);
+            long base = c * l.bitsPerChunk;
+            for (int i = 0; i < b.length; i++) {
+                if (b[i] == 0) {
+                    continue;
+                }
+                if (b[i] == (byte) 0xff) { // eight dirty bits: one range
+                    long bit = base + i * 8L;
+                    long from = bit << l.granularityBits;
+                    long to = Math.min(diskSize, (bit + 8) << l.granularityBits);
+                    if (from == runEnd) {
+                        runEnd = to;
+                    } else {
+                        if (runStart >= 0) {
+                            sink.accept(runStart, runEnd);
+                        }
+                        runStart = from;
+                        runEnd = to;
+                    }
+                    continue;
+                }
+                for (int j = 0; j < 8; j++) {
+                    if ((b[i] & (1 << j)) == 0) {
+                        continue;
+                    }
+                    long bit = base + i * 8L + j;
+                    long from = bit << l.granularityBits;
+                    long to = Math.min(diskSize, (bit + 1) << l.granularityBits);
+                    if (from == runEnd) {
+                        runEnd = to;
+                    } else {
+                        if (runStart >= 0) {
+                            sink.accept(runStart, runEnd);
+                        }
+                        runStart = from;
+                        runEnd = to;
+                    }
+                }
+            }
+        }
+        if (runStart >= 0) {
+            sink.accept(runStart, runEnd);
+        }
+    }
+
+    /** Sets the bits of a loaded bitmap that cover guest bytes [from, to), whether it is enabled or not. */
+    public void setDirty(String name, long from, long to) throws IOException {
+        if (to > from) {
+            loaded.get(require(name)).set(from, Math.min(to, diskSize));
+        }
+    }
+
+    /**
+     * Removes a bitmap from the image at once, as QEMU's qcow2_co_remove_persistent_dirty_bitmap does: a new
+     * directory without it (or no bitmaps extension when it was the last), refcounts synced before the header
+     * points at it, then the old directory and the bitmap's clusters freed. A bitmap created in this session and
+     * not yet stored is only forgotten.
+     */
+    public void remove(String name) throws IOException {
+        int i = require(name);
+        Loaded l = loaded.get(i);
+        BitmapDirectoryEntry gone = directory.get(i);
+        List<BitmapDirectoryEntry> d = new ArrayList<>(directory);
+        List<byte[]> nm = new ArrayList<>(names);
+        d.remove(i);
+        nm.remove(i);
+        loaded.remove(i);
+        directory = d;
+        names = nm;
+        if (l != null && l.isNew) {
+            return;
+        }
+        // the image's directory: every entry but the new ones (created in this session, not yet stored)
+        List<BitmapDirectoryEntry> onDisk = new ArrayList<>();
+        List<byte[]> onDiskNames = new ArrayList<>();
+        for (int k = 0; k < d.size(); k++) {
+            if (loaded.get(k) == null || !loaded.get(k).isNew) {
+                onDisk.add(d.get(k));
+                onDiskNames.add(nm.get(k));
+            }
+        }
+        long oldOffset = directoryOffset;
+        long oldSize = directorySize;
+        // the header as the engine left it on disk (its incompatible bits, L1 table), not as this class last wrote it
+        ByteBuffer fixed = ByteBuffer.allocate(QcowHeader.V3_HEADER_LENGTH);
+        file.readZeroFilled(0, fixed);
+        try {
+            header = QcowHeader.decode(fixed.flip());
+        } catch (FormatException e) {
+            throw new ImageException("Could not update qcow2 header: " + e.getMessage());
+        }
+        extensions.removeIf(x -> x.type() == HeaderExtension.BITMAPS);
+        if (!onDisk.isEmpty()) {
+            byte[] dir = BitmapDirectory.encode(onDisk, onDiskNames);
+            long dirOffset = refcounts.allocClusters(dir.length);
+            file.writeFully(dirOffset, ByteBuffer.wrap(dir));
+            refcounts.flush();
+            sync.sync();
+            extensions.add(new HeaderExtension(HeaderExtension.BITMAPS,
+                    new BitmapsExtension(onDisk.size(), dir.length, dirOffset).encode()));
+            header = header.withRefcountTable(refcounts.tableOffset(), refcounts.tableClusters())
+                    .withAutoclearFeatures(header.autoclearFeatures() | Features.AUTOCLEAR_BITMAPS);
+            directoryOffset = dirOffset;
+            directorySize = dir.length;
+        } else {
+            header = header.withRefcountTable(refcounts.tableOffset(), refcounts.tableClusters())
+                    .withAutoclearFeatures(header.autoclearFeatures() & ~Features.AUTOCLEAR_BITMAPS);
+            directoryOffset = 0;
+            directorySize = 0;
+        }
+        writeHeader();
+        sync.sync();
+        if (oldSize > 0) {
+            refcounts.addReferences(oldOffset, oldSize, -1);
+        }
+        freeTable(gone);
+        refcounts.flush();
+        sync.sync();
+    }
+
+    /**
+     * Drops the reference to a bitmap data cluster (none at offset 0). QEMU frees these with QCOW2_DISCARD_ALWAYS:
+     * a cluster no longer used is discarded in the image file (which QEMU always opens with unmap), so it reads as
+     * zeros afterwards; q2 punches the hole too (or writes zeros where the file system cannot).
+     */
+    private void freeDataCluster(long off) throws IOException {
+        if (off == 0) {
+            return;
+        }
+        refcounts.addReferences(off, cs, -1);
+        if (refcounts.refcount(off / cs) == 0 && !file.punchHole(off, cs)) {
+            file.writeFully(off, ByteBuffer.allocate((int) cs));
+        }
+    }
+
+    /** Frees a bitmap's data clusters and table as QEMU's free_bitmap_clusters (nothing when the table is bad). */
+    private void freeTable(BitmapDirectoryEntry e) throws IOException {
+        int n = e.bitmapTableSize();
+        if (n <= 0 || e.bitmapTableOffset() == 0 || n > BitmapDirectoryEntry.MAX_TABLE_SIZE) {
+            return;
+        }
+        ByteBuffer buf = ByteBuffer.allocate(n * 8).order(ByteOrder.BIG_ENDIAN);
+        file.readZeroFilled(e.bitmapTableOffset(), buf);
+        long[] table = new long[n];
+        for (int k = 0; k < n; k++) {
+            table[k] = buf.getLong(k * 8);
+            if (!BitmapDirectory.validTableEntry(table[k], cs)) {
+                return;
+            }
+        }
+        for (long entry : table) {
+            freeDataCluster(entry & BitmapDirectory.TABLE_ENTRY_OFFSET_MASK);
+        }
+        refcounts.addReferences(e.bitmapTableOffset(), n * 8L, -1);
+    }
+
+    /**
+     * The bitmaps of an image opened read-only (the source of a merge from another image): loaded as QEMU loads
+     * them without write access (a bitmap in use is inconsistent), nothing written.
+     */
+    public static PersistentBitmaps readOnly(ImageFile file, Qcow2Metadata img) throws IOException {
+        PersistentBitmaps pb = new PersistentBitmaps(file, null, () -> { }, img.header(), img.extensions());
+        BitmapsExtension ext = img.bitmapsExtension();
+        if (ext == null || (img.header().autoclearFeatures() & Features.AUTOCLEAR_BITMAPS) == 0) {
+            return pb;
+        }
+        pb.directoryOffset = ext.bitmapDirectoryOffset();
+        pb.directorySize = ext.bitmapDirectorySize();
+        pb.directory = pb.readDirectory(Integer.toUnsignedLong(ext.nbBitmaps()));
+        for (BitmapDirectoryEntry e : pb.directory) {
+            pb.loaded.add(e.inUse() ? null : pb.load(e));
+        }
+        return pb;
     }
 
     private static boolean allZero(byte[] b) {
@@ -325,7 +622,11 @@ public final class PersistentBitmaps {
     /** One bitmap's bits: the clusters of bits that writes touched, the rest read from its old table on demand. */
     private final class Loaded {
         final int granularityBits;
-        final boolean enabled;
+        boolean enabled;
+        /** Created in this session: no old table to free. */
+        boolean isNew;
+        /** Cleared in this session: chunks not touched since read as zeros, not from the old table. */
+        boolean cleared;
         final long[] table;
         final long bits;
         final long bitsPerChunk;
@@ -346,7 +647,7 @@ public final class PersistentBitmaps {
                 return b;
             }
             b = new byte[(int) cs];
-            long entry = table[c];
+            long entry = cleared ? 0 : table[c];
             long off = entry & BitmapDirectory.TABLE_ENTRY_OFFSET_MASK;
             if (off != 0) {
                 file.readZeroFilled(off, ByteBuffer.wrap(b));

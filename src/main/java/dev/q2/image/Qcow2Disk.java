@@ -111,6 +111,11 @@ public final class Qcow2Disk implements BlockDevice {
         return DiskOpener.open(storage, opt, diagnostics);
     }
 
+    /** The persistent bitmaps of an image open for writing (null when read-only), for qemu-img bitmap's edits. */
+    public PersistentBitmaps persistentBitmaps() {
+        return disk.bitmaps;
+    }
+
     public Path path() {
         return disk.path;
     }

@@ -1,0 +1,180 @@
+package dev.q2.cli;
+
+import dev.q2.dd.DdCopier;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Model.PositionalParamSpec;
+import picocli.CommandLine.ParseResult;
+
+import java.io.PrintWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
+
+/**
+ * q2 dd: qemu-img dd (dev.q2.dd), its options read as its getopt_long reads them and its operands (bs=, count=,
+ * if=, of=, skip=) as it reads them, in order, refused in its words.
+ */
+final class DdCommand implements Callable<Integer> {
+    static final String NAME = "dd";
+
+    private static final Map<String, String[]> LONGS = Map.of(
+            "help", new String[] {"0", "h"},
+            "object", new String[] {"1", "object"},
+            "image-opts", new String[] {"0", "image-opts"},
+            "force-share", new String[] {"0", "U"});
+
+    private final Main main;
+    private final CommandSpec spec = CommandSpec.wrapWithoutInspection(this);
+    private final CommonOptions common = new CommonOptions();
+    private final PositionalParamSpec args = PositionalParamSpec.builder().index("0..*").arity("0..*")
+            .type(List.class).auxiliaryTypes(String.class).paramLabel("ARGS")
+            .description("[-U] [-f FMT] [-O OUTPUT_FMT] [bs=BLOCK_SIZE] [count=BLOCKS] [skip=BLOCKS] if=INPUT"
+                    + " of=OUTPUT: copy INPUT's guest data from block skip on (blocks of bs bytes, default 512),"
+                    + " limited to its first count blocks, into a new OUTPUT (raw, the default, or qcow2)").build();
+
+    DdCommand(Main main) {
+        this.main = main;
+        spec.name(NAME);
+        spec.usageMessage().description("Copy an image's guest data into a new raw or qcow2 image, as qemu-img dd")
+                .sortOptions(false).customSynopsis("q2 dd [-U] [-f FMT] [-O OUTPUT_FMT] [bs=BLOCK_SIZE]"
+                        + " [count=BLOCKS] [skip=BLOCKS] if=INPUT of=OUTPUT");
+        spec.parser().unmatchedOptionsArePositionalParams(true).endOfOptionsDelimiter("\u0000"); // "--" is getopt's
+        common.addTo(spec);
+        spec.addPositional(args);
+    }
+
+    CommandSpec spec() {
+        return spec;
+    }
+
+    @Override
+    public Integer call() {
+        ParseResult parsed = spec.commandLine().getParseResult();
+        common.apply(parsed);
+        PrintWriter err = spec.commandLine().getErr();
+        List<String> argv = args.getValue() != null ? args.getValue() : List.of();
+        Getopt g = Getopt.parse(argv, "hf:O:U", LONGS);
+        String outFmt = "raw";
+        String fmt = null;
+        boolean forceShare = false;
+        for (Getopt.Opt o : g.options) {
+            switch (o.key()) {
+                case Getopt.ERROR -> {
+                    err.println("q2: " + o.arg() + "\nTry 'q2 --help' for more information");
+                    return 1;
+                }
+                case "h" -> {
+                    spec.commandLine().usage(spec.commandLine().getOut());
+                    return 0;
+                }
+                case "O" -> outFmt = o.arg();
+                case "f" -> fmt = o.arg();
+                case "U" -> forceShare = true;
+                case "object" -> {
+                    err.println("q2: --object is not supported: q2 has no secrets");
+                    return 1;
+                }
+                case "image-opts" -> {
+                    err.println("q2: --image-opts is not supported");
+                    return 1;
+                }
+                default -> throw new IllegalStateException(o.key());
+            }
+        }
+        int bs = 512;
+        long count = -1;
+        long skip = -1;
+        String in = null;
+        String out = null;
+        for (String operand : g.operands) {
+            int eq = operand.indexOf('=');
+            String key = eq < 0 ? operand : operand.substring(0, eq);
+            String value = eq < 0 ? null : operand.substring(eq + 1);
+            if (value == null) {
+                err.println("q2: unrecognized operand " + operand);
+                return 1;
+            }
+            switch (key) {
+                case "bs" -> {
+                    long v = QemuNumbers.cvtnumFull("bs", value, 1, Integer.MAX_VALUE, err);
+                    if (v < 0) {
+                        return 1;
+                    }
+                    bs = (int) v;
+                }
+                case "count" -> {
+                    count = QemuNumbers.cvtnum("count", value, err);
+                    if (count < 0) {
+                        return 1;
+                    }
+                }
+                case "skip" -> {
+                    skip = QemuNumbers.cvtnum("skip", value, err);
+                    if (skip < 0) {
+                        return 1;
+                    }
+                }
+                case "if" -> in = value;
+                case "of" -> out = value;
+                default -> {
+                    err.println("q2: unrecognized operand " + key);
+                    return 1;
+                }
+            }
+        }
+        if (in == null || out == null) {
+            err.println("q2: Must specify both input and output files");
+            return 1;
+        }
+        Path input = main.resolve(in);
+        Path output = main.resolve(out);
+        if (!outFmt.equals("raw") && !outFmt.equals("qcow2")) {
+            // qemu-img checks the output format after opening the input
+            String refusal = KNOWN_FORMATS.contains(outFmt)
+                    ? "q2 dd writes raw and qcow2 images only, not " + outFmt : "Unknown file format";
+            try (dev.q2.image.BlockDevice opened = dev.q2.image.Devices.openRead(input, fmt, forceShare)) {
+                err.println("q2: " + refusal);
+            } catch (Exception e) {
+                err.println("q2: " + Errors.imageOpenFailure(in, input, e));
+            }
+            return 1;
+        }
+        try {
+            DdCopier.Result r = DdCopier.run(new DdCopier.Request(input, fmt, output, outFmt, bs, count, skip,
+                    forceShare));
+            if (r.skipPastEnd()) {
+                err.println("q2: " + in + ": cannot skip to specified offset");
+            }
+            return 0;
+        } catch (DdCopier.OpenFailure e) {
+            if (e.input()) {
+                err.println("q2: " + Errors.imageOpenFailure(in, input, e.getCause()));
+            } else if (e.getCause() instanceof dev.q2.create.CreateException) {
+                err.println("q2: " + out + ": error while creating output image: " + e.getCause().getMessage());
+            } else {
+                String reason = Files.isDirectory(output) ? "Is a directory" : Errors.describe(e.getCause());
+                if (e.getCause() instanceof java.io.FileNotFoundException fnf && fnf.getMessage() != null
+                        && fnf.getMessage().endsWith(")") && fnf.getMessage().contains(" (")) {
+                    // RandomAccessFile's "NAME (reason)"
+                    String m = fnf.getMessage();
+                    reason = m.substring(m.lastIndexOf(" (") + 2, m.length() - 1);
+                }
+                err.println("q2: " + out + ": error while creating output image: Could not create '" + out + "': "
+                        + reason);
+            }
+            return 1;
+        } catch (Exception e) {
+            err.println("q2: " + Errors.describe(e));
+            if (Logging.debugEnabled()) {
+                e.printStackTrace(err);
+            }
+            return 1;
+        }
+    }
+
+    /** Formats qemu-img 7.2 can create that q2 dd cannot write. */
+    private static final java.util.Set<String> KNOWN_FORMATS = java.util.Set.of("vmdk", "vdi", "vhdx", "vpc", "qed",
+            "qcow", "luks", "parallels", "cloop", "dmg", "bochs", "vvfat", "file", "host_device");
+}
