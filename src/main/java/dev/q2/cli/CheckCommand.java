@@ -11,7 +11,7 @@ import dev.q2.image.PersistentBitmaps;
 import dev.q2.image.Qcow2Image;
 import dev.q2.io.ImageFile;
 import dev.q2.io.QemuLock;
-import dev.q2.map.ChainReader;
+import dev.q2.block.BlockGraph;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Model.OptionSpec;
 import picocli.CommandLine.Model.PositionalParamSpec;
@@ -171,7 +171,7 @@ final class CheckCommand implements Callable<Integer> {
             if (backing != null && !backing.isEmpty()) {
                 // qemu-img check opens the backing chain with the image, and fails when it cannot (an encrypted
                 // backing file without its secret, a missing one); the check itself never reads it.
-                try (ChainReader chain = ChainReader.open(main.workDir(),
+                try (BlockGraph chain = BlockGraph.open(main.workDir(),
                         CreatePlanner.combinedName(filename, backing), image.backingFormat(), forceShare)) {
                     chain.length();
                 } catch (RuntimeException | IOException e) {

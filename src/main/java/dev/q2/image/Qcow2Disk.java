@@ -4,6 +4,7 @@ import dev.q2.cache.L2Cache;
 import dev.q2.cache.L2CacheSizing;
 import dev.q2.compress.ClusterCodec;
 import dev.q2.format.CompressedDescriptor;
+import dev.q2.format.ChildNames;
 import dev.q2.format.Features;
 import dev.q2.format.L1Entry;
 import dev.q2.format.L2Corruption;
@@ -171,12 +172,16 @@ public final class Qcow2Disk implements BlockDevice {
                 if (name.isEmpty()) {
                     throw new ImageException("The 'file' block driver requires a file name"); // as QEMU says it
                 }
-                Path dp = path.resolveSibling(name);
-                data = opt.writable() ? ImageFile.openReadWrite(dp) : ImageFile.openReadOnly(dp);
+                Path dp = ChildNames.dataFile(opt.workFolder(), name); // the working folder's, as QEMU's
+                try {
+                    data = opt.writable() ? ImageFile.openReadWrite(dp) : ImageFile.openReadOnly(dp);
+                } catch (IOException e) {
+                    throw new ImageException(dev.q2.block.OpenErrors.couldNotOpen(name, e), e); // the child's words
+                }
             }
             String bf = img.backingFile();
             if (opt.openBacking() && bf != null && !bf.isEmpty()) {
-                Path bp = Path.of(bf).isAbsolute() ? Path.of(bf) : path.resolveSibling(bf);
+                Path bp = Path.of(ChildNames.backing(path.toString(), bf));
                 backing = openBacking(bp, img.backingFormat(), opt, chain);
             }
             Qcow2Disk disk = new Qcow2Disk(path, f, data, lock, img, opt, backing);
@@ -201,7 +206,8 @@ public final class Qcow2Disk implements BlockDevice {
 
     private static BlockDevice openBacking(Path bp, String fmt, DiskOptions opt, Set<Path> chain)
             throws IOException {
-        DiskOptions ro = new DiskOptions(false, opt.forceShare(), 0, opt.l2CacheMax(), 0, true, true);
+        DiskOptions ro = new DiskOptions(false, opt.forceShare(), 0, opt.l2CacheMax(), 0, true, true,
+                opt.workDir());
         String format = fmt;
         if (format == null) {
             format = Devices.probe(bp);
@@ -215,7 +221,7 @@ public final class Qcow2Disk implements BlockDevice {
                 }
             }
             if (format.equals("raw")) {
-                return Devices.openRead(bp, "raw", opt.forceShare()); // locked as QEMU locks a backing file
+                return Devices.openRead(bp, "raw", opt.forceShare(), opt.workDir()); // locked as QEMU locks it
             }
         } catch (java.nio.file.NoSuchFileException e) {
             throw new ImageException("Could not open backing file '" + bp + "': No such file or directory");
@@ -612,35 +618,6 @@ public final class Qcow2Disk implements BlockDevice {
         return codec;
     }
 
-    @Override
-    public Extent status(long offset, long length) throws IOException {
-        requireUsable();
-        long ci = offset >>> clusterBits;
-        long[] e = checkedLookup(ci);
-        L2Entry.Type type = type(e[0]);
-        long end = Math.min(offset + length, Math.min(size, (ci + 1) << clusterBits));
-        long len = end - offset;
-        boolean zero;
-        if (ext && type != L2Entry.Type.COMPRESSED) {
-            int first = (int) ((offset & (cs - 1)) / subclusterSize);
-            int last = (int) (((end - 1) & (cs - 1)) / subclusterSize);
-            long range = 0;
-            for (int sc = first; sc <= last; sc++) {
-                range |= 1L << sc;
-            }
-            long alloc = SubclusterBitmap.allocMask(e[1]) & range;
-            long zeroBits = SubclusterBitmap.zeroMask(e[1]) & range;
-            zero = zeroBits == range || (alloc == 0 && zeroBits == 0 && unallocatedIsZero(offset, len));
-        } else {
-            zero = switch (type) {
-                case ZERO_PLAIN, ZERO_ALLOC -> true;
-                case UNALLOCATED -> unallocatedIsZero(offset, len);
-                default -> false;
-            };
-        }
-        return new Extent(offset, len, zero);
-    }
-
     /* Kinds of allocation unit (a cluster, or a subcluster with extended L2), as QEMU tells them apart. */
     private static final int U_UNALLOCATED = 0;
     private static final int U_UNALLOCATED_ALLOC = 1;
@@ -736,14 +713,6 @@ public final class Qcow2Disk implements BlockDevice {
             left -= l.length();
         }
         return true;
-    }
-
-    private boolean unallocatedIsZero(long offset, long len) throws IOException {
-        if (backing == null || offset >= backing.size()) {
-            return true;
-        }
-        Extent b = backing.status(offset, Math.min(len, backing.size() - offset));
-        return b.zero() && b.length() >= len;
     }
 
     // ---------------------------------------------------------------- writes
