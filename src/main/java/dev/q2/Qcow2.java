@@ -19,7 +19,7 @@ import dev.q2.info.ImageInfoCollector;
 import dev.q2.io.ImageFile;
 import dev.q2.io.QemuLock;
 import dev.q2.io.Storage;
-import dev.q2.map.ChainReader;
+import dev.q2.block.BlockGraph;
 import dev.q2.map.ImageMapper;
 import dev.q2.map.MapEntry;
 import dev.q2.map.MapSink;
@@ -247,9 +247,9 @@ public final class Qcow2 {
      */
     public static void map(Path path, boolean forceShare, Consumer<Extent> sink) throws IOException {
         Path workDir = Path.of("").toAbsolutePath();
-        ChainReader chain;
+        BlockGraph chain;
         try {
-            chain = ChainReader.open(workDir, path.toString(), null, forceShare);
+            chain = BlockGraph.open(workDir, path.toString(), null, forceShare);
         } catch (QemuLock.LockConflictException e) {
             throw lockError(e, path);
         }

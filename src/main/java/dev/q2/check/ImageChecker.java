@@ -10,7 +10,7 @@ import dev.q2.image.PersistentBitmaps;
 import dev.q2.image.Qcow2Metadata;
 import dev.q2.io.ImageFile;
 import dev.q2.io.QemuLock;
-import dev.q2.map.ChainReader;
+import dev.q2.block.BlockGraph;
 import dev.q2.probe.FormatProber;
 
 import java.io.IOException;
@@ -171,7 +171,7 @@ public final class ImageChecker {
             // backing file without its secret, a missing one); the check itself never reads it.
             Path workDir = options.workingDirectory() != null ? options.workingDirectory()
                     : Path.of("").toAbsolutePath();
-            try (ChainReader chain = ChainReader.open(workDir, CreatePlanner.combinedName(name, backing),
+            try (BlockGraph chain = BlockGraph.open(workDir, CreatePlanner.combinedName(name, backing),
                     image.backingFormat(), options.forceShare())) {
                 chain.length();
             } catch (RuntimeException | IOException e) {

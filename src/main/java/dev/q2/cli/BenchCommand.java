@@ -125,7 +125,8 @@ final class BenchCommand implements Callable<Integer> {
             err.println("q2: " + e.getMessage());
             return 1;
         }
-        DiskOptions opt = (b.write() ? DiskOptions.readWrite() : DiskOptions.readOnly()).withL2Cache(cacheBytes, entry);
+        DiskOptions opt = (b.write() ? DiskOptions.readWrite() : DiskOptions.readOnly()).withL2Cache(cacheBytes, entry)
+                .withWorkDir(main.workDir());
         Qcow2Disk disk;
         try {
             disk = Qcow2Disk.open(main.resolve(filename), opt);

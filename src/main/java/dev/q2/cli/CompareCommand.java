@@ -2,8 +2,7 @@ package dev.q2.cli;
 
 import dev.q2.compare.Comparer;
 import dev.q2.image.BlockDevice;
-import dev.q2.image.Devices;
-import dev.q2.map.ChainReader;
+import dev.q2.block.BlockGraph;
 import dev.q2.image.CorruptMetadataException;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Model.OptionSpec;
@@ -71,20 +70,20 @@ final class CompareCommand implements Callable<Integer> {
         image2 = image2Param.getValue();
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
-        ChainReader ca = null;
-        ChainReader cb = null;
+        BlockGraph ca = null;
+        BlockGraph cb = null;
         BlockDevice a = null;
         BlockDevice b = null;
         try {
-            // As img_open: the first image with its whole chain, then the second. The chain readers take QEMU's
-            // locks; the data devices read under them.
+            // As img_open: the first image with its whole chain, then the second. The graphs take QEMU's locks;
+            // their readers read under them.
             String current = image1;
             try {
-                ca = ChainReader.open(main.workDir(), image1, format1, forceShare);
-                a = Devices.openRead(main.resolve(image1), format1, true);
+                ca = BlockGraph.open(main.workDir(), image1, format1, forceShare);
+                a = ca.reader();
                 current = image2;
-                cb = ChainReader.open(main.workDir(), image2, format2, forceShare);
-                b = Devices.openRead(main.resolve(image2), format2, true);
+                cb = BlockGraph.open(main.workDir(), image2, format2, forceShare);
+                b = cb.reader();
             } catch (Exception e) {
                 err.println("q2: " + Errors.couldNotOpen(current, e));
                 debug(e, err);
@@ -130,8 +129,7 @@ final class CompareCommand implements Callable<Integer> {
             debug(e, err);
             return 2;
         } finally {
-            closeQuietly(a);
-            closeQuietly(b);
+            // the readers close with their graphs
             closeQuietly(ca);
             closeQuietly(cb);
             out.flush();

@@ -8,8 +8,7 @@ import dev.q2.create.CreateOptions;
 import dev.q2.create.CreatePlanner;
 import dev.q2.create.CreateRequest;
 import dev.q2.create.Qcow2Creator;
-import dev.q2.image.BlockDevice;
-import dev.q2.image.Devices;
+import dev.q2.block.BlockGraph;
 import dev.q2.io.QemuLock;
 import dev.q2.image.ImageException;
 import dev.q2.image.DiskOptions;
@@ -192,11 +191,12 @@ final class ConvertCommand implements Callable<Integer> {
     }
 
     private int openAndConvert(PrintWriter out, PrintWriter err) {
-        BlockDevice src;
+        BlockGraph src;
         try {
-            src = Devices.openRead(main.resolve(source), sourceFormat, forceShare);
+            // as img_open: the source with its chain and data file, QEMU's locks and words
+            src = BlockGraph.openSource(main.workDir(), source, sourceFormat, forceShare);
         } catch (Exception e) {
-            return fail(err, sourceOpenError(e));
+            return fail(err, Errors.imageOpenFailure(source, main.resolve(source), e));
         }
         try (src) {
             return convert(src, out, err);
@@ -214,7 +214,7 @@ final class ConvertCommand implements Callable<Integer> {
         }
     }
 
-    private Integer convert(BlockDevice src, PrintWriter out, PrintWriter err) throws Exception {
+    private Integer convert(BlockGraph src, PrintWriter out, PrintWriter err) throws Exception {
         if (!targetFormat.equals("raw") && !targetFormat.equals("qcow2")) {
             return fail(err, "Unknown file format '" + targetFormat + "'");
         }
@@ -245,7 +245,8 @@ final class ConvertCommand implements Callable<Integer> {
             }
             // an encrypted or broken target (or backing chain) is refused before anything is written; without
             // locks here, so that a held target is reported as qemu-img reports it, by the open for writing below
-            try (Qcow2Disk existing = Qcow2Disk.open(dst, DiskOptions.readOnly().withForceShare(true))) {
+            try (Qcow2Disk existing = Qcow2Disk.open(dst,
+                    DiskOptions.readOnly().withForceShare(true).withWorkDir(main.workDir()))) {
                 existing.header();
             } catch (ImageException e) {
                 return fail(err, Errors.couldNotOpen(target, e));
@@ -254,7 +255,7 @@ final class ConvertCommand implements Callable<Integer> {
                 return fail(err, "Format driver 'qcow2' does not support bitmaps");
             }
             try {
-                Converter.into(src, dst, settings, false, bar, bitmaps ? this::copyBitmaps : null);
+                Converter.into(src, dst, settings, false, main.workDir(), bar, bitmaps ? this::copyBitmaps : null);
             } catch (QemuLock.LockConflictException e) {
                 return fail(err, "Could not open '" + target + "': " + e.qemuLines(target));
             }
@@ -275,11 +276,11 @@ final class ConvertCommand implements Callable<Integer> {
             }
             if (badCache != null) {
                 // qemu-img creates the target before it reads the cache mode, and leaves it behind
-                Converter.createRaw(dst, src.size());
+                Converter.createRaw(dst, src.reader().size());
                 return fail(err, "Invalid cache option: " + badCache);
             }
             if (bitmaps) {
-                Converter.createRaw(dst, src.size()); // created, then refused, as by qemu-img
+                Converter.createRaw(dst, src.reader().size()); // created, then refused, as by qemu-img
                 return fail(err, "Format driver 'raw' does not support bitmaps");
             }
             if (sparseOpt.getValue() == null) {
@@ -309,7 +310,7 @@ final class ConvertCommand implements Callable<Integer> {
                 return fail(err, "Compression and preallocation not supported at the same time");
             }
             // as qemu-img convert, the backing file is not opened to create the target, only to write it
-            plan = CreatePlanner.plan(new CreateRequest(main.workDir(), target, Long.toString(src.size()), opts,
+            plan = CreatePlanner.plan(new CreateRequest(main.workDir(), target, Long.toString(src.reader().size()), opts,
                     null, null, true));
         } catch (CreateException e) {
             return fail(err, e.afterFormatting()
@@ -319,7 +320,7 @@ final class ConvertCommand implements Callable<Integer> {
         if (!createAllowed(dst, err)) {
             return 1;
         }
-        Qcow2Creator.create(dst, plan.spec());
+        Qcow2Creator.create(dst, plan.spec(), main.workDir());
         if (badCache != null) {
             return fail(err, "Invalid cache option: " + badCache); // the new target stays, as qemu-img's does
         }
@@ -335,7 +336,7 @@ final class ConvertCommand implements Callable<Integer> {
             return fail(err, "Format driver 'qcow2' does not support bitmaps"); // the new target stays
         }
         Converter.into(src, dst, new Converter.Settings(compress, backing != null, backing == null, minSparse,
-                durable), true, bar, bitmaps ? this::copyBitmaps : null);
+                durable), true, main.workDir(), bar, bitmaps ? this::copyBitmaps : null);
         return done(out);
     }
 
@@ -440,20 +441,6 @@ final class ConvertCommand implements Callable<Integer> {
     }
 
     /**
-     * qemu-img's words for a source that cannot be opened: a missing or unreadable file is reported by the file
-     * protocol under the format, so the name comes twice; a folder is refused by the file protocol.
-     */
-    private String sourceOpenError(Exception e) {
-        if (java.nio.file.Files.isDirectory(main.resolve(source))) {
-            return "Could not open '" + source + "': 'file' driver requires '" + source + "' to be a regular file";
-        }
-        if (e instanceof java.nio.file.NoSuchFileException || e instanceof java.nio.file.AccessDeniedException) {
-            return "Could not open '" + source + "': " + Errors.couldNotOpen(source, e);
-        }
-        return Errors.couldNotOpen(source, e);
-    }
-
-    /**
      * Refuses to create the target over a file in use, by another process or by this conversion (the source, or
      * one of its backing files), as qemu-img's create step does.
      */
@@ -468,7 +455,7 @@ final class ConvertCommand implements Callable<Integer> {
     }
 
     /** -n into an existing raw file or block device; errors in qemu-img's order: open, compression, size. */
-    private int intoRaw(BlockDevice src, Path dst, Converter.Settings settings, DoubleConsumer bar, PrintWriter out,
+    private int intoRaw(BlockGraph src, Path dst, Converter.Settings settings, DoubleConsumer bar, PrintWriter out,
                         PrintWriter err) throws Exception {
         RawTarget t;
         try {

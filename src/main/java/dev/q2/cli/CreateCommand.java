@@ -117,7 +117,7 @@ final class CreateCommand implements Callable<Integer> {
         Path path = main.resolve(filename);
         try {
             QemuLock.checkNotInUse(path);
-            Qcow2Creator.create(path, plan.spec());
+            Qcow2Creator.create(path, plan.spec(), main.workDir());
         } catch (Exception e) {
             err.println("q2: " + filename + ": " + (e instanceof dev.q2.io.QemuLock.LockConflictException lock
                     ? lock.qemuLines(filename) : Errors.describe(e)));

@@ -188,7 +188,7 @@ final class IoCommand implements Callable<Integer> {
                     opt = opt.withL2Cache(cache.l2CacheBytes(), cache.l2EntrySize());
                 }
             }
-            return GuestDisk.of(Qcow2Disk.open(main.resolve(name), opt, err));
+            return GuestDisk.of(Qcow2Disk.open(main.resolve(name), opt.withWorkDir(main.workDir()), err));
         } catch (CacheOptions.Refused e) {
             err.println("q2: can't open device " + name + ": " + e.getMessage());
             return null;
@@ -243,7 +243,7 @@ final class IoCommand implements Callable<Integer> {
         // The image itself opened as far as its format goes: what failed may lie below it. The chain reader that
         // map and compare share opens the chain as QEMU's block layer does and words a backing file's failure as
         // qemu-io does ("Could not open backing file: Could not open 'NAME': ...", NAME as the image names it).
-        try (dev.q2.map.ChainReader chain = dev.q2.map.ChainReader.open(main.workDir(), filename, format, true)) {
+        try (dev.q2.block.BlockGraph chain = dev.q2.block.BlockGraph.open(main.workDir(), filename, format, true)) {
             chain.length();
         } catch (Exception below) {
             return Errors.describe(below);

@@ -1,6 +1,6 @@
 package dev.q2.cli;
 
-import dev.q2.map.ChainReader;
+import dev.q2.block.BlockGraph;
 import dev.q2.map.ImageMapper;
 import dev.q2.map.MapException;
 import dev.q2.map.MapPrinter;
@@ -92,9 +92,9 @@ final class MapCommand implements Callable<Integer> {
             err.println("q2: --output must be used with human or json as argument.");
             return 1;
         }
-        ChainReader chain;
+        BlockGraph chain;
         try {
-            chain = ChainReader.open(main.workDir(), filename, format, forceShare);
+            chain = BlockGraph.open(main.workDir(), filename, format, forceShare);
         } catch (Exception e) {
             err.println("q2: " + Errors.couldNotOpen(filename, e));
             if (Logging.debugEnabled()) {

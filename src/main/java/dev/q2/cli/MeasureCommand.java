@@ -5,7 +5,7 @@ import dev.q2.create.CreateOptions;
 import dev.q2.create.CreatePlanner;
 import dev.q2.format.SnapshotEntry;
 import dev.q2.image.Qcow2Metadata;
-import dev.q2.map.ChainReader;
+import dev.q2.block.BlockGraph;
 import dev.q2.measure.Measure;
 import dev.q2.measure.MeasureException;
 import dev.q2.measure.MeasureResult;
@@ -146,7 +146,7 @@ final class MeasureCommand implements Callable<Integer> {
         if (filename == null && imgSize == null) {
             throw new Refusal("Either --size N or one filename must be specified.");
         }
-        ChainReader source = null;
+        BlockGraph source = null;
         try {
             if (filename != null) {
                 source = open(filename, parsed.hasMatchedOption(forceShare));
@@ -220,16 +220,16 @@ final class MeasureCommand implements Callable<Integer> {
         return idName;
     }
 
-    private ChainReader open(String filename, boolean share) throws Refusal {
+    private BlockGraph open(String filename, boolean share) throws Refusal {
         try {
-            return ChainReader.open(main.workDir(), filename, format.getValue(), share);
+            return BlockGraph.open(main.workDir(), filename, format.getValue(), share);
         } catch (Exception e) {
             throw new Refusal(Errors.couldNotOpen(filename, e));
         }
     }
 
     /** -l: QEMU looks the snapshot up by ID, then by name (or by both with snapshot.id/snapshot.name). */
-    private static void loadSnapshot(ChainReader source, String idOrName, String[] idAndName) throws Refusal {
+    private static void loadSnapshot(BlockGraph source, String idOrName, String[] idAndName) throws Refusal {
         Qcow2Metadata img = source.topImage();
         List<SnapshotEntry> snaps = img == null ? List.of() : img.snapshots();
         SnapshotEntry found = null;
@@ -261,7 +261,7 @@ final class MeasureCommand implements Callable<Integer> {
         return null;
     }
 
-    private static MeasureResult measure(String fmt, List<String> optionTexts, Long imgSize, ChainReader source)
+    private static MeasureResult measure(String fmt, List<String> optionTexts, Long imgSize, BlockGraph source)
             throws Refusal {
         if (!Measure.FORMATS.contains(fmt) && !CREATE_ONLY.contains(fmt) && !fmt.equals("luks")) {
             throw new Refusal(NO_CREATE.contains(fmt) ? "Format driver '" + fmt + "' does not support image creation"

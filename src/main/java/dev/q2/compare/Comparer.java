@@ -4,8 +4,8 @@ import dev.q2.compress.CompressionException;
 import dev.q2.format.FormatException;
 import dev.q2.image.BlockDevice;
 import dev.q2.image.ImageException;
-import dev.q2.map.BlockStatus;
-import dev.q2.map.ChainReader;
+import dev.q2.block.BlockStatus;
+import dev.q2.block.BlockGraph;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -91,7 +91,7 @@ public final class Comparer {
     }
 
     /** One image: its guest data, and its chain for block status. */
-    public record Image(BlockDevice data, ChainReader chain) {
+    public record Image(BlockDevice data, BlockGraph chain) {
     }
 
     /**
@@ -201,7 +201,7 @@ public final class Comparer {
         }
     }
 
-    private static BlockStatus.Run status(int image, ChainReader chain, long offset, long bytes)
+    private static BlockStatus.Run status(int image, BlockGraph chain, long offset, long bytes)
             throws IOException {
         BlockStatus.Run r;
         try {

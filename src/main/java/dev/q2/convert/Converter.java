@@ -1,5 +1,7 @@
 package dev.q2.convert;
 
+import dev.q2.block.BlockGraph;
+import dev.q2.block.BlockStatus;
 import dev.q2.create.CreateSpec;
 import dev.q2.create.Qcow2Creator;
 import dev.q2.image.BlockDevice;
@@ -80,7 +82,7 @@ public final class Converter {
     }
 
     /** Copies {@code src} into a new raw file with qemu-img convert's defaults (-t unsafe), the fast way. */
-    public static void toRaw(BlockDevice src, Path dst, DoubleConsumer progress) throws IOException {
+    public static void toRaw(BlockGraph src, Path dst, DoubleConsumer progress) throws IOException {
         toRaw(src, dst, false, progress);
     }
 
@@ -88,14 +90,14 @@ public final class Converter {
      * Copies {@code src} into a new raw file, the fast way: runs of data clusters that lie back to back in a qcow2
      * source's file are copied by the kernel (copy_file_range or sendfile) without a look at their bytes, so zero
      * blocks inside them are written where qemu-img leaves holes; elsewhere 4 KiB blocks of zeros are skipped. The
-     * bytes are qemu-img's; for qemu-img's exact allocation use {@link #toRaw(BlockDevice, Path, Settings,
+     * bytes are qemu-img's; for qemu-img's exact allocation use {@link #toRaw(BlockGraph, Path, Settings,
      * DoubleConsumer)}.
      *
      * @param durable fsync the file before returning
      */
-    public static void toRaw(BlockDevice src, Path dst, boolean durable, DoubleConsumer progress)
+    public static void toRaw(BlockGraph src, Path dst, boolean durable, DoubleConsumer progress)
             throws IOException {
-        intoNewRaw(src, dst, durable, out -> copyRaw(src, out, progress));
+        intoNewRaw(src.reader(), dst, durable, out -> copyRaw(src, out, progress));
     }
 
     /**
@@ -103,11 +105,12 @@ public final class Converter {
      * allocated as with qemu-img convert -S: a new file reads as zeros, so zeros are skipped (left as holes); only
      * {@code minSparse} and {@code durable} of the settings apply.
      */
-    public static void toRaw(BlockDevice src, Path dst, Settings settings, DoubleConsumer progress)
+    public static void toRaw(BlockGraph src, Path dst, Settings settings, DoubleConsumer progress)
             throws IOException {
         Settings steps = new Settings(false, false, true, settings.minSparse(), false);
-        intoNewRaw(src, dst, settings.durable(),
-                out -> new Copy(src, rawSink(out), null, steps, roundUp(src.size()), -1, progress).run());
+        long total = roundUp(src.reader().size());
+        intoNewRaw(src.reader(), dst, settings.durable(),
+                out -> new Copy(src, rawSink(out), null, steps, total, -1, progress).run());
     }
 
     /** How a new raw file gets its data. */
@@ -170,12 +173,12 @@ public final class Converter {
      * What lies past the source's end keeps its bytes; a write into the last partial sector of a smaller file grows
      * it to whole sectors, as QEMU's does.
      */
-    public static void intoRaw(BlockDevice src, RawTarget dst, Settings settings, DoubleConsumer progress)
+    public static void intoRaw(BlockGraph src, RawTarget dst, Settings settings, DoubleConsumer progress)
             throws IOException {
         if (settings.compress()) {
             throw new ConvertException("Compression not supported for this file format");
         }
-        long total = roundUp(src.size());
+        long total = roundUp(src.reader().size());
         if (roundUp(dst.size()) < total) {
             throw new ConvertException("output file is smaller than input file");
         }
@@ -196,11 +199,12 @@ public final class Converter {
     }
 
     /** Copies {@code src} into a new qcow2 image created from {@code spec} (whose size must be the source's). */
-    public static void toQcow2(BlockDevice src, Path dst, CreateSpec spec, boolean compress,
+    public static void toQcow2(BlockGraph src, Path dst, CreateSpec spec, boolean compress,
                                DoubleConsumer progress) throws IOException {
-        Qcow2Creator.create(dst, spec);
+        Path workDir = Path.of("").toAbsolutePath();
+        Qcow2Creator.create(dst, spec, workDir);
         boolean backed = spec.backingFile() != null;
-        into(src, dst, new Settings(compress, backed, !backed), true, progress);
+        into(src, dst, new Settings(compress, backed, !backed), true, workDir, progress, null);
     }
 
     /**
@@ -210,9 +214,9 @@ public final class Converter {
      *
      * @param targetIsNew the target was just created (so zeros past its backing file's end need no writes)
      */
-    public static void into(BlockDevice src, Path dst, Settings settings, boolean targetIsNew,
+    public static void into(BlockGraph src, Path dst, Settings settings, boolean targetIsNew,
                             DoubleConsumer progress) throws IOException {
-        into(src, dst, settings, targetIsNew, progress, null);
+        into(src, dst, settings, targetIsNew, null, progress, null);
     }
 
     /** What runs on the qcow2 target after the copy, before it is closed (convert --bitmaps). */
@@ -220,11 +224,16 @@ public final class Converter {
         void run(Qcow2Disk target) throws IOException;
     }
 
-    /** {@link #into(BlockDevice, Path, Settings, boolean, DoubleConsumer)}, then {@code beforeClose} (may be null). */
-    public static void into(BlockDevice src, Path dst, Settings settings, boolean targetIsNew,
+    /**
+     * {@link #into(BlockGraph, Path, Settings, boolean, DoubleConsumer)} with the target's data file (if it has one
+     * named relatively) in {@code workDir} (null: the process's working folder), then {@code beforeClose} (may be
+     * null) on the open target.
+     */
+    public static void into(BlockGraph src, Path dst, Settings settings, boolean targetIsNew, Path workDir,
                             DoubleConsumer progress, BeforeClose beforeClose) throws IOException {
-        try (Qcow2Disk out = Qcow2Disk.open(dst, DiskOptions.readWrite().withDurable(settings.durable()))) {
-            long total = roundUp(src.size());
+        DiskOptions opt = DiskOptions.readWrite().withDurable(settings.durable()).withWorkDir(workDir);
+        try (Qcow2Disk out = Qcow2Disk.open(dst, opt)) {
+            long total = roundUp(src.reader().size());
             if (out.size() < total) {
                 throw new ConvertException("output file is smaller than input file");
             }
@@ -264,6 +273,7 @@ public final class Converter {
 
     /** One conversion into qcow2 or -n into raw: qemu-img's convert_iteration_sectors and convert_co_write. */
     private static final class Copy {
+        private final BlockGraph graph;
         private final BlockDevice src;
         private final Target out;
         /** The qcow2 target, for compressed writes; null for a raw one. */
@@ -277,9 +287,10 @@ public final class Converter {
         /** convert -c: clusters compressed on a thread pool, written in order. */
         private CompressedWrites compressed;
 
-        Copy(BlockDevice src, Target out, Qcow2Disk qcow2, Settings settings, long total, long backingEnd,
-             DoubleConsumer progress) {
-            this.src = src;
+        Copy(BlockGraph graph, Target out, Qcow2Disk qcow2, Settings settings, long total, long backingEnd,
+             DoubleConsumer progress) throws IOException {
+            this.graph = graph;
+            this.src = graph.reader();
             this.out = out;
             this.qcow2 = qcow2;
             this.settings = settings;
@@ -393,7 +404,7 @@ public final class Converter {
             if (len <= 0) {
                 return new BlockDevice.Layered(n, BlockDevice.Kind.ZERO); // the partial sector past a raw file's end
             }
-            return settings.targetHasBacking() ? src.layerStatus(pos, len) : BlockDevice.chainStatus(src, pos, len);
+            return kind(settings.targetHasBacking() ? graph.topStatus(pos, len) : graph.statusAbove(pos, len));
         }
 
         private void write(ReadAhead.Step step) throws IOException {
@@ -542,7 +553,17 @@ public final class Converter {
         }
     }
 
-    private static void copyRaw(BlockDevice src, ImageFile out, DoubleConsumer progress) throws IOException {
+    /**
+     * The graph's answer as the copy needs it: zeros (ZERO wins over DATA, as in qemu-img convert), data, or left
+     * to the backing file.
+     */
+    private static BlockDevice.Layered kind(BlockStatus.Run r) {
+        BlockDevice.Kind k = r.has(BlockStatus.ZERO) ? BlockDevice.Kind.ZERO
+                : r.has(BlockStatus.DATA) ? BlockDevice.Kind.DATA : BlockDevice.Kind.BACKING;
+        return new BlockDevice.Layered(r.length(), k);
+    }
+
+    private static void copyRaw(BlockGraph src, ImageFile out, DoubleConsumer progress) throws IOException {
         try {
             copyRawFast(src, out, progress);
         } catch (CorruptMetadataException e) {
@@ -561,7 +582,8 @@ public final class Converter {
      * Where qemu-img convert's walk over the source's block status (its first pass, which counts the allocated
      * sectors before anything is copied; the same steps as {@link Copy}) fails; 0 if it does not.
      */
-    private static long failingStatusOffset(BlockDevice src) throws IOException {
+    private static long failingStatusOffset(BlockGraph graph) throws IOException {
+        BlockDevice src = graph.reader();
         long total = roundUp(src.size());
         long align = Math.max(SECTOR, src.allocationUnit());
         long pos = 0;
@@ -572,7 +594,7 @@ public final class Converter {
             }
             BlockDevice.Layered l;
             try {
-                l = BlockDevice.chainStatus(src, pos, len);
+                l = kind(graph.statusAbove(pos, len));
             } catch (CorruptMetadataException e) {
                 return pos;
             }
@@ -586,15 +608,16 @@ public final class Converter {
         return 0;
     }
 
-    private static void copyRawFast(BlockDevice src, ImageFile out, DoubleConsumer progress) throws IOException {
+    private static void copyRawFast(BlockGraph graph, ImageFile out, DoubleConsumer progress) throws IOException {
+        BlockDevice src = graph.reader();
         long size = src.size();
         ByteBuffer buf = ByteBuffer.allocateDirect(CHUNK); // direct: no copy per read and write
         progress.accept(0);
         long pos = 0;
         while (pos < size) {
-            BlockDevice.Extent e = src.status(pos, Math.min(CHUNK, size - pos));
+            BlockStatus.Run e = graph.statusAbove(pos, Math.min(CHUNK, size - pos));
             long len = Math.max(1, e.length());
-            if (!e.zero()) {
+            if (!e.has(BlockStatus.ZERO)) {
                 long[] host = src instanceof Qcow2Disk q ? q.hostRun(pos, CHUNK) : null;
                 if (host != null && host[1] >= len) {
                     // Data clusters back to back in the image file: the kernel copies them (copy_file_range or
@@ -614,8 +637,8 @@ public final class Converter {
                 }
                 // gather neighbouring data extents into one read and one write
                 while (pos + len < size && len < CHUNK) {
-                    BlockDevice.Extent next = src.status(pos + len, Math.min(CHUNK - len, size - pos - len));
-                    if (next.zero() || next.length() <= 0) {
+                    BlockStatus.Run next = graph.statusAbove(pos + len, Math.min(CHUNK - len, size - pos - len));
+                    if (next.has(BlockStatus.ZERO) || next.length() <= 0) {
                         break;
                     }
                     len += next.length();

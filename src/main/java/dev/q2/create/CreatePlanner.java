@@ -210,15 +210,11 @@ public final class CreatePlanner {
     }
 
     /**
-     * The name of a file that an image names (backing or data file) as QEMU shows it: relative names are relative
-     * to the folder of the image that names them.
+     * The name of a backing file as QEMU shows it ({@link dev.q2.format.ChildNames#backing}): relative names are
+     * relative to the folder of the image that names them.
      */
     public static String combinedName(String imageFilename, String named) {
-        if (named.startsWith("/")) {
-            return named;
-        }
-        int slash = imageFilename.lastIndexOf('/');
-        return slash < 0 ? named : imageFilename.substring(0, slash + 1) + named;
+        return dev.q2.format.ChildNames.backing(imageFilename, named);
     }
 
     private static String probe(Path file, String shown) throws CreateException {

@@ -25,12 +25,24 @@ public final class Qcow2Creator {
     private Qcow2Creator() {
     }
 
-    /** Creates (or overwrites) {@code path} from a checked spec. */
+    /**
+     * Creates (or overwrites) {@code path} from a checked spec; an external data file named relatively is created in
+     * the process's working folder, as QEMU creates it.
+     */
     public static void create(Path path, CreateSpec spec) throws IOException {
+        create(path, spec, Path.of("").toAbsolutePath());
+    }
+
+    /**
+     * Creates (or overwrites) {@code path} from a checked spec; an external data file named relatively is created in
+     * {@code workDir} (QEMU's rule: {@link dev.q2.format.ChildNames#dataFile}).
+     */
+    public static void create(Path path, CreateSpec spec, Path workDir) throws IOException {
         dev.q2.util.Diagnostics.info(Qcow2Creator.class, "creating {}: {} bytes, {}-byte clusters, version {},"
                 + " {}-bit refcounts, preallocation {}", path, spec.size(), spec.clusterSize(), spec.version(),
                 1 << spec.refcountOrder(), spec.preallocation().optionValue());
-        Path dataPath = spec.dataFile() == null ? null : path.resolveSibling(spec.dataFile());
+        Path dataPath = spec.dataFile() == null ? null
+                : dev.q2.format.ChildNames.dataFile(workDir, spec.dataFile());
         if (dataPath != null) {
             Files.deleteIfExists(dataPath);
             Files.createFile(dataPath);

@@ -3,8 +3,8 @@ package dev.q2.guestio;
 import dev.q2.format.QcowHeader;
 import dev.q2.info.ImageInfo;
 import dev.q2.info.ImageInfoCollector;
-import dev.q2.map.BlockStatus;
-import dev.q2.map.ChainReader;
+import dev.q2.block.BlockStatus;
+import dev.q2.block.BlockGraph;
 import dev.q2.util.QDict;
 import dev.q2.util.QJson;
 
@@ -34,19 +34,19 @@ final class BlockQueries {
         this.format = format;
     }
 
-    private ChainReader open() throws IOException {
+    private BlockGraph open() throws IOException {
         // q2 io holds the image open (and locked): this second, read-only view takes no locks of its own
-        return ChainReader.open(workDir, filename, format, true);
+        return BlockGraph.open(workDir, filename, format, true);
     }
 
     /** One run of what the top image allocates, at least 1 byte (0 only at the end of the image). */
-    private static BlockStatus.Run allocated(ChainReader chain, long offset, long bytes) throws IOException {
-        return chain.statusTop(offset, bytes);
+    private static BlockStatus.Run allocated(BlockGraph chain, long offset, long bytes) throws IOException {
+        return chain.topStatus(offset, bytes);
     }
 
     /** {@code map}: the runs of allocated and unallocated bytes, consecutive runs of one kind merged. */
     void map(PrintWriter out, PrintWriter err) throws IOException {
-        try (ChainReader chain = open()) {
+        try (BlockGraph chain = open()) {
             long offset = 0;
             long bytes = chain.length();
             while (bytes > 0) {
@@ -81,7 +81,7 @@ final class BlockQueries {
      * range past the end counts only up to the end.
      */
     void alloc(PrintWriter out, long start, long count) throws IOException {
-        try (ChainReader chain = open()) {
+        try (BlockGraph chain = open()) {
             long offset = start;
             long remaining = count;
             long sum = 0;

@@ -3,7 +3,15 @@ package dev.q2.image;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 
-/** A guest-visible disk: a qcow2 image or a raw file, read (and for qcow2 written) at any byte offset. */
+/**
+ * A guest-visible disk: a qcow2 image or a raw file, read (and for qcow2 written) at any byte offset.
+ *
+ * <p>Block status for map, compare, convert and measure comes from {@link dev.q2.block.BlockGraph}, which opens a
+ * chain as QEMU's block layer does ({@link dev.q2.block.BlockGraph#reader()} gives its guest reads as a
+ * BlockDevice). {@link #layerStatus} and {@link #chainStatus} here serve the engine's own write path only: whether
+ * the parts of a partly written cluster around a zero write read as zeros through the chain (QEMU's qcow2
+ * {@code is_zero}), over the devices the engine has open for copy-on-write.
+ */
 public interface BlockDevice extends AutoCloseable {
     /** Virtual size in bytes. */
     long size();
@@ -12,23 +20,13 @@ public interface BlockDevice extends AutoCloseable {
     void read(long offset, ByteBuffer dst) throws IOException;
 
     /**
-     * How the range starting at {@code offset} is backed, for copying without reading zeros: the length of the
-     * run from {@code offset} (at most {@code length}) whose status is the same, and whether it reads as zeros
-     * for certain.
-     */
-    default Extent status(long offset, long length) throws IOException {
-        return new Extent(offset, length, false);
-    }
-
-    /**
      * How the range starting at {@code offset} is stored in this layer alone, as QEMU's block status of an image
      * above its backing file: the run from {@code offset} (at most {@code length} bytes) whose kind is the same.
      * {@link Kind#BACKING} means this layer does not allocate the run and a backing file provides it; an unallocated
      * run without a backing file, or starting past the backing file's end, is {@link Kind#ZERO}.
      */
     default Layered layerStatus(long offset, long length) throws IOException {
-        Extent e = status(offset, length);
-        return new Layered(e.length(), e.zero() ? Kind.ZERO : Kind.DATA);
+        return new Layered(length, Kind.DATA);
     }
 
     /** The device this one reads its unallocated areas from, or null. */
@@ -73,7 +71,4 @@ public interface BlockDevice extends AutoCloseable {
     record Layered(long length, Kind kind) {
     }
 
-    /** A run of guest bytes; {@code zero} means it certainly reads as zeros. */
-    record Extent(long offset, long length, boolean zero) {
-    }
 }

@@ -35,29 +35,6 @@ final class BlockStatusReader {
         this.mapper = mapper;
     }
 
-    BlockDevice.Extent status(long offset, long length) throws IOException {
-        disk.header.requireUsable();
-        long clusterIndex = disk.clusterIndex(offset);
-        ClusterMapper.Mapping m = mapper.checkedLookup(clusterIndex);
-        L2Entry.Type type = mapper.type(m.entry());
-        long end = Math.min(offset + length, Math.min(disk.size, disk.clusterStart(clusterIndex + 1)));
-        long len = end - offset;
-        boolean zero;
-        if (disk.extendedL2 && type != L2Entry.Type.COMPRESSED) {
-            long range = subclusterRange(disk.offsetInCluster(offset), disk.offsetInCluster(end - 1) + 1);
-            long alloc = SubclusterBitmap.allocMask(m.bitmap()) & range;
-            long zeroBits = SubclusterBitmap.zeroMask(m.bitmap()) & range;
-            zero = zeroBits == range || (alloc == 0 && zeroBits == 0 && unallocatedIsZero(offset, len));
-        } else {
-            zero = switch (type) {
-                case ZERO_PLAIN, ZERO_ALLOC -> true;
-                case UNALLOCATED -> unallocatedIsZero(offset, len);
-                default -> false;
-            };
-        }
-        return new BlockDevice.Extent(offset, len, zero);
-    }
-
     /** The bits of the subclusters that bytes [from, to) of a cluster touch (from &lt; to). */
     long subclusterRange(int from, int to) {
         int first = (int) (from / disk.subclusterSize);
@@ -157,14 +134,5 @@ final class BlockStatusReader {
             left -= l.length();
         }
         return true;
-    }
-
-    private boolean unallocatedIsZero(long offset, long len) throws IOException {
-        BlockDevice backing = disk.backing;
-        if (backing == null || offset >= backing.size()) {
-            return true;
-        }
-        BlockDevice.Extent b = backing.status(offset, Math.min(len, backing.size() - offset));
-        return b.zero() && b.length() >= len;
     }
 }

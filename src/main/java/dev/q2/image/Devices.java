@@ -29,12 +29,24 @@ public final class Devices {
         }
     }
 
-    /** Opens for reading, taking QEMU's shared read locks unless {@code forceShare}. */
+    /**
+     * Opens for reading, taking QEMU's shared read locks unless {@code forceShare}; a data file named relatively is
+     * found in the process's working folder.
+     */
     public static BlockDevice openRead(Path path, String format, boolean forceShare) throws IOException {
+        return openRead(path, format, forceShare, null);
+    }
+
+    /**
+     * Opens for reading, taking QEMU's shared read locks unless {@code forceShare}; a data file named relatively is
+     * found in {@code workDir} (null: the process's working folder).
+     */
+    public static BlockDevice openRead(Path path, String format, boolean forceShare, Path workDir)
+            throws IOException {
         String fmt = format != null ? format : probe(path);
         switch (fmt) {
             case "qcow2":
-                return Qcow2Disk.open(path, DiskOptions.readOnly().withForceShare(forceShare));
+                return Qcow2Disk.open(path, DiskOptions.readOnly().withForceShare(forceShare).withWorkDir(workDir));
             case "raw":
                 ImageFile f = ImageFile.openReadOnly(path);
                 if (!forceShare) {

@@ -1,5 +1,6 @@
 package dev.q2.image;
 
+import dev.q2.format.ChildNames;
 import dev.q2.format.Features;
 import dev.q2.format.QcowHeader;
 import dev.q2.io.ImageFile;
@@ -67,12 +68,16 @@ final class DiskOpener {
                 if (name.isEmpty()) {
                     throw new ImageException("The 'file' block driver requires a file name"); // as QEMU says it
                 }
-                Path dp = path.resolveSibling(name);
-                data = opt.writable() ? ImageFile.openReadWrite(dp) : ImageFile.openReadOnly(dp);
+                Path dp = ChildNames.dataFile(opt.workFolder(), name); // the working folder's, as QEMU's
+                try {
+                    data = opt.writable() ? ImageFile.openReadWrite(dp) : ImageFile.openReadOnly(dp);
+                } catch (IOException e) {
+                    throw new ImageException(dev.q2.block.OpenErrors.couldNotOpen(name, e), e); // the child's words
+                }
             }
             String bf = img.backingFile();
             if (opt.openBacking() && bf != null && !bf.isEmpty()) {
-                Path bp = Path.of(bf).isAbsolute() ? Path.of(bf) : path.resolveSibling(bf);
+                Path bp = Path.of(ChildNames.backing(path.toString(), bf));
                 backing = openBacking(bp, img.backingFormat(), opt, chain);
             }
             Qcow2Disk disk = new Qcow2Disk(path, f, data, lock, img, opt, backing);
@@ -137,7 +142,8 @@ final class DiskOpener {
 
     private static BlockDevice openBacking(Path bp, String fmt, DiskOptions opt, Set<Path> chain)
             throws IOException {
-        DiskOptions ro = new DiskOptions(false, opt.forceShare(), 0, opt.l2CacheMax(), 0, true, true);
+        DiskOptions ro = new DiskOptions(false, opt.forceShare(), 0, opt.l2CacheMax(), 0, true, true,
+                opt.workDir());
         String format = fmt;
         if (format == null) {
             format = Devices.probe(bp);
@@ -151,7 +157,7 @@ final class DiskOpener {
                 }
             }
             if (format.equals("raw")) {
-                return Devices.openRead(bp, "raw", opt.forceShare()); // locked as QEMU locks a backing file
+                return Devices.openRead(bp, "raw", opt.forceShare(), opt.workDir()); // locked as QEMU locks it
             }
         } catch (java.nio.file.NoSuchFileException e) {
             throw new ImageException("Could not open backing file '" + bp + "': No such file or directory");

@@ -13,9 +13,17 @@ import dev.q2.cache.L2CacheSizing;
  * @param openBacking whether to open the backing chain (reads of unallocated clusters need it)
  * @param durable whether flush() also makes the writes durable (fsync); qemu-img convert writes its target
  *     without ("cache=unsafe" is its default), so q2 convert does too
+ * @param workDir the working folder, where an external data file named relatively is found (as QEMU finds it:
+ *     {@link dev.q2.format.ChildNames#dataFile}); null for the process's
  */
 public record DiskOptions(boolean writable, boolean forceShare, long l2CacheBytes, long l2CacheMax,
-                          int l2CacheEntrySize, boolean openBacking, boolean durable) {
+                          int l2CacheEntrySize, boolean openBacking, boolean durable, java.nio.file.Path workDir) {
+
+    /** Options with the process's working folder. */
+    public DiskOptions(boolean writable, boolean forceShare, long l2CacheBytes, long l2CacheMax,
+                       int l2CacheEntrySize, boolean openBacking, boolean durable) {
+        this(writable, forceShare, l2CacheBytes, l2CacheMax, l2CacheEntrySize, openBacking, durable, null);
+    }
 
     public static DiskOptions readOnly() {
         return new DiskOptions(false, false, 0, L2CacheSizing.QEMU_DEFAULT_MAX, 0, true, true);
@@ -26,18 +34,29 @@ public record DiskOptions(boolean writable, boolean forceShare, long l2CacheByte
     }
 
     public DiskOptions withForceShare(boolean share) {
-        return new DiskOptions(writable, share, l2CacheBytes, l2CacheMax, l2CacheEntrySize, openBacking, durable);
+        return new DiskOptions(writable, share, l2CacheBytes, l2CacheMax, l2CacheEntrySize, openBacking, durable, workDir);
     }
 
     public DiskOptions withL2Cache(long bytes, int entrySize) {
-        return new DiskOptions(writable, forceShare, bytes, l2CacheMax, entrySize, openBacking, durable);
+        return new DiskOptions(writable, forceShare, bytes, l2CacheMax, entrySize, openBacking, durable, workDir);
     }
 
     public DiskOptions withDurable(boolean d) {
-        return new DiskOptions(writable, forceShare, l2CacheBytes, l2CacheMax, l2CacheEntrySize, openBacking, d);
+        return new DiskOptions(writable, forceShare, l2CacheBytes, l2CacheMax, l2CacheEntrySize, openBacking, d, workDir);
     }
 
     public DiskOptions withoutBacking() {
-        return new DiskOptions(writable, forceShare, l2CacheBytes, l2CacheMax, l2CacheEntrySize, false, durable);
+        return new DiskOptions(writable, forceShare, l2CacheBytes, l2CacheMax, l2CacheEntrySize, false, durable, workDir);
+    }
+
+    /** These options with {@code dir} as the working folder (where relative data file names are found). */
+    public DiskOptions withWorkDir(java.nio.file.Path dir) {
+        return new DiskOptions(writable, forceShare, l2CacheBytes, l2CacheMax, l2CacheEntrySize, openBacking, durable,
+                dir);
+    }
+
+    /** The working folder: {@link #workDir()}, or the process's. */
+    public java.nio.file.Path workFolder() {
+        return workDir != null ? workDir : java.nio.file.Path.of("").toAbsolutePath();
     }
 }

@@ -179,11 +179,6 @@ public final class Qcow2Disk implements BlockDevice {
         return reads.hostRun(offset, length);
     }
 
-    @Override
-    public Extent status(long offset, long length) throws IOException {
-        return status.status(offset, length);
-    }
-
     /**
      * This layer's status as qcow2's block status gives it: a run of units of one kind (allocated ones at
      * consecutive host offsets) within one L2 table; a compressed cluster is a run of its own.

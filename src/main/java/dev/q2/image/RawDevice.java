@@ -18,25 +18,28 @@ public final class RawDevice implements BlockDevice {
         this.fd = NativeFiles.available() ? NativeFiles.open(file.path()) : -1;
     }
 
-    /** Holes of a sparse file read as zeros; without the JNI helper everything counts as data. */
+    /**
+     * Holes of a sparse file read as zeros (the engine's zero check of a raw backing file); without the JNI helper
+     * everything counts as data.
+     */
     @Override
-    public Extent status(long offset, long length) {
+    public Layered layerStatus(long offset, long length) {
         if (fd < 0 || offset >= size) {
-            return new Extent(offset, length, offset >= size);
+            return new Layered(length, offset >= size ? Kind.ZERO : Kind.DATA);
         }
         long data = NativeFiles.seekData(fd, offset);
         if (data == -NativeFiles.ENXIO) {
-            return new Extent(offset, length, true); // only a hole up to the end of the file
+            return new Layered(length, Kind.ZERO); // only a hole up to the end of the file
         }
         if (data < 0) {
-            return new Extent(offset, length, false);
+            return new Layered(length, Kind.DATA);
         }
         if (data > offset) {
-            return new Extent(offset, Math.min(length, data - offset), true);
+            return new Layered(Math.min(length, data - offset), Kind.ZERO);
         }
         long hole = NativeFiles.seekHole(fd, offset);
         long end = hole < 0 ? offset + length : Math.min(offset + length, hole);
-        return new Extent(offset, Math.max(1, end - offset), false);
+        return new Layered(Math.max(1, end - offset), Kind.DATA);
     }
 
     @Override

@@ -8,8 +8,8 @@ import dev.q2.create.CreatePlanner;
 import dev.q2.format.BitmapDirectoryEntry;
 import dev.q2.format.Limits;
 import dev.q2.image.Qcow2Metadata;
-import dev.q2.map.BlockStatus;
-import dev.q2.map.ChainReader;
+import dev.q2.block.BlockStatus;
+import dev.q2.block.BlockGraph;
 import dev.q2.util.Sizes;
 
 import java.io.IOException;
@@ -59,7 +59,7 @@ public final class Measure {
      * the virtual size when there is no source), for the contents of {@code source}, or for an empty disk when it
      * is null.
      */
-    public static MeasureResult measure(String format, CreateOptions options, ChainReader source)
+    public static MeasureResult measure(String format, CreateOptions options, BlockGraph source)
             throws MeasureException, IOException {
         return switch (format) {
             case "raw" -> raw(options, source);
@@ -68,12 +68,12 @@ public final class Measure {
         };
     }
 
-    private static MeasureResult raw(CreateOptions options, ChainReader source) {
+    private static MeasureResult raw(CreateOptions options, BlockGraph source) {
         long required = source != null ? source.length() : roundUp(size(options.get("size"), 0), 512);
         return new MeasureResult(required, required, null, null);
     }
 
-    private static MeasureResult qcow2(CreateOptions o, ChainReader source) throws MeasureException, IOException {
+    private static MeasureResult qcow2(CreateOptions o, BlockGraph source) throws MeasureException, IOException {
         boolean extendedL2 = bool(o.get("extended_l2"));
         long cs = size(o.get("cluster_size"), 65536);
         if (cs < MIN_CLUSTER || cs > MAX_CLUSTER || Long.bitCount(cs) != 1) {
@@ -144,7 +144,7 @@ public final class Measure {
      * Bytes of whole target clusters that hold data of the source: QEMU's walk over bdrv_block_status_above, which
      * skips what reads as zeros and counts every cluster (of the target's size) that a data run touches.
      */
-    static long allocatedBytes(ChainReader source, long ssize, long cs) throws IOException {
+    static long allocatedBytes(BlockGraph source, long ssize, long cs) throws IOException {
         long required = 0;
         long offset = 0;
         while (offset < ssize) {

@@ -1,14 +1,14 @@
 package dev.q2.fuzz;
 
 import com.code_intelligence.jazzer.junit.FuzzTest;
-import dev.q2.map.ChainReader;
+import dev.q2.block.BlockGraph;
 import dev.q2.map.ImageMapper;
 import dev.q2.map.MapPrinter;
 
 import java.io.Writer;
 import java.nio.file.Path;
 
-/** Fuzzes q2 map as the command runs it: ChainReader over the whole chain, ImageMapper, the JSON printer. */
+/** Fuzzes q2 map as the command runs it: BlockGraph over the whole chain, ImageMapper, the JSON printer. */
 class MapFuzzTest {
     @FuzzTest(maxDuration = "5m")
     void map(byte[] input) throws Exception {
@@ -17,7 +17,7 @@ class MapFuzzTest {
             return;
         }
         Q2Errors.expect(() -> {
-            try (ChainReader chain = ChainReader.open(FuzzImage.dir(), img.getFileName().toString(), null, false)) {
+            try (BlockGraph chain = BlockGraph.open(FuzzImage.dir(), img.getFileName().toString(), null, false)) {
                 MapPrinter printer = MapPrinter.json(Writer.nullWriter());
                 ImageMapper.map(chain, 0, -1, printer);
                 printer.flush();

@@ -288,7 +288,7 @@ class DamagedImageDifferentialTest {
         // qemu-io read-write: the image is marked corrupt, and from then on every request fails
         sameIo(true, file, "read -P 0x11 0 64k", "read 0 4M", "read 0 4k", "write 2M 4k", "flush");
         // the library
-        try (Qcow2Disk disk = Qcow2Disk.open(dir.resolve(file), DiskOptions.readOnly())) {
+        try (Qcow2Disk disk = Qcow2Disk.open(dir.resolve(file), DiskOptions.readOnly().withWorkDir(dir))) {
             ByteBuffer b = ByteBuffer.allocate(2 << 20);
             if (!message.startsWith("L2 table")) {
                 disk.read(0, b.clear().limit(64 << 10)); // before the damage

@@ -49,8 +49,9 @@ class DiskModelTest {
         // a tiny cache (two 4 KiB slices) evicts on almost every access: the write paths must not lose updates
         // Not durable: flush keeps its write order but skips fsync, which made this test wait on the disk (100 s on
         // a busy machine) without testing anything more; crash ordering is tested where crashes are simulated.
-        DiskOptions rw = cacheBytes == null ? DiskOptions.readWrite().withDurable(false)
-                : DiskOptions.readWrite().withL2Cache(cacheBytes, cacheEntry).withDurable(false);
+        DiskOptions rw = cacheBytes == null ? DiskOptions.readWrite().withDurable(false).withWorkDir(dir)
+                : DiskOptions.readWrite().withL2Cache(cacheBytes, cacheEntry).withDurable(false)
+                        .withWorkDir(dir);
         long seed = Long.getLong("q2.seed", System.nanoTime());
         Random rnd = new Random(seed);
         String what = "seed " + seed + " options " + options + " backing " + backingKind;
@@ -124,7 +125,7 @@ class DiskModelTest {
         } finally {
             disk.close();
         }
-        try (Qcow2Disk ro = Qcow2Disk.open(dir.resolve("img.qcow2"), DiskOptions.readOnly())) {
+        try (Qcow2Disk ro = Qcow2Disk.open(dir.resolve("img.qcow2"), DiskOptions.readOnly().withWorkDir(dir))) {
             ByteBuffer all = ByteBuffer.allocate(DISK);
             ro.read(0, all);
             assertSame(what + " after reopen", all.array(), model, 0);

@@ -1,4 +1,4 @@
-package dev.q2.map;
+package dev.q2.block;
 
 import java.io.IOException;
 
@@ -10,7 +10,8 @@ import java.io.IOException;
  * zeros.
  *
  * <p>The flag values are QEMU's {@code BDRV_BLOCK_*} bits, so that a set of flags can be compared as qemu-img compares
- * them; {@link ChainReader#statusAbove} gives them for a whole chain.
+ * them; {@link BlockGraph#statusAbove} gives them for a whole chain, {@link BlockGraph#statusByLayer} as qemu-img map
+ * asks for them.
  */
 public final class BlockStatus {
     private BlockStatus() {
@@ -31,8 +32,19 @@ public final class BlockStatus {
     /** Internal: look at the file for holes under data ({@code BDRV_BLOCK_RECURSE}); never in a chain's answer. */
     static final int RECURSE = 0x40;
 
-    /** The answer for a range: its flags, and how many bytes from the asked offset it holds for. */
-    public record Run(int flags, long length) {
+    /**
+     * The answer for a range, as QEMU's block status gives it: its flags, how many bytes from the asked offset it
+     * holds for, and where it answers with {@link #OFFSET_VALID} the host offset and the file (named as the image
+     * names it) that holds the bytes, and the depth in the backing chain of the layer that answered (0: the top).
+     *
+     * @param flags the {@code BDRV_BLOCK_*} bits above
+     * @param length bytes from the asked offset the answer holds for (0 only at or past the end of the image)
+     * @param offset host offset of the first byte in {@code filename} when {@link #OFFSET_VALID} is set, else 0
+     * @param filename the file holding the bytes when {@link #OFFSET_VALID} is set, else null
+     * @param depth the layer that answered: 0 for the top image, 1 for its backing file, and so on
+     */
+    public record Run(int flags, long length, long offset, String filename, int depth) {
+        /** Whether the answer has {@code flag} (one of this class's constants). */
         public boolean has(int flag) {
             return (flags & flag) != 0;
         }
@@ -43,6 +55,13 @@ public final class BlockStatus {
         long pnum;
         long map;
         Node file;
+        /** The layer that answered a query through the chain (0: the node asked). */
+        int depth;
+
+        Run toRun(int flags) {
+            boolean valid = (flags & OFFSET_VALID) != 0;
+            return new Run(flags, pnum, valid ? map : 0, valid && file != null ? file.filename() : null, depth);
+        }
     }
 
     /**
@@ -107,13 +126,17 @@ public final class BlockStatus {
      * and EOF means the end of the top layer, except that an unallocated bottom layer's own EOF is kept.
      */
     static int queryAbove(Node top, long offset, long bytes, Result r) throws IOException {
+        r.depth = 0;
         int ret = query(top, offset, bytes, r);
         if (r.pnum == 0 || (ret & ALLOCATED) != 0) {
             return ret & ~RECURSE;
         }
         long eof = (ret & EOF) != 0 ? offset + r.pnum : -1;
         bytes = r.pnum;
+        int depth = 0;
         for (Node p = top.backing(); p != null; p = p.backing()) {
+            depth++;
+            r.depth = depth;
             ret = query(p, offset, bytes, r);
             if (r.pnum == 0) {
                 // the layer above left this to a backing file that ends before it: its zeros count as allocated

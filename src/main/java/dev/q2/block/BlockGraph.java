@@ -1,6 +1,7 @@
-package dev.q2.map;
+package dev.q2.block;
 
-import dev.q2.create.CreatePlanner;
+import dev.q2.format.ChildNames;
+import dev.q2.image.BlockDevice;
 import dev.q2.image.CorruptMetadataException;
 import dev.q2.image.Devices;
 import dev.q2.image.ImageException;
@@ -11,10 +12,7 @@ import dev.q2.probe.FormatProber;
 
 import java.io.Closeable;
 import java.io.IOException;
-import java.nio.file.AccessDeniedException;
-import java.nio.file.FileSystemException;
 import java.nio.file.Files;
-import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashSet;
@@ -22,21 +20,31 @@ import java.util.List;
 import java.util.Set;
 
 /**
- * Opens an image and its whole backing chain for reading, as qemu-img opens it for map: read-only, with QEMU's
- * shared locks (unless force-share), qcow2 or raw at every level. A backing file named relatively is found in the
- * folder of the image that names it, with the format from the backing format extension, probed when absent. An
- * external data file name is used as it is stored (QEMU resolves it against the working folder, not the image's).
+ * An image opened with its whole backing chain as QEMU's block layer opens it (one graph of nodes: format nodes,
+ * their files, data files and backing nodes), answering block-status queries as {@code bdrv_block_status} and
+ * {@code bdrv_block_status_above} do for qemu-img map, compare, convert and measure.
+ *
+ * <p>It opens read-only, with QEMU's shared locks (unless force-share), qcow2 or raw at every level. Names follow
+ * {@link ChildNames}: a backing file named relatively is found in the folder of the image that names it, with the
+ * format from the backing format extension, probed when absent; an external data file is found in the working
+ * folder ({@code workDir}), not the image's. Failures carry QEMU's words (see {@link OpenErrors}).
+ *
+ * <p>Not thread-safe: one thread queries a graph at a time.
  */
-public final class ChainReader implements Closeable {
+public final class BlockGraph implements Closeable {
     private static final int QCOW2_SHARED = QemuLock.PERM_ALL & ~(QemuLock.PERM_WRITE | QemuLock.PERM_RESIZE);
 
     private final Path workDir;
     private final boolean forceShare;
+    /** Whether the reader takes the locks (a copy's source) instead of the graph's nodes. */
+    private boolean readerLocks;
     private final List<QemuLock> locks = new ArrayList<>();
     private final Set<String> opened = new HashSet<>();
+    private final BlockStatus.Result result = new BlockStatus.Result();
     private Node top;
+    private BlockDevice reader;
 
-    private ChainReader(Path workDir, boolean forceShare) {
+    private BlockGraph(Path workDir, boolean forceShare) {
         this.workDir = workDir;
         this.forceShare = forceShare;
     }
@@ -47,9 +55,32 @@ public final class ChainReader implements Closeable {
      * @param format "qcow2", "raw", or null to probe
      * @throws ImageException with QEMU's reason (the caller adds "Could not open 'filename': ")
      */
-    public static ChainReader open(Path workDir, String filename, String format, boolean forceShare)
+    public static BlockGraph open(Path workDir, String filename, String format, boolean forceShare)
             throws IOException {
-        ChainReader c = new ChainReader(workDir, forceShare);
+        return open(workDir, filename, format, forceShare, false);
+    }
+
+    /**
+     * Opens {@code filename} and everything below it as the source of a copy (qemu-img convert): as
+     * {@link #open}, but with the locks of a copy's source, which shares no writes or resizes at any level (a raw
+     * image included), taken by its {@link #reader()} (unless {@code forceShare}). Open it before anything else.
+     */
+    public static BlockGraph openSource(Path workDir, String filename, String format, boolean forceShare)
+            throws IOException {
+        BlockGraph g = open(workDir, filename, format, true, !forceShare);
+        try {
+            g.reader();
+        } catch (IOException | RuntimeException e) {
+            g.close();
+            throw e;
+        }
+        return g;
+    }
+
+    private static BlockGraph open(Path workDir, String filename, String format, boolean forceShare,
+                                   boolean readerLocks) throws IOException {
+        BlockGraph c = new BlockGraph(workDir, forceShare);
+        c.readerLocks = readerLocks;
         try {
             c.top = c.openImage(filename, format, false);
         } catch (IOException | RuntimeException e) {
@@ -61,6 +92,24 @@ public final class ChainReader implements Closeable {
 
     Node top() {
         return top;
+    }
+
+    /**
+     * Guest reads of the top image (QEMU's BlockBackend over this graph): a {@link BlockDevice} over the same chain
+     * and data file, opened on first use under this graph's locks and closed with the graph. Its answers are the
+     * guest's bytes; block status comes from the graph ({@link #statusAbove}, {@link #topStatus}).
+     */
+    public BlockDevice reader() throws IOException {
+        if (reader == null) {
+            String fmt = top instanceof Qcow2Node ? "qcow2" : "raw";
+            reader = Devices.openRead(workDir.resolve(top.filename()), fmt, !readerLocks, workDir);
+        }
+        return reader;
+    }
+
+    /** The name of the top image, as it was given to {@link #open}. */
+    public String filename() {
+        return top.filename();
     }
 
     /** The top image when it is a qcow2 image (its header, snapshots, bitmaps), else null. */
@@ -88,20 +137,57 @@ public final class ChainReader implements Closeable {
      * @throws CorruptMetadataException where QEMU would find the metadata corrupt and fail the query with EIO
      */
     public BlockStatus.Run statusAbove(long offset, long bytes) throws IOException {
-        BlockStatus.Result r = new BlockStatus.Result();
+        BlockStatus.Result r = result;
         int flags = BlockStatus.queryAbove(top, offset, bytes, r);
-        return new BlockStatus.Run(flags, r.pnum);
+        return r.toRun(flags);
     }
 
     /**
-     * Block status of {@code [offset, offset + bytes)} of the top image alone, not looking at its backing files, as
-     * qemu-io's map and alloc ask for it ({@code bdrv_is_allocated}: {@link BlockStatus#ALLOCATED} set where the top
-     * image itself holds data or zeros).
+     * Block status of {@code [offset, offset + bytes)} of the top image alone ({@code bdrv_block_status}, as qemu-img
+     * convert asks for it when the target has a backing file): a range the top does not allocate has neither
+     * {@link BlockStatus#DATA} nor {@link BlockStatus#ZERO} when a backing file provides it, and reads as zeros
+     * (ZERO) where there is none or it has ended.
+     *
+     * @throws CorruptMetadataException where QEMU would find the metadata corrupt and fail the query with EIO
      */
-    public BlockStatus.Run statusTop(long offset, long bytes) throws IOException {
-        BlockStatus.Result r = new BlockStatus.Result();
-        int flags = BlockStatus.query(top, offset, bytes, r);
-        return new BlockStatus.Run(flags & ~0x48, r.pnum); // RAW and RECURSE stay internal
+    public BlockStatus.Run topStatus(long offset, long bytes) throws IOException {
+        BlockStatus.Result r = result;
+        r.depth = 0;
+        int flags = BlockStatus.query(top, offset, bytes, r) & ~(BlockStatus.RECURSE | BlockStatus.RAW);
+        return r.toRun(flags);
+    }
+
+    /**
+     * Block status of {@code [offset, offset + bytes)} as qemu-img map asks for it (its {@code get_block_status}):
+     * each layer's own status ({@code bdrv_block_status}) from the top down, until a layer has data or zeros there;
+     * the answer is that layer's, with its depth, or the bottom layer's "unallocated" (flags 0) when none has.
+     * The length is at least 1 byte when {@code offset} is inside the image and {@code bytes} is positive.
+     *
+     * @throws CorruptMetadataException where QEMU would find the metadata corrupt and fail the query with EIO
+     */
+    public BlockStatus.Run statusByLayer(long offset, long bytes) throws IOException {
+        Node bs = top;
+        int depth = 0;
+        int ret;
+        BlockStatus.Result r = result;
+        for (;;) {
+            ret = BlockStatus.query(bs, offset, bytes, r);
+            if (r.pnum == 0) {
+                throw new IllegalStateException("block status made no progress at offset " + offset);
+            }
+            bytes = r.pnum;
+            if ((ret & (BlockStatus.ZERO | BlockStatus.DATA)) != 0) {
+                break;
+            }
+            bs = bs.backing();
+            if (bs == null) {
+                ret = 0;
+                break;
+            }
+            depth++;
+        }
+        r.depth = depth;
+        return r.toRun(ret);
     }
 
     /** Length of the image in bytes as qemu-img map sees it (whole sectors). */
@@ -142,7 +228,7 @@ public final class ChainReader implements Closeable {
                 String dataName = img.dataFile();
                 if (dataName != null && (img.header().incompatibleFeatures()
                         & dev.q2.format.Features.INCOMPAT_DATA_FILE) != 0) {
-                    ImageFile df = openFile(dataName);
+                    ImageFile df = openFile(dataName); // in the working folder: ChildNames.dataFile
                     try {
                         // a data-only child: others may write, but not resize
                         lock(df, dataName, QemuLock.PERM_ALL & ~QemuLock.PERM_RESIZE);
@@ -154,7 +240,7 @@ public final class ChainReader implements Closeable {
                 }
                 String backingName = img.backingFile();
                 if (backingName != null && !backingName.isEmpty()) {
-                    String full = CreatePlanner.combinedName(name, backingName);
+                    String full = ChildNames.backing(name, backingName);
                     try {
                         backing = openImage(full, img.backingFormat(), true);
                     } catch (ImageException e) {
@@ -181,16 +267,16 @@ public final class ChainReader implements Closeable {
     /** Opens one file; failures read "Could not open 'name': reason", as in QEMU's file driver. */
     private ImageFile openFile(String name) throws IOException {
         if (name.isEmpty()) {
-            throw new ImageException("The 'file' block driver requires a file name");
+            throw new ImageException(OpenErrors.EMPTY_NAME);
         }
-        Path path = workDir.resolve(name);
+        Path path = ChildNames.dataFile(workDir, name); // a backing file's name is combined already
         if (Files.isDirectory(path)) {
-            throw new ImageException("'file' driver requires '" + name + "' to be a regular file");
+            throw new ImageException(OpenErrors.notRegular(name));
         }
         try {
             return ImageFile.openReadOnly(path);
         } catch (IOException e) {
-            throw new ImageException("Could not open '" + name + "': " + describe(e), e);
+            throw new ImageException(OpenErrors.couldNotOpen(name, e), e);
         }
     }
 
@@ -209,22 +295,16 @@ public final class ChainReader implements Closeable {
         }
     }
 
-    private static String describe(IOException e) {
-        if (e instanceof NoSuchFileException) {
-            return "No such file or directory";
-        }
-        if (e instanceof AccessDeniedException) {
-            return "Permission denied";
-        }
-        if (e instanceof FileSystemException fse && fse.getReason() != null) {
-            return fse.getReason();
-        }
-        return e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
-    }
-
     @Override
     public void close() throws IOException {
         IOException first = null;
+        if (reader != null) {
+            try {
+                reader.close();
+            } catch (IOException e) {
+                first = e;
+            }
+        }
         for (QemuLock l : locks) {
             try {
                 l.close();

@@ -1,4 +1,4 @@
-package dev.q2.map;
+package dev.q2.block;
 
 import java.io.Closeable;
 import java.io.IOException;

@@ -1,4 +1,4 @@
-package dev.q2.map;
+package dev.q2.block;
 
 import dev.q2.io.NativeFiles;
 import dev.q2.io.ImageFile;
