@@ -32,7 +32,7 @@ public final class ManPages {
     private static final String[] OK = {"0", "success", "1", "an error (a message on stderr says which)"};
 
     /** Exit codes (code, meaning pairs) and examples (command, what it does pairs) of each command. */
-    private static final Map<String, Extra> EXTRAS = Map.of(
+    private static final Map<String, Extra> EXTRAS = merge(Map.of(
             CreateCommand.NAME, new Extra(OK, new String[] {
                 "q2 create -o extended_l2=on,cluster_size=128k img.qcow2 1T",
                 "a 1 TiB image with extended L2 entries (32 subclusters of 4 KiB per cluster)",
@@ -65,9 +65,22 @@ public final class ManPages {
             MeasureCommand.NAME, new Extra(OK, new String[] {
                 "q2 measure -O qcow2 --size 1T -o cluster_size=128k",
                 "file sizes of a new 1 TiB image, and the L2 cache it will need",
-                "q2 measure -O qcow2 --output=json disk.raw", "what converting disk.raw to qcow2 will take"}));
+                "q2 measure -O qcow2 --output=json disk.raw", "what converting disk.raw to qcow2 will take"})), Map.of(
+            ResizeCommand.NAME, new Extra(OK, new String[] {
+                "q2 resize img.qcow2 +10G", "grow the disk by 10 GiB",
+                "q2 resize --shrink img.qcow2 20G", "shrink it to 20 GiB (data past the new end is lost)"}),
+            AmendCommand.NAME, new Extra(OK, new String[] {
+                "q2 amend -o compat=0.10 img.qcow2", "downgrade to a version 2 image for old QEMUs",
+                "q2 amend -o refcount_bits=64 img.qcow2", "rebuild the refcount structures with 64-bit refcounts"})));
 
     private ManPages() {
+    }
+
+    /** Map.of takes at most ten entries. */
+    private static Map<String, Extra> merge(Map<String, Extra> a, Map<String, Extra> b) {
+        Map<String, Extra> all = new java.util.HashMap<>(a);
+        all.putAll(b);
+        return Map.copyOf(all);
     }
 
     public static void main(String[] args) throws IOException {

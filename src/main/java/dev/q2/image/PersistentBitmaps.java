@@ -41,7 +41,7 @@ import java.util.Map;
  */
 public final class PersistentBitmaps {
     /** Syncs the image file when the disk is durable (QEMU's bdrv_flush, a no-op with cache=unsafe). */
-    interface Sync {
+    public interface Sync {
         void sync() throws IOException;
     }
 
@@ -49,7 +49,7 @@ public final class PersistentBitmaps {
     private final RefcountAllocator refcounts;
     private final Sync sync;
     private final long cs;
-    private final long diskSize;
+    private long diskSize;
     private final List<HeaderExtension> extensions;
     /** The backing file name's bytes as stored (not decoded: they need not be UTF-8), or null. */
     private final byte[] backingFile;
@@ -84,7 +84,7 @@ public final class PersistentBitmaps {
      * Does to the header of an image opened for writing what QEMU's open does, and loads its bitmaps; see the class
      * comment. Fails with QEMU's messages when the bitmap directory is broken.
      */
-    static PersistentBitmaps open(ImageFile file, Qcow2Image img, RefcountAllocator refcounts, Sync sync)
+    public static PersistentBitmaps open(ImageFile file, Qcow2Image img, RefcountAllocator refcounts, Sync sync)
             throws IOException {
         QcowHeader h = img.header();
         PersistentBitmaps pb = new PersistentBitmaps(file, refcounts, sync, h, img.extensions());
@@ -224,6 +224,35 @@ public final class PersistentBitmaps {
         return new Loaded(e.granularityBits(), e.auto(), table);
     }
 
+    /**
+     * The bitmaps a resize could not carry (qcow2_truncate_bitmaps_check): the names of bitmaps that were in use
+     * (inconsistent) when the image was opened.
+     */
+    public List<String> inconsistent() {
+        List<String> out = new ArrayList<>();
+        for (int i = 0; i < directory.size(); i++) {
+            if (loaded.get(i) == null) {
+                out.add(directory.get(i).name());
+            }
+        }
+        return out;
+    }
+
+    /**
+     * Follows a resize of the disk (bdrv_dirty_bitmap_truncate): bits past a new, smaller end are dropped, bits of
+     * a grown area start clear; {@link #store} then writes tables of the new length.
+     */
+    public void resize(long newSize) {
+        diskSize = newSize;
+        for (Loaded l : loaded) {
+            if (l != null) {
+                l.bits = (newSize + (1L << l.granularityBits) - 1) >>> l.granularityBits;
+                l.length = (int) BitmapDirectoryEntry.tableEntriesFor(newSize, l.granularityBits, cs);
+                l.touched.keySet().removeIf(c -> c >= l.length);
+            }
+        }
+    }
+
     /** Sets the dirty bits of every enabled bitmap for guest bytes [offset, offset + length). */
     public void markDirty(long offset, long length) throws IOException {
         if (length <= 0) {
@@ -255,7 +284,7 @@ public final class PersistentBitmaps {
             if (l == null) {
                 continue;
             }
-            long[] table = new long[l.table.length];
+            long[] table = new long[l.length];
             for (int c = 0; c < table.length; c++) {
                 byte[] bits = l.chunk(c, false);
                 if (allZero(bits)) {
@@ -298,6 +327,13 @@ public final class PersistentBitmaps {
                 long off = entry & BitmapDirectory.TABLE_ENTRY_OFFSET_MASK;
                 if (off != 0) {
                     refcounts.addReferences(off, cs, -1);
+                    if (refcounts.refcount(off / cs) == 0) {
+                        // QEMU frees bitmap data with QCOW2_DISCARD_ALWAYS: its file driver punches a hole there
+                        refcounts.flush();
+                        if (!file.punchHole(off, cs)) {
+                            file.writeFully(off, ByteBuffer.allocate((int) cs));
+                        }
+                    }
                 }
             }
             BitmapDirectoryEntry old = directory.get(i);
@@ -326,7 +362,9 @@ public final class PersistentBitmaps {
         final int granularityBits;
         final boolean enabled;
         final long[] table;
-        final long bits;
+        long bits;
+        /** Entries of the table {@link #store} writes: the old table's, or as many as a resize needs. */
+        int length;
         final long bitsPerChunk;
         final Map<Integer, byte[]> touched = new HashMap<>();
 
@@ -336,6 +374,7 @@ public final class PersistentBitmaps {
             this.table = table;
             this.bits = (diskSize + (1L << granularityBits) - 1) >>> granularityBits;
             this.bitsPerChunk = cs * 8;
+            this.length = table.length;
         }
 
         /** Bits of table entry {@code c}; bits past the end of the disk are zero, as QEMU stores them. */
@@ -345,7 +384,7 @@ public final class PersistentBitmaps {
                 return b;
             }
             b = new byte[(int) cs];
-            long entry = table[c];
+            long entry = c < table.length ? table[c] : 0;
             long off = entry & BitmapDirectory.TABLE_ENTRY_OFFSET_MASK;
             if (off != 0) {
                 file.readZeroFilled(off, ByteBuffer.wrap(b));
