@@ -151,10 +151,14 @@ public final class Resizer {
         }
     }
 
-    private static final class Qcow2Open implements Open {
+    /**
+     * A qcow2 image opened for writing as QEMU's read-write open does it (locks, dirty repair, autoclear bits,
+     * bitmaps marked in use); closing it stores the bitmaps. Also used by {@code dev.q2.amend}.
+     */
+    public static final class Qcow2Open implements Open {
         private final ImageFile file;
         private final QemuLock lock;
-        private final Qcow2Image img;
+        private Qcow2Image img;
         private final RefcountAllocator refcounts;
         private final PersistentBitmaps bitmaps;
         private final Path path;
@@ -170,7 +174,7 @@ public final class Resizer {
             this.bitmaps = bitmaps;
         }
 
-        static Qcow2Open open(Path path, PrintWriter diagnostics) throws IOException {
+        public static Qcow2Open open(Path path, PrintWriter diagnostics) throws IOException {
             ImageFile f = ImageFile.openReadWrite(path);
             QemuLock lock = null;
             try {
@@ -209,6 +213,36 @@ public final class Resizer {
         @Override
         public String format() {
             return "qcow2";
+        }
+
+        public ImageFile file() {
+            return file;
+        }
+
+        public Path path() {
+            return path;
+        }
+
+        /** The image as last loaded: call {@link #reload} after changing the header. */
+        public Qcow2Image image() {
+            return img;
+        }
+
+        public void reload() throws IOException {
+            img = Qcow2Image.load(file);
+        }
+
+        public RefcountAllocator refcounts() {
+            return refcounts;
+        }
+
+        public PersistentBitmaps bitmaps() {
+            return bitmaps;
+        }
+
+        /** Whether the image has a backing file (QEMU opened it with the image). */
+        public boolean hasBacking() {
+            return backingLength != null;
         }
 
         @Override
