@@ -492,6 +492,7 @@ public final class Amender {
                 if (dirty) {
                     rc.flush();
                     file.flush();
+                    t.clear();
                     file.writeFully(l2Offset, t);
                     file.flush();
                 }
