@@ -63,8 +63,11 @@ class ResizeDifferentialTest {
             assertThat(Files.mismatch(q.resolve(f), o.resolve(f))).as(what + ": " + f).isEqualTo(-1L);
         }
         if (expected.exitCode() == 0 && Files.exists(o.resolve("img.qcow2")) && !setup.contains("truncate")) {
+            // qemu-img check as clean on q2's result as on qemu-img's (qemu-img leaves some images corrupt:
+            // docs/compatibility.md)
             Qemu.Result check = Qemu.img(o, "check", "img.qcow2");
-            assertThat(check.exitCode()).as(what + check.out()).isZero();
+            Qemu.Result reference = Qemu.img(q, "check", "img.qcow2");
+            assertThat(check.exitCode()).as(what + check.out()).isEqualTo(reference.exitCode());
         }
     }
 
