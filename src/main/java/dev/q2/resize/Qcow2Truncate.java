@@ -38,7 +38,7 @@ final class Qcow2Truncate {
     private final ImageFile file;
     private final ImageFile dataFile;
     private final RefcountAllocator refcounts;
-    private final boolean durable;
+    private final Sync sync;
     private final int clusterBits;
     private final long cs;
     private final boolean ext;
@@ -58,11 +58,11 @@ final class Qcow2Truncate {
     private boolean currentDirty;
 
     Qcow2Truncate(ImageFile file, ImageFile dataFile, QcowHeader h, long[] l1, RefcountAllocator refcounts,
-                  boolean dataFileRaw, boolean durable) {
+                  boolean dataFileRaw, Sync sync) {
         this.file = file;
         this.dataFile = dataFile;
         this.refcounts = refcounts;
-        this.durable = durable;
+        this.sync = sync;
         this.clusterBits = h.clusterBits();
         this.cs = h.clusterSize();
         this.ext = h.extendedL2();
@@ -541,6 +541,13 @@ final class Qcow2Truncate {
         }
         long avail = nbClusters * cs;
         long mapped = Math.min(bytes, Math.min(bytes + inCluster, avail) - inCluster);
+        // QEMU extends the file only when all is mapped; extending it as soon as clusters are allocated keeps L2
+        // entries from pointing past its end after a crash, and ends at the same length
+        ImageFile target = hasDataFile() ? dataFile : file;
+        long end = alloc + inCluster + mapped;
+        if (target.size() < end) {
+            target.setLength(end);
+        }
         link(guestOffset - inCluster, alloc, nbClusters);
         return new long[] {alloc + inCluster, mapped};
     }
@@ -626,9 +633,16 @@ final class Qcow2Truncate {
     }
 
     private void sync(ImageFile f) throws IOException {
-        if (durable) {
+        if (f == file) {
+            sync.sync();
+        } else {
             f.flush();
         }
+    }
+
+    /** Makes the writes so far durable (an fsync); the points between which a crash may fall. */
+    interface Sync {
+        void sync() throws IOException;
     }
 
     private static long roundUp(long v, long unit) {

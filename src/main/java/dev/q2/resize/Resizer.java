@@ -278,7 +278,7 @@ public final class Resizer {
                     data = ImageFile.openReadWrite(path.resolveSibling(img.dataFile()));
                     dataFileRaw = (h.autoclearFeatures() & Features.AUTOCLEAR_DATA_FILE_RAW) != 0;
                 }
-                Qcow2Truncate t = new Qcow2Truncate(file, data, h, img.l1Table(), refcounts, dataFileRaw, true);
+                Qcow2Truncate t = new Qcow2Truncate(file, data, h, img.l1Table(), refcounts, dataFileRaw, file::flush);
                 t.truncate(old, newSize, prealloc, zeroWrite);
                 bitmaps.resize(newSize);
             } finally {
