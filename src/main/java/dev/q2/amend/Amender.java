@@ -237,7 +237,7 @@ public final class Amender {
                         + " compatibility level 1.1 or above (use compat=1.1 or greater)");
             }
             helper.operation(2);
-            throw new ResizeException(Category.UNSUPPORTED, "q2 cannot change refcount_bits yet");
+            changeRefcountOrder(img, Integer.numberOfTrailingZeros(refcountBits), helper);
         }
         QcowHeader cur = img.image().header();
         long autoclear = dataFileRaw ? cur.autoclearFeatures() | Features.AUTOCLEAR_DATA_FILE_RAW
@@ -281,6 +281,40 @@ public final class Amender {
             helper.operation(3);
             downgrade(img, helper);
         }
+    }
+
+    private static void changeRefcountOrder(Resizer.Qcow2Open img, int order, Helper helper) throws IOException {
+        if (!img.image().bitmaps().isEmpty()) {
+            throw new ResizeException(Category.UNSUPPORTED, "q2 cannot yet change the refcount width of an image with"
+                    + " persistent bitmaps");
+        }
+        QcowHeader h = img.image().header();
+        RefcountAllocator old = img.refcounts();
+        RefcountOrderChange change = new RefcountOrderChange(img.file(), old, h.clusterBits(), h.refcountOrder(),
+                order, helper);
+        change.run();
+        long[] oldTable = old.table(); // as the walks left it: they may have grown it
+        long oldTableOffset = old.tableOffset();
+        QcowHeader nh = new QcowHeader(h.version(), h.backingFileOffset(), h.backingFileSize(), h.clusterBits(),
+                h.size(), h.cryptMethod(), h.l1Size(), h.l1TableOffset(), change.newTableOffset,
+                (int) (change.newTable.length * 8L / h.clusterSize()), h.nbSnapshots(), h.snapshotsOffset(),
+                h.incompatibleFeatures(), h.compatibleFeatures(), h.autoclearFeatures(), order, h.headerLength(),
+                h.compressionType());
+        HeaderWriter.write(img.file(), nh, img.image().extensions(), backingName(img));
+        img.file().flush();
+        RefcountAllocator fresh = new RefcountAllocator(img.file(), h.clusterBits(), order, change.newTableOffset,
+                change.newTable);
+        for (long e : oldTable) {
+            long off = e & 0xfffffffffffffe00L;
+            if (off != 0) {
+                fresh.freeClusters(off, h.clusterSize());
+            }
+        }
+        fresh.freeClusters(oldTableOffset, oldTable.length * 8L);
+        fresh.flush();
+        img.file().flush();
+        img.replaceRefcounts(fresh);
+        img.reload();
     }
 
     /** The header with another version, compatible features and compression type. */

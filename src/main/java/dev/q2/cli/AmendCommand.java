@@ -9,7 +9,6 @@ import picocli.CommandLine.ParseResult;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
 
@@ -148,14 +147,20 @@ final class AmendCommand implements Callable<Integer> {
                     double cur = Math.min(p, 100);
                     if (cur > last[0] + 1 || cur < last[0] - 1 || cur == 0 || cur == 100) {
                         last[0] = cur;
-                        out.print(String.format(Locale.ROOT, "    (%3.2f/100%%)\r", cur));
+                        // printf("%3.2f") of a float: its exact binary value, ties to even (3.125 prints 3.12)
+                        String v = new java.math.BigDecimal((double) (float) cur)
+                                .setScale(2, java.math.RoundingMode.HALF_EVEN).toPlainString();
+                        out.print("    (" + v + "/100%)\r");
                         out.flush();
                     }
                 };
                 bar.print(0);
                 try {
-                    Amender.amend(image, parsedOptions, bar);
-                    bar.print(100);
+                    try {
+                        Amender.amend(image, parsedOptions, bar);
+                    } finally {
+                        bar.print(100); // qemu-img prints it before it reports a failure
+                    }
                 } finally {
                     if (progress) {
                         out.print("\n");

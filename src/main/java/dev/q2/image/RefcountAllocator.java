@@ -84,6 +84,16 @@ public final class RefcountAllocator {
         return table.clone();
     }
 
+    /** Entries of the refcount table (it may grow while clusters are allocated). */
+    public int tableSize() {
+        return table.length;
+    }
+
+    /** A refcount table entry as stored. */
+    public long tableEntry(int index) {
+        return table[index];
+    }
+
     public int tableClusters() {
         return (int) ((long) table.length * 8 / clusterSize);
     }

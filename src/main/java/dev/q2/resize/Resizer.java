@@ -159,7 +159,7 @@ public final class Resizer {
         private final ImageFile file;
         private final QemuLock lock;
         private Qcow2Image img;
-        private final RefcountAllocator refcounts;
+        private RefcountAllocator refcounts;
         private final PersistentBitmaps bitmaps;
         private final Path path;
         private Long backingLength;
@@ -234,6 +234,11 @@ public final class Resizer {
 
         public RefcountAllocator refcounts() {
             return refcounts;
+        }
+
+        /** After the refcount structures were rebuilt (amend's refcount_bits): the allocator over the new ones. */
+        public void replaceRefcounts(RefcountAllocator rc) {
+            refcounts = rc;
         }
 
         public PersistentBitmaps bitmaps() {

@@ -120,6 +120,30 @@ class AmendDifferentialTest {
     }
 
     @Test
+    void refcountWidths() throws Exception {
+        Qemu.assumeAvailable();
+        String data = "qemu-img create -q -f qcow2 img.qcow2 2G && qemu-io -c 'write -P 0xaa 0 64k'"
+                + " -c 'write -P 0xbb 1536M 128k' -c 'write -c -P 0xcc 1G 64k' img.qcow2"
+                + " && qemu-img snapshot -c s img.qcow2";
+        for (String bits : List.of("1", "2", "4", "8", "32", "64")) {
+            same(PLAIN, "-o", "refcount_bits=" + bits, "img.qcow2");
+            same(data, "-p", "-o", "refcount_bits=" + bits, "img.qcow2"); // 1: a refcount of 2 is refused
+        }
+        // small clusters: the walks allocate new refcount blocks that grow the old table as they go
+        String small = "qemu-img create -q -f qcow2 -o cluster_size=512 img.qcow2 64M"
+                + " && qemu-io -c 'write -P 0xaa 0 4M' img.qcow2";
+        for (String bits : List.of("1", "8", "64")) {
+            same(small, "-p", "-o", "refcount_bits=" + bits, "img.qcow2");
+        }
+        String wide = "qemu-img create -q -f qcow2 -o refcount_bits=64,cluster_size=4k img.qcow2 64M"
+                + " && qemu-io -c 'write -P 0xaa 0 4M' img.qcow2 && qemu-img snapshot -c a img.qcow2";
+        same(wide, "-p", "-o", "refcount_bits=4", "img.qcow2");
+        same(wide, "-o", "refcount_bits=16,compat=0.10", "img.qcow2");
+        same("qemu-img create -q -f qcow2 -o compat=0.10 img.qcow2 1G", "-p", "-o", "compat=1.1,refcount_bits=1",
+                "img.qcow2");
+    }
+
+    @Test
     void otherOptions() throws Exception {
         Qemu.assumeAvailable();
         same(PLAIN, "-o", "lazy_refcounts=on", "img.qcow2");
