@@ -290,7 +290,7 @@ public final class Amender {
         }
         QcowHeader h = img.image().header();
         RefcountAllocator old = img.refcounts();
-        RefcountOrderChange change = new RefcountOrderChange(img.file(), old, h.clusterBits(), h.refcountOrder(),
+        RefcountOrderChange change = new RefcountOrderChange(img, old, h.clusterBits(), h.refcountOrder(),
                 order, helper);
         change.run();
         long[] oldTable = old.table(); // as the walks left it: they may have grown it
@@ -301,7 +301,7 @@ public final class Amender {
                 h.incompatibleFeatures(), h.compatibleFeatures(), h.autoclearFeatures(), order, h.headerLength(),
                 h.compressionType());
         HeaderWriter.write(img.file(), nh, img.image().extensions(), backingName(img));
-        img.file().flush();
+        img.sync();
         RefcountAllocator fresh = new RefcountAllocator(img.file(), h.clusterBits(), order, change.newTableOffset,
                 change.newTable);
         for (long e : oldTable) {
@@ -312,7 +312,7 @@ public final class Amender {
         }
         fresh.freeClusters(oldTableOffset, oldTable.length * 8L);
         fresh.flush();
-        img.file().flush();
+        img.sync();
         img.replaceRefcounts(fresh);
         img.reload();
     }
@@ -345,7 +345,7 @@ public final class Amender {
             throws IOException {
         QcowHeader withRefcounts = h.withRefcountTable(img.refcounts().tableOffset(), img.refcounts().tableClusters());
         HeaderWriter.write(img.file(), withRefcounts, exts, backingName(img));
-        img.file().flush();
+        img.sync();
         img.reload();
     }
 
@@ -475,7 +475,7 @@ public final class Amender {
                 expand(l1);
             }
             rc.flush();
-            file.flush();
+            img.sync();
         }
 
         private void expand(long[] l1) throws IOException {
@@ -519,16 +519,16 @@ public final class Amender {
                     }
                     rc.flush();
                     file.writeFully(offset, ByteBuffer.allocate((int) cs));
-                    file.flush();
+                    img.sync();
                     t.putLong(j * 8, l2Refcount == 1 ? offset | L2Entry.OFLAG_COPIED : offset);
                     dirty = true;
                 }
                 if (dirty) {
                     rc.flush();
-                    file.flush();
+                    img.sync();
                     t.clear();
                     file.writeFully(l2Offset, t);
-                    file.flush();
+                    img.sync();
                 }
                 visited++;
                 helper.status(visited, entries);

@@ -6,6 +6,7 @@ import dev.q2.image.Limits;
 import dev.q2.image.RefcountAllocator;
 import dev.q2.io.ImageFile;
 import dev.q2.resize.ResizeException;
+import dev.q2.resize.Resizer;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -21,6 +22,7 @@ import java.util.Arrays;
 final class RefcountOrderChange {
     private static final long REFT_OFFSET_MASK = 0xfffffffffffffe00L;
 
+    private final Resizer.Qcow2Open img;
     private final ImageFile file;
     private final RefcountAllocator old;
     private final int clusterBits;
@@ -34,9 +36,10 @@ final class RefcountOrderChange {
     long[] newTable = new long[0];
     long newTableOffset;
 
-    RefcountOrderChange(ImageFile file, RefcountAllocator old, int clusterBits, int oldOrder, int newOrder,
+    RefcountOrderChange(Resizer.Qcow2Open img, RefcountAllocator old, int clusterBits, int oldOrder, int newOrder,
                         Amender.Helper helper) {
-        this.file = file;
+        this.img = img;
+        this.file = img.file();
         this.old = old;
         this.clusterBits = clusterBits;
         this.cs = 1L << clusterBits;
@@ -68,8 +71,9 @@ final class RefcountOrderChange {
         ByteBuffer t = ByteBuffer.allocate(newTable.length * 8).order(ByteOrder.BIG_ENDIAN);
         t.asLongBuffer().put(newTable);
         file.writeFully(newTableOffset, t);
+        img.sync();
         old.flush();
-        file.flush();
+        img.sync();
     }
 
     /** One walk_over_reftable; with {@code block} it writes the new blocks, without it allocates them. */

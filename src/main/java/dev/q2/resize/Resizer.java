@@ -245,6 +245,22 @@ public final class Resizer {
             return bitmaps;
         }
 
+        private PersistentBitmaps.Sync sync;
+
+        /** Makes the writes so far durable: the image file's fsync, or what a test puts in its place. */
+        public void sync() throws IOException {
+            if (sync != null) {
+                sync.sync();
+            } else {
+                file.flush();
+            }
+        }
+
+        /** Replaces what {@link #sync} does (crash tests copy the file there). */
+        public void onSync(PersistentBitmaps.Sync s) {
+            this.sync = s;
+        }
+
         /** Whether the image has a backing file (QEMU opened it with the image). */
         public boolean hasBacking() {
             return backingLength != null;
@@ -283,7 +299,7 @@ public final class Resizer {
                     data = ImageFile.openReadWrite(path.resolveSibling(img.dataFile()));
                     dataFileRaw = (h.autoclearFeatures() & Features.AUTOCLEAR_DATA_FILE_RAW) != 0;
                 }
-                Qcow2Truncate t = new Qcow2Truncate(file, data, h, img.l1Table(), refcounts, dataFileRaw, file::flush);
+                Qcow2Truncate t = new Qcow2Truncate(file, data, h, img.l1Table(), refcounts, dataFileRaw, this::sync);
                 t.truncate(old, newSize, prealloc, zeroWrite);
                 bitmaps.resize(newSize);
             } finally {
