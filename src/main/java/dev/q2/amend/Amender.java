@@ -284,10 +284,6 @@ public final class Amender {
     }
 
     private static void changeRefcountOrder(Resizer.Qcow2Open img, int order, Helper helper) throws IOException {
-        if (!img.image().bitmaps().isEmpty()) {
-            throw new ResizeException(Category.UNSUPPORTED, "q2 cannot yet change the refcount width of an image with"
-                    + " persistent bitmaps");
-        }
         QcowHeader h = img.image().header();
         RefcountAllocator old = img.refcounts();
         RefcountOrderChange change = new RefcountOrderChange(img, old, h.clusterBits(), h.refcountOrder(),
@@ -314,6 +310,7 @@ public final class Amender {
         fresh.flush();
         img.sync();
         img.replaceRefcounts(fresh);
+        img.bitmaps().useRefcounts(fresh);
         img.reload();
     }
 

@@ -46,7 +46,7 @@ public final class PersistentBitmaps {
     }
 
     private final ImageFile file;
-    private final RefcountAllocator refcounts;
+    private RefcountAllocator refcounts;
     private final Sync sync;
     private final long cs;
     private long diskSize;
@@ -73,6 +73,20 @@ public final class PersistentBitmaps {
         this.extensions = new ArrayList<>(extensions);
         this.backingFile = readBackingFileName(file, header);
         this.directory = List.of();
+    }
+
+    /**
+     * The header extensions as the image now holds them (after a change such as amend's data_file), for the header
+     * {@link #store} writes.
+     */
+    public void useExtensions(List<HeaderExtension> current) {
+        extensions.clear();
+        extensions.addAll(current);
+    }
+
+    /** The allocator over new refcount structures (after amend changed the refcount width). */
+    public void useRefcounts(RefcountAllocator rc) {
+        refcounts = rc;
     }
 
     /** The header as this class last wrote it (autoclear bits). */

@@ -330,7 +330,9 @@ public final class Resizer {
         @Override
         public void close() throws IOException {
             try {
-                bitmaps.store(Qcow2Image.load(file).header());
+                Qcow2Image now = Qcow2Image.load(file);
+                bitmaps.useExtensions(now.extensions());
+                bitmaps.store(now.header());
                 refcounts.flush();
                 file.flush();
             } finally {

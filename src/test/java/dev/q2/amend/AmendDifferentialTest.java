@@ -167,5 +167,9 @@ class AmendDifferentialTest {
         same(bitmaps, "-o", "lazy_refcounts=on", "img.qcow2");
         same(bitmaps, "-o", "compat=0.10", "img.qcow2");
         same(bitmaps, "-o", "size=2G", "img.qcow2");
+        same(bitmaps, "-o", "refcount_bits=64", "img.qcow2");
+        same(bitmaps, "-o", "refcount_bits=1", "img.qcow2");
+        same("qemu-img create -q -f qcow2 -o data_file=img.data img.qcow2 1G && qemu-img bitmap --add img.qcow2 bm0"
+                + " && qemu-io -c 'write 0 64k' img.qcow2", "-o", "data_file=other.data", "img.qcow2");
     }
 }
