@@ -20,7 +20,7 @@ public final class Main implements java.util.concurrent.Callable<Integer> {
     /** Subcommand names, in the order usage help lists them. */
     private static final String[] SUBCOMMANDS = {CreateCommand.NAME, InfoCommand.NAME, CheckCommand.NAME,
         MapCommand.NAME, ConvertCommand.NAME, CompareCommand.NAME, IoCommand.NAME, BenchCommand.NAME, MeasureCommand.NAME,
-        BitmapCommand.NAME, DdCommand.NAME, InspectCommand.NAME};
+        ResizeCommand.NAME, AmendCommand.NAME, BitmapCommand.NAME, DdCommand.NAME, InspectCommand.NAME};
 
     /** picocli's documented switch for leaving out built-in converters (a comma-separated list of regexes). */
     private static final String CONVERTER_EXCLUDES = "picocli.converters.excludes";
@@ -75,6 +75,9 @@ public final class Main implements java.util.concurrent.Callable<Integer> {
                     + "|ZoneOffset)|sql\\.(Time|Connection|Driver|Timestamp))");
         }
         String invoked = invokedSubcommand(args);
+        if (ResizeCommand.NAME.equals(invoked)) {
+            args = ResizeCommand.sizeLast(args); // qemu-img reads the size before the options: "-1G" is a size
+        }
         CommandLine cl = commandLine(workDir, invoked);
         if (cl.getSubcommands().isEmpty()) {
             err.println("q2: Command not found: " + invoked + "\nTry 'q2 --help' for more information");
@@ -147,6 +150,10 @@ public final class Main implements java.util.concurrent.Callable<Integer> {
                 return new BenchCommand(this).spec();
             case MeasureCommand.NAME:
                 return new MeasureCommand(this).spec();
+            case ResizeCommand.NAME:
+                return new ResizeCommand(this).spec();
+            case AmendCommand.NAME:
+                return new AmendCommand(this).spec();
             case BitmapCommand.NAME:
                 return new BitmapCommand(this).spec();
             case DdCommand.NAME:

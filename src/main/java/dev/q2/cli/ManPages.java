@@ -32,7 +32,7 @@ public final class ManPages {
     private static final String[] OK = {"0", "success", "1", "an error (a message on stderr says which)"};
 
     /** Exit codes (code, meaning pairs) and examples (command, what it does pairs) of each command. */
-    private static final Map<String, Extra> EXTRAS = Map.of(
+    private static final Map<String, Extra> EXTRAS = merge(Map.of(
             CreateCommand.NAME, new Extra(OK, new String[] {
                 "q2 create -o extended_l2=on,cluster_size=128k img.qcow2 1T",
                 "a 1 TiB image with extended L2 entries (32 subclusters of 4 KiB per cluster)",
@@ -67,24 +67,34 @@ public final class ManPages {
             MeasureCommand.NAME, new Extra(OK, new String[] {
                 "q2 measure -O qcow2 --size 1T -o cluster_size=128k",
                 "file sizes of a new 1 TiB image, and the L2 cache it will need",
-                "q2 measure -O qcow2 --output=json disk.raw", "what converting disk.raw to qcow2 will take"}),
+                "q2 measure -O qcow2 --output=json disk.raw", "what converting disk.raw to qcow2 will take"})), Map.of(
             InspectCommand.NAME, new Extra(new String[] {
                 "0", "the image is safe to hand to QEMU as a stand-alone disk",
                 "1", "the file could not be read at all", "2", "unsafe: every finding is listed"}, new String[] {
                 "q2 inspect -f qcow2 upload.img", "the upload gate: exit 0 only for a qcow2 image that names no file",
-                "q2 inspect --output=json upload.img", "the format, sizes and every finding, as JSON"}));
-
-    /** Issue 14's commands (Map.of takes ten entries at most). */
-    private static final Map<String, Extra> EXTRAS_BITMAP_DD = Map.of(
+                "q2 inspect --output=json upload.img", "the format, sizes and every finding, as JSON"}),
             BitmapCommand.NAME, new Extra(OK, new String[] {
                 "q2 bitmap --add img.qcow2 b0", "a new enabled bitmap b0, granularity from the cluster size",
                 "q2 bitmap --disable --merge b0 -b other.qcow2 img.qcow2 b1",
                 "disable b1 of img.qcow2, then set in it every bit set in b0 of other.qcow2"}),
             DdCommand.NAME, new Extra(OK, new String[] {
                 "q2 dd -O qcow2 bs=1M count=64 if=disk.raw of=head.qcow2",
-                "the first 64 MiB of disk.raw as a new qcow2 image"}));
+                "the first 64 MiB of disk.raw as a new qcow2 image"}),
+            ResizeCommand.NAME, new Extra(OK, new String[] {
+                "q2 resize img.qcow2 +10G", "grow the disk by 10 GiB",
+                "q2 resize --shrink img.qcow2 20G", "shrink it to 20 GiB (data past the new end is lost)"}),
+            AmendCommand.NAME, new Extra(OK, new String[] {
+                "q2 amend -o compat=0.10 img.qcow2", "downgrade to a version 2 image for old QEMUs",
+                "q2 amend -o refcount_bits=64 img.qcow2", "rebuild the refcount structures with 64-bit refcounts"})));
 
     private ManPages() {
+    }
+
+    /** Map.of takes at most ten entries: the commands come in two maps (the second: those added since session 4). */
+    private static Map<String, Extra> merge(Map<String, Extra> a, Map<String, Extra> b) {
+        Map<String, Extra> all = new java.util.HashMap<>(a);
+        all.putAll(b);
+        return Map.copyOf(all);
     }
 
     public static void main(String[] args) throws IOException {
@@ -97,7 +107,7 @@ public final class ManPages {
         Path man = Files.createDirectories(out.resolve("man1"));
         write(man.resolve("q2.1"), topPage(top.getCommandSpec(), version));
         for (Map.Entry<String, CommandLine> e : top.getSubcommands().entrySet()) {
-            Extra extra = EXTRAS.containsKey(e.getKey()) ? EXTRAS.get(e.getKey()) : EXTRAS_BITMAP_DD.get(e.getKey());
+            Extra extra = EXTRAS.get(e.getKey());
             if (extra == null) {
                 throw new IllegalStateException("no exit codes and examples for q2 " + e.getKey() + " in ManPages");
             }

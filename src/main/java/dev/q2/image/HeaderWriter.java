@@ -15,7 +15,7 @@ import java.util.List;
  * headers at least 112 bytes long, header fields past those 112 bytes kept as they were), the extensions in QEMU's order, the end marker, the backing file name, zeros to
  * the end of the cluster.
  */
-final class HeaderWriter {
+public final class HeaderWriter {
     private HeaderWriter() {
     }
 
@@ -23,7 +23,7 @@ final class HeaderWriter {
      * Writes the header cluster; {@code backingFile} is the name's bytes as stored, or null. Returns the header as
      * written (backing file offset, header length).
      */
-    static QcowHeader write(ImageFile file, QcowHeader header, List<HeaderExtension> extensions, byte[] backingFile)
+    public static QcowHeader write(ImageFile file, QcowHeader header, List<HeaderExtension> extensions, byte[] backingFile)
             throws IOException {
         QcowHeader h = header;
         if (h.version() >= 3 && h.headerLength() < QcowHeader.V3_HEADER_LENGTH) {

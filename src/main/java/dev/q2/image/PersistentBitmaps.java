@@ -42,15 +42,15 @@ import java.util.Map;
  */
 public final class PersistentBitmaps {
     /** Syncs the image file when the disk is durable (QEMU's bdrv_flush, a no-op with cache=unsafe). */
-    interface Sync {
+    public interface Sync {
         void sync() throws IOException;
     }
 
     private final ImageFile file;
-    private final RefcountAllocator refcounts;
+    private RefcountAllocator refcounts;
     private final Sync sync;
     private final long cs;
-    private final long diskSize;
+    private long diskSize;
     private final List<HeaderExtension> extensions;
     /** The backing file name's bytes as stored (not decoded: they need not be UTF-8), or null. */
     private final byte[] backingFile;
@@ -76,6 +76,20 @@ public final class PersistentBitmaps {
         this.directory = List.of();
     }
 
+    /**
+     * The header extensions as the image now holds them (after a change such as amend's data_file), for the header
+     * {@link #store} writes.
+     */
+    public void useExtensions(List<HeaderExtension> current) {
+        extensions.clear();
+        extensions.addAll(current);
+    }
+
+    /** The allocator over new refcount structures (after amend changed the refcount width). */
+    public void useRefcounts(RefcountAllocator rc) {
+        refcounts = rc;
+    }
+
     /** The header as this class last wrote it (autoclear bits). */
     public QcowHeader header() {
         return header;
@@ -85,7 +99,7 @@ public final class PersistentBitmaps {
      * Does to the header of an image opened for writing what QEMU's open does, and loads its bitmaps; see the class
      * comment. Fails with QEMU's messages when the bitmap directory is broken.
      */
-    static PersistentBitmaps open(ImageFile file, Qcow2Metadata img, RefcountAllocator refcounts, Sync sync)
+    public static PersistentBitmaps open(ImageFile file, Qcow2Metadata img, RefcountAllocator refcounts, Sync sync)
             throws IOException {
         QcowHeader h = img.header();
         PersistentBitmaps pb = new PersistentBitmaps(file, refcounts, sync, h, img.extensions());
@@ -225,6 +239,35 @@ public final class PersistentBitmaps {
         return new Loaded(e.granularityBits(), e.auto(), table);
     }
 
+    /**
+     * The bitmaps a resize could not carry (qcow2_truncate_bitmaps_check): the names of bitmaps that were in use
+     * (inconsistent) when the image was opened.
+     */
+    public List<String> inconsistent() {
+        List<String> out = new ArrayList<>();
+        for (int i = 0; i < directory.size(); i++) {
+            if (loaded.get(i) == null) {
+                out.add(directory.get(i).name());
+            }
+        }
+        return out;
+    }
+
+    /**
+     * Follows a resize of the disk (bdrv_dirty_bitmap_truncate): bits past a new, smaller end are dropped, bits of
+     * a grown area start clear; {@link #store} then writes tables of the new length.
+     */
+    public void resize(long newSize) {
+        diskSize = newSize;
+        for (Loaded l : loaded) {
+            if (l != null) {
+                l.bits = (newSize + (1L << l.granularityBits) - 1) >>> l.granularityBits;
+                l.length = (int) BitmapDirectoryEntry.tableEntriesFor(newSize, l.granularityBits, cs);
+                l.touched.keySet().removeIf(c -> c >= l.length);
+            }
+        }
+    }
+
     /** Sets the dirty bits of every enabled bitmap for guest bytes [offset, offset + length). */
     public void markDirty(long offset, long length) throws IOException {
         if (length <= 0) {
@@ -256,7 +299,7 @@ public final class PersistentBitmaps {
             if (l == null) {
                 continue;
             }
-            long[] table = new long[l.table.length];
+            long[] table = new long[l.length];
             for (int c = 0; c < table.length; c++) {
                 byte[] bits = l.chunk(c, false);
                 if (allZero(bits)) {
@@ -628,7 +671,9 @@ public final class PersistentBitmaps {
         /** Cleared in this session: chunks not touched since read as zeros, not from the old table. */
         boolean cleared;
         final long[] table;
-        final long bits;
+        long bits;
+        /** Entries of the table {@link #store} writes: the old table's, or as many as a resize needs. */
+        int length;
         final long bitsPerChunk;
         final Map<Integer, byte[]> touched = new HashMap<>();
 
@@ -638,6 +683,7 @@ public final class PersistentBitmaps {
             this.table = table;
             this.bits = (diskSize + (1L << granularityBits) - 1) >>> granularityBits;
             this.bitsPerChunk = cs * 8;
+            this.length = table.length;
         }
 
         /** Bits of table entry {@code c}; bits past the end of the disk are zero, as QEMU stores them. */
@@ -647,7 +693,7 @@ public final class PersistentBitmaps {
                 return b;
             }
             b = new byte[(int) cs];
-            long entry = cleared ? 0 : table[c];
+            long entry = cleared || c >= table.length ? 0 : table[c];
             long off = entry & BitmapDirectory.TABLE_ENTRY_OFFSET_MASK;
             if (off != 0) {
                 file.readZeroFilled(off, ByteBuffer.wrap(b));

@@ -86,6 +86,16 @@ public final class RefcountAllocator {
         return table.clone();
     }
 
+    /** Entries of the refcount table (it may grow while clusters are allocated). */
+    public int tableSize() {
+        return table.length;
+    }
+
+    /** A refcount table entry as stored. */
+    public long tableEntry(int index) {
+        return table[index];
+    }
+
     public int tableClusters() {
         return (int) ((long) table.length * 8 / clusterSize);
     }
@@ -409,6 +419,64 @@ public final class RefcountAllocator {
             }
         } while (n != last);
         return blockCount;
+    }
+
+    /**
+     * Drops refcount blocks that count nothing but themselves, as qcow2_shrink_reftable does after a shrink: the
+     * whole table is rewritten with their entries cleared, then each dropped block's own refcount is cleared (in the
+     * block that holds it) and the block leaves the cache unwritten. Fails, as QEMU does, when a dropped block's
+     * refcount is not 1. Returns the offsets of the dropped blocks (QEMU discards them in the file).
+     */
+    public java.util.List<Long> shrinkTable() throws IOException {
+        java.util.List<Long> dropped = new java.util.ArrayList<>();
+        long[] kept = table.clone();
+        for (int i = 0; i < table.length; i++) {
+            long off = table[i] & REFT_OFFSET_MASK;
+            if (off == 0) {
+                continue;
+            }
+            ByteBuffer b = block(off);
+            boolean self = (off >>> (clusterBits + refcountBlockBits)) == i;
+            int selfIndex = (int) ((off >>> clusterBits) & (refcountBlockSize - 1));
+            boolean unused = true;
+            for (int j = 0; j < refcountBlockSize && unused; j++) {
+                if (!(self && j == selfIndex) && RefcountBlock.get(b, refcountOrder, j) != 0) {
+                    unused = false;
+                }
+            }
+            if (unused) {
+                kept[i] = 0;
+            }
+        }
+        ByteBuffer t = ByteBuffer.allocate(kept.length * 8).order(ByteOrder.BIG_ENDIAN);
+        t.asLongBuffer().put(kept);
+        file.writeFully(tableOffset, t);
+        for (int i = 0; i < table.length; i++) {
+            long off = table[i] & REFT_OFFSET_MASK;
+            if (off != 0 && kept[i] == 0) {
+                long clusterIndex = off >>> clusterBits;
+                long holder = blockOffset(clusterIndex >>> refcountBlockBits);
+                int at = (int) (clusterIndex & (refcountBlockSize - 1));
+                ByteBuffer hb = block(holder);
+                long rc = RefcountBlock.get(hb, refcountOrder, at);
+                if (rc != 1) {
+                    throw corruption.apply("Invalid refcount: refblock offset 0x" + Long.toHexString(holder)
+                            + ", reftable index " + i + ", block offset 0x" + Long.toHexString(off) + ", refcount 0x"
+                            + Long.toHexString(rc));
+                }
+                RefcountBlock.set(hb, refcountOrder, at, 0);
+                dirtyBlocks.add(holder);
+                if (clusterIndex < freeClusterIndex) {
+                    freeClusterIndex = clusterIndex;
+                }
+                blocks.remove(off);
+                dirtyBlocks.remove(off);
+                dropped.add(off);
+            }
+            table[i] = kept[i];
+        }
+        updateMaxTableIndex();
+        return dropped;
     }
 
     private void writeBlock(long offset) throws IOException {
