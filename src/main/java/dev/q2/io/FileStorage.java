@@ -35,6 +35,10 @@ public final class FileStorage implements Storage {
      * @throws IOException when the file cannot be opened (a {@link NoSuchFileException} when it does not exist)
      */
     public static FileStorage openReadOnly(Path path) throws IOException {
+        if (!Files.isRegularFile(path) && hasType(path, S_IFIFO)) {
+            // QEMU would open it and wait for a writer, forever when the name came from an untrusted image
+            throw new FileSystemException(path.toString(), null, "Is a named pipe (q2 does not open FIFOs)");
+        }
         return new FileStorage(path, FileChannel.open(path, StandardOpenOption.READ), null);
     }
 
@@ -67,11 +71,18 @@ public final class FileStorage implements Storage {
         return new FileStorage(path, raf.getChannel(), raf);
     }
 
+    private static final int S_IFMT = 0170000;
+    private static final int S_IFBLK = 0060000;
+    private static final int S_IFIFO = 0010000;
+
     private static boolean isBlockDevice(Path path) {
-        final int sIfMt = 0170000;
-        final int sIfBlk = 0060000;
+        return hasType(path, S_IFBLK);
+    }
+
+    /** Whether the file's type (st_mode & S_IFMT) is {@code type}; false when it cannot be told. */
+    private static boolean hasType(Path path, int type) {
         try {
-            return (((Integer) Files.getAttribute(path, "unix:mode")) & sIfMt) == sIfBlk;
+            return (((Integer) Files.getAttribute(path, "unix:mode")) & S_IFMT) == type;
         } catch (IOException | UnsupportedOperationException | IllegalArgumentException e) {
             return false;
         }
