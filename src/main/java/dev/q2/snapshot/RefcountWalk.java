@@ -119,7 +119,6 @@ final class RefcountWalk {
             table = ByteBuffer.allocate((int) clusterSize).order(ByteOrder.BIG_ENDIAN);
             file.readZeroFilled(l2Offset, table);
         }
-        boolean changed = false;
         int entrySize = geometry.entrySize();
         long entries = geometry.entriesPerTable();
         for (int j = 0; j < entries; j++) {
@@ -153,12 +152,10 @@ final class RefcountWalk {
                 entry |= L2Entry.OFLAG_COPIED;
             }
             if (entry != old) {
+                // changed in the cached table at once: if the walk fails further on, the change is still written
                 table.putLong(j * entrySize, entry);
-                changed = true;
+                dirty.put(l2Offset, table);
             }
-        }
-        if (changed) {
-            dirty.put(l2Offset, table);
         }
     }
 
