@@ -102,12 +102,15 @@ final class SnapshotCommand implements Callable<Integer> {
         try {
             if (format == null) {
                 format = Devices.probe(path);
-                if (format.equals("raw")) {
-                    err.println("WARNING: Image format was not specified for '" + filename
-                            + "' and probing guessed raw.\n"
-                            + "         Automatically detecting the format is dangerous for raw images, write"
-                            + " operations on block 0 will be restricted.\n"
-                            + "         Specify the 'raw' format explicitly to remove the restrictions.");
+                if (format.equals("raw") && action != Action.LIST) { // (a guess that restricts writes: RW opens only)
+                    // apply falls back to the file below and opens the raw driver again: the warning comes twice
+                    for (int i = action == Action.APPLY ? 2 : 1; i > 0; i--) {
+                        err.println("WARNING: Image format was not specified for '" + filename
+                                + "' and probing guessed raw.\n"
+                                + "         Automatically detecting the format is dangerous for raw images, write"
+                                + " operations on block 0 will be restricted.\n"
+                                + "         Specify the 'raw' format explicitly to remove the restrictions.");
+                    }
                 }
             }
         } catch (Exception e) {
