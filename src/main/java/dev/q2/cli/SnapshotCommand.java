@@ -117,6 +117,10 @@ final class SnapshotCommand implements Callable<Integer> {
             err.println("q2: " + Errors.imageOpenFailure(filename, path, e));
             return 1;
         }
+        if (parsed.hasMatchedOption(forceShareOpt) && action != Action.LIST) {
+            err.println("q2: Could not open '" + filename + "': force-share=on can only be used with read-only images");
+            return 1;
+        }
         if (format.equals("raw")) {
             return raw(action, name, err);
         }
@@ -129,7 +133,7 @@ final class SnapshotCommand implements Callable<Integer> {
         try {
             snaps = Qcow2Snapshots.open(path, action != Action.LIST, parsed.hasMatchedOption(forceShareOpt), err);
         } catch (Exception e) {
-            err.println("q2: " + Errors.imageOpenFailure(filename, path, e));
+            err.println("q2: " + openFailure(filename, path, e));
             debug(e, err);
             return 1;
         }
@@ -180,6 +184,23 @@ final class SnapshotCommand implements Callable<Integer> {
         }
         out.flush();
         return rc;
+    }
+
+    /**
+     * The image opened as far as its format goes but something failed: what failed may lie below it (a backing
+     * file), worded as the block graph's chain reader words it, as qemu-img does.
+     */
+    private String openFailure(String filename, Path path, Exception e) {
+        String m = e.getMessage();
+        if (m == null || !(m.startsWith("Could not open backing file") || m.startsWith("Backing file"))) {
+            return Errors.imageOpenFailure(filename, path, e);
+        }
+        try (dev.q2.map.ChainReader chain = dev.q2.map.ChainReader.open(main.workDir(), filename, "qcow2", true)) {
+            chain.length();
+        } catch (Exception below) {
+            return Errors.couldNotOpen(filename, below);
+        }
+        return Errors.imageOpenFailure(filename, path, e);
     }
 
     private static void preface(SnapshotException e, PrintWriter err) {

@@ -89,6 +89,37 @@ class SnapshotDifferentialTest {
     }
 
     @Test
+    void openErrorsAndLocks() throws Exception {
+        run(Qemu.img(dir, "create", "-q", "-f", "qcow2", "-u", "-b", "gone.qcow2", "-F", "qcow2", "a.qcow2", "64M"));
+        run(Qemu.img(dir, "create", "-q", "-f", "qcow2", "c.qcow2", "64M"));
+        for (String[] args : List.of(new String[] {"-c", "s", "a.qcow2"}, new String[] {"-l", "a.qcow2"},
+                new String[] {"-U", "-c", "s", "c.qcow2"}, new String[] {"-U", "-d", "s", "c.qcow2"},
+                new String[] {"-c", "s", "missing.qcow2"}, new String[] {"-l", ""})) {
+            same(Qemu.img(dir, concat("snapshot", args)), Cli.runIn(dir, concat("snapshot", args)));
+        }
+        // the corrupt bit: refused for writing, listed read-only
+        try (var ch = java.nio.channels.FileChannel.open(dir.resolve("c.qcow2"),
+                java.nio.file.StandardOpenOption.WRITE)) {
+            ch.write(ByteBuffer.allocate(8).putLong(0, 2), 72);
+        }
+        for (String[] args : List.of(new String[] {"-c", "s", "c.qcow2"}, new String[] {"-l", "c.qcow2"})) {
+            same(Qemu.img(dir, concat("snapshot", args)), Cli.runIn(dir, concat("snapshot", args)));
+        }
+        run(Qemu.img(dir, "create", "-q", "-f", "qcow2", "d.qcow2", "64M"));
+        run(Qemu.img(dir, "snapshot", "-c", "s", "d.qcow2"));
+        try (Qemu.Holder h = Qemu.holdForWriting(dir, "d.qcow2")) {
+            for (String[] args : List.of(new String[] {"-c", "t", "d.qcow2"}, new String[] {"-l", "d.qcow2"},
+                    new String[] {"-d", "s", "d.qcow2"})) {
+                same(Qemu.img(dir, concat("snapshot", args)), Cli.runIn(dir, concat("snapshot", args)));
+            }
+            Qemu.Result q = Qemu.img(dir, "snapshot", "-U", "-l", "d.qcow2");
+            Cli.Result c = Cli.runIn(dir, "snapshot", "-U", "-l", "d.qcow2");
+            assertThat(c.exitCode()).isZero();
+            assertThat(c.out()).isEqualTo(q.out()); // the same snapshot, listed by both
+        }
+    }
+
+    @Test
     void namesAndIds() throws Exception {
         create("", "16M");
         Files.copy(dir.resolve("a.qcow2"), dir.resolve("b.qcow2"));
