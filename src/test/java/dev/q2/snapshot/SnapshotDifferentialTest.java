@@ -119,6 +119,72 @@ class SnapshotDifferentialTest {
         }
     }
 
+    /**
+     * Tables QEMU 7.2 does not write itself: entries of older QEMUs (no extra data, or 16 bytes without icount),
+     * extra data it does not know (kept), an ID that is not a number; rewritten as QEMU rewrites them.
+     */
+    @Test
+    void olderAndUnknownEntries() throws Exception {
+        create("compat=0.10", "16M");
+        writeTable(List.of(entry("1", "old", 0, 0), entry("7x", "sixteen", 16, 0), entry(" 12", "unknown", 40, 0xab),
+                entry("abc", "named", 24, 0)));
+        Files.copy(dir.resolve("a.qcow2"), dir.resolve("b.qcow2"));
+        steps("s:-l", "s:-c new", "s:-l", "s:-d sixteen", "s:-a 13", "s:-d 1", "s:-d old", "s:-l");
+        assertSameImages();
+    }
+
+    /** 65536 snapshots: the table as large as QEMU allows it; one more is refused (EFBIG), deleting works. */
+    @Test
+    void tooManySnapshots() throws Exception {
+        create("", "16M");
+        List<byte[]> entries = new ArrayList<>();
+        for (int i = 1; i <= 65536; i++) {
+            entries.add(entry(Integer.toString(i), "s", 24, 0));
+        }
+        writeTable(entries);
+        Files.copy(dir.resolve("a.qcow2"), dir.resolve("b.qcow2"));
+        steps("s:-c one-more", "s:-d s", "s:-c one-more");
+        assertSameImages();
+    }
+
+    /** A snapshot table entry without an L1 table (l1_size 0), with {@code extra} bytes of extra data. */
+    private static byte[] entry(String id, String name, int extra, int unknownFill) {
+        byte[] idb = id.getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        byte[] nb = name.getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        ByteBuffer b = ByteBuffer.allocate((40 + extra + idb.length + nb.length + 7) & ~7);
+        b.putShort(12, (short) idb.length).putShort(14, (short) nb.length).putInt(16, 1_600_000_000)
+                .putLong(24, 3_723_456_000_000L).putInt(32, 4096).putInt(36, extra);
+        if (extra >= 8) {
+            b.putLong(40, 4096);
+        }
+        if (extra >= 16) {
+            b.putLong(48, 16 << 20);
+        }
+        if (extra >= 24) {
+            b.putLong(56, 42);
+        }
+        for (int k = 24; k < extra; k++) {
+            b.put(40 + k, (byte) unknownFill);
+        }
+        b.put(40 + extra, idb).put(40 + extra + idb.length, nb);
+        return b.array();
+    }
+
+    /** Appends a snapshot table to a.qcow2, points the header at it, and lets qemu-img fix the refcounts. */
+    private void writeTable(List<byte[]> entries) throws Exception {
+        Path a = dir.resolve("a.qcow2");
+        long offset = (Files.size(a) + 65535) & ~65535L;
+        int size = entries.stream().mapToInt(e -> e.length).sum();
+        ByteBuffer t = ByteBuffer.allocate(size);
+        entries.forEach(t::put);
+        try (var ch = java.nio.channels.FileChannel.open(a, java.nio.file.StandardOpenOption.WRITE)) {
+            ch.write(t.flip(), offset);
+            ch.write(ByteBuffer.allocate(12).putInt(entries.size()).putLong(offset).flip(), 60);
+        }
+        Qemu.Result r = Qemu.img(dir, "check", "-r", "all", "a.qcow2");
+        assertThat(r.exitCode()).as(r.out() + r.err()).isZero();
+    }
+
     @Test
     void namesAndIds() throws Exception {
         create("", "16M");
@@ -198,8 +264,9 @@ class SnapshotDifferentialTest {
         assertThat(cb.out()).isEqualTo(ca.out());
         // every snapshot's guest data as qemu-img reads it
         Qemu.Result list = Qemu.img(dir, "snapshot", "-l", "b.qcow2");
+        int converted = 0;
         for (String line : list.out().split("\n")) {
-            if (line.matches("^\\d+ .*")) {
+            if (line.matches("^\\d+ .*") && converted++ < 16) { // (the first 16: a table may hold 65536)
                 String id = line.split(" +")[0];
                 run(Qemu.img(dir, "convert", "-l", "snapshot.id=" + id, "-O", "raw", "b.qcow2", "snap.raw"));
                 assertThat(Files.size(dir.resolve("snap.raw"))).isPositive();
