@@ -74,11 +74,9 @@ final class RefcountWalk {
                 }
                 walkL2(l2Offset, addend);
                 long l2Cluster = l2Offset >>> clusterBits;
-                if (addend != 0) {
-                    update(l2Cluster, addend);
-                }
+                long l2Refcount = addend != 0 ? update(l2Cluster, addend) : refcounts.refcount(l2Cluster);
                 long entry = l2Offset;
-                if (refcounts.refcount(l2Cluster) == 1) {
+                if (l2Refcount == 1) {
                     entry |= L2Entry.OFLAG_COPIED;
                 }
                 if (entry != old) {
@@ -141,10 +139,8 @@ final class RefcountWalk {
                         throw corrupt("Cluster allocation offset " + L2Corruption.hex(offset) + " unaligned (L2 offset: "
                                 + L2Corruption.hex(l2Offset) + ", L2 index: " + L2Corruption.hex(j) + ")");
                     }
-                    if (addend != 0) {
-                        update(offset >>> clusterBits, addend);
-                    }
-                    refcount = refcounts.refcount(offset >>> clusterBits);
+                    refcount = addend != 0 ? update(offset >>> clusterBits, addend)
+                            : refcounts.refcount(offset >>> clusterBits);
                 }
                 default -> refcount = 0;
             }
@@ -176,44 +172,48 @@ final class RefcountWalk {
             check(c, addend);
         }
         for (long c = first; c <= last; c++) {
-            apply(c, addend);
+            apply(c, addend, refcounts.refcount(c) + addend);
         }
     }
 
-    private void update(long cluster, int addend) throws IOException {
-        check(cluster, addend);
-        apply(cluster, addend);
+    /** Adds {@code addend} to one cluster's refcount; returns the new refcount. */
+    private long update(long cluster, int addend) throws IOException {
+        long updated = check(cluster, addend) + addend;
+        apply(cluster, addend, updated);
+        return updated;
     }
 
-    private void check(long cluster, int addend) throws IOException {
+    /** The cluster's refcount, after checking that {@code addend} keeps it in range (EINVAL otherwise). */
+    private long check(long cluster, int addend) throws IOException {
         long r = refcounts.refcount(cluster);
         if (addend > 0 ? r + addend > refcountMax || r + addend < r : r < -addend) {
             throw new SnapshotException(SnapshotException.Errno.EINVAL, "Invalid argument");
         }
+        return r;
     }
 
-    private void apply(long cluster, int addend) throws IOException {
+    private void apply(long cluster, int addend, long updated) throws IOException {
         refcounts.addReferences(cluster << clusterBits, clusterSize, addend);
-        if (addend < 0 && refcounts.refcount(cluster) == 0) {
+        if (updated == 0) {
             dirty.remove(cluster << clusterBits); // a freed L2 table's changes are dropped, as QEMU's cache drops them
             discard(cluster << clusterBits, clusterSize);
         }
     }
 
-    /** update_refcount_discard: adjacent ranges merge. */
+    /**
+     * update_refcount_discard: a range adjacent to the last one queued merges with it (QEMU merges with any; the
+     * holes punched are the same, and frees come in order, so looking further back would only cost time).
+     */
     private void discard(long offset, long length) {
-        for (long[] d : discards) {
-            if (d[0] + d[1] == offset) {
-                d[1] += length;
-                return;
-            }
-            if (offset + length == d[0]) {
-                d[0] = offset;
-                d[1] += length;
-                return;
-            }
+        long[] last = discards.isEmpty() ? null : discards.get(discards.size() - 1);
+        if (last != null && last[0] + last[1] == offset) {
+            last[1] += length;
+        } else if (last != null && offset + length == last[0]) {
+            last[0] = offset;
+            last[1] += length;
+        } else {
+            discards.add(new long[] {offset, length});
         }
-        discards.add(new long[] {offset, length});
     }
 
     private void processDiscards() throws IOException {
