@@ -20,7 +20,8 @@ public final class Main implements java.util.concurrent.Callable<Integer> {
     /** Subcommand names, in the order usage help lists them. */
     private static final String[] SUBCOMMANDS = {CreateCommand.NAME, InfoCommand.NAME, CheckCommand.NAME,
         MapCommand.NAME, ConvertCommand.NAME, CompareCommand.NAME, IoCommand.NAME, BenchCommand.NAME, MeasureCommand.NAME,
-        ResizeCommand.NAME, AmendCommand.NAME, BitmapCommand.NAME, DdCommand.NAME, InspectCommand.NAME};
+        SnapshotCommand.NAME, ResizeCommand.NAME, AmendCommand.NAME, BitmapCommand.NAME, DdCommand.NAME,
+        InspectCommand.NAME};
 
     /** picocli's documented switch for leaving out built-in converters (a comma-separated list of regexes). */
     private static final String CONVERTER_EXCLUDES = "picocli.converters.excludes";
@@ -150,6 +151,8 @@ public final class Main implements java.util.concurrent.Callable<Integer> {
                 return new BenchCommand(this).spec();
             case MeasureCommand.NAME:
                 return new MeasureCommand(this).spec();
+            case SnapshotCommand.NAME:
+                return new SnapshotCommand(this).spec();
             case ResizeCommand.NAME:
                 return new ResizeCommand(this).spec();
             case AmendCommand.NAME:

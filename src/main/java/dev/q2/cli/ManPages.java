@@ -68,6 +68,10 @@ public final class ManPages {
                 "q2 measure -O qcow2 --size 1T -o cluster_size=128k",
                 "file sizes of a new 1 TiB image, and the L2 cache it will need",
                 "q2 measure -O qcow2 --output=json disk.raw", "what converting disk.raw to qcow2 will take"})), Map.of(
+            SnapshotCommand.NAME, new Extra(OK, new String[] {
+                "q2 snapshot -c before-upgrade img.qcow2", "take an internal snapshot named before-upgrade",
+                "q2 snapshot -l img.qcow2", "list the snapshots, as qemu-img snapshot -l",
+                "q2 snapshot -a before-upgrade img.qcow2", "return the disk to the snapshot"}),
             InspectCommand.NAME, new Extra(new String[] {
                 "0", "the image is safe to hand to QEMU as a stand-alone disk",
                 "1", "the file could not be read at all", "2", "unsafe: every finding is listed"}, new String[] {

@@ -162,6 +162,17 @@ public final class Qcow2Disk implements BlockDevice {
         return disk.dataFile;
     }
 
+    /**
+     * The image's metadata for an operation on it as a whole (internal snapshots, {@code dev.q2.snapshot}); only
+     * before any guest I/O on this disk, which is then closed without guest I/O (see {@link MetadataAccess}).
+     */
+    public MetadataAccess metadataAccess() {
+        if (disk.stats.guestBytesRead != 0 || disk.stats.guestBytesWritten != 0 || disk.l2Cache.misses() != 0) {
+            throw new IllegalStateException("metadata operations need a disk without guest I/O");
+        }
+        return new MetadataAccess(disk);
+    }
+
     // ---------------------------------------------------------------- reads and block status
 
     @Override

@@ -1,0 +1,261 @@
+package dev.q2.snapshot;
+
+import dev.q2.format.CompressedDescriptor;
+import dev.q2.format.L2Corruption;
+import dev.q2.format.L2Entry;
+import dev.q2.format.L2Geometry;
+import dev.q2.format.RefcountBlock;
+import dev.q2.image.MetadataAccess;
+import dev.q2.image.RefcountAllocator;
+import dev.q2.io.ImageFile;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * QEMU's qcow2_update_snapshot_refcount: walks an L1 table and every L2 table it points to, adds {@code addend}
+ * (-1, 0 or 1) to the refcount of every cluster referenced (data clusters, preallocated zero clusters, compressed
+ * clusters, the L2 tables), and sets OFLAG_COPIED exactly where the refcount is then 1. What it changes reaches the
+ * disk in QEMU's order: with a positive addend the refcounts before the L2 tables that stop claiming OFLAG_COPIED,
+ * otherwise the L2 tables first; clusters freed are discarded (a hole punched, QEMU's pass-discard-snapshot) at the
+ * end; the L1 table itself is written last (with a sync), unless the addend is negative (it is about to be freed).
+ *
+ * <p>Memory is bounded: changed L2 tables are written in batches of at most {@link #BATCH_BYTES}, each after the
+ * refcounts it depends on.
+ */
+final class RefcountWalk {
+    private static final long BATCH_BYTES = 32L << 20;
+
+    private final MetadataAccess meta;
+    private final ImageFile file;
+    private final RefcountAllocator refcounts;
+    private final L2Geometry geometry;
+    private final int clusterBits;
+    private final long clusterSize;
+    private final long refcountMax;
+    private final Runnable syncPoint;
+    /** Changed L2 tables not written yet, by offset. */
+    private final Map<Long, ByteBuffer> dirty = new LinkedHashMap<>();
+    /** Host ranges {offset, length} to discard at the end of the walk. */
+    private final List<long[]> discards = new ArrayList<>();
+
+    RefcountWalk(MetadataAccess meta, Runnable syncPoint) {
+        this.meta = meta;
+        this.file = meta.file();
+        this.refcounts = meta.refcounts();
+        this.geometry = meta.header().l2Geometry();
+        this.clusterBits = geometry.clusterBits();
+        this.clusterSize = geometry.clusterSize();
+        this.refcountMax = RefcountBlock.maxRefcount(meta.header().refcountOrder());
+        this.syncPoint = syncPoint;
+    }
+
+    /**
+     * Walks {@code l1} (the table at {@code l1Offset}, changed in place where OFLAG_COPIED changes) with
+     * {@code addend}. On failure what was changed so far stays changed, as in QEMU (the caller's image leaks).
+     */
+    void walk(long l1Offset, long[] l1, int addend) throws IOException {
+        boolean l1Modified = false;
+        SnapshotException failure = null;
+        try {
+            for (int i = 0; i < l1.length; i++) {
+                long old = l1[i];
+                if (old == 0) {
+                    continue;
+                }
+                long l2Offset = old & L2Entry.OFFSET_MASK;
+                if ((l2Offset & (clusterSize - 1)) != 0) {
+                    throw corrupt("L2 table offset " + L2Corruption.hex(l2Offset) + " unaligned (L1 index: " + L2Corruption.hex(i) + ")");
+                }
+                walkL2(l2Offset, addend);
+                long l2Cluster = l2Offset >>> clusterBits;
+                long l2Refcount = addend != 0 ? update(l2Cluster, addend) : refcounts.refcount(l2Cluster);
+                long entry = l2Offset;
+                if (l2Refcount == 1) {
+                    entry |= L2Entry.OFLAG_COPIED;
+                }
+                if (entry != old) {
+                    l1[i] = entry;
+                    l1Modified = true;
+                }
+                if (dirtyBytes() >= BATCH_BYTES) {
+                    writeBack(addend);
+                }
+            }
+            writeBack(addend);
+        } catch (SnapshotException e) {
+            failure = e;
+        }
+        processDiscards();
+        if (failure != null) {
+            throw failure;
+        }
+        if (addend >= 0 && l1Modified) {
+            ByteBuffer b = ByteBuffer.allocate(l1.length * 8).order(ByteOrder.BIG_ENDIAN);
+            b.asLongBuffer().put(l1);
+            file.writeFully(l1Offset, b);
+            sync();
+        }
+    }
+
+    /**
+     * Writes what the walk changed when it failed, as QEMU's caches write it on close: the caller then leaves the
+     * image with its leaks, as qemu-img does.
+     */
+    void writeBackAfterFailure() throws IOException {
+        writeBack(1);
+    }
+
+    private void walkL2(long l2Offset, int addend) throws IOException {
+        ByteBuffer table = dirty.get(l2Offset);
+        if (table == null) {
+            table = ByteBuffer.allocate((int) clusterSize).order(ByteOrder.BIG_ENDIAN);
+            file.readZeroFilled(l2Offset, table);
+        }
+        int entrySize = geometry.entrySize();
+        long entries = geometry.entriesPerTable();
+        for (int j = 0; j < entries; j++) {
+            long old = table.getLong(j * entrySize);
+            long entry = old & ~L2Entry.OFLAG_COPIED;
+            long offset = entry & L2Entry.OFFSET_MASK;
+            long refcount;
+            switch (L2Entry.type(entry, geometry.extendedL2())) {
+                case COMPRESSED -> {
+                    if (addend != 0) {
+                        CompressedDescriptor d = CompressedDescriptor.decode(entry, clusterBits);
+                        long start = d.hostOffset();
+                        long size = d.endOffset() - (start & ~511L) - (start & 511);
+                        updateRange(start, size, addend);
+                    }
+                    refcount = 2; // compressed clusters are never written in place
+                }
+                case NORMAL, ZERO_ALLOC -> {
+                    if ((offset & (clusterSize - 1)) != 0) {
+                        throw corrupt("Cluster allocation offset " + L2Corruption.hex(offset) + " unaligned (L2 offset: "
+                                + L2Corruption.hex(l2Offset) + ", L2 index: " + L2Corruption.hex(j) + ")");
+                    }
+                    refcount = addend != 0 ? update(offset >>> clusterBits, addend)
+                            : refcounts.refcount(offset >>> clusterBits);
+                }
+                default -> refcount = 0;
+            }
+            if (refcount == 1) {
+                entry |= L2Entry.OFLAG_COPIED;
+            }
+            if (entry != old) {
+                // changed in the cached table at once: if the walk fails further on, the change is still written
+                table.putLong(j * entrySize, entry);
+                dirty.put(l2Offset, table);
+            }
+        }
+    }
+
+    private SnapshotException corrupt(String message) {
+        dev.q2.image.CorruptMetadataException c = meta.corruption(message);
+        return new SnapshotException(SnapshotException.Errno.EIO, "Input/output error",
+                c.firstReport() ? c.qemuReport() : null);
+    }
+
+    /** update_refcount over a byte range: every cluster checked first, so that a refusal changes nothing. */
+    private void updateRange(long offset, long length, int addend) throws IOException {
+        if (length <= 0) {
+            return;
+        }
+        long first = offset >>> clusterBits;
+        long last = (offset + length - 1) >>> clusterBits;
+        for (long c = first; c <= last; c++) {
+            check(c, addend);
+        }
+        for (long c = first; c <= last; c++) {
+            apply(c, addend, refcounts.refcount(c) + addend);
+        }
+    }
+
+    /** Adds {@code addend} to one cluster's refcount; returns the new refcount. */
+    private long update(long cluster, int addend) throws IOException {
+        long updated = check(cluster, addend) + addend;
+        apply(cluster, addend, updated);
+        return updated;
+    }
+
+    /** The cluster's refcount, after checking that {@code addend} keeps it in range (EINVAL otherwise). */
+    private long check(long cluster, int addend) throws IOException {
+        long r = refcounts.refcount(cluster);
+        if (addend > 0 ? r + addend > refcountMax || r + addend < r : r < -addend) {
+            throw new SnapshotException(SnapshotException.Errno.EINVAL, "Invalid argument");
+        }
+        return r;
+    }
+
+    private void apply(long cluster, int addend, long updated) throws IOException {
+        refcounts.addReferences(cluster << clusterBits, clusterSize, addend);
+        if (updated == 0) {
+            dirty.remove(cluster << clusterBits); // a freed L2 table's changes are dropped, as QEMU's cache drops them
+            discard(cluster << clusterBits, clusterSize);
+        }
+    }
+
+    /**
+     * update_refcount_discard: a range adjacent to the last one queued merges with it (QEMU merges with any; the
+     * holes punched are the same, and frees come in order, so looking further back would only cost time).
+     */
+    private void discard(long offset, long length) {
+        long[] last = discards.isEmpty() ? null : discards.get(discards.size() - 1);
+        if (last != null && last[0] + last[1] == offset) {
+            last[1] += length;
+        } else if (last != null && offset + length == last[0]) {
+            last[0] = offset;
+            last[1] += length;
+        } else {
+            discards.add(new long[] {offset, length});
+        }
+    }
+
+    private void processDiscards() throws IOException {
+        for (long[] d : discards) {
+            file.punchHole(d[0], d[1]); // where holes cannot be punched, QEMU's discard does nothing either
+        }
+        discards.clear();
+    }
+
+    private long dirtyBytes() {
+        return dirty.size() * clusterSize;
+    }
+
+    /**
+     * QEMU's cache dependencies at a flush: L2 tables that lost OFLAG_COPIED only after the refcounts that were
+     * raised; with refcounts lowered, the L2 tables first.
+     */
+    private void writeBack(int addend) throws IOException {
+        if (addend > 0) {
+            refcounts.flush();
+            sync();
+            writeL2Tables();
+        } else {
+            writeL2Tables();
+            refcounts.flush();
+        }
+        sync();
+    }
+
+    private void writeL2Tables() throws IOException {
+        if (dirty.isEmpty()) {
+            return;
+        }
+        for (Map.Entry<Long, ByteBuffer> e : dirty.entrySet()) {
+            file.writeFully(e.getKey(), e.getValue().duplicate().clear());
+        }
+        dirty.clear();
+        sync();
+    }
+
+    private void sync() throws IOException {
+        meta.sync();
+        syncPoint.run();
+    }
+}
