@@ -3,7 +3,6 @@ package dev.q2.cli;
 import dev.q2.block.BlockGraph;
 import dev.q2.map.ImageMapper;
 import dev.q2.map.MapException;
-import dev.q2.map.MapPrinter;
 import dev.q2.util.Sizes;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Model.OptionSpec;
@@ -104,7 +103,7 @@ final class MapCommand implements Callable<Integer> {
         }
         MapPrinter printer = output.equals("json") ? MapPrinter.json(out) : MapPrinter.human(out);
         try (chain) {
-            ImageMapper.map(chain, start, max, printer);
+            ImageMapper.map(chain, start, max, printer.merging(), printer);
         } catch (MapException e) {
             printer.flush();
             if (e.getCause() instanceof dev.q2.image.CorruptMetadataException c) {
