@@ -16,9 +16,7 @@ import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.HashMap;
 import java.util.List;
-import java.util.Map;
 
 /**
  * The persistent dirty bitmaps of an image open for writing, kept true the way QEMU keeps them (block/qcow2-bitmap.c):
@@ -38,7 +36,13 @@ import java.util.Map;
  * </ul>
  *
  * <p>Memory: only the bitmap clusters that writes touch are held (one cluster of bits each, read from the image
- * on first touch); the others are copied cluster by cluster when the bitmap is stored.
+ * on first touch, see {@link BitmapBits}); the others are copied cluster by cluster when the bitmap is stored.
+ *
+ * <p>Size: this class is one of QEMU's seams (qcow2-bitmap.c) and stays whole on purpose: open, store and remove
+ * share the crash-safe ordering of header, directory and refcount writes described above, and splitting them
+ * would spread that ordering over several classes. The bits themselves live in {@link BitmapBits}.
+ *
+ * <p>Not thread-safe: used under the engine's lock.
  */
 public final class PersistentBitmaps {
     /** Syncs the image file when the disk is durable (QEMU's bdrv_flush, a no-op with cache=unsafe). */
@@ -61,7 +65,7 @@ public final class PersistentBitmaps {
     private long directoryOffset;
     private long directorySize;
     /** Per directory entry: its loaded bits, or null for a bitmap that was in use when opened. */
-    private final List<Loaded> loaded = new ArrayList<>();
+    private final List<BitmapBits> loaded = new ArrayList<>();
 
     private PersistentBitmaps(ImageFile file, RefcountAllocator refcounts, Sync sync, QcowHeader header,
                               List<HeaderExtension> extensions) throws IOException {
@@ -206,7 +210,7 @@ public final class PersistentBitmaps {
         return entries;
     }
 
-    private Loaded load(BitmapDirectoryEntry e) throws IOException {
+    private BitmapBits load(BitmapDirectoryEntry e) throws IOException {
         int n = e.bitmapTableSize();
         long expected = BitmapDirectoryEntry.tableEntriesFor(diskSize, e.granularityBits(), cs);
         if (expected != n) {
@@ -222,7 +226,7 @@ public final class PersistentBitmaps {
                         + "': Invalid argument");
             }
         }
-        return new Loaded(e.granularityBits(), e.auto(), table);
+        return new BitmapBits(file, cs, diskSize, e.granularityBits(), e.auto(), table);
     }
 
     /** Sets the dirty bits of every enabled bitmap for guest bytes [offset, offset + length). */
@@ -230,7 +234,7 @@ public final class PersistentBitmaps {
         if (length <= 0) {
             return;
         }
-        for (Loaded l : loaded) {
+        for (BitmapBits l : loaded) {
             if (l != null && l.enabled) {
                 l.set(offset, Math.min(offset + length, diskSize));
             }
@@ -244,7 +248,7 @@ public final class PersistentBitmaps {
      */
     public QcowHeader store(QcowHeader current) throws IOException {
         boolean any = false;
-        for (Loaded l : loaded) {
+        for (BitmapBits l : loaded) {
             any |= l != null;
         }
         if (!any) {
@@ -252,7 +256,7 @@ public final class PersistentBitmaps {
         }
         List<BitmapDirectoryEntry> stored = new ArrayList<>(directory);
         for (int i = 0; i < stored.size(); i++) {
-            Loaded l = loaded.get(i);
+            BitmapBits l = loaded.get(i);
             if (l == null) {
                 continue;
             }
@@ -291,7 +295,7 @@ public final class PersistentBitmaps {
 
         refcounts.addReferences(directoryOffset, directorySize, -1);
         for (int i = 0; i < directory.size(); i++) {
-            Loaded l = loaded.get(i);
+            BitmapBits l = loaded.get(i);
             if (l == null || l.isNew) {
                 continue;
             }
@@ -390,7 +394,7 @@ public final class PersistentBitmaps {
             throw new IllegalStateException("read-only");
         }
         int n = (int) BitmapDirectoryEntry.tableEntriesFor(diskSize, granularityBits, cs);
-        Loaded l = new Loaded(granularityBits, true, new long[n]);
+        BitmapBits l = new BitmapBits(file, cs, diskSize, granularityBits, true, new long[n]);
         l.isNew = true;
         // QEMU keeps its bitmaps newest first and stores new ones after the image's in that order
         int at = 0;
@@ -414,7 +418,7 @@ public final class PersistentBitmaps {
 
     /** Clears every bit of a loaded bitmap. */
     public void clear(String name) {
-        Loaded l = loaded.get(require(name));
+        BitmapBits l = loaded.get(require(name));
         l.touched.clear();
         l.cleared = true;
     }
@@ -431,7 +435,7 @@ public final class PersistentBitmaps {
 
     /** Reports the dirty ranges of a loaded bitmap, in order, each as long as possible. */
     public void forEachDirty(String name, RangeSink sink) throws IOException {
-        Loaded l = loaded.get(require(name));
+        BitmapBits l = loaded.get(require(name));
         long runStart = -1;
         long runEnd = -1;
         for (int c = 0; c < l.table.length; c++) {
@@ -495,7 +499,7 @@ public final class PersistentBitmaps {
      */
     public void remove(String name) throws IOException {
         int i = require(name);
-        Loaded l = loaded.get(i);
+        BitmapBits l = loaded.get(i);
         BitmapDirectoryEntry gone = directory.get(i);
         List<BitmapDirectoryEntry> d = new ArrayList<>(directory);
         List<byte[]> nm = new ArrayList<>(names);
@@ -617,89 +621,5 @@ public final class PersistentBitmaps {
             }
         }
         return true;
-    }
-
-    /** One bitmap's bits: the clusters of bits that writes touched, the rest read from its old table on demand. */
-    private final class Loaded {
-        final int granularityBits;
-        boolean enabled;
-        /** Created in this session: no old table to free. */
-        boolean isNew;
-        /** Cleared in this session: chunks not touched since read as zeros, not from the old table. */
-        boolean cleared;
-        final long[] table;
-        final long bits;
-        final long bitsPerChunk;
-        final Map<Integer, byte[]> touched = new HashMap<>();
-
-        Loaded(int granularityBits, boolean enabled, long[] table) {
-            this.granularityBits = granularityBits;
-            this.enabled = enabled;
-            this.table = table;
-            this.bits = (diskSize + (1L << granularityBits) - 1) >>> granularityBits;
-            this.bitsPerChunk = cs * 8;
-        }
-
-        /** Bits of table entry {@code c}; bits past the end of the disk are zero, as QEMU stores them. */
-        byte[] chunk(int c, boolean keep) throws IOException {
-            byte[] b = touched.get(c);
-            if (b != null) {
-                return b;
-            }
-            b = new byte[(int) cs];
-            long entry = cleared ? 0 : table[c];
-            long off = entry & BitmapDirectory.TABLE_ENTRY_OFFSET_MASK;
-            if (off != 0) {
-                file.readZeroFilled(off, ByteBuffer.wrap(b));
-            } else if ((entry & BitmapDirectory.TABLE_ENTRY_ALL_ONES) != 0) {
-                Arrays.fill(b, (byte) 0xff);
-            }
-            long valid = Math.min(bitsPerChunk, bits - c * bitsPerChunk);
-            if (valid < bitsPerChunk) {
-                clearFrom(b, (int) valid);
-            }
-            if (keep) {
-                touched.put(c, b);
-            }
-            return b;
-        }
-
-        /** Sets the bits covering guest bytes [from, to). */
-        void set(long from, long to) throws IOException {
-            long first = from >>> granularityBits;
-            long last = (to - 1) >>> granularityBits;
-            for (long bit = first; bit <= last; ) {
-                int c = (int) (bit / bitsPerChunk);
-                long chunkEnd = Math.min(last, (c + 1) * bitsPerChunk - 1);
-                setRange(chunk(c, true), (int) (bit - c * bitsPerChunk), (int) (chunkEnd - c * bitsPerChunk));
-                bit = chunkEnd + 1;
-            }
-        }
-
-        /** Sets bits a..b (inclusive) of a chunk; bit j of byte i is bit 8i+j (spec: "Bitmap data"). */
-        private void setRange(byte[] b, int a, int z) {
-            int i = a;
-            while (i <= z && (i & 7) != 0) {
-                b[i >>> 3] |= (byte) (1 << (i & 7));
-                i++;
-            }
-            while (i + 7 <= z) {
-                b[i >>> 3] = (byte) 0xff;
-                i += 8;
-            }
-            while (i <= z) {
-                b[i >>> 3] |= (byte) (1 << (i & 7));
-                i++;
-            }
-        }
-
-        private void clearFrom(byte[] b, int bit) {
-            int i = bit;
-            while ((i & 7) != 0) {
-                b[i >>> 3] &= (byte) ~(1 << (i & 7));
-                i++;
-            }
-            Arrays.fill(b, i >>> 3, b.length, (byte) 0);
-        }
     }
 }
