@@ -21,6 +21,13 @@ import java.util.List;
  * {@code close}, {@code quit}. Numbers take qemu's size suffixes; options are read as qemu-io's getopt reads them,
  * and those q2 io does not implement are refused as unknown options, never ignored. Output follows qemu-io's
  * (results on stdout, usage errors and the "no file open" line on stderr).
+ *
+ * <p>Size: one class on purpose, as qemu-io.c's command table is one file: each command is a short method (its
+ * getopt string, its usage line, its checks in qemu-io's order, one call to the {@link GuestDisk}); the reading of
+ * words lives in {@link IoArgs}, the block queries in {@link BlockQueries}, the output wording in {@link IoOutput}.
+ * Splitting the table per command would scatter the shared open/close state without making any command clearer.
+ *
+ * <p>Not thread-safe: one script runs at a time.
  */
 public final class IoScript {
     /** qemu-io's one-line usage of each command, printed after an option error. */
