@@ -10,7 +10,7 @@ import java.nio.ByteOrder;
  * A view of one L2 table (or a slice of one) in memory: standard entries, or extended entries whose second word is
  * the subcluster bitmap.
  */
-public final class L2Table {
+final class L2Table {
     private final ByteBuffer data;
     private final boolean extended;
     private final int entrySize;
