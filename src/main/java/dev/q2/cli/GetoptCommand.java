@@ -1,48 +1,38 @@
 package dev.q2.cli;
 
 import dev.q2.util.Getopt;
-import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Model.PositionalParamSpec;
 
 import java.io.PrintWriter;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.Callable;
 
 /**
  * A command whose words qemu-img reads with getopt_long itself (bitmap, dd): picocli only collects the words (with
  * q2's common options), {@link Getopt} reads them, and the options every such qemu-img command shares (-h,
  * --object, --image-opts) and getopt's errors are answered here, in qemu-img's words.
  */
-abstract class GetoptCommand implements Callable<Integer> {
-    final Main main;
-    final CommandSpec spec = CommandSpec.wrapWithoutInspection(this);
-    private final CommonOptions common = new CommonOptions();
+abstract class GetoptCommand extends Subcommand {
     private final PositionalParamSpec args;
     private final String shorts;
     private final Map<String, String[]> longs;
 
     GetoptCommand(Main main, String name, String shorts, Map<String, String[]> longs, String description,
             String synopsis, String argsDescription) {
-        this.main = main;
+        super(main, name);
         this.shorts = shorts;
         this.longs = longs;
         args = PositionalParamSpec.builder().index("0..*").arity("0..*").type(List.class)
                 .auxiliaryTypes(String.class).paramLabel("ARGS").description(argsDescription).build();
-        spec.name(name);
         spec.usageMessage().description(description).sortOptions(false).customSynopsis(synopsis);
         spec.parser().unmatchedOptionsArePositionalParams(true).endOfOptionsDelimiter("\u0000"); // "--" is getopt's
         common.addTo(spec);
         spec.addPositional(args);
     }
 
-    final CommandSpec spec() {
-        return spec;
-    }
-
     @Override
     public final Integer call() {
-        common.apply(spec.commandLine().getParseResult());
+        parsed();
         List<String> argv = args.getValue() != null ? args.getValue() : List.of();
         return run(Getopt.parse(argv, shorts, longs), spec.commandLine().getErr());
     }

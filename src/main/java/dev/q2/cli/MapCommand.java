@@ -4,7 +4,6 @@ import dev.q2.block.BlockGraph;
 import dev.q2.map.ImageMapper;
 import dev.q2.map.MapException;
 import dev.q2.util.Sizes;
-import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Model.OptionSpec;
 import picocli.CommandLine.Model.PositionalParamSpec;
 import picocli.CommandLine.ParseResult;
@@ -12,15 +11,11 @@ import picocli.CommandLine.ParseResult;
 import java.io.PrintWriter;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.Callable;
 
 /** q2 map: where every byte of the guest disk lives, printed exactly as qemu-img map prints it. */
-final class MapCommand implements Callable<Integer> {
+final class MapCommand extends Subcommand {
     static final String NAME = "map";
 
-    private final Main main;
-    private final CommandSpec spec = CommandSpec.wrapWithoutInspection(this);
-    private final CommonOptions common = new CommonOptions();
     private final OptionSpec formatOpt =
             Options.repeatable("FMT", "Image format (qcow2 or raw); probed when absent", "-f");
     private final OptionSpec outputOpt = Options.repeatable("FMT", "human (default) or json", "--output");
@@ -43,8 +38,7 @@ final class MapCommand implements Callable<Integer> {
     String filename;
 
     MapCommand(Main main) {
-        this.main = main;
-        spec.name(NAME);
+        super(main, NAME);
         spec.usageMessage().description("Show where the data of an image lives, in the image or its backing chain").sortOptions(false);
         common.addTo(spec);
         spec.addOption(formatOpt);
@@ -55,14 +49,9 @@ final class MapCommand implements Callable<Integer> {
         spec.addPositional(filenameParam);
     }
 
-    CommandSpec spec() {
-        return spec;
-    }
-
     @Override
     public Integer call() throws Exception {
-        ParseResult parsed = spec.commandLine().getParseResult();
-        common.apply(parsed);
+        ParseResult parsed = parsed();
         format = Options.valueOr(formatOpt, format);
         output = Options.valueOr(outputOpt, output);
         startOffset = Options.valueOr(startOffsetOpt, startOffset);
