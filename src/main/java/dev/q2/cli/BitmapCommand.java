@@ -130,11 +130,7 @@ final class BitmapCommand extends GetoptCommand {
             err.println("q2: " + Errors.imageOpenFailure(name, e.file(), e.getCause()));
             return 1;
         } catch (Exception e) {
-            err.println("q2: " + Errors.describe(e));
-            if (Logging.debugEnabled()) {
-                e.printStackTrace(err);
-            }
-            return 1;
+            return Errors.report(err, Errors.describe(e), e);
         }
     }
 }

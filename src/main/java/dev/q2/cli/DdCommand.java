@@ -129,11 +129,7 @@ final class DdCommand extends GetoptCommand {
             }
             return 1;
         } catch (Exception e) {
-            err.println("q2: " + Errors.describe(e));
-            if (Logging.debugEnabled()) {
-                e.printStackTrace(err);
-            }
-            return 1;
+            return Errors.report(err, Errors.describe(e), e);
         }
     }
 

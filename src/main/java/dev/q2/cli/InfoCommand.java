@@ -68,11 +68,7 @@ final class InfoCommand extends Subcommand {
                 out.print(outputFormat.equals("json") ? InfoPrinter.json(info) : InfoPrinter.human(info));
             }
         } catch (Exception e) {
-            err.println("q2: " + Errors.imageOpenFailure(file, main.resolve(file), e));
-            if (Logging.debugEnabled()) {
-                e.printStackTrace(err);
-            }
-            return 1;
+            return Errors.report(err, Errors.imageOpenFailure(file, main.resolve(file), e), e);
         }
         out.flush();
         return 0;

@@ -48,11 +48,7 @@ final class InspectCommand extends Subcommand {
         try {
             r = Inspector.inspect(main.resolve(file), file, format.getValue());
         } catch (Exception e) {
-            err.println("q2: " + Errors.imageOpenFailure(file, main.resolve(file), e));
-            if (Logging.debugEnabled()) {
-                e.printStackTrace(err);
-            }
-            return 1;
+            return Errors.report(err, Errors.imageOpenFailure(file, main.resolve(file), e), e);
         }
         out.print(outputFormat.equals("json") ? json(r) : human(r));
         out.flush();

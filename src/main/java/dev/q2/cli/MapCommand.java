@@ -84,11 +84,7 @@ final class MapCommand extends Subcommand {
         try {
             chain = BlockGraph.open(main.workDir(), filename, format, forceShare);
         } catch (Exception e) {
-            err.println("q2: " + Errors.couldNotOpen(filename, e));
-            if (Logging.debugEnabled()) {
-                e.printStackTrace(err);
-            }
-            return 1;
+            return Errors.report(err, Errors.couldNotOpen(filename, e), e);
         }
         MapPrinter printer = output.equals("json") ? MapPrinter.json(out) : MapPrinter.human(out);
         try (chain) {
@@ -98,11 +94,7 @@ final class MapCommand extends Subcommand {
             if (e.getCause() instanceof dev.q2.image.CorruptMetadataException c) {
                 err.println(c.qemuReport());
             }
-            err.println("q2: " + e.getMessage());
-            if (Logging.debugEnabled()) {
-                e.printStackTrace(err);
-            }
-            return 1;
+            return Errors.report(err, e.getMessage(), e);
         }
         return 0;
     }
