@@ -80,7 +80,7 @@ public final class PersistentBitmaps {
         this.directory = List.of();
     }
 
-    /** The header as this class last wrote it (autoclear bits). */
+    /** @return the header as this class last wrote it (autoclear bits) */
     public QcowHeader header() {
         return header;
     }
@@ -174,6 +174,11 @@ public final class PersistentBitmaps {
      * What a read-write open for {@code check -r} does to the header before the check (QEMU opens the image
      * read-write for a repair): unknown autoclear bits are cleared and an ignored bitmaps extension is dropped.
      * Returns whether the header was rewritten (the caller then loads the image again).
+     *
+     * @param file the image file, open read-write
+     * @param img the image as loaded
+     * @return true when the header was rewritten
+     * @throws IOException when the file cannot be written
      */
     public static boolean updateHeaderForRepair(ImageFile file, Qcow2Metadata img) throws IOException {
         PersistentBitmaps pb = new PersistentBitmaps(file, null, file::flush, img.header(), img.extensions());
@@ -229,7 +234,13 @@ public final class PersistentBitmaps {
         return new BitmapBits(file, cs, diskSize, e.granularityBits(), e.auto(), table);
     }
 
-    /** Sets the dirty bits of every enabled bitmap for guest bytes [offset, offset + length). */
+    /**
+     * Sets the dirty bits of every enabled bitmap for guest bytes [offset, offset + length).
+     *
+     * @param offset the guest offset
+     * @param length the bytes written, zeroed or discarded
+     * @throws IOException when a cluster of bits cannot be read
+     */
     public void markDirty(long offset, long length) throws IOException {
         if (length <= 0) {
             return;
@@ -245,6 +256,10 @@ public final class PersistentBitmaps {
      * Stores every loaded bitmap and clears its in_use flag (QEMU's qcow2_store_persistent_dirty_bitmaps on
      * close). {@code current} is the engine's header (its incompatible bits); the refcount table fields are taken
      * from the allocator. Returns the header as written.
+     *
+     * @param current the engine's header
+     * @return the header as written
+     * @throws IOException when the image cannot be written
      */
     public QcowHeader store(QcowHeader current) throws IOException {
         boolean any = false;
@@ -335,7 +350,7 @@ public final class PersistentBitmaps {
         return i;
     }
 
-    /** The names of the image's bitmaps, in directory order (then those created in this session). */
+    /** @return the names of the image's bitmaps, in directory order (then those created in this session) */
     public List<String> names() {
         List<String> out = new ArrayList<>();
         for (BitmapDirectoryEntry e : directory) {
@@ -344,22 +359,42 @@ public final class PersistentBitmaps {
         return out;
     }
 
-    /** Whether the image has a bitmap of that name (loaded, inconsistent or created in this session). */
+    /**
+     * Whether the image has a bitmap of that name (loaded, inconsistent or created in this session).
+     *
+     * @param name the bitmap's name
+     * @return true when it has
+     */
     public boolean exists(String name) {
         return indexOf(name) >= 0;
     }
 
-    /** Whether the named bitmap was in use when the image was opened (QEMU: inconsistent; never loaded). */
+    /**
+     * Whether the named bitmap was in use when the image was opened (QEMU: inconsistent; never loaded).
+     *
+     * @param name the bitmap's name
+     * @return true when inconsistent
+     */
     public boolean inconsistent(String name) {
         return loaded.get(require(name)) == null;
     }
 
-    /** Whether the named (consistent) bitmap records writes. */
+    /**
+     * Whether the named (consistent) bitmap records writes.
+     *
+     * @param name the bitmap's name
+     * @return true when enabled
+     */
     public boolean enabled(String name) {
         return loaded.get(require(name)).enabled;
     }
 
-    /** Number of bitmaps and bytes of directory they take, counting one more named {@code extra} (may be null). */
+    /**
+     * Number of bitmaps and bytes of directory they take, counting one more named {@code extra} (may be null).
+     *
+     * @param extra the name of a bitmap about to be added, or null
+     * @return {number of bitmaps, directory bytes}
+     */
     public long[] directoryUsageWith(String extra) {
         long size = 0;
         for (byte[] n : names) {
@@ -374,12 +409,12 @@ public final class PersistentBitmaps {
         return new long[] {nb, size};
     }
 
-    /** The image's virtual size (the size of every bitmap). */
+    /** @return the image's virtual size (the size of every bitmap) */
     public long diskSize() {
         return diskSize;
     }
 
-    /** The image's cluster size. */
+    /** @return the image's cluster size */
     public long clusterSize() {
         return cs;
     }
@@ -388,6 +423,9 @@ public final class PersistentBitmaps {
      * Creates an empty, enabled bitmap, kept in memory and stored with the others on close (QEMU's
      * block-dirty-bitmap-add of a persistent bitmap); the caller has checked QEMU's constraints. Bitmaps created in
      * one session are stored after the image's, the last created first, as QEMU stores them.
+     *
+     * @param name the bitmap's name
+     * @param granularityBits log2 of the bytes one bit covers
      */
     public void create(String name, int granularityBits) {
         if (refcounts == null) {
@@ -411,29 +449,56 @@ public final class PersistentBitmaps {
         loaded.add(at, l);
     }
 
-    /** Enables or disables a loaded bitmap (stored as the auto flag on close). */
+    /**
+     * Enables or disables a loaded bitmap (stored as the auto flag on close).
+     *
+     * @param name the bitmap's name
+     * @param on true to enable
+     */
     public void setEnabled(String name, boolean on) {
         loaded.get(require(name)).enabled = on;
     }
 
-    /** Clears every bit of a loaded bitmap. */
+    /**
+     * Clears every bit of a loaded bitmap.
+     *
+     * @param name the bitmap's name
+     */
     public void clear(String name) {
         BitmapBits l = loaded.get(require(name));
         l.touched.clear();
         l.cleared = true;
     }
 
-    /** The granularity of the named bitmap, in bytes. */
+    /**
+     * The granularity of the named bitmap, in bytes.
+     *
+     * @param name the bitmap's name
+     * @return the bytes one bit covers
+     */
     public long granularity(String name) {
         return directory.get(require(name)).granularity();
     }
 
     /** Receives dirty ranges of guest bytes, [from, to). */
     public interface RangeSink {
+        /**
+         * One dirty range.
+         *
+         * @param from its first guest byte
+         * @param to the guest byte after it
+         * @throws IOException when the receiver fails
+         */
         void accept(long from, long to) throws IOException;
     }
 
-    /** Reports the dirty ranges of a loaded bitmap, in order, each as long as possible. */
+    /**
+     * Reports the dirty ranges of a loaded bitmap, in order, each as long as possible.
+     *
+     * @param name the bitmap's name
+     * @param sink receives the ranges
+     * @throws IOException when a cluster of bits cannot be read
+     */
     public void forEachDirty(String name, RangeSink sink) throws IOException {
         BitmapBits l = loaded.get(require(name));
         Runs runs = new Runs(sink);
@@ -488,7 +553,14 @@ public final class PersistentBitmaps {
         }
     }
 
-    /** Sets the bits of a loaded bitmap that cover guest bytes [from, to), whether it is enabled or not. */
+    /**
+     * Sets the bits of a loaded bitmap that cover guest bytes [from, to), whether it is enabled or not.
+     *
+     * @param name the bitmap's name
+     * @param from the first guest byte
+     * @param to the guest byte after the range
+     * @throws IOException when a cluster of bits cannot be read
+     */
     public void setDirty(String name, long from, long to) throws IOException {
         if (to > from) {
             loaded.get(require(name)).set(from, Math.min(to, diskSize));
@@ -500,6 +572,9 @@ public final class PersistentBitmaps {
      * directory without it (or no bitmaps extension when it was the last), refcounts synced before the header
      * points at it, then the old directory and the bitmap's clusters freed. A bitmap created in this session and
      * not yet stored is only forgotten.
+     *
+     * @param name the bitmap's name
+     * @throws IOException when the image cannot be written
      */
     public void remove(String name) throws IOException {
         int i = require(name);
@@ -602,6 +677,11 @@ public final class PersistentBitmaps {
     /**
      * The bitmaps of an image opened read-only (the source of a merge from another image): loaded as QEMU loads
      * them without write access (a bitmap in use is inconsistent), nothing written.
+     *
+     * @param file the image file
+     * @param img the image as loaded
+     * @return its bitmaps
+     * @throws IOException when the directory or a table cannot be read
      */
     public static PersistentBitmaps readOnly(ImageFile file, Qcow2Metadata img) throws IOException {
         PersistentBitmaps pb = new PersistentBitmaps(file, null, () -> { }, img.header(), img.extensions());
