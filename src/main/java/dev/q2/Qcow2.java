@@ -21,8 +21,6 @@ import dev.q2.io.QemuLock;
 import dev.q2.io.Storage;
 import dev.q2.block.BlockGraph;
 import dev.q2.map.ImageMapper;
-import dev.q2.map.MapEntry;
-import dev.q2.map.MapSink;
 import dev.q2.util.QDict;
 
 import java.io.IOException;
@@ -254,21 +252,8 @@ public final class Qcow2 {
             throw lockError(e, path);
         }
         try (chain) {
-            ImageMapper.map(chain, 0, -1, new MapSink() {
-                @Override
-                public void begin() {
-                }
-
-                @Override
-                public void entry(MapEntry e, MapEntry next) {
-                    sink.accept(new Extent(e.start(), e.length(), e.depth(), e.present(), e.zero(), e.data(),
-                            e.hasOffset() ? e.offset() : -1, e.hasOffset() ? e.filename() : null));
-                }
-
-                @Override
-                public void end() {
-                }
-            });
+            ImageMapper.map(chain, 0, -1, (e, last) -> sink.accept(new Extent(e.start(), e.length(), e.depth(), e.present(),
+                    e.zero(), e.data(), e.hasOffset() ? e.offset() : -1, e.hasOffset() ? e.filename() : null)));
         }
     }
 

@@ -52,7 +52,12 @@ public final class BlockGraph implements Closeable {
     /**
      * Opens {@code filename} (relative to {@code workDir}) and everything below it.
      *
+     * @param workDir the working folder names are resolved against
+     * @param filename the top image's name, as the user gave it
      * @param format "qcow2", "raw", or null to probe
+     * @param forceShare take and check no locks (qemu-img -U)
+     * @return the opened graph
+     * @throws IOException when a file cannot be read
      * @throws ImageException with QEMU's reason (the caller adds "Could not open 'filename': ")
      */
     public static BlockGraph open(Path workDir, String filename, String format, boolean forceShare)
@@ -64,6 +69,13 @@ public final class BlockGraph implements Closeable {
      * Opens {@code filename} and everything below it as the source of a copy (qemu-img convert): as
      * {@link #open}, but with the locks of a copy's source, which shares no writes or resizes at any level (a raw
      * image included), taken by its {@link #reader()} (unless {@code forceShare}). Open it before anything else.
+     *
+     * @param workDir the working folder names are resolved against
+     * @param filename the top image's name, as the user gave it
+     * @param format "qcow2", "raw", or null to probe
+     * @param forceShare take and check no locks (qemu-img -U)
+     * @return the opened graph
+     * @throws IOException when an image cannot be opened (QEMU's reason)
      */
     public static BlockGraph openSource(Path workDir, String filename, String format, boolean forceShare)
             throws IOException {
@@ -98,6 +110,9 @@ public final class BlockGraph implements Closeable {
      * Guest reads of the top image (QEMU's BlockBackend over this graph): a {@link BlockDevice} over the same chain
      * and data file, opened on first use under this graph's locks and closed with the graph. Its answers are the
      * guest's bytes; block status comes from the graph ({@link #statusAbove}, {@link #topStatus}).
+     *
+     * @return the guest view of the top image
+     * @throws IOException when it cannot be opened
      */
     public BlockDevice reader() throws IOException {
         if (reader == null) {
@@ -107,12 +122,12 @@ public final class BlockGraph implements Closeable {
         return reader;
     }
 
-    /** The name of the top image, as it was given to {@link #open}. */
+    /** @return the name of the top image, as it was given to {@link #open} */
     public String filename() {
         return top.filename();
     }
 
-    /** The top image when it is a qcow2 image (its header, snapshots, bitmaps), else null. */
+    /** @return the top image when it is a qcow2 image (its header, snapshots, bitmaps), else null */
     public Qcow2Metadata topImage() {
         return top instanceof Qcow2Node q ? q.image() : null;
     }
@@ -120,6 +135,9 @@ public final class BlockGraph implements Closeable {
     /**
      * From now on, reads the top image's internal snapshot {@code sn} instead of its active state (qemu-img's -l,
      * QEMU's bdrv_snapshot_load_tmp).
+     *
+     * @param sn the snapshot
+     * @throws IOException when its L1 table cannot be read
      */
     public void loadSnapshot(dev.q2.format.SnapshotEntry sn) throws IOException {
         if (!(top instanceof Qcow2Node q)) {
@@ -134,6 +152,9 @@ public final class BlockGraph implements Closeable {
      * ({@code bdrv_block_status_above} with no base): flags from {@link BlockStatus} and the length of the run from
      * {@code offset} (at least 1 byte when {@code offset} is inside the image and {@code bytes} is positive).
      *
+     * @param offset the guest offset
+     * @param bytes the most bytes to describe
+     * @return the run from {@code offset}
      * @throws CorruptMetadataException where QEMU would find the metadata corrupt and fail the query with EIO
      */
     public BlockStatus.Run statusAbove(long offset, long bytes) throws IOException {
@@ -148,6 +169,9 @@ public final class BlockGraph implements Closeable {
      * {@link BlockStatus#DATA} nor {@link BlockStatus#ZERO} when a backing file provides it, and reads as zeros
      * (ZERO) where there is none or it has ended.
      *
+     * @param offset the guest offset
+     * @param bytes the most bytes to describe
+     * @return the run from {@code offset}
      * @throws CorruptMetadataException where QEMU would find the metadata corrupt and fail the query with EIO
      */
     public BlockStatus.Run topStatus(long offset, long bytes) throws IOException {
@@ -163,6 +187,9 @@ public final class BlockGraph implements Closeable {
      * the answer is that layer's, with its depth, or the bottom layer's "unallocated" (flags 0) when none has.
      * The length is at least 1 byte when {@code offset} is inside the image and {@code bytes} is positive.
      *
+     * @param offset the guest offset
+     * @param bytes the most bytes to describe
+     * @return the run from {@code offset}
      * @throws CorruptMetadataException where QEMU would find the metadata corrupt and fail the query with EIO
      */
     public BlockStatus.Run statusByLayer(long offset, long bytes) throws IOException {
@@ -190,7 +217,7 @@ public final class BlockGraph implements Closeable {
         return r.toRun(ret);
     }
 
-    /** Length of the image in bytes as qemu-img map sees it (whole sectors). */
+    /** @return the length of the image in bytes as qemu-img map sees it (whole sectors) */
     public long length() {
         return top.length();
     }

@@ -7,22 +7,17 @@ import dev.q2.image.DiskOptions;
 import dev.q2.image.Qcow2Disk;
 import dev.q2.util.QJson;
 import dev.q2.util.Sizes;
-import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Model.OptionSpec;
 import picocli.CommandLine.Model.PositionalParamSpec;
 import picocli.CommandLine.ParseResult;
 
 import java.io.PrintWriter;
 import java.util.Locale;
-import java.util.concurrent.Callable;
 
 /** q2 bench: a synthetic guest workload through the engine, reporting what the L2 cache and subclusters buy. */
-final class BenchCommand implements Callable<Integer> {
+final class BenchCommand extends Subcommand {
     static final String NAME = "bench";
 
-    private final Main main;
-    private final CommandSpec spec = CommandSpec.wrapWithoutInspection(this);
-    private final CommonOptions common = new CommonOptions();
     private final OptionSpec outputOpt = Options.value("FMT", "human (default) or json", "--output");
     private final OptionSpec patternOpt = Options.value("P", "random (default) or sequential", "--pattern");
     private final OptionSpec rwOpt = Options.value("RW", "read (default) or write", "--rw");
@@ -56,8 +51,7 @@ final class BenchCommand implements Callable<Integer> {
     String filename;
 
     BenchCommand(Main main) {
-        this.main = main;
-        spec.name(NAME);
+        super(main, NAME);
         spec.usageMessage().description("Measure L2 cache hits and write amplification of a synthetic workload").sortOptions(false);
         common.addTo(spec);
         spec.addOption(outputOpt);
@@ -74,14 +68,9 @@ final class BenchCommand implements Callable<Integer> {
         spec.addPositional(filenameParam);
     }
 
-    CommandSpec spec() {
-        return spec;
-    }
-
     @Override
     public Integer call() {
-        ParseResult parsed = spec.commandLine().getParseResult();
-        common.apply(parsed);
+        ParseResult parsed = parsed();
         output = Options.valueOr(outputOpt, output);
         pattern = Options.valueOr(patternOpt, pattern);
         rw = Options.valueOr(rwOpt, rw);

@@ -4,9 +4,7 @@ import dev.q2.bitmap.BitmapAction;
 import dev.q2.bitmap.BitmapEditor;
 import dev.q2.bitmap.BitmapOperationException;
 import dev.q2.image.Devices;
-import picocli.CommandLine.Model.CommandSpec;
-import picocli.CommandLine.Model.PositionalParamSpec;
-import picocli.CommandLine.ParseResult;
+import dev.q2.util.Getopt;
 
 import java.io.PrintWriter;
 import java.nio.file.Files;
@@ -14,13 +12,12 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.Callable;
 
 /**
  * q2 bitmap: qemu-img bitmap's operations on the persistent dirty bitmaps of an image (dev.q2.bitmap), its
  * arguments read as its getopt_long reads them (the actions run in the order given) and refused in its words.
  */
-final class BitmapCommand implements Callable<Integer> {
+final class BitmapCommand extends GetoptCommand {
     static final String NAME = "bitmap";
 
     private static final Map<String, String[]> LONGS = Map.ofEntries(
@@ -37,40 +34,20 @@ final class BitmapCommand implements Callable<Integer> {
             Map.entry("source-file", new String[] {"1", "b"}),
             Map.entry("source-format", new String[] {"1", "F"}));
 
-    private final Main main;
-    private final CommandSpec spec = CommandSpec.wrapWithoutInspection(this);
-    private final CommonOptions common = new CommonOptions();
-    private final PositionalParamSpec args = PositionalParamSpec.builder().index("0..*").arity("0..*")
-            .type(List.class).auxiliaryTypes(String.class).paramLabel("ARGS")
-            .description("(--add | --remove | --clear | --enable | --disable | --merge SOURCE)... "
+    BitmapCommand(Main main) {
+        super(main, NAME, "b:f:F:g:h", LONGS,
+                "Add, remove, clear, enable, disable or merge persistent dirty bitmaps, as qemu-img bitmap",
+                "q2 bitmap (--add | --remove | --clear | --enable | --disable | --merge SOURCE)..."
+                        + " [-g GRANULARITY] [-b SOURCE_FILE [-F SOURCE_FMT]] [-f FMT] FILE BITMAP",
+                "(--add | --remove | --clear | --enable | --disable | --merge SOURCE)... "
                     + "[-g GRANULARITY] [-b SOURCE_FILE [-F SOURCE_FMT]] [-f FMT] FILE BITMAP: the actions run in"
                     + " the order given, on the bitmap BITMAP of FILE; -g sets the granularity of an added bitmap"
                     + " (default: the cluster size, 4 KiB to 64 KiB), -b/-F name the image that --merge reads"
-                    + " SOURCE from (default: FILE)").build();
-
-    BitmapCommand(Main main) {
-        this.main = main;
-        spec.name(NAME);
-        spec.usageMessage().description("Add, remove, clear, enable, disable or merge persistent dirty bitmaps, as"
-                + " qemu-img bitmap").sortOptions(false).customSynopsis("q2 bitmap (--add | --remove | --clear"
-                + " | --enable | --disable | --merge SOURCE)... [-g GRANULARITY] [-b SOURCE_FILE [-F SOURCE_FMT]]"
-                + " [-f FMT] FILE BITMAP");
-        spec.parser().unmatchedOptionsArePositionalParams(true).endOfOptionsDelimiter("\u0000"); // "--" is getopt's
-        common.addTo(spec);
-        spec.addPositional(args);
-    }
-
-    CommandSpec spec() {
-        return spec;
+                    + " SOURCE from (default: FILE)");
     }
 
     @Override
-    public Integer call() {
-        ParseResult parsed = spec.commandLine().getParseResult();
-        common.apply(parsed);
-        PrintWriter err = spec.commandLine().getErr();
-        List<String> argv = args.getValue() != null ? args.getValue() : List.of();
-        Getopt g = Getopt.parse(argv, "b:f:F:g:h", LONGS);
+    int run(Getopt g, PrintWriter err) {
         List<BitmapAction> actions = new ArrayList<>();
         String fmt = null;
         String srcFmt = null;
@@ -80,14 +57,6 @@ final class BitmapCommand implements Callable<Integer> {
         boolean merge = false;
         for (Getopt.Opt o : g.options) {
             switch (o.key()) {
-                case Getopt.ERROR -> {
-                    err.println("q2: " + o.arg() + "\nTry 'q2 --help' for more information");
-                    return 1;
-                }
-                case "h" -> {
-                    spec.commandLine().usage(spec.commandLine().getOut());
-                    return 0;
-                }
                 case "b" -> srcFile = o.arg();
                 case "f" -> fmt = o.arg();
                 case "F" -> srcFmt = o.arg();
@@ -109,15 +78,9 @@ final class BitmapCommand implements Callable<Integer> {
                     actions.add(BitmapAction.merge(o.arg()));
                     merge = true;
                 }
-                case "object" -> {
-                    err.println("q2: --object is not supported: q2 has no secrets");
-                    return 1;
+                default -> {
+                    return sharedOption(o, err);
                 }
-                case "image-opts" -> {
-                    err.println("q2: --image-opts is not supported");
-                    return 1;
-                }
-                default -> throw new IllegalStateException(o.key());
             }
         }
         if (actions.isEmpty()) {
@@ -167,11 +130,7 @@ final class BitmapCommand implements Callable<Integer> {
             err.println("q2: " + Errors.imageOpenFailure(name, e.file(), e.getCause()));
             return 1;
         } catch (Exception e) {
-            err.println("q2: " + Errors.describe(e));
-            if (Logging.debugEnabled()) {
-                e.printStackTrace(err);
-            }
-            return 1;
+            return Errors.report(err, Errors.describe(e), e);
         }
     }
 }

@@ -7,7 +7,6 @@ import dev.q2.check.CheckOptions;
 import dev.q2.check.CheckReport;
 import dev.q2.check.CheckResult;
 import dev.q2.check.ImageChecker;
-import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Model.OptionSpec;
 import picocli.CommandLine.Model.PositionalParamSpec;
 import picocli.CommandLine.ParseResult;
@@ -16,15 +15,11 @@ import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.List;
-import java.util.concurrent.Callable;
 
 /** q2 check: qemu-img check for qcow2 images, with the same output, exit codes and repairs. */
-final class CheckCommand implements Callable<Integer> {
+final class CheckCommand extends Subcommand {
     static final String NAME = "check";
 
-    private final Main main;
-    private final CommandSpec spec = CommandSpec.wrapWithoutInspection(this);
-    private final CommonOptions common = new CommonOptions();
     private final OptionSpec formatOpt = Options.value("FMT", "Image format (qcow2 or raw); probed when absent", "-f");
     private final OptionSpec outputOpt = Options.value("FMT", "human (default) or json", "--output");
     private final OptionSpec repairOpt = Options.value("leaks|all", "Repair leaked clusters, or all problems", "-r");
@@ -46,8 +41,7 @@ final class CheckCommand implements Callable<Integer> {
     boolean json;
 
     CheckCommand(Main main) {
-        this.main = main;
-        spec.name(NAME);
+        super(main, NAME);
         spec.usageMessage().description("Check a qcow2 image for consistency and optionally repair it").sortOptions(false)
                 .footer("", "Several images are checked in parallel and reported in the order given (human: one block"
                         + " each, headed 'image: FILE'; JSON: one array). The exit code is then the most severe:"
@@ -62,14 +56,9 @@ final class CheckCommand implements Callable<Integer> {
         spec.addPositional(filenameParam);
     }
 
-    CommandSpec spec() {
-        return spec;
-    }
-
     @Override
     public Integer call() throws Exception {
-        ParseResult parsed = spec.commandLine().getParseResult();
-        common.apply(parsed);
+        ParseResult parsed = parsed();
         format = Options.valueOr(formatOpt, format);
         output = Options.valueOr(outputOpt, output);
         repair = Options.valueOr(repairOpt, repair);

@@ -4,24 +4,19 @@ import dev.q2.compare.Comparer;
 import dev.q2.image.BlockDevice;
 import dev.q2.block.BlockGraph;
 import dev.q2.image.CorruptMetadataException;
-import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Model.OptionSpec;
 import picocli.CommandLine.Model.PositionalParamSpec;
 import picocli.CommandLine.ParseResult;
 
 import java.io.PrintWriter;
-import java.util.concurrent.Callable;
 
 /**
  * q2 compare: qemu-img compare's messages and exit codes (0 identical, 1 different, 2 open or other error, 3 a
  * block status query failed, 4 a read failed).
  */
-final class CompareCommand implements Callable<Integer> {
+final class CompareCommand extends Subcommand {
     static final String NAME = "compare";
 
-    private final Main main;
-    private final CommandSpec spec = CommandSpec.wrapWithoutInspection(this);
-    private final CommonOptions common = new CommonOptions();
     private final OptionSpec format1Opt = Options.value("FMT", "Format of the first image", "-f");
     private final OptionSpec format2Opt = Options.value("FMT", "Format of the second image", "-F");
     private final OptionSpec strictOpt = Options.flag("Strict: images of different sizes differ", "-s");
@@ -40,8 +35,7 @@ final class CompareCommand implements Callable<Integer> {
     String image2;
 
     CompareCommand(Main main) {
-        this.main = main;
-        spec.name(NAME);
+        super(main, NAME);
         spec.usageMessage().description("Compare the guest contents of two images").sortOptions(false);
         common.addTo(spec);
         spec.addOption(format1Opt);
@@ -53,14 +47,9 @@ final class CompareCommand implements Callable<Integer> {
         spec.addPositional(image2Param);
     }
 
-    CommandSpec spec() {
-        return spec;
-    }
-
     @Override
     public Integer call() {
-        ParseResult parsed = spec.commandLine().getParseResult();
-        common.apply(parsed);
+        ParseResult parsed = parsed();
         format1 = Options.valueOr(format1Opt, format1);
         format2 = Options.valueOr(format2Opt, format2);
         strict = parsed.hasMatchedOption(strictOpt);

@@ -6,7 +6,6 @@ import dev.q2.create.CreatePlanner;
 import dev.q2.create.CreateRequest;
 import dev.q2.create.Qcow2Creator;
 import dev.q2.io.QemuLock;
-import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Model.OptionSpec;
 import picocli.CommandLine.Model.PositionalParamSpec;
 import picocli.CommandLine.ParseResult;
@@ -14,15 +13,11 @@ import picocli.CommandLine.ParseResult;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.List;
-import java.util.concurrent.Callable;
 
 /** q2 create: qemu-img create -f qcow2, with identical files and messages. */
-final class CreateCommand implements Callable<Integer> {
+final class CreateCommand extends Subcommand {
     static final String NAME = "create";
 
-    private final Main main;
-    private final CommandSpec spec = CommandSpec.wrapWithoutInspection(this);
-    private final CommonOptions common = new CommonOptions();
     private final OptionSpec formatOption = Options.value("FMT", "Image format (only qcow2)", "-f");
     private final OptionSpec optionsOption =
             Options.repeatable("OPTIONS", "Comma-separated qcow2 options; '-o help' lists them", "-o");
@@ -36,8 +31,7 @@ final class CreateCommand implements Callable<Integer> {
     private final PositionalParamSpec sizeParam = Options.positional("1", "0..1", "SIZE");
 
     CreateCommand(Main main) {
-        this.main = main;
-        spec.name(NAME);
+        super(main, NAME);
         spec.usageMessage().description("Create a new qcow2 image").sortOptions(false);
         common.addTo(spec);
         spec.addOption(formatOption);
@@ -51,14 +45,9 @@ final class CreateCommand implements Callable<Integer> {
         spec.addPositional(sizeParam);
     }
 
-    CommandSpec spec() {
-        return spec;
-    }
-
     @Override
     public Integer call() throws Exception {
-        ParseResult parsed = spec.commandLine().getParseResult();
-        common.apply(parsed);
+        ParseResult parsed = parsed();
         String format = formatOption.getValue() == null ? "qcow2" : formatOption.getValue();
         List<String> options = optionsOption.getValue() == null ? List.of() : optionsOption.getValue();
         String backingFile = backingFileOption.getValue();

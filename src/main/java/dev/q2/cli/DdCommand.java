@@ -1,22 +1,19 @@
 package dev.q2.cli;
 
 import dev.q2.dd.DdCopier;
-import picocli.CommandLine.Model.CommandSpec;
-import picocli.CommandLine.Model.PositionalParamSpec;
-import picocli.CommandLine.ParseResult;
+import dev.q2.util.Getopt;
 
 import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.Callable;
 
 /**
  * q2 dd: qemu-img dd (dev.q2.dd), its options read as its getopt_long reads them and its operands (bs=, count=,
  * if=, of=, skip=) as it reads them, in order, refused in its words.
  */
-final class DdCommand implements Callable<Integer> {
+final class DdCommand extends GetoptCommand {
     static final String NAME = "dd";
 
     private static final Map<String, String[]> LONGS = Map.of(
@@ -25,62 +22,28 @@ final class DdCommand implements Callable<Integer> {
             "image-opts", new String[] {"0", "image-opts"},
             "force-share", new String[] {"0", "U"});
 
-    private final Main main;
-    private final CommandSpec spec = CommandSpec.wrapWithoutInspection(this);
-    private final CommonOptions common = new CommonOptions();
-    private final PositionalParamSpec args = PositionalParamSpec.builder().index("0..*").arity("0..*")
-            .type(List.class).auxiliaryTypes(String.class).paramLabel("ARGS")
-            .description("[-U] [-f FMT] [-O OUTPUT_FMT] [bs=BLOCK_SIZE] [count=BLOCKS] [skip=BLOCKS] if=INPUT"
-                    + " of=OUTPUT: copy INPUT's guest data from block skip on (blocks of bs bytes, default 512),"
-                    + " limited to its first count blocks, into a new OUTPUT (raw, the default, or qcow2)").build();
-
     DdCommand(Main main) {
-        this.main = main;
-        spec.name(NAME);
-        spec.usageMessage().description("Copy an image's guest data into a new raw or qcow2 image, as qemu-img dd")
-                .sortOptions(false).customSynopsis("q2 dd [-U] [-f FMT] [-O OUTPUT_FMT] [bs=BLOCK_SIZE]"
-                        + " [count=BLOCKS] [skip=BLOCKS] if=INPUT of=OUTPUT");
-        spec.parser().unmatchedOptionsArePositionalParams(true).endOfOptionsDelimiter("\u0000"); // "--" is getopt's
-        common.addTo(spec);
-        spec.addPositional(args);
-    }
-
-    CommandSpec spec() {
-        return spec;
+        super(main, NAME, "hf:O:U", LONGS, "Copy an image's guest data into a new raw or qcow2 image, as qemu-img dd",
+                "q2 dd [-U] [-f FMT] [-O OUTPUT_FMT] [bs=BLOCK_SIZE]"
+                        + " [count=BLOCKS] [skip=BLOCKS] if=INPUT of=OUTPUT",
+                "[-U] [-f FMT] [-O OUTPUT_FMT] [bs=BLOCK_SIZE] [count=BLOCKS] [skip=BLOCKS] if=INPUT"
+                    + " of=OUTPUT: copy INPUT's guest data from block skip on (blocks of bs bytes, default 512),"
+                    + " limited to its first count blocks, into a new OUTPUT (raw, the default, or qcow2)");
     }
 
     @Override
-    public Integer call() {
-        ParseResult parsed = spec.commandLine().getParseResult();
-        common.apply(parsed);
-        PrintWriter err = spec.commandLine().getErr();
-        List<String> argv = args.getValue() != null ? args.getValue() : List.of();
-        Getopt g = Getopt.parse(argv, "hf:O:U", LONGS);
+    int run(Getopt g, PrintWriter err) {
         String outFmt = "raw";
         String fmt = null;
         boolean forceShare = false;
         for (Getopt.Opt o : g.options) {
             switch (o.key()) {
-                case Getopt.ERROR -> {
-                    err.println("q2: " + o.arg() + "\nTry 'q2 --help' for more information");
-                    return 1;
-                }
-                case "h" -> {
-                    spec.commandLine().usage(spec.commandLine().getOut());
-                    return 0;
-                }
                 case "O" -> outFmt = o.arg();
                 case "f" -> fmt = o.arg();
                 case "U" -> forceShare = true;
-                case "object" -> {
-                    err.println("q2: --object is not supported: q2 has no secrets");
-                    return 1;
+                default -> {
+                    return sharedOption(o, err);
                 }
-                case "image-opts" -> {
-                    err.println("q2: --image-opts is not supported");
-                    return 1;
-                }
-                default -> throw new IllegalStateException(o.key());
             }
         }
         int bs = 512;
@@ -166,11 +129,7 @@ final class DdCommand implements Callable<Integer> {
             }
             return 1;
         } catch (Exception e) {
-            err.println("q2: " + Errors.describe(e));
-            if (Logging.debugEnabled()) {
-                e.printStackTrace(err);
-            }
-            return 1;
+            return Errors.report(err, Errors.describe(e), e);
         }
     }
 

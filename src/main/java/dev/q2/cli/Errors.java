@@ -10,6 +10,18 @@ final class Errors {
     private Errors() {
     }
 
+    /**
+     * Prints "q2: MESSAGE" (and, with --debug, the stack trace) on {@code err}; returns 1, the exit code of a command
+     * that failed this way.
+     */
+    static int report(java.io.PrintWriter err, String message, Throwable t) {
+        err.println("q2: " + message);
+        if (Logging.debugEnabled()) {
+            t.printStackTrace(err);
+        }
+        return 1;
+    }
+
     static String describe(Throwable t) {
         return OpenErrors.reason(t);
     }

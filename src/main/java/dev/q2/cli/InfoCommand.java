@@ -2,22 +2,17 @@ package dev.q2.cli;
 
 import dev.q2.info.ImageInfo;
 import dev.q2.info.ImageInfoCollector;
-import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Model.OptionSpec;
 import picocli.CommandLine.Model.PositionalParamSpec;
 import picocli.CommandLine.ParseResult;
 
 import java.io.PrintWriter;
 import java.util.List;
-import java.util.concurrent.Callable;
 
 /** q2 info: qemu-img info for qcow2 and raw images, plus the L2 cache report. */
-final class InfoCommand implements Callable<Integer> {
+final class InfoCommand extends Subcommand {
     static final String NAME = "info";
 
-    private final Main main;
-    private final CommandSpec spec = CommandSpec.wrapWithoutInspection(this);
-    private final CommonOptions common = new CommonOptions();
     private final OptionSpec format =
             Options.value("FMT", "Image format (qcow2 or raw); probed when absent", "-f");
     private final OptionSpec output = Options.value("FMT", "human (default) or json", "--output");
@@ -27,8 +22,7 @@ final class InfoCommand implements Callable<Integer> {
     private final PositionalParamSpec filename = Options.positionalList("FILENAME");
 
     InfoCommand(Main main) {
-        this.main = main;
-        spec.name(NAME);
+        super(main, NAME);
         spec.usageMessage().description("Show information about an image, including the L2 cache it needs")
                 .sortOptions(false)
                 .footer("", "Several images are read in parallel and shown in the order given (human: one block each;"
@@ -41,14 +35,9 @@ final class InfoCommand implements Callable<Integer> {
         spec.addPositional(filename);
     }
 
-    CommandSpec spec() {
-        return spec;
-    }
-
     @Override
     public Integer call() throws Exception {
-        ParseResult parsed = spec.commandLine().getParseResult();
-        common.apply(parsed);
+        ParseResult parsed = parsed();
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
         String outputFormat = output.getValue() == null ? "human" : output.getValue();
@@ -79,11 +68,7 @@ final class InfoCommand implements Callable<Integer> {
                 out.print(outputFormat.equals("json") ? InfoPrinter.json(info) : InfoPrinter.human(info));
             }
         } catch (Exception e) {
-            err.println("q2: " + Errors.imageOpenFailure(file, main.resolve(file), e));
-            if (Logging.debugEnabled()) {
-                e.printStackTrace(err);
-            }
-            return 1;
+            return Errors.report(err, Errors.imageOpenFailure(file, main.resolve(file), e), e);
         }
         out.flush();
         return 0;

@@ -3,32 +3,26 @@ package dev.q2.cli;
 import dev.q2.inspect.Finding;
 import dev.q2.inspect.InspectionReport;
 import dev.q2.inspect.Inspector;
-import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Model.OptionSpec;
 import picocli.CommandLine.Model.PositionalParamSpec;
 
 import java.io.PrintWriter;
-import java.util.concurrent.Callable;
 
 /**
  * q2 inspect: the gate for untrusted images. Reads the file and nothing it names; exit 0 safe, 2 unsafe, 1 not
  * readable. The rules are in {@link dev.q2.inspect.Rule} and docs/security.md.
  */
-final class InspectCommand implements Callable<Integer> {
+final class InspectCommand extends Subcommand {
     static final String NAME = "inspect";
     static final int UNSAFE = 2;
 
-    private final Main main;
-    private final CommandSpec spec = CommandSpec.wrapWithoutInspection(this);
-    private final CommonOptions common = new CommonOptions();
     private final OptionSpec format = Options.value("FMT",
             "The format the image will be given to QEMU as; probed when absent (a different probe is a finding)", "-f");
     private final OptionSpec output = Options.value("FMT", "human (default) or json", "--output");
     private final PositionalParamSpec filename = Options.positional("0", "1", "FILE");
 
     InspectCommand(Main main) {
-        this.main = main;
-        spec.name(NAME);
+        super(main, NAME);
         spec.usageMessage().description("Tell whether an untrusted image is safe to hand to QEMU as a stand-alone disk,"
                         + " reading the file and nothing it names")
                 .sortOptions(false)
@@ -39,13 +33,9 @@ final class InspectCommand implements Callable<Integer> {
         spec.addPositional(filename);
     }
 
-    CommandSpec spec() {
-        return spec;
-    }
-
     @Override
     public Integer call() {
-        common.apply(spec.commandLine().getParseResult());
+        parsed();
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
         String outputFormat = output.getValue() == null ? "human" : output.getValue();
@@ -58,11 +48,7 @@ final class InspectCommand implements Callable<Integer> {
         try {
             r = Inspector.inspect(main.resolve(file), file, format.getValue());
         } catch (Exception e) {
-            err.println("q2: " + Errors.imageOpenFailure(file, main.resolve(file), e));
-            if (Logging.debugEnabled()) {
-                e.printStackTrace(err);
-            }
-            return 1;
+            return Errors.report(err, Errors.imageOpenFailure(file, main.resolve(file), e), e);
         }
         out.print(outputFormat.equals("json") ? json(r) : human(r));
         out.flush();

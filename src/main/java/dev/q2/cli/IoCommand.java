@@ -6,7 +6,6 @@ import dev.q2.guestio.IoScript;
 import dev.q2.guestio.RawGuestDisk;
 import dev.q2.image.DiskOptions;
 import dev.q2.image.Qcow2Disk;
-import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Model.OptionSpec;
 import picocli.CommandLine.Model.PositionalParamSpec;
 import picocli.CommandLine.ParseResult;
@@ -17,15 +16,11 @@ import java.io.PrintWriter;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.Callable;
 
 /** q2 io: qemu-io's commands (see IoScript) on a qcow2 image, from -c options or stdin; the file operand is optional. */
-final class IoCommand implements Callable<Integer> {
+final class IoCommand extends Subcommand {
     static final String NAME = "io";
 
-    private final Main main;
-    private final CommandSpec spec = CommandSpec.wrapWithoutInspection(this);
-    private final CommonOptions common = new CommonOptions();
     private final OptionSpec formatOpt = Options.value("FMT", "Image format (only qcow2)", "-f");
     private final OptionSpec commandsOpt = Options.repeatable("CMD", "A command to run; may be repeated", "-c");
     private final OptionSpec readOnlyOpt = Options.flag("Open read-only", "-r", "--read-only");
@@ -47,8 +42,7 @@ final class IoCommand implements Callable<Integer> {
     String filename;
 
     IoCommand(Main main) {
-        this.main = main;
-        spec.name(NAME);
+        super(main, NAME);
         spec.usageMessage().description("Run qemu-io style commands (read, write, discard, flush, map, alloc, info, open, close, ...) on an image").sortOptions(false);
         common.addTo(spec);
         spec.addOption(formatOpt);
@@ -62,14 +56,9 @@ final class IoCommand implements Callable<Integer> {
         spec.addPositional(filenameParam);
     }
 
-    CommandSpec spec() {
-        return spec;
-    }
-
     @Override
     public Integer call() {
-        ParseResult parsed = spec.commandLine().getParseResult();
-        common.apply(parsed);
+        ParseResult parsed = parsed();
         format = Options.valueOr(formatOpt, format);
         commands = Options.valueOr(commandsOpt, commands);
         readOnly = parsed.hasMatchedOption(readOnlyOpt);

@@ -192,11 +192,7 @@ public final class Main implements java.util.concurrent.Callable<Integer> {
 
         @Override
         public int handleExecutionException(Exception ex, CommandLine commandLine, ParseResult parseResult) {
-            err.println("q2: " + Errors.describe(ex));
-            if (Logging.debugEnabled()) {
-                ex.printStackTrace(err);
-            }
-            return 1;
+            return Errors.report(err, Errors.describe(ex), ex);
         }
     }
 }

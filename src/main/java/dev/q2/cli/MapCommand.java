@@ -3,9 +3,7 @@ package dev.q2.cli;
 import dev.q2.block.BlockGraph;
 import dev.q2.map.ImageMapper;
 import dev.q2.map.MapException;
-import dev.q2.map.MapPrinter;
 import dev.q2.util.Sizes;
-import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Model.OptionSpec;
 import picocli.CommandLine.Model.PositionalParamSpec;
 import picocli.CommandLine.ParseResult;
@@ -13,15 +11,11 @@ import picocli.CommandLine.ParseResult;
 import java.io.PrintWriter;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.Callable;
 
 /** q2 map: where every byte of the guest disk lives, printed exactly as qemu-img map prints it. */
-final class MapCommand implements Callable<Integer> {
+final class MapCommand extends Subcommand {
     static final String NAME = "map";
 
-    private final Main main;
-    private final CommandSpec spec = CommandSpec.wrapWithoutInspection(this);
-    private final CommonOptions common = new CommonOptions();
     private final OptionSpec formatOpt =
             Options.repeatable("FMT", "Image format (qcow2 or raw); probed when absent", "-f");
     private final OptionSpec outputOpt = Options.repeatable("FMT", "human (default) or json", "--output");
@@ -44,8 +38,7 @@ final class MapCommand implements Callable<Integer> {
     String filename;
 
     MapCommand(Main main) {
-        this.main = main;
-        spec.name(NAME);
+        super(main, NAME);
         spec.usageMessage().description("Show where the data of an image lives, in the image or its backing chain").sortOptions(false);
         common.addTo(spec);
         spec.addOption(formatOpt);
@@ -56,14 +49,9 @@ final class MapCommand implements Callable<Integer> {
         spec.addPositional(filenameParam);
     }
 
-    CommandSpec spec() {
-        return spec;
-    }
-
     @Override
     public Integer call() throws Exception {
-        ParseResult parsed = spec.commandLine().getParseResult();
-        common.apply(parsed);
+        ParseResult parsed = parsed();
         format = Options.valueOr(formatOpt, format);
         output = Options.valueOr(outputOpt, output);
         startOffset = Options.valueOr(startOffsetOpt, startOffset);
@@ -96,25 +84,17 @@ final class MapCommand implements Callable<Integer> {
         try {
             chain = BlockGraph.open(main.workDir(), filename, format, forceShare);
         } catch (Exception e) {
-            err.println("q2: " + Errors.couldNotOpen(filename, e));
-            if (Logging.debugEnabled()) {
-                e.printStackTrace(err);
-            }
-            return 1;
+            return Errors.report(err, Errors.couldNotOpen(filename, e), e);
         }
         MapPrinter printer = output.equals("json") ? MapPrinter.json(out) : MapPrinter.human(out);
         try (chain) {
-            ImageMapper.map(chain, start, max, printer);
+            ImageMapper.map(chain, start, max, printer.merging(), printer);
         } catch (MapException e) {
             printer.flush();
             if (e.getCause() instanceof dev.q2.image.CorruptMetadataException c) {
                 err.println(c.qemuReport());
             }
-            err.println("q2: " + e.getMessage());
-            if (Logging.debugEnabled()) {
-                e.printStackTrace(err);
-            }
-            return 1;
+            return Errors.report(err, e.getMessage(), e);
         }
         return 0;
     }

@@ -12,7 +12,6 @@ import dev.q2.measure.MeasureResult;
 import dev.q2.util.QDict;
 import dev.q2.util.QJson;
 import picocli.CommandLine.Model.ArgSpec;
-import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Model.OptionSpec;
 import picocli.CommandLine.Model.PositionalParamSpec;
 import picocli.CommandLine.ParseResult;
@@ -21,14 +20,13 @@ import java.io.PrintWriter;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
-import java.util.concurrent.Callable;
 
 /**
  * q2 measure: qemu-img measure's "required size", "fully allocated size" and "bitmaps size" for a qcow2 or raw
  * target, from a size or from an image, with its refusals in its words and order; then the L2 cache the planned
  * qcow2 image needs (q2's addition: lines of their own after qemu-img's, and "l2-cache" in JSON).
  */
-final class MeasureCommand implements Callable<Integer> {
+final class MeasureCommand extends Subcommand {
     static final String NAME = "measure";
 
     /** QEMU 7.2 drivers that can create images but not measure them (qemu-img: "does not support size measurement"). */
@@ -39,9 +37,6 @@ final class MeasureCommand implements Callable<Integer> {
             "compress", "copy-before-write", "copy-on-read", "dmg", "ftp", "ftps", "http", "https", "null-aio",
             "null-co", "preallocate", "quorum", "replication", "snapshot-access", "throttle", "vvfat");
 
-    private final Main main;
-    private final CommandSpec spec = CommandSpec.wrapWithoutInspection(this);
-    private final CommonOptions common = new CommonOptions();
     private final OptionSpec output = Options.repeatable("FMT", "human (default) or json", "--output");
     private final OptionSpec format =
             Options.value("FMT", "Format of FILE (qcow2 or raw); probed when absent", "-f");
@@ -60,8 +55,7 @@ final class MeasureCommand implements Callable<Integer> {
             .type(List.class).auxiliaryTypes(String.class).paramLabel("FILE").build();
 
     MeasureCommand(Main main) {
-        this.main = main;
-        spec.name(NAME);
+        super(main, NAME);
         spec.usageMessage().description("How large a new image must be, for a size or for an image's contents,"
                 + " and the L2 cache it will need").sortOptions(false);
         common.addTo(spec);
@@ -76,14 +70,9 @@ final class MeasureCommand implements Callable<Integer> {
         spec.addPositional(filenames);
     }
 
-    CommandSpec spec() {
-        return spec;
-    }
-
     @Override
     public Integer call() {
-        ParseResult parsed = spec.commandLine().getParseResult();
-        common.apply(parsed);
+        ParseResult parsed = parsed();
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
         try {

@@ -20,6 +20,11 @@ public final class BitmapDirectory {
      * Decodes and checks the directory {@code dir} (its whole remaining content is the directory) of an image with
      * the given cluster size and virtual size (QEMU's bdrv_getlength of the image).
      *
+     * @param dir the directory's bytes
+     * @param nbBitmaps nb_bitmaps from the bitmaps extension
+     * @param clusterSize the image's cluster size
+     * @param virtualSize the image's guest size
+     * @return the entries in order
      * @throws FormatException with QEMU's message when QEMU refuses the directory
      */
     public static List<BitmapDirectoryEntry> decode(ByteBuffer dir, long nbBitmaps, long clusterSize,
@@ -70,13 +75,27 @@ public final class BitmapDirectory {
         return Collections.unmodifiableList(out);
     }
 
-    /** {@link #decode(ByteBuffer, long, long, long)} of a directory read into an array. */
+    /**
+     * {@link #decode(ByteBuffer, long, long, long)} of a directory read into an array.
+     *
+     * @param dir the directory's bytes
+     * @param nbBitmaps nb_bitmaps from the bitmaps extension
+     * @param clusterSize the image's cluster size
+     * @param virtualSize the image's guest size
+     * @return the entries in order
+     * @throws FormatException with QEMU's message when QEMU refuses the directory
+     */
     public static List<BitmapDirectoryEntry> decode(byte[] dir, long nbBitmaps, long clusterSize, long virtualSize)
             throws FormatException {
         return decode(ByteBuffer.wrap(dir), nbBitmaps, clusterSize, virtualSize);
     }
 
-    /** Bytes the directory takes. */
+    /**
+     * Bytes the directory takes.
+     *
+     * @param entries its entries
+     * @return the directory's length
+     */
     public static int encodedLength(List<BitmapDirectoryEntry> entries) {
         int n = 0;
         for (BitmapDirectoryEntry e : entries) {
@@ -85,6 +104,12 @@ public final class BitmapDirectory {
         return n;
     }
 
+    /**
+     * Encodes a directory (names as UTF-8).
+     *
+     * @param entries its entries
+     * @return the directory's bytes
+     */
     public static byte[] encode(List<BitmapDirectoryEntry> entries) {
         ByteBuffer b = ByteBuffer.allocate(encodedLength(entries));
         for (BitmapDirectoryEntry e : entries) {
@@ -96,6 +121,9 @@ public final class BitmapDirectory {
     /**
      * The names of the entries of a directory that {@link #decode} accepted, as stored: bytes, since QEMU's names
      * are C strings that need not be UTF-8 and a rewritten directory must keep them exactly.
+     *
+     * @param dir the directory's bytes
+     * @return each entry's name bytes, in order
      */
     public static List<byte[]> rawNames(byte[] dir) {
         ByteBuffer b = ByteBuffer.wrap(dir).order(ByteOrder.BIG_ENDIAN);
@@ -112,7 +140,13 @@ public final class BitmapDirectory {
         return out;
     }
 
-    /** Encodes entries with the given stored names (one per entry, in order), each entry padded with zeros. */
+    /**
+     * Encodes entries with the given stored names (one per entry, in order), each entry padded with zeros.
+     *
+     * @param entries the entries
+     * @param names their names' bytes
+     * @return the directory's bytes
+     */
     public static byte[] encode(List<BitmapDirectoryEntry> entries, List<byte[]> names) {
         int size = 0;
         for (byte[] n : names) {
@@ -127,10 +161,18 @@ public final class BitmapDirectory {
 
     /** Bitmap table entries (spec: "Bitmap table"): bit 0 all-ones, bits 9-55 the data cluster offset. */
     public static final long TABLE_ENTRY_OFFSET_MASK = 0x00fffffffffffe00L;
+    /** Bits of a bitmap table entry that must be zero. */
     public static final long TABLE_ENTRY_RESERVED_MASK = 0xff000000000001feL;
+    /** Bit 0 of a bitmap table entry without a data cluster: all its bits are set. */
     public static final long TABLE_ENTRY_ALL_ONES = 1L;
 
-    /** Whether a bitmap table entry is valid (QEMU's check_table_entry). */
+    /**
+     * Whether a bitmap table entry is valid (QEMU's check_table_entry).
+     *
+     * @param entry the table entry
+     * @param clusterSize the image's cluster size
+     * @return true when QEMU accepts it
+     */
     public static boolean validTableEntry(long entry, long clusterSize) {
         if ((entry & TABLE_ENTRY_RESERVED_MASK) != 0) {
             return false;

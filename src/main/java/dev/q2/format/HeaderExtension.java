@@ -9,26 +9,38 @@ import java.util.List;
 
 /**
  * One header extension (spec: "Header extensions"): a type, and data padded to a multiple of 8 bytes on disk.
- * Unknown types are kept as they are, so that rewriting a header preserves them.
+ * Unknown types are kept as they are, so that rewriting a header preserves them. Immutable (the data is copied in
+ * and out).
+ *
+ * @param type the extension's type (one of the constants here, or an unknown one)
+ * @param data its data, without padding
  */
 public record HeaderExtension(int type, byte[] data) {
+    /** End of the header extension area. */
     public static final int END = 0x00000000;
+    /** Backing file format name. */
     public static final int BACKING_FORMAT = 0xe2792aca;
+    /** Feature name table. */
     public static final int FEATURE_NAME_TABLE = 0x6803f857;
+    /** Bitmaps extension. */
     public static final int BITMAPS = 0x23852875;
+    /** Full disk encryption header pointer. */
     public static final int FULL_DISK_ENCRYPTION = 0x0537be77;
+    /** External data file name. */
     public static final int EXTERNAL_DATA_FILE = 0x44415441;
 
+    /** Copies {@code data}. */
     public HeaderExtension {
         data = data.clone();
     }
 
+    /** @return a copy of the data */
     @Override
     public byte[] data() {
         return data.clone();
     }
 
-    /** The data as QEMU reads a string extension (backing format, data file name): up to the first NUL. */
+    /** @return the data as QEMU reads a string extension (backing format, data file name): up to the first NUL */
     public String dataAsString() {
         return CStrings.decode(data);
     }
@@ -36,6 +48,10 @@ public record HeaderExtension(int type, byte[] data) {
     /**
      * The first extension of {@code type} in {@code exts}. A loop, not a stream: streams cost a q2 command a few
      * milliseconds of start-up (their EnumMaps make the JVM spin a method-handle class at run time).
+     *
+     * @param exts the extensions
+     * @param type the type looked for
+     * @return the first of that type, if any
      */
     public static java.util.Optional<HeaderExtension> first(List<HeaderExtension> exts, int type) {
         for (HeaderExtension e : exts) {
@@ -46,15 +62,27 @@ public record HeaderExtension(int type, byte[] data) {
         return java.util.Optional.empty();
     }
 
+    /**
+     * A string extension (backing format, data file name).
+     *
+     * @param type its type
+     * @param value the string, stored as UTF-8 without a NUL
+     * @return the extension
+     */
     public static HeaderExtension ofString(int type, String value) {
         return new HeaderExtension(type, value.getBytes(StandardCharsets.UTF_8));
     }
 
-    /** Bytes on disk: type, length and data padded to 8. */
+    /** @return bytes on disk: type, length and data padded to 8 */
     public int encodedLength() {
         return 8 + ((data.length + 7) & ~7);
     }
 
+    /**
+     * Writes type, length and the data padded to 8 bytes.
+     *
+     * @param out where to write (big-endian is set on it)
+     */
     public void encode(ByteBuffer out) {
         out.order(ByteOrder.BIG_ENDIAN).putInt(type).putInt(data.length).put(data);
         int pad = ((data.length + 7) & ~7) - data.length;
@@ -67,6 +95,10 @@ public record HeaderExtension(int type, byte[] data) {
      * Decodes the extensions from {@code area}, which holds the bytes from the end of the fixed header up to where
      * the extension area must end (the backing file name or the end of the first cluster), stopping at the end
      * marker.
+     *
+     * @param area the extension area
+     * @return the extensions in order
+     * @throws FormatException when the area is malformed (QEMU's message)
      */
     public static List<HeaderExtension> decodeAll(ByteBuffer area) throws FormatException {
         return decodeAll(area, new ArrayList<>());
@@ -76,6 +108,11 @@ public record HeaderExtension(int type, byte[] data) {
      * As {@link #decodeAll(ByteBuffer)}, adding each extension to {@code out} as it is decoded, so that a caller
      * can use the ones before a broken extension (QEMU names unknown features from a feature table it found before
      * an extension it could not read).
+     *
+     * @param area the extension area
+     * @param out receives the extensions in order
+     * @return {@code out}
+     * @throws FormatException when the area is malformed (QEMU's message)
      */
     public static List<HeaderExtension> decodeAll(ByteBuffer area, List<HeaderExtension> out) throws FormatException {
         ByteBuffer b = area.slice().order(ByteOrder.BIG_ENDIAN);

@@ -10,7 +10,14 @@ public final class L2Corruption {
     private L2Corruption() {
     }
 
-    /** The L1 entry's L2 table offset is not cluster aligned; null when it is. */
+    /**
+     * The L1 entry's L2 table offset is not cluster aligned; null when it is.
+     *
+     * @param l2Offset the L2 table offset the L1 entry names
+     * @param l1Index the L1 entry's index
+     * @param clusterSize the cluster size in bytes
+     * @return QEMU's words, or null
+     */
     public static String l2Table(long l2Offset, long l1Index, long clusterSize) {
         if ((l2Offset & (clusterSize - 1)) == 0) {
             return null;
@@ -24,8 +31,16 @@ public final class L2Corruption {
      * a compressed cluster with an external data file, a host cluster offset that is not cluster aligned, a host
      * cluster in the external data file that is not the guest cluster, an {@link SubclusterType#INVALID} bitmap.
      *
+     * @param entry the L2 entry (its first word when extended)
+     * @param bitmap the subcluster bitmap (extended L2 only)
      * @param guestCluster guest offset of the entry's cluster
+     * @param l2Offset the offset of the entry's L2 table
      * @param l2Index the entry's index in its L2 table
+     * @param version the image's qcow2 version (2 or 3)
+     * @param extendedL2 whether L2 entries are extended
+     * @param externalDataFile whether the image has an external data file
+     * @param clusterSize the cluster size in bytes
+     * @return QEMU's words, or null
      */
     public static String entry(long entry, long bitmap, long guestCluster, long l2Offset, int l2Index, int version,
                                boolean extendedL2, boolean externalDataFile, long clusterSize) {
@@ -58,17 +73,32 @@ public final class L2Corruption {
     /**
      * A write into a cluster in place (it has OFLAG_COPIED) whose host offset is not cluster aligned
      * (qcow2's handle_copied); {@code guestOffset} is where the write starts in that cluster.
+     *
+     * @param hostCluster the entry's host cluster offset
+     * @param guestOffset where the write starts
+     * @return QEMU's words
      */
     public static String unalignedWrite(long hostCluster, long guestOffset) {
         return "Data cluster offset " + hex(hostCluster) + " unaligned (guest offset: " + hex(guestOffset) + ")";
     }
 
-    /** An extended entry whose bitmap QEMU refuses ({@link SubclusterType#INVALID}), met anywhere in a run. */
+    /**
+     * An extended entry whose bitmap QEMU refuses ({@link SubclusterType#INVALID}), met anywhere in a run.
+     *
+     * @param l2Offset the offset of the entry's L2 table
+     * @param l2Index the entry's index in its L2 table
+     * @return QEMU's words
+     */
     public static String invalid(long l2Offset, int l2Index) {
         return "Invalid cluster entry found  (L2 offset: " + hex(l2Offset) + ", L2 index: " + hex(l2Index) + ")";
     }
 
-    /** C's {@code %#x}. */
+    /**
+     * C's {@code %#x}.
+     *
+     * @param v the value (unsigned)
+     * @return "0", or "0x" and lower-case hex digits
+     */
     public static String hex(long v) {
         return v == 0 ? "0" : "0x" + Long.toHexString(v);
     }

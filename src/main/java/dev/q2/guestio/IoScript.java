@@ -21,6 +21,13 @@ import java.util.List;
  * {@code close}, {@code quit}. Numbers take qemu's size suffixes; options are read as qemu-io's getopt reads them,
  * and those q2 io does not implement are refused as unknown options, never ignored. Output follows qemu-io's
  * (results on stdout, usage errors and the "no file open" line on stderr).
+ *
+ * <p>Size: one class on purpose, as qemu-io.c's command table is one file: each command is a short method (its
+ * getopt string, its usage line, its checks in qemu-io's order, one call to the {@link GuestDisk}); the reading of
+ * words lives in {@link IoArgs}, the block queries in {@link BlockQueries}, the output wording in {@link IoOutput}.
+ * Splitting the table per command would scatter the shared open/close state without making any command clearer.
+ *
+ * <p>Not thread-safe: one script runs at a time.
  */
 public final class IoScript {
     /** qemu-io's one-line usage of each command, printed after an option error. */
@@ -147,7 +154,7 @@ public final class IoScript {
         String cmd = words.remove(0);
         try {
             dispatch(cmd, words);
-        } catch (Getopt.UsageException e) {
+        } catch (IoArgs.UsageException e) {
             if (e.getMessage() != null) {
                 failErr(e.getMessage());
             }
@@ -278,7 +285,7 @@ public final class IoScript {
         return false;
     }
 
-    private record Args(Getopt.Parsed opts, long offset, long length) {
+    private record Args(IoArgs.Parsed opts, long offset, long length) {
         boolean has(char c) {
             return opts.has(c);
         }
@@ -305,12 +312,12 @@ public final class IoScript {
         if (!argCount(cmd, words, 2, -1) || !permitted(cmd)) {
             return null;
         }
-        Getopt.Parsed p = Getopt.getopt(cmd, words, optstring, usage);
+        IoArgs.Parsed p = IoArgs.getopt(cmd, words, optstring, usage);
         if (p.options().get('P') != null) {
             pattern(p.options().get('P'));   // qemu-io checks it while it reads the options
         }
         if (p.operands().size() != 2) {
-            throw new Getopt.UsageException(null, usage);
+            throw new IoArgs.UsageException(null, usage);
         }
         long offset = number(p.operands().get(0));
         long length = number(p.operands().get(1));
@@ -373,7 +380,7 @@ public final class IoScript {
         long patternCount = l == null ? 0 : number(l);
         long patternOffset = s == null ? 0 : number(s);
         if (a.pattern() == null && (l != null || s != null)) {
-            throw new Getopt.UsageException(null, READ_USAGE);
+            throw new IoArgs.UsageException(null, READ_USAGE);
         }
         if (l == null) {
             patternCount = a.length() - patternOffset;
@@ -488,7 +495,7 @@ public final class IoScript {
         if (!argCount("open", words, 1, -1)) {
             return;
         }
-        Getopt.Parsed p = Getopt.getopt("open", words, "rnkUt:i:o:", OPEN_USAGE);
+        IoArgs.Parsed p = IoArgs.getopt("open", words, "rnkUt:i:o:", OPEN_USAGE);
         boolean readOnly = p.has('r');
         String cache = p.options().getOrDefault('t', p.has('n') ? "none" : "writeback");
         boolean direct;
@@ -506,7 +513,7 @@ public final class IoScript {
             return;
         }
         if (p.operands().size() > 1) {
-            throw new Getopt.UsageException(null, OPEN_USAGE);
+            throw new IoArgs.UsageException(null, OPEN_USAGE);
         }
         if (disk != null) {
             failErr("q2: file open already, try 'help close'");
@@ -536,7 +543,7 @@ public final class IoScript {
         }
         if (unsupported != null) {
             String fmt = format == null ? "qcow2" : format;
-            failErr("q2: can't open device " + name + ": " + (Getopt.knownToQemu(unsupported, fmt)
+            failErr("q2: can't open device " + name + ": " + (IoArgs.knownToQemu(unsupported, fmt)
                     ? "q2 io does not support the option '" + unsupported + "'"
                     : "Block format '" + fmt + "' does not support the option '" + unsupported + "'"));
             return;
@@ -568,9 +575,9 @@ public final class IoScript {
         if (!argCount(cmd, words, 2, -1) || !permitted(cmd)) {
             return;
         }
-        Getopt.Parsed p = Getopt.getopt(cmd, words, optstring, usage);
+        IoArgs.Parsed p = IoArgs.getopt(cmd, words, optstring, usage);
         if (p.operands().size() < 2) {
-            throw new Getopt.UsageException(null, usage);
+            throw new IoArgs.UsageException(null, usage);
         }
         if (p.has('u') && !p.has('z')) {
             fail("-u requires -z to be specified");

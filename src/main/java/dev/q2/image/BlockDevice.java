@@ -13,10 +13,16 @@ import java.nio.ByteBuffer;
  * {@code is_zero}), over the devices the engine has open for copy-on-write.
  */
 public interface BlockDevice extends AutoCloseable {
-    /** Virtual size in bytes. */
+    /** @return the virtual size in bytes */
     long size();
 
-    /** Fills {@code dst} from guest {@code offset}; bytes past {@link #size()} read as zeros. */
+    /**
+     * Fills {@code dst} from guest {@code offset}; bytes past {@link #size()} read as zeros.
+     *
+     * @param offset the guest offset
+     * @param dst filled to its limit
+     * @throws IOException when the image cannot be read, or is corrupt there
+     */
     void read(long offset, ByteBuffer dst) throws IOException;
 
     /**
@@ -24,17 +30,22 @@ public interface BlockDevice extends AutoCloseable {
      * above its backing file: the run from {@code offset} (at most {@code length} bytes) whose kind is the same.
      * {@link Kind#BACKING} means this layer does not allocate the run and a backing file provides it; an unallocated
      * run without a backing file, or starting past the backing file's end, is {@link Kind#ZERO}.
+     *
+     * @param offset the guest offset
+     * @param length the most bytes to describe
+     * @return the run
+     * @throws IOException when the metadata cannot be read
      */
     default Layered layerStatus(long offset, long length) throws IOException {
         return new Layered(length, Kind.DATA);
     }
 
-    /** The device this one reads its unallocated areas from, or null. */
+    /** @return the device this one reads its unallocated areas from, or null */
     default BlockDevice backing() {
         return null;
     }
 
-    /** Granularity of this layer's allocation (the cluster size of a qcow2 image), in bytes. */
+    /** @return the granularity of this layer's allocation (the cluster size of a qcow2 image), in bytes */
     default long allocationUnit() {
         return 512;
     }
@@ -42,6 +53,12 @@ public interface BlockDevice extends AutoCloseable {
     /**
      * {@link #layerStatus} resolved through the backing chain (QEMU's block status above no base): runs the top
      * layer leaves to its backing file take the backing file's kind, so the result is never {@link Kind#BACKING}.
+     *
+     * @param dev the top of the chain
+     * @param offset the guest offset
+     * @param length the most bytes to describe
+     * @return the run
+     * @throws IOException when the metadata cannot be read
      */
     static Layered chainStatus(BlockDevice dev, long offset, long length) throws IOException {
         Layered top = dev.layerStatus(offset, length);
@@ -64,10 +81,20 @@ public interface BlockDevice extends AutoCloseable {
 
     /** What a layer holds for a run: data, zeros, or nothing of its own (read from the backing file). */
     enum Kind {
-        DATA, ZERO, BACKING
+        /** Data (or anything not known to read as zeros). */
+        DATA,
+        /** Reads as zeros. */
+        ZERO,
+        /** Not allocated in this layer: the backing file provides it. */
+        BACKING
     }
 
-    /** A run of {@code length} bytes of one {@link Kind}. */
+    /**
+     * A run of {@code length} bytes of one {@link Kind}.
+     *
+     * @param length the run's length in bytes
+     * @param kind what it holds
+     */
     record Layered(long length, Kind kind) {
     }
 

@@ -18,11 +18,22 @@ public final class Devices {
     /**
      * qemu-img's probe: "qcow2", "raw", or the name of another format qemu-img 7.2 recognises (see
      * {@link FormatProber}), which q2 reports but does not process.
+     *
+     * @param f the open file
+     * @return the format's name
+     * @throws IOException when the file cannot be read
      */
     public static String probe(ImageFile f) throws IOException {
         return FormatProber.probe(f);
     }
 
+    /**
+     * As {@link #probe(ImageFile)}, on a file opened for the purpose.
+     *
+     * @param path the file
+     * @return the format's name
+     * @throws IOException when the file cannot be read
+     */
     public static String probe(Path path) throws IOException {
         try (ImageFile f = ImageFile.openReadOnly(path)) {
             return probe(f);
@@ -32,6 +43,12 @@ public final class Devices {
     /**
      * Opens for reading, taking QEMU's shared read locks unless {@code forceShare}; a data file named relatively is
      * found in the process's working folder.
+     *
+     * @param path the image
+     * @param format "qcow2", "raw", or null to probe
+     * @param forceShare take and check no locks
+     * @return the opened device
+     * @throws IOException when it cannot be opened
      */
     public static BlockDevice openRead(Path path, String format, boolean forceShare) throws IOException {
         return openRead(path, format, forceShare, null);
@@ -40,6 +57,13 @@ public final class Devices {
     /**
      * Opens for reading, taking QEMU's shared read locks unless {@code forceShare}; a data file named relatively is
      * found in {@code workDir} (null: the process's working folder).
+     *
+     * @param path the image
+     * @param format "qcow2", "raw", or null to probe
+     * @param forceShare take and check no locks
+     * @param workDir the working folder, or null
+     * @return the opened device
+     * @throws IOException when it cannot be opened
      */
     public static BlockDevice openRead(Path path, String format, boolean forceShare, Path workDir)
             throws IOException {

@@ -19,43 +19,74 @@ import dev.q2.cache.L2CacheSizing;
 public record DiskOptions(boolean writable, boolean forceShare, long l2CacheBytes, long l2CacheMax,
                           int l2CacheEntrySize, boolean openBacking, boolean durable, java.nio.file.Path workDir) {
 
-    /** Options with the process's working folder. */
+    /**
+     * Options with the process's working folder.
+     *
+     * @param writable open for writing
+     * @param forceShare take and check no locks
+     * @param l2CacheBytes L2 cache capacity, 0 for the default
+     * @param l2CacheMax cap for the default capacity
+     * @param l2CacheEntrySize bytes per cache entry, 0 for a whole table
+     * @param openBacking whether to open the backing chain
+     * @param durable whether flush() also fsyncs
+     */
     public DiskOptions(boolean writable, boolean forceShare, long l2CacheBytes, long l2CacheMax,
                        int l2CacheEntrySize, boolean openBacking, boolean durable) {
         this(writable, forceShare, l2CacheBytes, l2CacheMax, l2CacheEntrySize, openBacking, durable, null);
     }
 
+    /** @return read-only, with locks, QEMU's default cache, the backing chain, durable flushes */
     public static DiskOptions readOnly() {
         return new DiskOptions(false, false, 0, L2CacheSizing.QEMU_DEFAULT_MAX, 0, true, true);
     }
 
+    /** @return read-write, with locks, QEMU's default cache, the backing chain, durable flushes */
     public static DiskOptions readWrite() {
         return new DiskOptions(true, false, 0, L2CacheSizing.QEMU_DEFAULT_MAX, 0, true, true);
     }
 
+    /**
+     * @param share take and check no locks
+     * @return a copy with it
+     */
     public DiskOptions withForceShare(boolean share) {
         return new DiskOptions(writable, share, l2CacheBytes, l2CacheMax, l2CacheEntrySize, openBacking, durable, workDir);
     }
 
+    /**
+     * @param bytes L2 cache capacity, 0 for the default
+     * @param entrySize bytes per cache entry, 0 for a whole table
+     * @return a copy with them
+     */
     public DiskOptions withL2Cache(long bytes, int entrySize) {
         return new DiskOptions(writable, forceShare, bytes, l2CacheMax, entrySize, openBacking, durable, workDir);
     }
 
+    /**
+     * @param d whether flush() also fsyncs
+     * @return a copy with it
+     */
     public DiskOptions withDurable(boolean d) {
         return new DiskOptions(writable, forceShare, l2CacheBytes, l2CacheMax, l2CacheEntrySize, openBacking, d, workDir);
     }
 
+    /** @return a copy that does not open the backing chain */
     public DiskOptions withoutBacking() {
         return new DiskOptions(writable, forceShare, l2CacheBytes, l2CacheMax, l2CacheEntrySize, false, durable, workDir);
     }
 
-    /** These options with {@code dir} as the working folder (where relative data file names are found). */
+    /**
+     * These options with {@code dir} as the working folder (where relative data file names are found).
+     *
+     * @param dir the working folder
+     * @return a copy with it
+     */
     public DiskOptions withWorkDir(java.nio.file.Path dir) {
         return new DiskOptions(writable, forceShare, l2CacheBytes, l2CacheMax, l2CacheEntrySize, openBacking, durable,
                 dir);
     }
 
-    /** The working folder: {@link #workDir()}, or the process's. */
+    /** @return the working folder: {@link #workDir()}, or the process's */
     public java.nio.file.Path workFolder() {
         return workDir != null ? workDir : java.nio.file.Path.of("").toAbsolutePath();
     }

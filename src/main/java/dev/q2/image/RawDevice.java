@@ -7,7 +7,7 @@ import java.io.IOException;
 import java.nio.ByteBuffer;
 
 /** A raw image file as a read-only disk (a raw backing file, or the source of a convert). */
-public final class RawDevice implements BlockDevice {
+final class RawDevice implements BlockDevice {
     private final ImageFile file;
     private final long size;
     private final int fd; // for lseek(SEEK_DATA/SEEK_HOLE) through the JNI helper; -1 without it

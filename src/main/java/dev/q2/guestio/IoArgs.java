@@ -1,11 +1,14 @@
 package dev.q2.guestio;
 
-import java.util.ArrayList;
+import dev.q2.util.Getopt;
+
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 
 /** How qemu-io reads a command's words: GNU getopt's rules, its usage errors, and the block options it knows. */
-final class Getopt {
-    private Getopt() {
+final class IoArgs {
+    private IoArgs() {
     }
 
     /** An option error: qemu-io prints getopt's message on stderr and the command's usage on stdout. */
@@ -19,7 +22,7 @@ final class Getopt {
     }
 
     /** A command's options and operands, read as qemu-io's getopt reads them. */
-    record Parsed(java.util.Map<Character, String> options, List<String> operands) {
+    record Parsed(Map<Character, String> options, List<String> operands) {
         boolean has(char c) {
             return options.containsKey(c);
         }
@@ -32,40 +35,15 @@ final class Getopt {
      * refused as qemu-io refuses an unknown one, never ignored.
      */
     static Parsed getopt(String cmd, List<String> words, String optstring, String usage) {
-        java.util.Map<Character, String> options = new java.util.LinkedHashMap<>();
-        List<String> operands = new ArrayList<>();
-        for (int i = 0; i < words.size(); i++) {
-            String w = words.get(i);
-            if (w.equals("--")) {
-                operands.addAll(words.subList(i + 1, words.size()));
-                break;
+        Getopt g = Getopt.parse(words, optstring, Map.of(), Getopt.Wording.qemuIo(cmd));
+        Map<Character, String> options = new LinkedHashMap<>();
+        for (Getopt.Opt o : g.options) {
+            if (o.key().equals(Getopt.ERROR)) {
+                throw new UsageException(o.arg(), usage);
             }
-            if (!w.startsWith("-") || w.length() == 1) {
-                operands.add(w);
-                continue;
-            }
-            for (int j = 1; j < w.length(); j++) {
-                char c = w.charAt(j);
-                int at = optstring.indexOf(c);
-                if (c == ':' || at < 0) {
-                    throw new UsageException(cmd + ": invalid option -- '" + c + "'", usage);
-                }
-                if (at + 1 < optstring.length() && optstring.charAt(at + 1) == ':') {
-                    String value;
-                    if (j + 1 < w.length()) {
-                        value = w.substring(j + 1);
-                    } else if (i + 1 < words.size()) {
-                        value = words.get(++i);
-                    } else {
-                        throw new UsageException(cmd + ": option requires an argument -- '" + c + "'", usage);
-                    }
-                    options.put(c, value);
-                    break;
-                }
-                options.put(c, "");
-            }
+            options.put(o.key().charAt(0), o.arg() == null ? "" : o.arg());
         }
-        return new Parsed(options, operands);
+        return new Parsed(options, g.operands);
     }
 
     /** QEMU 7.2's runtime options of the block layer and the qcow2 driver (and child options), by name. */

@@ -1,4 +1,9 @@
-package dev.q2.map;
+package dev.q2.cli;
+
+import dev.q2.map.ImageMapper;
+import dev.q2.map.MapEntry;
+import dev.q2.map.MapException;
+import dev.q2.map.MapSink;
 
 import java.io.IOException;
 import java.io.Writer;
@@ -8,9 +13,10 @@ import java.util.Arrays;
  * qemu-img map's two output formats, text for text. JSON: one object per extent, one per line, inside one array.
  * Human: a table of the extents that hold data ("Offset Length Mapped to File", hex, each column 16 wide); it
  * refuses extents with data but no host offset (compressed clusters) with qemu-img's message, after printing the rows
- * before them. Output is buffered and written in pieces, never held whole.
+ * before them. Output is buffered and written in pieces, never held whole. The human table needs the extents merged
+ * as {@link ImageMapper.Merging#HUMAN} says ({@link #merging()}).
  */
-public abstract class MapPrinter implements MapSink {
+abstract class MapPrinter implements MapSink {
     private static final int FLUSH_AT = 1 << 16;
 
     private final Writer out;
@@ -22,13 +28,16 @@ public abstract class MapPrinter implements MapSink {
         this.out = out;
     }
 
-    public static MapPrinter json(Writer out) {
+    static MapPrinter json(Writer out) {
         return new Json(out);
     }
 
-    public static MapPrinter human(Writer out) {
+    static MapPrinter human(Writer out) {
         return new Human(out);
     }
+
+    /** How the mapper must merge extents for this output. */
+    abstract ImageMapper.Merging merging();
 
     final void maybeFlush() throws IOException {
         if (len >= FLUSH_AT) {
@@ -38,7 +47,7 @@ public abstract class MapPrinter implements MapSink {
     }
 
     /** Writes what is buffered (also done on errors, so that the rows before an error are shown). */
-    public final void flush() throws IOException {
+    final void flush() throws IOException {
         out.write(buf, 0, len);
         len = 0;
         out.flush();
@@ -115,30 +124,35 @@ public abstract class MapPrinter implements MapSink {
         }
 
         @Override
+        ImageMapper.Merging merging() {
+            return ImageMapper.Merging.JSON;
+        }
+
+        @Override
         public void begin() {
             append('[');
         }
 
         @Override
-        public void entry(MapEntry e, MapEntry next) throws IOException {
+        public void entry(MapEntry e, boolean last) throws IOException {
             append("{ \"start\": ");
-            append(e.start);
+            append(e.start());
             append(", \"length\": ");
-            append(e.length);
+            append(e.length());
             append(", \"depth\": ");
-            append((long) e.depth);
+            append((long) e.depth());
             append(", \"present\": ");
-            append(e.present);
+            append(e.present());
             append(", \"zero\": ");
-            append(e.zero);
+            append(e.zero());
             append(", \"data\": ");
-            append(e.data);
-            if (e.hasOffset) {
+            append(e.data());
+            if (e.hasOffset()) {
                 append(", \"offset\": ");
-                append(e.offset);
+                append(e.offset());
             }
             append('}');
-            if (next != null) {
+            if (!last) {
                 append(",\n");
             }
             maybeFlush();
@@ -157,6 +171,11 @@ public abstract class MapPrinter implements MapSink {
         }
 
         @Override
+        ImageMapper.Merging merging() {
+            return ImageMapper.Merging.HUMAN;
+        }
+
+        @Override
         public void begin() {
             column("Offset");
             column("Length");
@@ -165,22 +184,17 @@ public abstract class MapPrinter implements MapSink {
         }
 
         @Override
-        public void entry(MapEntry e, MapEntry next) throws IOException {
-            if (e.data && !e.hasOffset) {
+        public void entry(MapEntry e, boolean last) throws IOException {
+            // Extents without data shown arrive as zero (Merging.HUMAN), so that they merge with each other.
+            if (e.data() && !e.hasOffset()) {
                 throw new MapException("File contains external, encrypted or compressed clusters.");
             }
-            if (e.data && !e.zero) {
-                hex(e.start);
-                hex(e.length);
-                hex(e.hasOffset ? e.offset : 0);
-                append(e.filename == null ? "" : e.filename);
+            if (e.data() && !e.zero()) {
+                hex(e.start());
+                hex(e.length());
+                hex(e.hasOffset() ? e.offset() : 0);
+                append(e.filename() == null ? "" : e.filename());
                 append('\n');
-            }
-            // Zero, preallocated-zero and unallocated areas all read as "not shown": make them one kind, so that
-            // they merge with each other.
-            if (next != null && (!next.data || next.zero)) {
-                next.data = false;
-                next.zero = true;
             }
             maybeFlush();
         }

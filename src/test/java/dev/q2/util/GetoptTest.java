@@ -1,4 +1,4 @@
-package dev.q2.cli;
+package dev.q2.util;
 
 import org.junit.jupiter.api.Test;
 
