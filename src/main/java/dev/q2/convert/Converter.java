@@ -612,24 +612,37 @@ public final class Converter {
         BlockDevice src = graph.reader();
         long size = src.size();
         ByteBuffer buf = ByteBuffer.allocateDirect(CHUNK); // direct: no copy per read and write
+        // standard clusters of a qcow2 top can be copied file to file (extended L2: through the buffer, which
+        // keeps zero blocks of partly allocated clusters as holes)
+        boolean copyable = src instanceof Qcow2Disk && graph.topImage() != null
+                && !graph.topImage().header().extendedL2();
         progress.accept(0);
         long pos = 0;
         while (pos < size) {
             BlockStatus.Run e = graph.statusAbove(pos, Math.min(CHUNK, size - pos));
             long len = Math.max(1, e.length());
             if (!e.has(BlockStatus.ZERO)) {
-                long[] host = src instanceof Qcow2Disk q ? q.hostRun(pos, CHUNK) : null;
-                if (host != null && host[1] >= len) {
+                if (copyable && inTopFile(e)) {
                     // Data clusters back to back in the image file: the kernel copies them (copy_file_range or
                     // sendfile), with no trip through a buffer here. Zero blocks inside them are copied, not
-                    // skipped; zero clusters and unallocated areas still stay holes.
-                    len = host[1];
+                    // skipped; zero clusters and unallocated areas still stay holes. Where they lie comes from
+                    // the graph's answers (which read each L2 table once), runs merged while the host offsets
+                    // follow on, up to CHUNK.
+                    long host = e.offset();
+                    while (pos + len < size && len < CHUNK) {
+                        BlockStatus.Run next = graph.statusAbove(pos + len,
+                                Math.min(CHUNK - len, size - pos - len));
+                        if (!inTopFile(next) || next.has(BlockStatus.ZERO) || next.offset() != host + len) {
+                            break;
+                        }
+                        len += next.length();
+                    }
                     // what lies past the end of the file reads as zeros (QEMU's block layer), which the new
                     // target already holds
                     ImageFile from = ((Qcow2Disk) src).dataFile();
-                    long inFile = Math.min(len, Math.max(0, from.size() - host[0]));
+                    long inFile = Math.min(len, Math.max(0, from.size() - host));
                     if (inFile > 0) {
-                        transfer(from, host[0], inFile, out, pos);
+                        transfer(from, host, inFile, out, pos);
                     }
                     pos += len;
                     progress.accept(100.0 * pos / size);
@@ -652,6 +665,11 @@ public final class Converter {
             progress.accept(100.0 * pos / size);
         }
         progress.accept(100);
+    }
+
+    /** Whether the answer is data of the top image's own clusters, at a host offset in its (data) file. */
+    private static boolean inTopFile(BlockStatus.Run r) {
+        return r.depth() == 0 && r.has(BlockStatus.DATA) && r.has(BlockStatus.OFFSET_VALID) && r.length() > 0;
     }
 
     private static void transfer(ImageFile from, long fromOffset, long length, ImageFile to, long toOffset)
