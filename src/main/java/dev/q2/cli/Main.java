@@ -19,7 +19,8 @@ import java.nio.file.Path;
 public final class Main implements java.util.concurrent.Callable<Integer> {
     /** Subcommand names, in the order usage help lists them. */
     private static final String[] SUBCOMMANDS = {CreateCommand.NAME, InfoCommand.NAME, CheckCommand.NAME,
-        MapCommand.NAME, ConvertCommand.NAME, CompareCommand.NAME, IoCommand.NAME, BenchCommand.NAME, MeasureCommand.NAME};
+        MapCommand.NAME, ConvertCommand.NAME, CompareCommand.NAME, IoCommand.NAME, BenchCommand.NAME, MeasureCommand.NAME,
+        RebaseCommand.NAME, CommitCommand.NAME};
 
     /** picocli's documented switch for leaving out built-in converters (a comma-separated list of regexes). */
     private static final String CONVERTER_EXCLUDES = "picocli.converters.excludes";
@@ -146,6 +147,10 @@ public final class Main implements java.util.concurrent.Callable<Integer> {
                 return new BenchCommand(this).spec();
             case MeasureCommand.NAME:
                 return new MeasureCommand(this).spec();
+            case RebaseCommand.NAME:
+                return new RebaseCommand(this).spec();
+            case CommitCommand.NAME:
+                return new CommitCommand(this).spec();
             default:
                 throw new IllegalArgumentException(name);
         }

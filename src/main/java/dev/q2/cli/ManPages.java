@@ -67,6 +67,18 @@ public final class ManPages {
                 "file sizes of a new 1 TiB image, and the L2 cache it will need",
                 "q2 measure -O qcow2 --output=json disk.raw", "what converting disk.raw to qcow2 will take"}));
 
+    /** The backing-chain commands' entries (Map.of takes at most ten pairs). */
+    private static final Map<String, Extra> CHAIN_EXTRAS = Map.of(
+            RebaseCommand.NAME, new Extra(OK, new String[] {
+                "q2 rebase -b new.qcow2 -F qcow2 overlay.qcow2",
+                "put overlay.qcow2 on top of new.qcow2, copying what differs so its guest data stays the same",
+                "q2 rebase -u -b moved/base.qcow2 -F qcow2 overlay.qcow2",
+                "only change the name of the backing file (it moved)",
+                "q2 rebase -b '' overlay.qcow2", "copy the whole chain into overlay.qcow2 and drop its backing file"}),
+            CommitCommand.NAME, new Extra(OK, new String[] {
+                "q2 commit overlay.qcow2", "write the overlay's data into its backing file, then empty the overlay",
+                "q2 commit -b base.qcow2 top.qcow2", "commit down to base.qcow2, further down the chain"}));
+
     private ManPages() {
     }
 
@@ -80,7 +92,7 @@ public final class ManPages {
         Path man = Files.createDirectories(out.resolve("man1"));
         write(man.resolve("q2.1"), topPage(top.getCommandSpec(), version));
         for (Map.Entry<String, CommandLine> e : top.getSubcommands().entrySet()) {
-            Extra extra = EXTRAS.get(e.getKey());
+            Extra extra = EXTRAS.getOrDefault(e.getKey(), CHAIN_EXTRAS.get(e.getKey()));
             if (extra == null) {
                 throw new IllegalStateException("no exit codes and examples for q2 " + e.getKey() + " in ManPages");
             }

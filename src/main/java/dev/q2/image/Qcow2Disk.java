@@ -1220,6 +1220,35 @@ public final class Qcow2Disk implements BlockDevice {
         }
     }
 
+    /**
+     * QEMU's qcow2_make_empty fallback: every cluster of the disk becomes unallocated (a full discard), straight in
+     * the driver, so persistent dirty bitmaps are not marked (qemu-img commit empties its top image this way when it
+     * has snapshots, bitmaps, an external data file, or is version 2).
+     */
+    public void discardAllForMakeEmpty() throws IOException {
+        requireUsable();
+        requireWritable();
+        long end = (size + cs - 1) >>> clusterBits;
+        if (end == 0) {
+            return;
+        }
+        markDirtyIfLazy();
+        int from = pendingFrees.size();
+        for (long ci = 0; ci < end; ci++) {
+            discardCluster(ci, true);
+        }
+        List<long[]> freed = new ArrayList<>(pendingFrees.subList(from, pendingFrees.size()));
+        flush();
+        // QEMU passes these discards down (discard-snapshot): a cluster no longer referenced becomes a hole
+        for (long[] f : freed) {
+            for (long c = f[0] & ~(cs - 1); c < f[0] + f[1]; c += cs) {
+                if (refcounts.refcount(c >>> clusterBits) == 0) {
+                    file.punchHole(c, cs);
+                }
+            }
+        }
+    }
+
     private void discardCluster(long ci, boolean full) throws IOException {
         if (l2OffsetFor(ci) == 0 && (full || backing == null)) {
             return;
