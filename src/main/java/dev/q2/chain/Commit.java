@@ -79,7 +79,17 @@ public final class Commit {
                 }
                 copy(r, g, base, top.length(), listener);
             }
-            empty = !r.drop();
+            if (!r.drop()) {
+                boolean completely;
+                try (Qcow2Image img = Qcow2Image.openMetadata(top.path)) {
+                    completely = EmptyImage.completely(img);
+                }
+                if (completely) {
+                    empty = true; // rebuilt once the engine has let go of the file
+                } else {
+                    top.disk.discardAllForMakeEmpty(); // with the image open once, as QEMU (bitmaps stored once)
+                }
+            }
         }
         if (empty) {
             makeEmpty(r);
@@ -242,24 +252,14 @@ public final class Commit {
         }
     }
 
-    /** blk_make_empty of the top image, closed by now. */
+    /** QEMU's make_completely_empty of the top image, closed by now. */
     private static void makeEmpty(Request r) throws IOException {
         Path path = r.workDir().resolve(r.filename());
-        boolean completely;
         try (ImageFile f = ImageFile.openReadWrite(path);
              QemuLock lock = QemuLock.acquire(f.channel(), path, QemuLock.PERM_CONSISTENT_READ
                      | QemuLock.PERM_WRITE | QemuLock.PERM_RESIZE, QemuLock.PERM_CONSISTENT_READ
                      | QemuLock.PERM_WRITE_UNCHANGED)) {
-            completely = EmptyImage.completely(Qcow2Image.load(f));
-            if (completely) {
-                EmptyImage.empty(f, r.durable());
-                return;
-            }
-        }
-        try (Qcow2Disk disk = Qcow2Disk.open(path, DiskOptions.readWrite().withoutBacking()
-                .withDurable(r.durable()).withWorkDir(r.workDir()))) {
-            disk.discardAllForMakeEmpty();
-            disk.flush();
+            EmptyImage.empty(f, r.durable());
         }
     }
 }

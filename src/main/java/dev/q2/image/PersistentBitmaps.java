@@ -180,6 +180,22 @@ public final class PersistentBitmaps {
         return true;
     }
 
+    /**
+     * Frees a bitmap's data cluster as QEMU does (QCOW2_DISCARD_ALWAYS, always passed down; its tables and directory
+     * are freed with QCOW2_DISCARD_OTHER, which is not): a cluster no longer referenced becomes a hole in the file.
+     */
+    private void freeAlways(long offset, long length) throws IOException {
+        refcounts.addReferences(offset, length, -1);
+        if (length <= 0) {
+            return;
+        }
+        for (long c = offset & -cs; c < offset + length; c += cs) {
+            if (refcounts.refcount(c / cs) == 0) {
+                file.punchHole(c, cs);
+            }
+        }
+    }
+
     private void writeHeader() throws IOException {
         header = HeaderWriter.write(file, header, extensions, backingFile);
     }
@@ -297,7 +313,7 @@ public final class PersistentBitmaps {
             for (long entry : l.table) {
                 long off = entry & BitmapDirectory.TABLE_ENTRY_OFFSET_MASK;
                 if (off != 0) {
-                    refcounts.addReferences(off, cs, -1);
+                    freeAlways(off, cs);
                 }
             }
             BitmapDirectoryEntry old = directory.get(i);

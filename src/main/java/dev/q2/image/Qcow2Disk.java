@@ -769,15 +769,32 @@ public final class Qcow2Disk implements BlockDevice {
             long ci = pos >>> clusterBits;
             int inC = (int) (pos & (cs - 1));
             int whole = inC == 0 ? freshWholeClusters(ci, src.remaining()) : 0;
-            if (whole >= 2) {
+            int run = newAllocationRun(ci, inC, src.remaining());
+            if (whole >= 2 && whole >= run) {
                 writeFreshClusters(ci, whole, src);
                 pos += (long) whole << clusterBits;
+                continue;
+            }
+            if (run >= 2) {
+                // QEMU's handle_alloc: every cluster of the request that needs a new host cluster, partial ones
+                // included, gets one from a single contiguous allocation (the table first)
+                writableL2(ci);
+                long host = refcounts.allocClusters((long) run << clusterBits);
+                for (int k = 0; k < run; k++) {
+                    int a = k == 0 ? inC : 0;
+                    int n = (int) Math.min(src.remaining(), cs - a);
+                    ByteBuffer part = src.slice();
+                    part.limit(n);
+                    writeInCluster(ci + k, a, a + n, part, host + ((long) k << clusterBits));
+                    src.position(src.position() + n);
+                    pos += n;
+                }
                 continue;
             }
             int n = (int) Math.min(src.remaining(), cs - inC);
             ByteBuffer part = src.slice();
             part.limit(n);
-            writeInCluster(ci, inC, inC + n, part);
+            writeInCluster(ci, inC, inC + n, part, -1);
             src.position(src.position() + n);
             pos += n;
         }
@@ -804,6 +821,33 @@ public final class Qcow2Disk implements BlockDevice {
         return n;
     }
 
+    /**
+     * How many clusters from {@code ci} that the write of {@code remaining} bytes from {@code inC} touches (within
+     * one L2 table) need a new host cluster, as QEMU counts them for one allocation (count_single_write_clusters):
+     * unallocated, zero without a host cluster, compressed, or shared (no COPIED flag).
+     */
+    private int newAllocationRun(long ci, int inC, long remaining) throws IOException {
+        if (externalData) {
+            return 0;
+        }
+        long touched = (inC + remaining + cs - 1) >>> clusterBits;
+        long max = Math.min(touched, l2Entries - (ci & (l2Entries - 1)));
+        int n = 0;
+        while (n < max) {
+            long entry = lookup(ci + n)[0];
+            L2Entry.Type t = type(entry);
+            boolean needsNew = switch (t) {
+                case NORMAL, ZERO_ALLOC -> !L2Entry.copied(entry);
+                default -> true;
+            };
+            if (!needsNew) {
+                break;
+            }
+            n++;
+        }
+        return n;
+    }
+
     private void writeFreshClusters(long ci, int count, ByteBuffer src) throws IOException {
         long l2Offset = writableL2(ci); // the table first, then the data clusters, as QEMU allocates them
         long bytes = (long) count << clusterBits;
@@ -818,8 +862,11 @@ public final class Qcow2Disk implements BlockDevice {
         }
     }
 
-    /** Writes guest bytes [a, b) of cluster {@code ci}. */
-    private void writeInCluster(long ci, int a, int b, ByteBuffer data) throws IOException {
+    /**
+     * Writes guest bytes [a, b) of cluster {@code ci}; a cluster that needs a new host cluster gets {@code preHost}
+     * when it is not negative (allocated with others of the same request), else one allocated here.
+     */
+    private void writeInCluster(long ci, int a, int b, ByteBuffer data, long preHost) throws IOException {
         long l2Offset = writableL2(ci);
         long[] e = lookup(ci);
         long entry = e[0];
@@ -850,7 +897,7 @@ public final class Qcow2Disk implements BlockDevice {
             return;
         }
 
-        long newHost = externalData ? guestCluster : refcounts.allocClusters(cs);
+        long newHost = externalData ? guestCluster : preHost >= 0 ? preHost : refcounts.allocClusters(cs);
         if (!ext || type == L2Entry.Type.COMPRESSED) {
             // The whole cluster gets written: the old content around the new data, then the data.
             byte[] before = oldContent(ci, entry, bitmap, 0, a);
@@ -1233,17 +1280,21 @@ public final class Qcow2Disk implements BlockDevice {
             return;
         }
         markDirtyIfLazy();
-        int from = pendingFrees.size();
-        for (long ci = 0; ci < end; ci++) {
-            discardCluster(ci, true);
-        }
-        List<long[]> freed = new ArrayList<>(pendingFrees.subList(from, pendingFrees.size()));
-        flush();
-        // QEMU passes these discards down (discard-snapshot): a cluster no longer referenced becomes a hole
-        for (long[] f : freed) {
-            for (long c = f[0] & ~(cs - 1); c < f[0] + f[1]; c += cs) {
-                if (refcounts.refcount(c >>> clusterBits) == 0) {
-                    file.punchHole(c, cs);
+        for (long table = 0; table < end; table += l2Entries) {
+            // QEMU's discard goes through get_cluster_table: a missing (or shared) L2 table is allocated first
+            writableL2(table);
+            int from = pendingFrees.size();
+            for (long ci = table; ci < Math.min(end, table + l2Entries); ci++) {
+                discardCluster(ci, true);
+            }
+            List<long[]> freed = new ArrayList<>(pendingFrees.subList(from, pendingFrees.size()));
+            flush(); // the table before the refcount decreases, as QEMU's cache dependency orders them
+            // QEMU passes these discards down (discard-snapshot): a cluster no longer referenced becomes a hole
+            for (long[] f : freed) {
+                for (long c = f[0] & ~(cs - 1); c < f[0] + f[1]; c += cs) {
+                    if (refcounts.refcount(c >>> clusterBits) == 0) {
+                        file.punchHole(c, cs);
+                    }
                 }
             }
         }
