@@ -1,7 +1,6 @@
 package dev.q2.cli;
 
 import java.io.PrintWriter;
-import java.util.Locale;
 
 /**
  * qemu-img's progress reporting (qemu_progress_init/print/end) for commands that report in steps: a line
@@ -31,10 +30,18 @@ final class QemuProgress {
         if (c > lastPrint + minSkip || c == 100 || c == 0) {
             lastPrint = current;
             if (enabled) {
-                out.print(String.format(Locale.ROOT, "    (%3.2f/100%%)\r", current));
+                out.print("    (" + printf2(current) + "/100%)\r");
                 out.flush();
             }
         }
+    }
+
+    /**
+     * printf's "%3.2f" of a float: the exact binary value rounded to two decimals, a tie to even as glibc rounds it
+     * (65.625 prints as 65.62), where Java's formatter rounds half up.
+     */
+    static String printf2(float v) {
+        return new java.math.BigDecimal((double) v).setScale(2, java.math.RoundingMode.HALF_EVEN).toPlainString();
     }
 
     void end() {
