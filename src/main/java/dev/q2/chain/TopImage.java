@@ -56,8 +56,15 @@ final class TopImage implements Closeable {
                 }
             }
             if (fmt.equals("qcow2")) {
-                return new TopImage(filename, path, Qcow2Disk.open(path, opt.withWorkDir(workDir), diagnostics), null,
-                        null);
+                try {
+                    return new TopImage(filename, path, Qcow2Disk.open(path, opt.withWorkDir(workDir), diagnostics),
+                            null, null);
+                } catch (IOException e) {
+                    if (opt.openBacking()) {
+                        backingFailure(workDir, filename, e);
+                    }
+                    throw e;
+                }
             }
             if (fmt.equals("raw")) {
                 ImageFile f = ImageFile.openReadWrite(path);
@@ -76,6 +83,22 @@ final class TopImage implements Closeable {
             throw e;
         } catch (IOException | RuntimeException e) {
             throw new ChainException(OpenErrors.imageOpenFailure(filename, path, e), e);
+        }
+    }
+
+    /**
+     * When the image opens but its backing chain does not, the block graph's words for it (QEMU's: "Could not open
+     * backing file: Could not open 'name': reason").
+     */
+    private static void backingFailure(Path workDir, String filename, IOException e) throws ChainException {
+        try (dev.q2.block.BlockGraph g = dev.q2.block.BlockGraph.open(workDir, filename, "qcow2", true)) {
+            return; // the chain opens: the failure was something else
+        } catch (dev.q2.image.ImageException g) {
+            if (g.getMessage() != null && g.getMessage().startsWith("Could not open backing file")) {
+                throw new ChainException(OpenErrors.couldNotOpen(filename, g), e);
+            }
+        } catch (IOException | RuntimeException other) {
+            // not the chain's failure
         }
     }
 

@@ -72,6 +72,25 @@ class RebaseDifferentialTest {
         Chains.sameFiles(q, j);
     }
 
+    /** The old backing file is gone: safe mode cannot open the image; -u repairs the name. */
+    @ParameterizedTest
+    @MethodSource("missingOldBacking")
+    void missingOldBackingFile(String[] args) throws Exception {
+        Path q = dir.resolve("q");
+        Path j = dir.resolve("j");
+        Chains.build(q, "qemu-img create -f qcow2 base.qcow2 4M && qemu-img create -f qcow2 -b base.qcow2"
+                + " -F qcow2 top.qcow2 && rm base.qcow2 && qemu-img create -f qcow2 new.qcow2 4M");
+        Chains.copyTree(q, j);
+        Chains.runBoth(q, j, args);
+        Chains.sameFiles(q, j);
+    }
+
+    static Stream<Arguments> missingOldBacking() {
+        return Stream.of(
+                arguments((Object) new String[] {"rebase", "-b", "new.qcow2", "-F", "qcow2", "top.qcow2"}),
+                arguments((Object) new String[] {"rebase", "-u", "-b", "new.qcow2", "-F", "qcow2", "top.qcow2"}));
+    }
+
     static Stream<Arguments> refusals() {
         return Stream.of(
                 arguments((Object) new String[] {"rebase", "top.qcow2"}),
