@@ -585,9 +585,13 @@ public final class Qcow2Disk implements BlockDevice {
         stats.backingBytesRead += fromBacking;
     }
 
+    private static final byte[] ZEROS = new byte[64 << 10];
+
     private static void zero(ByteBuffer dst, int n) {
-        for (int i = 0; i < n; i++) {
-            dst.put((byte) 0);
+        while (n > 0) {
+            int k = Math.min(n, ZEROS.length);
+            dst.put(ZEROS, 0, k); // in bulk: a byte at a time made reads of unallocated megabytes CPU-bound
+            n -= k;
         }
     }
 
