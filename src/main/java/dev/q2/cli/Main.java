@@ -20,7 +20,8 @@ public final class Main implements java.util.concurrent.Callable<Integer> {
     /** Subcommand names, in the order usage help lists them. */
     private static final String[] SUBCOMMANDS = {CreateCommand.NAME, InfoCommand.NAME, CheckCommand.NAME,
         MapCommand.NAME, ConvertCommand.NAME, CompareCommand.NAME, IoCommand.NAME, BenchCommand.NAME, MeasureCommand.NAME,
-        ResizeCommand.NAME, AmendCommand.NAME, BitmapCommand.NAME, DdCommand.NAME, InspectCommand.NAME};
+        ResizeCommand.NAME, AmendCommand.NAME, BitmapCommand.NAME, DdCommand.NAME, InspectCommand.NAME,
+        RebaseCommand.NAME, CommitCommand.NAME};
 
     /** picocli's documented switch for leaving out built-in converters (a comma-separated list of regexes). */
     private static final String CONVERTER_EXCLUDES = "picocli.converters.excludes";
@@ -160,6 +161,10 @@ public final class Main implements java.util.concurrent.Callable<Integer> {
                 return new DdCommand(this).spec();
             case InspectCommand.NAME:
                 return new InspectCommand(this).spec();
+            case RebaseCommand.NAME:
+                return new RebaseCommand(this).spec();
+            case CommitCommand.NAME:
+                return new CommitCommand(this).spec();
             default:
                 throw new IllegalArgumentException(name);
         }
