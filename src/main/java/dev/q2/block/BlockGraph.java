@@ -217,6 +217,59 @@ public final class BlockGraph implements Closeable {
         return r.toRun(ret);
     }
 
+    /**
+     * The layer at {@code depth} of the chain (0: the top image, 1: its backing file, ...), or null past the bottom:
+     * for commands that walk the chain themselves (qemu-img commit's search for its base).
+     */
+    public Layer layer(int depth) {
+        Node n = top;
+        for (int i = 0; i < depth && n != null; i++) {
+            n = n.backing();
+        }
+        return n == null ? null : new Layer(n, depth);
+    }
+
+    /** One layer of the chain: its name (combined with the names above it, as QEMU combines them), format, status. */
+    public final class Layer {
+        private final Node node;
+        private final int depth;
+
+        private Layer(Node node, int depth) {
+            this.node = node;
+            this.depth = depth;
+        }
+
+        public int depth() {
+            return depth;
+        }
+
+        /** The file name as QEMU names the node (relative names combined with the folders of the images above). */
+        public String filename() {
+            return node.filename();
+        }
+
+        /** "qcow2" or "raw". */
+        public String format() {
+            return node instanceof Qcow2Node ? "qcow2" : "raw";
+        }
+
+        /** The length the block layer uses (whole sectors). */
+        public long length() {
+            return node.length();
+        }
+
+        /**
+         * This layer's own block status ({@code bdrv_block_status} of the node, as {@link #topStatus} for the top):
+         * {@link BlockStatus#ALLOCATED} where it holds the range itself; length 0 at or past its end.
+         */
+        public BlockStatus.Run status(long offset, long bytes) throws IOException {
+            BlockStatus.Result r = result;
+            r.depth = depth;
+            int flags = BlockStatus.query(node, offset, bytes, r) & ~(BlockStatus.RECURSE | BlockStatus.RAW);
+            return r.toRun(flags);
+        }
+    }
+
     /** @return the length of the image in bytes as qemu-img map sees it (whole sectors) */
     public long length() {
         return top.length();

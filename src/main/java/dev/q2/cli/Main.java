@@ -21,7 +21,7 @@ public final class Main implements java.util.concurrent.Callable<Integer> {
     private static final String[] SUBCOMMANDS = {CreateCommand.NAME, InfoCommand.NAME, CheckCommand.NAME,
         MapCommand.NAME, ConvertCommand.NAME, CompareCommand.NAME, IoCommand.NAME, BenchCommand.NAME, MeasureCommand.NAME,
         SnapshotCommand.NAME, ResizeCommand.NAME, AmendCommand.NAME, BitmapCommand.NAME, DdCommand.NAME,
-        InspectCommand.NAME};
+        InspectCommand.NAME, RebaseCommand.NAME, CommitCommand.NAME};
 
     /** picocli's documented switch for leaving out built-in converters (a comma-separated list of regexes). */
     private static final String CONVERTER_EXCLUDES = "picocli.converters.excludes";
@@ -163,6 +163,10 @@ public final class Main implements java.util.concurrent.Callable<Integer> {
                 return new DdCommand(this).spec();
             case InspectCommand.NAME:
                 return new InspectCommand(this).spec();
+            case RebaseCommand.NAME:
+                return new RebaseCommand(this).spec();
+            case CommitCommand.NAME:
+                return new CommitCommand(this).spec();
             default:
                 throw new IllegalArgumentException(name);
         }

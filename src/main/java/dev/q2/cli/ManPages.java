@@ -89,7 +89,16 @@ public final class ManPages {
                 "q2 resize --shrink img.qcow2 20G", "shrink it to 20 GiB (data past the new end is lost)"}),
             AmendCommand.NAME, new Extra(OK, new String[] {
                 "q2 amend -o compat=0.10 img.qcow2", "downgrade to a version 2 image for old QEMUs",
-                "q2 amend -o refcount_bits=64 img.qcow2", "rebuild the refcount structures with 64-bit refcounts"})));
+                "q2 amend -o refcount_bits=64 img.qcow2", "rebuild the refcount structures with 64-bit refcounts"}),
+            RebaseCommand.NAME, new Extra(OK, new String[] {
+                "q2 rebase -b new.qcow2 -F qcow2 overlay.qcow2",
+                "put overlay.qcow2 on top of new.qcow2, copying what differs so its guest data stays the same",
+                "q2 rebase -u -b moved/base.qcow2 -F qcow2 overlay.qcow2",
+                "only change the name of the backing file (it moved)",
+                "q2 rebase -b '' overlay.qcow2", "copy the whole chain into overlay.qcow2 and drop its backing file"}),
+            CommitCommand.NAME, new Extra(OK, new String[] {
+                "q2 commit overlay.qcow2", "write the overlay's data into its backing file, then empty the overlay",
+                "q2 commit -b base.qcow2 top.qcow2", "commit down to base.qcow2, further down the chain"})));
 
     private ManPages() {
     }

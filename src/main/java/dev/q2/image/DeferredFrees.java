@@ -49,6 +49,16 @@ final class DeferredFrees {
         }
     }
 
+    /** How many ranges are pending (a mark for {@link #pendingSince}). */
+    int pendingCount() {
+        return pending.size();
+    }
+
+    /** A copy of the ranges added since {@code mark} ({@link #pendingCount}), still pending. */
+    List<long[]> pendingSince(int mark) {
+        return new ArrayList<>(pending.subList(mark, pending.size()));
+    }
+
     boolean isEmpty() {
         return pending.isEmpty();
     }

@@ -258,6 +258,15 @@ public final class Qcow2Disk implements BlockDevice {
         zeroes.discard(offset, length, full);
     }
 
+    /**
+     * QEMU's qcow2_make_empty fallback: every cluster of the disk becomes unallocated (a full discard), straight in
+     * the driver, so persistent dirty bitmaps are not marked (qemu-img commit empties its top image this way when it
+     * has snapshots, bitmaps, an external data file, or is version 2).
+     */
+    public void discardAllForMakeEmpty() throws IOException {
+        zeroes.discardAllForMakeEmpty(flushOrder);
+    }
+
     // ---------------------------------------------------------------- flush and close
 
     /**

@@ -55,15 +55,32 @@ final class WritePath {
             long clusterIndex = disk.clusterIndex(pos);
             int inCluster = disk.offsetInCluster(pos);
             int whole = inCluster == 0 ? freshWholeClusters(clusterIndex, src.remaining()) : 0;
-            if (whole >= 2) {
+            int run = newAllocationRun(clusterIndex, inCluster, src.remaining());
+            if (whole >= 2 && whole >= run) {
                 writeFreshClusters(clusterIndex, whole, src);
                 pos += (long) whole << disk.clusterBits;
+                continue;
+            }
+            if (run >= 2) {
+                // QEMU's handle_alloc: every cluster of the request that needs a new host cluster, partial ones
+                // included, gets one from a single contiguous allocation (the table first)
+                mapper.writableL2(clusterIndex);
+                long host = disk.refcounts.allocClusters((long) run << disk.clusterBits);
+                for (int k = 0; k < run; k++) {
+                    int from = k == 0 ? inCluster : 0;
+                    int n = (int) Math.min(src.remaining(), clusterSize - from);
+                    ByteBuffer part = src.slice();
+                    part.limit(n);
+                    writeInCluster(clusterIndex + k, from, from + n, part, host + ((long) k << disk.clusterBits));
+                    src.position(src.position() + n);
+                    pos += n;
+                }
                 continue;
             }
             int n = (int) Math.min(src.remaining(), clusterSize - inCluster);
             ByteBuffer part = src.slice();
             part.limit(n);
-            writeInCluster(clusterIndex, inCluster, inCluster + n, part);
+            writeInCluster(clusterIndex, inCluster, inCluster + n, part, -1);
             src.position(src.position() + n);
             pos += n;
         }
@@ -91,6 +108,33 @@ final class WritePath {
         return n;
     }
 
+    /**
+     * How many clusters from {@code clusterIndex} that the write of {@code remaining} bytes from {@code inCluster}
+     * touches (within one L2 table) need a new host cluster, as QEMU counts them for one allocation
+     * (count_single_write_clusters): unallocated, zero without a host cluster, compressed, or shared (no COPIED flag).
+     */
+    private int newAllocationRun(long clusterIndex, int inCluster, long remaining) throws IOException {
+        if (disk.externalData) {
+            return 0;
+        }
+        long entriesPerTable = disk.geometry.entriesPerTable();
+        long touched = (inCluster + remaining + disk.clusterSize - 1) >>> disk.clusterBits;
+        long max = Math.min(touched, entriesPerTable - (clusterIndex & (entriesPerTable - 1)));
+        int n = 0;
+        while (n < max) {
+            long entry = mapper.lookup(clusterIndex + n).entry();
+            boolean needsNew = switch (mapper.type(entry)) {
+                case NORMAL, ZERO_ALLOC -> !L2Entry.copied(entry);
+                default -> true;
+            };
+            if (!needsNew) {
+                break;
+            }
+            n++;
+        }
+        return n;
+    }
+
     private void writeFreshClusters(long clusterIndex, int count, ByteBuffer src) throws IOException {
         long l2Offset = mapper.writableL2(clusterIndex); // the table first, then the data clusters, as QEMU
         long bytes = (long) count << disk.clusterBits;
@@ -106,8 +150,12 @@ final class WritePath {
         }
     }
 
-    /** Writes guest bytes [from, to) of cluster {@code clusterIndex}. */
-    private void writeInCluster(long clusterIndex, int from, int to, ByteBuffer data) throws IOException {
+    /**
+     * Writes guest bytes [from, to) of cluster {@code clusterIndex}; a cluster that needs a new host cluster gets
+     * {@code preHost} when it is not negative (allocated with others of the same request), else one allocated here.
+     */
+    private void writeInCluster(long clusterIndex, int from, int to, ByteBuffer data, long preHost)
+            throws IOException {
         long clusterSize = disk.clusterSize;
         long l2Offset = mapper.writableL2(clusterIndex);
         ClusterMapper.Mapping m = mapper.lookup(clusterIndex);
@@ -139,7 +187,8 @@ final class WritePath {
             return;
         }
 
-        long newHost = disk.externalData ? guestCluster : disk.refcounts.allocClusters(clusterSize);
+        long newHost = disk.externalData ? guestCluster
+                : preHost >= 0 ? preHost : disk.refcounts.allocClusters(clusterSize);
         if (!disk.extendedL2 || type == L2Entry.Type.COMPRESSED) {
             // The whole cluster gets written: the old content around the new data, then the data.
             byte[] before = oldContent(clusterIndex, entry, 0, from);

@@ -4,6 +4,8 @@ import dev.q2.format.L2Entry;
 import dev.q2.format.SubclusterBitmap;
 
 import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.util.List;
 
 /**
  * Seam: zero writes and discards (qcow2.c's qcow2_co_pwrite_zeroes and qcow2_co_pdiscard, qcow2-cluster.c's
@@ -162,6 +164,37 @@ final class ZeroesAndDiscard {
         disk.header.markDirtyIfLazy();
         for (long clusterIndex = first; clusterIndex < endCluster; clusterIndex++) {
             discardCluster(clusterIndex, full);
+        }
+    }
+
+    /** See {@link Qcow2Disk#discardAllForMakeEmpty}; {@code flush} is the disk's flush order. */
+    void discardAllForMakeEmpty(FlushOrder flush) throws IOException {
+        disk.header.requireUsable();
+        disk.requireWritable();
+        long clusterSize = disk.clusterSize;
+        long end = (disk.size + clusterSize - 1) >>> disk.clusterBits;
+        if (end == 0) {
+            return;
+        }
+        disk.header.markDirtyIfLazy();
+        long entriesPerTable = disk.geometry.entriesPerTable();
+        for (long table = 0; table < end; table += entriesPerTable) {
+            // QEMU's discard goes through get_cluster_table: a missing (or shared) L2 table is allocated first
+            mapper.writableL2(table);
+            int mark = frees.pendingCount();
+            for (long clusterIndex = table; clusterIndex < Math.min(end, table + entriesPerTable); clusterIndex++) {
+                discardCluster(clusterIndex, true);
+            }
+            List<long[]> freed = frees.pendingSince(mark);
+            flush.flush(); // the table before the refcount decreases, as QEMU's cache dependency orders them
+            // QEMU passes these discards down (discard-snapshot): a cluster no longer referenced becomes a hole
+            for (long[] f : freed) {
+                for (long c = f[0] & ~(clusterSize - 1); c < f[0] + f[1]; c += clusterSize) {
+                    if (disk.refcounts.refcount(c >>> disk.clusterBits) == 0 && !disk.file.punchHole(c, clusterSize)) {
+                        disk.file.writeFully(c, ByteBuffer.allocate((int) clusterSize));
+                    }
+                }
+            }
         }
     }
 

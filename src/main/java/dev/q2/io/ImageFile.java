@@ -203,6 +203,21 @@ public final class ImageFile implements AutoCloseable {
      */
     public void flush() throws IOException {
         storage.flush();
+        java.util.function.Consumer<Path> hook = syncHook;
+        Path p = hook == null ? null : path();
+        if (p != null) {
+            hook.accept(p);
+        }
+    }
+
+    private static volatile java.util.function.Consumer<Path> syncHook;
+
+    /**
+     * For crash tests only: {@code hook} sees the file's path after every {@link #flush} (a sync point, where a crash
+     * test copies the files as a crash would leave them); null removes it. Global to the process.
+     */
+    public static void syncHookForTests(java.util.function.Consumer<Path> hook) {
+        syncHook = hook;
     }
 
     @Override
