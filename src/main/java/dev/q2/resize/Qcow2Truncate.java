@@ -33,6 +33,10 @@ import java.nio.ByteOrder;
  * <p>Crash safety: a new L2 table is written (after the refcounts that count it) before the L1 entry points to it; an
  * L2 table whose entries were cleared is written before the refcounts of what they referenced are decreased; the new
  * L1 table is written before the header points to it, and the old one freed after. A crash leaves at most leaks.
+ *
+ * <p>Over 600 lines on purpose: grow and shrink follow qcow2_co_truncate step by step, and the write order above is
+ * easier to check in one place. Its metadata preallocation repeats create's (MetadataPreallocator): one shared
+ * preallocator is the next step.
  */
 final class Qcow2Truncate {
     private final ImageFile file;
