@@ -27,12 +27,14 @@ fi
 # commands C2 never pays off, and for convert, compare and io, which spend their time in read and write calls,
 # C2's compiler threads take more of the machine's two cores than they give back.
 opts=(-XX:+UseSerialGC -XX:-UsePerfData)
-# check and map get C2 only for an image file of 256 MiB or more (one stat for all the arguments; those that are
-# not files are ignored): on small images C2's compiler thread costs a short run more than it gives back.
+# check and map, and the commands that walk or compare a whole image (rebase, commit, snapshot, resize, amend), get
+# C2 only for an image file of 256 MiB or more (one stat for all the arguments; those that are not files are
+# ignored): on small images C2's compiler thread costs a short run more than it gives back; on a 4 GiB chain C1
+# alone made safe rebase 3.8x slower (4.5 s against 1.2 s, docs/performance.md).
 c2=0
 case "${1:-}" in
   bench) c2=1 ;;
-  check|map)
+  check|map|rebase|commit|snapshot|resize|amend)
     if [ $# -gt 1 ]; then
       while read -r bytes; do
         if [ "${bytes:-0}" -ge 268435456 ] 2>/dev/null; then c2=1; fi
@@ -40,9 +42,13 @@ case "${1:-}" in
     fi ;;
 esac
 if [ "$c2" = 0 ]; then opts+=(-XX:TieredStopAtLevel=1); fi
+# Safe rebase compares whole images in Java loops; with JDK 25's AOT cache those ran 3.6x slower (3.1 s against
+# 0.87 s on a 4 GiB chain, measured in session 4), so it starts without the archive (about 50 ms more).
+no_archive=0
+if [ "${1:-}" = rebase ]; then no_archive=1; fi
 # The JNI helper as a plain file, so q2 need not extract it from the jar (dev.q2.io.NativeFiles).
 opts+=(-Dq2.nativeDir="$native_dir")
-if [ "${Q2_CDS:-1}" != 0 ] && [ -n "${startup_dir:-}" ]; then
+if [ "${Q2_CDS:-1}" != 0 ] && [ "$no_archive" = 0 ] && [ -n "${startup_dir:-}" ]; then
   # The JDK's home: the java binary's grandparent, after following links (only a java found on PATH needs
   # readlink; the others are real paths already). Parameter expansion instead of dirname saves two forks.
   jbin="$java"
