@@ -64,25 +64,15 @@ class RebaseDifferentialTest {
     @ParameterizedTest
     @MethodSource("cases")
     void sameFilesAndOutput(String chain, String[] args) throws Exception {
-        Path q = dir.resolve("q");
-        Path j = dir.resolve("j");
-        Chains.build(q, chain);
-        Chains.copyTree(q, j); // snapshots carry the time they were taken: build once
-        Chains.runBoth(q, j, args);
-        Chains.sameFiles(q, j);
+        Chains.sameAsQemuImg(dir, chain, args);
     }
 
     /** The old backing file is gone: safe mode cannot open the image; -u repairs the name. */
     @ParameterizedTest
     @MethodSource("missingOldBacking")
     void missingOldBackingFile(String[] args) throws Exception {
-        Path q = dir.resolve("q");
-        Path j = dir.resolve("j");
-        Chains.build(q, "qemu-img create -f qcow2 base.qcow2 4M && qemu-img create -f qcow2 -b base.qcow2"
-                + " -F qcow2 top.qcow2 && rm base.qcow2 && qemu-img create -f qcow2 new.qcow2 4M");
-        Chains.copyTree(q, j);
-        Chains.runBoth(q, j, args);
-        Chains.sameFiles(q, j);
+        Chains.sameAsQemuImg(dir, "qemu-img create -f qcow2 base.qcow2 4M && qemu-img create -f qcow2 -b base.qcow2"
+                + " -F qcow2 top.qcow2 && rm base.qcow2 && qemu-img create -f qcow2 new.qcow2 4M", args);
     }
 
     static Stream<Arguments> missingOldBacking() {
@@ -119,11 +109,6 @@ class RebaseDifferentialTest {
     void refusesAsQemuImg(String[] args) throws Exception {
         String chain = Chains.SIMPLE + " && mkdir sub && cp top.qcow2 base.qcow2 new.qcow2 sub/"
                 + " && qemu-img create -q -f raw r.raw 1M";
-        Path q = dir.resolve("q");
-        Path j = dir.resolve("j");
-        Chains.build(q, chain);
-        Chains.copyTree(q, j); // snapshots carry the time they were taken: build once
-        Chains.runBoth(q, j, args);
-        Chains.sameFiles(q, j);
+        Chains.sameAsQemuImg(dir, chain, args);
     }
 }
