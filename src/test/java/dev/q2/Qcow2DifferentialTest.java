@@ -1,10 +1,9 @@
 package dev.q2;
 
 import dev.q2.testutil.Qemu;
-import org.junit.jupiter.api.BeforeEach;
+import dev.q2.testutil.QemuTest;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
 import java.io.IOException;
 import java.io.InputStream;
@@ -12,7 +11,6 @@ import java.nio.ByteBuffer;
 import java.nio.channels.SeekableByteChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
 
@@ -20,30 +18,12 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 /** The library facade against qemu-img and qemu-io: what it reads, maps, writes and checks. */
 @Tag("qemu")
-class Qcow2DifferentialTest {
-    @TempDir
-    Path dir;
-
-    @BeforeEach
-    void qemu() {
-        Qemu.assumeAvailable();
-    }
-
-    private void img(String... args) {
-        Qemu.Result r = Qemu.img(dir, args);
-        assertThat(r.exitCode()).as(String.join(" ", args) + "\n" + r.err()).isZero();
-    }
-
-    private void io(String image, String... cmds) {
-        List<String> args = new ArrayList<>();
-        for (String c : cmds) {
-            args.add("-c");
-            args.add(c);
-        }
-        args.add(image);
-        Qemu.Result r = Qemu.io(dir, args.toArray(String[]::new));
-        assertThat(r.exitCode()).as(r.out() + r.err()).isZero();
+class Qcow2DifferentialTest extends QemuTest {
+    @Override
+    protected Qemu.Result io(String image, String... commands) {
+        Qemu.Result r = super.io(image, commands);
         assertThat(r.out()).doesNotContain("error", "failed");
+        return r;
     }
 
     private Path chain() {

@@ -1,12 +1,10 @@
 package dev.q2.amend;
 
-import dev.q2.testutil.Qemu;
+import dev.q2.testutil.QemuTest;
 import dev.q2.testutil.TwoFolders;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
-import java.nio.file.Path;
 import java.util.List;
 
 /**
@@ -14,21 +12,17 @@ import java.util.List;
  * amended by each; same exit code, stdout (the -p progress lines included), stderr, and every file byte for byte.
  */
 @Tag("qemu")
-class AmendDifferentialTest {
-    @TempDir
-    Path tmp;
-
+class AmendDifferentialTest extends QemuTest {
     private static final String PLAIN = "qemu-img create -q -f qcow2 img.qcow2 1G";
     private static final String ZEROS = "qemu-img create -q -f qcow2 img.qcow2 1G && qemu-io -c 'write -P 0xaa 0 64k'"
             + " -c 'write -z 1M 128k' -c 'write -P 0xbb 2M 64k' -c 'write -z 2M 64k' img.qcow2";
 
     private void same(String setup, String... args) throws Exception {
-        TwoFolders.sameInPlace(tmp, setup, "amend", args);
+        TwoFolders.sameInPlace(dir, setup, "amend", args);
     }
 
     @Test
     void refusalsAndHelp() throws Exception {
-        Qemu.assumeAvailable();
         same(PLAIN, "-o", "help", "img.qcow2");
         same(PLAIN, "-f", "qcow2", "-o", "help");
         same(PLAIN, "img.qcow2");
@@ -52,7 +46,6 @@ class AmendDifferentialTest {
 
     @Test
     void compatBothWays() throws Exception {
-        Qemu.assumeAvailable();
         same(PLAIN, "-o", "compat=0.10", "img.qcow2");
         same(PLAIN, "-p", "-o", "compat=0.10", "img.qcow2");
         same(ZEROS, "-o", "compat=0.10", "img.qcow2");
@@ -77,7 +70,6 @@ class AmendDifferentialTest {
 
     @Test
     void refcountWidths() throws Exception {
-        Qemu.assumeAvailable();
         String data = "qemu-img create -q -f qcow2 img.qcow2 2G && qemu-io -c 'write -P 0xaa 0 64k'"
                 + " -c 'write -P 0xbb 1536M 128k' -c 'write -c -P 0xcc 1G 64k' img.qcow2"
                 + " && qemu-img snapshot -c s img.qcow2";
@@ -101,7 +93,6 @@ class AmendDifferentialTest {
 
     @Test
     void otherOptions() throws Exception {
-        Qemu.assumeAvailable();
         same(PLAIN, "-o", "lazy_refcounts=on", "img.qcow2");
         same(PLAIN, "-p", "-o", "lazy_refcounts=on", "img.qcow2");
         same(PLAIN, "-o", "size=2G", "img.qcow2");

@@ -3,18 +3,16 @@ package dev.q2.chain;
 import dev.q2.io.ImageFile;
 import dev.q2.testutil.Cli;
 import dev.q2.testutil.Qemu;
+import dev.q2.testutil.QemuTest;
 import dev.q2.testutil.TwoFolders;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Tag;
-import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -31,15 +29,7 @@ import static org.junit.jupiter.params.provider.Arguments.arguments;
  * image only once the base has it).
  */
 @Tag("qemu")
-class ChainCrashTest {
-    @TempDir
-    Path dir;
-
-    @BeforeEach
-    void needQemu() {
-        Qemu.assumeAvailable();
-    }
-
+class ChainCrashTest extends QemuTest {
     @AfterEach
     void unhook() {
         ImageFile.syncHookForTests(null);
@@ -64,10 +54,6 @@ class ChainCrashTest {
         }
         assertThat(r.exitCode()).as(r.out() + r.err()).isZero();
         return crashes;
-    }
-
-    private static void ok(Qemu.Result r) {
-        assertThat(r.exitCode()).as(r.out() + r.err()).isZero();
     }
 
     private void assertRecovers(List<Path> crashes, String image, Path before) {

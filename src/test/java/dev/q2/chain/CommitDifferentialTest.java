@@ -2,16 +2,14 @@ package dev.q2.chain;
 
 import dev.q2.testutil.Cli;
 import dev.q2.testutil.Qemu;
+import dev.q2.testutil.QemuTest;
 import dev.q2.testutil.TwoFolders;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
 
-import java.nio.file.Path;
 import java.util.stream.Stream;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -23,15 +21,7 @@ import static org.junit.jupiter.params.provider.Arguments.arguments;
  * layout varies, by the guest data of every image of the chain and a clean qemu-img check.
  */
 @Tag("qemu")
-class CommitDifferentialTest {
-    @TempDir
-    Path dir;
-
-    @BeforeEach
-    void needQemu() {
-        Qemu.assumeAvailable();
-    }
-
+class CommitDifferentialTest extends QemuTest {
     static Stream<Arguments> cases() {
         return Stream.of(
                 arguments(Chains.SIMPLE, "base.qcow2", new String[] {"commit", "top.qcow2"}),

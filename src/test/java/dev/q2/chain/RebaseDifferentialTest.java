@@ -1,14 +1,11 @@
 package dev.q2.chain;
 
-import dev.q2.testutil.Qemu;
-import org.junit.jupiter.api.BeforeEach;
+import dev.q2.testutil.QemuTest;
 import org.junit.jupiter.api.Tag;
-import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
 
-import java.nio.file.Path;
 import java.util.stream.Stream;
 
 import static org.junit.jupiter.params.provider.Arguments.arguments;
@@ -18,15 +15,7 @@ import static org.junit.jupiter.params.provider.Arguments.arguments;
  * file byte for byte afterwards (qemu-img rebase copies in order, so its files are deterministic).
  */
 @Tag("qemu")
-class RebaseDifferentialTest {
-    @TempDir
-    Path dir;
-
-    @BeforeEach
-    void needQemu() {
-        Qemu.assumeAvailable();
-    }
-
+class RebaseDifferentialTest extends QemuTest {
     static Stream<Arguments> cases() {
         return Stream.of(
                 arguments(Chains.SIMPLE, new String[] {"rebase", "-b", "new.qcow2", "-F", "qcow2", "top.qcow2"}),

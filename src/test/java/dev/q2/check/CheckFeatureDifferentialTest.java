@@ -195,19 +195,11 @@ class CheckFeatureDifferentialTest {
     }
 
     private void img(String... args) {
-        Qemu.Result r = Qemu.img(dir, args);
-        assertThat(r.exitCode()).as(r.out() + r.err()).isZero();
+        Qemu.imgOk(dir, args);
     }
 
     private void io(String file, String... cmds) {
-        List<String> args = new ArrayList<>();
-        for (String w : cmds) {
-            args.add("-c");
-            args.add(w);
-        }
-        args.add(file);
-        Qemu.Result r = Qemu.io(dir, args.toArray(String[]::new));
-        assertThat(r.exitCode()).as(r.out() + r.err()).isZero();
+        Qemu.ioOk(dir, file, cmds);
     }
 
     private static void damage(Path img, Damage d) throws IOException {

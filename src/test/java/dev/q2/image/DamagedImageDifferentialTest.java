@@ -2,16 +2,14 @@ package dev.q2.image;
 
 import dev.q2.testutil.Cli;
 import dev.q2.testutil.Qemu;
-import org.junit.jupiter.api.BeforeEach;
+import dev.q2.testutil.QemuTest;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
 import java.io.IOException;
 import java.io.RandomAccessFile;
 import java.nio.ByteBuffer;
 import java.nio.file.Files;
-import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -28,16 +26,8 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
  * codes compared with the real tools'.
  */
 @Tag("qemu")
-class DamagedImageDifferentialTest {
+class DamagedImageDifferentialTest extends QemuTest {
     private static final long COPIED = 1L << 63;
-
-    @TempDir
-    Path dir;
-
-    @BeforeEach
-    void needQemu() {
-        Qemu.assumeAvailable();
-    }
 
     // ------------------------------------------------------------------ corrupt L2 metadata
 
@@ -347,37 +337,4 @@ class DamagedImageDifferentialTest {
 
     // ------------------------------------------------------------------ helpers
 
-    private void img(String... args) {
-        Qemu.Result r = Qemu.img(dir, args);
-        assertThat(r.exitCode()).as("qemu-img %s: %s", String.join(" ", args), r.err()).isZero();
-    }
-
-    private void io(String file, String... commands) {
-        List<String> args = new ArrayList<>();
-        for (String c : commands) {
-            args.add("-c");
-            args.add(c);
-        }
-        args.add(file);
-        Qemu.Result r = Qemu.io(dir, args.toArray(String[]::new));
-        assertThat(r.exitCode()).as("qemu-io %s: %s", args, r.err()).isZero();
-    }
-
-    private long firstL2Table(String file) throws IOException {
-        return readLong(file, readLong(file, 40)) & 0x00ff_ffff_ffff_fe00L;
-    }
-
-    private long readLong(String file, long offset) throws IOException {
-        try (RandomAccessFile f = new RandomAccessFile(dir.resolve(file).toFile(), "r")) {
-            f.seek(offset);
-            return f.readLong();
-        }
-    }
-
-    private void patchLong(String file, long offset, long value) throws IOException {
-        try (RandomAccessFile f = new RandomAccessFile(dir.resolve(file).toFile(), "rw")) {
-            f.seek(offset);
-            f.writeLong(value);
-        }
-    }
 }

@@ -1,12 +1,10 @@
 package dev.q2.resize;
 
-import dev.q2.testutil.Qemu;
+import dev.q2.testutil.QemuTest;
 import dev.q2.testutil.TwoFolders;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
-import java.nio.file.Path;
 import java.util.List;
 
 /**
@@ -15,21 +13,17 @@ import java.util.List;
  * its backing file), and qemu-img check clean on q2's result.
  */
 @Tag("qemu")
-class ResizeDifferentialTest {
-    @TempDir
-    Path tmp;
-
+class ResizeDifferentialTest extends QemuTest {
     private static final String PLAIN = "qemu-img create -q -f qcow2 img.qcow2 1G";
     private static final String DATA = "qemu-img create -q -f qcow2 img.qcow2 2G && qemu-io -c 'write -P 0xaa 0 64k'"
             + " -c 'write -P 0xbb 1536M 128k' -c 'write -P 0xcc 1G 64k' img.qcow2";
 
     private void same(String setup, String... args) throws Exception {
-        TwoFolders.sameInPlace(tmp, setup, "resize", args);
+        TwoFolders.sameInPlace(dir, setup, "resize", args);
     }
 
     @Test
     void growAndShrinkAnEmptyImage() throws Exception {
-        Qemu.assumeAvailable();
         for (String size : List.of("2G", "+1G", "1T", "100T", "1P", "1G", "1073742336", "+0")) {
             same(PLAIN, "img.qcow2", size);
         }
@@ -40,7 +34,6 @@ class ResizeDifferentialTest {
 
     @Test
     void refusalsInQemuImgsWords() throws Exception {
-        Qemu.assumeAvailable();
         same(PLAIN, "img.qcow2", "-1G");              // the size is taken before the options
         same(PLAIN, "img.qcow2", "--", "-2G");
         same(PLAIN, "img.qcow2", "512M");             // shrinking needs --shrink
@@ -63,7 +56,6 @@ class ResizeDifferentialTest {
 
     @Test
     void shrinkDiscardsWhatLiesPastTheNewEnd() throws Exception {
-        Qemu.assumeAvailable();
         for (String size : List.of("1G", "1536M", "1537M", "1600M", "100M")) {
             same(DATA, "--shrink", "img.qcow2", size);
         }
@@ -72,7 +64,6 @@ class ResizeDifferentialTest {
 
     @Test
     void snapshotsAndCompressedClusters() throws Exception {
-        Qemu.assumeAvailable();
         String snap = "qemu-img create -q -f qcow2 img.qcow2 2G && qemu-io -c 'write -P 0xaa 0 64k'"
                 + " -c 'write -P 0xbb 1536M 128k' img.qcow2 && qemu-img snapshot -c s1 img.qcow2"
                 + " && qemu-io -c 'write -P 0xcc 1536M 64k' -c 'write -c -P 0xdd 1600M 64k' img.qcow2";
@@ -83,7 +74,6 @@ class ResizeDifferentialTest {
 
     @Test
     void extendedL2V2AndRefcountWidths() throws Exception {
-        Qemu.assumeAvailable();
         String ext = "qemu-img create -q -f qcow2 -o extended_l2=on,cluster_size=128k img.qcow2 2G && qemu-io"
                 + " -c 'write -P 0xaa 0 4k' -c 'write -P 0xbb 1536M 128k' -c 'write -z 1700M 64k' img.qcow2";
         same(ext, "--shrink", "img.qcow2", "1600M");
@@ -106,7 +96,6 @@ class ResizeDifferentialTest {
 
     @Test
     void backingFilesDataFilesAndBitmaps() throws Exception {
-        Qemu.assumeAvailable();
         String longer = "qemu-img create -q -f qcow2 base.qcow2 2G && qemu-io -c 'write -P 0x11 1G 64k' -c 'write -P 0x11 2147418112 64k' base.qcow2"
                 + " && qemu-img create -q -f qcow2 -b base.qcow2 -F qcow2 img.qcow2 1G"
                 + " && qemu-io -c 'write -P 0x22 0 64k' img.qcow2";
@@ -133,7 +122,6 @@ class ResizeDifferentialTest {
 
     @Test
     void rawFiles() throws Exception {
-        Qemu.assumeAvailable();
         String raw = "truncate -s 1000 img.qcow2";
         same(raw, "img.qcow2", "2G"); // probed: qemu-img's warning
         same(raw, "-f", "raw", "img.qcow2", "+0");

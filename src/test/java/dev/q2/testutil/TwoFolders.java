@@ -41,18 +41,8 @@ public record TwoFolders(Path qemu, Path q2) {
 
     /** Runs qemu-io commands (each one -c) on {@code image} in both folders, with {@code -f format} unless null. */
     public void io(String format, String image, String... commands) {
-        List<String> args = new ArrayList<>();
-        if (format != null) {
-            args.addAll(List.of("-f", format));
-        }
-        for (String c : commands) {
-            args.add("-c");
-            args.add(c);
-        }
-        args.add(image);
         for (Path d : List.of(qemu, q2)) {
-            Qemu.Result r = Qemu.io(d, args.toArray(String[]::new));
-            assertThat(r.exitCode()).as(r.out() + r.err()).isZero();
+            Qemu.ok(Qemu.io(d, Qemu.ioArgs(format, image, commands)));
         }
     }
 
@@ -113,17 +103,28 @@ public record TwoFolders(Path qemu, Path q2) {
         List<String> skip = List.of(except);
         for (Path f : fq) {
             if (!skip.contains(f.toString())) {
-                assertThat(Files.mismatch(qemu.resolve(f), q2.resolve(f))).as(f + " differs at byte").isEqualTo(-1L);
+                assertThat(Files.mismatch(qemu.resolve(f), q2.resolve(f))).as(f + " differs at byte")
+                        .isEqualTo(-1L);
             }
         }
     }
 
     /**
-     * A command that changes an image in place (amend, resize) with {@code args}, by both tools on copies of what {@code setup} (a
-     * shell script) makes in a new pair of folders in {@code dir}: the same exit code, stdout and stderr, every file
-     * byte for byte afterwards, and, where the command succeeded on an image of {@code setup}'s making (not a
-     * truncated file), img.qcow2 as clean for qemu-img check after q2 as after qemu-img (qemu-img leaves some images
-     * corrupt: docs/compatibility.md).
+     * qemu-img and q2 with the same {@code args}, each in a new empty folder of a new pair in {@code dir}: the same
+     * exit code, stdout and stderr, and the same files left behind, byte for byte.
+     */
+    public static void sameInNewFolders(Path dir, String... args) throws IOException {
+        TwoFolders both = next(dir);
+        both.runBoth(args);
+        both.sameFiles();
+    }
+
+    /**
+     * A command that changes an image in place (amend, resize) with {@code args}, by both tools on copies of what
+     * {@code setup} (a shell script) makes in a new pair of folders in {@code dir}: the same exit code, stdout and
+     * stderr, every file byte for byte afterwards, and, where the command succeeded on an image of {@code setup}'s
+     * making (not a truncated file), img.qcow2 as clean for qemu-img check after q2 as after qemu-img (qemu-img leaves
+     * some images corrupt: docs/compatibility.md).
      */
     public static void sameInPlace(Path dir, String setup, String command, String... args)
             throws IOException, InterruptedException {
