@@ -1,5 +1,6 @@
 package dev.q2;
 
+import dev.q2.testutil.ImageBytes;
 import dev.q2.testutil.Qemu;
 import dev.q2.testutil.QemuTest;
 import org.junit.jupiter.api.Tag;
@@ -102,17 +103,7 @@ class Qcow2DifferentialTest extends QemuTest {
         // a leak qemu-img reports the same way, repaired on a copy
         Path copy = dir.resolve("copy.qcow2");
         Files.copy(top, copy);
-        try (var ch = java.nio.channels.FileChannel.open(copy, java.nio.file.StandardOpenOption.WRITE,
-                java.nio.file.StandardOpenOption.READ)) {
-            ByteBuffer h = ByteBuffer.allocate(8);
-            ch.read(h, 48);
-            long reftable = h.flip().getLong();
-            h.clear();
-            ch.read(h, reftable);
-            long block = h.flip().getLong();
-            ch.write(ByteBuffer.wrap(new byte[] {0, 1}), block + 2 * 20); // cluster 20: referenced by nothing
-            ch.write(ByteBuffer.allocate(1), 21L * 65536 - 1);
-        }
+        ImageBytes.leakCluster(copy, 20); // cluster 20: referenced by nothing
         Qemu.Result q = Qemu.img(dir, "check", "copy.qcow2");
         CheckSummary leaky = Qcow2.check(copy, Repair.NONE);
         assertThat(leaky.exitCode()).isEqualTo(q.exitCode()).isEqualTo(3);

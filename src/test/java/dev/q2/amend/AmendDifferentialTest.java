@@ -1,7 +1,6 @@
 package dev.q2.amend;
 
-import dev.q2.testutil.QemuTest;
-import dev.q2.testutil.TwoFolders;
+import dev.q2.testutil.InPlaceDifferentialTest;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
@@ -12,14 +11,13 @@ import java.util.List;
  * amended by each; same exit code, stdout (the -p progress lines included), stderr, and every file byte for byte.
  */
 @Tag("qemu")
-class AmendDifferentialTest extends QemuTest {
-    private static final String PLAIN = "qemu-img create -q -f qcow2 img.qcow2 1G";
+class AmendDifferentialTest extends InPlaceDifferentialTest {
+    AmendDifferentialTest() {
+        super("amend");
+    }
+
     private static final String ZEROS = "qemu-img create -q -f qcow2 img.qcow2 1G && qemu-io -c 'write -P 0xaa 0 64k'"
             + " -c 'write -z 1M 128k' -c 'write -P 0xbb 2M 64k' -c 'write -z 2M 64k' img.qcow2";
-
-    private void same(String setup, String... args) throws Exception {
-        TwoFolders.sameInPlace(dir, setup, "amend", args);
-    }
 
     @Test
     void refusalsAndHelp() throws Exception {

@@ -50,6 +50,10 @@ final class Chains {
             + " && qemu-img create -f qcow2 sub/new.qcow2 1G"
             + " && qemu-io -c 'write -P 1 0 256k' -c 'write -P 5 2M 1000k' sub/new.qcow2";
 
+    /** SIMPLE, copies of its images in sub/ and a raw file r.raw: the inputs of the refusal cases. */
+    static final String REFUSALS = SIMPLE + " && mkdir sub && cp top.qcow2 base.qcow2 new.qcow2 sub/"
+            + " && qemu-img create -q -f raw r.raw 1M";
+
     /**
      * Builds {@code chain} once in {@code dir}/q and copies it to {@code dir}/o (snapshots carry the time they were
      * taken), runs qemu-img in the one and q2 in the other with {@code args}: the same exit code, stdout and stderr,

@@ -10,6 +10,9 @@ import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.params.provider.MethodSource;
 
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -151,10 +154,8 @@ class CompareDifferentialTest extends QemuTest {
                 b.qcow2("a.qcow2", "8M", "", "write -P 0x11 0 6M");
                 b.qcow2("b.qcow2", "8M", "", "write -P 0x11 0 6M", "write -P 0x12 5000000 1");
             }),
-            c("strict: corrupt L2 entry (Sector allocation test failed, exit 3)", "-s u.qcow2 bad.qcow2", b -> {
-                b.twins("u.qcow2", "bad.qcow2");
-                b.unalignL2Entry("bad.qcow2", 1);
-            }),
+            c("strict: corrupt L2 entry (Sector allocation test failed, exit 3)", "-s u.qcow2 bad.qcow2",
+                b -> b.unalignedTwin(1)),
             c("strict quiet", "-s -q u.qcow2 z.qcow2", b -> {
                 b.qcow2("u.qcow2", "4M", "", "write -P 0x11 0 64k");
                 b.qcow2("z.qcow2", "4M", "", "write -P 0x11 0 64k", "write -z 3M 64k");
@@ -169,22 +170,11 @@ class CompareDifferentialTest extends QemuTest {
                 b.raw("b.raw", 1500);
             }),
             // not strict: block status through the chain, as in strict mode, so corrupt metadata fails the query
-            c("corrupt L2 entry, second image (Sector allocation test failed, exit 3)", "u.qcow2 bad.qcow2", b -> {
-                b.twins("u.qcow2", "bad.qcow2");
-                b.unalignL2Entry("bad.qcow2", 1);
-            }),
-            c("corrupt L2 entry, first image", "bad.qcow2 u.qcow2", b -> {
-                b.twins("u.qcow2", "bad.qcow2");
-                b.unalignL2Entry("bad.qcow2", 1);
-            }),
-            c("strict: corrupt L2 entry, first image", "-s bad.qcow2 u.qcow2", b -> {
-                b.twins("u.qcow2", "bad.qcow2");
-                b.unalignL2Entry("bad.qcow2", 1);
-            }),
-            c("corrupt L2 entry at index 0 (%#x prints 0 as 0)", "u.qcow2 bad.qcow2", b -> {
-                b.twins("u.qcow2", "bad.qcow2");
-                b.unalignL2Entry("bad.qcow2", 0);
-            }),
+            c("corrupt L2 entry, second image (Sector allocation test failed, exit 3)", "u.qcow2 bad.qcow2",
+                b -> b.unalignedTwin(1)),
+            c("corrupt L2 entry, first image", "bad.qcow2 u.qcow2", b -> b.unalignedTwin(1)),
+            c("strict: corrupt L2 entry, first image", "-s bad.qcow2 u.qcow2", b -> b.unalignedTwin(1)),
+            c("corrupt L2 entry at index 0 (%#x prints 0 as 0)", "u.qcow2 bad.qcow2", b -> b.unalignedTwin(0)),
             c("both corrupt: the first query that fails is reported", "late.qcow2 early.qcow2", b -> {
                 b.qcow2("late.qcow2", "4M", "", "write -P 0x11 0 256k");
                 b.unalignL2Entry("late.qcow2", 3);
@@ -390,6 +380,12 @@ class CompareDifferentialTest extends QemuTest {
             qcow2(second, "4M", "", "write -P 0x11 0 64k");
         }
 
+        /** u.qcow2 and bad.qcow2 as {@link #twins}, L2 entry {@code index} of bad.qcow2 then unaligned. */
+        void unalignedTwin(int index) {
+            twins("u.qcow2", "bad.qcow2");
+            unalignL2Entry("bad.qcow2", index);
+        }
+
         /** n.qcow2 (two clusters of data) and {@code name}, a compressed copy of it. */
         void compressedCopy(String name) {
             qcow2("n.qcow2", "4M", "", "write -P 0x11 0 64k", "write -P 0x22 64k 64k");
@@ -462,45 +458,37 @@ class CompareDifferentialTest extends QemuTest {
         }
 
         void file(String name, String content) {
-            try {
-                java.nio.file.Files.writeString(dir.resolve(name), content);
-            } catch (java.io.IOException e) {
-                throw new java.io.UncheckedIOException(e);
-            }
+            unchecked(() -> Files.writeString(dir.resolve(name), content));
         }
 
         void dir(String name) {
-            try {
-                java.nio.file.Files.createDirectories(dir.resolve(name));
-            } catch (java.io.IOException e) {
-                throw new java.io.UncheckedIOException(e);
-            }
+            unchecked(() -> Files.createDirectories(dir.resolve(name)));
         }
 
         void symlink(String name, String target) {
-            try {
-                java.nio.file.Files.createSymbolicLink(dir.resolve(name), Path.of(target));
-            } catch (java.io.IOException e) {
-                throw new java.io.UncheckedIOException(e);
-            }
+            unchecked(() -> Files.createSymbolicLink(dir.resolve(name), Path.of(target)));
         }
 
         void delete(String name) {
-            try {
-                java.nio.file.Files.delete(dir.resolve(name));
-            } catch (java.io.IOException e) {
-                throw new java.io.UncheckedIOException(e);
-            }
+            unchecked(() -> Files.delete(dir.resolve(name)));
         }
 
         /** A raw file of {@code length} random bytes. */
         void raw(String name, int length) {
             byte[] b = new byte[length];
             random.nextBytes(b);
+            unchecked(() -> Files.write(dir.resolve(name), b));
+        }
+
+        private interface FileAction {
+            void run() throws IOException;
+        }
+
+        private static void unchecked(FileAction a) {
             try {
-                java.nio.file.Files.write(dir.resolve(name), b);
-            } catch (java.io.IOException e) {
-                throw new java.io.UncheckedIOException(e);
+                a.run();
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
             }
         }
     }

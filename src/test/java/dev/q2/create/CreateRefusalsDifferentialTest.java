@@ -10,7 +10,6 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 
-
 /**
  * Refusals of create that QEMU's iotests 049 and 112 pin, side by side with qemu-img: the size given twice, an
  * empty backing file name, and refcount_bits values that strtoull reads but the driver refuses. Same stdout (the

@@ -35,8 +35,7 @@ class DamagedImageDifferentialTest extends QemuTest {
     void unalignedDataCluster() throws IOException {
         // data at 0 and 1M; the entry of 1M (index 16) points 512 bytes into its host cluster
         image("unaligned.qcow2", "4M");
-        long l2 = firstL2Table("unaligned.qcow2");
-        patchLong("unaligned.qcow2", l2 + 8 * 16, readLong("unaligned.qcow2", l2 + 8 * 16) + 0x200);
+        unalignEntry16("unaligned.qcow2", 8);
         everyReadPath("unaligned.qcow2", "Cluster allocation offset 0x60200 unaligned (L2 offset: 0x40000, L2 index: "
                 + "0x10)");
     }
@@ -89,8 +88,7 @@ class DamagedImageDifferentialTest extends QemuTest {
     void extendedL2UnalignedDataCluster() throws IOException {
         // extended L2 entries are 16 bytes: the message still names the entry's index in its table
         image("extunal.qcow2", "4M", "-o", "extended_l2=on");
-        long l2 = firstL2Table("extunal.qcow2");
-        patchLong("extunal.qcow2", l2 + 16 * 16, readLong("extunal.qcow2", l2 + 16 * 16) + 0x200);
+        unalignEntry16("extunal.qcow2", 16);
         everyReadPath("extunal.qcow2", "Cluster allocation offset 0x60200 unaligned (L2 offset: 0x40000, L2 index: "
                 + "0x10)");
     }
@@ -329,6 +327,12 @@ class DamagedImageDifferentialTest extends QemuTest {
         if (readWrite && (readLong(file, 0) & 0xffff_ffffL) >= 3) {
             assertThat(readLong(ours, 72) & 2).as("corrupt bit after %s", what).isEqualTo(2);
         }
+    }
+
+    /** Adds 0x200 to the host offset in the first L2 table's entry 16 (entries of {@code entrySize} bytes). */
+    private void unalignEntry16(String file, int entrySize) {
+        long at = firstL2Table(file) + entrySize * 16;
+        patchLong(file, at, readLong(file, at) + 0x200);
     }
 
     private static String withoutTimings(String out) {

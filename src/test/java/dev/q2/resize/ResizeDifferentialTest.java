@@ -1,7 +1,6 @@
 package dev.q2.resize;
 
-import dev.q2.testutil.QemuTest;
-import dev.q2.testutil.TwoFolders;
+import dev.q2.testutil.InPlaceDifferentialTest;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
@@ -13,14 +12,13 @@ import java.util.List;
  * its backing file), and qemu-img check clean on q2's result.
  */
 @Tag("qemu")
-class ResizeDifferentialTest extends QemuTest {
-    private static final String PLAIN = "qemu-img create -q -f qcow2 img.qcow2 1G";
+class ResizeDifferentialTest extends InPlaceDifferentialTest {
+    ResizeDifferentialTest() {
+        super("resize");
+    }
+
     private static final String DATA = "qemu-img create -q -f qcow2 img.qcow2 2G && qemu-io -c 'write -P 0xaa 0 64k'"
             + " -c 'write -P 0xbb 1536M 128k' -c 'write -P 0xcc 1G 64k' img.qcow2";
-
-    private void same(String setup, String... args) throws Exception {
-        TwoFolders.sameInPlace(dir, setup, "resize", args);
-    }
 
     @Test
     void growAndShrinkAnEmptyImage() throws Exception {

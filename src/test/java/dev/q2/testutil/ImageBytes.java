@@ -1,6 +1,7 @@
 package dev.q2.testutil;
 
 import java.io.IOException;
+import java.io.RandomAccessFile;
 import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
@@ -39,6 +40,38 @@ public final class ImageBytes {
             f.write(ByteBuffer.wrap(bytes), at);
         } catch (IOException e) {
             throw new UncheckedIOException(e);
+        }
+    }
+
+    /**
+     * A leak as qemu-img check finds one, in an image of 64 KiB clusters and 16-bit refcounts: the refcount of
+     * {@code cluster} (in the first refcount block) set to 1 and the file grown to hold the cluster.
+     */
+    public static void leakCluster(Path file, long cluster) {
+        long block = readLong(file, readLong(file, 48)); // refcount_table_offset
+        write(file, block + 2 * cluster, new byte[] {0, 1});
+        write(file, (cluster + 1) * 65536 - 1, new byte[1]);
+    }
+
+    /**
+     * Where the first header extension of {@code type} starts (its type; its length follows, then its data), or -1:
+     * the extensions of a version 3 header, from header_length (bytes 100-103) to the end marker (type 0: where the
+     * end marker is).
+     */
+    public static long findExtension(RandomAccessFile f, int type) throws IOException {
+        f.seek(100);
+        long p = f.readInt();
+        while (true) {
+            f.seek(p);
+            int t = f.readInt();
+            int len = f.readInt();
+            if (t == type) {
+                return p;
+            }
+            if (t == 0) {
+                return -1;
+            }
+            p += 8 + ((len + 7) & ~7);
         }
     }
 
