@@ -1,10 +1,10 @@
 package dev.q2;
 
+import dev.q2.testutil.ImageBytes;
 import dev.q2.testutil.Qemu;
-import org.junit.jupiter.api.BeforeEach;
+import dev.q2.testutil.QemuTest;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
 import java.io.IOException;
 import java.io.InputStream;
@@ -12,7 +12,6 @@ import java.nio.ByteBuffer;
 import java.nio.channels.SeekableByteChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
 
@@ -20,30 +19,12 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 /** The library facade against qemu-img and qemu-io: what it reads, maps, writes and checks. */
 @Tag("qemu")
-class Qcow2DifferentialTest {
-    @TempDir
-    Path dir;
-
-    @BeforeEach
-    void qemu() {
-        Qemu.assumeAvailable();
-    }
-
-    private void img(String... args) {
-        Qemu.Result r = Qemu.img(dir, args);
-        assertThat(r.exitCode()).as(String.join(" ", args) + "\n" + r.err()).isZero();
-    }
-
-    private void io(String image, String... cmds) {
-        List<String> args = new ArrayList<>();
-        for (String c : cmds) {
-            args.add("-c");
-            args.add(c);
-        }
-        args.add(image);
-        Qemu.Result r = Qemu.io(dir, args.toArray(String[]::new));
-        assertThat(r.exitCode()).as(r.out() + r.err()).isZero();
+class Qcow2DifferentialTest extends QemuTest {
+    @Override
+    protected Qemu.Result io(String image, String... commands) {
+        Qemu.Result r = super.io(image, commands);
         assertThat(r.out()).doesNotContain("error", "failed");
+        return r;
     }
 
     private Path chain() {
@@ -122,17 +103,7 @@ class Qcow2DifferentialTest {
         // a leak qemu-img reports the same way, repaired on a copy
         Path copy = dir.resolve("copy.qcow2");
         Files.copy(top, copy);
-        try (var ch = java.nio.channels.FileChannel.open(copy, java.nio.file.StandardOpenOption.WRITE,
-                java.nio.file.StandardOpenOption.READ)) {
-            ByteBuffer h = ByteBuffer.allocate(8);
-            ch.read(h, 48);
-            long reftable = h.flip().getLong();
-            h.clear();
-            ch.read(h, reftable);
-            long block = h.flip().getLong();
-            ch.write(ByteBuffer.wrap(new byte[] {0, 1}), block + 2 * 20); // cluster 20: referenced by nothing
-            ch.write(ByteBuffer.allocate(1), 21L * 65536 - 1);
-        }
+        ImageBytes.leakCluster(copy, 20); // cluster 20: referenced by nothing
         Qemu.Result q = Qemu.img(dir, "check", "copy.qcow2");
         CheckSummary leaky = Qcow2.check(copy, Repair.NONE);
         assertThat(leaky.exitCode()).isEqualTo(q.exitCode()).isEqualTo(3);

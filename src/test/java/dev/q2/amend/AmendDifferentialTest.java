@@ -1,78 +1,26 @@
 package dev.q2.amend;
 
-import dev.q2.testutil.Cli;
-import dev.q2.testutil.Qemu;
+import dev.q2.testutil.InPlaceDifferentialTest;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
-import java.io.IOException;
-import java.nio.file.Files;
-import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
-import java.util.stream.Stream;
-
-import static org.assertj.core.api.Assertions.assertThat;
 
 /**
  * q2 amend against qemu-img amend: an image made by qemu-img/qemu-io commands and copied to a second folder, then
  * amended by each; same exit code, stdout (the -p progress lines included), stderr, and every file byte for byte.
  */
 @Tag("qemu")
-class AmendDifferentialTest {
-    @TempDir
-    Path tmp;
+class AmendDifferentialTest extends InPlaceDifferentialTest {
+    AmendDifferentialTest() {
+        super("amend");
+    }
 
-    private int n;
-
-    private static final String PLAIN = "qemu-img create -q -f qcow2 img.qcow2 1G";
     private static final String ZEROS = "qemu-img create -q -f qcow2 img.qcow2 1G && qemu-io -c 'write -P 0xaa 0 64k'"
             + " -c 'write -z 1M 128k' -c 'write -P 0xbb 2M 64k' -c 'write -z 2M 64k' img.qcow2";
 
-    private static void sh(Path dir, String script) throws IOException, InterruptedException {
-        Process p = new ProcessBuilder("sh", "-c", script).directory(dir.toFile()).redirectErrorStream(true).start();
-        String out = new String(p.getInputStream().readAllBytes());
-        assertThat(p.waitFor()).as(script + ": " + out).isZero();
-    }
-
-    private void same(String setup, String... args) throws Exception {
-        Path q = Files.createDirectory(tmp.resolve("q" + n));
-        Path o = Files.createDirectory(tmp.resolve("o" + n++));
-        sh(q, setup);
-        try (Stream<Path> s = Files.list(q)) { // copies: snapshot dates must be the same on both sides
-            for (Path f : s.toList()) {
-                Files.copy(f, o.resolve(f.getFileName()));
-            }
-        }
-        List<String> full = new ArrayList<>(List.of("amend"));
-        full.addAll(List.of(args));
-        Qemu.Result expected = Qemu.img(q, full.toArray(String[]::new));
-        Cli.Result actual = Cli.runIn(o, full.toArray(String[]::new));
-        String what = setup + " | " + String.join(" ", args);
-        assertThat(actual.exitCode()).as(what + actual.err()).isEqualTo(expected.exitCode());
-        assertThat(actual.out()).as(what).isEqualTo(expected.out());
-        assertThat(actual.err().replace("q2: ", "").replace("q2 --help", "qemu-img --help")).as(what)
-                .isEqualTo(expected.err().replace("qemu-img: ", ""));
-        List<String> files;
-        try (Stream<Path> s = Files.list(q)) {
-            files = s.map(p -> p.getFileName().toString()).sorted().toList();
-        }
-        for (String f : files) {
-            assertThat(Files.mismatch(q.resolve(f), o.resolve(f))).as(what + ": " + f).isEqualTo(-1L);
-        }
-        if (expected.exitCode() == 0 && !setup.contains("truncate")) {
-            // qemu-img check as clean on q2's result as on qemu-img's (qemu-img leaves some images corrupt:
-            // docs/compatibility.md)
-            Qemu.Result check = Qemu.img(o, "check", "img.qcow2");
-            Qemu.Result reference = Qemu.img(q, "check", "img.qcow2");
-            assertThat(check.exitCode()).as(what + check.out()).isEqualTo(reference.exitCode());
-        }
-    }
-
     @Test
     void refusalsAndHelp() throws Exception {
-        Qemu.assumeAvailable();
         same(PLAIN, "-o", "help", "img.qcow2");
         same(PLAIN, "-f", "qcow2", "-o", "help");
         same(PLAIN, "img.qcow2");
@@ -96,7 +44,6 @@ class AmendDifferentialTest {
 
     @Test
     void compatBothWays() throws Exception {
-        Qemu.assumeAvailable();
         same(PLAIN, "-o", "compat=0.10", "img.qcow2");
         same(PLAIN, "-p", "-o", "compat=0.10", "img.qcow2");
         same(ZEROS, "-o", "compat=0.10", "img.qcow2");
@@ -121,7 +68,6 @@ class AmendDifferentialTest {
 
     @Test
     void refcountWidths() throws Exception {
-        Qemu.assumeAvailable();
         String data = "qemu-img create -q -f qcow2 img.qcow2 2G && qemu-io -c 'write -P 0xaa 0 64k'"
                 + " -c 'write -P 0xbb 1536M 128k' -c 'write -c -P 0xcc 1G 64k' img.qcow2"
                 + " && qemu-img snapshot -c s img.qcow2";
@@ -145,7 +91,6 @@ class AmendDifferentialTest {
 
     @Test
     void otherOptions() throws Exception {
-        Qemu.assumeAvailable();
         same(PLAIN, "-o", "lazy_refcounts=on", "img.qcow2");
         same(PLAIN, "-p", "-o", "lazy_refcounts=on", "img.qcow2");
         same(PLAIN, "-o", "size=2G", "img.qcow2");

@@ -35,53 +35,44 @@ class BitmapCommandDifferentialTest {
     @TempDir
     Path dir;
 
-    private static void run(Qemu.Result r) {
-        assertThat(r.exitCode()).as(r.out() + r.err()).isZero();
-    }
-
     @BeforeAll
     static void makeImages() throws Exception {
         if (!Qemu.available()) {
             return;
         }
         // 64 KiB clusters: four bitmaps, bits set before and after one is disabled
-        run(Qemu.img(bases, "create", "-q", "-f", "qcow2", "c64k.qcow2", "64M"));
-        run(Qemu.img(bases, "bitmap", "--add", "-g", "512", "c64k.qcow2", "fine"));
-        run(Qemu.img(bases, "bitmap", "--add", "c64k.qcow2", "mid"));
-        run(Qemu.img(bases, "bitmap", "--add", "-g", "16M", "c64k.qcow2", "big"));
-        run(Qemu.io(bases, "-c", "write -P 1 0 300k", "-c", "write 40M 1M", "-c", "write 63M 1M", "c64k.qcow2"));
-        run(Qemu.img(bases, "bitmap", "--disable", "c64k.qcow2", "mid"));
-        run(Qemu.io(bases, "-c", "write 20M 64k", "c64k.qcow2"));
+        BitmapImages.fineMidBig(bases, "c64k.qcow2", null, "64M",
+                new String[] {"write -P 1 0 300k", "write 40M 1M", "write 63M 1M"}, "write 20M 64k");
         // 4 KiB clusters, a table of several clusters for the 512 B bitmap
-        run(Qemu.img(bases, "create", "-q", "-f", "qcow2", "-o", "cluster_size=4k", "c4k.qcow2", "256M"));
-        run(Qemu.img(bases, "bitmap", "--add", "-g", "512", "c4k.qcow2", "fine"));
-        run(Qemu.img(bases, "bitmap", "--add", "-g", "1M", "c4k.qcow2", "coarse"));
-        run(Qemu.io(bases, "-c", "write 0 5M", "-c", "write 100M 3M", "-c", "write 255M 1M", "c4k.qcow2"));
+        Qemu.imgOk(bases, "create", "-q", "-f", "qcow2", "-o", "cluster_size=4k", "c4k.qcow2", "256M");
+        Qemu.imgOk(bases, "bitmap", "--add", "-g", "512", "c4k.qcow2", "fine");
+        Qemu.imgOk(bases, "bitmap", "--add", "-g", "1M", "c4k.qcow2", "coarse");
+        Qemu.ioOk(bases, "c4k.qcow2", "write 0 5M", "write 100M 3M", "write 255M 1M");
         // 512 B clusters
-        run(Qemu.img(bases, "create", "-q", "-f", "qcow2", "-o", "cluster_size=512", "c512.qcow2", "9M"));
-        run(Qemu.img(bases, "bitmap", "--add", "-g", "1k", "c512.qcow2", "b"));
-        run(Qemu.io(bases, "-c", "write 1M 70k", "c512.qcow2"));
+        Qemu.imgOk(bases, "create", "-q", "-f", "qcow2", "-o", "cluster_size=512", "c512.qcow2", "9M");
+        Qemu.imgOk(bases, "bitmap", "--add", "-g", "1k", "c512.qcow2", "b");
+        Qemu.ioOk(bases, "c512.qcow2", "write 1M 70k");
         // 2 MiB clusters, extended L2, a size that is no multiple of the granularity
-        run(Qemu.img(bases, "create", "-q", "-f", "qcow2", "-o", "cluster_size=2M,extended_l2=on", "ext.qcow2",
-                "104858112"));
-        run(Qemu.img(bases, "bitmap", "--add", "-g", "4k", "ext.qcow2", "x"));
-        run(Qemu.io(bases, "-c", "write 99M 1M", "ext.qcow2"));
+        Qemu.imgOk(bases, "create", "-q", "-f", "qcow2", "-o", "cluster_size=2M,extended_l2=on", "ext.qcow2",
+                "104858112");
+        Qemu.imgOk(bases, "bitmap", "--add", "-g", "4k", "ext.qcow2", "x");
+        Qemu.ioOk(bases, "ext.qcow2", "write 99M 1M");
         // a bitmap in use (QEMU: inconsistent)
         Files.copy(bases.resolve("c64k.qcow2"), bases.resolve("inuse.qcow2"));
         int flags = BitmapReader.read(bases.resolve("inuse.qcow2")).named("mid").flags();
         BitmapReader.setFlags(bases.resolve("inuse.qcow2"), "mid", flags | 1);
         // merge sources: other cluster size and granularity, another size
-        run(Qemu.img(bases, "create", "-q", "-f", "qcow2", "-o", "cluster_size=2M", "src.qcow2", "64M"));
-        run(Qemu.img(bases, "bitmap", "--add", "-g", "1k", "src.qcow2", "s"));
-        run(Qemu.io(bases, "-c", "write 3M 5k", "-c", "write 50M 1M", "src.qcow2"));
+        Qemu.imgOk(bases, "create", "-q", "-f", "qcow2", "-o", "cluster_size=2M", "src.qcow2", "64M");
+        Qemu.imgOk(bases, "bitmap", "--add", "-g", "1k", "src.qcow2", "s");
+        Qemu.ioOk(bases, "src.qcow2", "write 3M 5k", "write 50M 1M");
         Files.copy(bases.resolve("inuse.qcow2"), bases.resolve("srcinuse.qcow2"));
-        run(Qemu.img(bases, "create", "-q", "-f", "qcow2", "small.qcow2", "32M"));
-        run(Qemu.img(bases, "bitmap", "--add", "small.qcow2", "s"));
+        Qemu.imgOk(bases, "create", "-q", "-f", "qcow2", "small.qcow2", "32M");
+        Qemu.imgOk(bases, "bitmap", "--add", "small.qcow2", "s");
         // no bitmaps, v2, raw, 4 TiB
-        run(Qemu.img(bases, "create", "-q", "-f", "qcow2", "empty.qcow2", "64M"));
-        run(Qemu.img(bases, "create", "-q", "-f", "qcow2", "-o", "compat=0.10", "v2.qcow2", "64M"));
-        run(Qemu.img(bases, "create", "-q", "-f", "raw", "disk.raw", "64M"));
-        run(Qemu.img(bases, "create", "-q", "-f", "qcow2", "huge.qcow2", "4T"));
+        Qemu.imgOk(bases, "create", "-q", "-f", "qcow2", "empty.qcow2", "64M");
+        Qemu.imgOk(bases, "create", "-q", "-f", "qcow2", "-o", "compat=0.10", "v2.qcow2", "64M");
+        Qemu.imgOk(bases, "create", "-q", "-f", "raw", "disk.raw", "64M");
+        Qemu.imgOk(bases, "create", "-q", "-f", "qcow2", "huge.qcow2", "4T");
     }
 
     static Stream<Arguments> cases() {
@@ -184,10 +175,10 @@ class BitmapCommandDifferentialTest {
         String[] steps = {"--add -g 64k @ a", "--merge fine @ a", "--remove @ fine", "--add --disable @ b",
             "--merge coarse @ b", "--clear @ coarse", "--remove @ a", "--enable @ b"};
         for (String s : steps) {
-            run(Qemu.img(dir, argv(s, "bitmap", "q.qcow2")));
+            Qemu.imgOk(dir, argv(s, "bitmap", "q.qcow2"));
             assertThat(Cli.runIn(dir, argv(s, "bitmap", "o.qcow2")).exitCode()).isZero();
-            run(Qemu.io(dir, "-c", "write 7M 64k", "q.qcow2"));
-            run(Qemu.io(dir, "-c", "write 7M 64k", "o.qcow2"));
+            Qemu.ioOk(dir, "q.qcow2", "write 7M 64k");
+            Qemu.ioOk(dir, "o.qcow2", "write 7M 64k");
             assertThat(Files.mismatch(dir.resolve("q.qcow2"), dir.resolve("o.qcow2"))).as(s).isEqualTo(-1L);
         }
     }

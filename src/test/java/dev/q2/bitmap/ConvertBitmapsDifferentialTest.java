@@ -31,34 +31,25 @@ class ConvertBitmapsDifferentialTest {
     @TempDir
     Path dir;
 
-    private static void run(Qemu.Result r) {
-        assertThat(r.exitCode()).as(r.out() + r.err()).isZero();
-    }
-
     @BeforeAll
     static void makeSources() throws Exception {
         if (!Qemu.available()) {
             return;
         }
-        run(Qemu.img(src, "create", "-q", "-f", "qcow2", "-o", "cluster_size=4k", "s.qcow2", "256M"));
-        run(Qemu.img(src, "bitmap", "--add", "-g", "512", "s.qcow2", "fine"));
-        run(Qemu.img(src, "bitmap", "--add", "s.qcow2", "mid"));
-        run(Qemu.img(src, "bitmap", "--add", "-g", "16M", "s.qcow2", "big"));
-        run(Qemu.io(src, "-c", "write -P 1 0 300k", "-c", "write 100M 1M", "-c", "write 255M 1M", "s.qcow2"));
-        run(Qemu.img(src, "bitmap", "--disable", "s.qcow2", "mid"));
-        run(Qemu.io(src, "-c", "write 50M 64k", "s.qcow2"));
+        BitmapImages.fineMidBig(src, "s.qcow2", "cluster_size=4k", "256M",
+                new String[] {"write -P 1 0 300k", "write 100M 1M", "write 255M 1M"}, "write 50M 64k");
         Files.copy(src.resolve("s.qcow2"), src.resolve("inuse.qcow2"));
         for (String b : List.of("mid", "big")) {
             int flags = BitmapReader.read(src.resolve("inuse.qcow2")).named(b).flags();
             BitmapReader.setFlags(src.resolve("inuse.qcow2"), b, flags | 1);
         }
-        run(Qemu.img(src, "create", "-q", "-f", "qcow2", "-o", "compat=0.10", "v2.qcow2", "16M"));
-        run(Qemu.img(src, "create", "-q", "-f", "raw", "disk.raw", "16M"));
-        run(Qemu.img(src, "create", "-q", "-f", "qcow2", "none.qcow2", "16M"));
-        run(Qemu.img(src, "create", "-q", "-f", "qcow2", "target.qcow2", "256M"));
-        run(Qemu.img(src, "bitmap", "--add", "target.qcow2", "own"));
-        run(Qemu.img(src, "create", "-q", "-f", "qcow2", "clash.qcow2", "256M"));
-        run(Qemu.img(src, "bitmap", "--add", "clash.qcow2", "mid"));
+        Qemu.imgOk(src, "create", "-q", "-f", "qcow2", "-o", "compat=0.10", "v2.qcow2", "16M");
+        Qemu.imgOk(src, "create", "-q", "-f", "raw", "disk.raw", "16M");
+        Qemu.imgOk(src, "create", "-q", "-f", "qcow2", "none.qcow2", "16M");
+        Qemu.imgOk(src, "create", "-q", "-f", "qcow2", "target.qcow2", "256M");
+        Qemu.imgOk(src, "bitmap", "--add", "target.qcow2", "own");
+        Qemu.imgOk(src, "create", "-q", "-f", "qcow2", "clash.qcow2", "256M");
+        Qemu.imgOk(src, "bitmap", "--add", "clash.qcow2", "mid");
     }
 
     @ParameterizedTest(name = "{0}")

@@ -3,20 +3,23 @@ package dev.q2.chain;
 import dev.q2.io.ImageFile;
 import dev.q2.testutil.Cli;
 import dev.q2.testutil.Qemu;
+import dev.q2.testutil.QemuTest;
+import dev.q2.testutil.TwoFolders;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Tag;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.stream.Stream;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.jupiter.params.provider.Arguments.arguments;
 
 /**
  * Crash ordering of q2 rebase and q2 commit: every file of the chain is copied at every sync point (after each
@@ -26,15 +29,7 @@ import static org.assertj.core.api.Assertions.assertThat;
  * image only once the base has it).
  */
 @Tag("qemu")
-class ChainCrashTest {
-    @TempDir
-    Path dir;
-
-    @BeforeEach
-    void needQemu() {
-        Qemu.assumeAvailable();
-    }
-
+class ChainCrashTest extends QemuTest {
     @AfterEach
     void unhook() {
         ImageFile.syncHookForTests(null);
@@ -45,7 +40,7 @@ class ChainCrashTest {
         ImageFile.syncHookForTests(p -> {
             Path copy = dir.resolve("crash" + crashes.size());
             try {
-                Chains.copyTree(work, copy);
+                TwoFolders.copyTree(work, copy);
             } catch (IOException e) {
                 throw new UncheckedIOException(e);
             }
@@ -59,10 +54,6 @@ class ChainCrashTest {
         }
         assertThat(r.exitCode()).as(r.out() + r.err()).isZero();
         return crashes;
-    }
-
-    private static void ok(Qemu.Result r) {
-        assertThat(r.exitCode()).as(r.out() + r.err()).isZero();
     }
 
     private void assertRecovers(List<Path> crashes, String image, Path before) {
@@ -81,58 +72,37 @@ class ChainCrashTest {
 
     private static List<Path> filesOf(Path d) {
         try {
-            return Chains.files(d);
+            return TwoFolders.files(d);
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
     }
 
-    @Test
-    void rebaseKeepsGuestDataAtEverySyncPoint() throws Exception {
-        Path work = dir.resolve("work");
-        Chains.build(work, Chains.MIXED);
-        Path before = dir.resolve("before.raw");
-        ok(Qemu.img(work, "convert", "-O", "raw", "top.qcow2", before.toString()));
-        List<Path> crashes = runWithCrashCopies(work, "rebase", "-b", "new.qcow2", "-F", "qcow2", "top.qcow2");
-        assertThat(crashes).hasSizeGreaterThanOrEqualTo(3);
-        assertRecovers(crashes, "top.qcow2", before);
+    static Stream<Arguments> operations() {
+        return Stream.of(
+                arguments("rebase", Chains.MIXED, 3,
+                        new String[] {"rebase", "-b", "new.qcow2", "-F", "qcow2", "top.qcow2"}),
+                arguments("flatten", Chains.SIMPLE, 3, new String[] {"rebase", "-b", "", "top.qcow2"}),
+                // the base grows (new L1 table), the top is emptied completely
+                arguments("commit", "qemu-img create -f qcow2 -o cluster_size=4k base.qcow2 1M"
+                        + " && qemu-io -c 'write -P 1 0 512k' base.qcow2"
+                        + " && qemu-img create -f qcow2 -b base.qcow2 -F qcow2 top.qcow2 8M"
+                        + " && qemu-io -c 'write -P 3 100k 300k' -c 'write -z 0 8k' -c 'write -P 4 6M 70k' top.qcow2",
+                        5, new String[] {"commit", "top.qcow2"}),
+                // the top is emptied by discarding every cluster
+                arguments("commit with snapshot", Chains.MIXED, 3, new String[] {"commit", "top.qcow2"}));
     }
 
-    @Test
-    void flattenKeepsGuestDataAtEverySyncPoint() throws Exception {
+    @ParameterizedTest(name = "{0} keeps guest data at every sync point")
+    @MethodSource("operations")
+    void keepsGuestDataAtEverySyncPoint(String operation, String chain, int minCrashes, String[] args)
+            throws Exception {
         Path work = dir.resolve("work");
-        Chains.build(work, Chains.SIMPLE);
+        TwoFolders.sh(work, chain);
         Path before = dir.resolve("before.raw");
         ok(Qemu.img(work, "convert", "-O", "raw", "top.qcow2", before.toString()));
-        List<Path> crashes = runWithCrashCopies(work, "rebase", "-b", "", "top.qcow2");
-        assertThat(crashes).hasSizeGreaterThanOrEqualTo(3);
-        assertRecovers(crashes, "top.qcow2", before);
-    }
-
-    @Test
-    void commitKeepsGuestDataAtEverySyncPoint() throws Exception {
-        // the base grows (new L1 table), the top is emptied completely
-        Path work = dir.resolve("work");
-        Chains.build(work, "qemu-img create -f qcow2 -o cluster_size=4k base.qcow2 1M"
-                + " && qemu-io -c 'write -P 1 0 512k' base.qcow2"
-                + " && qemu-img create -f qcow2 -b base.qcow2 -F qcow2 top.qcow2 8M"
-                + " && qemu-io -c 'write -P 3 100k 300k' -c 'write -z 0 8k' -c 'write -P 4 6M 70k' top.qcow2");
-        Path before = dir.resolve("before.raw");
-        ok(Qemu.img(work, "convert", "-O", "raw", "top.qcow2", before.toString()));
-        List<Path> crashes = runWithCrashCopies(work, "commit", "top.qcow2");
-        assertThat(crashes).hasSizeGreaterThanOrEqualTo(5);
-        assertRecovers(crashes, "top.qcow2", before);
-    }
-
-    @Test
-    void commitWithSnapshotKeepsGuestDataAtEverySyncPoint() throws Exception {
-        // the top is emptied by discarding every cluster
-        Path work = dir.resolve("work");
-        Chains.build(work, Chains.MIXED);
-        Path before = dir.resolve("before.raw");
-        ok(Qemu.img(work, "convert", "-O", "raw", "top.qcow2", before.toString()));
-        List<Path> crashes = runWithCrashCopies(work, "commit", "top.qcow2");
-        assertThat(crashes).hasSizeGreaterThanOrEqualTo(3);
+        List<Path> crashes = runWithCrashCopies(work, args);
+        assertThat(crashes).hasSizeGreaterThanOrEqualTo(minCrashes);
         assertRecovers(crashes, "top.qcow2", before);
     }
 }

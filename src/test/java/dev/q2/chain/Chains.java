@@ -1,14 +1,10 @@
 package dev.q2.chain;
 
-import dev.q2.testutil.Cli;
 import dev.q2.testutil.Qemu;
+import dev.q2.testutil.TwoFolders;
 
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.List;
-import java.util.stream.Stream;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -54,62 +50,31 @@ final class Chains {
             + " && qemu-img create -f qcow2 sub/new.qcow2 1G"
             + " && qemu-io -c 'write -P 1 0 256k' -c 'write -P 5 2M 1000k' sub/new.qcow2";
 
-    static void build(Path dir, String script) throws IOException, InterruptedException {
-        Files.createDirectories(dir);
-        Process p = new ProcessBuilder("bash", "-c", "set -e; " + script).directory(dir.toFile())
-                .redirectErrorStream(true).start();
-        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        assertThat(p.waitFor()).as(out).isZero();
-    }
+    /** SIMPLE, copies of its images in sub/ and a raw file r.raw: the inputs of the refusal cases. */
+    static final String REFUSALS = SIMPLE + " && mkdir sub && cp top.qcow2 base.qcow2 new.qcow2 sub/"
+            + " && qemu-img create -q -f raw r.raw 1M";
 
-    static void copyTree(Path from, Path to) throws IOException {
-        for (Path f : files(from)) {
-            Files.createDirectories(to.resolve(f).getParent());
-            Files.copy(from.resolve(f), to.resolve(f));
-        }
-    }
-
-    /** Every regular file under {@code dir}, relative. */
-    static List<Path> files(Path dir) throws IOException {
-        try (Stream<Path> s = Files.walk(dir)) {
-            return s.filter(Files::isRegularFile).map(dir::relativize).sorted().toList();
-        }
-    }
-
-    /** q2's messages in qemu-img's words: the program name is the only difference allowed. */
-    static String asQemu(String q2) {
-        return q2.replace("q2: ", "qemu-img: ").replace("'q2 --help'", "'qemu-img --help'");
-    }
-
-    /** Runs qemu-img in {@code q} and q2 in {@code j}; their exit codes, stdout and stderr must be the same. */
-    static void runBoth(Path q, Path j, String... args) {
-        Qemu.Result want = Qemu.img(q, args);
-        Cli.Result got = Cli.runIn(j, args);
-        String what = String.join(" ", args);
-        assertThat(asQemu(got.err())).as("stderr of " + what).isEqualTo(want.err());
-        assertThat(got.out()).as("stdout of " + what).isEqualTo(want.out());
-        assertThat(got.exitCode()).as("exit code of " + what).isEqualTo(want.exitCode());
-    }
-
-    /** Every file the same byte for byte, except {@code except} (then compared by guest data and check). */
-    static void sameFiles(Path q, Path j, String... except) throws IOException {
-        List<Path> fq = files(q);
-        assertThat(files(j)).isEqualTo(fq);
-        List<String> skip = List.of(except);
-        for (Path f : fq) {
-            if (skip.contains(f.toString())) {
-                continue;
-            }
-            assertThat(Files.mismatch(q.resolve(f), j.resolve(f))).as(f + " differs at byte").isEqualTo(-1L);
-        }
+    /**
+     * Builds {@code chain} once in {@code dir}/q and copies it to {@code dir}/o (snapshots carry the time they were
+     * taken), runs qemu-img in the one and q2 in the other with {@code args}: the same exit code, stdout and stderr,
+     * and every file byte for byte afterwards but those named in {@code except}.
+     */
+    static TwoFolders sameAsQemuImg(Path dir, String chain, String[] args, String... except)
+            throws IOException, InterruptedException {
+        TwoFolders both = TwoFolders.in(dir).buildOnce(chain);
+        both.runBoth(args);
+        both.sameFiles(except);
+        return both;
     }
 
     /**
      * Every image (every file but raw ones named *.raw) reads the same guest data in both folders (each over its
      * own chain), and is clean for qemu-img check.
      */
-    static void sameGuestData(Path q, Path j) throws IOException {
-        for (Path f : files(q)) {
+    static void sameGuestData(TwoFolders both) throws IOException {
+        Path q = both.qemu();
+        Path j = both.q2();
+        for (Path f : TwoFolders.files(q)) {
             String name = f.toString();
             if (!name.endsWith(".qcow2")) {
                 continue;

@@ -1,14 +1,15 @@
 package dev.q2.chain;
 
+import dev.q2.testutil.Cli;
 import dev.q2.testutil.Qemu;
-import org.junit.jupiter.api.BeforeEach;
+import dev.q2.testutil.QemuTest;
+import dev.q2.testutil.TwoFolders;
 import org.junit.jupiter.api.Tag;
-import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
 
-import java.nio.file.Path;
 import java.util.stream.Stream;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -20,15 +21,7 @@ import static org.junit.jupiter.params.provider.Arguments.arguments;
  * layout varies, by the guest data of every image of the chain and a clean qemu-img check.
  */
 @Tag("qemu")
-class CommitDifferentialTest {
-    @TempDir
-    Path dir;
-
-    @BeforeEach
-    void needQemu() {
-        Qemu.assumeAvailable();
-    }
-
+class CommitDifferentialTest extends QemuTest {
     static Stream<Arguments> cases() {
         return Stream.of(
                 arguments(Chains.SIMPLE, "base.qcow2", new String[] {"commit", "top.qcow2"}),
@@ -49,35 +42,26 @@ class CommitDifferentialTest {
     @ParameterizedTest
     @MethodSource("cases")
     void sameTopSameGuestData(String chain, String base, String[] args) throws Exception {
-        Path q = dir.resolve("q");
-        Path j = dir.resolve("j");
-        Chains.build(q, chain);
-        Chains.copyTree(q, j); // snapshots carry the time they were taken: build once
-        Chains.runBoth(q, j, args);
-        Chains.sameFiles(q, j, base);
-        Chains.sameGuestData(q, j);
+        Chains.sameGuestData(Chains.sameAsQemuImg(dir, chain, args, base));
     }
 
     /**
      * -p: qemu-img prints 0% and 100% a number of times that depends on its job's timing, and values between them
      * for larger jobs; q2 prints 0% twice (open, start of the copy), its own steps, and 100% twice.
      */
-    @org.junit.jupiter.api.Test
+    @Test
     void progressStartsAtZeroAndEndsAtHundred() throws Exception {
-        Path q = dir.resolve("q");
-        Path j = dir.resolve("j");
-        Chains.build(q, Chains.SIMPLE);
-        Chains.copyTree(q, j);
-        Qemu.Result want = Qemu.img(q, "commit", "-p", "top.qcow2");
-        dev.q2.testutil.Cli.Result got = dev.q2.testutil.Cli.runIn(j, "commit", "-p", "top.qcow2");
+        TwoFolders both = TwoFolders.in(dir).buildOnce(Chains.SIMPLE);
+        Qemu.Result want = Qemu.img(both.qemu(), "commit", "-p", "top.qcow2");
+        Cli.Result got = Cli.runIn(both.q2(), "commit", "-p", "top.qcow2");
         assertThat(got.exitCode()).isEqualTo(want.exitCode()).isZero();
         String line = "    \\(\\d+\\.\\d\\d/100%\\)\r";
         for (String out : new String[] {want.out(), got.out()}) {
             assertThat(out).startsWith("    (0.00/100%)\r").endsWith("    (100.00/100%)\r\nImage committed.\n");
         }
         assertThat(got.out().replaceAll(line, "")).isEqualTo(want.out().replaceAll(line, ""));
-        Chains.sameFiles(q, j, "base.qcow2");
-        Chains.sameGuestData(q, j);
+        both.sameFiles("base.qcow2");
+        Chains.sameGuestData(both);
     }
 
     static Stream<Arguments> refusals() {
@@ -98,13 +82,6 @@ class CommitDifferentialTest {
     @ParameterizedTest
     @MethodSource("refusals")
     void refusesAsQemuImg(String[] args) throws Exception {
-        String chain = Chains.SIMPLE + " && mkdir sub && cp top.qcow2 base.qcow2 sub/"
-                + " && qemu-img create -q -f raw r.raw 1M";
-        Path q = dir.resolve("q");
-        Path j = dir.resolve("j");
-        Chains.build(q, chain);
-        Chains.copyTree(q, j); // snapshots carry the time they were taken: build once
-        Chains.runBoth(q, j, args);
-        Chains.sameFiles(q, j);
+        Chains.sameAsQemuImg(dir, Chains.REFUSALS, args);
     }
 }

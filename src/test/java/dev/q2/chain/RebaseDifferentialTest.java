@@ -1,14 +1,11 @@
 package dev.q2.chain;
 
-import dev.q2.testutil.Qemu;
-import org.junit.jupiter.api.BeforeEach;
+import dev.q2.testutil.QemuTest;
 import org.junit.jupiter.api.Tag;
-import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
 
-import java.nio.file.Path;
 import java.util.stream.Stream;
 
 import static org.junit.jupiter.params.provider.Arguments.arguments;
@@ -18,15 +15,7 @@ import static org.junit.jupiter.params.provider.Arguments.arguments;
  * file byte for byte afterwards (qemu-img rebase copies in order, so its files are deterministic).
  */
 @Tag("qemu")
-class RebaseDifferentialTest {
-    @TempDir
-    Path dir;
-
-    @BeforeEach
-    void needQemu() {
-        Qemu.assumeAvailable();
-    }
-
+class RebaseDifferentialTest extends QemuTest {
     static Stream<Arguments> cases() {
         return Stream.of(
                 arguments(Chains.SIMPLE, new String[] {"rebase", "-b", "new.qcow2", "-F", "qcow2", "top.qcow2"}),
@@ -64,25 +53,15 @@ class RebaseDifferentialTest {
     @ParameterizedTest
     @MethodSource("cases")
     void sameFilesAndOutput(String chain, String[] args) throws Exception {
-        Path q = dir.resolve("q");
-        Path j = dir.resolve("j");
-        Chains.build(q, chain);
-        Chains.copyTree(q, j); // snapshots carry the time they were taken: build once
-        Chains.runBoth(q, j, args);
-        Chains.sameFiles(q, j);
+        Chains.sameAsQemuImg(dir, chain, args);
     }
 
     /** The old backing file is gone: safe mode cannot open the image; -u repairs the name. */
     @ParameterizedTest
     @MethodSource("missingOldBacking")
     void missingOldBackingFile(String[] args) throws Exception {
-        Path q = dir.resolve("q");
-        Path j = dir.resolve("j");
-        Chains.build(q, "qemu-img create -f qcow2 base.qcow2 4M && qemu-img create -f qcow2 -b base.qcow2"
-                + " -F qcow2 top.qcow2 && rm base.qcow2 && qemu-img create -f qcow2 new.qcow2 4M");
-        Chains.copyTree(q, j);
-        Chains.runBoth(q, j, args);
-        Chains.sameFiles(q, j);
+        Chains.sameAsQemuImg(dir, "qemu-img create -f qcow2 base.qcow2 4M && qemu-img create -f qcow2 -b base.qcow2"
+                + " -F qcow2 top.qcow2 && rm base.qcow2 && qemu-img create -f qcow2 new.qcow2 4M", args);
     }
 
     static Stream<Arguments> missingOldBacking() {
@@ -117,13 +96,6 @@ class RebaseDifferentialTest {
     @ParameterizedTest
     @MethodSource("refusals")
     void refusesAsQemuImg(String[] args) throws Exception {
-        String chain = Chains.SIMPLE + " && mkdir sub && cp top.qcow2 base.qcow2 new.qcow2 sub/"
-                + " && qemu-img create -q -f raw r.raw 1M";
-        Path q = dir.resolve("q");
-        Path j = dir.resolve("j");
-        Chains.build(q, chain);
-        Chains.copyTree(q, j); // snapshots carry the time they were taken: build once
-        Chains.runBoth(q, j, args);
-        Chains.sameFiles(q, j);
+        Chains.sameAsQemuImg(dir, Chains.REFUSALS, args);
     }
 }

@@ -3,7 +3,6 @@ package dev.q2.check;
 import dev.q2.format.BitmapDirectoryEntry;
 import dev.q2.format.SnapshotEntry;
 import dev.q2.image.Qcow2Metadata;
-import dev.q2.testutil.Cli;
 import dev.q2.testutil.Qemu;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.io.TempDir;
@@ -12,9 +11,7 @@ import org.junit.jupiter.params.provider.MethodSource;
 
 import java.io.IOException;
 import java.io.RandomAccessFile;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -101,15 +98,7 @@ class CheckFeatureDifferentialTest {
                 new Config("compressed", Kind.COMPRESSED, ""),
                 new Config("compressed-c4k", Kind.COMPRESSED, "cluster_size=4k"),
                 new Config("backing", Kind.BACKING, ""));
-        List<Object[]> out = new ArrayList<>();
-        for (Config c : configs) {
-            for (Damage d : Damage.values()) {
-                if (d.kinds.contains(c.kind())) {
-                    out.add(new Object[] {c, d});
-                }
-            }
-        }
-        return out;
+        return CheckVerdicts.pairs(configs, Damage.values(), (c, d) -> d.kinds.contains(c.kind()));
     }
 
     @ParameterizedTest(name = "{0} {1}")
@@ -119,28 +108,7 @@ class CheckFeatureDifferentialTest {
         make(c);
         damage(dir.resolve("img.qcow2"), d);
 
-        Qemu.Result q = Qemu.img(dir, "check", "--output=json", "img.qcow2");
-        Cli.Result mine = Cli.runIn(dir, "check", "--output=json", "img.qcow2");
-        assertThat(mine.err()).isEqualTo(q.err().replace("qemu-img: ", "q2: "));
-        assertThat(mine.out()).isEqualTo(q.out());
-        assertThat(mine.exitCode()).as(mine.err()).isEqualTo(q.exitCode());
-
-        Files.copy(dir.resolve("img.qcow2"), dir.resolve("theirs.qcow2"), StandardCopyOption.REPLACE_EXISTING);
-        Qemu.Result qr = Qemu.img(dir, "check", "-r", "all", "theirs.qcow2");
-        Cli.Result mr = Cli.runIn(dir, "check", "-r", "all", "img.qcow2");
-        // QEMU rewrites persistent bitmaps when it closes the repaired image and reports failures to free the old
-        // bitmap clusters; q2 leaves bitmaps alone (docs/compatibility.md)
-        String theirErr = qr.err().replace("qemu-img: ", "q2: ").replace("theirs.qcow2", "img.qcow2")
-                .replace("qcow2_free_clusters failed: Invalid argument\n", "");
-        assertThat(mr.err()).isEqualTo(theirErr);
-        assertThat(mr.out()).isEqualTo(qr.out().replace("theirs.qcow2", "img.qcow2"));
-        assertThat(mr.exitCode()).as(mr.err()).isEqualTo(qr.exitCode());
-        if (qr.exitCode() == 0) {
-            Qemu.Result after = Qemu.img(dir, "check", "img.qcow2");
-            assertThat(after.exitCode()).as(after.out() + after.err()).isZero();
-            Qemu.Result cmp = Qemu.img(dir, "compare", "img.qcow2", "theirs.qcow2");
-            assertThat(cmp.exitCode()).as(cmp.out() + cmp.err()).isZero();
-        }
+        CheckVerdicts.sameVerdictAndRepair(dir, true);
     }
 
     private void make(Config c) {
@@ -195,19 +163,11 @@ class CheckFeatureDifferentialTest {
     }
 
     private void img(String... args) {
-        Qemu.Result r = Qemu.img(dir, args);
-        assertThat(r.exitCode()).as(r.out() + r.err()).isZero();
+        Qemu.imgOk(dir, args);
     }
 
     private void io(String file, String... cmds) {
-        List<String> args = new ArrayList<>();
-        for (String w : cmds) {
-            args.add("-c");
-            args.add(w);
-        }
-        args.add(file);
-        Qemu.Result r = Qemu.io(dir, args.toArray(String[]::new));
-        assertThat(r.exitCode()).as(r.out() + r.err()).isZero();
+        Qemu.ioOk(dir, file, cmds);
     }
 
     private static void damage(Path img, Damage d) throws IOException {

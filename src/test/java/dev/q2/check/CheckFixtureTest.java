@@ -38,7 +38,7 @@ class CheckFixtureTest {
     @ParameterizedTest(name = "check --output=json {0}")
     @MethodSource("cases")
     void jsonMatchesQemuImg(String name) throws Exception {
-        Path fixture = Fixtures.root().resolve("cases").resolve(name);
+        Path fixture = Fixtures.caseDir(name);
         Fixtures.unpack(fixture, dir);
         Cli.Result r = Cli.runIn(dir, "check", "--output=json", "img.qcow2");
         assertThat(r.out()).isEqualTo(Fixtures.read(fixture.resolve("check.json")));
@@ -49,7 +49,7 @@ class CheckFixtureTest {
     @ParameterizedTest(name = "check {0}")
     @MethodSource("cases")
     void humanMatchesQemuImg(String name) throws Exception {
-        Path fixture = Fixtures.root().resolve("cases").resolve(name);
+        Path fixture = Fixtures.caseDir(name);
         Fixtures.unpack(fixture, dir);
         Cli.Result r = Cli.runIn(dir, "check", "img.qcow2");
         assertThat(r.out()).isEqualTo(Fixtures.read(fixture.resolve("check.txt")));

@@ -36,12 +36,25 @@ class CheckPhasesTest {
         return c;
     }
 
+    /** The context after the reference walk (OFLAG_COPIED findings not collected). */
+    private CheckContext walked(ImageFile f, CheckMode mode) throws IOException {
+        CheckContext c = context(f, mode);
+        new ReferenceWalk(c, null).run(mode);
+        return c;
+    }
+
+    /** The context after the walk and the comparison of the counted references with the stored refcounts. */
+    private CheckContext compared(ImageFile f, CheckMode mode) throws IOException {
+        CheckContext c = walked(f, mode);
+        new RefcountComparison(c).run(mode);
+        return c;
+    }
+
     @Test
     void referenceWalkCountsEveryMetadataAndDataCluster() throws Exception {
         Path img = CheckImages.clean(dir, "img.qcow2");
         try (ImageFile f = ImageFile.openReadOnly(img)) {
-            CheckContext c = context(f, CheckMode.NONE);
-            new ReferenceWalk(c, null).run(CheckMode.NONE);
+            CheckContext c = walked(f, CheckMode.NONE);
             // header, refcount table, refcount block, L1, L2, data: each referenced once
             for (long k = 0; k < 6; k++) {
                 assertThat(c.counts.get(k)).as("cluster %d", k).isEqualTo(1);
@@ -58,9 +71,7 @@ class CheckPhasesTest {
     void comparisonFindsTheLeakAndTheImageEnd() throws Exception {
         Path img = CheckImages.leaked(dir, "img.qcow2");
         try (ImageFile f = ImageFile.openReadOnly(img)) {
-            CheckContext c = context(f, CheckMode.NONE);
-            new ReferenceWalk(c, null).run(CheckMode.NONE);
-            new RefcountComparison(c).run(CheckMode.NONE);
+            CheckContext c = compared(f, CheckMode.NONE);
             assertThat(c.res.leaks).isEqualTo(1);
             assertThat(c.res.leaksFixed).isZero();
             assertThat(c.highestCluster).isEqualTo(6);
@@ -73,9 +84,7 @@ class CheckPhasesTest {
     void comparisonWithLeakRepairStoresTheCountedReference() throws Exception {
         Path img = CheckImages.leaked(dir, "img.qcow2");
         try (ImageFile f = ImageFile.openReadWrite(img)) {
-            CheckContext c = context(f, CheckMode.LEAKS);
-            new ReferenceWalk(c, null).run(CheckMode.LEAKS);
-            new RefcountComparison(c).run(CheckMode.LEAKS);
+            CheckContext c = compared(f, CheckMode.LEAKS);
             assertThat(c.res.leaks).isZero();
             assertThat(c.res.leaksFixed).isEqualTo(1);
             assertThat(c.stored.hasDirtyBlocks()).isTrue();

@@ -1,14 +1,18 @@
 package dev.q2.compare;
 
 import dev.q2.testutil.Cli;
+import dev.q2.testutil.ImageBytes;
 import dev.q2.testutil.Qemu;
+import dev.q2.testutil.QemuTest;
 import org.junit.jupiter.api.Tag;
-import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.params.provider.MethodSource;
 
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -23,10 +27,7 @@ import static org.assertj.core.api.Assertions.assertThat;
  * of the step where the flags first differ.
  */
 @Tag("qemu")
-class CompareDifferentialTest {
-    @TempDir
-    Path dir;
-
+class CompareDifferentialTest extends QemuTest {
     private void commonImages() {
         Qemu.img(dir, "create", "-q", "-f", "qcow2", "a.qcow2", "4M");
         Qemu.io(dir, "-c", "write -P 0x11 64k 128k", "-c", "write -z 1M 64k", "a.qcow2");
@@ -49,7 +50,6 @@ class CompareDifferentialTest {
         "-s a.qcow2 same.qcow2", "-s a.qcow2 a.raw", "-s -q a.qcow2 same.qcow2", "-s a.qcow2 missing.qcow2",
     })
     void sameOutputAndExitCodeAsQemuImg(String args) {
-        Qemu.assumeAvailable();
         commonImages();
         assertSameAsQemuImg(args).run();
     }
@@ -154,11 +154,8 @@ class CompareDifferentialTest {
                 b.qcow2("a.qcow2", "8M", "", "write -P 0x11 0 6M");
                 b.qcow2("b.qcow2", "8M", "", "write -P 0x11 0 6M", "write -P 0x12 5000000 1");
             }),
-            c("strict: corrupt L2 entry (Sector allocation test failed, exit 3)", "-s u.qcow2 bad.qcow2", b -> {
-                b.qcow2("u.qcow2", "4M", "", "write -P 0x11 0 64k");
-                b.qcow2("bad.qcow2", "4M", "", "write -P 0x11 0 64k");
-                b.unalignL2Entry("bad.qcow2", 1);
-            }),
+            c("strict: corrupt L2 entry (Sector allocation test failed, exit 3)", "-s u.qcow2 bad.qcow2",
+                b -> b.unalignedTwin(1)),
             c("strict quiet", "-s -q u.qcow2 z.qcow2", b -> {
                 b.qcow2("u.qcow2", "4M", "", "write -P 0x11 0 64k");
                 b.qcow2("z.qcow2", "4M", "", "write -P 0x11 0 64k", "write -z 3M 64k");
@@ -173,26 +170,11 @@ class CompareDifferentialTest {
                 b.raw("b.raw", 1500);
             }),
             // not strict: block status through the chain, as in strict mode, so corrupt metadata fails the query
-            c("corrupt L2 entry, second image (Sector allocation test failed, exit 3)", "u.qcow2 bad.qcow2", b -> {
-                b.qcow2("u.qcow2", "4M", "", "write -P 0x11 0 64k");
-                b.qcow2("bad.qcow2", "4M", "", "write -P 0x11 0 64k");
-                b.unalignL2Entry("bad.qcow2", 1);
-            }),
-            c("corrupt L2 entry, first image", "bad.qcow2 u.qcow2", b -> {
-                b.qcow2("u.qcow2", "4M", "", "write -P 0x11 0 64k");
-                b.qcow2("bad.qcow2", "4M", "", "write -P 0x11 0 64k");
-                b.unalignL2Entry("bad.qcow2", 1);
-            }),
-            c("strict: corrupt L2 entry, first image", "-s bad.qcow2 u.qcow2", b -> {
-                b.qcow2("u.qcow2", "4M", "", "write -P 0x11 0 64k");
-                b.qcow2("bad.qcow2", "4M", "", "write -P 0x11 0 64k");
-                b.unalignL2Entry("bad.qcow2", 1);
-            }),
-            c("corrupt L2 entry at index 0 (%#x prints 0 as 0)", "u.qcow2 bad.qcow2", b -> {
-                b.qcow2("u.qcow2", "4M", "", "write -P 0x11 0 64k");
-                b.qcow2("bad.qcow2", "4M", "", "write -P 0x11 0 64k");
-                b.unalignL2Entry("bad.qcow2", 0);
-            }),
+            c("corrupt L2 entry, second image (Sector allocation test failed, exit 3)", "u.qcow2 bad.qcow2",
+                b -> b.unalignedTwin(1)),
+            c("corrupt L2 entry, first image", "bad.qcow2 u.qcow2", b -> b.unalignedTwin(1)),
+            c("strict: corrupt L2 entry, first image", "-s bad.qcow2 u.qcow2", b -> b.unalignedTwin(1)),
+            c("corrupt L2 entry at index 0 (%#x prints 0 as 0)", "u.qcow2 bad.qcow2", b -> b.unalignedTwin(0)),
             c("both corrupt: the first query that fails is reported", "late.qcow2 early.qcow2", b -> {
                 b.qcow2("late.qcow2", "4M", "", "write -P 0x11 0 256k");
                 b.unalignL2Entry("late.qcow2", 3);
@@ -200,13 +182,11 @@ class CompareDifferentialTest {
                 b.unalignL2Entry("early.qcow2", 1);
             }),
             c("unaligned L2 table offset (L1 index 0)", "u.qcow2 bad.qcow2", b -> {
-                b.qcow2("u.qcow2", "4M", "", "write -P 0x11 0 64k");
-                b.qcow2("bad.qcow2", "4M", "", "write -P 0x11 0 64k");
+                b.twins("u.qcow2", "bad.qcow2");
                 b.l1Entry("bad.qcow2", 0, e -> e | 0x200);
             }),
             c("strict: unaligned L2 table offset", "-s bad.qcow2 u.qcow2", b -> {
-                b.qcow2("u.qcow2", "4M", "", "write -P 0x11 0 64k");
-                b.qcow2("bad.qcow2", "4M", "", "write -P 0x11 0 64k");
+                b.twins("u.qcow2", "bad.qcow2");
                 b.l1Entry("bad.qcow2", 0, e -> e | 0x200);
             }),
             c("corrupt L2 entry in the longer image's tail (warning, then exit 3)", "u.qcow2 big.qcow2", b -> {
@@ -231,24 +211,20 @@ class CompareDifferentialTest {
             }),
             // reads that fail where block status does not: qemu-img exits 4
             c("compressed cluster that does not decompress, second image (exit 4)", "n.qcow2 bad.qcow2", b -> {
-                b.qcow2("n.qcow2", "4M", "", "write -P 0x11 0 64k", "write -P 0x22 64k 64k");
-                b.img("convert", "-c", "-O", "qcow2", "n.qcow2", "bad.qcow2");
+                b.compressedCopy("bad.qcow2");
                 b.garbleCompressedCluster("bad.qcow2", 1);
             }),
             c("compressed cluster that does not decompress, first image", "bad.qcow2 n.qcow2", b -> {
-                b.qcow2("n.qcow2", "4M", "", "write -P 0x11 0 64k", "write -P 0x22 64k 64k");
-                b.img("convert", "-c", "-O", "qcow2", "n.qcow2", "bad.qcow2");
+                b.compressedCopy("bad.qcow2");
                 b.garbleCompressedCluster("bad.qcow2", 1);
             }),
             c("strict: compressed cluster that does not decompress", "-s bad.qcow2 c.qcow2", b -> {
-                b.qcow2("n.qcow2", "4M", "", "write -P 0x11 0 64k", "write -P 0x22 64k 64k");
-                b.img("convert", "-c", "-O", "qcow2", "n.qcow2", "c.qcow2");
+                b.compressedCopy("c.qcow2");
                 b.img("convert", "-c", "-O", "qcow2", "n.qcow2", "bad.qcow2");
                 b.garbleCompressedCluster("bad.qcow2", 1);
             }),
             c("compressed cluster past the end of the file", "n.qcow2 bad.qcow2", b -> {
-                b.qcow2("n.qcow2", "4M", "", "write -P 0x11 0 64k", "write -P 0x22 64k 64k");
-                b.img("convert", "-c", "-O", "qcow2", "n.qcow2", "bad.qcow2");
+                b.compressedCopy("bad.qcow2");
                 b.compressedClusterAt("bad.qcow2", 1, 1L << 30);
             }),
             c("compressed cluster that does not decompress in the longer image's tail", "u.qcow2 big.qcow2", b -> {
@@ -314,7 +290,6 @@ class CompareDifferentialTest {
     @ParameterizedTest(name = "{0}")
     @MethodSource("builtCases")
     void sameOutputAndExitCodeAsQemuImgOnBuiltImages(String name, String args, Setup setup) {
-        Qemu.assumeAvailable();
         setup.build(new Builder(dir));
         assertSameAsQemuImg(args).run();
     }
@@ -322,7 +297,6 @@ class CompareDifferentialTest {
     /** An empty file name: QEMU's file driver wants one. */
     @org.junit.jupiter.api.Test
     void emptyFileName() {
-        Qemu.assumeAvailable();
         new Builder(dir).qcow2("a.qcow2", "4M", "");
         assertSameAsQemuImg("a.qcow2", "").run();
         assertSameAsQemuImg("", "a.qcow2").run();
@@ -335,7 +309,6 @@ class CompareDifferentialTest {
      */
     @org.junit.jupiter.api.Test
     void imagesHeldByAWriter() throws Exception {
-        Qemu.assumeAvailable();
         Builder b = new Builder(dir);
         b.qcow2("a.qcow2", "4M", "", "write -P 0x11 0 64k");
         b.qcow2("held.qcow2", "4M", "", "write -P 0x11 0 64k");
@@ -343,40 +316,15 @@ class CompareDifferentialTest {
         b.img("create", "-q", "-f", "qcow2", "-b", "held.qcow2", "-F", "qcow2", "over-qcow2.qcow2", "4M");
         b.img("create", "-q", "-f", "qcow2", "-b", "held.raw", "-F", "raw", "over-raw.qcow2", "4M");
         b.qcow2("e.qcow2", "4M", "data_file=held.data", "write -P 0x11 0 64k");
-        List<Process> holders = new ArrayList<>();
-        try {
-            holders.add(hold("qcow2", "held.qcow2"));
-            holders.add(hold("raw", "held.raw"));
-            holders.add(hold("raw", "held.data"));
+        try (Qemu.Holder qcow2 = Qemu.holdForWriting(dir, "qcow2", "held.qcow2");
+             Qemu.Holder raw = Qemu.holdForWriting(dir, "raw", "held.raw");
+             Qemu.Holder data = Qemu.holdForWriting(dir, "raw", "held.data")) {
             for (String args : List.of("a.qcow2 held.qcow2", "held.qcow2 a.qcow2", "-U a.qcow2 held.qcow2",
                     "a.qcow2 held.raw", "over-qcow2.qcow2 a.qcow2", "-s over-qcow2.qcow2 a.qcow2",
                     "-U over-qcow2.qcow2 a.qcow2", "a.qcow2 over-raw.qcow2", "e.qcow2 a.qcow2")) {
                 assertSameAsQemuImg(args.split(" ")).run();
             }
-        } finally {
-            for (Process p : holders) {
-                p.destroy();
-                p.waitFor(10, java.util.concurrent.TimeUnit.SECONDS);
-            }
         }
-    }
-
-    /** Starts qemu-io holding {@code name} open for writing, and waits until it has taken its locks. */
-    private Process hold(String format, String name) throws Exception {
-        Process p = new ProcessBuilder("qemu-io", "-f", format, "-c", "sleep 60000", name)
-                .directory(dir.toFile()).redirectErrorStream(true)
-                .redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
-        long ino = ((Number) java.nio.file.Files.getAttribute(dir.resolve(name), "unix:ino")).longValue();
-        for (int i = 0; i < 200; i++) {
-            for (String l : java.nio.file.Files.readAllLines(Path.of("/proc/locks"))) {
-                if (l.contains(":" + ino + " ")) {
-                    return p;
-                }
-            }
-            Thread.sleep(50);
-        }
-        p.destroy();
-        throw new IllegalStateException("qemu-io did not lock " + name);
     }
 
     /** Compares exit code and stdout; the returned check compares stderr too, but for the program's name. */
@@ -410,8 +358,7 @@ class CompareDifferentialTest {
         }
 
         void img(String... args) {
-            Qemu.Result r = Qemu.img(dir, args);
-            assertThat(r.exitCode()).as("qemu-img " + String.join(" ", args) + ": " + r.err()).isZero();
+            Qemu.imgOk(dir, args);
         }
 
         /** A qcow2 image with creation options {@code opts} (may be empty), then qemu-io commands on it. */
@@ -422,16 +369,27 @@ class CompareDifferentialTest {
                 img("create", "-q", "-f", "qcow2", "-o", opts, name, size);
             }
             if (io.length > 0) {
-                List<String> args = new ArrayList<>();
-                for (String cmd : io) {
-                    args.add("-c");
-                    args.add(cmd);
-                }
-                args.add(name);
-                Qemu.Result r = Qemu.io(dir, args.toArray(String[]::new));
-                assertThat(r.exitCode()).as("qemu-io " + args + ": " + r.err()).isZero();
-                assertThat(r.out()).as("qemu-io " + args).doesNotContain("failed");
+                Qemu.Result r = Qemu.ioOk(dir, name, io);
+                assertThat(r.out()).as("qemu-io " + List.of(io)).doesNotContain("failed");
             }
+        }
+
+        /** Two equal 4 MiB images, 64 KiB of data at the start of each (one is then damaged). */
+        void twins(String first, String second) {
+            qcow2(first, "4M", "", "write -P 0x11 0 64k");
+            qcow2(second, "4M", "", "write -P 0x11 0 64k");
+        }
+
+        /** u.qcow2 and bad.qcow2 as {@link #twins}, L2 entry {@code index} of bad.qcow2 then unaligned. */
+        void unalignedTwin(int index) {
+            twins("u.qcow2", "bad.qcow2");
+            unalignL2Entry("bad.qcow2", index);
+        }
+
+        /** n.qcow2 (two clusters of data) and {@code name}, a compressed copy of it. */
+        void compressedCopy(String name) {
+            qcow2("n.qcow2", "4M", "", "write -P 0x11 0 64k", "write -P 0x22 64k 64k");
+            img("convert", "-c", "-O", "qcow2", "n.qcow2", name);
         }
 
         /** Points L2 entry {@code index} of the first L2 table at an unaligned host offset (QEMU: corrupt). */
@@ -475,23 +433,15 @@ class CompareDifferentialTest {
         }
 
         private long firstL2Table(String name) {
-            long l2 = readLong(name, readLong(name, 40)) & 0x00ff_ffff_ffff_fe00L;
-            assertThat(l2).as("L2 table of " + name).isNotZero();
-            return l2;
+            return ImageBytes.firstL2Table(dir.resolve(name));
         }
 
         private long readLong(String name, long at) {
-            try (java.nio.channels.FileChannel f = java.nio.channels.FileChannel.open(dir.resolve(name))) {
-                java.nio.ByteBuffer b = java.nio.ByteBuffer.allocate(8);
-                f.read(b, at);
-                return b.flip().getLong();
-            } catch (java.io.IOException e) {
-                throw new java.io.UncheckedIOException(e);
-            }
+            return ImageBytes.readLong(dir.resolve(name), at);
         }
 
         private void writeLong(String name, long at, long value) {
-            patch(name, at, java.nio.ByteBuffer.allocate(8).putLong(value).array());
+            ImageBytes.writeLong(dir.resolve(name), at, value);
         }
 
         /** Writes {@code bytes} at {@code at} (each int one byte). */
@@ -504,54 +454,41 @@ class CompareDifferentialTest {
         }
 
         void patch(String name, long at, byte[] bytes) {
-            try (java.nio.channels.FileChannel f = java.nio.channels.FileChannel.open(dir.resolve(name),
-                    java.nio.file.StandardOpenOption.WRITE)) {
-                f.write(java.nio.ByteBuffer.wrap(bytes), at);
-            } catch (java.io.IOException e) {
-                throw new java.io.UncheckedIOException(e);
-            }
+            ImageBytes.write(dir.resolve(name), at, bytes);
         }
 
         void file(String name, String content) {
-            try {
-                java.nio.file.Files.writeString(dir.resolve(name), content);
-            } catch (java.io.IOException e) {
-                throw new java.io.UncheckedIOException(e);
-            }
+            unchecked(() -> Files.writeString(dir.resolve(name), content));
         }
 
         void dir(String name) {
-            try {
-                java.nio.file.Files.createDirectories(dir.resolve(name));
-            } catch (java.io.IOException e) {
-                throw new java.io.UncheckedIOException(e);
-            }
+            unchecked(() -> Files.createDirectories(dir.resolve(name)));
         }
 
         void symlink(String name, String target) {
-            try {
-                java.nio.file.Files.createSymbolicLink(dir.resolve(name), Path.of(target));
-            } catch (java.io.IOException e) {
-                throw new java.io.UncheckedIOException(e);
-            }
+            unchecked(() -> Files.createSymbolicLink(dir.resolve(name), Path.of(target)));
         }
 
         void delete(String name) {
-            try {
-                java.nio.file.Files.delete(dir.resolve(name));
-            } catch (java.io.IOException e) {
-                throw new java.io.UncheckedIOException(e);
-            }
+            unchecked(() -> Files.delete(dir.resolve(name)));
         }
 
         /** A raw file of {@code length} random bytes. */
         void raw(String name, int length) {
             byte[] b = new byte[length];
             random.nextBytes(b);
+            unchecked(() -> Files.write(dir.resolve(name), b));
+        }
+
+        private interface FileAction {
+            void run() throws IOException;
+        }
+
+        private static void unchecked(FileAction a) {
             try {
-                java.nio.file.Files.write(dir.resolve(name), b);
-            } catch (java.io.IOException e) {
-                throw new java.io.UncheckedIOException(e);
+                a.run();
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
             }
         }
     }

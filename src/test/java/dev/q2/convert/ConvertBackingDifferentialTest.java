@@ -2,21 +2,16 @@ package dev.q2.convert;
 
 import dev.q2.testutil.Cli;
 import dev.q2.testutil.Qemu;
-import dev.q2.testutil.TwoFolders;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
 import java.io.IOException;
-import java.io.RandomAccessFile;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Random;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -27,73 +22,16 @@ import static org.assertj.core.api.Assertions.assertThat;
  * its own copy of the inputs, so names inside the images (data files) are the same.
  */
 @Tag("qemu")
-class ConvertBackingDifferentialTest {
+class ConvertBackingDifferentialTest extends TwoFolderConvertTest {
     private static final long SIZE = 6L << 20;
-
-    @TempDir
-    Path dir;
-    private Path q;
-    private Path o;
-    private TwoFolders both;
-
-    @BeforeEach
-    void setUp() throws IOException {
-        Qemu.assumeAvailable();
-        both = TwoFolders.in(dir);
-        q = both.qemu();
-        o = both.q2();
-    }
-
-    // ------------------------------------------------------------------ inputs (made in q/, copied to o/)
-
-    private void img(String... args) {
-        both.img(args);
-    }
 
     private void io(String image, String... cmds) {
         both.io(image.endsWith(".raw") ? "raw" : null, image, cmds);
     }
 
-    // Inputs are made in both q/ and o/ by the same commands: a copy would not keep holes and zero clusters as
-    // they are, and they are what the source's block status (and so the conversion) goes by.
-
-    /** base.qcow2 (data in its first 5 MiB) <- mid.qcow2 <- top.qcow2, with data, zeros and discards in each. */
-    private void chain(String baseOpts) {
-        img("create", "-q", "-f", "qcow2", "-o", baseOpts, "base.qcow2", Long.toString(SIZE));
-        io("base.qcow2", "write -P 0x11 0 5M");
-        img("create", "-q", "-f", "qcow2", "-b", "base.qcow2", "-F", "qcow2", "mid.qcow2", Long.toString(SIZE));
-        io("mid.qcow2", "write -P 0x22 64k 64k", "write -z 256k 128k", "write -P 0 512k 64k",
-                "write -P 0x23 1M 4k", "discard 2M 64k", "write -P 0x24 5M 100k");
-        img("create", "-q", "-f", "qcow2", "-b", "mid.qcow2", "-F", "qcow2", "top.qcow2", Long.toString(SIZE));
-        io("top.qcow2", "write -P 0x33 128k 64k", "write -z 1M 3k", "write -P 0x34 3000k 7k",
-                "write -z 4M 256k", "write -P 0 5200k 8k");
-    }
-
     /** A sparse raw file with data, zeros written as data, short zero gaps and holes, not 512-aligned in size. */
     private void rawSource(String name, long seed) throws IOException {
-        rawSource(q.resolve(name), seed);
-        rawSource(o.resolve(name), seed);
-    }
-
-    private static void rawSource(Path file, long seed) throws IOException {
-        Random rnd = new Random(seed);
-        try (RandomAccessFile f = new RandomAccessFile(file.toFile(), "rw")) {
-            f.setLength(SIZE - 300);
-            for (int i = 0; i < 40; i++) {
-                long at = (long) (rnd.nextDouble() * (SIZE - 200_000));
-                byte[] b = new byte[1 + rnd.nextInt(150_000)];
-                int kind = rnd.nextInt(4);
-                if (kind > 0) {
-                    rnd.nextBytes(b);
-                    if (kind == 2) {
-                        java.util.Arrays.fill(b, b.length / 3, b.length / 3 + rnd.nextInt(b.length / 2 + 1),
-                                (byte) 0);
-                    }
-                }
-                f.seek(at);
-                f.write(b);
-            }
-        }
+        randomRaw(name, SIZE - 300, SIZE, seed);
     }
 
     // ------------------------------------------------------------------ the comparison
@@ -109,10 +47,8 @@ class ConvertBackingDifferentialTest {
         a.addAll(List.of(args));
         a.add(source);
         a.add("out.qcow2");
-        Qemu.Result qr = Qemu.img(q, a.toArray(String[]::new));
-        Cli.Result or = Cli.runIn(o, a.toArray(String[]::new));
         String what = String.join(" ", a);
-        assertThat(or.exitCode()).as(what + ": " + or.err() + " / qemu-img: " + qr.err()).isEqualTo(qr.exitCode());
+        Qemu.Result qr = runBoth(a.toArray(String[]::new));
         assertThat(qr.exitCode()).as(what + ": " + qr.err()).isZero();
         Qemu.Result check = Qemu.img(o, "check", "out.qcow2");
         assertThat(check.exitCode()).as(what + ": " + check.out() + check.err()).isZero();
@@ -145,20 +81,20 @@ class ConvertBackingDifferentialTest {
     @CsvSource(delimiter = '|', value = {"cluster_size=64k", "cluster_size=4k", "extended_l2=on",
         "cluster_size=128k,extended_l2=on", "compat=0.10", "lazy_refcounts=on,refcount_bits=1"})
     void chainOfTwo(String targetOpts) throws IOException {
-        chain("cluster_size=64k");
+        chain("cluster_size=64k", SIZE);
         convertBoth("mid.qcow2", true, "-O", "qcow2", "-o", targetOpts, "-B", "base.qcow2", "-F", "qcow2");
     }
 
     @Test
     void chainOfThreeOnTheSourcesBackingFile() throws IOException {
-        chain("cluster_size=16k");
+        chain("cluster_size=16k", SIZE);
         convertBoth("top.qcow2", true, "-O", "qcow2", "-B", "mid.qcow2", "-F", "qcow2");
     }
 
     @Test
     void chainOfThreeOnTheBaseCopiesOnlyTheTopLayer() throws IOException {
         // qemu-img -B copies what the source's top layer allocates; mid.qcow2's data is not copied
-        chain("cluster_size=64k");
+        chain("cluster_size=64k", SIZE);
         convertBoth("top.qcow2", false, "-O", "qcow2", "-o", "backing_file=base.qcow2,backing_fmt=qcow2");
         Qemu.Result vs = Qemu.img(o, "compare", "top.qcow2", "out.qcow2");
         assertThat(vs.exitCode()).as(vs.out()).isEqualTo(1);
@@ -166,7 +102,7 @@ class ConvertBackingDifferentialTest {
 
     @Test
     void chainWithoutBackingForTheTargetIsFlattened() throws IOException {
-        chain("cluster_size=64k");
+        chain("cluster_size=64k", SIZE);
         convertBoth("top.qcow2", true, "-O", "qcow2", "-o", "cluster_size=32k");
     }
 
@@ -185,7 +121,7 @@ class ConvertBackingDifferentialTest {
 
     @Test
     void shortQcow2BackingFile() throws IOException {
-        chain("cluster_size=64k");
+        chain("cluster_size=64k", SIZE);
         img("create", "-q", "-f", "qcow2", "short.qcow2", "1000448");
         io("short.qcow2", "write -P 0x77 0 900k");
         convertBoth("top.qcow2", false, "-O", "qcow2", "-B", "short.qcow2", "-F", "qcow2");
@@ -195,7 +131,7 @@ class ConvertBackingDifferentialTest {
     @CsvSource(delimiter = '|', value = {"mid.qcow2|cluster_size=64k", "top.qcow2|cluster_size=16k",
         "src.raw|compression_type=zstd", "src.raw|cluster_size=512"})
     void compressedTargetsWithABackingFile(String source, String targetOpts) throws IOException {
-        chain("cluster_size=64k");
+        chain("cluster_size=64k", SIZE);
         rawSource("src.raw", 7);
         String backing = source.equals("top.qcow2") ? "mid.qcow2" : "base.qcow2";
         convertBoth(source, !source.endsWith(".raw"), "-c", "-O", "qcow2", "-o", targetOpts, "-B", backing,
@@ -215,7 +151,7 @@ class ConvertBackingDifferentialTest {
 
     @Test
     void dataFileTargetWithABackingFile() throws IOException {
-        chain("cluster_size=64k");
+        chain("cluster_size=64k", SIZE);
         convertBoth("mid.qcow2", true, "-O", "qcow2", "-o", "data_file=out.data", "-B", "base.qcow2", "-F",
                 "qcow2");
     }
@@ -223,7 +159,7 @@ class ConvertBackingDifferentialTest {
     @ParameterizedTest(name = "-n {0}")
     @CsvSource(delimiter = '|', value = {"none", "--target-is-zero", "-B"})
     void intoAnExistingTarget(String flag) throws IOException {
-        chain("cluster_size=64k");
+        chain("cluster_size=64k", SIZE);
         rawSource("src.raw", 11);
         img("create", "-q", "-f", "qcow2", "-o", "cluster_size=32k", "out.qcow2", Long.toString(SIZE + (1 << 20)));
         if (!flag.equals("--target-is-zero")) {

@@ -1,11 +1,7 @@
 package dev.q2.convert;
 
-import dev.q2.testutil.Cli;
 import dev.q2.testutil.Qemu;
-import dev.q2.testutil.TwoFolders;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Tag;
-import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -29,28 +25,8 @@ import static org.assertj.core.api.Assertions.assertThat;
  * folder, on inputs made there by the same commands.
  */
 @Tag("qemu")
-class ConvertOptionsDifferentialTest {
+class ConvertOptionsDifferentialTest extends TwoFolderConvertTest {
     private static final long SIZE = 4L << 20;
-
-    @TempDir
-    Path dir;
-    private Path q;
-    private Path o;
-    private TwoFolders both;
-
-    @BeforeEach
-    void setUp() throws IOException {
-        Qemu.assumeAvailable();
-        both = TwoFolders.in(dir);
-        q = both.qemu();
-        o = both.q2();
-    }
-
-    // ------------------------------------------------------------------ inputs, made the same way in q/ and o/
-
-    private void img(String... args) {
-        both.img(args);
-    }
 
     private void io(String format, String image, String... cmds) {
         both.io(format, image, cmds);
@@ -80,19 +56,7 @@ class ConvertOptionsDifferentialTest {
 
     /** An existing raw target of 0xaa bytes with a hole, so that both kinds of area are overwritten. */
     private void rawTarget(String name) throws IOException {
-        byte[] chunk = new byte[1 << 20];
-        Arrays.fill(chunk, (byte) 0xaa);
-        for (Path d : List.of(q, o)) {
-            try (RandomAccessFile f = new RandomAccessFile(d.resolve(name).toFile(), "rw")) {
-                f.setLength(SIZE);
-                for (long at = 0; at < SIZE; at += chunk.length) {
-                    if (at != (2L << 20)) {
-                        f.seek(at);
-                        f.write(chunk);
-                    }
-                }
-            }
-        }
+        target(name, SIZE, 2L << 20);
     }
 
     // ------------------------------------------------------------------ the comparison
@@ -105,17 +69,6 @@ class ConvertOptionsDifferentialTest {
         a.add(source);
         a.add(target);
         return a.toArray(String[]::new);
-    }
-
-    /** Runs both tools; the same exit code, stdout and stderr. */
-    private Qemu.Result runBoth(String... a) {
-        String what = String.join(" ", a);
-        Qemu.Result qr = Qemu.img(q, a);
-        Cli.Result or = Cli.runIn(o, a);
-        assertThat(or.exitCode()).as(what + ": " + or.err() + " / qemu-img: " + qr.err()).isEqualTo(qr.exitCode());
-        assertThat(or.out()).as(what).isEqualTo(qr.out());
-        assertThat(or.err()).as(what).isEqualTo(qr.err().replace("qemu-img: ", "q2: "));
-        return qr;
     }
 
     /** Converts by both tools and checks the targets: same guest data, same map. */

@@ -2,11 +2,8 @@ package dev.q2.convert;
 
 import dev.q2.testutil.Cli;
 import dev.q2.testutil.Qemu;
-import dev.q2.testutil.TwoFolders;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
@@ -18,7 +15,6 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
-import java.util.Random;
 import java.util.concurrent.TimeUnit;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -32,43 +28,11 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
  * by the same commands (a copy would not keep holes and zero clusters as they are).
  */
 @Tag("qemu")
-class ConvertRawTargetDifferentialTest {
+class ConvertRawTargetDifferentialTest extends TwoFolderConvertTest {
     private static final long SIZE = 6L << 20;
-
-    @TempDir
-    Path dir;
-    private Path q;
-    private Path o;
-    private TwoFolders both;
-
-    @BeforeEach
-    void setUp() throws IOException {
-        Qemu.assumeAvailable();
-        both = TwoFolders.in(dir);
-        q = both.qemu();
-        o = both.q2();
-    }
-
-    // ------------------------------------------------------------------ inputs, made the same way in q/ and o/
-
-    private void img(String... args) {
-        both.img(args);
-    }
 
     private void io(String image, String... cmds) {
         both.io(null, image, cmds);
-    }
-
-    /** base.qcow2 (data in its first 5 MiB) <- mid.qcow2 <- top.qcow2, with data, zeros and discards in each. */
-    private void chain() {
-        img("create", "-q", "-f", "qcow2", "base.qcow2", Long.toString(SIZE));
-        io("base.qcow2", "write -P 0x11 0 5M");
-        img("create", "-q", "-f", "qcow2", "-b", "base.qcow2", "-F", "qcow2", "mid.qcow2", Long.toString(SIZE));
-        io("mid.qcow2", "write -P 0x22 64k 64k", "write -z 256k 128k", "write -P 0 512k 64k",
-                "write -P 0x23 1M 4k", "discard 2M 64k", "write -P 0x24 5M 100k");
-        img("create", "-q", "-f", "qcow2", "-b", "mid.qcow2", "-F", "qcow2", "top.qcow2", Long.toString(SIZE));
-        io("top.qcow2", "write -P 0x33 128k 64k", "write -z 1M 3k", "write -P 0x34 3000k 7k",
-                "write -z 4M 256k", "write -P 0 5200k 8k");
     }
 
     /** A qcow2 image without a backing file: data, zero clusters, zeros written as data, unallocated areas. */
@@ -81,47 +45,12 @@ class ConvertRawTargetDifferentialTest {
 
     /** A sparse raw file with data, zeros written as data, short zero gaps and holes, not 512-aligned in size. */
     private void rawSource(String name, long size, long seed) throws IOException {
+        randomRaw(name, size, size, seed);
         for (Path d : List.of(q, o)) {
-            Random rnd = new Random(seed);
             try (RandomAccessFile f = new RandomAccessFile(d.resolve(name).toFile(), "rw")) {
-                f.setLength(size);
-                for (int i = 0; i < 40; i++) {
-                    long at = (long) (rnd.nextDouble() * (size - 200_000));
-                    byte[] b = new byte[1 + rnd.nextInt(150_000)];
-                    int kind = rnd.nextInt(4);
-                    if (kind > 0) {
-                        rnd.nextBytes(b);
-                        if (kind == 2) {
-                            Arrays.fill(b, b.length / 3, b.length / 3 + rnd.nextInt(b.length / 2 + 1), (byte) 0);
-                        }
-                    }
-                    f.seek(at);
-                    f.write(b);
-                }
                 // the last partial sector holds data, so the target's last sector is written whole
                 f.seek(size - 10);
                 f.write(new byte[] {1, 2, 3, 4, 5, 6, 7, 8, 9, 10});
-            }
-        }
-    }
-
-    /**
-     * The existing target: {@code size} bytes of 0xaa except a hole from {@code holeAt} for 1 MiB (none when
-     * negative), so both kinds of area are overwritten and kept.
-     */
-    private void target(String name, long size, long holeAt) throws IOException {
-        byte[] chunk = new byte[1 << 20];
-        Arrays.fill(chunk, (byte) 0xaa);
-        for (Path d : List.of(q, o)) {
-            try (RandomAccessFile f = new RandomAccessFile(d.resolve(name).toFile(), "rw")) {
-                f.setLength(size);
-                for (long at = 0; at < size; at += chunk.length) {
-                    if (holeAt >= 0 && at >= holeAt && at < holeAt + (1 << 20)) {
-                        continue;
-                    }
-                    f.seek(at);
-                    f.write(chunk, 0, (int) Math.min(chunk.length, size - at));
-                }
             }
         }
     }
@@ -132,13 +61,8 @@ class ConvertRawTargetDifferentialTest {
     private Qemu.Result convertBoth(String target, String... args) throws IOException {
         List<String> a = new ArrayList<>(List.of("convert"));
         a.addAll(List.of(args));
-        String what = String.join(" ", a);
-        Qemu.Result qr = Qemu.img(q, a.toArray(String[]::new));
-        Cli.Result or = Cli.runIn(o, a.toArray(String[]::new));
-        assertThat(or.exitCode()).as(what + ": " + or.err() + " / qemu-img: " + qr.err()).isEqualTo(qr.exitCode());
-        assertThat(or.out()).as(what).isEqualTo(qr.out());
-        assertThat(or.err()).as(what).isEqualTo(qr.err().replace("qemu-img: ", "q2: "));
-        sameTarget(what, q.resolve(target), o.resolve(target));
+        Qemu.Result qr = runBoth(a.toArray(String[]::new));
+        sameTarget(String.join(" ", a), q.resolve(target), o.resolve(target));
         return qr;
     }
 
@@ -211,7 +135,7 @@ class ConvertRawTargetDifferentialTest {
         "-n -B nope.qcow2",
     })
     void backingChain(String flags) throws IOException {
-        chain();
+        chain(null, SIZE);
         target("out.raw", SIZE + (1 << 20), 1L << 20);
         List<String> args = new ArrayList<>(List.of(flags.split(" ")));
         args.addAll(List.of("top.qcow2", "out.raw"));
@@ -237,7 +161,7 @@ class ConvertRawTargetDifferentialTest {
     @Test
     void largeSparseTargetKeepsItsTail() throws IOException {
         // a disk-sized target: 1 GiB, mostly a hole, with data where the source ends and at its own end
-        chain();
+        chain(null, SIZE);
         for (Path d : List.of(q, o)) {
             try (RandomAccessFile f = new RandomAccessFile(d.resolve("disk.raw").toFile(), "rw")) {
                 f.setLength(1L << 30);
@@ -285,16 +209,11 @@ class ConvertRawTargetDifferentialTest {
     @Test
     void aTargetHeldByAWriterThatSharesIsWritten() throws Exception {
         // qemu-io takes "consistent read" and "write" and shares everything: qemu-img convert -n writes anyway
-        chain();
+        chain(null, SIZE);
         target("out.raw", SIZE, -1);
-        List<Process> holders = new ArrayList<>();
-        try {
-            for (Path d : List.of(q, o)) {
-                holders.add(hold(d, "out.raw", "qemu-io", "-f", "raw", "-c", "sleep 60000", "out.raw"));
-            }
+        try (Qemu.Holder a = Qemu.holdForWriting(q, "raw", "out.raw");
+             Qemu.Holder b = Qemu.holdForWriting(o, "raw", "out.raw")) {
             convertBoth("out.raw", "-n", "top.qcow2", "out.raw");
-        } finally {
-            release(holders);
         }
     }
 
@@ -302,36 +221,24 @@ class ConvertRawTargetDifferentialTest {
     void aTargetHeldByAReaderThatRefusesWritersIsRefused() throws Exception {
         // the source of a running qemu-img convert refuses to share "write": the target cannot be opened (-U only
         // applies to the source)
-        chain();
+        chain(null, SIZE);
         target("out.raw", SIZE, -1);
-        List<Process> holders = new ArrayList<>();
-        try {
-            for (Path d : List.of(q, o)) {
-                holders.add(hold(d, "out.raw", "qemu-img", "convert", "-r", "4096", "-f", "raw", "-O", "raw",
-                        "out.raw", "slow.raw"));
-            }
+        String[] reader = {"qemu-img", "convert", "-r", "4096", "-f", "raw", "-O", "raw", "out.raw", "slow.raw"};
+        try (Qemu.Holder a = Qemu.hold(q, "out.raw", reader); Qemu.Holder b = Qemu.hold(o, "out.raw", reader)) {
             Qemu.Result r = convertBoth("out.raw", "-n", "-U", "top.qcow2", "out.raw");
             assertThat(r.exitCode()).isEqualTo(1);
             assertThat(r.err()).contains("Failed to get \"write\" lock");
-        } finally {
-            release(holders);
         }
     }
 
     @Test
     void aQcow2TargetHeldByQemuIoIsRefused() throws Exception {
         // unlike raw, the qcow2 driver does not share writes to its file: qemu-io's hold refuses -n -O qcow2
-        chain();
+        chain(null, SIZE);
         img("create", "-q", "-f", "qcow2", "out.qcow2", Long.toString(SIZE));
-        List<Process> holders = new ArrayList<>();
-        try {
-            for (Path d : List.of(q, o)) {
-                holders.add(hold(d, "out.qcow2", "qemu-io", "-c", "sleep 60000", "out.qcow2"));
-            }
+        try (Qemu.Holder a = Qemu.holdForWriting(q, "out.qcow2"); Qemu.Holder b = Qemu.holdForWriting(o, "out.qcow2")) {
             Qemu.Result r = convertBoth("out.qcow2", "-n", "-O", "qcow2", "top.qcow2", "out.qcow2");
             assertThat(r.exitCode()).isEqualTo(1);
-        } finally {
-            release(holders);
         }
     }
 
@@ -350,7 +257,7 @@ class ConvertRawTargetDifferentialTest {
         "-O raw top.qcow2 mid.qcow2",
     })
     void ontoTheSourceOrItsBackingFile(String argLine) throws IOException {
-        chain();
+        chain(null, SIZE);
         rawSource("src.raw", SIZE, 5);
         img("create", "-q", "-f", "qcow2", "-b", "src.raw", "-F", "raw", "onraw.qcow2", Long.toString(SIZE));
         List<String> args = List.of(argLine.split(" "));
@@ -362,37 +269,13 @@ class ConvertRawTargetDifferentialTest {
         assertThat(Files.readAllBytes(o.resolve(target))).isEqualTo(before);
     }
 
-    /** Starts a process that opens {@code image} in {@code d} and waits until it has taken its locks. */
-    private static Process hold(Path d, String image, String... cmd) throws Exception {
-        Process p = new ProcessBuilder(cmd).directory(d.toFile()).redirectErrorStream(true)
-                .redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
-        long ino = ((Number) Files.getAttribute(d.resolve(image), "unix:ino")).longValue();
-        for (int i = 0; i < 200; i++) {
-            for (String l : Files.readAllLines(Path.of("/proc/locks"), StandardCharsets.US_ASCII)) {
-                if (l.contains(":" + ino + " ")) {
-                    return p;
-                }
-            }
-            Thread.sleep(25);
-        }
-        p.destroy();
-        throw new IllegalStateException(String.join(" ", cmd) + " did not lock " + image);
-    }
-
-    private static void release(List<Process> holders) throws InterruptedException {
-        for (Process p : holders) {
-            p.destroy();
-            p.waitFor(10, TimeUnit.SECONDS);
-        }
-    }
-
     // ------------------------------------------------------------------ a block device
 
     @Test
     void aLoopDeviceTarget() throws Exception {
         // Runs where loop devices can be attached (root); each tool writes its own device, whose backing file
         // gets the same bytes and the same holes (hole punching on a loop device punches its file).
-        chain();
+        chain(null, SIZE);
         target("dev.img", 8L << 20, -1);
         String qDev = attachLoop(q.resolve("dev.img"));
         assumeTrue(qDev != null, "cannot attach a loop device here");

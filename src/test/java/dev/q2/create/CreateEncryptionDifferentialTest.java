@@ -2,6 +2,7 @@ package dev.q2.create;
 
 import dev.q2.testutil.Cli;
 import dev.q2.testutil.Qemu;
+import dev.q2.testutil.TwoFolders;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -13,7 +14,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.stream.Stream;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -27,27 +27,11 @@ class CreateEncryptionDifferentialTest {
     @TempDir
     Path tmp;
 
-    private int n;
-
     private void compare(String... args) throws IOException {
         Qemu.assumeAvailable();
-        Path q = Files.createDirectory(tmp.resolve("q" + n));
-        Path ours = Files.createDirectory(tmp.resolve("o" + n++));
         List<String> full = new ArrayList<>(List.of("create", "-f", "qcow2"));
         full.addAll(List.of(args));
-        Qemu.Result expected = Qemu.img(q, full.toArray(String[]::new));
-        Cli.Result actual = Cli.runIn(ours, full.toArray(String[]::new));
-        String what = List.of(args).toString();
-        assertThat(actual.exitCode()).as(what).isEqualTo(expected.exitCode());
-        assertThat(actual.out()).as(what).isEqualTo(expected.out());
-        assertThat(actual.err()).as(what).isEqualTo(expected.err().replace("qemu-img: ", "q2: "));
-        try (Stream<Path> a = Files.list(q); Stream<Path> b = Files.list(ours)) {
-            List<String> theirs = a.map(p -> p.getFileName().toString()).sorted().toList();
-            assertThat(b.map(p -> p.getFileName().toString()).sorted().toList()).as(what).isEqualTo(theirs);
-            for (String f : theirs) {
-                assertThat(Files.mismatch(q.resolve(f), ours.resolve(f))).as(what + " " + f).isEqualTo(-1L);
-            }
-        }
+        TwoFolders.sameInNewFolders(tmp, full.toArray(String[]::new));
     }
 
     @ParameterizedTest(name = "-o {0}")

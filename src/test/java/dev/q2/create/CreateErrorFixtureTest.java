@@ -10,7 +10,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.stream.IntStream;
 import java.util.stream.Stream;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -24,24 +23,21 @@ class CreateErrorFixtureTest {
     Path dir;
 
     static Stream<Integer> cases() {
-        int n = Fixtures.lines(Fixtures.root().resolve("create-errors.txt")).size();
-        return IntStream.rangeClosed(1, n).boxed();
+        return Fixtures.lineNumbers("create-errors.txt");
     }
 
     @ParameterizedTest(name = "create error {0}")
     @MethodSource("cases")
     void refusedLikeQemuImg(int n) throws Exception {
-        String line = Fixtures.lines(Fixtures.root().resolve("create-errors.txt")).get(n - 1);
-        Path fixture = Fixtures.root().resolve("create-errors").resolve(String.format("%02d", n));
+        String line = Fixtures.line("create-errors.txt", n);
+        Path fixture = Fixtures.numbered("create-errors", n);
         Fixtures.unpack(fixture, dir);
         List<String> before;
         try (var s = Files.list(dir)) {
             before = s.map(p -> p.getFileName().toString()).sorted().toList();
         }
         List<String> args = new ArrayList<>(List.of("create", "-f", "qcow2"));
-        for (String w : Fixtures.shellWords(line)) {
-            args.add(w);
-        }
+        args.addAll(Fixtures.shellWords(line));
         Cli.Result r = Cli.runIn(dir, args.toArray(String[]::new));
 
         String img = "img.qcow2";

@@ -13,7 +13,6 @@ import java.security.MessageDigest;
 import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.List;
-import java.util.stream.IntStream;
 import java.util.stream.Stream;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -27,23 +26,20 @@ class CreateFixtureTest {
     Path dir;
 
     static Stream<Integer> cases() {
-        int n = Fixtures.lines(Fixtures.root().resolve("create-cases.txt")).size();
-        return IntStream.rangeClosed(1, n).boxed();
+        return Fixtures.lineNumbers("create-cases.txt");
     }
 
     @ParameterizedTest(name = "create case {0}")
     @MethodSource("cases")
     void matchesQemuImgByteForByte(int n) throws Exception {
-        String line = Fixtures.lines(Fixtures.root().resolve("create-cases.txt")).get(n - 1);
-        Path fixture = Fixtures.root().resolve("create").resolve(String.format("%02d", n));
+        String line = Fixtures.line("create-cases.txt", n);
+        Path fixture = Fixtures.numbered("create", n);
         Fixtures.unpack(fixture, dir);
         Files.deleteIfExists(dir.resolve("img.qcow2"));
         Files.deleteIfExists(dir.resolve("data.raw"));
 
         List<String> args = new ArrayList<>(List.of("create", "-f", "qcow2"));
-        for (String w : Fixtures.shellWords(line)) {
-            args.add(w);
-        }
+        args.addAll(Fixtures.shellWords(line));
         Cli.Result r = Cli.runIn(dir, args.toArray(String[]::new));
 
         String expectedOut = Fixtures.read(fixture.resolve("stdout"));

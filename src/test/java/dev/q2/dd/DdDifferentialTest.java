@@ -31,29 +31,24 @@ class DdDifferentialTest {
     @TempDir
     Path dir;
 
-    private static void run(Qemu.Result r) {
-        assertThat(r.exitCode()).as(r.out() + r.err()).isZero();
-    }
-
     @BeforeAll
     static void makeInputs() throws Exception {
         if (!Qemu.available()) {
             return;
         }
-        run(Qemu.img(inputs, "create", "-q", "-f", "qcow2", "in.qcow2", "10000000"));
-        run(Qemu.io(inputs, "-c", "write -P 7 0 100k", "-c", "write -P 9 5M 3M", "-c", "write -z 9M 64k",
-                "in.qcow2"));
+        Qemu.imgOk(inputs, "create", "-q", "-f", "qcow2", "in.qcow2", "10000000");
+        Qemu.ioOk(inputs, "in.qcow2", "write -P 7 0 100k", "write -P 9 5M 3M", "write -z 9M 64k");
         byte[] random = new byte[3_000_000];
         new Random(14).nextBytes(random);
         Files.write(inputs.resolve("in.raw"), random);
-        run(Qemu.img(inputs, "create", "-q", "-f", "qcow2", "-b", "in.raw", "-F", "raw", "-o",
-                "cluster_size=4k", "mid.qcow2", "4M"));
-        run(Qemu.io(inputs, "-c", "write -P 3 1M 10k", "mid.qcow2"));
-        run(Qemu.img(inputs, "create", "-q", "-f", "qcow2", "-b", "mid.qcow2", "-F", "qcow2", "-o",
-                "cluster_size=16k,extended_l2=on", "top.qcow2", "6M"));
-        run(Qemu.io(inputs, "-c", "write -P 5 1000k 7k", "-c", "write -P 6 5M 4k", "top.qcow2"));
-        run(Qemu.io(inputs, "-c", "write -c -P 8 2M 64k", "in.qcow2"));
-        run(Qemu.io(inputs, "-c", "write -c -P 9 3M 64k", "in.qcow2"));
+        Qemu.imgOk(inputs, "create", "-q", "-f", "qcow2", "-b", "in.raw", "-F", "raw", "-o",
+                "cluster_size=4k", "mid.qcow2", "4M");
+        Qemu.ioOk(inputs, "mid.qcow2", "write -P 3 1M 10k");
+        Qemu.imgOk(inputs, "create", "-q", "-f", "qcow2", "-b", "mid.qcow2", "-F", "qcow2", "-o",
+                "cluster_size=16k,extended_l2=on", "top.qcow2", "6M");
+        Qemu.ioOk(inputs, "top.qcow2", "write -P 5 1000k 7k", "write -P 6 5M 4k");
+        Qemu.ioOk(inputs, "in.qcow2", "write -c -P 8 2M 64k");
+        Qemu.ioOk(inputs, "in.qcow2", "write -c -P 9 3M 64k");
     }
 
     static Stream<Arguments> cases() {

@@ -17,30 +17,22 @@ import java.nio.file.Path;
 class CheckFuzzTest {
     @FuzzTest(maxDuration = "5m")
     void check(byte[] input) throws Exception {
-        Path img = FuzzImage.write(input);
-        if (img != null) {
-            run(img, CheckMode.NONE);
-        }
+        Q2Errors.onImage(input, img -> run(img, CheckMode.NONE));
     }
 
     @FuzzTest(maxDuration = "5m")
     void repair(byte[] input) throws Exception {
-        Path img = FuzzImage.write(input);
-        if (img != null) {
-            run(img, CheckMode.ALL);
-        }
+        Q2Errors.onImage(input, img -> run(img, CheckMode.ALL));
     }
 
     private static void run(Path img, CheckMode mode) throws Exception {
-        Q2Errors.expect(() -> {
-            try (ImageFile f = mode.repairs() ? ImageFile.openReadWrite(img) : ImageFile.openReadOnly(img)) {
-                CheckReport report = ImageChecker.check(f, mode, CheckListener.NONE);
-                if (report.repaired()) {
-                    CheckPrinter.repairedBanner(report.repairs());
-                }
-                CheckPrinter.human(report.result());
-                CheckPrinter.json(report.result(), "img.qcow2", "qcow2");
+        try (ImageFile f = mode.repairs() ? ImageFile.openReadWrite(img) : ImageFile.openReadOnly(img)) {
+            CheckReport report = ImageChecker.check(f, mode, CheckListener.NONE);
+            if (report.repaired()) {
+                CheckPrinter.repairedBanner(report.repairs());
             }
-        });
+            CheckPrinter.human(report.result());
+            CheckPrinter.json(report.result(), "img.qcow2", "qcow2");
+        }
     }
 }

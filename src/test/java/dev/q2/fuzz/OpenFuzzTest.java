@@ -5,8 +5,6 @@ import dev.q2.image.DiskOptions;
 import dev.q2.image.Qcow2Disk;
 import dev.q2.image.Qcow2Metadata;
 
-import java.nio.file.Path;
-
 /**
  * Fuzzes opening an image: {@code Qcow2Metadata.openMetadata} (as q2 info opens it), {@code Qcow2Metadata.openReadOnly}
  * and {@code Qcow2Disk.open} read-only with its backing chain and data file. Inputs: see {@link FuzzImage}.
@@ -14,22 +12,16 @@ import java.nio.file.Path;
 class OpenFuzzTest {
     @FuzzTest(maxDuration = "5m")
     void open(byte[] input) throws Exception {
-        Path img = FuzzImage.write(input);
-        if (img == null) {
-            return;
-        }
-        Q2Errors.expect(() -> {
+        Q2Errors.onImage(input, img -> {
             try (Qcow2Metadata i = Qcow2Metadata.openMetadata(img)) {
                 i.backingFile();
                 i.dataFile();
             }
-        });
-        Q2Errors.expect(() -> {
+        }, img -> {
             try (Qcow2Metadata i = Qcow2Metadata.openReadOnly(img)) {
                 i.allocatedL2Tables();
             }
-        });
-        Q2Errors.expect(() -> {
+        }, img -> {
             try (Qcow2Disk d = Qcow2Disk.open(img, DiskOptions.readOnly())) {
                 d.size();
             }

@@ -7,6 +7,7 @@ import dev.q2.image.ImageException;
 import dev.q2.map.MapException;
 
 import java.io.IOException;
+import java.nio.file.Path;
 
 /**
  * The fuzz targets' property: only q2's own failures may escape, the ones the command line turns into a one-line
@@ -31,6 +32,25 @@ final class Q2Errors {
             if (!isQ2s(e)) {
                 throw e;
             }
+        }
+    }
+
+    /** A call on the image a fuzz input builds. */
+    interface ImageCall {
+        void run(Path img) throws Exception;
+    }
+
+    /**
+     * Builds the image of {@code input} ({@link FuzzImage#write}; none for an input it skips) and runs each of
+     * {@code calls} on it, each allowed to fail only in q2's own ways.
+     */
+    static void onImage(byte[] input, ImageCall... calls) throws Exception {
+        Path img = FuzzImage.write(input);
+        if (img == null) {
+            return;
+        }
+        for (ImageCall c : calls) {
+            expect(() -> c.run(img));
         }
     }
 

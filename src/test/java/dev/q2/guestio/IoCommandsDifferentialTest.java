@@ -2,6 +2,7 @@ package dev.q2.guestio;
 
 import dev.q2.testutil.Cli;
 import dev.q2.testutil.Qemu;
+import dev.q2.testutil.TwoFolders;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -24,11 +25,10 @@ class IoCommandsDifferentialTest {
     @TempDir
     Path dir;
 
-    private int n;
-
     private void same(String... args) throws Exception {
-        Path q = Files.createDirectory(dir.resolve("q" + n));
-        Path ours = Files.createDirectory(dir.resolve("o" + n++));
+        TwoFolders pair = TwoFolders.next(dir);
+        Path q = pair.qemu();
+        Path ours = pair.q2();
         for (Path d : List.of(q, ours)) {
             Qemu.img(d, "create", "-q", "-f", "qcow2", "t.qcow2", "64M");
             Qemu.io(d, "-c", "write -P 0x11 0 64k", "t.qcow2");
@@ -54,7 +54,7 @@ class IoCommandsDifferentialTest {
      * stderr, the command's usage on stdout, exit 1), the command not run, the image untouched.
      */
     private void refused(String command, char option, String usage) throws Exception {
-        Path ours = Files.createDirectory(dir.resolve("r" + n++));
+        Path ours = TwoFolders.next(dir).q2();
         Qemu.img(ours, "create", "-q", "-f", "qcow2", "t.qcow2", "64M");
         Qemu.io(ours, "-c", "write -P 0x11 0 64k", "t.qcow2");
         byte[] before = Files.readAllBytes(ours.resolve("t.qcow2"));

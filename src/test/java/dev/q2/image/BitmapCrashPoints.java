@@ -1,14 +1,12 @@
 package dev.q2.image;
 
-import dev.q2.format.QcowHeader;
 import dev.q2.io.ImageFile;
 import dev.q2.testutil.BitmapReader;
+import dev.q2.testutil.CrashCopies;
 import dev.q2.testutil.Qemu;
 
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -26,25 +24,29 @@ final class BitmapCrashPoints {
         void apply(PersistentBitmaps pb) throws IOException;
     }
 
+    /**
+     * img.qcow2 in {@code dir}: 64 MiB, 4 KiB clusters, the bitmaps "fine" (512-byte granularity) and "coarse", then
+     * the qemu-io {@code writes}, then the disabled bitmap "off".
+     */
+    static Path threeBitmaps(Path dir, String... writes) {
+        Qemu.imgOk(dir, "create", "-q", "-f", "qcow2", "-o", "cluster_size=4k", "img.qcow2", "64M");
+        Qemu.imgOk(dir, "bitmap", "--add", "-g", "512", "img.qcow2", "fine");
+        Qemu.imgOk(dir, "bitmap", "--add", "img.qcow2", "coarse");
+        Qemu.ioOk(dir, "img.qcow2", writes);
+        Qemu.imgOk(dir, "bitmap", "--add", "--disable", "img.qcow2", "off");
+        return dir.resolve("img.qcow2");
+    }
+
     /** Opens {@code image}'s bitmaps, runs {@code edit}, stores them; returns the copies made at each sync point. */
     static List<Path> record(Path dir, Path image, Edit edit) throws IOException {
-        List<Path> crashes = new ArrayList<>();
+        CrashCopies crashes = new CrashCopies(dir, image);
         try (ImageFile f = ImageFile.openReadWrite(image)) {
             Qcow2Metadata img = Qcow2Metadata.load(f);
-            QcowHeader h = img.header();
-            RefcountAllocator rc = new RefcountAllocator(f, h.clusterBits(), h.refcountOrder(),
-                    h.refcountTableOffset(), img.refcountTable());
-            PersistentBitmaps.Sync snapshot = () -> {
-                f.flush();
-                Path copy = dir.resolve("crash" + crashes.size() + ".qcow2");
-                Files.copy(image, copy);
-                crashes.add(copy);
-            };
-            PersistentBitmaps pb = PersistentBitmaps.open(f, img, rc, snapshot);
+            PersistentBitmaps pb = PersistentBitmaps.open(f, img, CrashCopies.refcounts(f, img), () -> crashes.take(f));
             edit.apply(pb);
             pb.store(pb.header());
         }
-        return crashes;
+        return crashes.copies();
     }
 
     /**

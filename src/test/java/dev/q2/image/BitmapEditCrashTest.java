@@ -1,11 +1,9 @@
 package dev.q2.image;
 
 import dev.q2.testutil.BitmapReader;
-import dev.q2.testutil.Qemu;
-import org.junit.jupiter.api.BeforeEach;
+import dev.q2.testutil.QemuTest;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -23,27 +21,10 @@ import static org.assertj.core.api.Assertions.assertThat;
  * exactly those before or those after the call.
  */
 @Tag("qemu")
-class BitmapEditCrashTest {
-    @TempDir
-    Path dir;
-
-    @BeforeEach
-    void needQemu() {
-        Qemu.assumeAvailable();
-    }
-
-    private static void run(Qemu.Result r) {
-        assertThat(r.exitCode()).as(r.out() + r.err()).isZero();
-    }
-
+class BitmapEditCrashTest extends QemuTest {
     @Test
     void everySyncPointOfAnEditLeavesARepairableImage() throws Exception {
-        Path image = dir.resolve("img.qcow2");
-        run(Qemu.img(dir, "create", "-q", "-f", "qcow2", "-o", "cluster_size=4k", "img.qcow2", "64M"));
-        run(Qemu.img(dir, "bitmap", "--add", "-g", "512", "img.qcow2", "fine"));
-        run(Qemu.img(dir, "bitmap", "--add", "img.qcow2", "coarse"));
-        run(Qemu.io(dir, "-c", "write -P 0x5a 40M 8k", "-c", "write -P 0x33 1M 3M", "img.qcow2"));
-        run(Qemu.img(dir, "bitmap", "--add", "--disable", "img.qcow2", "off"));
+        Path image = BitmapCrashPoints.threeBitmaps(dir, "write -P 0x5a 40M 8k", "write -P 0x33 1M 3M");
         Files.copy(image, dir.resolve("original.qcow2"));
         BitmapReader.Bitmaps before = BitmapReader.read(image);
 
@@ -65,10 +46,10 @@ class BitmapEditCrashTest {
         for (Path crash : crashes) {
             String name = crash.getFileName().toString();
             BitmapCrashPoints.assertSafe(dir, crash, before, after);
-            run(Qemu.img(dir, "check", "-q", "-r", "all", name));
-            run(Qemu.img(dir, "check", name));
-            run(Qemu.img(dir, "compare", "-q", "original.qcow2", name));
+            img("check", "-q", "-r", "all", name);
+            img("check", name);
+            img("compare", "-q", "original.qcow2", name);
         }
-        run(Qemu.img(dir, "check", "img.qcow2"));
+        img("check", "img.qcow2");
     }
 }

@@ -2,16 +2,14 @@ package dev.q2.image;
 
 import dev.q2.testutil.Cli;
 import dev.q2.testutil.Qemu;
-import org.junit.jupiter.api.BeforeEach;
+import dev.q2.testutil.QemuTest;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
 import java.io.IOException;
 import java.io.RandomAccessFile;
 import java.nio.ByteBuffer;
 import java.nio.file.Files;
-import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -28,16 +26,8 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
  * codes compared with the real tools'.
  */
 @Tag("qemu")
-class DamagedImageDifferentialTest {
+class DamagedImageDifferentialTest extends QemuTest {
     private static final long COPIED = 1L << 63;
-
-    @TempDir
-    Path dir;
-
-    @BeforeEach
-    void needQemu() {
-        Qemu.assumeAvailable();
-    }
 
     // ------------------------------------------------------------------ corrupt L2 metadata
 
@@ -45,8 +35,7 @@ class DamagedImageDifferentialTest {
     void unalignedDataCluster() throws IOException {
         // data at 0 and 1M; the entry of 1M (index 16) points 512 bytes into its host cluster
         image("unaligned.qcow2", "4M");
-        long l2 = firstL2Table("unaligned.qcow2");
-        patchLong("unaligned.qcow2", l2 + 8 * 16, readLong("unaligned.qcow2", l2 + 8 * 16) + 0x200);
+        unalignEntry16("unaligned.qcow2", 8);
         everyReadPath("unaligned.qcow2", "Cluster allocation offset 0x60200 unaligned (L2 offset: 0x40000, L2 index: "
                 + "0x10)");
     }
@@ -99,8 +88,7 @@ class DamagedImageDifferentialTest {
     void extendedL2UnalignedDataCluster() throws IOException {
         // extended L2 entries are 16 bytes: the message still names the entry's index in its table
         image("extunal.qcow2", "4M", "-o", "extended_l2=on");
-        long l2 = firstL2Table("extunal.qcow2");
-        patchLong("extunal.qcow2", l2 + 16 * 16, readLong("extunal.qcow2", l2 + 16 * 16) + 0x200);
+        unalignEntry16("extunal.qcow2", 16);
         everyReadPath("extunal.qcow2", "Cluster allocation offset 0x60200 unaligned (L2 offset: 0x40000, L2 index: "
                 + "0x10)");
     }
@@ -341,43 +329,16 @@ class DamagedImageDifferentialTest {
         }
     }
 
+    /** Adds 0x200 to the host offset in the first L2 table's entry 16 (entries of {@code entrySize} bytes). */
+    private void unalignEntry16(String file, int entrySize) {
+        long at = firstL2Table(file) + entrySize * 16;
+        patchLong(file, at, readLong(file, at) + 0x200);
+    }
+
     private static String withoutTimings(String out) {
         return out.lines().filter(l -> !l.contains(" ops; ")).collect(Collectors.joining("\n"));
     }
 
     // ------------------------------------------------------------------ helpers
 
-    private void img(String... args) {
-        Qemu.Result r = Qemu.img(dir, args);
-        assertThat(r.exitCode()).as("qemu-img %s: %s", String.join(" ", args), r.err()).isZero();
-    }
-
-    private void io(String file, String... commands) {
-        List<String> args = new ArrayList<>();
-        for (String c : commands) {
-            args.add("-c");
-            args.add(c);
-        }
-        args.add(file);
-        Qemu.Result r = Qemu.io(dir, args.toArray(String[]::new));
-        assertThat(r.exitCode()).as("qemu-io %s: %s", args, r.err()).isZero();
-    }
-
-    private long firstL2Table(String file) throws IOException {
-        return readLong(file, readLong(file, 40)) & 0x00ff_ffff_ffff_fe00L;
-    }
-
-    private long readLong(String file, long offset) throws IOException {
-        try (RandomAccessFile f = new RandomAccessFile(dir.resolve(file).toFile(), "r")) {
-            f.seek(offset);
-            return f.readLong();
-        }
-    }
-
-    private void patchLong(String file, long offset, long value) throws IOException {
-        try (RandomAccessFile f = new RandomAccessFile(dir.resolve(file).toFile(), "rw")) {
-            f.seek(offset);
-            f.writeLong(value);
-        }
-    }
 }

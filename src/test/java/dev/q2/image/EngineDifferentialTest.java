@@ -3,9 +3,8 @@ package dev.q2.image;
 import dev.q2.testutil.Cli;
 import dev.q2.testutil.Fixtures;
 import dev.q2.testutil.Qemu;
-import org.junit.jupiter.api.BeforeEach;
+import dev.q2.testutil.QemuTest;
 import org.junit.jupiter.api.Tag;
-import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.params.provider.MethodSource;
@@ -24,23 +23,11 @@ import static org.assertj.core.api.Assertions.assertThat;
  * qemu-img check finds clean); q2 convert into every layout gives clean images identical to the source.
  */
 @Tag("qemu")
-class EngineDifferentialTest {
-    @TempDir
-    Path dir;
-
-    @BeforeEach
-    void needQemu() {
-        Qemu.assumeAvailable();
-    }
-
-    static List<String> fixtureCases() {
-        return Fixtures.caseNames();
-    }
-
+class EngineDifferentialTest extends QemuTest {
     @ParameterizedTest(name = "convert -O raw {0}")
-    @MethodSource("fixtureCases")
+    @MethodSource("dev.q2.testutil.Fixtures#caseNames")
     void rawConversionMatchesQemuImg(String name) throws Exception {
-        Path fixture = Fixtures.root().resolve("cases").resolve(name);
+        Path fixture = Fixtures.caseDir(name);
         long virtualSize = Long.parseLong(Fixtures.read(fixture.resolve("info.json"))
                 .replaceAll("(?s).*\"virtual-size\": (\\d+).*", "$1"));
         org.junit.jupiter.api.Assumptions.assumeTrue(virtualSize <= 256 << 20,

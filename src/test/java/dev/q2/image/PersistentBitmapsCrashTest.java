@@ -2,10 +2,9 @@ package dev.q2.image;
 
 import dev.q2.testutil.BitmapReader;
 import dev.q2.testutil.Qemu;
-import org.junit.jupiter.api.BeforeEach;
+import dev.q2.testutil.QemuTest;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
 import java.nio.file.Path;
 import java.util.List;
@@ -20,27 +19,10 @@ import static org.assertj.core.api.Assertions.assertThat;
  * (inconsistent), or they are the old ones untouched, or the new ones with the new bits.
  */
 @Tag("qemu")
-class PersistentBitmapsCrashTest {
-    @TempDir
-    Path dir;
-
-    @BeforeEach
-    void needQemu() {
-        Qemu.assumeAvailable();
-    }
-
-    private static void run(Qemu.Result r) {
-        assertThat(r.exitCode()).as(r.out() + r.err()).isZero();
-    }
-
+class PersistentBitmapsCrashTest extends QemuTest {
     @Test
     void everySyncPointLeavesASafeImage() throws Exception {
-        Path image = dir.resolve("img.qcow2");
-        run(Qemu.img(dir, "create", "-q", "-f", "qcow2", "-o", "cluster_size=4k", "img.qcow2", "64M"));
-        run(Qemu.img(dir, "bitmap", "--add", "-g", "512", "img.qcow2", "fine"));
-        run(Qemu.img(dir, "bitmap", "--add", "img.qcow2", "coarse"));
-        run(Qemu.io(dir, "-c", "write 40M 8k", "img.qcow2"));
-        run(Qemu.img(dir, "bitmap", "--add", "--disable", "img.qcow2", "off"));
+        Path image = BitmapCrashPoints.threeBitmaps(dir, "write 40M 8k");
         BitmapReader.Bitmaps before = BitmapReader.read(image);
 
         List<Path> crashes = BitmapCrashPoints.record(dir, image, pb -> {

@@ -1,16 +1,16 @@
 package dev.q2.info;
 
 import dev.q2.testutil.Cli;
+import dev.q2.testutil.ImageBytes;
 import dev.q2.testutil.Qemu;
+import dev.q2.testutil.QemuTest;
 import org.junit.jupiter.api.Tag;
-import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
 import java.io.IOException;
 import java.io.RandomAccessFile;
 import java.nio.file.Files;
-import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -23,11 +23,8 @@ import static org.assertj.core.api.Assertions.assertThat;
  * to the stored value for the last two), end.len, and e.FIELD for the first directory entry.
  */
 @Tag("qemu")
-class BitmapExtensionDifferentialTest {
+class BitmapExtensionDifferentialTest extends QemuTest {
     private static final int BITMAPS = 0x23852875;
-
-    @TempDir
-    Path dir;
 
     @ParameterizedTest(name = "{0}")
     @ValueSource(strings = {"ext.len=16", "ext.len=32", "ext.len=70000", "ext.reserved=1", "ext.nb=0", "ext.nb=2",
@@ -38,10 +35,9 @@ class BitmapExtensionDifferentialTest {
         "e.namesz=1", "e.extra=8", "e.tsize=0 e.flags=1", "e.gran=9 e.flags=1", "noautoclear ext.len=16",
         "none"})
     void openedOrRefusedAsByQemuImg(String patches) throws Exception {
-        Qemu.assumeAvailable();
-        assertThat(Qemu.img(dir, "create", "-q", "-f", "qcow2", "img.qcow2", "64M").exitCode()).isZero();
-        assertThat(Qemu.img(dir, "bitmap", "--add", "img.qcow2", "bm0").exitCode()).isZero();
-        assertThat(Qemu.io(dir, "-c", "write -P 9 0 64k", "img.qcow2").exitCode()).isZero();
+        img("create", "-q", "-f", "qcow2", "img.qcow2", "64M");
+        img("bitmap", "--add", "img.qcow2", "bm0");
+        io("img.qcow2", "write -P 9 0 64k");
         try (RandomAccessFile f = new RandomAccessFile(dir.resolve("img.qcow2").toFile(), "rw")) {
             for (String p : patches.split(" ")) {
                 patch(f, p);
@@ -87,23 +83,8 @@ class BitmapExtensionDifferentialTest {
         String v = p.substring(p.indexOf('=') + 1);
         boolean relative = v.startsWith("+") || v.startsWith("-");
         long value = v.startsWith("0x") ? Long.parseUnsignedLong(v.substring(2), 16) : Long.parseLong(v);
-        f.seek(100);
-        long pos = f.readInt();
-        long ext = -1;
-        long end;
-        while (true) {
-            f.seek(pos);
-            int type = f.readInt();
-            int len = f.readInt();
-            if (type == 0) {
-                end = pos;
-                break;
-            }
-            if (type == BITMAPS) {
-                ext = pos;
-            }
-            pos += 8 + ((len + 7) & ~7);
-        }
+        long ext = ImageBytes.findExtension(f, BITMAPS);
+        long end = ImageBytes.findExtension(f, 0);
         f.seek(ext + 24);
         long dirOffset = f.readLong();
         switch (field) {

@@ -1,17 +1,16 @@
 package dev.q2.info;
 
 import dev.q2.testutil.Cli;
+import dev.q2.testutil.ImageBytes;
 import dev.q2.testutil.Qemu;
+import dev.q2.testutil.QemuTest;
 import org.junit.jupiter.api.Tag;
-import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 
 import java.io.IOException;
 import java.io.RandomAccessFile;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
-import java.nio.file.Path;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -22,12 +21,9 @@ import static org.assertj.core.api.Assertions.assertThat;
  * qemu-img (and q2 io as qemu-io) does: info, check, map, convert, compare, io.
  */
 @Tag("qemu")
-class CStringHeaderDifferentialTest {
+class CStringHeaderDifferentialTest extends QemuTest {
     private static final int BACKING_FORMAT = 0xe2792aca;
     private static final int DATA_FILE = 0x44415441;
-
-    @TempDir
-    Path dir;
 
     enum Patch {
         BACKING_NAME_NUL_INSIDE, BACKING_NAME_NUL_FIRST, BACKING_FORMAT_NUL_INSIDE, BACKING_FORMAT_NUL_FIRST,
@@ -37,20 +33,17 @@ class CStringHeaderDifferentialTest {
     @ParameterizedTest
     @EnumSource(Patch.class)
     void cutAtTheFirstNulEverywhere(Patch p) throws Exception {
-        Qemu.assumeAvailable();
         boolean dataFile = p.name().startsWith("DATA_FILE");
         if (dataFile) {
-            assertThat(Qemu.img(dir, "create", "-q", "-f", "qcow2", "-o", "data_file=d.raw", "img.qcow2", "1M")
-                    .exitCode()).isZero();
+            img("create", "-q", "-f", "qcow2", "-o", "data_file=d.raw", "img.qcow2", "1M");
         } else {
-            assertThat(Qemu.img(dir, "create", "-q", "-f", "raw", "base.raw", "1M").exitCode()).isZero();
+            img("create", "-q", "-f", "raw", "base.raw", "1M");
             assertThat(Qemu.io(dir, "-f", "raw", "-c", "write -P 5 0 1M", "base.raw").exitCode()).isZero();
-            assertThat(Qemu.img(dir, "create", "-q", "-f", "qcow2", "-b", "base.raw", "-F", "raw", "img.qcow2", "1M")
-                    .exitCode()).isZero();
+            img("create", "-q", "-f", "qcow2", "-b", "base.raw", "-F", "raw", "img.qcow2", "1M");
         }
-        assertThat(Qemu.io(dir, "-c", "write -P 3 0 64k", "img.qcow2").exitCode()).isZero();
+        io("img.qcow2", "write -P 3 0 64k");
         if (!dataFile) {
-            assertThat(Qemu.img(dir, "snapshot", "-c", "snapAB", "img.qcow2").exitCode()).isZero();
+            img("snapshot", "-c", "snapAB", "img.qcow2");
         }
         try (RandomAccessFile f = new RandomAccessFile(dir.resolve("img.qcow2").toFile(), "rw")) {
             switch (p) {
@@ -68,27 +61,7 @@ class CStringHeaderDifferentialTest {
             {"info", "img.qcow2"}, {"check", "img.qcow2"}, {"check", "--output=json", "img.qcow2"},
             {"map", "--output=json", "img.qcow2"}, {"compare", "img.qcow2", "img.qcow2"},
             {"convert", "-O", "raw", "img.qcow2", "OUT.raw"}};
-        for (String[] c : commands) {
-            String[] q = c.clone();
-            String[] m = c.clone();
-            q[q.length - 1] = q[q.length - 1].replace("OUT", "q");
-            m[m.length - 1] = m[m.length - 1].replace("OUT", "m");
-            Qemu.Result qr = Qemu.img(dir, q);
-            Cli.Result mr = Cli.runIn(dir, m);
-            String what = p + ": " + String.join(" ", c);
-            String out = mr.out();
-            int l2 = out.indexOf("L2 cache:\n");
-            if (l2 >= 0) {
-                out = out.substring(0, l2); // q2 info's own addition
-            }
-            assertThat(mr.err()).as(what).isEqualTo(qr.err().replace("qemu-img: ", "q2: "));
-            assertThat(out).as(what).isEqualTo(qr.out());
-            assertThat(mr.exitCode()).as(what).isEqualTo(qr.exitCode());
-        }
-        Path qRaw = dir.resolve("q.raw");
-        if (Files.exists(qRaw)) {
-            assertThat(Files.mismatch(qRaw, dir.resolve("m.raw"))).as("converted bytes").isEqualTo(-1L);
-        }
+        ReadCommands.sameAsQemuImg(dir, p + ": ", commands);
         for (String io : new String[] {"read -P 3 0 64k", "read -P 5 64k 64k", "read -P 0 64k 64k"}) {
             Qemu.Result qr = Qemu.io(dir, "-r", "-c", io, "img.qcow2");
             Cli.Result mr = Cli.runIn(dir, "io", "-r", "-c", io, "img.qcow2");
@@ -112,25 +85,17 @@ class CStringHeaderDifferentialTest {
 
     /** Replaces the data of an extension (the new data must fit in the old padded length). */
     private static void extension(RandomAccessFile f, int type, String value) throws IOException {
-        f.seek(100);
-        long p = f.readInt();
-        while (true) {
-            f.seek(p);
-            int t = f.readInt();
-            int len = f.readInt();
-            if (t == 0) {
-                throw new IllegalStateException("no extension " + Integer.toHexString(type));
-            }
-            if (t == type) {
-                byte[] b = value.getBytes(StandardCharsets.ISO_8859_1);
-                assertThat(b.length).isLessThanOrEqualTo((len + 7) & ~7);
-                f.seek(p + 4);
-                f.writeInt(b.length);
-                f.write(b);
-                return;
-            }
-            p += 8 + ((len + 7) & ~7);
+        long p = ImageBytes.findExtension(f, type);
+        if (p < 0) {
+            throw new IllegalStateException("no extension " + Integer.toHexString(type));
         }
+        f.seek(p + 4);
+        int len = f.readInt();
+        byte[] b = value.getBytes(StandardCharsets.ISO_8859_1);
+        assertThat(b.length).isLessThanOrEqualTo((len + 7) & ~7);
+        f.seek(p + 4);
+        f.writeInt(b.length);
+        f.write(b);
     }
 
     /** Overwrites the first snapshot's id or name with a string of the same length. */

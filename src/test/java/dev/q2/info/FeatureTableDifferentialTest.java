@@ -1,15 +1,15 @@
 package dev.q2.info;
 
 import dev.q2.testutil.Cli;
+import dev.q2.testutil.ImageBytes;
 import dev.q2.testutil.Qemu;
+import dev.q2.testutil.QemuTest;
 import org.junit.jupiter.api.Tag;
-import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
 import java.io.RandomAccessFile;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Path;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -21,19 +21,15 @@ import static org.assertj.core.api.Assertions.assertThat;
  * map answer as qemu-img does.
  */
 @Tag("qemu")
-class FeatureTableDifferentialTest {
+class FeatureTableDifferentialTest extends QemuTest {
     private static final int FEATURE_NAME_TABLE = 0x6803f857;
-
-    @TempDir
-    Path dir;
 
     @ParameterizedTest(name = "{0}")
     @ValueSource(strings = {"table=0", "table=2", "table=8", "table=40", "table=47", "table=48", "table=96",
         "table=100", "emptyfirst", "compress=zlib+bit", "compress=zstd-bit", "compress=7", "compress=7+bit"})
     void sameAsQemuImg(String c) throws Exception {
-        Qemu.assumeAvailable();
         String opts = c.startsWith("compress=zstd") ? "compression_type=zstd" : "compression_type=zlib";
-        assertThat(Qemu.img(dir, "create", "-q", "-f", "qcow2", "-o", opts, "img.qcow2", "1M").exitCode()).isZero();
+        img("create", "-q", "-f", "qcow2", "-o", opts, "img.qcow2", "1M");
         try (RandomAccessFile f = new RandomAccessFile(dir.resolve("img.qcow2").toFile(), "rw")) {
             f.seek(72);
             long incompat = f.readLong();
@@ -47,32 +43,22 @@ class FeatureTableDifferentialTest {
                 }
             } else {
                 incompat |= (1L << 10) | (1L << 11);
-                f.seek(100);
-                long p = f.readInt();
-                while (true) {
-                    f.seek(p);
-                    int type = f.readInt();
-                    int len = f.readInt();
-                    if (type == 0) {
-                        break;
+                long p = ImageBytes.findExtension(f, FEATURE_NAME_TABLE);
+                if (p >= 0) {
+                    byte[] t = new byte[96];
+                    t[1] = 11;
+                    System.arraycopy("second".getBytes(StandardCharsets.US_ASCII), 0, t, 2, 6);
+                    t[49] = 10;
+                    System.arraycopy("custom".getBytes(StandardCharsets.US_ASCII), 0, t, 50, 6);
+                    if (c.equals("emptyfirst")) {
+                        t[2] = 0; // the first name is empty: QEMU stops there
                     }
-                    if (type == FEATURE_NAME_TABLE) {
-                        byte[] t = new byte[96];
-                        t[1] = 11;
-                        System.arraycopy("second".getBytes(StandardCharsets.US_ASCII), 0, t, 2, 6);
-                        t[49] = 10;
-                        System.arraycopy("custom".getBytes(StandardCharsets.US_ASCII), 0, t, 50, 6);
-                        if (c.equals("emptyfirst")) {
-                            t[2] = 0; // the first name is empty: QEMU stops there
-                        }
-                        f.seek(p + 8);
-                        f.write(t);
-                        if (c.startsWith("table=")) {
-                            f.seek(p + 4);
-                            f.writeInt(Integer.parseInt(c.substring(6)));
-                        }
+                    f.seek(p + 8);
+                    f.write(t);
+                    if (c.startsWith("table=")) {
+                        f.seek(p + 4);
+                        f.writeInt(Integer.parseInt(c.substring(6)));
                     }
-                    p += 8 + ((len + 7) & ~7);
                 }
             }
             f.seek(72);

@@ -48,7 +48,7 @@ public class InfoFixtureTest {
     @ParameterizedTest(name = "info --output=json {0}")
     @MethodSource("cases")
     void jsonMatchesQemuImg(String name) throws Exception {
-        Path fixture = Fixtures.root().resolve("cases").resolve(name);
+        Path fixture = Fixtures.caseDir(name);
         Fixtures.unpack(fixture, dir);
         Cli.Result r = info("info", "--output=json", "img.qcow2");
         assertThat(r.exitCode()).as(r.err()).isZero();
@@ -59,7 +59,7 @@ public class InfoFixtureTest {
     @ParameterizedTest(name = "info {0}")
     @MethodSource("cases")
     void humanMatchesQemuImg(String name) throws Exception {
-        Path fixture = Fixtures.root().resolve("cases").resolve(name);
+        Path fixture = Fixtures.caseDir(name);
         Fixtures.unpack(fixture, dir);
         Cli.Result r = info("info", "img.qcow2");
         assertThat(r.exitCode()).as(r.err()).isZero();
@@ -71,7 +71,7 @@ public class InfoFixtureTest {
     @ParameterizedTest(name = "info --backing-chain {0}")
     @MethodSource("cases")
     void backingChainMatchesQemuImg(String name) throws Exception {
-        Path fixture = Fixtures.root().resolve("cases").resolve(name);
+        Path fixture = Fixtures.caseDir(name);
         if (!Files.exists(fixture.resolve("info-chain.json"))) {
             return;
         }

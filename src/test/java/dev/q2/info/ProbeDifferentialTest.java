@@ -37,26 +37,7 @@ class ProbeDifferentialTest {
         Files.write(dir.resolve("f.img"), length < 0 ? b : Arrays.copyOf(b, length));
         String[][] commands = {{"info", "f.img"}, {"check", "f.img"}, {"map", "--output=json", "f.img"},
             {"compare", "f.img", "f.img"}, {"convert", "-O", "raw", "f.img", "OUT.raw"}};
-        for (String[] c : commands) {
-            String[] q = c.clone();
-            String[] m = c.clone();
-            q[q.length - 1] = q[q.length - 1].replace("OUT", "q");
-            m[m.length - 1] = m[m.length - 1].replace("OUT", "m");
-            Qemu.Result qr = Qemu.img(dir, q);
-            Cli.Result mr = Cli.runIn(dir, m);
-            String out = mr.out();
-            int l2 = out.indexOf("L2 cache:\n");
-            if (l2 >= 0) {
-                out = out.substring(0, l2); // q2 info's own addition
-            }
-            String what = String.join(" ", c);
-            assertThat(mr.err()).as(what).isEqualTo(qr.err().replace("qemu-img: ", "q2: "));
-            assertThat(out).as(what).isEqualTo(qr.out());
-            assertThat(mr.exitCode()).as(what).isEqualTo(qr.exitCode());
-        }
-        if (Files.exists(dir.resolve("q.raw"))) {
-            assertThat(Files.mismatch(dir.resolve("q.raw"), dir.resolve("m.raw"))).isEqualTo(-1L);
-        }
+        ReadCommands.sameAsQemuImg(dir, "", commands);
     }
 
     /**

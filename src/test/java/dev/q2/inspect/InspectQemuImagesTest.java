@@ -2,9 +2,9 @@ package dev.q2.inspect;
 
 import dev.q2.testutil.Cli;
 import dev.q2.testutil.Qemu;
+import dev.q2.testutil.QemuTest;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
@@ -25,32 +25,18 @@ import static org.assertj.core.api.Assertions.assertThat;
  * qemu-img check where check has one.
  */
 @Tag("qemu")
-class InspectQemuImagesTest {
-    @TempDir
-    Path dir;
-
+class InspectQemuImagesTest extends QemuTest {
     private static final List<String> LUKS = List.of("--object", "secret,id=s0,data=x");
 
-    private void img(String... args) {
+    @Override
+    protected Qemu.Result img(String... args) {
         List<String> a = new ArrayList<>(Arrays.asList(args));
         if (a.contains("LUKS")) {
             int i = a.indexOf("LUKS");
             a.remove(i);
             a.addAll(1, LUKS);
         }
-        Qemu.Result r = Qemu.img(dir, a.toArray(String[]::new));
-        assertThat(r.exitCode()).as(String.join(" ", a) + ": " + r.err()).isZero();
-    }
-
-    private void io(String file, String... commands) {
-        List<String> a = new ArrayList<>();
-        for (String c : commands) {
-            a.add("-c");
-            a.add(c);
-        }
-        a.add(file);
-        Qemu.Result r = Qemu.io(dir, a.toArray(String[]::new));
-        assertThat(r.exitCode()).as(r.err()).isZero();
+        return super.img(a.toArray(String[]::new));
     }
 
     private static long qemuVirtualSize(Qemu.Result info) {
@@ -100,7 +86,6 @@ class InspectQemuImagesTest {
         "extended_l2=on,cluster_size=128k,compression_type=zstd | write -c -P 1 0 128k;write -P 2 1M 4k | snapshots",
     })
     void safeQcow2Configurations(String options, String io, String extra) throws Exception {
-        Qemu.assumeAvailable();
         List<String> create = new ArrayList<>(List.of("create", "-q", "-f", "qcow2"));
         if (!options.equals("-")) {
             create.addAll(List.of("-o", options));
@@ -157,7 +142,6 @@ class InspectQemuImagesTest {
     })
     void everyFormatQemuImgCreates(String format, String file, String options, String size, String declared,
                                    String expected) throws Exception {
-        Qemu.assumeAvailable();
         List<String> create = new ArrayList<>(List.of("create", "-q", "-f", format));
         if (!options.equals("-")) {
             create.addAll(Arrays.asList(options.split(" ")));
@@ -179,7 +163,6 @@ class InspectQemuImagesTest {
 
     @Test
     void backingFilesOfEveryFormatThatHasThem() throws Exception {
-        Qemu.assumeAvailable();
         img("create", "-q", "-f", "qcow2", "base.qcow2", "16M");
         img("create", "-q", "-f", "qcow2", "-b", "base.qcow2", "-F", "qcow2", "top.qcow2");
         img("create", "-q", "-f", "qed", "-b", "base.qcow2", "-F", "qcow2", "top.qed");
@@ -201,7 +184,6 @@ class InspectQemuImagesTest {
 
     @Test
     void bytePatchedUnsafeImages() throws Exception {
-        Qemu.assumeAvailable();
         // data file named /etc/group
         img("create", "-q", "-f", "qcow2", "-o", "data_file=abcdefghij", "data.qcow2", "16M");
         Images.replaceName(dir.resolve("data.qcow2"), "abcdefghij", "/etc/group");

@@ -27,6 +27,14 @@ class InspectorTest {
         return Inspector.inspect(p, p.getFileName().toString(), null);
     }
 
+    /** The report on {@code p}: its only finding is by {@code rule}, with each of {@code parts} in the message. */
+    private InspectionReport onlyFinding(Path p, String rule, String... parts) throws IOException {
+        InspectionReport r = inspect(p);
+        assertThat(rules(r)).containsExactly(rule);
+        assertThat(r.findings().get(0).message()).contains(parts);
+        return r;
+    }
+
     private static List<String> rules(InspectionReport r) {
         return r.findings().stream().map(Finding::rule).toList();
     }
@@ -59,10 +67,7 @@ class InspectorTest {
         "base.qcow2 | relative path"})
     void everyKindOfBackingName(String name, String kind) throws Exception {
         Path p = Images.qcow2(dir, "img.qcow2", List.of("-u", "-b", name, "-F", "raw"));
-        InspectionReport r = inspect(p);
-        assertThat(rules(r)).containsExactly("backing-file");
-        assertThat(r.findings().get(0).message()).contains(name).contains("(" + kind + ")").contains("'raw'");
-        assertThat(r.safe()).isFalse();
+        assertThat(onlyFinding(p, "backing-file", name, "(" + kind + ")", "'raw'").safe()).isFalse();
     }
 
     @Test
@@ -84,9 +89,7 @@ class InspectorTest {
     void externalDataFile() throws Exception {
         Path p = Images.qcow2(dir, "img.qcow2", List.of("-o", "data_file=abcdefghij"));
         Images.replaceName(p, "abcdefghij", "/etc/group");
-        InspectionReport r = inspect(p);
-        assertThat(rules(r)).containsExactly("data-file");
-        assertThat(r.findings().get(0).message()).contains("'/etc/group' (absolute path)");
+        onlyFinding(p, "data-file", "'/etc/group' (absolute path)");
     }
 
     @Test
@@ -103,9 +106,7 @@ class InspectorTest {
     void legacyAesEncryption() throws Exception {
         Path p = Images.qcow2(dir, "img.qcow2", List.of());
         Images.writeInt(p, Images.CRYPT_METHOD, 1);
-        InspectionReport r = inspect(p);
-        assertThat(rules(r)).containsExactly("encryption");
-        assertThat(r.findings().get(0).message()).contains("aes");
+        onlyFinding(p, "encryption", "aes");
     }
 
     @Test
@@ -208,10 +209,7 @@ class InspectorTest {
     @Test
     void vmdkDescriptorExtents() throws Exception {
         Path d = Images.vmdkDescriptor(dir, "img.vmdk", "/etc/passwd");
-        InspectionReport r = inspect(d);
-        assertThat(r.format()).isEqualTo("vmdk");
-        assertThat(rules(r)).containsExactly("vmdk-extent");
-        assertThat(r.findings().get(0).message()).contains("'/etc/passwd' (absolute path)");
+        assertThat(onlyFinding(d, "vmdk-extent", "'/etc/passwd' (absolute path)").format()).isEqualTo("vmdk");
     }
 
     @Test

@@ -2,10 +2,9 @@ package dev.q2.map;
 
 import dev.q2.testutil.Cli;
 import dev.q2.testutil.Qemu;
-import org.junit.jupiter.api.BeforeEach;
+import dev.q2.testutil.QemuTest;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
 import java.io.IOException;
 import java.io.RandomAccessFile;
@@ -23,36 +22,15 @@ import static org.assertj.core.api.Assertions.assertThat;
  * clusters and subclusters. Skipped when qemu-img is not installed.
  */
 @Tag("qemu")
-class MapDifferentialTest {
-    @TempDir
-    Path dir;
-
-    @BeforeEach
-    void needQemu() {
-        Qemu.assumeAvailable();
-    }
-
-    private void img(String... args) {
-        Qemu.Result r = Qemu.img(dir, args);
-        assertThat(r.exitCode()).as("qemu-img %s: %s", String.join(" ", args), r.err()).isZero();
-    }
-
-    /** Runs qemu-io commands (each one -c) on a file; "raw:" before the name opens it as raw. */
-    private void io(String file, String... commands) {
-        List<String> args = new ArrayList<>();
-        if (file.startsWith("raw:")) {
-            args.add("-f");
-            args.add("raw");
-            file = file.substring(4);
-        }
-        for (String c : commands) {
-            args.add("-c");
-            args.add(c);
-        }
-        args.add(file);
-        Qemu.Result r = Qemu.io(dir, args.toArray(String[]::new));
-        assertThat(r.exitCode()).as("qemu-io %s: %s", args, r.err()).isZero();
-        assertThat(r.out()).as("qemu-io %s", args).doesNotContain("failed").doesNotContain("error");
+class MapDifferentialTest extends QemuTest {
+    /** Runs qemu-io commands (each one -c) on a file, which must not fail; "raw:" before the name opens it as raw. */
+    @Override
+    protected Qemu.Result io(String file, String... commands) {
+        boolean raw = file.startsWith("raw:");
+        Qemu.Result r = Qemu.ok(Qemu.io(dir, Qemu.ioArgs(raw ? "raw" : null, raw ? file.substring(4) : file,
+                commands)));
+        assertThat(r.out()).as("qemu-io %s", file).doesNotContain("failed").doesNotContain("error");
+        return r;
     }
 
     /** Compares q2 map with qemu-img map, both formats, for the given extra arguments. */
@@ -281,40 +259,15 @@ class MapDifferentialTest {
         img("create", "-q", "-f", "qcow2", "-o", "data_file=held.data", "e.qcow2", "1M");
         io("e.qcow2", "write -P 0x11 0 64k");
         Files.createDirectories(dir.resolve("folder"));
-        List<Process> holders = new ArrayList<>();
-        try {
-            holders.add(hold("qcow2", "held.qcow2"));
-            holders.add(hold("raw", "held.raw"));
-            holders.add(hold("raw", "held.data"));
+        try (Qemu.Holder a = Qemu.holdForWriting(dir, "qcow2", "held.qcow2");
+             Qemu.Holder b = Qemu.holdForWriting(dir, "raw", "held.raw");
+             Qemu.Holder c = Qemu.holdForWriting(dir, "raw", "held.data")) {
             for (String f : List.of("held.qcow2", "held.raw", "over-qcow2.qcow2", "over-raw.qcow2", "e.qcow2",
                     "folder", "")) {
                 same(f);
             }
             same("held.qcow2", "-U");
-        } finally {
-            for (Process p : holders) {
-                p.destroy();
-                p.waitFor(10, java.util.concurrent.TimeUnit.SECONDS);
-            }
         }
-    }
-
-    /** Starts qemu-io holding {@code name} open for writing, and waits until it has taken its locks. */
-    private Process hold(String format, String name) throws Exception {
-        Process p = new ProcessBuilder("qemu-io", "-f", format, "-c", "sleep 60000", name)
-                .directory(dir.toFile()).redirectErrorStream(true)
-                .redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
-        long ino = ((Number) Files.getAttribute(dir.resolve(name), "unix:ino")).longValue();
-        for (int i = 0; i < 200; i++) {
-            for (String l : Files.readAllLines(Path.of("/proc/locks"))) {
-                if (l.contains(":" + ino + " ")) {
-                    return p;
-                }
-            }
-            Thread.sleep(50);
-        }
-        p.destroy();
-        throw new IllegalStateException("qemu-io did not lock " + name);
     }
 
     @Test
@@ -339,21 +292,4 @@ class MapDifferentialTest {
         same("sub.qcow2");
     }
 
-    private long firstL2Table(String file) throws IOException {
-        return readLong(file, readLong(file, 40)) & 0x00ff_ffff_ffff_fe00L;
-    }
-
-    private long readLong(String file, long offset) throws IOException {
-        try (RandomAccessFile f = new RandomAccessFile(dir.resolve(file).toFile(), "r")) {
-            f.seek(offset);
-            return f.readLong();
-        }
-    }
-
-    private void patchLong(String file, long offset, long value) throws IOException {
-        try (RandomAccessFile f = new RandomAccessFile(dir.resolve(file).toFile(), "rw")) {
-            f.seek(offset);
-            f.writeLong(value);
-        }
-    }
 }

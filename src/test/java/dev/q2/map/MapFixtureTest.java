@@ -7,7 +7,6 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
 
 import java.nio.file.Path;
-import java.util.List;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -19,14 +18,10 @@ class MapFixtureTest {
     @TempDir
     Path dir;
 
-    static List<String> cases() {
-        return Fixtures.caseNames();
-    }
-
     @ParameterizedTest(name = "map {0}")
-    @MethodSource("cases")
+    @MethodSource("dev.q2.testutil.Fixtures#caseNames")
     void matchesQemuImg(String name) throws Exception {
-        Path fixture = Fixtures.root().resolve("cases").resolve(name);
+        Path fixture = Fixtures.caseDir(name);
         Fixtures.unpack(fixture, dir);
         String rc = Fixtures.read(fixture.resolve("map.rc")).strip();
         for (String format : new String[] {"json", "txt"}) {

@@ -2,13 +2,11 @@ package dev.q2.measure;
 
 import dev.q2.testutil.Cli;
 import dev.q2.testutil.Qemu;
-import org.junit.jupiter.api.BeforeEach;
+import dev.q2.testutil.QemuTest;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
 import java.io.RandomAccessFile;
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -21,15 +19,7 @@ import static org.assertj.core.api.Assertions.assertThat;
  * bitmaps, snapshots, metadata preallocation, external data files), and the refusals.
  */
 @Tag("qemu")
-class MeasureDifferentialTest {
-    @TempDir
-    Path dir;
-
-    @BeforeEach
-    void needQemu() {
-        Qemu.assumeAvailable();
-    }
-
+class MeasureDifferentialTest extends QemuTest {
     private static final String[] CLUSTERS = {"512", "1k", "4k", "16k", "32k", "64k", "128k", "256k", "512k", "1M",
         "2M"};
     private static final String[] SIZES = {"0", "1", "511", "513", "1000000", "64M", "1G", "100G", "3T", "1P",
@@ -81,9 +71,9 @@ class MeasureDifferentialTest {
 
     @Test
     void imagesMadeByQemu() throws Exception {
-        qemu("create", "-q", "-f", "qcow2", "-o", "cluster_size=4k", "base.qcow2", "8M");
+        img("create", "-q", "-f", "qcow2", "-o", "cluster_size=4k", "base.qcow2", "8M");
         io("base.qcow2", "write -P 1 0 1M", "write -P 2 5M 100k");
-        qemu("create", "-q", "-f", "qcow2", "-b", "base.qcow2", "-F", "qcow2", "-o",
+        img("create", "-q", "-f", "qcow2", "-b", "base.qcow2", "-F", "qcow2", "-o",
                 "cluster_size=64k,extended_l2=on", "top.qcow2", "10M");
         io("top.qcow2", "write -P 3 512k 8k", "write -z 5M 64k", "write -P 4 9M 4k");
         try (RandomAccessFile f = new RandomAccessFile(dir.resolve("sparse.raw").toFile(), "rw")) {
@@ -93,24 +83,24 @@ class MeasureDifferentialTest {
             f.seek(6_999_999);
             f.write('y');
         }
-        qemu("create", "-q", "-f", "qcow2", "-o", "compression_type=zstd", "comp.qcow2", "4M");
+        img("create", "-q", "-f", "qcow2", "-o", "compression_type=zstd", "comp.qcow2", "4M");
         io("comp.qcow2", "write -c -P 5 0 64k", "write -c -P 6 1M 128k");
-        qemu("bitmap", "--add", "-g", "4k", "comp.qcow2", "bitmap-one");
-        qemu("bitmap", "--add", "comp.qcow2", "b2-\u00fcn\u00ef");
-        qemu("create", "-q", "-f", "qcow2", "-o", "compat=0.10", "v2.qcow2", "3M");
+        img("bitmap", "--add", "-g", "4k", "comp.qcow2", "bitmap-one");
+        img("bitmap", "--add", "comp.qcow2", "b2-\u00fcn\u00ef");
+        img("create", "-q", "-f", "qcow2", "-o", "compat=0.10", "v2.qcow2", "3M");
         io("v2.qcow2", "write 0 1k");
-        qemu("create", "-q", "-f", "qcow2", "-o", "preallocation=metadata,cluster_size=512", "pm.qcow2", "1M");
+        img("create", "-q", "-f", "qcow2", "-o", "preallocation=metadata,cluster_size=512", "pm.qcow2", "1M");
         io("pm.qcow2", "write -P 7 10k 1k");
-        qemu("create", "-q", "-f", "qcow2", "-o", "data_file=df.raw,data_file_raw=on", "ext.qcow2", "2M");
+        img("create", "-q", "-f", "qcow2", "-o", "data_file=df.raw,data_file_raw=on", "ext.qcow2", "2M");
         io("ext.qcow2", "write -P 8 1M 4k");
-        qemu("create", "-q", "-f", "raw", "rawbase.raw", "2M");
+        img("create", "-q", "-f", "raw", "rawbase.raw", "2M");
         Qemu.io(dir, "-f", "raw", "-c", "write 0 4k", "rawbase.raw");
-        qemu("create", "-q", "-f", "qcow2", "-b", "rawbase.raw", "-F", "raw", "ovr.qcow2", "3M");
-        qemu("create", "-q", "-f", "qcow2", "snap.qcow2", "4M");
+        img("create", "-q", "-f", "qcow2", "-b", "rawbase.raw", "-F", "raw", "ovr.qcow2", "3M");
+        img("create", "-q", "-f", "qcow2", "snap.qcow2", "4M");
         io("snap.qcow2", "write -P 1 0 1M");
-        qemu("snapshot", "-c", "sn1", "snap.qcow2");
+        img("snapshot", "-c", "sn1", "snap.qcow2");
         io("snap.qcow2", "write -P 2 2M 1M");
-        qemu("snapshot", "-c", "sn2", "snap.qcow2");
+        img("snapshot", "-c", "sn2", "snap.qcow2");
         io("snap.qcow2", "write -P 3 3M 512k");
 
         List<List<String>> targets = List.of(List.of(), List.of("-O", "qcow2"),
@@ -177,19 +167,4 @@ class MeasureDifferentialTest {
         }
     }
 
-    private void qemu(String... args) {
-        Qemu.Result r = Qemu.img(dir, args);
-        assertThat(r.exitCode()).as(String.join(" ", args) + ": " + r.err()).isZero();
-    }
-
-    private void io(String img, String... commands) {
-        List<String> args = new ArrayList<>();
-        for (String c : commands) {
-            args.add("-c");
-            args.add(c);
-        }
-        args.add(img);
-        Qemu.Result r = Qemu.io(dir, args.toArray(String[]::new));
-        assertThat(r.exitCode()).as(img + ": " + r.err()).isZero();
-    }
 }

@@ -2,14 +2,13 @@ package dev.q2.probe;
 
 import dev.q2.testutil.Cli;
 import dev.q2.testutil.Qemu;
+import dev.q2.testutil.QemuTest;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
 import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -24,10 +23,7 @@ import static org.assertj.core.api.Assertions.assertThat;
  * name, never reading them as raw; check exits as qemu-img's check does where the format has no check.
  */
 @Tag("qemu")
-class ForeignFormatDifferentialTest {
-    @TempDir
-    Path dir;
-
+class ForeignFormatDifferentialTest extends QemuTest {
     private static final String LUKS_SECRET = "--object secret,id=s0,data=x -o key-secret=s0";
 
     /** format, file, create options (space separated, '-' for none), size. */
@@ -53,7 +49,6 @@ class ForeignFormatDifferentialTest {
         "luks, img.luks, " + "LUKS" + ", 10M",
     })
     void infoAsQemuImg(String format, String file, String options, String size) throws Exception {
-        Qemu.assumeAvailable();
         List<String> create = new ArrayList<>(List.of("create", "-q", "-f", format));
         if (options.equals("LUKS")) {
             create.addAll(Arrays.asList(LUKS_SECRET.split(" ")));
@@ -62,24 +57,19 @@ class ForeignFormatDifferentialTest {
             create.addAll(Arrays.asList(options.split(" ")));
         }
         create.addAll(List.of(file, size));
-        assertThat(Qemu.img(dir, create.toArray(String[]::new)).exitCode()).isZero();
+        img(create.toArray(String[]::new));
         sameInfo(file);
     }
 
     @Test
     void backingFilesAsQemuImgReportsThemWithoutOpeningThem() throws Exception {
-        Qemu.assumeAvailable();
-        assertThat(Qemu.img(dir, "create", "-q", "-f", "qed", "base.qed", "64M").exitCode()).isZero();
-        assertThat(Qemu.img(dir, "create", "-q", "-f", "qed", "-b", "base.qed", "-F", "qed", "top.qed")
-                .exitCode()).isZero();
-        assertThat(Qemu.img(dir, "create", "-q", "-f", "raw", "base.raw", "32M").exitCode()).isZero();
-        assertThat(Qemu.img(dir, "create", "-q", "-f", "qed", "-b", "base.raw", "-F", "raw", "topraw.qed")
-                .exitCode()).isZero();
-        assertThat(Qemu.img(dir, "create", "-q", "-f", "vmdk", "base.vmdk", "64M").exitCode()).isZero();
-        assertThat(Qemu.img(dir, "create", "-q", "-f", "vmdk", "-b", "base.vmdk", "-F", "vmdk", "top.vmdk")
-                .exitCode()).isZero();
-        assertThat(Qemu.img(dir, "create", "-q", "-f", "qcow", "-b", "base.raw", "-F", "raw", "top.qcow")
-                .exitCode()).isZero();
+        img("create", "-q", "-f", "qed", "base.qed", "64M");
+        img("create", "-q", "-f", "qed", "-b", "base.qed", "-F", "qed", "top.qed");
+        img("create", "-q", "-f", "raw", "base.raw", "32M");
+        img("create", "-q", "-f", "qed", "-b", "base.raw", "-F", "raw", "topraw.qed");
+        img("create", "-q", "-f", "vmdk", "base.vmdk", "64M");
+        img("create", "-q", "-f", "vmdk", "-b", "base.vmdk", "-F", "vmdk", "top.vmdk");
+        img("create", "-q", "-f", "qcow", "-b", "base.raw", "-F", "raw", "top.qcow");
         for (String f : List.of("top.qed", "topraw.qed", "top.vmdk", "top.qcow")) {
             sameInfo(f);
         }
@@ -92,11 +82,9 @@ class ForeignFormatDifferentialTest {
 
     @Test
     void otherCommandsRefuseByName() throws Exception {
-        Qemu.assumeAvailable();
-        assertThat(Qemu.img(dir, "create", "-q", "-f", "vdi", "img.vdi", "1M").exitCode()).isZero();
-        assertThat(Qemu.img(dir, "create", "-q", "-f", "vmdk", "img.vmdk", "1M").exitCode()).isZero();
-        assertThat(Qemu.img(dir, "create", "-q", "-f", "qcow2", "-b", "img.vdi", "-F", "vdi", "top.qcow2")
-                .exitCode()).isZero();
+        img("create", "-q", "-f", "vdi", "img.vdi", "1M");
+        img("create", "-q", "-f", "vmdk", "img.vmdk", "1M");
+        img("create", "-q", "-f", "qcow2", "-b", "img.vdi", "-F", "vdi", "top.qcow2");
         String[][] commands = {{"map", "img.vdi"}, {"convert", "-O", "raw", "img.vdi", "out.raw"},
             {"measure", "-O", "qcow2", "img.vdi"}, {"check", "img.vdi"}, {"map", "-f", "vmdk", "img.vdi"},
             {"convert", "-O", "qcow2", "img.vmdk", "out.qcow2"}, {"check", "img.vmdk"}, {"map", "top.qcow2"}};
@@ -121,14 +109,12 @@ class ForeignFormatDifferentialTest {
     @ParameterizedTest
     @CsvSource({"vdi", "vhdx", "vpc", "qed", "qcow", "luks", "parallels"})
     void explicitFormatOnAnotherFormat(String format) throws Exception {
-        Qemu.assumeAvailable();
-        assertThat(Qemu.img(dir, "create", "-q", "-f", "raw", "f.img", "1M").exitCode()).isZero();
+        img("create", "-q", "-f", "raw", "f.img", "1M");
         Qemu.Result q = Qemu.img(dir, "info", "-f", format, "f.img");
         Cli.Result m = Cli.runIn(dir, "info", "-f", format, "f.img");
         assertThat(m.exitCode()).isEqualTo(q.exitCode()).isEqualTo(1);
         assertThat(m.err()).isEqualTo(q.err().replace("qemu-img: ", "q2: "));
-        assertThat(Qemu.img(dir, "create", "-q", "-f", "vpc", "-o", "subformat=fixed", "fixed.vhd", "10M")
-                .exitCode()).isZero();
+        img("create", "-q", "-f", "vpc", "-o", "subformat=fixed", "fixed.vhd", "10M");
         Qemu.Result qf = Qemu.img(dir, "info", "--output=json", "-f", "vpc", "fixed.vhd");
         Cli.Result mf = Cli.runIn(dir, "info", "--output=json", "-f", "vpc", "fixed.vhd");
         assertThat(key(mf.out(), "virtual-size")).isEqualTo(key(qf.out(), "virtual-size")).isNotNull();
@@ -137,10 +123,8 @@ class ForeignFormatDifferentialTest {
     /** create -b takes the size of a backing file in another format from its header, as qemu-img does. */
     @Test
     void createOnTopOfAForeignBackingFile() throws Exception {
-        Qemu.assumeAvailable();
-        assertThat(Qemu.img(dir, "create", "-q", "-f", "vdi", "base.vdi", "100M").exitCode()).isZero();
-        assertThat(Qemu.img(dir, "create", "-q", "-f", "qcow2", "-b", "base.vdi", "-F", "vdi", "q.qcow2")
-                .exitCode()).isZero();
+        img("create", "-q", "-f", "vdi", "base.vdi", "100M");
+        img("create", "-q", "-f", "qcow2", "-b", "base.vdi", "-F", "vdi", "q.qcow2");
         Cli.Result r = Cli.runIn(dir, "create", "-q", "-f", "qcow2", "-b", "base.vdi", "-F", "vdi", "m.qcow2");
         assertThat(r.exitCode()).as(r.err()).isZero();
         assertThat(Files.mismatch(dir.resolve("q.qcow2"), dir.resolve("m.qcow2"))).isEqualTo(-1L);
@@ -150,8 +134,7 @@ class ForeignFormatDifferentialTest {
     @ParameterizedTest
     @CsvSource({"vpc, img.vhd", "qcow, img.qcow"})
     void checkOfAFormatWithoutChecks(String format, String file) throws Exception {
-        Qemu.assumeAvailable();
-        assertThat(Qemu.img(dir, "create", "-q", "-f", format, file, "1M").exitCode()).isZero();
+        img("create", "-q", "-f", format, file, "1M");
         Qemu.Result q = Qemu.img(dir, "check", file);
         Cli.Result m = Cli.runIn(dir, "check", file);
         assertThat(m.exitCode()).isEqualTo(q.exitCode()).isEqualTo(63);
@@ -164,7 +147,6 @@ class ForeignFormatDifferentialTest {
         "# c\\n   \\r\\nversion=1\\r\\nRW 2048 FLAT \"nothere\" 0\\n",
         "version=1\\ncreateType=\"custom\"\\nRW 2048 FLAT \"nothere\" 0\\n"})
     void badDescriptorsRefusedAsQemuImg(String text) throws Exception {
-        Qemu.assumeAvailable();
         Files.writeString(dir.resolve("d.vmdk"), text.replace("\\n", "\n").replace("\\r", "\r"));
         Qemu.Result q = Qemu.img(dir, "info", "d.vmdk");
         Cli.Result m = Cli.runIn(dir, "info", "d.vmdk");

@@ -1,19 +1,10 @@
 package dev.q2.resize;
 
-import dev.q2.testutil.Cli;
-import dev.q2.testutil.Qemu;
+import dev.q2.testutil.InPlaceDifferentialTest;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
-import java.io.IOException;
-import java.nio.file.Files;
-import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
-import java.util.stream.Stream;
-
-import static org.assertj.core.api.Assertions.assertThat;
 
 /**
  * q2 resize against qemu-img resize: an image made by qemu-img/qemu-io commands and copied to a second folder, then
@@ -21,59 +12,16 @@ import static org.assertj.core.api.Assertions.assertThat;
  * its backing file), and qemu-img check clean on q2's result.
  */
 @Tag("qemu")
-class ResizeDifferentialTest {
-    @TempDir
-    Path tmp;
+class ResizeDifferentialTest extends InPlaceDifferentialTest {
+    ResizeDifferentialTest() {
+        super("resize");
+    }
 
-    private int n;
-
-    private static final String PLAIN = "qemu-img create -q -f qcow2 img.qcow2 1G";
     private static final String DATA = "qemu-img create -q -f qcow2 img.qcow2 2G && qemu-io -c 'write -P 0xaa 0 64k'"
             + " -c 'write -P 0xbb 1536M 128k' -c 'write -P 0xcc 1G 64k' img.qcow2";
 
-    private static void sh(Path dir, String script) throws IOException, InterruptedException {
-        Process p = new ProcessBuilder("sh", "-c", script).directory(dir.toFile()).redirectErrorStream(true).start();
-        String out = new String(p.getInputStream().readAllBytes());
-        assertThat(p.waitFor()).as(script + ": " + out).isZero();
-    }
-
-    private void same(String setup, String... args) throws Exception {
-        Path q = Files.createDirectory(tmp.resolve("q" + n));
-        Path o = Files.createDirectory(tmp.resolve("o" + n++));
-        sh(q, setup);
-        try (Stream<Path> s = Files.list(q)) { // copies: snapshot dates must be the same on both sides
-            for (Path f : s.toList()) {
-                Files.copy(f, o.resolve(f.getFileName()));
-            }
-        }
-        List<String> full = new ArrayList<>(List.of("resize"));
-        full.addAll(List.of(args));
-        Qemu.Result expected = Qemu.img(q, full.toArray(String[]::new));
-        Cli.Result actual = Cli.runIn(o, full.toArray(String[]::new));
-        String what = setup + " | " + String.join(" ", args);
-        assertThat(actual.exitCode()).as(what + actual.err()).isEqualTo(expected.exitCode());
-        assertThat(actual.out()).as(what).isEqualTo(expected.out());
-        assertThat(actual.err().replace("q2: ", "").replace("q2 --help", "qemu-img --help")).as(what)
-                .isEqualTo(expected.err().replace("qemu-img: ", ""));
-        List<String> files;
-        try (Stream<Path> s = Files.list(q)) {
-            files = s.map(p -> p.getFileName().toString()).sorted().toList();
-        }
-        for (String f : files) {
-            assertThat(Files.mismatch(q.resolve(f), o.resolve(f))).as(what + ": " + f).isEqualTo(-1L);
-        }
-        if (expected.exitCode() == 0 && Files.exists(o.resolve("img.qcow2")) && !setup.contains("truncate")) {
-            // qemu-img check as clean on q2's result as on qemu-img's (qemu-img leaves some images corrupt:
-            // docs/compatibility.md)
-            Qemu.Result check = Qemu.img(o, "check", "img.qcow2");
-            Qemu.Result reference = Qemu.img(q, "check", "img.qcow2");
-            assertThat(check.exitCode()).as(what + check.out()).isEqualTo(reference.exitCode());
-        }
-    }
-
     @Test
     void growAndShrinkAnEmptyImage() throws Exception {
-        Qemu.assumeAvailable();
         for (String size : List.of("2G", "+1G", "1T", "100T", "1P", "1G", "1073742336", "+0")) {
             same(PLAIN, "img.qcow2", size);
         }
@@ -84,7 +32,6 @@ class ResizeDifferentialTest {
 
     @Test
     void refusalsInQemuImgsWords() throws Exception {
-        Qemu.assumeAvailable();
         same(PLAIN, "img.qcow2", "-1G");              // the size is taken before the options
         same(PLAIN, "img.qcow2", "--", "-2G");
         same(PLAIN, "img.qcow2", "512M");             // shrinking needs --shrink
@@ -107,7 +54,6 @@ class ResizeDifferentialTest {
 
     @Test
     void shrinkDiscardsWhatLiesPastTheNewEnd() throws Exception {
-        Qemu.assumeAvailable();
         for (String size : List.of("1G", "1536M", "1537M", "1600M", "100M")) {
             same(DATA, "--shrink", "img.qcow2", size);
         }
@@ -116,7 +62,6 @@ class ResizeDifferentialTest {
 
     @Test
     void snapshotsAndCompressedClusters() throws Exception {
-        Qemu.assumeAvailable();
         String snap = "qemu-img create -q -f qcow2 img.qcow2 2G && qemu-io -c 'write -P 0xaa 0 64k'"
                 + " -c 'write -P 0xbb 1536M 128k' img.qcow2 && qemu-img snapshot -c s1 img.qcow2"
                 + " && qemu-io -c 'write -P 0xcc 1536M 64k' -c 'write -c -P 0xdd 1600M 64k' img.qcow2";
@@ -127,7 +72,6 @@ class ResizeDifferentialTest {
 
     @Test
     void extendedL2V2AndRefcountWidths() throws Exception {
-        Qemu.assumeAvailable();
         String ext = "qemu-img create -q -f qcow2 -o extended_l2=on,cluster_size=128k img.qcow2 2G && qemu-io"
                 + " -c 'write -P 0xaa 0 4k' -c 'write -P 0xbb 1536M 128k' -c 'write -z 1700M 64k' img.qcow2";
         same(ext, "--shrink", "img.qcow2", "1600M");
@@ -150,7 +94,6 @@ class ResizeDifferentialTest {
 
     @Test
     void backingFilesDataFilesAndBitmaps() throws Exception {
-        Qemu.assumeAvailable();
         String longer = "qemu-img create -q -f qcow2 base.qcow2 2G && qemu-io -c 'write -P 0x11 1G 64k' -c 'write -P 0x11 2147418112 64k' base.qcow2"
                 + " && qemu-img create -q -f qcow2 -b base.qcow2 -F qcow2 img.qcow2 1G"
                 + " && qemu-io -c 'write -P 0x22 0 64k' img.qcow2";
@@ -177,7 +120,6 @@ class ResizeDifferentialTest {
 
     @Test
     void rawFiles() throws Exception {
-        Qemu.assumeAvailable();
         String raw = "truncate -s 1000 img.qcow2";
         same(raw, "img.qcow2", "2G"); // probed: qemu-img's warning
         same(raw, "-f", "raw", "img.qcow2", "+0");

@@ -8,6 +8,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.stream.IntStream;
 import java.util.stream.Stream;
 import java.util.zip.GZIPInputStream;
 
@@ -30,6 +31,26 @@ public final class Fixtures {
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
+    }
+
+    /** The folder of one fixture image case (testdata/cases/NAME). */
+    public static Path caseDir(String name) {
+        return root().resolve("cases").resolve(name);
+    }
+
+    /** 1 to N, a number a line of testdata/{@code list}: the cases of a numbered list. */
+    public static Stream<Integer> lineNumbers(String list) {
+        return IntStream.rangeClosed(1, lines(root().resolve(list)).size()).boxed();
+    }
+
+    /** Line {@code n} (from 1) of testdata/{@code list}. */
+    public static String line(String list, int n) {
+        return lines(root().resolve(list)).get(n - 1);
+    }
+
+    /** The fixture folder of case {@code n} of a numbered list: testdata/{@code folder}/NN. */
+    public static Path numbered(String folder, int n) {
+        return root().resolve(folder).resolve(String.format("%02d", n));
     }
 
     /** Copies every file of a fixture folder into {@code dir}, unpacking .gz files (non-sparse, as qemu saw them). */

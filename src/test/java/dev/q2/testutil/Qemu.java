@@ -7,6 +7,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 
+import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /** Runs qemu-img and qemu-io for differential tests; tests that need them are skipped when they are missing. */
@@ -72,6 +73,38 @@ public final class Qemu {
 
     public static Result io(Path dir, String... args) {
         return exec(dir, "qemu-io", args);
+    }
+
+    /** {@code r}, which must have exited 0 (else the test fails, showing what the tool printed). */
+    public static Result ok(Result r) {
+        assertThat(r.exitCode()).as(r.out() + r.err()).isZero();
+        return r;
+    }
+
+    /** Runs qemu-img in {@code dir}; it must succeed. */
+    public static Result imgOk(Path dir, String... args) {
+        Result r = img(dir, args);
+        assertThat(r.exitCode()).as(String.join(" ", args) + ": " + r.out() + r.err()).isZero();
+        return r;
+    }
+
+    /** Runs qemu-io on {@code image} in {@code dir}, each of {@code commands} given with -c; it must succeed. */
+    public static Result ioOk(Path dir, String image, String... commands) {
+        return ok(io(dir, ioArgs(null, image, commands)));
+    }
+
+    /** qemu-io's arguments for {@code commands} (each with -c) on {@code image}, with -f {@code format} unless null. */
+    public static String[] ioArgs(String format, String image, String... commands) {
+        List<String> args = new ArrayList<>();
+        if (format != null) {
+            args.addAll(List.of("-f", format));
+        }
+        for (String c : commands) {
+            args.add("-c");
+            args.add(c);
+        }
+        args.add(image);
+        return args.toArray(String[]::new);
     }
 
     private static Result exec(Path dir, String tool, String... args) {
@@ -147,8 +180,24 @@ public final class Qemu {
 
     /** Starts qemu-io on {@code image} (in {@code dir}) and returns once its locks show in /proc/locks. */
     public static Holder holdForWriting(Path dir, String image) throws IOException, InterruptedException {
-        Process p = new ProcessBuilder("qemu-io", "-c", "sleep 20000", image)
-                .directory(dir.toFile()).redirectErrorStream(true).start();
+        return holdForWriting(dir, null, image);
+    }
+
+    /** The same, with {@code -f format} unless {@code format} is null. */
+    public static Holder holdForWriting(Path dir, String format, String image)
+            throws IOException, InterruptedException {
+        List<String> cmd = new ArrayList<>(List.of("qemu-io"));
+        if (format != null) {
+            cmd.addAll(List.of("-f", format));
+        }
+        cmd.addAll(List.of("-c", "sleep 20000", image));
+        return hold(dir, image, cmd.toArray(String[]::new));
+    }
+
+    /** Starts {@code command} in {@code dir} and returns once it holds QEMU's locks on {@code image}. */
+    public static Holder hold(Path dir, String image, String... command) throws IOException, InterruptedException {
+        Process p = new ProcessBuilder(command).directory(dir.toFile()).redirectErrorStream(true)
+                .redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
         Holder holder = new Holder(p);
         for (int i = 0; i < 200; i++) {
             if (locked(dir.resolve(image))) {
@@ -157,6 +206,6 @@ public final class Qemu {
             Thread.sleep(50);
         }
         holder.close();
-        throw new IllegalStateException("qemu-io did not lock " + image);
+        throw new IllegalStateException(String.join(" ", command) + " did not lock " + image);
     }
 }
