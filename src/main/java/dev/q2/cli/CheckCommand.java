@@ -42,18 +42,11 @@ final class CheckCommand extends Subcommand {
 
     CheckCommand(Main main) {
         super(main, NAME);
-        spec.usageMessage().description("Check a qcow2 image for consistency and optionally repair it").sortOptions(false)
+        declare("Check a qcow2 image for consistency and optionally repair it", formatOpt, outputOpt, repairOpt,
+                quietOpt, forceShareOpt, cacheOpt, filenameParam)
                 .footer("", "Several images are checked in parallel and reported in the order given (human: one block"
                         + " each, headed 'image: FILE'; JSON: one array). The exit code is then the most severe:"
                         + " 1 over 2 over 3 over 63 over 0.");
-        common.addTo(spec);
-        spec.addOption(formatOpt);
-        spec.addOption(outputOpt);
-        spec.addOption(repairOpt);
-        spec.addOption(quietOpt);
-        spec.addOption(forceShareOpt);
-        spec.addOption(cacheOpt);
-        spec.addPositional(filenameParam);
     }
 
     @Override
@@ -66,8 +59,8 @@ final class CheckCommand extends Subcommand {
         forceShare = parsed.hasMatchedOption(forceShareOpt);
         cache = Options.valueOr(cacheOpt, cache);
         List<String> filenames = filenameParam.getValue();
-        PrintWriter out = spec.commandLine().getOut();
-        PrintWriter err = spec.commandLine().getErr();
+        PrintWriter out = out();
+        PrintWriter err = err();
         if (repair != null) {
             switch (repair) {
                 case "leaks" -> mode = CheckMode.LEAKS;
@@ -107,7 +100,7 @@ final class CheckCommand extends Subcommand {
         } catch (CheckOpenException e) {
             err.println("q2: " + openFailure(e, filename, path));
             if (e.stage() == CheckOpenException.Stage.IMAGE || e.stage() == CheckOpenException.Stage.BACKING) {
-                debug(e.getCause() instanceof Exception x ? x : e, err);
+                Errors.debug(e.getCause() instanceof Exception x ? x : e, err);
             }
             return e.stage() == CheckOpenException.Stage.NOT_CHECKABLE ? NOT_CHECKABLE : 1;
         } finally {
@@ -143,11 +136,5 @@ final class CheckCommand extends Subcommand {
             return 1;
         }
         return r.corruptions() != 0 ? 2 : r.leaks() != 0 ? 3 : 0;
-    }
-
-    private static void debug(Exception e, PrintWriter err) {
-        if (Logging.debugEnabled()) {
-            e.printStackTrace(err);
-        }
     }
 }

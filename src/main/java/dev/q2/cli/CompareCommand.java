@@ -36,15 +36,8 @@ final class CompareCommand extends Subcommand {
 
     CompareCommand(Main main) {
         super(main, NAME);
-        spec.usageMessage().description("Compare the guest contents of two images").sortOptions(false);
-        common.addTo(spec);
-        spec.addOption(format1Opt);
-        spec.addOption(format2Opt);
-        spec.addOption(strictOpt);
-        spec.addOption(quietOpt);
-        spec.addOption(forceShareOpt);
-        spec.addPositional(image1Param);
-        spec.addPositional(image2Param);
+        declare("Compare the guest contents of two images", format1Opt, format2Opt, strictOpt, quietOpt, forceShareOpt,
+                image1Param, image2Param);
     }
 
     @Override
@@ -57,8 +50,8 @@ final class CompareCommand extends Subcommand {
         forceShare = parsed.hasMatchedOption(forceShareOpt);
         image1 = image1Param.getValue();
         image2 = image2Param.getValue();
-        PrintWriter out = spec.commandLine().getOut();
-        PrintWriter err = spec.commandLine().getErr();
+        PrintWriter out = out();
+        PrintWriter err = err();
         BlockGraph ca = null;
         BlockGraph cb = null;
         BlockDevice a = null;
@@ -74,8 +67,7 @@ final class CompareCommand extends Subcommand {
                 cb = BlockGraph.open(main.workDir(), image2, format2, forceShare);
                 b = cb.reader();
             } catch (Exception e) {
-                err.println("q2: " + Errors.couldNotOpen(current, e));
-                debug(e, err);
+                Errors.report(err, Errors.couldNotOpen(current, e), e);
                 return 2;
             }
             Comparer.Result r = Comparer.compare(new Comparer.Image(a, ca), new Comparer.Image(b, cb), strict,
@@ -104,18 +96,17 @@ final class CompareCommand extends Subcommand {
                 err.println(c.qemuReport());
             }
             err.println("q2: Sector allocation test failed for " + name(e.image()));
-            debug(e, err);
+            Errors.debug(e, err);
             return 3;
         } catch (Comparer.ReadException e) {
             out.flush();
             // QEMU's qcow2 driver fails such reads (a compressed cluster that does not decompress...) with EIO
-            err.println("q2: Error while reading offset " + e.offset() + " of " + name(e.image())
-                    + ": Input/output error");
-            debug(e, err);
+            Errors.report(err, "Error while reading offset " + e.offset() + " of " + name(e.image())
+                    + ": Input/output error", e);
             return 4;
         } catch (Exception e) {
             err.println("q2: Error while comparing: " + Errors.describe(e));
-            debug(e, err);
+            Errors.debug(e, err);
             return 2;
         } finally {
             // the readers close with their graphs
@@ -127,12 +118,6 @@ final class CompareCommand extends Subcommand {
 
     private String name(int image) {
         return image == 1 ? image1 : image2;
-    }
-
-    private static void debug(Exception e, PrintWriter err) {
-        if (Logging.debugEnabled()) {
-            e.printStackTrace(err);
-        }
     }
 
     private void print(PrintWriter out, String line) {

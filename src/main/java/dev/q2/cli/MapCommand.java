@@ -39,14 +39,8 @@ final class MapCommand extends Subcommand {
 
     MapCommand(Main main) {
         super(main, NAME);
-        spec.usageMessage().description("Show where the data of an image lives, in the image or its backing chain").sortOptions(false);
-        common.addTo(spec);
-        spec.addOption(formatOpt);
-        spec.addOption(outputOpt);
-        spec.addOption(startOffsetOpt);
-        spec.addOption(maxLengthOpt);
-        spec.addOption(forceShareOpt);
-        spec.addPositional(filenameParam);
+        declare("Show where the data of an image lives, in the image or its backing chain", formatOpt, outputOpt,
+                startOffsetOpt, maxLengthOpt, forceShareOpt, filenameParam);
     }
 
     @Override
@@ -58,8 +52,8 @@ final class MapCommand extends Subcommand {
         maxLength = Options.valueOr(maxLengthOpt, maxLength);
         forceShare = parsed.hasMatchedOption(forceShareOpt);
         filename = filenameParam.getValue();
-        PrintWriter out = spec.commandLine().getOut();
-        PrintWriter err = spec.commandLine().getErr();
+        PrintWriter out = out();
+        PrintWriter err = err();
         long start = 0;
         long max = -1;
         for (String s : startOffset) {

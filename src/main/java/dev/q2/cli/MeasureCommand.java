@@ -56,25 +56,15 @@ final class MeasureCommand extends Subcommand {
 
     MeasureCommand(Main main) {
         super(main, NAME);
-        spec.usageMessage().description("How large a new image must be, for a size or for an image's contents,"
-                + " and the L2 cache it will need").sortOptions(false);
-        common.addTo(spec);
-        spec.addOption(output);
-        spec.addOption(format);
-        spec.addOption(outFormat);
-        spec.addOption(optionsOption);
-        spec.addOption(snapshot);
-        spec.addOption(size);
-        spec.addOption(forceShare);
-        spec.addOption(objectOption);
-        spec.addPositional(filenames);
+        declare("How large a new image must be, for a size or for an image's contents, and the L2 cache it will"
+                + " need", output, format, outFormat, optionsOption, snapshot, size, forceShare, objectOption, filenames);
     }
 
     @Override
     public Integer call() {
         ParseResult parsed = parsed();
-        PrintWriter out = spec.commandLine().getOut();
-        PrintWriter err = spec.commandLine().getErr();
+        PrintWriter out = out();
+        PrintWriter err = err();
         try {
             return measure(parsed, out, err);
         } catch (Refusal r) {
