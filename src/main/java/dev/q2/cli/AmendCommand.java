@@ -21,16 +21,15 @@ final class AmendCommand extends Subcommand {
     private final OptionSpec cacheOption = Options.value("CACHE", "Cache mode (accepted, q2 always syncs)", "-t");
     private final OptionSpec progressOption = Options.progress();
     private final OptionSpec quietOption = Options.quiet();
-    private final OptionSpec forceOption = Options.flag("Allow changes qemu-img guards with --force", "--force");
-    private final OptionSpec objectOption = Options.repeatable("OBJECT", "Accepted as qemu-img does; unused",
-            "--object");
     private final OptionSpec imageOptsOption = Options.imageOpts();
     private final PositionalParamSpec filesParam = Options.operands("FILE");
 
     AmendCommand(Main main) {
         super(main, NAME);
         declare("Change the format options of a qcow2 image, as qemu-img amend", formatOption, optionsOption,
-                cacheOption, progressOption, quietOption, forceOption, objectOption, imageOptsOption, filesParam);
+                cacheOption, progressOption, quietOption,
+                Options.flag("Allow changes qemu-img guards with --force", "--force"), Options.unusedObjects(),
+                imageOptsOption, filesParam);
     }
 
     private static boolean hasHelp(String options) {

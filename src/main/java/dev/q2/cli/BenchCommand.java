@@ -18,7 +18,7 @@ import java.util.Locale;
 final class BenchCommand extends Subcommand {
     static final String NAME = "bench";
 
-    private final OptionSpec outputOpt = Options.value("FMT", "human (default) or json", "--output");
+    private final OptionSpec outputOpt = Options.output();
     private final OptionSpec patternOpt = Options.value("P", "random (default) or sequential", "--pattern");
     private final OptionSpec rwOpt = Options.value("RW", "read (default) or write", "--rw");
     private final OptionSpec ioSizeOpt = Options.value("SIZE", "Bytes per operation (default 4k)", "--io-size");

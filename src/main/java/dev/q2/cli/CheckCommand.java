@@ -21,11 +21,10 @@ final class CheckCommand extends Subcommand {
     static final String NAME = "check";
 
     private final OptionSpec formatOpt = Options.value("FMT", "Image format (qcow2 or raw); probed when absent", "-f");
-    private final OptionSpec outputOpt = Options.value("FMT", "human (default) or json", "--output");
+    private final OptionSpec outputOpt = Options.output();
     private final OptionSpec repairOpt = Options.value("leaks|all", "Repair leaked clusters, or all problems", "-r");
     private final OptionSpec quietOpt = Options.flag("Print nothing on stdout", "-q", "--quiet");
-    private final OptionSpec forceShareOpt =
-            Options.flag("Open the image even if another process holds it", "-U", "--force-share");
+    private final OptionSpec forceShareOpt = Options.forceShare();
     private final OptionSpec cacheOpt = Options.value("CACHE", "Accepted for qemu-img compatibility; ignored", "-T");
     private final PositionalParamSpec filenameParam = Options.positionalList("FILENAME");
     /** Exit code of qemu-img check for a format it cannot check. */

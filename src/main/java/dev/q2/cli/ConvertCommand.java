@@ -57,11 +57,10 @@ final class ConvertCommand extends Subcommand {
             Options.value("SRC_CACHE", "Source cache mode (validated; reads are the same)", "-T");
     private final OptionSpec coroutinesOpt =
             Options.value("NUM", "Parallel requests, 1 to 16 (validated; q2 copies in order)", "-m");
-    private final OptionSpec outOfOrderOpt =
-            Options.flag("Allow out-of-order writes (accepted; q2 writes in order)", "-W");
     private final OptionSpec progressOpt = Options.progress();
     private final OptionSpec quietOpt = Options.quiet();
-    private final OptionSpec forceShareOpt = Options.forceShare("Open the source even if another process holds it");
+    private final OptionSpec forceShareOpt =
+            Options.forceShare("Open the source even if another process holds it");
     private final OptionSpec bitmapsOpt = Options.flag("Copy the source's persistent bitmaps (qcow2 target)",
             "--bitmaps");
     private final OptionSpec skipBrokenOpt = Options.flag("With --bitmaps: skip inconsistent bitmaps with a warning",
@@ -83,8 +82,8 @@ final class ConvertCommand extends Subcommand {
     String badCache;
     /** Any target cache mode but unsafe: fsync the target before exiting. */
     boolean durable;
+    /** -p without -q: qemu-img's progress line on stdout. */
     boolean progress;
-    boolean quiet;
     boolean forceShare;
     String source;
     String target;
@@ -96,14 +95,14 @@ final class ConvertCommand extends Subcommand {
         super(main, NAME);
         declare("Convert an image to raw or qcow2", sourceFormatOpt, targetFormatOpt, optionsOpt, backingOpt,
                 backingFormatOpt, noCreateOpt, targetIsZeroOpt, compressOpt, sparseOpt, cacheOpt, srcCacheOpt,
-                coroutinesOpt, outOfOrderOpt, progressOpt, quietOpt, forceShareOpt, bitmapsOpt, skipBrokenOpt,
-                sourceParam, targetParam);
+                coroutinesOpt, Options.flag("Allow out-of-order writes (accepted; q2 writes in order)", "-W"),
+                progressOpt, quietOpt, forceShareOpt, bitmapsOpt, skipBrokenOpt, sourceParam, targetParam);
     }
 
     @Override
     public Integer call() throws Exception {
         ParseResult parsed = parsed();
-        sourceFormat = Options.valueOr(sourceFormatOpt, sourceFormat);
+        sourceFormat = sourceFormatOpt.getValue();
         targetFormat = Options.valueOr(targetFormatOpt, targetFormat);
         options = Options.valueOr(optionsOpt, options);
         backingFile = backingOpt.getValue();
@@ -111,8 +110,7 @@ final class ConvertCommand extends Subcommand {
         noCreate = parsed.hasMatchedOption(noCreateOpt);
         targetIsZero = parsed.hasMatchedOption(targetIsZeroOpt);
         compress = parsed.hasMatchedOption(compressOpt);
-        progress = parsed.hasMatchedOption(progressOpt);
-        quiet = parsed.hasMatchedOption(quietOpt);
+        progress = parsed.hasMatchedOption(progressOpt) && !parsed.hasMatchedOption(quietOpt);
         forceShare = parsed.hasMatchedOption(forceShareOpt);
         source = sourceParam.getValue();
         target = targetParam.getValue();
@@ -125,7 +123,8 @@ final class ConvertCommand extends Subcommand {
                 return 1;
             }
             if (a == coroutinesOpt && !validCoroutines(coroutinesOpt.getValue())) {
-                return Errors.fail(err, "Invalid number of coroutines. Allowed number of coroutines is between 1 and 16");
+                return Errors.fail(err,
+                        "Invalid number of coroutines. Allowed number of coroutines is between 1 and 16");
             }
         }
         bitmaps = parsed.hasMatchedOption(bitmapsOpt);
@@ -147,13 +146,12 @@ final class ConvertCommand extends Subcommand {
         badCache = Options.CACHE_MODES.contains(cache) ? null : cache;
         durable = !cache.equals("unsafe");
         // qemu-img draws its 0% line here, before it opens the source; from here on a failure ends the line
-        boolean bar = progress && !quiet;
-        if (bar) {
+        if (progress) {
             out.print(String.format(Locale.ROOT, "    (%3.2f/100%%)\r", 0.0));
             out.flush();
         }
         int rc = openAndConvert(out, err);
-        if (rc != 0 && bar) {
+        if (rc != 0 && progress) {
             out.print("\n");
             out.flush();
         }
@@ -223,7 +221,7 @@ final class ConvertCommand extends Subcommand {
             try {
                 Converter.into(src, dst, settings, false, main.workDir(), bar, bitmaps ? this::copyBitmaps : null);
             } catch (QemuLock.LockConflictException e) {
-                return Errors.fail(err, "Could not open '" + target + "': " + e.qemuLines(target));
+                return Errors.fail(err, Errors.couldNotOpen(target, e));
             }
             return done(out);
         }
@@ -364,7 +362,8 @@ final class ConvertCommand extends Subcommand {
             }
         }
         if (bytes < 0) { // past 2^63 - 1
-            Errors.fail(err, "Invalid buffer size for sparse output specified. Must be between 0 and 9223372036854775807.");
+            Errors.fail(err,
+                    "Invalid buffer size for sparse output specified. Must be between 0 and 9223372036854775807.");
             return false;
         }
         if (bytes % 512 != 0 || bytes / 512 > Converter.MAX_MIN_SPARSE) {
@@ -423,7 +422,7 @@ final class ConvertCommand extends Subcommand {
         try {
             t = RawTarget.open(dst);
         } catch (QemuLock.LockConflictException e) {
-            return Errors.fail(err, "Could not open '" + target + "': " + e.qemuLines(target));
+            return Errors.fail(err, Errors.couldNotOpen(target, e));
         } catch (java.io.IOException e) {
             // qemu-img names the file twice: once for the raw format, once for the file protocol under it
             return Errors.fail(err, "Could not open '" + target + "': " + Errors.couldNotOpen(target, e));
@@ -435,7 +434,7 @@ final class ConvertCommand extends Subcommand {
     }
 
     private int done(PrintWriter out) {
-        if (progress && !quiet) {
+        if (progress) {
             out.print("\n");
         }
         out.flush();
@@ -444,7 +443,7 @@ final class ConvertCommand extends Subcommand {
 
     /** qemu-img's progress line, "    (42.00/100%)" redrawn with a carriage return, at most once per percent. */
     private DoubleConsumer progressBar(PrintWriter out) {
-        if (!progress || quiet) {
+        if (!progress) {
             return p -> { };
         }
         double[] last = {0}; // the 0% line is drawn before the source is opened

@@ -15,10 +15,9 @@ final class InfoCommand extends Subcommand {
 
     private final OptionSpec format =
             Options.value("FMT", "Image format (qcow2 or raw); probed when absent", "-f");
-    private final OptionSpec output = Options.value("FMT", "human (default) or json", "--output");
+    private final OptionSpec output = Options.output();
     private final OptionSpec backingChain = Options.flag("Show every image of the backing chain", "--backing-chain");
-    private final OptionSpec forceShare =
-            Options.flag("Open the image even if another process holds it", "-U", "--force-share");
+    private final OptionSpec forceShare = Options.forceShare();
     private final PositionalParamSpec filename = Options.positionalList("FILENAME");
 
     InfoCommand(Main main) {

@@ -18,7 +18,7 @@ final class InspectCommand extends Subcommand {
 
     private final OptionSpec format = Options.value("FMT",
             "The format the image will be given to QEMU as; probed when absent (a different probe is a finding)", "-f");
-    private final OptionSpec output = Options.value("FMT", "human (default) or json", "--output");
+    private final OptionSpec output = Options.output();
     private final PositionalParamSpec filename = Options.positional("0", "1", "FILE");
 
     InspectCommand(Main main) {

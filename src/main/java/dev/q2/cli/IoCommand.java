@@ -14,7 +14,6 @@ import java.io.BufferedReader;
 import java.io.InputStreamReader;
 import java.io.PrintWriter;
 import java.nio.charset.StandardCharsets;
-import java.util.ArrayList;
 import java.util.List;
 
 /** q2 io: qemu-io's commands (see IoScript) on a qcow2 image, from -c options or stdin; the file operand is optional. */
@@ -25,7 +24,7 @@ final class IoCommand extends Subcommand {
     private final OptionSpec commandsOpt = Options.repeatable("CMD", "A command to run; may be repeated", "-c");
     private final OptionSpec readOnlyOpt = Options.flag("Open read-only", "-r", "--read-only");
     private final OptionSpec forceShareOpt =
-            Options.flag("Open even if another process holds it (read-only)", "-U", "--force-share");
+            Options.forceShare("Open even if another process holds it (read-only)");
     private final OptionSpec cacheOpt = Options.value("MODE",
             "Cache mode (none, writeback, writethrough, directsync, unsafe); checked, q2 io's I/O is the same in all",
             "-t", "--cache");
@@ -35,27 +34,18 @@ final class IoCommand extends Subcommand {
     private final OptionSpec nativeAioOpt = Options.flag("Short for -i native", "-k", "--native-aio");
     private final PositionalParamSpec filenameParam = Options.positional("0", "0..1", "FILENAME");
 
-    String format = "qcow2";
-    List<String> commands = new ArrayList<>();
-    boolean readOnly;
-    boolean forceShare;
-    String filename;
-
     IoCommand(Main main) {
         super(main, NAME);
         declare("Run qemu-io style commands (read, write, discard, flush, map, alloc, info, open, close, ...) on an"
-                + " image", formatOpt, commandsOpt, readOnlyOpt, forceShareOpt, cacheOpt, nocacheOpt, aioOpt, nativeAioOpt,
-                filenameParam);
+                + " image", formatOpt, commandsOpt, readOnlyOpt, forceShareOpt, cacheOpt, nocacheOpt, aioOpt,
+                nativeAioOpt, filenameParam);
     }
 
     @Override
     public Integer call() {
         ParseResult parsed = parsed();
-        format = Options.valueOr(formatOpt, format);
-        commands = Options.valueOr(commandsOpt, commands);
-        readOnly = parsed.hasMatchedOption(readOnlyOpt);
-        forceShare = parsed.hasMatchedOption(forceShareOpt);
-        filename = filenameParam.getValue();
+        String format = Options.valueOr(formatOpt, "qcow2");
+        String filename = filenameParam.getValue();
         PrintWriter out = out();
         PrintWriter err = err();
         // -t/-n and -i/-k: checked and accepted as qemu-io checks them (-t and -i win over -n and -k); q2 io reads
@@ -97,9 +87,11 @@ final class IoCommand extends Subcommand {
                 return main.workDir();
             }
         }, out, err);
-        if (filename != null && !script.open(filename, readOnly, forceShare)) {
+        if (filename != null && !script.open(filename, parsed.hasMatchedOption(readOnlyOpt),
+                parsed.hasMatchedOption(forceShareOpt))) {
             return 1;
         }
+        List<String> commands = Options.valueOr(commandsOpt, List.of());
         try {
             if (commands.isEmpty()) {
                 BufferedReader in = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8));

@@ -18,13 +18,12 @@ final class MapCommand extends Subcommand {
 
     private final OptionSpec formatOpt =
             Options.repeatable("FMT", "Image format (qcow2 or raw); probed when absent", "-f");
-    private final OptionSpec outputOpt = Options.repeatable("FMT", "human (default) or json", "--output");
+    private final OptionSpec outputOpt = Options.outputs();
     private final OptionSpec startOffsetOpt =
             Options.repeatable("OFFSET", "First byte to map (suffixes k, M, G, T, P, E accepted)", "--start-offset");
     private final OptionSpec maxLengthOpt =
             Options.repeatable("LENGTH", "Most bytes to map (suffixes accepted)", "--max-length");
-    private final OptionSpec forceShareOpt =
-            Options.flag("Open the image even if another process holds it", "-U", "--force-share");
+    private final OptionSpec forceShareOpt = Options.forceShare();
     private final PositionalParamSpec filenameParam = Options.positional("0", "1", "FILENAME");
 
 

@@ -41,6 +41,16 @@ final class Options {
         return v != null ? v : fallback;
     }
 
+    /** --output, human or json, as qemu-img's commands that print a report take it. */
+    static OptionSpec output() {
+        return value("FMT", "human (default) or json", "--output");
+    }
+
+    /** --output that may be given again (the last one counts, each is checked), as map and measure read it. */
+    static OptionSpec outputs() {
+        return repeatable("FMT", "human (default) or json", "--output");
+    }
+
     /** -p, qemu-img's progress line. */
     static OptionSpec progress() {
         return flag("Show progress", "-p");
@@ -51,9 +61,19 @@ final class Options {
         return flag("Quiet", "-q");
     }
 
+    /** -U/--force-share of a command that opens one image. */
+    static OptionSpec forceShare() {
+        return forceShare("Open the image even if another process holds it");
+    }
+
     /** -U/--force-share: open without taking QEMU's write-sharing locks ({@code what} says which images). */
     static OptionSpec forceShare(String what) {
         return flag(what, "-U", "--force-share");
+    }
+
+    /** --object, which qemu-img needs for secrets, taken and ignored as qemu-img takes it where none is used. */
+    static OptionSpec unusedObjects() {
+        return repeatable("OBJECT", "Accepted as qemu-img does; unused", "--object");
     }
 
     /** --image-opts, which q2 refuses: its FILE operands are file names. */

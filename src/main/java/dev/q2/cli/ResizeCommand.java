@@ -23,15 +23,13 @@ final class ResizeCommand extends Subcommand {
     private final OptionSpec preallocOption = Options.value("MODE",
             "Preallocation of the new area: off, metadata, falloc or full", "--preallocation");
     private final OptionSpec quietOption = Options.flag("Quiet: do not print 'Image resized.'", "-q");
-    private final OptionSpec objectOption = Options.repeatable("OBJECT", "Accepted as qemu-img does; unused",
-            "--object");
     private final OptionSpec imageOptsOption = Options.imageOpts();
     private final PositionalParamSpec argsParam = Options.operands("FILE [+|-]SIZE");
 
     ResizeCommand(Main main) {
         super(main, NAME);
         declare("Change the virtual size of an image (qcow2 or raw), as qemu-img resize", formatOption,
-                shrinkOption, preallocOption, quietOption, objectOption, imageOptsOption, argsParam);
+                shrinkOption, preallocOption, quietOption, Options.unusedObjects(), imageOptsOption, argsParam);
     }
 
     /**

@@ -32,16 +32,17 @@ final class SnapshotCommand extends Subcommand {
     private final OptionSpec deleteOpt = Options.repeatable("SNAPSHOT", "Delete the snapshot with this name", "-d");
     private final OptionSpec formatOpt = Options.value("FMT",
             "Image format (qcow2 or raw); probed when absent (q2 only: qemu-img 7.2 has no -f here)", "-f");
-    private final OptionSpec objectOpt = Options.repeatable("OBJECTDEF",
-            "An object definition (such as a secret); accepted and not used", "--object");
-    private final OptionSpec quietOpt = Options.quiet();
-    private final OptionSpec forceShareOpt = Options.forceShare("Open the image even if another process holds it (with -l)");
+    private final OptionSpec forceShareOpt =
+            Options.forceShare("Open the image even if another process holds it (with -l)");
     private final PositionalParamSpec filesParam = Options.operands("FILENAME");
 
     SnapshotCommand(Main main) {
         super(main, NAME);
+        // -q and --object are taken as qemu-img takes them: snapshot prints nothing to quieten, and needs no secret
         declare("List, create, apply or delete internal snapshots of a qcow2 image", listOpt, applyOpt, createOpt,
-                deleteOpt, formatOpt, objectOpt, quietOpt, forceShareOpt, filesParam);
+                deleteOpt, formatOpt, Options.repeatable("OBJECTDEF",
+                        "An object definition (such as a secret); accepted and not used", "--object"),
+                Options.quiet(), forceShareOpt, filesParam);
     }
 
     private enum Action { NONE, LIST, APPLY, CREATE, DELETE }
