@@ -66,13 +66,9 @@ final class ResizeCommand extends Subcommand {
         Preallocation prealloc = Preallocation.OFF;
         String p = preallocOption.getValue();
         if (p != null) {
-            prealloc = switch (p) {
-                case "off" -> Preallocation.OFF;
-                case "metadata" -> Preallocation.METADATA;
-                case "falloc" -> Preallocation.FALLOC;
-                case "full" -> Preallocation.FULL;
-                default -> null;
-            };
+            // the modes by the names qemu-img's options give them (exact, lower case)
+            prealloc = Arrays.stream(Preallocation.values()).filter(m -> m.optionValue().equals(p)).findFirst()
+                    .orElse(null);
             if (prealloc == null) {
                 return Errors.fail(err, "Invalid preallocation mode '" + p + "'");
             }
