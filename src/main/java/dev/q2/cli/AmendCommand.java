@@ -2,56 +2,34 @@ package dev.q2.cli;
 
 import dev.q2.amend.Amender;
 import dev.q2.resize.Resizer;
-import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Model.OptionSpec;
+import picocli.CommandLine.Model.PositionalParamSpec;
 import picocli.CommandLine.ParseResult;
 
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.Callable;
 
 /** q2 amend: qemu-img amend for qcow2 images, same files, messages and refusals. */
-final class AmendCommand implements Callable<Integer> {
+final class AmendCommand extends Subcommand {
     static final String NAME = "amend";
 
-    private final Main main;
-    private final CommandSpec spec = CommandSpec.wrapWithoutInspection(this);
-    private final CommonOptions common = new CommonOptions();
     private final OptionSpec formatOption = Options.value("FMT", "Image format (qcow2; probed if absent)", "-f");
     private final OptionSpec optionsOption = Options.repeatable("OPTIONS",
             "Comma-separated options to change; '-o help' lists them", "-o");
     private final OptionSpec cacheOption = Options.value("CACHE", "Cache mode (accepted, q2 always syncs)", "-t");
-    private final OptionSpec progressOption = Options.flag("Show progress", "-p");
-    private final OptionSpec quietOption = Options.flag("Quiet", "-q");
-    private final OptionSpec forceOption = Options.flag("Allow changes qemu-img guards with --force", "--force");
-    private final OptionSpec objectOption = Options.repeatable("OBJECT", "Accepted as qemu-img does; unused",
-            "--object");
-    private final OptionSpec imageOptsOption = Options.flag("Not supported: FILE is a file name", "--image-opts");
-    private final picocli.CommandLine.Model.PositionalParamSpec filesParam =
-            picocli.CommandLine.Model.PositionalParamSpec.builder().index("0..*").arity("0..*").type(List.class)
-                    .auxiliaryTypes(String.class).paramLabel("FILE").build();
+    private final OptionSpec progressOption = Options.progress();
+    private final OptionSpec quietOption = Options.quiet();
+    private final OptionSpec imageOptsOption = Options.imageOpts();
+    private final PositionalParamSpec filesParam = Options.operands("FILE");
 
     AmendCommand(Main main) {
-        this.main = main;
-        spec.name(NAME);
-        spec.usageMessage().description("Change the format options of a qcow2 image, as qemu-img amend")
-                .sortOptions(false);
-        common.addTo(spec);
-        spec.addOption(formatOption);
-        spec.addOption(optionsOption);
-        spec.addOption(cacheOption);
-        spec.addOption(progressOption);
-        spec.addOption(quietOption);
-        spec.addOption(forceOption);
-        spec.addOption(objectOption);
-        spec.addOption(imageOptsOption);
-        spec.addPositional(filesParam);
-    }
-
-    CommandSpec spec() {
-        return spec;
+        super(main, NAME);
+        declare("Change the format options of a qcow2 image, as qemu-img amend", formatOption, optionsOption,
+                cacheOption, progressOption, quietOption,
+                Options.flag("Allow changes qemu-img guards with --force", "--force"), Options.unusedObjects(),
+                imageOptsOption, filesParam);
     }
 
     private static boolean hasHelp(String options) {
@@ -66,113 +44,92 @@ final class AmendCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        ParseResult parsed = spec.commandLine().getParseResult();
-        common.apply(parsed);
-        PrintWriter out = spec.commandLine().getOut();
-        PrintWriter err = spec.commandLine().getErr();
+        ParseResult parsed = parsed();
+        PrintWriter out = out();
+        PrintWriter err = err();
         List<String> optionList = optionsOption.getValue();
         if (optionList == null || optionList.isEmpty()) {
-            err.println("q2: Must specify options (-o)\nTry 'q2 --help' for more information");
-            return 1;
+            return Errors.usage(err, "Must specify options (-o)");
         }
         String options = String.join(",", optionList);
-        boolean quiet = parsed.hasMatchedOption(quietOption);
-        boolean progress = parsed.hasMatchedOption(progressOption) && !quiet;
+        boolean progress = parsed.hasMatchedOption(progressOption) && !parsed.hasMatchedOption(quietOption);
         String fmt = formatOption.getValue();
-        List<String> files = filesParam.getValue() == null ? List.of() : filesParam.getValue();
+        List<String> files = Options.valueOr(filesParam, List.of());
         try {
             if (fmt != null && hasHelp(options)) {
                 return help(fmt, out, err);
             }
             if (files.size() != 1) {
-                err.println("q2: Expecting one image file name");
-                return 1;
+                return Errors.fail(err, "Expecting one image file name");
             }
             String cache = cacheOption.getValue();
             if (cache != null && !List.of("none", "writeback", "unsafe", "directsync", "writethrough")
                     .contains(cache)) {
-                err.println("q2: Invalid cache option: " + cache);
-                return 1;
+                return Errors.fail(err, "Invalid cache option: " + cache);
             }
             if (parsed.hasMatchedOption(imageOptsOption)) {
-                err.println("q2: --image-opts is not supported: give a file name");
-                return 1;
+                return Errors.fail(err, "--image-opts is not supported: give a file name");
             }
             String filename = files.get(0);
             Path path = main.resolve(filename);
-            String format;
-            try {
-                format = fmt != null ? fmt : dev.q2.image.Devices.probe(path);
-                if (format.equals("raw") && fmt == null) {
-                    err.println("WARNING: Image format was not specified for '" + filename
-                            + "' and probing guessed raw.\n"
-                            + "         Automatically detecting the format is dangerous for raw images, write"
-                            + " operations on block 0 will be restricted.\n"
-                            + "         Specify the 'raw' format explicitly to remove the restrictions.");
-                }
-            } catch (Exception e) {
-                err.println("q2: " + Errors.imageOpenFailure(filename, path, e));
+            String format = open(filename, err, () -> fmt != null ? fmt : probeForWrite(filename, path, err));
+            if (format == null) {
                 return 1;
             }
             if (!format.equals("qcow2")) {
-                try {
-                    Resizer.open(path, format, err).close(); // qemu-img opens the image first
-                } catch (Exception e) {
-                    err.println("q2: " + Errors.imageOpenFailure(filename, path, e));
+                // qemu-img opens the image first
+                if (open(filename, err, () -> {
+                    Resizer.open(path, format, err).close();
+                    return format;
+                }) == null) {
                     return 1;
                 }
-                if (hasHelp(options)) {
-                    return help(format, out, err);
-                }
-                err.println("q2: Format driver '" + format + "' does not support option amendment");
+                return hasHelp(options) ? help(format, out, err) : Errors.fail(err, "Format driver '" + format
+                        + "' does not support option amendment");
+            }
+            Resizer.Qcow2Open img = open(filename, err, () -> Resizer.Qcow2Open.open(path, err));
+            if (img == null) {
                 return 1;
             }
-            Resizer.Qcow2Open img;
-            try {
-                img = Resizer.Qcow2Open.open(path, err);
-            } catch (Exception e) {
-                err.println("q2: " + Errors.imageOpenFailure(filename, path, e));
-                return 1;
-            }
-            try (Resizer.Qcow2Open image = img) {
-                if (hasHelp(options)) {
-                    return help("qcow2", out, err);
-                }
-                Map<String, String> parsedOptions = Amender.parse(options);
-                double[] last = {0};
-                Amender.Progress bar = p -> {
-                    if (!progress) {
-                        return;
-                    }
-                    double cur = Math.min(p, 100);
-                    if (cur > last[0] + 1 || cur < last[0] - 1 || cur == 0 || cur == 100) {
-                        last[0] = cur;
-                        // printf("%3.2f") of a float: its exact binary value, ties to even (3.125 prints 3.12)
-                        String v = new java.math.BigDecimal((double) (float) cur)
-                                .setScale(2, java.math.RoundingMode.HALF_EVEN).toPlainString();
-                        out.print("    (" + v + "/100%)\r");
-                        out.flush();
-                    }
-                };
-                bar.print(0);
-                try {
-                    try {
-                        Amender.amend(image, parsedOptions, bar);
-                    } finally {
-                        bar.print(100); // qemu-img prints it before it reports a failure
-                    }
-                } finally {
-                    if (progress) {
-                        out.print("\n");
-                        out.flush();
-                    }
-                }
-                return 0;
+            try (img) {
+                return hasHelp(options) ? help("qcow2", out, err) : amend(img, options, progress, out);
             }
         } catch (Exception e) {
-            err.println("q2: " + Errors.describe(e));
-            return 1;
+            return Errors.fail(err, Errors.describe(e));
         }
+    }
+
+    /** Amends the open image with qemu-img's progress line (a failure ends it too, then propagates). */
+    private static int amend(Resizer.Qcow2Open image, String options, boolean progress, PrintWriter out)
+            throws java.io.IOException {
+        Map<String, String> parsedOptions = Amender.parse(options);
+        double[] last = {0};
+        Amender.Progress bar = p -> {
+            if (!progress) {
+                return;
+            }
+            double cur = Math.min(p, 100);
+            // qemu's rule (a move of more than 1%, or 0 or 100), and a move back by as much
+            if (cur > last[0] + 1 || cur < last[0] - 1 || cur == 0 || cur == 100) {
+                last[0] = cur;
+                out.print("    (" + QemuProgress.printf2((float) cur) + "/100%)\r");
+                out.flush();
+            }
+        };
+        bar.print(0);
+        try {
+            try {
+                Amender.amend(image, parsedOptions, bar);
+            } finally {
+                bar.print(100); // qemu-img prints it before it reports a failure
+            }
+        } finally {
+            if (progress) {
+                out.print("\n");
+                out.flush();
+            }
+        }
+        return 0;
     }
 
     private static int help(String format, PrintWriter out, PrintWriter err) {

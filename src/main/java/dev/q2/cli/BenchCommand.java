@@ -18,7 +18,7 @@ import java.util.Locale;
 final class BenchCommand extends Subcommand {
     static final String NAME = "bench";
 
-    private final OptionSpec outputOpt = Options.value("FMT", "human (default) or json", "--output");
+    private final OptionSpec outputOpt = Options.output();
     private final OptionSpec patternOpt = Options.value("P", "random (default) or sequential", "--pattern");
     private final OptionSpec rwOpt = Options.value("RW", "read (default) or write", "--rw");
     private final OptionSpec ioSizeOpt = Options.value("SIZE", "Bytes per operation (default 4k)", "--io-size");
@@ -52,20 +52,9 @@ final class BenchCommand extends Subcommand {
 
     BenchCommand(Main main) {
         super(main, NAME);
-        spec.usageMessage().description("Measure L2 cache hits and write amplification of a synthetic workload").sortOptions(false);
-        common.addTo(spec);
-        spec.addOption(outputOpt);
-        spec.addOption(patternOpt);
-        spec.addOption(rwOpt);
-        spec.addOption(ioSizeOpt);
-        spec.addOption(countOpt);
-        spec.addOption(warmupOpt);
-        spec.addOption(seedOpt);
-        spec.addOption(offsetOpt);
-        spec.addOption(lengthOpt);
-        spec.addOption(l2CacheSizeOpt);
-        spec.addOption(l2CacheEntrySizeOpt);
-        spec.addPositional(filenameParam);
+        declare("Measure L2 cache hits and write amplification of a synthetic workload", outputOpt, patternOpt, rwOpt,
+                ioSizeOpt, countOpt, warmupOpt, seedOpt, offsetOpt, lengthOpt, l2CacheSizeOpt, l2CacheEntrySizeOpt,
+                filenameParam);
     }
 
     @Override
@@ -83,8 +72,8 @@ final class BenchCommand extends Subcommand {
         l2CacheSize = Options.valueOr(l2CacheSizeOpt, l2CacheSize);
         l2CacheEntrySize = Options.valueOr(l2CacheEntrySizeOpt, l2CacheEntrySize);
         filename = filenameParam.getValue();
-        PrintWriter out = spec.commandLine().getOut();
-        PrintWriter err = spec.commandLine().getErr();
+        PrintWriter out = out();
+        PrintWriter err = err();
         BenchSpec b;
         long cacheBytes;
         int entry;

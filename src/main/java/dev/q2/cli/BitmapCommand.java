@@ -3,7 +3,6 @@ package dev.q2.cli;
 import dev.q2.bitmap.BitmapAction;
 import dev.q2.bitmap.BitmapEditor;
 import dev.q2.bitmap.BitmapOperationException;
-import dev.q2.image.Devices;
 import dev.q2.util.Getopt;
 
 import java.io.PrintWriter;
@@ -107,9 +106,7 @@ final class BitmapCommand extends GetoptCommand {
         Path file = main.resolve(filename);
         if (fmt == null && Files.isRegularFile(file)) {
             try {
-                if (Devices.probe(file).equals("raw")) {
-                    err.println(QemuNumbers.rawProbeWarning(filename));
-                }
+                probeForWrite(filename, file, err);
             } catch (Exception e) {
                 // the open below reports it
             }

@@ -21,11 +21,10 @@ final class CheckCommand extends Subcommand {
     static final String NAME = "check";
 
     private final OptionSpec formatOpt = Options.value("FMT", "Image format (qcow2 or raw); probed when absent", "-f");
-    private final OptionSpec outputOpt = Options.value("FMT", "human (default) or json", "--output");
+    private final OptionSpec outputOpt = Options.output();
     private final OptionSpec repairOpt = Options.value("leaks|all", "Repair leaked clusters, or all problems", "-r");
     private final OptionSpec quietOpt = Options.flag("Print nothing on stdout", "-q", "--quiet");
-    private final OptionSpec forceShareOpt =
-            Options.flag("Open the image even if another process holds it", "-U", "--force-share");
+    private final OptionSpec forceShareOpt = Options.forceShare();
     private final OptionSpec cacheOpt = Options.value("CACHE", "Accepted for qemu-img compatibility; ignored", "-T");
     private final PositionalParamSpec filenameParam = Options.positionalList("FILENAME");
     /** Exit code of qemu-img check for a format it cannot check. */
@@ -42,18 +41,11 @@ final class CheckCommand extends Subcommand {
 
     CheckCommand(Main main) {
         super(main, NAME);
-        spec.usageMessage().description("Check a qcow2 image for consistency and optionally repair it").sortOptions(false)
+        declare("Check a qcow2 image for consistency and optionally repair it", formatOpt, outputOpt, repairOpt,
+                quietOpt, forceShareOpt, cacheOpt, filenameParam)
                 .footer("", "Several images are checked in parallel and reported in the order given (human: one block"
                         + " each, headed 'image: FILE'; JSON: one array). The exit code is then the most severe:"
                         + " 1 over 2 over 3 over 63 over 0.");
-        common.addTo(spec);
-        spec.addOption(formatOpt);
-        spec.addOption(outputOpt);
-        spec.addOption(repairOpt);
-        spec.addOption(quietOpt);
-        spec.addOption(forceShareOpt);
-        spec.addOption(cacheOpt);
-        spec.addPositional(filenameParam);
     }
 
     @Override
@@ -66,8 +58,8 @@ final class CheckCommand extends Subcommand {
         forceShare = parsed.hasMatchedOption(forceShareOpt);
         cache = Options.valueOr(cacheOpt, cache);
         List<String> filenames = filenameParam.getValue();
-        PrintWriter out = spec.commandLine().getOut();
-        PrintWriter err = spec.commandLine().getErr();
+        PrintWriter out = out();
+        PrintWriter err = err();
         if (repair != null) {
             switch (repair) {
                 case "leaks" -> mode = CheckMode.LEAKS;
@@ -107,7 +99,7 @@ final class CheckCommand extends Subcommand {
         } catch (CheckOpenException e) {
             err.println("q2: " + openFailure(e, filename, path));
             if (e.stage() == CheckOpenException.Stage.IMAGE || e.stage() == CheckOpenException.Stage.BACKING) {
-                debug(e.getCause() instanceof Exception x ? x : e, err);
+                Errors.debug(e.getCause() instanceof Exception x ? x : e, err);
             }
             return e.stage() == CheckOpenException.Stage.NOT_CHECKABLE ? NOT_CHECKABLE : 1;
         } finally {
@@ -143,11 +135,5 @@ final class CheckCommand extends Subcommand {
             return 1;
         }
         return r.corruptions() != 0 ? 2 : r.leaks() != 0 ? 3 : 0;
-    }
-
-    private static void debug(Exception e, PrintWriter err) {
-        if (Logging.debugEnabled()) {
-            e.printStackTrace(err);
-        }
     }
 }

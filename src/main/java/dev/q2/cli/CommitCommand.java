@@ -1,119 +1,67 @@
 package dev.q2.cli;
 
-import dev.q2.chain.ChainException;
 import dev.q2.chain.Commit;
 import dev.q2.util.Sizes;
-import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Model.OptionSpec;
-import picocli.CommandLine.Model.PositionalParamSpec;
 import picocli.CommandLine.ParseResult;
 
 import java.io.PrintWriter;
-import java.util.List;
-import java.util.concurrent.Callable;
 
 /**
  * q2 commit: qemu-img commit. Writes the image's data into its backing file (or -b BASE further down), then empties
  * the image unless -d (or -b); prints "Image committed.". See {@link Commit}.
  */
-final class CommitCommand implements Callable<Integer> {
+final class CommitCommand extends ChainCommand {
     static final String NAME = "commit";
 
-    private final Main main;
-    private final CommandSpec spec = CommandSpec.wrapWithoutInspection(this);
-    private final CommonOptions common = new CommonOptions();
-    private final OptionSpec formatOpt = Options.value("FMT", "Format of the image (qcow2); probed when absent", "-f");
-    private final OptionSpec cacheOpt =
-            Options.value("CACHE", "Cache mode: writeback (default), none, writethrough, directsync or unsafe (no"
-                    + " flush to stable storage)", "-t");
     private final OptionSpec baseOpt =
             Options.value("BASE", "Commit into this image of the backing chain (implies -d)", "-b");
     private final OptionSpec rateOpt =
             Options.value("RATE", "Rate limit in bytes per second (checked; q2 does not throttle)", "-r");
     private final OptionSpec dropOpt = Options.flag("Leave the image as it is instead of emptying it", "-d");
-    private final OptionSpec progressOpt = Options.flag("Show progress", "-p");
-    private final OptionSpec quietOpt = Options.flag("Quiet", "-q");
-    private final PositionalParamSpec fileParam = RebaseCommand.files();
 
     CommitCommand(Main main) {
-        this.main = main;
-        spec.name(NAME);
-        spec.usageMessage().description("Commit an image's data into its backing file").sortOptions(false);
-        common.addTo(spec);
-        spec.addOption(formatOpt);
-        spec.addOption(cacheOpt);
-        spec.addOption(baseOpt);
-        spec.addOption(rateOpt);
-        spec.addOption(dropOpt);
-        spec.addOption(progressOpt);
-        spec.addOption(quietOpt);
-        spec.addPositional(fileParam);
-    }
-
-    CommandSpec spec() {
-        return spec;
+        super(main, NAME, "Cache mode: writeback (default), none, writethrough, directsync or unsafe (no flush to"
+                + " stable storage)");
+        declare("Commit an image's data into its backing file", formatOpt, cacheOpt, baseOpt, rateOpt, dropOpt,
+                progressOpt, quietOpt, fileParam);
     }
 
     @Override
     public Integer call() {
-        ParseResult parsed = spec.commandLine().getParseResult();
-        common.apply(parsed);
-        PrintWriter out = spec.commandLine().getOut();
-        PrintWriter err = spec.commandLine().getErr();
+        ParseResult parsed = parsed();
+        PrintWriter out = out();
+        PrintWriter err = err();
         String rate = rateOpt.getValue();
         if (rate != null && !validRate(rate, err)) {
             return 1;
         }
-        boolean quiet = parsed.hasMatchedOption(quietOpt);
-        boolean progress = parsed.hasMatchedOption(progressOpt) && !quiet;
         String base = baseOpt.getValue();
         boolean drop = parsed.hasMatchedOption(dropOpt) || base != null;
-        List<String> files = fileParam.getValue();
-        if (files == null || files.size() != 1) {
-            err.println("q2: Expecting one image file name\nTry 'q2 --help' for more information");
+        String file = oneFile(fileParam, err);
+        if (file == null) {
             return 1;
         }
-        String cache = Options.valueOr(cacheOpt, "writeback");
-        if (!RebaseCommand.CACHE_MODES.contains(cache)) {
-            err.println("q2: Invalid cache option: " + cache);
+        String cache = cache(err);
+        if (cache == null) {
             return 1;
         }
-        Commit.Request r = new Commit.Request(main.workDir(), files.get(0), formatOpt.getValue(), base, drop,
+        Commit.Request r = new Commit.Request(main.workDir(), file, formatOpt.getValue(), base, drop,
                 !cache.equals("unsafe"));
-        QemuProgress bar = null;
+        QemuProgress bar = new QemuProgress(out, progress(parsed), 1.0f);
         try {
-            QemuProgress b = new QemuProgress(out, progress, 1.0f);
-            bar = b;
-            Commit.commit(r, p -> b.print(p, 0), err);
-            b.print(100, 0);
-            b.end();
-            bar = null;
-        } catch (ChainException e) {
-            bar.end();
-            out.flush();
-            err.println("q2: " + e.getMessage());
-            debug(e, err);
-            return 1;
+            Commit.commit(r, p -> bar.print(p, 0), err);
+            bar.print(100, 0);
         } catch (Exception e) {
-            if (bar != null) {
-                bar.end();
-            }
-            out.flush();
-            err.println("q2: " + Errors.describe(e));
-            debug(e, err);
-            return 1;
+            bar.end();
+            return failed(e, out, err);
         }
-        if (!quiet) {
+        bar.end();
+        if (!parsed.hasMatchedOption(quietOpt)) {
             out.println("Image committed.");
         }
         out.flush();
         return 0;
-    }
-
-    private static void debug(Exception e, PrintWriter err) {
-        if (Logging.debugEnabled()) {
-            e.printStackTrace(err);
-        }
     }
 
     /** cvtnum("rate limit"): a size in qemu's notation; qemu-img's two lines otherwise. */

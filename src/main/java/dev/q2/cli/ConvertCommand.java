@@ -13,7 +13,6 @@ import dev.q2.io.QemuLock;
 import dev.q2.image.ImageException;
 import dev.q2.image.DiskOptions;
 import dev.q2.image.Qcow2Disk;
-import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Model.OptionSpec;
 import picocli.CommandLine.Model.PositionalParamSpec;
 import picocli.CommandLine.ParseResult;
@@ -23,7 +22,6 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
-import java.util.concurrent.Callable;
 import java.util.function.DoubleConsumer;
 
 /**
@@ -32,12 +30,9 @@ import java.util.function.DoubleConsumer;
  * existing raw file (or block device) or qcow2 image is written in place. -S sets the sparse size, -t the target
  * cache mode (durability); -T, -m and -W are checked and accepted.
  */
-final class ConvertCommand implements Callable<Integer> {
+final class ConvertCommand extends Subcommand {
     static final String NAME = "convert";
 
-    private final Main main;
-    private final CommandSpec spec = CommandSpec.wrapWithoutInspection(this);
-    private final CommonOptions common = new CommonOptions();
     private final OptionSpec sourceFormatOpt =
             Options.value("FMT", "Source format (qcow2 or raw); probed when absent", "-f");
     private final OptionSpec targetFormatOpt = Options.value("FMT", "Target format: raw (default) or qcow2", "-O");
@@ -62,12 +57,10 @@ final class ConvertCommand implements Callable<Integer> {
             Options.value("SRC_CACHE", "Source cache mode (validated; reads are the same)", "-T");
     private final OptionSpec coroutinesOpt =
             Options.value("NUM", "Parallel requests, 1 to 16 (validated; q2 copies in order)", "-m");
-    private final OptionSpec outOfOrderOpt =
-            Options.flag("Allow out-of-order writes (accepted; q2 writes in order)", "-W");
-    private final OptionSpec progressOpt = Options.flag("Show progress", "-p");
-    private final OptionSpec quietOpt = Options.flag("Quiet", "-q");
+    private final OptionSpec progressOpt = Options.progress();
+    private final OptionSpec quietOpt = Options.quiet();
     private final OptionSpec forceShareOpt =
-            Options.flag("Open the source even if another process holds it", "-U", "--force-share");
+            Options.forceShare("Open the source even if another process holds it");
     private final OptionSpec bitmapsOpt = Options.flag("Copy the source's persistent bitmaps (qcow2 target)",
             "--bitmaps");
     private final OptionSpec skipBrokenOpt = Options.flag("With --bitmaps: skip inconsistent bitmaps with a warning",
@@ -89,8 +82,8 @@ final class ConvertCommand implements Callable<Integer> {
     String badCache;
     /** Any target cache mode but unsafe: fsync the target before exiting. */
     boolean durable;
+    /** -p without -q: qemu-img's progress line on stdout. */
     boolean progress;
-    boolean quiet;
     boolean forceShare;
     String source;
     String target;
@@ -99,41 +92,17 @@ final class ConvertCommand implements Callable<Integer> {
     boolean skipBroken;
 
     ConvertCommand(Main main) {
-        this.main = main;
-        spec.name(NAME);
-        spec.usageMessage().description("Convert an image to raw or qcow2").sortOptions(false);
-        common.addTo(spec);
-        spec.addOption(sourceFormatOpt);
-        spec.addOption(targetFormatOpt);
-        spec.addOption(optionsOpt);
-        spec.addOption(backingOpt);
-        spec.addOption(backingFormatOpt);
-        spec.addOption(noCreateOpt);
-        spec.addOption(targetIsZeroOpt);
-        spec.addOption(compressOpt);
-        spec.addOption(sparseOpt);
-        spec.addOption(cacheOpt);
-        spec.addOption(srcCacheOpt);
-        spec.addOption(coroutinesOpt);
-        spec.addOption(outOfOrderOpt);
-        spec.addOption(progressOpt);
-        spec.addOption(quietOpt);
-        spec.addOption(forceShareOpt);
-        spec.addOption(bitmapsOpt);
-        spec.addOption(skipBrokenOpt);
-        spec.addPositional(sourceParam);
-        spec.addPositional(targetParam);
-    }
-
-    CommandSpec spec() {
-        return spec;
+        super(main, NAME);
+        declare("Convert an image to raw or qcow2", sourceFormatOpt, targetFormatOpt, optionsOpt, backingOpt,
+                backingFormatOpt, noCreateOpt, targetIsZeroOpt, compressOpt, sparseOpt, cacheOpt, srcCacheOpt,
+                coroutinesOpt, Options.flag("Allow out-of-order writes (accepted; q2 writes in order)", "-W"),
+                progressOpt, quietOpt, forceShareOpt, bitmapsOpt, skipBrokenOpt, sourceParam, targetParam);
     }
 
     @Override
     public Integer call() throws Exception {
-        ParseResult parsed = spec.commandLine().getParseResult();
-        common.apply(parsed);
-        sourceFormat = Options.valueOr(sourceFormatOpt, sourceFormat);
+        ParseResult parsed = parsed();
+        sourceFormat = sourceFormatOpt.getValue();
         targetFormat = Options.valueOr(targetFormatOpt, targetFormat);
         options = Options.valueOr(optionsOpt, options);
         backingFile = backingOpt.getValue();
@@ -141,13 +110,12 @@ final class ConvertCommand implements Callable<Integer> {
         noCreate = parsed.hasMatchedOption(noCreateOpt);
         targetIsZero = parsed.hasMatchedOption(targetIsZeroOpt);
         compress = parsed.hasMatchedOption(compressOpt);
-        progress = parsed.hasMatchedOption(progressOpt);
-        quiet = parsed.hasMatchedOption(quietOpt);
+        progress = parsed.hasMatchedOption(progressOpt) && !parsed.hasMatchedOption(quietOpt);
         forceShare = parsed.hasMatchedOption(forceShareOpt);
         source = sourceParam.getValue();
         target = targetParam.getValue();
-        PrintWriter out = spec.commandLine().getOut();
-        PrintWriter err = spec.commandLine().getErr();
+        PrintWriter out = out();
+        PrintWriter err = err();
         // the checks run in qemu-img convert's order, so the first error is the one qemu-img reports: -S and -m
         // while the arguments are read, in their order
         for (picocli.CommandLine.Model.ArgSpec a : parsed.matchedArgs()) {
@@ -155,35 +123,35 @@ final class ConvertCommand implements Callable<Integer> {
                 return 1;
             }
             if (a == coroutinesOpt && !validCoroutines(coroutinesOpt.getValue())) {
-                return fail(err, "Invalid number of coroutines. Allowed number of coroutines is between 1 and 16");
+                return Errors.fail(err,
+                        "Invalid number of coroutines. Allowed number of coroutines is between 1 and 16");
             }
         }
         bitmaps = parsed.hasMatchedOption(bitmapsOpt);
         skipBroken = parsed.hasMatchedOption(skipBrokenOpt);
         if (skipBroken && !bitmaps) {
-            return fail(err, "Use of --skip-broken-bitmaps requires --bitmaps");
+            return Errors.fail(err, "Use of --skip-broken-bitmaps requires --bitmaps");
         }
         if (noCreate && !options.isEmpty()) {
-            return fail(err, "-o has no effect when skipping image creation");
+            return Errors.fail(err, "-o has no effect when skipping image creation");
         }
         if (targetIsZero && !noCreate) {
-            return fail(err, "--target-is-zero requires use of -n flag");
+            return Errors.fail(err, "--target-is-zero requires use of -n flag");
         }
         String srcCache = srcCacheOpt.getValue();
-        if (srcCache != null && !CACHE_MODES.contains(srcCache)) {
-            return fail(err, "Invalid source cache option: " + srcCache);
+        if (srcCache != null && !Options.CACHE_MODES.contains(srcCache)) {
+            return Errors.fail(err, "Invalid source cache option: " + srcCache);
         }
         String cache = Options.valueOr(cacheOpt, "unsafe");
-        badCache = CACHE_MODES.contains(cache) ? null : cache;
+        badCache = Options.CACHE_MODES.contains(cache) ? null : cache;
         durable = !cache.equals("unsafe");
         // qemu-img draws its 0% line here, before it opens the source; from here on a failure ends the line
-        boolean bar = progress && !quiet;
-        if (bar) {
+        if (progress) {
             out.print(String.format(Locale.ROOT, "    (%3.2f/100%%)\r", 0.0));
             out.flush();
         }
         int rc = openAndConvert(out, err);
-        if (rc != 0 && bar) {
+        if (rc != 0 && progress) {
             out.print("\n");
             out.flush();
         }
@@ -196,7 +164,7 @@ final class ConvertCommand implements Callable<Integer> {
             // as img_open: the source with its chain and data file, QEMU's locks and words
             src = BlockGraph.openSource(main.workDir(), source, sourceFormat, forceShare);
         } catch (Exception e) {
-            return fail(err, Errors.imageOpenFailure(source, main.resolve(source), e));
+            return Errors.fail(err, Errors.imageOpenFailure(source, main.resolve(source), e));
         }
         try (src) {
             return convert(src, out, err);
@@ -204,19 +172,15 @@ final class ConvertCommand implements Callable<Integer> {
             if (e.getCause() instanceof dev.q2.image.CorruptMetadataException c && c.firstReport()) {
                 err.println(c.qemuReport()); // QEMU's qcow2 driver says it first
             }
-            return fail(err, e.getMessage());
+            return Errors.fail(err, e.getMessage());
         } catch (Exception e) {
-            err.println("q2: " + Errors.describe(e));
-            if (Logging.debugEnabled()) {
-                e.printStackTrace(err);
-            }
-            return 1;
+            return Errors.report(err, e);
         }
     }
 
     private Integer convert(BlockGraph src, PrintWriter out, PrintWriter err) throws Exception {
         if (!targetFormat.equals("raw") && !targetFormat.equals("qcow2")) {
-            return fail(err, "Unknown file format '" + targetFormat + "'");
+            return Errors.fail(err, "Unknown file format '" + targetFormat + "'");
         }
         Path dst = main.resolve(target);
         DoubleConsumer bar = progressBar(out);
@@ -226,21 +190,21 @@ final class ConvertCommand implements Callable<Integer> {
         if (noCreate) {
             if (targetIsZero && backingFile != null) {
                 // qemu-img 7.2 reports this and then exits with 0 without converting; q2 fails
-                return fail(err, "Cannot use --target-is-zero when the destination image has a backing file");
+                return Errors.fail(err, "Cannot use --target-is-zero when the destination image has a backing file");
             }
             if (badCache != null) {
-                return fail(err, "Invalid cache option: " + badCache);
+                return Errors.fail(err, "Invalid cache option: " + badCache);
             }
             Converter.Settings settings =
                     new Converter.Settings(compress, backingFile != null, targetIsZero, minSparse, durable);
             if (targetFormat.equals("raw")) {
                 if (bitmaps) {
-                    return fail(err, "Format driver 'raw' does not support bitmaps");
+                    return Errors.fail(err, "Format driver 'raw' does not support bitmaps");
                 }
                 return intoRaw(src, dst, settings, bar, out, err);
             }
             if (!java.nio.file.Files.exists(dst)) {
-                return fail(err, "Could not open '" + target + "': Could not open '" + target
+                return Errors.fail(err, "Could not open '" + target + "': Could not open '" + target
                         + "': No such file or directory");
             }
             // an encrypted or broken target (or backing chain) is refused before anything is written; without
@@ -249,27 +213,27 @@ final class ConvertCommand implements Callable<Integer> {
                     DiskOptions.readOnly().withForceShare(true).withWorkDir(main.workDir()))) {
                 existing.header();
             } catch (ImageException e) {
-                return fail(err, Errors.couldNotOpen(target, e));
+                return Errors.fail(err, Errors.couldNotOpen(target, e));
             }
             if (bitmaps && !supportsBitmaps(dst)) {
-                return fail(err, "Format driver 'qcow2' does not support bitmaps");
+                return Errors.fail(err, "Format driver 'qcow2' does not support bitmaps");
             }
             try {
                 Converter.into(src, dst, settings, false, main.workDir(), bar, bitmaps ? this::copyBitmaps : null);
             } catch (QemuLock.LockConflictException e) {
-                return fail(err, "Could not open '" + target + "': " + e.qemuLines(target));
+                return Errors.fail(err, Errors.couldNotOpen(target, e));
             }
             return done(out);
         }
         if (targetFormat.equals("raw")) {
             if (backingFile != null) {
-                return fail(err, "Backing file not supported for file format 'raw'");
+                return Errors.fail(err, "Backing file not supported for file format 'raw'");
             }
             if (!options.isEmpty()) {
-                return fail(err, "-o options are only supported for qcow2 targets");
+                return Errors.fail(err, "-o options are only supported for qcow2 targets");
             }
             if (compress) {
-                return fail(err, "Compression not supported for this file format");
+                return Errors.fail(err, "Compression not supported for this file format");
             }
             if (!createAllowed(dst, err)) {
                 return 1;
@@ -277,11 +241,11 @@ final class ConvertCommand implements Callable<Integer> {
             if (badCache != null) {
                 // qemu-img creates the target before it reads the cache mode, and leaves it behind
                 Converter.createRaw(dst, src.reader().size());
-                return fail(err, "Invalid cache option: " + badCache);
+                return Errors.fail(err, "Invalid cache option: " + badCache);
             }
             if (bitmaps) {
                 Converter.createRaw(dst, src.reader().size()); // created, then refused, as by qemu-img
-                return fail(err, "Format driver 'raw' does not support bitmaps");
+                return Errors.fail(err, "Format driver 'raw' does not support bitmaps");
             }
             if (sparseOpt.getValue() == null) {
                 Converter.toRaw(src, dst, durable, bar); // the fast path: same bytes, not quite the same holes
@@ -303,17 +267,17 @@ final class ConvertCommand implements Callable<Integer> {
                 opts.set("backing_fmt", backingFormat);
             }
             if (opts.get("backing_file") != null && opts.get("backing_fmt") == null) {
-                return fail(err, "Use of backing file requires explicit backing format");
+                return Errors.fail(err, "Use of backing file requires explicit backing format");
             }
             String prealloc = opts.get("preallocation");
             if (compress && prealloc != null && !prealloc.equals("off")) {
-                return fail(err, "Compression and preallocation not supported at the same time");
+                return Errors.fail(err, "Compression and preallocation not supported at the same time");
             }
             // as qemu-img convert, the backing file is not opened to create the target, only to write it
             plan = CreatePlanner.plan(new CreateRequest(main.workDir(), target, Long.toString(src.reader().size()), opts,
                     null, null, true));
         } catch (CreateException e) {
-            return fail(err, e.afterFormatting()
+            return Errors.fail(err, e.afterFormatting()
                     ? target + ": error while converting qcow2: " + e.getMessage() : e.getMessage());
         }
         String backing = plan.spec().backingFile();
@@ -322,18 +286,18 @@ final class ConvertCommand implements Callable<Integer> {
         }
         Qcow2Creator.create(dst, plan.spec(), main.workDir());
         if (badCache != null) {
-            return fail(err, "Invalid cache option: " + badCache); // the new target stays, as qemu-img's does
+            return Errors.fail(err, "Invalid cache option: " + badCache); // the new target stays, as qemu-img's does
         }
         if (backing != null) {
             String shown = CreatePlanner.combinedName(target, backing);
             if (!java.nio.file.Files.exists(main.resolve(shown))) {
                 // qemu-img leaves the new target behind in this case too
-                return fail(err, "Could not open '" + target + "': Could not open backing file: Could not open '"
+                return Errors.fail(err, "Could not open '" + target + "': Could not open backing file: Could not open '"
                         + shown + "': No such file or directory");
             }
         }
         if (bitmaps && plan.spec().version() < 3) {
-            return fail(err, "Format driver 'qcow2' does not support bitmaps"); // the new target stays
+            return Errors.fail(err, "Format driver 'qcow2' does not support bitmaps"); // the new target stays
         }
         Converter.into(src, dst, new Converter.Settings(compress, backing != null, backing == null, minSparse,
                 durable), true, main.workDir(), bar, bitmaps ? this::copyBitmaps : null);
@@ -346,13 +310,13 @@ final class ConvertCommand implements Callable<Integer> {
             dev.q2.bitmap.BitmapCopier.check(main.resolve(source), sourceFormat, skipBroken);
             return true;
         } catch (dev.q2.bitmap.BitmapCopier.BitmapCopyException e) {
-            fail(err, e.getMessage());
+            Errors.fail(err, e.getMessage());
             if (e.hint() != null) {
                 err.println(e.hint());
             }
             return false;
         } catch (Exception e) {
-            fail(err, Errors.describe(e));
+            Errors.fail(err, Errors.describe(e));
             return false;
         }
     }
@@ -367,7 +331,7 @@ final class ConvertCommand implements Callable<Integer> {
 
     /** convert --bitmaps' copy into the open qcow2 target, after the data (a failure ends the command). */
     private void copyBitmaps(Qcow2Disk target) throws java.io.IOException {
-        PrintWriter err = spec.commandLine().getErr();
+        PrintWriter err = err();
         try {
             dev.q2.bitmap.BitmapCopier.copy(main.resolve(source), sourceFormat, target, skipBroken,
                     w -> err.println("q2: warning: " + w));
@@ -375,10 +339,6 @@ final class ConvertCommand implements Callable<Integer> {
             throw new ConvertException(e.getMessage());
         }
     }
-
-    /** The cache modes QEMU's bdrv_parse_cache_mode knows ("off" is an old name for none). */
-    private static final java.util.Set<String> CACHE_MODES =
-            java.util.Set.of("none", "off", "directsync", "writeback", "writethrough", "unsafe");
 
     /**
      * -S: a size in qemu's notation, a multiple of 512 up to 16 MiB; qemu-img's messages otherwise.
@@ -395,18 +355,19 @@ final class ConvertCommand implements Callable<Integer> {
             if (e.outOfRange()) {
                 bytes = -1;
             } else {
-                fail(err, "Invalid buffer size for sparse output specified. You may use k, M, G, T, P or E"
+                Errors.fail(err, "Invalid buffer size for sparse output specified. You may use k, M, G, T, P or E"
                         + " suffixes for");
-                fail(err, "kilobytes, megabytes, gigabytes, terabytes, petabytes and exabytes.");
+                Errors.fail(err, "kilobytes, megabytes, gigabytes, terabytes, petabytes and exabytes.");
                 return false;
             }
         }
         if (bytes < 0) { // past 2^63 - 1
-            fail(err, "Invalid buffer size for sparse output specified. Must be between 0 and 9223372036854775807.");
+            Errors.fail(err,
+                    "Invalid buffer size for sparse output specified. Must be between 0 and 9223372036854775807.");
             return false;
         }
         if (bytes % 512 != 0 || bytes / 512 > Converter.MAX_MIN_SPARSE) {
-            fail(err, "Invalid buffer size for sparse output specified. Valid sizes are multiples of 512 up to "
+            Errors.fail(err, "Invalid buffer size for sparse output specified. Valid sizes are multiples of 512 up to "
                     + (Converter.MAX_MIN_SPARSE * 512L) + ". Select 0 to disable sparse detection (fully allocates"
                     + " output).");
             return false;
@@ -449,7 +410,7 @@ final class ConvertCommand implements Callable<Integer> {
             QemuLock.checkCanCreate(dst);
             return true;
         } catch (QemuLock.LockConflictException e) {
-            fail(err, target + ": error while converting " + targetFormat + ": " + e.qemuLines(target));
+            Errors.fail(err, target + ": error while converting " + targetFormat + ": " + e.qemuLines(target));
             return false;
         }
     }
@@ -461,10 +422,10 @@ final class ConvertCommand implements Callable<Integer> {
         try {
             t = RawTarget.open(dst);
         } catch (QemuLock.LockConflictException e) {
-            return fail(err, "Could not open '" + target + "': " + e.qemuLines(target));
+            return Errors.fail(err, Errors.couldNotOpen(target, e));
         } catch (java.io.IOException e) {
             // qemu-img names the file twice: once for the raw format, once for the file protocol under it
-            return fail(err, "Could not open '" + target + "': " + Errors.couldNotOpen(target, e));
+            return Errors.fail(err, "Could not open '" + target + "': " + Errors.couldNotOpen(target, e));
         }
         try (t) {
             Converter.intoRaw(src, t, settings, bar);
@@ -472,13 +433,8 @@ final class ConvertCommand implements Callable<Integer> {
         return done(out);
     }
 
-    private int fail(PrintWriter err, String message) {
-        err.println("q2: " + message);
-        return 1;
-    }
-
     private int done(PrintWriter out) {
-        if (progress && !quiet) {
+        if (progress) {
             out.print("\n");
         }
         out.flush();
@@ -487,7 +443,7 @@ final class ConvertCommand implements Callable<Integer> {
 
     /** qemu-img's progress line, "    (42.00/100%)" redrawn with a carriage return, at most once per percent. */
     private DoubleConsumer progressBar(PrintWriter out) {
-        if (!progress || quiet) {
+        if (!progress) {
             return p -> { };
         }
         double[] last = {0}; // the 0% line is drawn before the source is opened

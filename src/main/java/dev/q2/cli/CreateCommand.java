@@ -32,17 +32,8 @@ final class CreateCommand extends Subcommand {
 
     CreateCommand(Main main) {
         super(main, NAME);
-        spec.usageMessage().description("Create a new qcow2 image").sortOptions(false);
-        common.addTo(spec);
-        spec.addOption(formatOption);
-        spec.addOption(optionsOption);
-        spec.addOption(backingFileOption);
-        spec.addOption(backingFormatOption);
-        spec.addOption(unsafeOption);
-        spec.addOption(quietOption);
-        spec.addOption(objectOption);
-        spec.addPositional(filenameParam);
-        spec.addPositional(sizeParam);
+        declare("Create a new qcow2 image", formatOption, optionsOption, backingFileOption, backingFormatOption,
+                unsafeOption, quietOption, objectOption, filenameParam, sizeParam);
     }
 
     @Override
@@ -56,8 +47,8 @@ final class CreateCommand extends Subcommand {
         boolean quiet = parsed.hasMatchedOption(quietOption);
         String filename = filenameParam.getValue();
         String size = sizeParam.getValue();
-        PrintWriter out = spec.commandLine().getOut();
-        PrintWriter err = spec.commandLine().getErr();
+        PrintWriter out = out();
+        PrintWriter err = err();
         for (String o : options) {
             for (String item : o.split(",")) {
                 if (item.equals("help") || item.equals("?")) {

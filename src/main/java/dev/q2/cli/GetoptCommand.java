@@ -24,10 +24,8 @@ abstract class GetoptCommand extends Subcommand {
         this.longs = longs;
         args = PositionalParamSpec.builder().index("0..*").arity("0..*").type(List.class)
                 .auxiliaryTypes(String.class).paramLabel("ARGS").description(argsDescription).build();
-        spec.usageMessage().description(description).sortOptions(false).customSynopsis(synopsis);
+        declare(description, args).customSynopsis(synopsis);
         spec.parser().unmatchedOptionsArePositionalParams(true).endOfOptionsDelimiter("\u0000"); // "--" is getopt's
-        common.addTo(spec);
-        spec.addPositional(args);
     }
 
     @Override
@@ -47,20 +45,17 @@ abstract class GetoptCommand extends Subcommand {
     final int sharedOption(Getopt.Opt o, PrintWriter err) {
         switch (o.key()) {
             case Getopt.ERROR -> {
-                err.println("q2: " + o.arg() + "\nTry 'q2 --help' for more information");
-                return 1;
+                return Errors.usage(err, o.arg());
             }
             case "h" -> {
                 spec.commandLine().usage(spec.commandLine().getOut());
                 return 0;
             }
             case "object" -> {
-                err.println("q2: --object is not supported: q2 has no secrets");
-                return 1;
+                return Errors.fail(err, "--object is not supported: q2 has no secrets");
             }
             case "image-opts" -> {
-                err.println("q2: --image-opts is not supported");
-                return 1;
+                return Errors.fail(err, "--image-opts is not supported");
             }
             default -> throw new IllegalStateException(o.key());
         }

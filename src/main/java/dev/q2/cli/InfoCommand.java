@@ -15,31 +15,24 @@ final class InfoCommand extends Subcommand {
 
     private final OptionSpec format =
             Options.value("FMT", "Image format (qcow2 or raw); probed when absent", "-f");
-    private final OptionSpec output = Options.value("FMT", "human (default) or json", "--output");
+    private final OptionSpec output = Options.output();
     private final OptionSpec backingChain = Options.flag("Show every image of the backing chain", "--backing-chain");
-    private final OptionSpec forceShare =
-            Options.flag("Open the image even if another process holds it", "-U", "--force-share");
+    private final OptionSpec forceShare = Options.forceShare();
     private final PositionalParamSpec filename = Options.positionalList("FILENAME");
 
     InfoCommand(Main main) {
         super(main, NAME);
-        spec.usageMessage().description("Show information about an image, including the L2 cache it needs")
-                .sortOptions(false)
+        declare("Show information about an image, including the L2 cache it needs", format, output, backingChain,
+                forceShare, filename)
                 .footer("", "Several images are read in parallel and shown in the order given (human: one block each;"
                         + " JSON: one array). The exit code is 1 if any could not be read.");
-        common.addTo(spec);
-        spec.addOption(format);
-        spec.addOption(output);
-        spec.addOption(backingChain);
-        spec.addOption(forceShare);
-        spec.addPositional(filename);
     }
 
     @Override
     public Integer call() throws Exception {
         ParseResult parsed = parsed();
-        PrintWriter out = spec.commandLine().getOut();
-        PrintWriter err = spec.commandLine().getErr();
+        PrintWriter out = out();
+        PrintWriter err = err();
         String outputFormat = output.getValue() == null ? "human" : output.getValue();
         List<String> files = filename.getValue();
         if (!outputFormat.equals("human") && !outputFormat.equals("json")) {

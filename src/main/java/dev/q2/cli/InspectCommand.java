@@ -18,26 +18,21 @@ final class InspectCommand extends Subcommand {
 
     private final OptionSpec format = Options.value("FMT",
             "The format the image will be given to QEMU as; probed when absent (a different probe is a finding)", "-f");
-    private final OptionSpec output = Options.value("FMT", "human (default) or json", "--output");
+    private final OptionSpec output = Options.output();
     private final PositionalParamSpec filename = Options.positional("0", "1", "FILE");
 
     InspectCommand(Main main) {
         super(main, NAME);
-        spec.usageMessage().description("Tell whether an untrusted image is safe to hand to QEMU as a stand-alone disk,"
-                        + " reading the file and nothing it names")
-                .sortOptions(false)
+        declare("Tell whether an untrusted image is safe to hand to QEMU as a stand-alone disk, reading the file"
+                + " and nothing it names", format, output, filename)
                 .footer("", "Every problem found is listed, one line each (JSON: \"findings\"). See docs/security.md.");
-        common.addTo(spec);
-        spec.addOption(format);
-        spec.addOption(output);
-        spec.addPositional(filename);
     }
 
     @Override
     public Integer call() {
         parsed();
-        PrintWriter out = spec.commandLine().getOut();
-        PrintWriter err = spec.commandLine().getErr();
+        PrintWriter out = out();
+        PrintWriter err = err();
         String outputFormat = output.getValue() == null ? "human" : output.getValue();
         if (!outputFormat.equals("human") && !outputFormat.equals("json")) {
             err.println("q2: --output must be used with human or json as argument.");

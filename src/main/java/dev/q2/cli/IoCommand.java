@@ -14,7 +14,6 @@ import java.io.BufferedReader;
 import java.io.InputStreamReader;
 import java.io.PrintWriter;
 import java.nio.charset.StandardCharsets;
-import java.util.ArrayList;
 import java.util.List;
 
 /** q2 io: qemu-io's commands (see IoScript) on a qcow2 image, from -c options or stdin; the file operand is optional. */
@@ -25,7 +24,7 @@ final class IoCommand extends Subcommand {
     private final OptionSpec commandsOpt = Options.repeatable("CMD", "A command to run; may be repeated", "-c");
     private final OptionSpec readOnlyOpt = Options.flag("Open read-only", "-r", "--read-only");
     private final OptionSpec forceShareOpt =
-            Options.flag("Open even if another process holds it (read-only)", "-U", "--force-share");
+            Options.forceShare("Open even if another process holds it (read-only)");
     private final OptionSpec cacheOpt = Options.value("MODE",
             "Cache mode (none, writeback, writethrough, directsync, unsafe); checked, q2 io's I/O is the same in all",
             "-t", "--cache");
@@ -35,37 +34,20 @@ final class IoCommand extends Subcommand {
     private final OptionSpec nativeAioOpt = Options.flag("Short for -i native", "-k", "--native-aio");
     private final PositionalParamSpec filenameParam = Options.positional("0", "0..1", "FILENAME");
 
-    String format = "qcow2";
-    List<String> commands = new ArrayList<>();
-    boolean readOnly;
-    boolean forceShare;
-    String filename;
-
     IoCommand(Main main) {
         super(main, NAME);
-        spec.usageMessage().description("Run qemu-io style commands (read, write, discard, flush, map, alloc, info, open, close, ...) on an image").sortOptions(false);
-        common.addTo(spec);
-        spec.addOption(formatOpt);
-        spec.addOption(commandsOpt);
-        spec.addOption(readOnlyOpt);
-        spec.addOption(forceShareOpt);
-        spec.addOption(cacheOpt);
-        spec.addOption(nocacheOpt);
-        spec.addOption(aioOpt);
-        spec.addOption(nativeAioOpt);
-        spec.addPositional(filenameParam);
+        declare("Run qemu-io style commands (read, write, discard, flush, map, alloc, info, open, close, ...) on an"
+                + " image", formatOpt, commandsOpt, readOnlyOpt, forceShareOpt, cacheOpt, nocacheOpt, aioOpt,
+                nativeAioOpt, filenameParam);
     }
 
     @Override
     public Integer call() {
         ParseResult parsed = parsed();
-        format = Options.valueOr(formatOpt, format);
-        commands = Options.valueOr(commandsOpt, commands);
-        readOnly = parsed.hasMatchedOption(readOnlyOpt);
-        forceShare = parsed.hasMatchedOption(forceShareOpt);
-        filename = filenameParam.getValue();
-        PrintWriter out = spec.commandLine().getOut();
-        PrintWriter err = spec.commandLine().getErr();
+        String format = Options.valueOr(formatOpt, "qcow2");
+        String filename = filenameParam.getValue();
+        PrintWriter out = out();
+        PrintWriter err = err();
         // -t/-n and -i/-k: checked and accepted as qemu-io checks them (-t and -i win over -n and -k); q2 io reads
         // and writes through the page cache and flushes at the end in every mode.
         String cache = Options.valueOr(cacheOpt, parsed.hasMatchedOption(nocacheOpt) ? "none" : "writeback");
@@ -105,9 +87,11 @@ final class IoCommand extends Subcommand {
                 return main.workDir();
             }
         }, out, err);
-        if (filename != null && !script.open(filename, readOnly, forceShare)) {
+        if (filename != null && !script.open(filename, parsed.hasMatchedOption(readOnlyOpt),
+                parsed.hasMatchedOption(forceShareOpt))) {
             return 1;
         }
+        List<String> commands = Options.valueOr(commandsOpt, List.of());
         try {
             if (commands.isEmpty()) {
                 BufferedReader in = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8));
@@ -126,10 +110,7 @@ final class IoCommand extends Subcommand {
             out.flush();
             return script.failed() ? 1 : 0;
         } catch (Exception e) {
-            err.println("q2: " + Errors.describe(e));
-            if (Logging.debugEnabled()) {
-                e.printStackTrace(err);
-            }
+            Errors.report(err, e);
             try {
                 script.close();
             } catch (Exception ignored) {
@@ -160,13 +141,9 @@ final class IoCommand extends Subcommand {
             if (fmt.equals("raw")) {
                 GuestDisk raw = RawGuestDisk.open(main.resolve(name), ro || share, share);
                 if (probe) {
-                    // qemu's warning for a probed raw image (no "qemu-io: " prefix). Unlike QEMU, q2 io does not
-                    // restrict writes to its first sector.
-                    err.println("WARNING: Image format was not specified for '" + name
-                            + "' and probing guessed raw.");
-                    err.println("         Automatically detecting the format is dangerous for raw images, write"
-                            + " operations on block 0 will be restricted.");
-                    err.println("         Specify the 'raw' format explicitly to remove the restrictions.");
+                    // qemu's warning for a probed raw image. Unlike QEMU, q2 io does not restrict writes to its
+                    // first sector.
+                    err.println(Errors.rawProbeWarning(name));
                     err.flush();
                 }
                 return raw;
@@ -224,19 +201,15 @@ final class IoCommand extends Subcommand {
         if (e instanceof dev.q2.io.QemuLock.LockConflictException lock) {
             return lock.qemuLines(filename);
         }
-        if (e instanceof java.nio.file.FileSystemException || java.nio.file.Files.isDirectory(main.resolve(filename))) {
-            String reason = java.nio.file.Files.isDirectory(main.resolve(filename)) ? "Is a directory"
-                    : Errors.describe(e);
-            return "Could not open '" + filename + "': " + reason;
+        if (java.nio.file.Files.isDirectory(main.resolve(filename))) {
+            return "Could not open '" + filename + "': Is a directory"; // qemu-io's file protocol, not qemu-img's
         }
-        // The image itself opened as far as its format goes: what failed may lie below it. The chain reader that
-        // map and compare share opens the chain as QEMU's block layer does and words a backing file's failure as
-        // qemu-io does ("Could not open backing file: Could not open 'NAME': ...", NAME as the image names it).
-        try (dev.q2.block.BlockGraph chain = dev.q2.block.BlockGraph.open(main.workDir(), filename, format, true)) {
-            chain.length();
-        } catch (Exception below) {
-            return Errors.describe(below);
+        if (e instanceof java.nio.file.FileSystemException) {
+            return Errors.couldNotOpen(filename, e);
         }
-        return Errors.describe(e);
+        // The image itself opened as far as its format goes: what failed may lie below it, worded as qemu-io words
+        // it ("Could not open backing file: Could not open 'NAME': ...", NAME as the image names it).
+        Exception below = chainFailure(filename, format);
+        return Errors.describe(below != null ? below : e);
     }
 }

@@ -81,7 +81,7 @@ public final class Main implements java.util.concurrent.Callable<Integer> {
         }
         CommandLine cl = commandLine(workDir, invoked);
         if (cl.getSubcommands().isEmpty()) {
-            err.println("q2: Command not found: " + invoked + "\nTry 'q2 --help' for more information");
+            Errors.usage(err, "Command not found: " + invoked);
             err.flush();
             return 1;
         }
@@ -175,8 +175,7 @@ public final class Main implements java.util.concurrent.Callable<Integer> {
     @Override
     public Integer call() {
         // no subcommand: qemu-img's words and exit code, so that a script's mistake does not pass as success
-        spec.commandLine().getErr().println("q2: Not enough arguments\nTry 'q2 --help' for more information");
-        return 1;
+        return Errors.usage(spec.commandLine().getErr(), "Not enough arguments");
     }
 
     /** Bad arguments and failed commands: one line on stderr, exit code 1 (a stack trace too with --debug). */

@@ -18,13 +18,12 @@ final class MapCommand extends Subcommand {
 
     private final OptionSpec formatOpt =
             Options.repeatable("FMT", "Image format (qcow2 or raw); probed when absent", "-f");
-    private final OptionSpec outputOpt = Options.repeatable("FMT", "human (default) or json", "--output");
+    private final OptionSpec outputOpt = Options.outputs();
     private final OptionSpec startOffsetOpt =
             Options.repeatable("OFFSET", "First byte to map (suffixes k, M, G, T, P, E accepted)", "--start-offset");
     private final OptionSpec maxLengthOpt =
             Options.repeatable("LENGTH", "Most bytes to map (suffixes accepted)", "--max-length");
-    private final OptionSpec forceShareOpt =
-            Options.flag("Open the image even if another process holds it", "-U", "--force-share");
+    private final OptionSpec forceShareOpt = Options.forceShare();
     private final PositionalParamSpec filenameParam = Options.positional("0", "1", "FILENAME");
 
 
@@ -39,14 +38,8 @@ final class MapCommand extends Subcommand {
 
     MapCommand(Main main) {
         super(main, NAME);
-        spec.usageMessage().description("Show where the data of an image lives, in the image or its backing chain").sortOptions(false);
-        common.addTo(spec);
-        spec.addOption(formatOpt);
-        spec.addOption(outputOpt);
-        spec.addOption(startOffsetOpt);
-        spec.addOption(maxLengthOpt);
-        spec.addOption(forceShareOpt);
-        spec.addPositional(filenameParam);
+        declare("Show where the data of an image lives, in the image or its backing chain", formatOpt, outputOpt,
+                startOffsetOpt, maxLengthOpt, forceShareOpt, filenameParam);
     }
 
     @Override
@@ -58,8 +51,8 @@ final class MapCommand extends Subcommand {
         maxLength = Options.valueOr(maxLengthOpt, maxLength);
         forceShare = parsed.hasMatchedOption(forceShareOpt);
         filename = filenameParam.getValue();
-        PrintWriter out = spec.commandLine().getOut();
-        PrintWriter err = spec.commandLine().getErr();
+        PrintWriter out = out();
+        PrintWriter err = err();
         long start = 0;
         long max = -1;
         for (String s : startOffset) {

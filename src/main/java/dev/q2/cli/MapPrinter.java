@@ -20,12 +20,14 @@ abstract class MapPrinter implements MapSink {
     private static final int FLUSH_AT = 1 << 16;
 
     private final Writer out;
+    private final ImageMapper.Merging merging;
     /** Pending output; written out once it holds FLUSH_AT chars. */
     private char[] buf = new char[FLUSH_AT + 1024];
     private int len;
 
-    MapPrinter(Writer out) {
+    MapPrinter(Writer out, ImageMapper.Merging merging) {
         this.out = out;
+        this.merging = merging;
     }
 
     static MapPrinter json(Writer out) {
@@ -37,7 +39,9 @@ abstract class MapPrinter implements MapSink {
     }
 
     /** How the mapper must merge extents for this output. */
-    abstract ImageMapper.Merging merging();
+    final ImageMapper.Merging merging() {
+        return merging;
+    }
 
     final void maybeFlush() throws IOException {
         if (len >= FLUSH_AT) {
@@ -120,12 +124,7 @@ abstract class MapPrinter implements MapSink {
 
     private static final class Json extends MapPrinter {
         Json(Writer out) {
-            super(out);
-        }
-
-        @Override
-        ImageMapper.Merging merging() {
-            return ImageMapper.Merging.JSON;
+            super(out, ImageMapper.Merging.JSON);
         }
 
         @Override
@@ -167,12 +166,7 @@ abstract class MapPrinter implements MapSink {
 
     private static final class Human extends MapPrinter {
         Human(Writer out) {
-            super(out);
-        }
-
-        @Override
-        ImageMapper.Merging merging() {
-            return ImageMapper.Merging.HUMAN;
+            super(out, ImageMapper.Merging.HUMAN);
         }
 
         @Override

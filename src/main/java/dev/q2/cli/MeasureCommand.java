@@ -37,7 +37,7 @@ final class MeasureCommand extends Subcommand {
             "compress", "copy-before-write", "copy-on-read", "dmg", "ftp", "ftps", "http", "https", "null-aio",
             "null-co", "preallocate", "quorum", "replication", "snapshot-access", "throttle", "vvfat");
 
-    private final OptionSpec output = Options.repeatable("FMT", "human (default) or json", "--output");
+    private final OptionSpec output = Options.outputs();
     private final OptionSpec format =
             Options.value("FMT", "Format of FILE (qcow2 or raw); probed when absent", "-f");
     private final OptionSpec outFormat =
@@ -47,8 +47,7 @@ final class MeasureCommand extends Subcommand {
     private final OptionSpec snapshot = Options.repeatable("SNAPSHOT",
             "Measure this internal snapshot of FILE (ID or name, or snapshot.id=...,snapshot.name=...)", "-l");
     private final OptionSpec size = Options.repeatable("SIZE", "Virtual size to measure for, without FILE", "--size");
-    private final OptionSpec forceShare =
-            Options.flag("Open the image even if another process holds it", "-U", "--force-share");
+    private final OptionSpec forceShare = Options.forceShare();
     private final OptionSpec objectOption = Options.repeatable("OBJECT",
             "Not supported: q2 takes no secrets", "--object");
     private final PositionalParamSpec filenames = PositionalParamSpec.builder().index("0..*").arity("0..*")
@@ -56,25 +55,16 @@ final class MeasureCommand extends Subcommand {
 
     MeasureCommand(Main main) {
         super(main, NAME);
-        spec.usageMessage().description("How large a new image must be, for a size or for an image's contents,"
-                + " and the L2 cache it will need").sortOptions(false);
-        common.addTo(spec);
-        spec.addOption(output);
-        spec.addOption(format);
-        spec.addOption(outFormat);
-        spec.addOption(optionsOption);
-        spec.addOption(snapshot);
-        spec.addOption(size);
-        spec.addOption(forceShare);
-        spec.addOption(objectOption);
-        spec.addPositional(filenames);
+        declare("How large a new image must be, for a size or for an image's contents, and the L2 cache it will"
+                + " need", output, format, outFormat, optionsOption, snapshot, size, forceShare, objectOption,
+                filenames);
     }
 
     @Override
     public Integer call() {
         ParseResult parsed = parsed();
-        PrintWriter out = spec.commandLine().getOut();
-        PrintWriter err = spec.commandLine().getErr();
+        PrintWriter out = out();
+        PrintWriter err = err();
         try {
             return measure(parsed, out, err);
         } catch (Refusal r) {

@@ -4,7 +4,7 @@ import dev.q2.util.Sizes;
 
 import java.io.PrintWriter;
 
-/** qemu-img's number options (cvtnum_full) and a warning of its block layer, for bitmap and dd. */
+/** qemu-img's number options (cvtnum_full), for bitmap and dd. */
 final class QemuNumbers {
     private QemuNumbers() {
     }
@@ -37,13 +37,5 @@ final class QemuNumbers {
             return -1;
         }
         return v;
-    }
-
-    /** What QEMU's block layer prints when it opens a probed raw image for writing (three lines). */
-    static String rawProbeWarning(String filename) {
-        return "WARNING: Image format was not specified for '" + filename + "' and probing guessed raw.\n"
-                + "         Automatically detecting the format is dangerous for raw images, write operations on"
-                + " block 0 will be restricted.\n"
-                + "         Specify the 'raw' format explicitly to remove the restrictions.";
     }
 }

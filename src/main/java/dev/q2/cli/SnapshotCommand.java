@@ -7,7 +7,6 @@ import dev.q2.snapshot.Qcow2Snapshots;
 import dev.q2.snapshot.SnapshotException;
 import dev.q2.snapshot.SnapshotInfo;
 import dev.q2.util.Sizes;
-import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Model.OptionSpec;
 import picocli.CommandLine.Model.PositionalParamSpec;
 import picocli.CommandLine.ParseResult;
@@ -17,20 +16,15 @@ import java.nio.file.Path;
 import java.time.Instant;
 import java.time.ZoneId;
 import java.time.format.DateTimeFormatter;
-import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.Callable;
 
 /**
  * q2 snapshot: qemu-img snapshot's list (-l), create (-c), apply (-a) and delete (-d) of internal snapshots, with its
  * table, messages and exit codes; the work is done by {@link Qcow2Snapshots}.
  */
-final class SnapshotCommand implements Callable<Integer> {
+final class SnapshotCommand extends Subcommand {
     static final String NAME = "snapshot";
 
-    private final Main main;
-    private final CommandSpec spec = CommandSpec.wrapWithoutInspection(this);
-    private final CommonOptions common = new CommonOptions();
     private final OptionSpec listOpt = Options.flag("List the snapshots", "-l");
     private final OptionSpec applyOpt = Options.repeatable("SNAPSHOT",
             "Apply a snapshot (found by ID, else by name): the disk goes back to it", "-a");
@@ -38,54 +32,35 @@ final class SnapshotCommand implements Callable<Integer> {
     private final OptionSpec deleteOpt = Options.repeatable("SNAPSHOT", "Delete the snapshot with this name", "-d");
     private final OptionSpec formatOpt = Options.value("FMT",
             "Image format (qcow2 or raw); probed when absent (q2 only: qemu-img 7.2 has no -f here)", "-f");
-    private final OptionSpec objectOpt = Options.repeatable("OBJECTDEF",
-            "An object definition (such as a secret); accepted and not used", "--object");
-    private final OptionSpec quietOpt = Options.flag("Quiet", "-q");
     private final OptionSpec forceShareOpt =
-            Options.flag("Open the image even if another process holds it (with -l)", "-U", "--force-share");
-    private final PositionalParamSpec filesParam = PositionalParamSpec.builder().index("0..*").arity("0..*")
-            .type(List.class).auxiliaryTypes(String.class).paramLabel("FILENAME").build();
+            Options.forceShare("Open the image even if another process holds it (with -l)");
+    private final PositionalParamSpec filesParam = Options.operands("FILENAME");
 
     SnapshotCommand(Main main) {
-        this.main = main;
-        spec.name(NAME);
-        spec.usageMessage().description("List, create, apply or delete internal snapshots of a qcow2 image")
-                .sortOptions(false);
-        common.addTo(spec);
-        spec.addOption(listOpt);
-        spec.addOption(applyOpt);
-        spec.addOption(createOpt);
-        spec.addOption(deleteOpt);
-        spec.addOption(formatOpt);
-        spec.addOption(objectOpt);
-        spec.addOption(quietOpt);
-        spec.addOption(forceShareOpt);
-        spec.addPositional(filesParam);
-    }
-
-    CommandSpec spec() {
-        return spec;
+        super(main, NAME);
+        // -q and --object are taken as qemu-img takes them: snapshot prints nothing to quieten, and needs no secret
+        declare("List, create, apply or delete internal snapshots of a qcow2 image", listOpt, applyOpt, createOpt,
+                deleteOpt, formatOpt, Options.repeatable("OBJECTDEF",
+                        "An object definition (such as a secret); accepted and not used", "--object"),
+                Options.quiet(), forceShareOpt, filesParam);
     }
 
     private enum Action { NONE, LIST, APPLY, CREATE, DELETE }
 
     @Override
     public Integer call() {
-        ParseResult parsed = spec.commandLine().getParseResult();
-        common.apply(parsed);
-        PrintWriter out = spec.commandLine().getOut();
-        PrintWriter err = spec.commandLine().getErr();
+        ParseResult parsed = parsed();
+        PrintWriter out = out();
+        PrintWriter err = err();
         List<String> apply = Options.valueOr(applyOpt, List.of());
         List<String> create = Options.valueOr(createOpt, List.of());
         List<String> delete = Options.valueOr(deleteOpt, List.of());
         int actions = (parsed.hasMatchedOption(listOpt) ? 1 : 0) + apply.size() + create.size() + delete.size();
         if (actions > 1) {
-            err.println("q2: Cannot mix '-l', '-a', '-c', '-d'\nTry 'q2 --help' for more information");
-            return 1;
+            return Errors.usage(err, "Cannot mix '-l', '-a', '-c', '-d'");
         }
-        List<String> files = filesParam.getValue() != null ? filesParam.getValue() : new ArrayList<>();
-        if (files.size() != 1) {
-            err.println("q2: Expecting one image file name\nTry 'q2 --help' for more information");
+        String filename = oneFile(filesParam, err);
+        if (filename == null) {
             return 1;
         }
         Action action = parsed.hasMatchedOption(listOpt) ? Action.LIST : !apply.isEmpty() ? Action.APPLY
@@ -96,95 +71,92 @@ final class SnapshotCommand implements Callable<Integer> {
             case DELETE -> delete.get(0);
             default -> null;
         };
-        String filename = files.get(0);
         Path path = main.resolve(filename);
-        String format = formatOpt.getValue();
-        try {
-            if (format == null) {
-                format = Devices.probe(path);
-                if (format.equals("raw") && action != Action.LIST) { // (a guess that restricts writes: RW opens only)
-                    // apply falls back to the file below and opens the raw driver again: the warning comes twice
-                    for (int i = action == Action.APPLY ? 2 : 1; i > 0; i--) {
-                        err.println("WARNING: Image format was not specified for '" + filename
-                                + "' and probing guessed raw.\n"
-                                + "         Automatically detecting the format is dangerous for raw images, write"
-                                + " operations on block 0 will be restricted.\n"
-                                + "         Specify the 'raw' format explicitly to remove the restrictions.");
-                    }
-                }
-            }
-        } catch (Exception e) {
-            err.println("q2: " + Errors.imageOpenFailure(filename, path, e));
+        String format = formatOpt.getValue() != null ? formatOpt.getValue()
+                : open(filename, err, () -> probe(filename, path, action, err));
+        if (format == null) {
             return 1;
         }
-        if (parsed.hasMatchedOption(forceShareOpt) && action != Action.LIST) {
-            err.println("q2: Could not open '" + filename + "': force-share=on can only be used with read-only images");
-            return 1;
+        boolean forceShare = parsed.hasMatchedOption(forceShareOpt);
+        if (forceShare && action != Action.LIST) {
+            return Errors.fail(err, "Could not open '" + filename
+                    + "': force-share=on can only be used with read-only images");
         }
         if (format.equals("raw")) {
             return raw(action, name, err);
         }
         if (!format.equals("qcow2")) {
-            err.println("q2: Could not open '" + filename + "': " + (FormatProber.FOREIGN.contains(format)
+            return Errors.fail(err, "Could not open '" + filename + "': " + (FormatProber.FOREIGN.contains(format)
                     ? FormatProber.cannotRead(format) : "Unknown driver '" + format + "'"));
-            return 1;
         }
         Qcow2Snapshots snaps;
         try {
-            snaps = Qcow2Snapshots.open(path, action != Action.LIST, parsed.hasMatchedOption(forceShareOpt),
-                    main.workDir(), err);
+            snaps = Qcow2Snapshots.open(path, action != Action.LIST, forceShare, main.workDir(), err);
         } catch (Exception e) {
-            err.println("q2: " + openFailure(filename, path, e));
-            debug(e, err);
-            return 1;
+            return Errors.report(err, openFailure(filename, path, e), e);
         }
-        int rc = 0;
+        int rc;
         try (snaps) {
-            switch (action) {
-                case LIST -> print(snaps.list(), out);
-                case CREATE -> {
-                    Instant now = Instant.now();
-                    try {
-                        snaps.create(name, now.getEpochSecond(), (now.getNano() / 1000) * 1000L);
-                    } catch (SnapshotException e) {
-                        preface(e, err);
-                        err.println("q2: Could not create snapshot '" + name + "': -" + e.errno().code + " ("
-                                + e.errno().text + ")");
-                        rc = 1;
-                    }
+            rc = switch (action) {
+                case LIST -> {
+                    print(snaps.list(), out);
+                    yield 0;
                 }
-                case APPLY -> {
-                    try {
-                        snaps.apply(name);
-                    } catch (SnapshotException e) {
-                        preface(e, err);
-                        err.println("q2: Could not apply snapshot '" + name + "': " + e.getMessage());
-                        rc = 1;
-                    }
-                }
-                case DELETE -> {
-                    try {
-                        snaps.delete(name);
-                    } catch (SnapshotException e) {
-                        preface(e, err);
-                        err.println("q2: Could not delete snapshot '" + name + "': " + e.getMessage());
-                        rc = 1;
-                    }
-                }
-                default -> {
-                    // qemu-img opens the image for writing and closes it again
-                }
-            }
+                case CREATE -> attempt("create", name, err, e -> "-" + e.errno().code + " (" + e.errno().text + ")",
+                        () -> {
+                            Instant now = Instant.now();
+                            snaps.create(name, now.getEpochSecond(), (now.getNano() / 1000) * 1000L);
+                        });
+                case APPLY -> attempt("apply", name, err, SnapshotException::getMessage, () -> snaps.apply(name));
+                case DELETE -> attempt("delete", name, err, SnapshotException::getMessage, () -> snaps.delete(name));
+                default -> 0; // qemu-img opens the image for writing and closes it again
+            };
         } catch (Exception e) {
             if (e instanceof CorruptMetadataException c && c.firstReport()) {
                 err.println(c.qemuReport());
             }
-            err.println("q2: " + Errors.describe(e));
-            debug(e, err);
-            return 1;
+            return Errors.report(err, e);
         }
         out.flush();
         return rc;
+    }
+
+    /**
+     * The probed format; a raw guess warns, as QEMU's block layer does when it opens one for writing (not for -l;
+     * apply falls back to the file below and opens the raw driver again: the warning comes twice).
+     */
+    private static String probe(String filename, Path path, Action action, PrintWriter err)
+            throws java.io.IOException {
+        String format = Devices.probe(path);
+        if (format.equals("raw") && action != Action.LIST) {
+            for (int i = action == Action.APPLY ? 2 : 1; i > 0; i--) {
+                err.println(Errors.rawProbeWarning(filename));
+            }
+        }
+        return format;
+    }
+
+    /** One change to the snapshot table. */
+    private interface Change {
+        void run() throws java.io.IOException;
+    }
+
+    /**
+     * Makes {@code change}; when the library refuses it, prints qemu-img's "Could not VERB snapshot 'NAME': REASON"
+     * (after the driver's own line, if any) and returns 1.
+     */
+    private static int attempt(String verb, String name, PrintWriter err,
+                               java.util.function.Function<SnapshotException, String> reason, Change change)
+            throws java.io.IOException {
+        try {
+            change.run();
+            return 0;
+        } catch (SnapshotException e) {
+            if (e.preface() != null) {
+                err.println(e.preface().startsWith("qcow2: ") ? e.preface() : "q2: " + e.preface());
+            }
+            return Errors.fail(err, "Could not " + verb + " snapshot '" + name + "': " + reason.apply(e));
+        }
     }
 
     /**
@@ -193,27 +165,13 @@ final class SnapshotCommand implements Callable<Integer> {
      */
     private String openFailure(String filename, Path path, Exception e) {
         String m = e.getMessage();
-        if (m == null || !(m.startsWith("Could not open backing file") || m.startsWith("Backing file"))) {
-            return Errors.imageOpenFailure(filename, path, e);
-        }
-        try (dev.q2.block.BlockGraph chain = dev.q2.block.BlockGraph.open(main.workDir(), filename, "qcow2", true)) {
-            chain.length();
-        } catch (Exception below) {
-            return Errors.couldNotOpen(filename, below);
+        if (m != null && (m.startsWith("Could not open backing file") || m.startsWith("Backing file"))) {
+            Exception below = chainFailure(filename, "qcow2");
+            if (below != null) {
+                return Errors.couldNotOpen(filename, below);
+            }
         }
         return Errors.imageOpenFailure(filename, path, e);
-    }
-
-    private static void preface(SnapshotException e, PrintWriter err) {
-        if (e.preface() != null) {
-            err.println(e.preface().startsWith("qcow2: ") ? e.preface() : "q2: " + e.preface());
-        }
-    }
-
-    private static void debug(Exception e, PrintWriter err) {
-        if (Logging.debugEnabled()) {
-            e.printStackTrace(err);
-        }
     }
 
     /** A raw image: no snapshots, in the words QEMU's block layer uses when the driver has none. */
