@@ -151,6 +151,23 @@ public final class ImageFile implements AutoCloseable {
     }
 
     /**
+     * Writes zeros over {@code [from, to)}, a megabyte at a time (no hole punching: the bytes are allocated).
+     *
+     * @param from the first byte
+     * @param to the byte after the last
+     * @throws IOException when the storage cannot be written
+     */
+    public void fillZeros(long from, long to) throws IOException {
+        ByteBuffer zeros = ByteBuffer.allocate(1 << 20);
+        for (long pos = from; pos < to; ) {
+            int n = (int) Math.min(zeros.capacity(), to - pos);
+            zeros.clear().limit(n);
+            writeFully(pos, zeros);
+            pos += n;
+        }
+    }
+
+    /**
      * Bytes written through this handle so far (data and metadata alike).
      *
      * @return the count
