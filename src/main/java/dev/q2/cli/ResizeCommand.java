@@ -89,13 +89,7 @@ final class ResizeCommand implements Callable<Integer> {
         Preallocation prealloc = Preallocation.OFF;
         String p = preallocOption.getValue();
         if (p != null) {
-            prealloc = switch (p) {
-                case "off" -> Preallocation.OFF;
-                case "metadata" -> Preallocation.METADATA;
-                case "falloc" -> Preallocation.FALLOC;
-                case "full" -> Preallocation.FULL;
-                default -> null;
-            };
+            prealloc = Preallocation.fromOption(p);
             if (prealloc == null) {
                 err.println("q2: Invalid preallocation mode '" + p + "'");
                 return 1;

@@ -479,8 +479,7 @@ public final class PersistentBitmaps {
     /** Reports the dirty ranges of a loaded bitmap, in order, each as long as possible. */
     public void forEachDirty(String name, RangeSink sink) throws IOException {
         Loaded l = loaded.get(require(name));
-        long runStart = -1;
-        long runEnd = -1;
+        RunJoiner runs = new RunJoiner(sink);
         for (int c = 0; c < l.table.length; c++) {
             byte[] b = l.chunk(c, false);
             long base = c * l.bitsPerChunk;
@@ -490,40 +489,45 @@ public final class PersistentBitmaps {
                 }
                 if (b[i] == (byte) 0xff) { // eight dirty bits: one range
                     long bit = base + i * 8L;
-                    long from = bit << l.granularityBits;
-                    long to = Math.min(diskSize, (bit + 8) << l.granularityBits);
-                    if (from == runEnd) {
-                        runEnd = to;
-                    } else {
-                        if (runStart >= 0) {
-                            sink.accept(runStart, runEnd);
-                        }
-                        runStart = from;
-                        runEnd = to;
-                    }
+                    runs.add(bit << l.granularityBits, Math.min(diskSize, (bit + 8) << l.granularityBits));
                     continue;
                 }
                 for (int j = 0; j < 8; j++) {
-                    if ((b[i] & (1 << j)) == 0) {
-                        continue;
-                    }
-                    long bit = base + i * 8L + j;
-                    long from = bit << l.granularityBits;
-                    long to = Math.min(diskSize, (bit + 1) << l.granularityBits);
-                    if (from == runEnd) {
-                        runEnd = to;
-                    } else {
-                        if (runStart >= 0) {
-                            sink.accept(runStart, runEnd);
-                        }
-                        runStart = from;
-                        runEnd = to;
+                    if ((b[i] & (1 << j)) != 0) {
+                        long bit = base + i * 8L + j;
+                        runs.add(bit << l.granularityBits, Math.min(diskSize, (bit + 1) << l.granularityBits));
                     }
                 }
             }
         }
-        if (runStart >= 0) {
-            sink.accept(runStart, runEnd);
+        runs.finish();
+    }
+
+    /** Joins ranges that arrive in order into runs as long as possible, and hands each run to a sink. */
+    private static final class RunJoiner {
+        private final RangeSink sink;
+        private long runStart = -1;
+        private long runEnd = -1;
+
+        RunJoiner(RangeSink sink) {
+            this.sink = sink;
+        }
+
+        void add(long from, long to) throws IOException {
+            if (from == runEnd) {
+                runEnd = to;
+                return;
+            }
+            finish();
+            runStart = from;
+            runEnd = to;
+        }
+
+        /** Hands over the run in progress, if any. */
+        void finish() throws IOException {
+            if (runStart >= 0) {
+                sink.accept(runStart, runEnd);
+            }
         }
     }
 

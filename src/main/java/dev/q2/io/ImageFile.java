@@ -102,14 +102,9 @@ public final class ImageFile implements AutoCloseable {
      * @throws IOException when the storage cannot be read; an {@link EOFException} when it ends first
      */
     public void readFully(long position, ByteBuffer dst) throws IOException {
-        bytesRead += dst.remaining();
-        long pos = position;
-        while (dst.hasRemaining()) {
-            int n = storage.read(pos, dst);
-            if (n < 0) {
-                throw new EOFException(String.format("read at offset %d runs past the end of %s", pos, storage.name()));
-            }
-            pos += n;
+        long end = readUntilEnd(position, dst);
+        if (end >= 0) {
+            throw new EOFException(String.format("read at offset %d runs past the end of %s", end, storage.name()));
         }
     }
 
@@ -121,18 +116,25 @@ public final class ImageFile implements AutoCloseable {
      * @throws IOException when the storage cannot be read
      */
     public void readZeroFilled(long position, ByteBuffer dst) throws IOException {
+        if (readUntilEnd(position, dst) >= 0) {
+            while (dst.hasRemaining()) {
+                dst.put((byte) 0);
+            }
+        }
+    }
+
+    /** Fills {@code dst} from {@code position}; returns -1, or where the file ended with {@code dst} not full. */
+    private long readUntilEnd(long position, ByteBuffer dst) throws IOException {
         bytesRead += dst.remaining();
         long pos = position;
         while (dst.hasRemaining()) {
             int n = storage.read(pos, dst);
             if (n < 0) {
-                while (dst.hasRemaining()) {
-                    dst.put((byte) 0);
-                }
-                return;
+                return pos;
             }
             pos += n;
         }
+        return -1;
     }
 
     /**
