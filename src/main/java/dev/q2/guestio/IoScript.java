@@ -24,8 +24,9 @@ import java.util.List;
  *
  * <p>Size: one class on purpose, as qemu-io.c's command table is one file: each command is a short method (its
  * checks in qemu-io's order, one call to the {@link GuestDisk}); getopt strings and usage lines live in
- * {@link IoCommand}, the reading of words in {@link IoArgs}, the block queries in {@link BlockQueries}, the output wording in {@link IoOutput}.
- * Splitting the table per command would scatter the shared open/close state without making any command clearer.
+ * {@link IoCommand}, the reading of words in {@link IoArgs}, the block queries in {@link BlockQueries}, the output
+ * wording in {@link IoOutput}. Splitting the table per command would scatter the shared open/close state without
+ * making any command clearer.
  *
  * <p>Not thread-safe: one script runs at a time.
  */

@@ -230,17 +230,26 @@ public final class PersistentBitmaps {
         if (expected != n) {
             throw new ImageException("Could not read bitmap '" + e.name() + "' from image: Invalid argument");
         }
+        long[] table = readTable(e, n);
+        if (table == null) {
+            throw new ImageException("Could not read bitmap_table table from image for bitmap '" + e.name()
+                    + "': Invalid argument");
+        }
+        return new Loaded(e.granularityBits(), e.auto(), table);
+    }
+
+    /** The {@code n} entries of a bitmap's table, or null when one of them is invalid. */
+    private long[] readTable(BitmapDirectoryEntry e, int n) throws IOException {
         ByteBuffer buf = ByteBuffer.allocate(n * 8).order(ByteOrder.BIG_ENDIAN);
         file.readZeroFilled(e.bitmapTableOffset(), buf);
         long[] table = new long[n];
         for (int i = 0; i < n; i++) {
             table[i] = buf.getLong(i * 8);
             if (!BitmapDirectory.validTableEntry(table[i], cs)) {
-                throw new ImageException("Could not read bitmap_table table from image for bitmap '" + e.name()
-                        + "': Invalid argument");
+                return null;
             }
         }
-        return new Loaded(e.granularityBits(), e.auto(), table);
+        return table;
     }
 
     /**
@@ -503,34 +512,6 @@ public final class PersistentBitmaps {
         runs.finish();
     }
 
-    /** Joins ranges that arrive in order into runs as long as possible, and hands each run to a sink. */
-    private static final class RunJoiner {
-        private final RangeSink sink;
-        private long runStart = -1;
-        private long runEnd = -1;
-
-        RunJoiner(RangeSink sink) {
-            this.sink = sink;
-        }
-
-        void add(long from, long to) throws IOException {
-            if (from == runEnd) {
-                runEnd = to;
-                return;
-            }
-            finish();
-            runStart = from;
-            runEnd = to;
-        }
-
-        /** Hands over the run in progress, if any. */
-        void finish() throws IOException {
-            if (runStart >= 0) {
-                sink.accept(runStart, runEnd);
-            }
-        }
-    }
-
     /** Sets the bits of a loaded bitmap that cover guest bytes [from, to), whether it is enabled or not. */
     public void setDirty(String name, long from, long to) throws IOException {
         if (to > from) {
@@ -627,14 +608,9 @@ public final class PersistentBitmaps {
         if (n <= 0 || e.bitmapTableOffset() == 0 || n > BitmapDirectoryEntry.MAX_TABLE_SIZE) {
             return;
         }
-        ByteBuffer buf = ByteBuffer.allocate(n * 8).order(ByteOrder.BIG_ENDIAN);
-        file.readZeroFilled(e.bitmapTableOffset(), buf);
-        long[] table = new long[n];
-        for (int k = 0; k < n; k++) {
-            table[k] = buf.getLong(k * 8);
-            if (!BitmapDirectory.validTableEntry(table[k], cs)) {
-                return;
-            }
+        long[] table = readTable(e, n);
+        if (table == null) {
+            return;
         }
         for (long entry : table) {
             freeDataCluster(entry & BitmapDirectory.TABLE_ENTRY_OFFSET_MASK);

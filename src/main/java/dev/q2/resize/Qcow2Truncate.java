@@ -35,7 +35,7 @@ import java.nio.ByteOrder;
  * L2 table whose entries were cleared is written before the refcounts of what they referenced are decreased; the new
  * L1 table is written before the header points to it, and the old one freed after. A crash leaves at most leaks.
  *
- * <p>Over 600 lines on purpose: grow and shrink follow qcow2_co_truncate step by step, and the write order above is
+ * <p>Close to 600 lines on purpose: grow and shrink follow qcow2_co_truncate step by step, and the write order above is
  * easier to check in one place. Its metadata preallocation allocates as create's does ({@link PreallocationMapper}),
  * over this class's L2 tables.
  */
