@@ -5,38 +5,34 @@
 #   copy of the overlay onto an empty image of the same size (every allocated base cluster is copied up).
 # Usage: bench/chain-vs-qemu.sh [runs] [size-in-GiB]. Checks the guest data of both results before timing.
 set -eu
-root=$(cd "$(dirname "$0")/.." && pwd)
+. "$(dirname "$0")/lib.sh"
+need qemu-img qemu-io python3
+build
 runs=${1:-3}
 gib=${2:-4}
-q2="$root/q2"
-for tool in qemu-img qemu-io python3; do
-    command -v $tool >/dev/null || { echo "chain-vs-qemu: $tool not found" >&2; exit 2; }
-done
-"$q2" --version >/dev/null   # builds target/q2.jar if needed
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
 clusters=$((gib * 16384))
-qemu-img create -q -f qcow2 "$tmp/base0.qcow2" "${gib}G"
-qemu-img create -q -f qcow2 -b base0.qcow2 -F qcow2 "$tmp/top0.qcow2" "${gib}G"
-qemu-img create -q -f qcow2 "$tmp/empty.qcow2" "${gib}G"
-python3 - "$clusters" 1 > "$tmp/base.txt" <<'PY'
+qemu-img create -q -f qcow2 "$TMP/base0.qcow2" "${gib}G"
+qemu-img create -q -f qcow2 -b base0.qcow2 -F qcow2 "$TMP/top0.qcow2" "${gib}G"
+qemu-img create -q -f qcow2 "$TMP/empty.qcow2" "${gib}G"
+python3 - "$clusters" 1 > "$TMP/base.txt" <<'PY'
 import random, sys
 n, seed = int(sys.argv[1]), int(sys.argv[2])
 random.seed(seed)
 for c in sorted(random.sample(range(n), n // 8)):
     print("write -q -P %d %d 64k" % (c % 251 + 1, c * 65536))
 PY
-python3 - "$clusters" 2 > "$tmp/top.txt" <<'PY'
+python3 - "$clusters" 2 > "$TMP/top.txt" <<'PY'
 import random, sys
 n, seed = int(sys.argv[1]), int(sys.argv[2])
 random.seed(seed)
 for c in sorted(random.sample(range(n), n // 4)):
     print("write -q -P %d %d 64k" % ((c * 7) % 251 + 1, c * 65536))
 PY
-qemu-io "$tmp/base0.qcow2" < "$tmp/base.txt" > /dev/null
-qemu-io "$tmp/top0.qcow2" < "$tmp/top.txt" > /dev/null
-python3 - "$runs" "$tmp" "$q2" <<'PY'
+qemu-io "$TMP/base0.qcow2" < "$TMP/base.txt" > /dev/null
+qemu-io "$TMP/top0.qcow2" < "$TMP/top.txt" > /dev/null
+PYTHONPATH="$ROOT/bench" python3 - "$runs" "$TMP" "$Q2" <<'PY'
 import os, shutil, statistics, subprocess, sys, time
+from paired import rounds
 runs, tmp, q2 = int(sys.argv[1]), sys.argv[2], sys.argv[3]
 def fresh():
     for f in ("base.qcow2", "top.qcow2"):
@@ -62,12 +58,7 @@ for name, qemu, ours in cases:
     r = subprocess.run(["qemu-img", "compare", "-q", f"qemu-{target}", target], cwd=tmp)
     if r.returncode != 0:
         sys.exit(f"chain-vs-qemu: {name} results differ")
-    tq, tj = [], []
-    for i in range(runs):
-        if i % 2 == 0:
-            tq.append(timed(qemu)); tj.append(timed(ours))
-        else:
-            tj.append(timed(ours)); tq.append(timed(qemu))
+    tq, tj = rounds(runs, timed, qemu, ours)
     mq, mj = statistics.median(tq), statistics.median(tj)
     print(f"{name}: qemu-img {mq*1000:.0f} ms, q2 {mj*1000:.0f} ms (medians of {runs}), q2/qemu-img {mj/mq:.2f}")
 PY

@@ -3,11 +3,8 @@
 # preallocation=metadata (8M clusters, ~80 MiB of metadata, sparse), side by side with hyperfine.
 # Usage: bench/check-vs-qemu.sh   (needs qemu-img, hyperfine, java; runs q2 through the ./q2 launcher)
 set -euo pipefail
-HERE=$(cd "$(dirname "$0")/.." && pwd)
-Q2=$HERE/q2
-"$Q2" --version >/dev/null  # builds target/q2.jar and the start-up archive if needed
-TMP=$(mktemp -d)
-trap 'rm -rf "$TMP"' EXIT
+. "$(dirname "$0")/lib.sh"
+build
 cd "$TMP"
 qemu-img create -q -f qcow2 -o cluster_size=4k,preallocation=metadata big.qcow2 32G
 # both tools must agree before their times mean anything

@@ -6,11 +6,8 @@
 set -euo pipefail
 MIB=${1:-512}
 ROUNDS=${2:-5}
-HERE=$(cd "$(dirname "$0")/.." && pwd)
-Q2=$HERE/q2
-"$Q2" --version >/dev/null  # builds target/q2.jar and the start-up archive if needed
-TMP=$(mktemp -d)
-trap 'rm -rf "$TMP"' EXIT
+. "$(dirname "$0")/lib.sh"
+build
 python3 - "$TMP/mixed.raw" "$MIB" <<'PY'
 import os, random, sys
 path, mib = sys.argv[1], int(sys.argv[2])

@@ -7,11 +7,8 @@
 set -euo pipefail
 N=${1:-200}
 RUNS=${2:-5}
-HERE=$(cd "$(dirname "$0")/.." && pwd)
-Q2=$HERE/q2
-"$Q2" --version >/dev/null  # builds target/q2.jar and the start-up archive if needed
-TMP=$(mktemp -d)
-trap 'rm -rf "$TMP"' EXIT
+. "$(dirname "$0")/lib.sh"
+build
 mkdir "$TMP/small" "$TMP/data"
 qemu-img create -q -f qcow2 "$TMP/small/seed.qcow2" 1G
 qemu-img create -q -f qcow2 "$TMP/data/seed.qcow2" 1G

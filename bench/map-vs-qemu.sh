@@ -5,29 +5,24 @@
 # Prints hyperfine's table, both means and the ratio q2/qemu-img (the target is at most 0.70), and checks that
 # both printed the same bytes.
 set -eu
-root=$(cd "$(dirname "$0")/.." && pwd)
+. "$(dirname "$0")/lib.sh"
+need qemu-img hyperfine java
+build
 runs=${1:-5}
-jar=$root/target/q2.jar
-"$root/q2" --version >/dev/null  # builds target/q2.jar and the start-up archive if needed
-for tool in qemu-img hyperfine java; do
-    command -v $tool >/dev/null || { echo "map-vs-qemu: $tool not found" >&2; exit 2; }
-done
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-img=$tmp/prealloc-32G-4k.qcow2
+img=$TMP/prealloc-32G-4k.qcow2
 qemu-img create -q -f qcow2 -o cluster_size=4096,preallocation=metadata "$img" 32G
-qemu-img map --output=json "$img" > "$tmp/qemu.json"
-"$root/q2" map --output=json "$img" > "$tmp/q2.json"
-if cmp -s "$tmp/qemu.json" "$tmp/q2.json"; then
-    echo "outputs identical: $(wc -l < "$tmp/q2.json") extents"
+qemu-img map --output=json "$img" > "$TMP/qemu.json"
+"$Q2" map --output=json "$img" > "$TMP/q2.json"
+if cmp -s "$TMP/qemu.json" "$TMP/q2.json"; then
+    echo "outputs identical: $(wc -l < "$TMP/q2.json") extents"
 else
     echo "map-vs-qemu: q2 and qemu-img print different maps" >&2
     exit 1
 fi
-hyperfine -N --warmup 1 --runs "$runs" --export-json "$tmp/h.json" \
+hyperfine -N --warmup 1 --runs "$runs" --export-json "$TMP/h.json" \
     -n qemu-img "qemu-img map --output=json $img" \
-    -n q2 "$root/q2 map --output=json $img"
-python3 - "$tmp/h.json" <<'PY'
+    -n q2 "$Q2 map --output=json $img"
+python3 - "$TMP/h.json" <<'PY'
 import json, sys
 r = {x["command"]: x for x in json.load(open(sys.argv[1]))["results"]}
 q, j = r["qemu-img"], r["q2"]

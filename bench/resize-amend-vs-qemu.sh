@@ -4,26 +4,22 @@
 # image (hyperfine --prepare), so the copy is not timed. Checks first that both tools leave identical files.
 # Usage: bench/resize-amend-vs-qemu.sh [runs]
 set -eu
-root=$(cd "$(dirname "$0")/.." && pwd)
+. "$(dirname "$0")/lib.sh"
+need qemu-img hyperfine python3
+build
 runs=${1:-5}
-"$root/q2" --version >/dev/null  # builds target/q2.jar and the start-up archive if needed
-for tool in qemu-img hyperfine python3; do
-    command -v $tool >/dev/null || { echo "resize-amend-vs-qemu: $tool not found" >&2; exit 2; }
-done
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-base=$tmp/base.qcow2
+base=$TMP/base.qcow2
 qemu-img create -q -f qcow2 -o cluster_size=64k,preallocation=metadata "$base" 64G
 for op in "resize work.qcow2 4T" "amend -o refcount_bits=64 work.qcow2"; do
-    cp --sparse=always "$base" "$tmp/q.qcow2"; cp --sparse=always "$base" "$tmp/o.qcow2"
-    (cd "$tmp" && qemu-img $(echo "$op" | sed 's/work/q/') >/dev/null)
-    (cd "$tmp" && "$root/q2" $(echo "$op" | sed 's/work/o/') >/dev/null)
-    cmp -s "$tmp/q.qcow2" "$tmp/o.qcow2" || { echo "resize-amend-vs-qemu: files differ after $op" >&2; exit 1; }
-    hyperfine -N --warmup 1 --runs "$runs" --export-json "$tmp/h.json" \
-        --prepare "cp --sparse=always $base $tmp/work.qcow2" \
-        -n qemu-img "qemu-img $(echo "$op" | sed "s|work|$tmp/work|")" \
-        -n q2 "$root/q2 $(echo "$op" | sed "s|work|$tmp/work|")" >/dev/null
-    python3 - "$tmp/h.json" "$op" <<'PY'
+    cp --sparse=always "$base" "$TMP/q.qcow2"; cp --sparse=always "$base" "$TMP/o.qcow2"
+    (cd "$TMP" && qemu-img $(echo "$op" | sed 's/work/q/') >/dev/null)
+    (cd "$TMP" && "$Q2" $(echo "$op" | sed 's/work/o/') >/dev/null)
+    cmp -s "$TMP/q.qcow2" "$TMP/o.qcow2" || { echo "resize-amend-vs-qemu: files differ after $op" >&2; exit 1; }
+    hyperfine -N --warmup 1 --runs "$runs" --export-json "$TMP/h.json" \
+        --prepare "cp --sparse=always $base $TMP/work.qcow2" \
+        -n qemu-img "qemu-img $(echo "$op" | sed "s|work|$TMP/work|")" \
+        -n q2 "$Q2 $(echo "$op" | sed "s|work|$TMP/work|")" >/dev/null
+    python3 - "$TMP/h.json" "$op" <<'PY'
 import json, sys
 r = {x["command"]: x for x in json.load(open(sys.argv[1]))["results"]}
 q, j = r["qemu-img"], r["q2"]

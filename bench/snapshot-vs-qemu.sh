@@ -4,12 +4,9 @@
 # fresh sparse copy; the files must be identical afterwards (dates aside) before the times mean anything.
 # Usage: bench/snapshot-vs-qemu.sh [RUNS]   (needs qemu-img, java; runs q2 through the ./q2 launcher)
 set -euo pipefail
-HERE=$(cd "$(dirname "$0")/.." && pwd)
-Q2=$HERE/q2
+. "$(dirname "$0")/lib.sh"
+build
 RUNS=${1:-5}
-"$Q2" --version >/dev/null  # builds target/q2.jar and the start-up archive if needed
-TMP=$(mktemp -d)
-trap 'rm -rf "$TMP"' EXIT
 cd "$TMP"
 qemu-img create -q -f qcow2 -o preallocation=metadata big.qcow2 64G
 now() { date +%s%N; }

@@ -9,6 +9,7 @@ import dev.q2.image.PersistentBitmaps;
 import dev.q2.image.Qcow2Disk;
 import dev.q2.image.Qcow2Metadata;
 import dev.q2.io.ImageFile;
+import dev.q2.io.LockedFile;
 import dev.q2.io.QemuLock;
 import dev.q2.probe.FormatProber;
 
@@ -86,22 +87,14 @@ public final class BitmapEditor {
             throw new OpenFailure(r.file(), e);
         }
         if (fmt.equals("raw")) {
-            ImageFile raw;
-            QemuLock rawLock;
+            LockedFile raw;
             try {
-                raw = ImageFile.openReadWrite(r.file());
+                raw = LockedFile.open(r.file(), true, QemuLock.PERM_CONSISTENT_READ | QemuLock.PERM_WRITE
+                        | QemuLock.PERM_RESIZE, QemuLock.PERM_CONSISTENT_READ | QemuLock.PERM_WRITE_UNCHANGED);
             } catch (IOException e) {
                 throw new OpenFailure(r.file(), e);
             }
-            try {
-                rawLock = QemuLock.acquire(raw.channel(), r.file(), QemuLock.PERM_CONSISTENT_READ
-                        | QemuLock.PERM_WRITE | QemuLock.PERM_RESIZE, QemuLock.PERM_CONSISTENT_READ
-                        | QemuLock.PERM_WRITE_UNCHANGED);
-            } catch (IOException e) {
-                raw.close();
-                throw new OpenFailure(r.file(), e);
-            }
-            try (raw; rawLock) {
+            try (raw) {
                 Sources src = openSource(r, null);
                 try (src) {
                     for (BitmapAction a : r.actions()) {
@@ -139,32 +132,19 @@ public final class BitmapEditor {
         }
     }
 
-    /** The bitmaps merges read from: the image's own, or another image's opened read-only. */
-    private static final class Sources implements AutoCloseable {
-        final PersistentBitmaps bitmaps;
-        final ImageFile file;
-        final QemuLock lock;
-
-        Sources(PersistentBitmaps bitmaps, ImageFile file, QemuLock lock) {
-            this.bitmaps = bitmaps;
-            this.file = file;
-            this.lock = lock;
-        }
-
+    /** The bitmaps merges read from: the image's own, or another image's, then opened read-only as {@code other}. */
+    private record Sources(PersistentBitmaps bitmaps, LockedFile other) implements AutoCloseable {
         @Override
         public void close() throws IOException {
-            if (lock != null) {
-                lock.close();
-            }
-            if (file != null) {
-                file.close();
+            if (other != null) {
+                other.close();
             }
         }
     }
 
     private static Sources openSource(Request r, PersistentBitmaps own) throws IOException {
         if (r.sourceFile() == null) {
-            return new Sources(own, null, null);
+            return new Sources(own, null);
         }
         try {
             return openOther(r);
@@ -179,18 +159,14 @@ public final class BitmapEditor {
             throw new ImageException(FormatProber.FOREIGN.contains(fmt) ? FormatProber.cannotRead(fmt)
                     : "Unknown driver '" + fmt + "'");
         }
-        ImageFile f = ImageFile.openReadOnly(r.sourceFile());
-        QemuLock lock = null;
+        LockedFile other = LockedFile.open(r.sourceFile(), false, QemuLock.PERM_CONSISTENT_READ,
+                QemuLock.PERM_ALL & ~(QemuLock.PERM_WRITE | QemuLock.PERM_RESIZE));
         try {
-            lock = QemuLock.acquire(f.channel(), r.sourceFile(), QemuLock.PERM_CONSISTENT_READ,
-                    QemuLock.PERM_ALL & ~(QemuLock.PERM_WRITE | QemuLock.PERM_RESIZE));
+            ImageFile f = other.file();
             PersistentBitmaps pb = fmt.equals("qcow2") ? PersistentBitmaps.readOnly(f, Qcow2Metadata.load(f)) : null;
-            return new Sources(pb, f, lock);
+            return new Sources(pb, other);
         } catch (IOException | RuntimeException e) {
-            if (lock != null) {
-                lock.close();
-            }
-            f.close();
+            other.close();
             throw e;
         }
     }

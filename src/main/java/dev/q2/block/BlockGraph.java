@@ -377,32 +377,10 @@ public final class BlockGraph implements Closeable {
 
     @Override
     public void close() throws IOException {
-        IOException first = null;
-        if (reader != null) {
-            try {
-                reader.close();
-            } catch (IOException e) {
-                first = e;
-            }
-        }
-        for (QemuLock l : locks) {
-            try {
-                l.close();
-            } catch (IOException e) {
-                first = e;
-            }
-        }
-        if (top != null) {
-            try {
-                top.close();
-            } catch (IOException e) {
-                if (first == null) {
-                    first = e;
-                }
-            }
-        }
-        if (first != null) {
-            throw first;
-        }
+        List<AutoCloseable> all = new ArrayList<>();
+        all.add(reader);
+        all.addAll(locks);
+        all.add(top);
+        dev.q2.util.Closeables.closeAll(all);
     }
 }

@@ -349,21 +349,6 @@ final class Qcow2Node extends Node {
 
     @Override
     public void close() throws IOException {
-        IOException first = null;
-        for (java.io.Closeable c : new java.io.Closeable[] {backing, dataFile, file}) {
-            if (c == null) {
-                continue;
-            }
-            try {
-                c.close();
-            } catch (IOException e) {
-                if (first == null) {
-                    first = e;
-                }
-            }
-        }
-        if (first != null) {
-            throw first;
-        }
+        dev.q2.util.Closeables.closeAll(java.util.Arrays.asList(backing, dataFile, file));
     }
 }

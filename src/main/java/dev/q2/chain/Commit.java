@@ -6,6 +6,7 @@ import dev.q2.block.OpenErrors;
 import dev.q2.format.ChildNames;
 import dev.q2.image.BlockDevice;
 import dev.q2.image.DiskOptions;
+import dev.q2.image.GuestWriter;
 import dev.q2.image.Qcow2Disk;
 import dev.q2.image.Qcow2Metadata;
 import dev.q2.io.ImageFile;
@@ -135,17 +136,9 @@ public final class Commit {
             try (ImageFile f = ImageFile.openReadWrite(basePath);
                  QemuLock lock = QemuLock.acquire(f.channel(), basePath, QemuLock.PERM_CONSISTENT_READ
                          | QemuLock.PERM_WRITE | QemuLock.PERM_RESIZE, QemuLock.PERM_ALL)) {
-                walk(g, base.depth(), size, reader, new Target() {
-                    @Override
-                    public void write(long offset, ByteBuffer data) throws IOException {
-                        f.writeFully(offset, data);
-                    }
-
-                    @Override
-                    public void zero(long offset, long length) throws IOException {
-                        if (!f.punchHole(offset, length)) {
-                            writeZeros(f, offset, length);
-                        }
+                walk(g, base.depth(), size, reader, f::writeFully, (offset, length) -> {
+                    if (!f.punchHole(offset, length)) {
+                        f.fillZeros(offset, offset + length);
                     }
                 }, listener);
                 if (r.durable()) {
@@ -156,39 +149,15 @@ public final class Commit {
         }
         try (Qcow2Disk disk = Qcow2Disk.open(basePath, DiskOptions.readWrite().withDurable(r.durable())
                 .withWorkDir(r.workDir()))) {
-            walk(g, base.depth(), size, reader, new Target() {
-                @Override
-                public void write(long offset, ByteBuffer data) throws IOException {
-                    disk.write(offset, data);
-                }
-
-                @Override
-                public void zero(long offset, long length) throws IOException {
-                    disk.writeZeroes(offset, length, true);
-                }
-            }, listener);
+            walk(g, base.depth(), size, reader, disk::write,
+                    (offset, length) -> disk.writeZeroes(offset, length, true), listener);
             disk.flush();
         }
     }
 
-    private static void writeZeros(ImageFile f, long offset, long length) throws IOException {
-        ByteBuffer z = ByteBuffer.allocate((int) Math.min(length, BUF));
-        for (long done = 0; done < length; ) {
-            int n = (int) Math.min(z.capacity(), length - done);
-            z.clear().limit(n);
-            f.writeFully(offset + done, z);
-            done += n;
-        }
-    }
 
-    private interface Target {
-        void write(long offset, ByteBuffer data) throws IOException;
-
-        void zero(long offset, long length) throws IOException;
-    }
-
-    private static void walk(BlockGraph g, int baseDepth, long size, BlockDevice reader, Target t,
-                             Listener listener) throws IOException {
+    private static void walk(BlockGraph g, int baseDepth, long size, BlockDevice reader, GuestWriter t,
+                             GuestWriter.Zeroes zeroes, Listener listener) throws IOException {
         ByteBuffer buf = ByteBuffer.allocate(BUF);
         long offset = 0;
         listener.progress(0);
@@ -201,16 +170,9 @@ public final class Commit {
                     BlockStatus.Run s = g.statusAbove(o, offset + n - o);
                     long len = Math.min(s.length(), offset + n - o);
                     if (s.has(BlockStatus.ZERO)) {
-                        t.zero(o, len);
+                        zeroes.writeZeroes(o, len);
                     } else {
-                        for (long p = o; p < o + len; ) {
-                            int k = (int) Math.min(BUF, o + len - p);
-                            buf.clear().limit(k);
-                            reader.read(p, buf);
-                            buf.flip();
-                            t.write(p, buf);
-                            p += k;
-                        }
+                        GuestWriter.copy(reader, o, o + len, o, buf, t);
                     }
                     o += len;
                 }

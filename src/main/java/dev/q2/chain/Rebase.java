@@ -126,22 +126,12 @@ public final class Rebase {
                     Arrays.fill(bufOld, 0, (int) n, (byte) 0);
                     oldIsZero = true;
                 } else {
-                    n = Math.min(n, oldSize - offset);
-                    try {
-                        oldBacking.read(offset, ByteBuffer.wrap(bufOld, 0, (int) n));
-                    } catch (IOException e) {
-                        throw new ChainException("error while reading from old backing file", e);
-                    }
+                    n = readBacking(oldBacking, oldSize, offset, n, bufOld, "old");
                 }
                 if (newBacking == null || offset >= newSize) {
                     Arrays.fill(bufNew, 0, (int) n, (byte) 0);
                 } else {
-                    n = Math.min(n, newSize - offset);
-                    try {
-                        newBacking.read(offset, ByteBuffer.wrap(bufNew, 0, (int) n));
-                    } catch (IOException e) {
-                        throw new ChainException("error while reading from new backing file", e);
-                    }
+                    n = readBacking(newBacking, newSize, offset, n, bufNew, "new");
                 }
                 int written = 0;
                 while (written < n) {
@@ -191,6 +181,21 @@ public final class Rebase {
             i += len;
         }
         return differ ? i - from : -(i - from);
+    }
+
+    /**
+     * Reads {@code n} bytes of a backing file at {@code offset} into {@code buf}, at most up to its {@code size};
+     * returns how many were read.
+     */
+    private static long readBacking(BlockDevice backing, long size, long offset, long n, byte[] buf, String which)
+            throws ChainException {
+        long len = Math.min(n, size - offset);
+        try {
+            backing.read(offset, ByteBuffer.wrap(buf, 0, (int) len));
+        } catch (IOException e) {
+            throw new ChainException("error while reading from " + which + " backing file", e);
+        }
+        return len;
     }
 
     /** bdrv_change_backing_file, with qemu-img rebase's messages. */

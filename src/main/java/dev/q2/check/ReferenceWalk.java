@@ -150,7 +150,6 @@ final class ReferenceWalk {
         boolean fastOk = !hasDataFile;
         long fileEnd = c.fileLength;
         ReferenceCounts counts = c.counts;
-        CheckCounts res = c.res;
         for (int i = 0; i < l2Entries; i++) {
             long entry = w[i * stride];
             long bitmap = extendedL2 ? w[i * stride + 1] : 0;
@@ -161,16 +160,7 @@ final class ReferenceWalk {
             if (fastOk && (entry & fastMask) == 0 && offset != 0 && ((bitmap >>> 32) & bitmap) == 0
                     && offset + clusterSize <= fileEnd) {
                 // the common case: an aligned data cluster inside the file, nothing to report
-                if (checkCopied) {
-                    copied.checkL2Entry(entry);
-                }
-                if (frag) {
-                    res.allocatedClusters++;
-                    if (nextContiguous != 0 && offset != nextContiguous) {
-                        res.fragmentedClusters++;
-                    }
-                    nextContiguous = offset + clusterSize;
-                }
+                nextContiguous = countDataCluster(entry, offset, nextContiguous, frag, checkCopied);
                 long k = offset >>> clusterBits;
                 if (k >= counts.size() || !counts.incrementFast(k)) {
                     c.incCluster(offset);
@@ -183,6 +173,26 @@ final class ReferenceWalk {
                 return;
             }
         }
+    }
+
+    /**
+     * A data cluster's share of the walk: its OFLAG_COPIED check, and with fragmentation info its counts; returns
+     * the offset a contiguous next cluster would have.
+     */
+    private long countDataCluster(long entry, long offset, long nextContiguous, boolean frag, boolean checkCopied)
+            throws IOException {
+        if (checkCopied) {
+            copied.checkL2Entry(entry);
+        }
+        if (!frag) {
+            return nextContiguous;
+        }
+        CheckCounts res = c.res;
+        res.allocatedClusters++;
+        if (nextContiguous != 0 && offset != nextContiguous) {
+            res.fragmentedClusters++;
+        }
+        return offset + clusterSize;
     }
 
     /** Checks one L2 entry that is not a plain data cluster; returns the next contiguous offset. */
@@ -254,16 +264,7 @@ final class ReferenceWalk {
                                 + ": Data cluster is not properly aligned; L2 entry corrupted.");
                     }
                 }
-                if (checkCopied) {
-                    copied.checkL2Entry(entry);
-                }
-                if (frag) {
-                    res.allocatedClusters++;
-                    if (nextContiguous != 0 && offset != nextContiguous) {
-                        res.fragmentedClusters++;
-                    }
-                    nextContiguous = offset + clusterSize;
-                }
+                nextContiguous = countDataCluster(entry, offset, nextContiguous, frag, checkCopied);
                 if (!hasDataFile) {
                     c.incRefcounts(offset, clusterSize); // an unaligned offset touches two clusters
                 }

@@ -3,6 +3,7 @@ package dev.q2.check;
 import dev.q2.check.CheckMessage.Severity;
 import dev.q2.format.QcowHeader;
 import dev.q2.format.SnapshotEntry;
+import dev.q2.format.SnapshotHeader;
 import dev.q2.format.Limits;
 import dev.q2.io.ImageFile;
 
@@ -24,10 +25,8 @@ import java.util.List;
  * reading stops once the table passes QCOW_MAX_SNAPSHOTS_SIZE (64 MiB); the file is read through a 1 MiB window.
  */
 final class SnapshotTable {
-    /** sizeof(QCowSnapshotHeader). */
-    static final int HEADER_SIZE = 40;
-    /** sizeof(QCowSnapshotExtraData) in QEMU 7.2: vm_state_size_large, disk_size, icount. */
-    static final int KNOWN_EXTRA = 24;
+    static final int HEADER_SIZE = SnapshotHeader.SIZE;
+    static final int KNOWN_EXTRA = SnapshotHeader.KNOWN_EXTRA;
     private static final int WINDOW = 1 << 20;
 
     final List<SnapshotEntry> entries = new ArrayList<>();
@@ -146,15 +145,10 @@ final class SnapshotTable {
             offset = (offset + 7) & ~7L;
             ByteBuffer h = bytes(offset, HEADER_SIZE);
             offset += HEADER_SIZE;
-            long l1Offset = h.getLong(0);
-            int l1Size = h.getInt(8);
-            int idSize = h.getShort(12) & 0xffff;
-            int nameSize = h.getShort(14) & 0xffff;
-            long dateSec = Integer.toUnsignedLong(h.getInt(16));
-            long dateNsec = Integer.toUnsignedLong(h.getInt(20));
-            long vmClock = h.getLong(24);
-            long vmState = Integer.toUnsignedLong(h.getInt(32));
-            long extra = Integer.toUnsignedLong(h.getInt(36));
+            SnapshotHeader fixed = SnapshotHeader.decode(h);
+            int idSize = fixed.idSize();
+            int nameSize = fixed.nameSize();
+            long extra = fixed.extraDataSize();
             boolean truncate = false;
             if (extra > SnapshotEntry.MAX_EXTRA_DATA) {
                 if (!repair) {
@@ -177,17 +171,9 @@ final class SnapshotTable {
             byte[] extraBytes = new byte[kept];
             bytes(offset, kept).get(0, extraBytes);
             ByteBuffer x = ByteBuffer.wrap(extraBytes).order(ByteOrder.BIG_ENDIAN);
-            long diskSize = -1;
-            long icount = -1;
-            if (extra >= 8) {
-                vmState = x.getLong(0);
-            }
-            if (extra >= 16) {
-                diskSize = x.getLong(8);
-            }
-            if (extra >= 24) {
-                icount = x.getLong(16);
-            }
+            long vmState = SnapshotHeader.extraField(x, extra, 0, fixed.vmStateSize());
+            long diskSize = SnapshotHeader.extraField(x, extra, 1, -1);
+            long icount = SnapshotHeader.extraField(x, extra, 2, -1);
             offset = extraEnd;
             String id = cString(bytes(offset, idSize), idSize);
             offset += idSize;
@@ -208,8 +194,8 @@ final class SnapshotTable {
                 offset = preOffset;
                 break;
             }
-            entries.add(new SnapshotEntry(l1Offset, l1Size, id, name, dateSec, dateNsec, vmClock, vmState,
-                    diskSize, icount, (int) extra));
+            entries.add(new SnapshotEntry(fixed.l1TableOffset(), fixed.l1Size(), id, name, fixed.dateSec(),
+                    fixed.dateNsec(), fixed.vmClockNsec(), vmState, diskSize, icount, (int) extra));
             extraData.add(extraBytes);
         }
         size = offset - tableOffset;
@@ -241,19 +227,10 @@ final class SnapshotTable {
             byte[] name = utf8(e.name());
             int extra = Math.max(KNOWN_EXTRA, e.extraDataSize());
             pos = (pos + 7) & ~7;
-            b.putLong(pos, e.l1TableOffset());
-            b.putInt(pos + 8, e.l1Size());
-            b.putShort(pos + 12, (short) id.length);
-            b.putShort(pos + 14, (short) name.length);
-            b.putInt(pos + 16, (int) e.dateSec());
-            b.putInt(pos + 20, (int) e.dateNsec());
-            b.putLong(pos + 24, e.vmClockNsec());
-            b.putInt(pos + 32, Long.compareUnsigned(e.vmStateSize(), 0xffffffffL) <= 0 ? (int) e.vmStateSize() : 0);
-            b.putInt(pos + 36, extra);
+            new SnapshotHeader(e.l1TableOffset(), e.l1Size(), id.length, name.length, e.dateSec(), e.dateNsec(),
+                    e.vmClockNsec(), e.vmStateSize(), extra).encodeWithKnownExtra(b, pos,
+                    e.extraDataSize() < 16 ? virtualSize : e.diskSize(), e.icount());
             pos += HEADER_SIZE;
-            b.putLong(pos, e.vmStateSize());
-            b.putLong(pos + 8, e.extraDataSize() < 16 ? virtualSize : e.diskSize());
-            b.putLong(pos + 16, e.icount());
             byte[] stored = extraData.get(i);
             if (stored.length > KNOWN_EXTRA) {
                 b.put(pos + KNOWN_EXTRA, stored, KNOWN_EXTRA, stored.length - KNOWN_EXTRA);

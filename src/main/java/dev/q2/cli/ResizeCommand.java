@@ -66,9 +66,7 @@ final class ResizeCommand extends Subcommand {
         Preallocation prealloc = Preallocation.OFF;
         String p = preallocOption.getValue();
         if (p != null) {
-            // the modes by the names qemu-img's options give them (exact, lower case)
-            prealloc = Arrays.stream(Preallocation.values()).filter(m -> m.optionValue().equals(p)).findFirst()
-                    .orElse(null);
+            prealloc = Preallocation.fromOption(p);
             if (prealloc == null) {
                 return Errors.fail(err, "Invalid preallocation mode '" + p + "'");
             }

@@ -6,6 +6,7 @@ import dev.q2.create.CreateSpec;
 import dev.q2.create.Qcow2Creator;
 import dev.q2.image.BlockDevice;
 import dev.q2.image.DiskOptions;
+import dev.q2.image.GuestWriter;
 import dev.q2.image.CorruptMetadataException;
 import dev.q2.image.ImageException;
 import dev.q2.image.Qcow2Disk;
@@ -113,7 +114,9 @@ public final class Converter {
         Settings steps = new Settings(false, false, true, settings.minSparse(), false);
         long total = roundUp(src.reader().size());
         intoNewRaw(src.reader(), dst, settings.durable(),
-                out -> new Copy(src, rawSink(out), null, steps, total, -1, progress).run());
+                out -> new Copy(src, out::writeFully, (offset, length) -> {
+                    throw new IllegalStateException("a new raw file needs no zero writes");
+                }, null, steps, total, -1, progress).run());
     }
 
     /** How a new raw file gets its data. */
@@ -154,20 +157,6 @@ public final class Converter {
         }
     }
 
-    private static Target rawSink(ImageFile out) {
-        return new Target() {
-            @Override
-            public void write(long offset, ByteBuffer data) throws IOException {
-                out.writeFully(offset, data);
-            }
-
-            @Override
-            public void writeZeroes(long offset, long length) throws IOException {
-                throw new IllegalStateException("a new raw file needs no zero writes");
-            }
-        };
-    }
-
     /**
      * Copies {@code src} into the existing raw file or device {@code dst} (qemu-img convert -n into raw), which
      * must have at least as many 512-byte sectors as the source. Only what the source covers is written: data where
@@ -185,17 +174,7 @@ public final class Converter {
         if (roundUp(dst.size()) < total) {
             throw new ConvertException("output file is smaller than input file");
         }
-        new Copy(src, new Target() {
-            @Override
-            public void write(long offset, ByteBuffer data) throws IOException {
-                dst.write(offset, data);
-            }
-
-            @Override
-            public void writeZeroes(long offset, long length) throws IOException {
-                dst.writeZeroes(offset, length);
-            }
-        }, null, settings, total, -1, progress).run();
+        new Copy(src, dst::write, dst::writeZeroes, null, settings, total, -1, progress).run();
         if (settings.durable()) {
             dst.flush();
         }
@@ -244,17 +223,8 @@ public final class Converter {
             if (settings.targetHasBacking() && targetIsNew && out.backing() != null) {
                 backingEnd = roundUp(out.backing().size());
             }
-            new Copy(src, new Target() {
-                @Override
-                public void write(long offset, ByteBuffer data) throws IOException {
-                    out.write(offset, data);
-                }
-
-                @Override
-                public void writeZeroes(long offset, long length) throws IOException {
-                    out.writeZeroes(offset, length, true);
-                }
-            }, out, settings, total, backingEnd, progress).run();
+            new Copy(src, out::write, (offset, length) -> out.writeZeroes(offset, length, true), out, settings,
+                    total, backingEnd, progress).run();
             out.flush();
             if (beforeClose != null) {
                 beforeClose.run(out);
@@ -266,19 +236,13 @@ public final class Converter {
         return (n + SECTOR - 1) / SECTOR * SECTOR;
     }
 
-    /** Where a copy writes: the qcow2 engine, or a raw file. */
-    private interface Target {
-        void write(long offset, ByteBuffer data) throws IOException;
-
-        /** Zeros that may be unmapped (BDRV_REQ_MAY_UNMAP). */
-        void writeZeroes(long offset, long length) throws IOException;
-    }
-
     /** One conversion into qcow2 or -n into raw: qemu-img's convert_iteration_sectors and convert_co_write. */
     private static final class Copy {
         private final BlockGraph graph;
         private final BlockDevice src;
-        private final Target out;
+        /** Where the copy writes: the qcow2 engine, or a raw file. */
+        private final GuestWriter out;
+        private final GuestWriter.Zeroes zeroes;
         /** The qcow2 target, for compressed writes; null for a raw one. */
         private final Qcow2Disk qcow2;
         private final Settings settings;
@@ -290,11 +254,12 @@ public final class Converter {
         /** convert -c: clusters compressed on a thread pool, written in order. */
         private CompressedWrites compressed;
 
-        Copy(BlockGraph graph, Target out, Qcow2Disk qcow2, Settings settings, long total, long backingEnd,
-             DoubleConsumer progress) throws IOException {
+        Copy(BlockGraph graph, GuestWriter out, GuestWriter.Zeroes zeroes, Qcow2Disk qcow2, Settings settings,
+             long total, long backingEnd, DoubleConsumer progress) throws IOException {
             this.graph = graph;
             this.src = graph.reader();
             this.out = out;
+            this.zeroes = zeroes;
             this.qcow2 = qcow2;
             this.settings = settings;
             this.total = total;
@@ -435,7 +400,7 @@ public final class Converter {
                 compressed.drain(); // the target is written in guest order
             }
             if (!settings.targetIsZero()) {
-                out.writeZeroes(pos, n);
+                zeroes.writeZeroes(pos, n);
             }
         }
 

@@ -1,6 +1,7 @@
 package dev.q2.convert;
 
 import dev.q2.io.ImageFile;
+import dev.q2.io.LockedFile;
 import dev.q2.io.QemuLock;
 
 import java.io.IOException;
@@ -17,13 +18,13 @@ import java.nio.file.Path;
 public final class RawTarget implements AutoCloseable {
     private static final int ZEROS = 1 << 20;
 
+    private final LockedFile raw;
     private final ImageFile file;
-    private final QemuLock lock;
     private ByteBuffer zeros;
 
-    private RawTarget(ImageFile file, QemuLock lock) {
-        this.file = file;
-        this.lock = lock;
+    private RawTarget(LockedFile raw) {
+        this.raw = raw;
+        this.file = raw.file();
     }
 
     /**
@@ -33,15 +34,8 @@ public final class RawTarget implements AutoCloseable {
      * @throws java.nio.file.NoSuchFileException when it does not exist
      */
     public static RawTarget open(Path path) throws IOException {
-        ImageFile f = ImageFile.openReadWrite(path);
-        try {
-            QemuLock lock = QemuLock.acquire(f.channel(), path,
-                    QemuLock.PERM_CONSISTENT_READ | QemuLock.PERM_WRITE, QemuLock.PERM_ALL);
-            return new RawTarget(f, lock);
-        } catch (IOException | RuntimeException e) {
-            f.close();
-            throw e;
-        }
+        return new RawTarget(LockedFile.open(path, true, QemuLock.PERM_CONSISTENT_READ | QemuLock.PERM_WRITE,
+                QemuLock.PERM_ALL));
     }
 
     /** The file's size in bytes (a block device's size for a device). */
@@ -80,8 +74,6 @@ public final class RawTarget implements AutoCloseable {
 
     @Override
     public void close() throws IOException {
-        try (file) {
-            lock.close();
-        }
+        raw.close();
     }
 }

@@ -313,17 +313,10 @@ public final class CreatePlanner {
             throw new CreateException("Parameter 'backing-fmt' does not accept value '" + backingFmt + "'", true);
         }
         String encryptFormat = EncryptOptions.check(o);
-        Preallocation prealloc = Preallocation.OFF;
         String p = o.get("preallocation");
-        if (p != null) {
-            prealloc = switch (p) {
-                case "off" -> Preallocation.OFF;
-                case "metadata" -> Preallocation.METADATA;
-                case "falloc" -> Preallocation.FALLOC;
-                case "full" -> Preallocation.FULL;
-                default -> throw new CreateException("Parameter 'preallocation' does not accept value '" + p + "'",
-                        true);
-            };
+        Preallocation prealloc = p == null ? Preallocation.OFF : Preallocation.fromOption(p);
+        if (prealloc == null) {
+            throw new CreateException("Parameter 'preallocation' does not accept value '" + p + "'", true);
         }
         // The create options reach the qcow2 driver as text that QAPI reads as a signed 64-bit number: a value
         // that only the unsigned reading accepted (beyond 2^63-1, or below -2^63) stops here.

@@ -141,7 +141,7 @@ public final class Qcow2Creator {
             // With a data file QEMU maps guest offsets 1:1 and preallocates the data file itself.
             long end = preallocateMetadata(f, refcounts, spec, l1, l1Offset, dataPath);
             try (ImageFile data = ImageFile.openReadWrite(dataPath)) {
-                fillZeros(data, 0, Math.max(end, data.size()));
+                data.fillZeros(0, Math.max(end, data.size()));
             }
             return;
         }
@@ -156,9 +156,9 @@ public final class Qcow2Creator {
             throw new IOException("preallocation could not reserve " + nbData + " clusters");
         }
         refcounts.flush();
-        fillZeros(f, allocationStart, allocationStart + nbData * cs);
+        f.fillZeros(allocationStart, allocationStart + nbData * cs);
         var pre = new MetadataPreallocator(f, refcounts, spec, l1, l1Offset);
-        pre.linkRange(0, allocationStart, nbData);
+        pre.linkAll(0, allocationStart, nbData);
     }
 
     /** preallocate_co: maps every cluster, copies zeros into the tail of a partial last cluster. */
@@ -183,15 +183,6 @@ public final class Qcow2Creator {
         return -1;
     }
 
-    private static void fillZeros(ImageFile f, long from, long to) throws IOException {
-        ByteBuffer zeros = ByteBuffer.allocate(1 << 20);
-        for (long pos = from; pos < to; ) {
-            int n = (int) Math.min(zeros.capacity(), to - pos);
-            zeros.clear().limit(n);
-            f.writeFully(pos, zeros);
-            pos += n;
-        }
-    }
 
     private static void writeZeros(Path dataPath, ImageFile f, long at, long length) throws IOException {
         if (dataPath != null) {

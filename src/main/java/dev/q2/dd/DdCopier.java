@@ -8,6 +8,7 @@ import dev.q2.create.Qcow2Creator;
 import dev.q2.image.BlockDevice;
 import dev.q2.image.Devices;
 import dev.q2.image.DiskOptions;
+import dev.q2.image.GuestWriter;
 import dev.q2.image.Qcow2Disk;
 
 import java.io.IOException;
@@ -115,7 +116,7 @@ public final class DdCopier {
                     throw new OpenFailure(false, e);
                 }
                 try (out) {
-                    long copied = copy(in, inPos, size, bs, (pos, buf) -> out.write(pos, buf));
+                    long copied = copy(in, inPos, size, bs, out::write);
                     out.flush();
                     return new Result(copied, past);
                 }
@@ -151,22 +152,10 @@ public final class DdCopier {
         }
     }
 
-    private interface Sink {
-        void write(long pos, ByteBuffer buf) throws IOException;
-    }
-
-    private static long copy(BlockDevice in, long from, long end, long bs, Sink sink) throws IOException {
+    /** Copies input bytes [from, end) to the output from its start, {@code bs} bytes at a time. */
+    private static long copy(BlockDevice in, long from, long end, long bs, GuestWriter out) throws IOException {
         ByteBuffer buf = ByteBuffer.allocate((int) Math.min(bs, Math.max(0, end - from)));
-        long outPos = 0;
-        for (long pos = from; pos < end; ) {
-            int n = (int) Math.min(bs, end - pos);
-            buf.clear().limit(n);
-            in.read(pos, buf);
-            buf.flip();
-            sink.write(outPos, buf);
-            pos += n;
-            outPos += n;
-        }
-        return outPos;
+        GuestWriter.copy(in, from, end, 0, buf, out);
+        return Math.max(0, end - from);
     }
 }

@@ -64,4 +64,39 @@ public final class RefcountBlock {
     public static long entriesPerBlock(int clusterBits, int refcountOrder) {
         return 1L << (clusterBits + 3 - refcountOrder);
     }
+
+    /**
+     * qcow2_refcount_metadata_size's fixed point: the refcount blocks and refcount table clusters that describe
+     * {@code clusters} clusters plus themselves; with {@code generous}, found again after adding half the table's
+     * clusters as headroom.
+     *
+     * @param clusters the clusters to describe, besides the refcount structures
+     * @param clusterSize the cluster size in bytes
+     * @param refcountsPerBlock refcount entries in one block
+     * @param generous whether to add QEMU's headroom
+     * @return {refcount blocks, refcount table clusters}
+     */
+    public static long[] metadataClusters(long clusters, long clusterSize, long refcountsPerBlock, boolean generous) {
+        long blocksPerTableCluster = clusterSize / 8;
+        long tableClusters = 0;
+        long blocks = 0;
+        long n = 0;
+        long last;
+        do {
+            last = n;
+            blocks = divRoundUp(clusters + tableClusters + blocks, refcountsPerBlock);
+            tableClusters = divRoundUp(blocks, blocksPerTableCluster);
+            n = clusters + blocks + tableClusters;
+            if (n == last && generous) {
+                clusters += divRoundUp(tableClusters, 2);
+                n = 0;
+                generous = false;
+            }
+        } while (n != last);
+        return new long[] {blocks, tableClusters};
+    }
+
+    private static long divRoundUp(long a, long b) {
+        return Long.divideUnsigned(a, b) + (Long.remainderUnsigned(a, b) != 0 ? 1 : 0);
+    }
 }

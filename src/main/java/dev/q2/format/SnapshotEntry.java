@@ -21,7 +21,7 @@ public record SnapshotEntry(
         int extraDataSize) {
 
     /** Fixed part of an entry before the extra data. */
-    public static final int FIXED_SIZE = 40;
+    public static final int FIXED_SIZE = SnapshotHeader.SIZE;
     /** QEMU refuses extra data above this size (QCOW_MAX_SNAPSHOT_EXTRA_DATA). */
     public static final int MAX_EXTRA_DATA = 1024;
 
@@ -34,35 +34,23 @@ public record SnapshotEntry(
             throw new FormatException("snapshot table entry is truncated");
         }
         int start = b.position();
-        long l1Offset = b.getLong();
-        int l1Size = b.getInt();
-        int idSize = b.getShort() & 0xffff;
-        int nameSize = b.getShort() & 0xffff;
-        long dateSec = b.getInt() & 0xffffffffL;
-        long dateNsec = b.getInt() & 0xffffffffL;
-        long vmClock = b.getLong();
-        long vmState = b.getInt() & 0xffffffffL;
-        int extra = b.getInt();
-        if (extra < 0 || extra > MAX_EXTRA_DATA) {
-            throw new FormatException("snapshot table entry: extra_data_size " + Integer.toUnsignedLong(extra)
+        SnapshotHeader fixed = SnapshotHeader.decode(b.slice(start, FIXED_SIZE));
+        long extra = fixed.extraDataSize();
+        int idSize = fixed.idSize();
+        int nameSize = fixed.nameSize();
+        b.position(start + FIXED_SIZE);
+        if (extra > MAX_EXTRA_DATA) {
+            throw new FormatException("snapshot table entry: extra_data_size " + extra
                     + " is above the " + MAX_EXTRA_DATA + " bytes allowed");
         }
         if (b.remaining() < extra + idSize + nameSize) {
             throw new FormatException("snapshot table entry runs past the end of the snapshot table");
         }
-        int extraStart = b.position();
-        long diskSize = -1;
-        long icount = -1;
-        if (extra >= 8) {
-            vmState = b.getLong(extraStart);
-        }
-        if (extra >= 16) {
-            diskSize = b.getLong(extraStart + 8);
-        }
-        if (extra >= 24) {
-            icount = b.getLong(extraStart + 16);
-        }
-        b.position(extraStart + extra);
+        ByteBuffer x = b.slice(b.position(), (int) extra);
+        long vmState = SnapshotHeader.extraField(x, extra, 0, fixed.vmStateSize());
+        long diskSize = SnapshotHeader.extraField(x, extra, 1, -1);
+        long icount = SnapshotHeader.extraField(x, extra, 2, -1);
+        b.position(b.position() + (int) extra);
         byte[] id = new byte[idSize];
         b.get(id);
         byte[] name = new byte[nameSize];
@@ -70,8 +58,8 @@ public record SnapshotEntry(
         int len = b.position() - start;
         int pad = ((len + 7) & ~7) - len;
         b.position(Math.min(b.limit(), b.position() + pad));
-        return new SnapshotEntry(l1Offset, l1Size, CStrings.decode(id),
-                CStrings.decode(name), dateSec, dateNsec, vmClock, vmState, diskSize, icount,
-                extra);
+        return new SnapshotEntry(fixed.l1TableOffset(), fixed.l1Size(), CStrings.decode(id),
+                CStrings.decode(name), fixed.dateSec(), fixed.dateNsec(), fixed.vmClockNsec(), vmState, diskSize,
+                icount, (int) extra);
     }
 }

@@ -17,22 +17,16 @@ import java.nio.file.Path;
  * {@code bdrv_is_allocated}, the top image alone: data and zero clusters count, what the backing file provides does
  * not) and the driver's information. They read the image file as the engine left it after a flush, through the
  * block-status reader that q2 map shares.
+ *
+ * @param workDir the folder relative names are opened in
+ * @param filename the open image, as named to {@code open}
+ * @param format its format
  */
-final class BlockQueries {
+record BlockQueries(Path workDir, String filename, String format) {
     /** qemu-io's limit on one alloc query (INT_MAX sectors). */
     private static final long ALLOC_MAX = (long) Integer.MAX_VALUE * 512;
     /** qemu-io's map asks at most BDRV_REQUEST_MAX_BYTES at a time. */
     private static final long MAP_CHUNK = 2147483136L;
-
-    private final Path workDir;
-    private final String filename;
-    private final String format;
-
-    BlockQueries(Path workDir, String filename, String format) {
-        this.workDir = workDir;
-        this.filename = filename;
-        this.format = format;
-    }
 
     private BlockGraph open() throws IOException {
         // q2 io holds the image open (and locked): this second, read-only view takes no locks of its own

@@ -23,31 +23,14 @@ import java.util.List;
  * (results on stdout, usage errors and the "no file open" line on stderr).
  *
  * <p>Size: one class on purpose, as qemu-io.c's command table is one file: each command is a short method (its
- * getopt string, its usage line, its checks in qemu-io's order, one call to the {@link GuestDisk}); the reading of
- * words lives in {@link IoArgs}, the block queries in {@link BlockQueries}, the output wording in {@link IoOutput}.
- * Splitting the table per command would scatter the shared open/close state without making any command clearer.
+ * checks in qemu-io's order, one call to the {@link GuestDisk}); getopt strings and usage lines live in
+ * {@link IoCommand}, the reading of words in {@link IoArgs}, the block queries in {@link BlockQueries}, the output
+ * wording in {@link IoOutput}. Splitting the table per command would scatter the shared open/close state without
+ * making any command clearer.
  *
  * <p>Not thread-safe: one script runs at a time.
  */
 public final class IoScript {
-    /** qemu-io's one-line usage of each command, printed after an option error. */
-    private static final String READ_USAGE = "read [-abCqv] [-P pattern [-s off] [-l len]] off len -- reads a number"
-            + " of bytes at a specified offset";
-    private static final String WRITE_USAGE = "write [-bcCfnquz] [-P pattern | -s source_file] off len -- writes a"
-            + " number of bytes at a specified offset";
-    private static final String DISCARD_USAGE = "discard [-Cq] off len -- discards a number of bytes at a specified"
-            + " offset";
-    private static final String READV_USAGE = "readv [-Cqv] [-P pattern] off len [len..] -- reads a number of bytes"
-            + " at a specified offset";
-    private static final String WRITEV_USAGE = "writev [-Cfq] [-P pattern] off len [len..] -- writes a number of"
-            + " bytes at a specified offset";
-    private static final String AIO_READ_USAGE = "aio_read [-Ciqv] [-P pattern] off len [len..] -- asynchronously"
-            + " reads a number of bytes";
-    private static final String AIO_WRITE_USAGE = "aio_write [-Cfiquz] [-P pattern] off len [len..] --"
-            + " asynchronously writes a number of bytes";
-    private static final String OPEN_USAGE = "open [-rsCnkU] [-t cache] [-d discard] [-o options] [path] -- open the"
-            + " file specified by path";
-
     /** qemu-io's limit on one request (BDRV_REQUEST_MAX_BYTES). */
     private static final long MAX_LENGTH = 2147483136L;
 
@@ -199,12 +182,12 @@ public final class IoScript {
                     disk.flush();
                 }
             }
-            case "readv" -> vectored("readv", words, false, "CqvP:", READV_USAGE);
-            case "writev" -> vectored("writev", words, true, "CfqP:", WRITEV_USAGE);
+            case "readv" -> vectored(IoCommand.READV, words, false);
+            case "writev" -> vectored(IoCommand.WRITEV, words, true);
             // q2 io completes aio requests before the next command, in order (qemu-io may complete them later
             // and in another order); their output is that of readv and writev
-            case "aio_read" -> vectored("aio_read", words, false, "CqvP:", AIO_READ_USAGE);
-            case "aio_write" -> vectored("aio_write", words, true, "CfquzP:", AIO_WRITE_USAGE);
+            case "aio_read" -> vectored(IoCommand.AIO_READ, words, false);
+            case "aio_write" -> vectored(IoCommand.AIO_WRITE, words, true);
             case "aio_flush" -> {
                 if (argCount("aio_flush", words, 0, 0)) {
                     disk.flush();
@@ -308,16 +291,16 @@ public final class IoScript {
     }
 
     /** A command of the form {@code CMD [options] off len}; a bad pattern is reported as qemu-io reports it. */
-    private Args parse(String cmd, List<String> words, String optstring, String usage) {
-        if (!argCount(cmd, words, 2, -1) || !permitted(cmd)) {
+    private Args parse(IoCommand cmd, List<String> words) {
+        if (!argCount(cmd.command, words, 2, -1) || !permitted(cmd.command)) {
             return null;
         }
-        IoArgs.Parsed p = IoArgs.getopt(cmd, words, optstring, usage);
+        IoArgs.Parsed p = cmd.getopt(words);
         if (p.options().get('P') != null) {
             pattern(p.options().get('P'));   // qemu-io checks it while it reads the options
         }
         if (p.operands().size() != 2) {
-            throw new IoArgs.UsageException(null, usage);
+            throw new IoArgs.UsageException(null, cmd.usage);
         }
         long offset = number(p.operands().get(0));
         long length = number(p.operands().get(1));
@@ -371,7 +354,7 @@ public final class IoScript {
     private void read(List<String> words) throws IOException {
         // qemu-io's read takes -bCl:pP:qs:v; q2 io implements all but -b (the VM state area, which q2 does not
         // have); -p is a no-op in qemu-io too
-        Args a = parse("read", words, "Cl:pP:qs:v", READ_USAGE);
+        Args a = parse(IoCommand.READ, words);
         if (a == null) {
             return;
         }
@@ -380,7 +363,7 @@ public final class IoScript {
         long patternCount = l == null ? 0 : number(l);
         long patternOffset = s == null ? 0 : number(s);
         if (a.pattern() == null && (l != null || s != null)) {
-            throw new IoArgs.UsageException(null, READ_USAGE);
+            throw new IoArgs.UsageException(null, IoCommand.READ.usage);
         }
         if (l == null) {
             patternCount = a.length() - patternOffset;
@@ -416,7 +399,7 @@ public final class IoScript {
     private void write(List<String> words) throws IOException {
         // qemu-io's write takes -bcCfnpP:qs:uz; q2 io implements -c, -C, -f (the write, then a flush), -q, -u, -z,
         // -P and the no-op -p. -b (the VM state area, which q2 does not have), -n and -s are refused.
-        Args a = parse("write", words, "cCfpquzP:", WRITE_USAGE);
+        Args a = parse(IoCommand.WRITE, words);
         if (a == null) {
             return;
         }
@@ -463,7 +446,7 @@ public final class IoScript {
     }
 
     private void discard(List<String> words) throws IOException {
-        Args a = parse("discard", words, "Cq", DISCARD_USAGE);
+        Args a = parse(IoCommand.DISCARD, words);
         if (a == null) {
             return;
         }
@@ -495,7 +478,7 @@ public final class IoScript {
         if (!argCount("open", words, 1, -1)) {
             return;
         }
-        IoArgs.Parsed p = IoArgs.getopt("open", words, "rnkUt:i:o:", OPEN_USAGE);
+        IoArgs.Parsed p = IoCommand.OPEN.getopt(words);
         boolean readOnly = p.has('r');
         String cache = p.options().getOrDefault('t', p.has('n') ? "none" : "writeback");
         boolean direct;
@@ -513,7 +496,7 @@ public final class IoScript {
             return;
         }
         if (p.operands().size() > 1) {
-            throw new IoArgs.UsageException(null, OPEN_USAGE);
+            throw new IoArgs.UsageException(null, IoCommand.OPEN.usage);
         }
         if (disk != null) {
             failErr("q2: file open already, try 'help close'");
@@ -570,14 +553,14 @@ public final class IoScript {
      * request reads or writes at {@code off}; the request's bytes are their sum. q2 io implements -C, -q, -v, -P,
      * -f (a flush after the write) and aio_write's -z and -u; qemu-io's -i (accounting) is refused.
      */
-    private void vectored(String cmd, List<String> words, boolean write, String optstring, String usage)
-            throws IOException {
+    private void vectored(IoCommand command, List<String> words, boolean write) throws IOException {
+        String cmd = command.command;
         if (!argCount(cmd, words, 2, -1) || !permitted(cmd)) {
             return;
         }
-        IoArgs.Parsed p = IoArgs.getopt(cmd, words, optstring, usage);
+        IoArgs.Parsed p = command.getopt(words);
         if (p.operands().size() < 2) {
-            throw new IoArgs.UsageException(null, usage);
+            throw new IoArgs.UsageException(null, command.usage);
         }
         if (p.has('u') && !p.has('z')) {
             fail("-u requires -z to be specified");

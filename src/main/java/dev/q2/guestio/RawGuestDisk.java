@@ -2,6 +2,7 @@ package dev.q2.guestio;
 
 import dev.q2.image.Qcow2Disk;
 import dev.q2.io.ImageFile;
+import dev.q2.io.LockedFile;
 import dev.q2.io.QemuLock;
 
 import java.io.IOException;
@@ -14,32 +15,32 @@ import java.nio.file.Path;
  * discards punch holes where the file system can (zeros are written otherwise), and QEMU's locks are taken.
  */
 public final class RawGuestDisk implements GuestDisk {
+    private final LockedFile raw;
     private final ImageFile file;
-    private final QemuLock lock;
     private final long size;
 
-    private RawGuestDisk(ImageFile file, QemuLock lock, long size) {
-        this.file = file;
-        this.lock = lock;
-        this.size = size;
+    private RawGuestDisk(LockedFile raw) throws IOException {
+        this.raw = raw;
+        this.file = raw.file();
+        this.size = (file.size() + 511) & ~511L;
     }
 
     /** Opens {@code path} read-write, or read-only; {@code forceShare} (read-only only) takes no locks. */
     public static RawGuestDisk open(Path path, boolean readOnly, boolean forceShare) throws IOException {
-        ImageFile f = readOnly ? ImageFile.openReadOnly(path) : ImageFile.openReadWrite(path);
+        LockedFile raw;
+        if (!readOnly) {
+            raw = LockedFile.open(path, true, QemuLock.PERM_CONSISTENT_READ | QemuLock.PERM_WRITE,
+                    QemuLock.PERM_CONSISTENT_READ | QemuLock.PERM_WRITE_UNCHANGED);
+        } else if (!forceShare) {
+            raw = LockedFile.open(path, false, QemuLock.PERM_CONSISTENT_READ,
+                    QemuLock.PERM_CONSISTENT_READ | QemuLock.PERM_WRITE_UNCHANGED);
+        } else {
+            raw = LockedFile.openUnlocked(path);
+        }
         try {
-            QemuLock lock = null;
-            if (!readOnly) {
-                lock = QemuLock.acquire(f.channel(), path, QemuLock.PERM_CONSISTENT_READ | QemuLock.PERM_WRITE,
-                        QemuLock.PERM_CONSISTENT_READ | QemuLock.PERM_WRITE_UNCHANGED);
-            } else if (!forceShare) {
-                lock = QemuLock.acquire(f.channel(), path, QemuLock.PERM_CONSISTENT_READ,
-                        QemuLock.PERM_CONSISTENT_READ | QemuLock.PERM_WRITE_UNCHANGED);
-            }
-            long size = (f.size() + 511) & ~511L;
-            return new RawGuestDisk(f, lock, size);
-        } catch (IOException | RuntimeException e) {
-            f.close();
+            return new RawGuestDisk(raw);
+        } catch (IOException e) {
+            raw.close();
             throw e;
         }
     }
@@ -108,12 +109,6 @@ public final class RawGuestDisk implements GuestDisk {
 
     @Override
     public void close() throws IOException {
-        try {
-            if (lock != null) {
-                lock.close();
-            }
-        } finally {
-            file.close();
-        }
+        raw.close();
     }
 }

@@ -230,17 +230,26 @@ public final class PersistentBitmaps {
         if (expected != n) {
             throw new ImageException("Could not read bitmap '" + e.name() + "' from image: Invalid argument");
         }
+        long[] table = readTable(e, n);
+        if (table == null) {
+            throw new ImageException("Could not read bitmap_table table from image for bitmap '" + e.name()
+                    + "': Invalid argument");
+        }
+        return new Loaded(e.granularityBits(), e.auto(), table);
+    }
+
+    /** The {@code n} entries of a bitmap's table, or null when one of them is invalid. */
+    private long[] readTable(BitmapDirectoryEntry e, int n) throws IOException {
         ByteBuffer buf = ByteBuffer.allocate(n * 8).order(ByteOrder.BIG_ENDIAN);
         file.readZeroFilled(e.bitmapTableOffset(), buf);
         long[] table = new long[n];
         for (int i = 0; i < n; i++) {
             table[i] = buf.getLong(i * 8);
             if (!BitmapDirectory.validTableEntry(table[i], cs)) {
-                throw new ImageException("Could not read bitmap_table table from image for bitmap '" + e.name()
-                        + "': Invalid argument");
+                return null;
             }
         }
-        return new Loaded(e.granularityBits(), e.auto(), table);
+        return table;
     }
 
     /**
@@ -479,8 +488,7 @@ public final class PersistentBitmaps {
     /** Reports the dirty ranges of a loaded bitmap, in order, each as long as possible. */
     public void forEachDirty(String name, RangeSink sink) throws IOException {
         Loaded l = loaded.get(require(name));
-        long runStart = -1;
-        long runEnd = -1;
+        RunJoiner runs = new RunJoiner(sink);
         for (int c = 0; c < l.table.length; c++) {
             byte[] b = l.chunk(c, false);
             long base = c * l.bitsPerChunk;
@@ -490,41 +498,18 @@ public final class PersistentBitmaps {
                 }
                 if (b[i] == (byte) 0xff) { // eight dirty bits: one range
                     long bit = base + i * 8L;
-                    long from = bit << l.granularityBits;
-                    long to = Math.min(diskSize, (bit + 8) << l.granularityBits);
-                    if (from == runEnd) {
-                        runEnd = to;
-                    } else {
-                        if (runStart >= 0) {
-                            sink.accept(runStart, runEnd);
-                        }
-                        runStart = from;
-                        runEnd = to;
-                    }
+                    runs.add(bit << l.granularityBits, Math.min(diskSize, (bit + 8) << l.granularityBits));
                     continue;
                 }
                 for (int j = 0; j < 8; j++) {
-                    if ((b[i] & (1 << j)) == 0) {
-                        continue;
-                    }
-                    long bit = base + i * 8L + j;
-                    long from = bit << l.granularityBits;
-                    long to = Math.min(diskSize, (bit + 1) << l.granularityBits);
-                    if (from == runEnd) {
-                        runEnd = to;
-                    } else {
-                        if (runStart >= 0) {
-                            sink.accept(runStart, runEnd);
-                        }
-                        runStart = from;
-                        runEnd = to;
+                    if ((b[i] & (1 << j)) != 0) {
+                        long bit = base + i * 8L + j;
+                        runs.add(bit << l.granularityBits, Math.min(diskSize, (bit + 1) << l.granularityBits));
                     }
                 }
             }
         }
-        if (runStart >= 0) {
-            sink.accept(runStart, runEnd);
-        }
+        runs.finish();
     }
 
     /** Sets the bits of a loaded bitmap that cover guest bytes [from, to), whether it is enabled or not. */
@@ -623,14 +608,9 @@ public final class PersistentBitmaps {
         if (n <= 0 || e.bitmapTableOffset() == 0 || n > BitmapDirectoryEntry.MAX_TABLE_SIZE) {
             return;
         }
-        ByteBuffer buf = ByteBuffer.allocate(n * 8).order(ByteOrder.BIG_ENDIAN);
-        file.readZeroFilled(e.bitmapTableOffset(), buf);
-        long[] table = new long[n];
-        for (int k = 0; k < n; k++) {
-            table[k] = buf.getLong(k * 8);
-            if (!BitmapDirectory.validTableEntry(table[k], cs)) {
-                return;
-            }
+        long[] table = readTable(e, n);
+        if (table == null) {
+            return;
         }
         for (long entry : table) {
             freeDataCluster(entry & BitmapDirectory.TABLE_ENTRY_OFFSET_MASK);

@@ -401,24 +401,7 @@ public final class RefcountAllocator {
      * fixed point of blocks and table clusters, with headroom of half the table when {@code generous}.
      */
     long refcountMetadataBlocks(long clusters, boolean generous) {
-        long blocksPerTableCluster = clusterSize / 8;
-        long refcountsPerBlock = refcountBlockSize;
-        long tableClusters = 0;
-        long blockCount = 0;
-        long n = 0;
-        long last;
-        do {
-            last = n;
-            blockCount = ceilDiv(clusters + tableClusters + blockCount, refcountsPerBlock);
-            tableClusters = ceilDiv(blockCount, blocksPerTableCluster);
-            n = clusters + blockCount + tableClusters;
-            if (n == last && generous) {
-                clusters += ceilDiv(tableClusters, 2);
-                n = 0;
-                generous = false;
-            }
-        } while (n != last);
-        return blockCount;
+        return RefcountBlock.metadataClusters(clusters, clusterSize, refcountBlockSize, generous)[0];
     }
 
     /**

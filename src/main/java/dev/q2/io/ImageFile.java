@@ -102,14 +102,9 @@ public final class ImageFile implements AutoCloseable {
      * @throws IOException when the storage cannot be read; an {@link EOFException} when it ends first
      */
     public void readFully(long position, ByteBuffer dst) throws IOException {
-        bytesRead += dst.remaining();
-        long pos = position;
-        while (dst.hasRemaining()) {
-            int n = storage.read(pos, dst);
-            if (n < 0) {
-                throw new EOFException(String.format("read at offset %d runs past the end of %s", pos, storage.name()));
-            }
-            pos += n;
+        long end = readUntilEnd(position, dst);
+        if (end >= 0) {
+            throw new EOFException(String.format("read at offset %d runs past the end of %s", end, storage.name()));
         }
     }
 
@@ -121,18 +116,25 @@ public final class ImageFile implements AutoCloseable {
      * @throws IOException when the storage cannot be read
      */
     public void readZeroFilled(long position, ByteBuffer dst) throws IOException {
+        if (readUntilEnd(position, dst) >= 0) {
+            while (dst.hasRemaining()) {
+                dst.put((byte) 0);
+            }
+        }
+    }
+
+    /** Fills {@code dst} from {@code position}; returns -1, or where the file ended with {@code dst} not full. */
+    private long readUntilEnd(long position, ByteBuffer dst) throws IOException {
         bytesRead += dst.remaining();
         long pos = position;
         while (dst.hasRemaining()) {
             int n = storage.read(pos, dst);
             if (n < 0) {
-                while (dst.hasRemaining()) {
-                    dst.put((byte) 0);
-                }
-                return;
+                return pos;
             }
             pos += n;
         }
+        return -1;
     }
 
     /**
@@ -147,6 +149,23 @@ public final class ImageFile implements AutoCloseable {
         long pos = position;
         while (src.hasRemaining()) {
             pos += storage.write(pos, src);
+        }
+    }
+
+    /**
+     * Writes zeros over {@code [from, to)}, a megabyte at a time (no hole punching: the bytes are allocated).
+     *
+     * @param from the first byte
+     * @param to the byte after the last
+     * @throws IOException when the storage cannot be written
+     */
+    public void fillZeros(long from, long to) throws IOException {
+        ByteBuffer zeros = ByteBuffer.allocate(1 << 20);
+        for (long pos = from; pos < to; ) {
+            int n = (int) Math.min(zeros.capacity(), to - pos);
+            zeros.clear().limit(n);
+            writeFully(pos, zeros);
+            pos += n;
         }
     }
 

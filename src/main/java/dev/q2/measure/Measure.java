@@ -7,6 +7,7 @@ import dev.q2.create.CreateOptions;
 import dev.q2.create.CreatePlanner;
 import dev.q2.format.BitmapDirectoryEntry;
 import dev.q2.format.Limits;
+import dev.q2.format.RefcountBlock;
 import dev.q2.image.Qcow2Metadata;
 import dev.q2.block.BlockStatus;
 import dev.q2.block.BlockGraph;
@@ -180,19 +181,8 @@ public final class Measure {
 
     /** qcow2_refcount_metadata_size without the generous increase: the fixed point of blocks and table. */
     static long refcountMetadataSize(long clusters, long cs, int refcountOrder) {
-        long blocksPerTableCluster = cs / 8;
-        long refcountsPerBlock = cs * 8 / (1L << refcountOrder);
-        long table = 0;
-        long blocks = 0;
-        long n = 0;
-        long last;
-        do {
-            last = n;
-            blocks = divRoundUp(clusters + table + blocks, refcountsPerBlock);
-            table = divRoundUp(blocks, blocksPerTableCluster);
-            n = clusters + blocks + table;
-        } while (n != last);
-        return (blocks + table) * cs;
+        long[] blocksAndTable = RefcountBlock.metadataClusters(clusters, cs, cs * 8 / (1L << refcountOrder), false);
+        return (blocksAndTable[0] + blocksAndTable[1]) * cs;
     }
 
     /**

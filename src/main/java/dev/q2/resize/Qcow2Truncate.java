@@ -2,6 +2,7 @@ package dev.q2.resize;
 
 import dev.q2.Q2Exception.Category;
 import dev.q2.create.Preallocation;
+import dev.q2.create.PreallocationMapper;
 import dev.q2.format.CompressedDescriptor;
 import dev.q2.format.L1Entry;
 import dev.q2.format.L2Entry;
@@ -34,9 +35,9 @@ import java.nio.ByteOrder;
  * L2 table whose entries were cleared is written before the refcounts of what they referenced are decreased; the new
  * L1 table is written before the header points to it, and the old one freed after. A crash leaves at most leaks.
  *
- * <p>Over 600 lines on purpose: grow and shrink follow qcow2_co_truncate step by step, and the write order above is
- * easier to check in one place. Its metadata preallocation repeats create's (MetadataPreallocator): one shared
- * preallocator is the next step.
+ * <p>Close to 600 lines on purpose: grow and shrink follow qcow2_co_truncate step by step, and the write order above is
+ * easier to check in one place. Its metadata preallocation allocates as create's does ({@link PreallocationMapper}),
+ * over this class's L2 tables.
  */
 final class Qcow2Truncate {
     private final ImageFile file;
@@ -53,6 +54,7 @@ final class Qcow2Truncate {
     private final boolean dataFileRaw;
     private long[] l1;
     private long l1Offset;
+    private final PreallocationMapper mapper;
 
     /** Ranges whose clusters a free with QCOW2_DISCARD_ALWAYS left unreferenced: QEMU discards them in the file. */
     private final java.util.List<long[]> discarded = new java.util.ArrayList<>();
@@ -77,6 +79,7 @@ final class Qcow2Truncate {
         this.dataFileRaw = dataFileRaw;
         this.l1 = l1.clone();
         this.l1Offset = h.l1TableOffset();
+        this.mapper = new Mapper();
     }
 
     private boolean hasDataFile() {
@@ -460,100 +463,53 @@ final class Qcow2Truncate {
             throw new ResizeException(Category.UNSUPPORTED, "q2 cannot yet preallocate from a size that is not a"
                     + " multiple of the cluster size");
         }
-        long offset = from;
-        long bytes = to - from;
-        long lastHost = 0;
-        long lastBytes = 0;
-        while (bytes > 0) {
-            long cur = Math.min(bytes, (Integer.MAX_VALUE / cs) * cs);
-            long[] r = allocHostOffset(offset, cur);
-            lastHost = r[0];
-            lastBytes = r[1];
-            bytes -= r[1];
-            offset += r[1];
-        }
+        long[] last = mapper.mapRange(from, to);
+        long lastHost = last[0];
+        long lastBytes = last[1];
         flushL2();
         refcounts.flush();
         sync(file);
         // the copy-on-write of a partial last cluster (or subcluster): zeros, there is nothing to copy
-        long unit = ext ? cs / SubclusterBitmap.SUBCLUSTERS : cs;
-        long rest = to % unit;
+        long tail = mapper.tailCowBytes(to);
         ImageFile target = hasDataFile() ? dataFile : file;
-        if (rest != 0 && lastBytes > 0) {
-            target.writeFully(lastHost + lastBytes, ByteBuffer.allocate((int) (unit - rest)));
+        if (tail != 0 && lastBytes > 0) {
+            target.writeFully(lastHost + lastBytes, ByteBuffer.allocate((int) tail));
         }
         long end = lastHost + lastBytes;
         if (lastBytes > 0 && end > target.size()) {
             if (mode == Preallocation.FULL) {
-                zeroFill(target, target.size(), end);
+                target.fillZeros(target.size(), end);
             } else {
                 target.setLength(end);
             }
         }
     }
 
-    private static final long REQUEST_MAX_BYTES = (Integer.MAX_VALUE >> 9) << 9;
+    /** QEMU's allocation order over this class's L2 tables; the file grows as clusters are allocated. */
+    private final class Mapper extends PreallocationMapper {
+        Mapper() {
+            super(Qcow2Truncate.this.refcounts, Qcow2Truncate.this.cs, ext, hasDataFile());
+        }
 
-    /** qcow2_alloc_host_offset for fresh clusters: returns {host offset, bytes mapped contiguously}. */
-    private long[] allocHostOffset(long offset, long bytes) throws IOException {
-        long start = offset;
-        long remaining = bytes;
-        long clusterOffset = -1;
-        long hostOffset = -1;
-        long cur = 0;
-        while (true) {
-            if (hostOffset == -1 && clusterOffset != -1) {
-                hostOffset = clusterOffset;
-            }
-            start += cur;
-            remaining -= cur;
-            if (clusterOffset != -1) {
-                clusterOffset += cur;
-            }
-            if (remaining == 0) {
-                break;
-            }
-            cur = remaining;
-            long[] r = handleAlloc(start, clusterOffset, cur);
-            if (r == null) {
-                break;
-            }
-            clusterOffset = r[0];
-            cur = r[1];
+        @Override
+        protected void clusterTable(long guestOffset) throws IOException {
+            Qcow2Truncate.this.clusterTable(guestOffset);
         }
-        return new long[] {hostOffset, bytes - remaining};
-    }
 
-    private long[] handleAlloc(long guestOffset, long hostOffset, long bytes) throws IOException {
-        long inCluster = guestOffset & (cs - 1);
-        long nbClusters = (inCluster + bytes + cs - 1) / cs;
-        int index = l2Index(guestOffset);
-        nbClusters = Math.min(nbClusters, l2Entries - index);
-        nbClusters = Math.min(nbClusters, REQUEST_MAX_BYTES / cs);
-        clusterTable(guestOffset);
-        long alloc;
-        if (hasDataFile()) {
-            alloc = guestOffset - inCluster;
-        } else if (hostOffset == -1) {
-            alloc = refcounts.allocClusters(nbClusters * cs);
-        } else {
-            alloc = hostOffset & ~(cs - 1);
-            nbClusters = refcounts.allocClustersAt(alloc, nbClusters);
-            if (nbClusters == 0) {
-                return null;
+        @Override
+        protected void link(long guestClusterOffset, long hostClusterOffset, long nbClusters) throws IOException {
+            Qcow2Truncate.this.link(guestClusterOffset, hostClusterOffset, nbClusters);
+        }
+
+        @Override
+        protected void allocated(long end) throws IOException {
+            // QEMU extends the file only when all is mapped; extending it as soon as clusters are allocated keeps L2
+            // entries from pointing past its end after a crash, and ends at the same length
+            ImageFile target = hasDataFile() ? dataFile : file;
+            if (target.size() < end) {
+                target.setLength(end);
             }
         }
-        long avail = nbClusters * cs;
-        long mapped = Math.min(bytes, Math.min(bytes + inCluster, avail) - inCluster);
-        // QEMU extends the file only when all is mapped; extending it as soon as clusters are allocated keeps L2
-        // entries from pointing past its end after a crash, and ends at the same length
-        ImageFile target = hasDataFile() ? dataFile : file;
-        long end = alloc + inCluster + mapped;
-        if (target.size() < end) {
-            target.setLength(end);
-        }
-        link(guestOffset - inCluster, alloc, nbClusters);
-        return new long[] {alloc + inCluster, mapped};
     }
 
     private void link(long guestClusterOffset, long hostClusterOffset, long nbClusters) throws IOException {
@@ -586,35 +542,16 @@ final class Qcow2Truncate {
         }
         long newFileSize = allocationStart + nbData * cs;
         if (mode == Preallocation.FULL) {
-            zeroFill(file, Math.min(file.size(), newFileSize), newFileSize);
+            file.fillZeros(Math.min(file.size(), newFileSize), newFileSize);
         } else if (file.size() < newFileSize) {
             file.setLength(newFileSize);
         }
         refcounts.flush();
         sync(file);
-        long guest = oldLength;
-        long host = allocationStart;
-        long left = nbData;
-        while (left > 0) {
-            long n = Math.min(left, l2Entries - l2Index(guest));
-            clusterTable(guest);
-            link(guest, host, n);
-            guest += n * cs;
-            host += n * cs;
-            left -= n;
-        }
+        mapper.linkRange(oldLength, allocationStart, nbData);
         flushL2();
     }
 
-    private static void zeroFill(ImageFile f, long from, long to) throws IOException {
-        ByteBuffer zeros = ByteBuffer.allocate(1 << 20);
-        for (long pos = from; pos < to; ) {
-            int n = (int) Math.min(zeros.capacity(), to - pos);
-            zeros.clear().limit(n);
-            f.writeFully(pos, zeros);
-            pos += n;
-        }
-    }
 
     // ------------------------------------------------------------------ helpers
 

@@ -11,6 +11,7 @@ import dev.q2.image.PersistentBitmaps;
 import dev.q2.image.Qcow2Metadata;
 import dev.q2.image.RefcountAllocator;
 import dev.q2.io.ImageFile;
+import dev.q2.io.LockedFile;
 import dev.q2.io.QemuLock;
 
 import java.io.IOException;
@@ -81,25 +82,17 @@ public final class Resizer {
     }
 
     private static final class RawOpen implements Open {
+        private final LockedFile raw;
         private final ImageFile file;
-        private final QemuLock lock;
 
-        private RawOpen(ImageFile file, QemuLock lock) {
-            this.file = file;
-            this.lock = lock;
+        private RawOpen(LockedFile raw) {
+            this.raw = raw;
+            this.file = raw.file();
         }
 
         static RawOpen open(Path path) throws IOException {
-            ImageFile f = ImageFile.openReadWrite(path);
-            try {
-                QemuLock lock = QemuLock.acquire(f.channel(), path, QemuLock.PERM_CONSISTENT_READ
-                        | QemuLock.PERM_WRITE | QemuLock.PERM_RESIZE, QemuLock.PERM_CONSISTENT_READ
-                        | QemuLock.PERM_WRITE_UNCHANGED);
-                return new RawOpen(f, lock);
-            } catch (IOException | RuntimeException e) {
-                f.close();
-                throw e;
-            }
+            return new RawOpen(LockedFile.open(path, true, QemuLock.PERM_CONSISTENT_READ | QemuLock.PERM_WRITE
+                    | QemuLock.PERM_RESIZE, QemuLock.PERM_CONSISTENT_READ | QemuLock.PERM_WRITE_UNCHANGED));
         }
 
         @Override
@@ -127,13 +120,7 @@ public final class Resizer {
                 case OFF, FALLOC -> file.setLength(newSize); // q2 has no fallocate: the area is sparse
                 case FULL -> {
                     file.setLength(newSize);
-                    java.nio.ByteBuffer zeros = java.nio.ByteBuffer.allocate(1 << 16);
-                    for (long pos = current; pos < newSize; ) {
-                        int n = (int) Math.min(zeros.capacity(), newSize - pos);
-                        zeros.clear().limit(n);
-                        file.writeFully(pos, zeros);
-                        pos += n;
-                    }
+                    file.fillZeros(current, newSize);
                 }
                 default -> throw new ResizeException(Category.UNSUPPORTED, "Unsupported preallocation mode: "
                         + prealloc.optionValue());
@@ -143,11 +130,7 @@ public final class Resizer {
 
         @Override
         public void close() throws IOException {
-            try {
-                lock.close();
-            } finally {
-                file.close();
-            }
+            raw.close();
         }
     }
 

@@ -1,6 +1,7 @@
 package dev.q2.snapshot;
 
 import dev.q2.format.Limits;
+import dev.q2.format.SnapshotHeader;
 import dev.q2.image.ImageException;
 import dev.q2.io.ImageFile;
 
@@ -33,37 +34,28 @@ final class SnapshotTableIO {
             h.clear();
             file.readZeroFilled(offset, h);
             offset += StoredSnapshot.HEADER_SIZE;
-            long l1Offset = h.getLong(0);
-            int l1Size = h.getInt(8);
-            int idSize = h.getShort(12) & 0xffff;
-            int nameSize = h.getShort(14) & 0xffff;
-            long dateSec = Integer.toUnsignedLong(h.getInt(16));
-            long dateNsec = Integer.toUnsignedLong(h.getInt(20));
-            long vmClock = h.getLong(24);
-            long vmState = Integer.toUnsignedLong(h.getInt(32));
-            long extra = Integer.toUnsignedLong(h.getInt(36));
+            SnapshotHeader fixed = SnapshotHeader.decode(h);
+            long extra = fixed.extraDataSize();
             if (extra > 1024) {
                 throw new ImageException("Too much extra metadata in snapshot table entry " + i);
             }
             ByteBuffer x = ByteBuffer.allocate((int) extra).order(ByteOrder.BIG_ENDIAN);
             file.readZeroFilled(offset, x);
             offset += extra;
-            long diskSizeField = extra >= 16 ? x.getLong(8) : diskSize;
-            if (extra >= 8) {
-                vmState = x.getLong(0);
-            }
-            long icount = extra >= 24 ? x.getLong(16) : -1;
+            long vmState = SnapshotHeader.extraField(x, extra, 0, fixed.vmStateSize());
+            long diskSizeField = SnapshotHeader.extraField(x, extra, 1, diskSize);
+            long icount = SnapshotHeader.extraField(x, extra, 2, -1);
             byte[] unknown = extra > StoredSnapshot.KNOWN_EXTRA
                     ? Arrays.copyOfRange(x.array(), StoredSnapshot.KNOWN_EXTRA, (int) extra) : new byte[0];
-            byte[] id = cString(file, offset, idSize);
-            offset += idSize;
-            byte[] name = cString(file, offset, nameSize);
-            offset += nameSize;
+            byte[] id = cString(file, offset, fixed.idSize());
+            offset += fixed.idSize();
+            byte[] name = cString(file, offset, fixed.nameSize());
+            offset += fixed.nameSize();
             if (offset - tableOffset > Limits.MAX_SNAPSHOTS_SIZE) {
                 throw new ImageException("Snapshot table is too big");
             }
-            out.add(new StoredSnapshot(l1Offset, l1Size, id, name, dateSec, dateNsec, vmClock, vmState,
-                    diskSizeField, icount, (int) extra, unknown));
+            out.add(new StoredSnapshot(fixed.l1TableOffset(), fixed.l1Size(), id, name, fixed.dateSec(),
+                    fixed.dateNsec(), fixed.vmClockNsec(), vmState, diskSizeField, icount, (int) extra, unknown));
         }
         return new Table(out, nb == 0 ? 0 : offset - tableOffset);
     }
@@ -98,21 +90,10 @@ final class SnapshotTableIO {
         int pos = 0;
         for (StoredSnapshot e : entries) {
             pos = (pos + 7) & ~7;
-            b.putLong(pos, e.l1TableOffset());
-            b.putInt(pos + 8, e.l1Size());
-            b.putShort(pos + 12, (short) e.id().length);
-            b.putShort(pos + 14, (short) e.name().length);
-            b.putInt(pos + 16, (int) e.dateSec());
-            b.putInt(pos + 20, (int) e.dateNsec());
-            b.putLong(pos + 24, e.vmClockNsec());
-            // a VM state that does not fit 32 bits: 0 here, so that older readers see a disk-only snapshot
-            b.putInt(pos + 32, Long.compareUnsigned(e.vmStateSize(), 0xffffffffL) <= 0 ? (int) e.vmStateSize() : 0);
-            b.putInt(pos + 36, Math.max(StoredSnapshot.KNOWN_EXTRA, e.extraDataSize()));
-            pos += StoredSnapshot.HEADER_SIZE;
-            b.putLong(pos, e.vmStateSize());
-            b.putLong(pos + 8, e.diskSize());
-            b.putLong(pos + 16, e.icount());
-            pos += StoredSnapshot.KNOWN_EXTRA;
+            new SnapshotHeader(e.l1TableOffset(), e.l1Size(), e.id().length, e.name().length, e.dateSec(),
+                    e.dateNsec(), e.vmClockNsec(), e.vmStateSize(), Math.max(StoredSnapshot.KNOWN_EXTRA,
+                    e.extraDataSize())).encodeWithKnownExtra(b, pos, e.diskSize(), e.icount());
+            pos += StoredSnapshot.HEADER_SIZE + StoredSnapshot.KNOWN_EXTRA;
             b.put(pos, e.unknownExtra());
             pos += e.unknownExtra().length;
             b.put(pos, e.id());

@@ -11,9 +11,9 @@ record StoredSnapshot(long l1TableOffset, int l1Size, byte[] id, byte[] name, lo
                       long vmClockNsec, long vmStateSize, long diskSize, long icount, int extraDataSize,
                       byte[] unknownExtra) {
     /** sizeof(QCowSnapshotHeader). */
-    static final int HEADER_SIZE = 40;
+    static final int HEADER_SIZE = dev.q2.format.SnapshotHeader.SIZE;
     /** sizeof(QCowSnapshotExtraData) in QEMU 7.2. */
-    static final int KNOWN_EXTRA = 24;
+    static final int KNOWN_EXTRA = dev.q2.format.SnapshotHeader.KNOWN_EXTRA;
 
     String idString() {
         return new String(id, StandardCharsets.UTF_8);
