@@ -63,8 +63,7 @@ final class AmendCommand extends Subcommand {
                 return Errors.fail(err, "Expecting one image file name");
             }
             String cache = cacheOption.getValue();
-            if (cache != null && !List.of("none", "writeback", "unsafe", "directsync", "writethrough")
-                    .contains(cache)) {
+            if (cache != null && !Options.CACHE_MODES.contains(cache)) {
                 return Errors.fail(err, "Invalid cache option: " + cache);
             }
             if (parsed.hasMatchedOption(imageOptsOption)) {

@@ -26,6 +26,7 @@ class AmendDifferentialTest extends InPlaceDifferentialTest {
         same(PLAIN, "img.qcow2");
         same(PLAIN, "-o", "compat=0.10", "a", "b");
         same(PLAIN, "-t", "foo", "-o", "compat=0.10", "img.qcow2");
+        same(PLAIN, "-t", "off", "-o", "lazy_refcounts=on", "img.qcow2"); // "off" is one of qemu-img's modes
         for (String o : List.of("cluster_size=4k", "extended_l2=on", "preallocation=full", "encrypt.format=luks",
                 "foo=1", "compat=0.9", "lazy_refcounts=maybe", "backing_file=x", "data_file=x", "data_file_raw=on",
                 "refcount_bits=3", "compat=0.10,refcount_bits=8", "compat=0.10,lazy_refcounts=on",
