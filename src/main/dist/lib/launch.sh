@@ -41,7 +41,11 @@ case "${1:-}" in
       done < <(stat -L -c %s -- "${@:2}" 2>/dev/null || true)
     fi ;;
 esac
-if [ "$c2" = 0 ]; then opts+=(-XX:TieredStopAtLevel=1); fi
+# With C1 only, a method is compiled after ten times the usual number of calls and loop iterations
+# (CompileThresholdScaling=10: 2,000 calls instead of 200): a short command then interprets the code it runs a few
+# times instead of compiling ~160 methods on the second core (a quarter of `q2 info`'s CPU time), while the loops
+# of a long run are still compiled within its first milliseconds (docs/performance.md, "Session 5").
+if [ "$c2" = 0 ]; then opts+=(-XX:TieredStopAtLevel=1 -XX:CompileThresholdScaling=10); fi
 # Safe rebase compares whole images in Java loops; with JDK 25's AOT cache those ran 3.6x slower (3.1 s against
 # 0.87 s on a 4 GiB chain, measured in session 4), so it starts without the archive (about 50 ms more).
 no_archive=0
