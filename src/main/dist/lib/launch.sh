@@ -66,10 +66,27 @@ if [ "${Q2_CDS:-1}" != 0 ] && [ "$no_archive" = 0 ] && [ -n "${startup_dir:-}" ]
   # readlink; the others are real paths already). Parameter expansion instead of dirname saves two forks.
   jbin="$java"
   case "$jbin" in
-    /usr/lib/jvm/*/bin/java) ;;
-    *) jbin="$(readlink -f "$(command -v "$jbin")")" ;;
+    /usr/lib/jvm/*/bin/java) jhome="${jbin%/bin/java}" ;;
+    *)
+      # A java found on PATH or through links (/usr/bin/java): its home is where the links end, which readlink
+      # tells at the price of two forks (~2 ms). The answer is kept in $startup_dir and checked without a fork
+      # (the kept home's bin/java must be this very file), so only the first run, or one after the links
+      # changed, pays them.
+      jpath=""
+      case "$jbin" in
+        */*) jpath="$jbin" ;;
+        *) if hash "$jbin" 2>/dev/null; then jpath="${BASH_CMDS[$jbin]:-}"; fi ;;
+      esac
+      known="$startup_dir/java-home${jpath//\//_}"
+      jhome=""
+      if [ -z "$jpath" ] || [ ! -f "$known" ] || ! read -r jhome < "$known" || [[ ! "$jhome/bin/java" -ef "$jpath" ]]; then
+        jbin="$(readlink -f "$(command -v "$jbin")")"
+        jhome="${jbin%/bin/java}"
+        if [ -n "$jpath" ] && mkdir -p "$startup_dir" 2>/dev/null; then
+          echo "$jhome" > "$known" 2>/dev/null || true
+        fi
+      fi ;;
   esac
-  jhome="${jbin%/bin/java}"
   feature=0
   if [ -f "$jhome/release" ]; then
     while IFS='=' read -r k v; do
