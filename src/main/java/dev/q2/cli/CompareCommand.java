@@ -79,7 +79,12 @@ final class CompareCommand extends Subcommand {
                 return 2;
             }
             Comparer.Result r = Comparer.compare(new Comparer.Image(a, ca), new Comparer.Image(b, cb), strict,
-                    () -> print(out, "Warning: Image size mismatch!"));
+                    new Runnable() { // not a lambda: see DiskState's constructor
+                        @Override
+                        public void run() {
+                            print(out, "Warning: Image size mismatch!");
+                        }
+                    });
             switch (r.outcome()) {
                 case SIZE_MISMATCH -> {
                     print(out, "Strict mode: Image size mismatch!");
