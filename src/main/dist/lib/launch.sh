@@ -39,7 +39,7 @@ case "${1:-}" in
       files=("${@:2}")
       while read -r bytes; do
         if [ "${bytes:-0}" -ge 268435456 ] 2>/dev/null; then big=1; fi
-      done < <(stat -L -c %s -- "${files[@]#if=}" 2>/dev/null || true)
+      done < <(exec stat -L -c %s -- "${files[@]#if=}" 2>/dev/null)  # exec: one fork, not two
     fi ;;
 esac
 case "${1:-}" in
