@@ -32,16 +32,29 @@ opts=(-XX:+UseSerialGC -XX:-UsePerfData)
 # ignored): on small images C2's compiler thread costs a short run more than it gives back; on a 4 GiB chain C1
 # alone made safe rebase 3.8x slower (4.5 s against 1.2 s, docs/performance.md).
 c2=0
+big=0
 case "${1:-}" in
-  bench) c2=1 ;;
-  check|map|rebase|commit|snapshot|resize|amend)
+  check|map|rebase|commit|snapshot|resize|amend|convert|compare|dd|io)
     if [ $# -gt 1 ]; then
+      files=("${@:2}")
       while read -r bytes; do
-        if [ "${bytes:-0}" -ge 268435456 ] 2>/dev/null; then c2=1; fi
-      done < <(stat -L -c %s -- "${@:2}" 2>/dev/null || true)
+        if [ "${bytes:-0}" -ge 268435456 ] 2>/dev/null; then big=1; fi
+      done < <(exec stat -L -c %s -- "${files[@]#if=}" 2>/dev/null)  # exec: one fork, not two
     fi ;;
 esac
-if [ "$c2" = 0 ]; then opts+=(-XX:TieredStopAtLevel=1); fi
+case "${1:-}" in
+  bench) c2=1 ;;
+  check|map|rebase|commit|snapshot|resize|amend) c2="$big" ;;
+esac
+# With C1 only and no big file named, a method is compiled after ten times the usual number of calls and loop
+# iterations (CompileThresholdScaling=10: 2,000 calls instead of 200): a short command then interprets the code it
+# runs a few times instead of compiling ~160 methods on the second core (a quarter of `q2 info`'s CPU time). A long
+# run (a big file: convert, compare, dd, io) keeps the usual thresholds, so that its loops are compiled at once
+# (docs/performance.md, "Session 5").
+if [ "$c2" = 0 ]; then
+  opts+=(-XX:TieredStopAtLevel=1)
+  if [ "$big" = 0 ]; then opts+=(-XX:CompileThresholdScaling=10); fi
+fi
 # Safe rebase compares whole images in Java loops; with JDK 25's AOT cache those ran 3.6x slower (3.1 s against
 # 0.87 s on a 4 GiB chain, measured in session 4), so it starts without the archive (about 50 ms more).
 no_archive=0
@@ -53,10 +66,27 @@ if [ "${Q2_CDS:-1}" != 0 ] && [ "$no_archive" = 0 ] && [ -n "${startup_dir:-}" ]
   # readlink; the others are real paths already). Parameter expansion instead of dirname saves two forks.
   jbin="$java"
   case "$jbin" in
-    /usr/lib/jvm/*/bin/java) ;;
-    *) jbin="$(readlink -f "$(command -v "$jbin")")" ;;
+    /usr/lib/jvm/*/bin/java) jhome="${jbin%/bin/java}" ;;
+    *)
+      # A java found on PATH or through links (/usr/bin/java): its home is where the links end, which readlink
+      # tells at the price of two forks (~2 ms). The answer is kept in $startup_dir and checked without a fork
+      # (the kept home's bin/java must be this very file), so only the first run, or one after the links
+      # changed, pays them.
+      jpath=""
+      case "$jbin" in
+        */*) jpath="$jbin" ;;
+        *) if hash "$jbin" 2>/dev/null; then jpath="${BASH_CMDS[$jbin]:-}"; fi ;;
+      esac
+      known="$startup_dir/java-home${jpath//\//_}"
+      jhome=""
+      if [ -z "$jpath" ] || [ ! -f "$known" ] || ! read -r jhome < "$known" || [[ ! "$jhome/bin/java" -ef "$jpath" ]]; then
+        jbin="$(readlink -f "$(command -v "$jbin")")"
+        jhome="${jbin%/bin/java}"
+        if [ -n "$jpath" ] && mkdir -p "$startup_dir" 2>/dev/null; then
+          echo "$jhome" > "$known" 2>/dev/null || true
+        fi
+      fi ;;
   esac
-  jhome="${jbin%/bin/java}"
   feature=0
   if [ -f "$jhome/release" ]; then
     while IFS='=' read -r k v; do
@@ -86,6 +116,13 @@ if [ "${Q2_CDS:-1}" != 0 ] && [ "$no_archive" = 0 ] && [ -n "${startup_dir:-}" ]
       # command runs without it.
       opts+=("${use[@]}" -Xlog:cds=off -Xlog:cds+dynamic=off)
       if [ "$feature" -ge 25 ]; then opts+=(-Xlog:aot=off); fi
+      # Map the archive at the address it was made for instead of a random one (ArchiveRelocationMode=1, the
+      # default of JDK 25 and of Debian's 17), which makes every start patch the pointers of its ~17 MB (it falls
+      # back to relocating when that address is taken). With C1 only, JDK 25 need not replay the method profiles
+      # of the cache's training run: they are for C2. Diagnostic flags, which a later JDK may drop or rename, so
+      # only for the versions measured (docs/performance.md, "Session 5").
+      if [ "$feature" -le 25 ]; then opts+=(-XX:+UnlockDiagnosticVMOptions -XX:ArchiveRelocationMode=0); fi
+      if [ "$feature" = 25 ] && [ "$c2" = 0 ]; then opts+=(-XX:-AOTReplayTraining); fi
     fi
   fi
 fi

@@ -9,8 +9,6 @@ import picocli.CommandLine.Model.PositionalParamSpec;
 import picocli.CommandLine.ParseResult;
 
 import java.io.PrintWriter;
-import java.util.function.Consumer;
-import java.util.function.IntFunction;
 
 /**
  * q2 compare: qemu-img compare's messages and exit codes (0 identical, 1 different, 2 open or other error, 3 a
@@ -40,15 +38,9 @@ final class CompareCommand extends Subcommand {
         boolean forceShare = parsed.hasMatchedOption(forceShareOpt);
         String image1 = image1Param.getValue();
         String image2 = image2Param.getValue();
-        IntFunction<String> name = image -> image == 1 ? image1 : image2;
         PrintWriter out = out();
         PrintWriter err = err();
         boolean quiet = parsed.hasMatchedOption(quietOpt);
-        Consumer<String> print = line -> {
-            if (!quiet) {
-                out.println(line);
-            }
-        };
         BlockGraph ca = null;
         BlockGraph cb = null;
         BlockDevice a = null;
@@ -68,22 +60,28 @@ final class CompareCommand extends Subcommand {
                 return 2;
             }
             Comparer.Result r = Comparer.compare(new Comparer.Image(a, ca), new Comparer.Image(b, cb),
-                    parsed.hasMatchedOption(strictOpt), () -> print.accept("Warning: Image size mismatch!"));
+                    parsed.hasMatchedOption(strictOpt),
+                    new Runnable() { // not a lambda: see DiskState's constructor
+                        @Override
+                        public void run() {
+                            print(out, quiet, "Warning: Image size mismatch!");
+                        }
+                    });
             switch (r.outcome()) {
                 case SIZE_MISMATCH -> {
-                    print.accept("Strict mode: Image size mismatch!");
+                    print(out, quiet, "Strict mode: Image size mismatch!");
                     return 1;
                 }
                 case STATUS_MISMATCH -> {
-                    print.accept("Strict mode: Offset " + r.offset() + " block status mismatch!");
+                    print(out, quiet, "Strict mode: Offset " + r.offset() + " block status mismatch!");
                     return 1;
                 }
                 case CONTENT_MISMATCH -> {
-                    print.accept("Content mismatch at offset " + r.offset() + "!");
+                    print(out, quiet, "Content mismatch at offset " + r.offset() + "!");
                     return 1;
                 }
                 default -> {
-                    print.accept("Images are identical.");
+                    print(out, quiet, "Images are identical.");
                     return 0;
                 }
             }
@@ -92,12 +90,12 @@ final class CompareCommand extends Subcommand {
             if (e.getCause() instanceof CorruptMetadataException c) {
                 err.println(c.qemuReport());
             }
-            Errors.report(err, "Sector allocation test failed for " + name.apply(e.image()), e);
+            Errors.report(err, "Sector allocation test failed for " + (e.image() == 1 ? image1 : image2), e);
             return 3;
         } catch (Comparer.ReadException e) {
             out.flush();
             // QEMU's qcow2 driver fails such reads (a compressed cluster that does not decompress...) with EIO
-            Errors.report(err, "Error while reading offset " + e.offset() + " of " + name.apply(e.image())
+            Errors.report(err, "Error while reading offset " + e.offset() + " of " + (e.image() == 1 ? image1 : image2)
                     + ": Input/output error", e);
             return 4;
         } catch (Exception e) {
@@ -118,6 +116,13 @@ final class CompareCommand extends Subcommand {
             } catch (Exception e) {
                 // nothing more to report
             }
+        }
+    }
+
+    /** A line of compare's report, unless -q. */
+    private static void print(PrintWriter out, boolean quiet, String line) {
+        if (!quiet) {
+            out.println(line);
         }
     }
 }

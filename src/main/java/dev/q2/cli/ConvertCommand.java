@@ -441,10 +441,17 @@ final class ConvertCommand extends Subcommand {
         return 0;
     }
 
+    /** No progress line: a class, not a lambda, as it is what every convert uses (see DiskState's constructor). */
+    private static final DoubleConsumer NO_PROGRESS = new DoubleConsumer() {
+        @Override
+        public void accept(double percent) {
+        }
+    };
+
     /** qemu-img's progress line, "    (42.00/100%)" redrawn with a carriage return, at most once per percent. */
     private DoubleConsumer progressBar(PrintWriter out) {
         if (!progress) {
-            return p -> { };
+            return NO_PROGRESS;
         }
         double[] last = {0}; // the 0% line is drawn before the source is opened
         return p -> {

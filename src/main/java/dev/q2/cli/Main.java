@@ -25,6 +25,11 @@ public final class Main implements java.util.concurrent.Callable<Integer> {
 
     /** picocli's documented switch for leaving out built-in converters (a comma-separated list of regexes). */
     private static final String CONVERTER_EXCLUDES = "picocli.converters.excludes";
+    private static final String EXCLUDED_CONVERTERS = "java\\.time\\.Duration,java\\.time\\.Instant,"
+            + "java\\.time\\.LocalDate,java\\.time\\.LocalDateTime,java\\.time\\.LocalTime,java\\.time\\.MonthDay,"
+            + "java\\.time\\.OffsetDateTime,java\\.time\\.OffsetTime,java\\.time\\.Period,java\\.time\\.Year,"
+            + "java\\.time\\.YearMonth,java\\.time\\.ZonedDateTime,java\\.time\\.ZoneId,java\\.time\\.ZoneOffset,"
+            + "java\\.sql\\.Time,java\\.sql\\.Connection,java\\.sql\\.Driver,java\\.sql\\.Timestamp,java\\.nio\\.file\\.Path";
 
     /** Folder that relative file names are resolved against (the process's, except in tests). */
     private final Path workDir;
@@ -67,13 +72,12 @@ public final class Main implements java.util.concurrent.Callable<Integer> {
     /** Runs q2 as if started in {@code workDir}. */
     public static int run(Path workDir, String[] args, PrintWriter out, PrintWriter err) {
         if (System.getProperty(CONVERTER_EXCLUDES) == null) {
-            // q2's options are all strings; without this, every CommandLine looks up (and so initialises) the
-            // java.time and java.sql classes for picocli's optional converters: about 4 ms of every command.
-            // The names are spelled out: a pattern with '.' or a character class makes JDK 17's regex engine
-            // bootstrap lambdas, which costs more than it saves.
-            System.setProperty(CONVERTER_EXCLUDES, "java\\.(time\\.(Duration|Instant|LocalDate|LocalDateTime"
-                    + "|LocalTime|MonthDay|OffsetDateTime|OffsetTime|Period|Year|YearMonth|ZonedDateTime|ZoneId"
-                    + "|ZoneOffset)|sql\\.(Time|Connection|Driver|Timestamp))");
+            // q2's options are strings, numbers and lists of strings; without this, every CommandLine looks up (and
+            // so initialises) the java.time and java.sql classes for picocli's optional converters (about 4 ms of
+            // every command) and Paths.get by reflection. Each name is a separate entry of letters and escaped
+            // dots, which q2's build of picocli compares as a string: a regex here would load java.util.regex and
+            // compile the pattern once per converter (pom.xml, patch-picocli-sources).
+            System.setProperty(CONVERTER_EXCLUDES, EXCLUDED_CONVERTERS);
         }
         String invoked = invokedSubcommand(args);
         if (ResizeCommand.NAME.equals(invoked)) {

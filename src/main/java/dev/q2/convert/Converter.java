@@ -271,7 +271,13 @@ public final class Converter {
 
         void run() throws IOException {
             progress.accept(0);
-            try (ReadAhead ahead = new ReadAhead(READ_AHEAD_BUFFERS, Math.max(CHUNK, cs), this::plan)) {
+            ReadAhead.Producer planner = new ReadAhead.Producer() { // not a lambda: see DiskState's constructor
+                @Override
+                public void run(ReadAhead out) throws IOException {
+                    plan(out);
+                }
+            };
+            try (ReadAhead ahead = new ReadAhead(READ_AHEAD_BUFFERS, Math.max(CHUNK, cs), planner)) {
                 if (settings.compress() && qcow2 != null && !qcow2.hasExternalDataFile()) {
                     compressed = new CompressedWrites(qcow2, Runtime.getRuntime().availableProcessors());
                 }

@@ -48,19 +48,22 @@ final class ReadAhead implements AutoCloseable {
             // direct: no copy per read and write; native order: the zero tests' getLong then needs no byte swap
             free.add(ByteBuffer.allocateDirect(bufferSize).order(java.nio.ByteOrder.nativeOrder()));
         }
-        thread = new Thread(() -> {
-            Object last = END;
-            try {
-                producer.run(this);
-            } catch (Cancelled e) {
-                return;
-            } catch (Throwable t) {
-                last = t;
-            }
-            try {
-                offer(last);
-            } catch (Cancelled e) {
-                // nobody is waiting any more
+        thread = new Thread(new Runnable() { // not a lambda: no java.lang.invoke bootstrap at start-up on JDK 17
+            @Override
+            public void run() {
+                Object last = END;
+                try {
+                    producer.run(ReadAhead.this);
+                } catch (Cancelled e) {
+                    return;
+                } catch (Throwable t) {
+                    last = t;
+                }
+                try {
+                    offer(last);
+                } catch (Cancelled e) {
+                    // nobody is waiting any more
+                }
             }
         }, "q2-read-ahead");
         thread.setDaemon(true);

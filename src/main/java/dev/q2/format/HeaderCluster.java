@@ -28,12 +28,12 @@ public final class HeaderCluster {
         int[] order = {HeaderExtension.BACKING_FORMAT, HeaderExtension.EXTERNAL_DATA_FILE,
             HeaderExtension.FULL_DISK_ENCRYPTION};
         for (int type : order) {
-            HeaderExtension.first(given, type).ifPresent(out::add);
+            addFirst(given, type, out);
         }
         if (writesFeatureTable(h)) {
             out.add(new HeaderExtension(HeaderExtension.FEATURE_NAME_TABLE, FeatureNameTable.qemuDefault().encode()));
         }
-        HeaderExtension.first(given, HeaderExtension.BITMAPS).ifPresent(out::add);
+        addFirst(given, HeaderExtension.BITMAPS, out);
         for (HeaderExtension e : given) {
             switch (e.type()) {
                 case HeaderExtension.BACKING_FORMAT, HeaderExtension.EXTERNAL_DATA_FILE,
@@ -44,6 +44,16 @@ public final class HeaderCluster {
             }
         }
         return out;
+    }
+
+    /** Adds the first extension of {@code type} in {@code given}, if any (a loop: no method reference at start-up). */
+    private static void addFirst(List<HeaderExtension> given, int type, List<HeaderExtension> out) {
+        for (HeaderExtension e : given) {
+            if (e.type() == type) {
+                out.add(e);
+                return;
+            }
+        }
     }
 
     /**

@@ -56,12 +56,28 @@ final class DiskState {
         this.subclusterSize = geometry.subclusterSize();
         this.size = image.header().size() & ~511L;
         // QEMU's block layer reads past the end of a file as zeros: an L2 table there is an unallocated one
-        this.l2Cache = new L2Cache(l2CacheCapacity, l2SliceSize, (off, b) -> file.readZeroFilled(off, b),
-                this::writeL2Slice);
+        // anonymous classes, not lambdas: on JDK 17 a run's first lambda bootstraps java.lang.invoke, a start-up
+        // cost of every command that opens an image (docs/performance.md, "Session 5")
+        this.l2Cache = new L2Cache(l2CacheCapacity, l2SliceSize, new L2Cache.Loader() {
+            @Override
+            public void load(long off, ByteBuffer b) throws IOException {
+                file.readZeroFilled(off, b);
+            }
+        }, new L2Cache.Writer() {
+            @Override
+            public void write(long off, ByteBuffer b) throws IOException {
+                writeL2Slice(off, b);
+            }
+        });
         this.refcounts = writable ? new RefcountAllocator(file, clusterBits, image.header().refcountOrder(),
                 image.header().refcountTableOffset(), image.refcountTable()) : null;
         if (refcounts != null) {
-            refcounts.onCorruption(header::corrupt);
+            refcounts.onCorruption(new java.util.function.Function<String, CorruptMetadataException>() {
+                @Override
+                public CorruptMetadataException apply(String message) {
+                    return header.corrupt(message);
+                }
+            });
         }
     }
 

@@ -175,13 +175,24 @@ public final class PersistentBitmaps {
             header = header.withAutoclearFeatures(autoclear & Features.AUTOCLEAR_KNOWN);
             update = true;
         }
-        if ((autoclear & Features.AUTOCLEAR_BITMAPS) == 0
-                && extensions.removeIf(e -> e.type() == HeaderExtension.BITMAPS)) {
+        if ((autoclear & Features.AUTOCLEAR_BITMAPS) == 0 && removeBitmapsExtension(extensions)) {
             Diagnostics.info(PersistentBitmaps.class, "a program lacking bitmap support modified {}, so all bitmaps"
                     + " are now considered inconsistent; the bitmaps extension is dropped", file.path());
             update = true;
         }
         return update;
+    }
+
+    /** Removes the bitmaps extensions; a loop, not removeIf with a lambda, as this runs at every read-write open. */
+    private static boolean removeBitmapsExtension(List<HeaderExtension> extensions) {
+        boolean removed = false;
+        for (java.util.Iterator<HeaderExtension> it = extensions.iterator(); it.hasNext(); ) {
+            if (it.next().type() == HeaderExtension.BITMAPS) {
+                it.remove();
+                removed = true;
+            }
+        }
+        return removed;
     }
 
     /**

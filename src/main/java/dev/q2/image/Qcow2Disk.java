@@ -78,7 +78,12 @@ public final class Qcow2Disk implements BlockDevice {
 
     /** QEMU's read-write open: autoclear bits cleared, bitmaps loaded and marked in use before any write. */
     void loadBitmaps(Qcow2Metadata image) throws IOException {
-        disk.bitmaps = PersistentBitmaps.open(disk.file, image, disk.refcounts, () -> disk.sync(disk.file));
+        disk.bitmaps = PersistentBitmaps.open(disk.file, image, disk.refcounts, new PersistentBitmaps.Sync() {
+            @Override
+            public void sync() throws IOException {
+                disk.sync(disk.file); // an anonymous class: no lambda at start-up (DiskState's constructor)
+            }
+        });
         disk.header.replace(disk.bitmaps.header());
     }
 

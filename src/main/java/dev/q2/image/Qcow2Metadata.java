@@ -160,8 +160,9 @@ public final class Qcow2Metadata implements AutoCloseable {
         long unknown = h.incompatibleFeatures() & ~Features.INCOMPAT_KNOWN;
         if (unknown != 0) {
             // QEMU names them from the extensions it could read, ignoring an error in the extensions here
-            FeatureNameTable names = HeaderExtension.first(readable, HeaderExtension.FEATURE_NAME_TABLE)
-                    .map(e -> FeatureNameTable.decode(e.data())).orElse(new FeatureNameTable(List.of()));
+            var ext = HeaderExtension.first(readable, HeaderExtension.FEATURE_NAME_TABLE);
+            FeatureNameTable names = ext.isPresent() ? FeatureNameTable.decode(ext.get().data())
+                    : new FeatureNameTable(List.of());
             throw new ImageException("Unsupported qcow2 feature(s): " + describeUnknown(unknown, names));
         }
         if (extensionError != null) {
@@ -426,14 +427,16 @@ public final class Qcow2Metadata implements AutoCloseable {
 
     /** The backing format from the backing format extension, or null (also when it is empty: QEMU then probes). */
     public String backingFormat() {
-        return HeaderExtension.first(extensions, HeaderExtension.BACKING_FORMAT).map(HeaderExtension::dataAsString)
-                .filter(f -> !f.isEmpty()).orElse(null);
+        // no Optional.map/filter with lambdas on the open path: see HeaderExtension.first
+        var ext = HeaderExtension.first(extensions, HeaderExtension.BACKING_FORMAT);
+        String f = ext.isPresent() ? ext.get().dataAsString() : null;
+        return f == null || f.isEmpty() ? null : f;
     }
 
     /** The external data file name from its extension, or null. */
     public String dataFile() {
-        return HeaderExtension.first(extensions, HeaderExtension.EXTERNAL_DATA_FILE).map(HeaderExtension::dataAsString)
-                .orElse(null);
+        var ext = HeaderExtension.first(extensions, HeaderExtension.EXTERNAL_DATA_FILE);
+        return ext.isPresent() ? ext.get().dataAsString() : null;
     }
 
     /**
@@ -450,8 +453,8 @@ public final class Qcow2Metadata implements AutoCloseable {
     }
 
     public FeatureNameTable featureNameTable() {
-        return HeaderExtension.first(extensions, HeaderExtension.FEATURE_NAME_TABLE)
-                .map(e -> FeatureNameTable.decode(e.data())).orElse(null);
+        var ext = HeaderExtension.first(extensions, HeaderExtension.FEATURE_NAME_TABLE);
+        return ext.isPresent() ? FeatureNameTable.decode(ext.get().data()) : null;
     }
 
     /** The active L1 table (a copy is not made: callers must not change it). */

@@ -61,8 +61,12 @@ public final class RefcountAllocator {
      * How corrupt refcount metadata is reported: a {@link CorruptMetadataException} by default; a disk open for
      * writing marks its image corrupt first, as QEMU does.
      */
-    private java.util.function.Function<String, ? extends CorruptMetadataException> corruption =
-            CorruptMetadataException::new;
+    private java.util.function.Function<String, ? extends CorruptMetadataException> corruption; // null: the default
+
+    /** The exception for corrupt refcount metadata (no method reference as default: one less lambda at start-up). */
+    private CorruptMetadataException corrupt(String message) {
+        return corruption == null ? new CorruptMetadataException(message) : corruption.apply(message);
+    }
 
     public void onCorruption(java.util.function.Function<String, ? extends CorruptMetadataException> handler) {
         this.corruption = handler;
@@ -72,7 +76,7 @@ public final class RefcountAllocator {
     private long blockOffset(long tableIndex) throws IOException {
         long offset = table[(int) tableIndex] & REFT_OFFSET_MASK;
         if ((offset & (clusterSize - 1)) != 0) {
-            throw corruption.apply("Refblock offset " + dev.q2.format.L2Corruption.hex(offset)
+            throw corrupt("Refblock offset " + dev.q2.format.L2Corruption.hex(offset)
                     + " unaligned (reftable index: " + dev.q2.format.L2Corruption.hex(tableIndex) + ")");
         }
         return offset;
@@ -443,7 +447,7 @@ public final class RefcountAllocator {
                 ByteBuffer hb = block(holder);
                 long rc = RefcountBlock.get(hb, refcountOrder, at);
                 if (rc != 1) {
-                    throw corruption.apply("Invalid refcount: refblock offset 0x" + Long.toHexString(holder)
+                    throw corrupt("Invalid refcount: refblock offset 0x" + Long.toHexString(holder)
                             + ", reftable index " + i + ", block offset 0x" + Long.toHexString(off) + ", refcount 0x"
                             + Long.toHexString(rc));
                 }

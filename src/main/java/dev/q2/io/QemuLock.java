@@ -255,7 +255,13 @@ public final class QemuLock implements AutoCloseable {
      * none of it.
      */
     private static boolean[] heldInThisJvm(Path path, int[] wanted) {
-        HELD.removeIf(h -> !h.channel.isOpen());
+        // a loop, not removeIf with a lambda: on JDK 17 the first lambda of a run bootstraps java.lang.invoke
+        // (about 75 classes and a class spun with ASM), a start-up cost of every command (docs/performance.md)
+        for (java.util.Iterator<QemuLock> it = HELD.iterator(); it.hasNext(); ) {
+            if (!it.next().channel.isOpen()) {
+                it.remove();
+            }
+        }
         if (HELD.isEmpty()) {
             return null;
         }

@@ -24,11 +24,17 @@ final class VmdkHeader {
     private static final int DESC_SIZE = 20 * 512;
     /** What QEMU reads of a descriptor file (vmdk_read_desc: less than 1 MiB). */
     private static final int DESC_FILE_MAX = (1 << 20) - 1;
-    /** An extent line: access, size in sectors, type, "file name" (vmdk_parse_extents' sscanf). */
-    private static final Pattern EXTENT = Pattern.compile(
-            "^(RW|RDONLY|NOACCESS)\\s+(\\d+)\\s+(\\S+)(?:\\s+\"([^\"\\r\\n]*)\")?");
+    /**
+     * The descriptor's regexes, compiled only when a VMDK descriptor is read: every image open probes this class,
+     * and compiling them there cost each q2 command its start-up share of java.util.regex (docs/performance.md).
+     */
+    private static final class Patterns {
+        /** An extent line: access, size in sectors, type, "file name" (vmdk_parse_extents' sscanf). */
+        static final Pattern EXTENT = Pattern.compile(
+                "^(RW|RDONLY|NOACCESS)\\s+(\\d+)\\s+(\\S+)(?:\\s+\"([^\"\\r\\n]*)\")?");
+        static final Pattern CREATE_TYPE = Pattern.compile("createType\\s*=\\s*\"([^\"]*)\"");
+    }
 
-    private static final Pattern CREATE_TYPE = Pattern.compile("createType\\s*=\\s*\"([^\"]*)\"");
     private static final java.util.Set<String> CREATE_TYPES = java.util.Set.of("monolithicFlat", "vmfs",
             "vmfsSparse", "twoGbMaxExtentSparse", "twoGbMaxExtentFlat", "monolithicSparse", "streamOptimized",
             "seSparse");
@@ -111,7 +117,7 @@ final class VmdkHeader {
         long size = Math.min(f.size(), DESC_FILE_MAX);
         String desc = text(Bytes.read(f, 0, (int) size, ByteOrder.LITTLE_ENDIAN));
         // vmdk_open_desc_file: a createType, and one QEMU knows
-        Matcher ct = CREATE_TYPE.matcher(desc);
+        Matcher ct = Patterns.CREATE_TYPE.matcher(desc);
         if (!ct.find()) {
             throw new ImageException("invalid VMDK image descriptor");
         }
@@ -121,7 +127,7 @@ final class VmdkHeader {
         long sectors = 0;
         List<String> extents = new ArrayList<>();
         for (String line : desc.split("\n")) {
-            Matcher m = EXTENT.matcher(line);
+            Matcher m = Patterns.EXTENT.matcher(line);
             if (!m.find()) {
                 continue;
             }
