@@ -1,6 +1,8 @@
 package dev.q2.cli;
 
 import dev.q2.block.BlockGraph;
+import dev.q2.block.ImageName;
+import dev.q2.block.References;
 import dev.q2.map.ImageMapper;
 import dev.q2.map.MapException;
 import dev.q2.util.Sizes;
@@ -26,6 +28,8 @@ final class MapCommand extends Subcommand {
     private final OptionSpec forceShareOpt =
             Options.flag("Open the image even if another process holds it", "-U", "--force-share");
     private final PositionalParamSpec filenameParam = Options.positional("0", "1", "FILENAME");
+    private final OptionSpec noReferencesOpt = Options.flag("Open FILENAME only, nothing it names (no backing file,"
+            + " no data file): map its own layer, for untrusted images", "--no-references");
 
 
 
@@ -35,6 +39,7 @@ final class MapCommand extends Subcommand {
     List<String> startOffset = new ArrayList<>();
     List<String> maxLength = new ArrayList<>();
     boolean forceShare;
+    boolean noReferences;
     String filename;
 
     MapCommand(Main main) {
@@ -46,6 +51,7 @@ final class MapCommand extends Subcommand {
         spec.addOption(startOffsetOpt);
         spec.addOption(maxLengthOpt);
         spec.addOption(forceShareOpt);
+        spec.addOption(noReferencesOpt);
         spec.addPositional(filenameParam);
     }
 
@@ -57,6 +63,7 @@ final class MapCommand extends Subcommand {
         startOffset = Options.valueOr(startOffsetOpt, startOffset);
         maxLength = Options.valueOr(maxLengthOpt, maxLength);
         forceShare = parsed.hasMatchedOption(forceShareOpt);
+        noReferences = parsed.hasMatchedOption(noReferencesOpt);
         filename = filenameParam.getValue();
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
@@ -82,7 +89,12 @@ final class MapCommand extends Subcommand {
         }
         BlockGraph chain;
         try {
-            chain = BlockGraph.open(main.workDir(), filename, format, forceShare);
+            ImageName name = ImageName.parse(filename);
+            if (noReferences) {
+                name = name.limitedTo(References.NONE);
+            }
+            chain = BlockGraph.open(main.workDir(), name.filename(), format != null ? format : name.format(),
+                    forceShare, name.references());
         } catch (Exception e) {
             return Errors.report(err, Errors.couldNotOpen(filename, e), e);
         }
