@@ -95,6 +95,17 @@ public final class ImageFile implements AutoCloseable {
     }
 
     /**
+     * A request QEMU's block layer refuses with EIO ({@code bdrv_check_request}): a negative offset, or one whose end
+     * passes 2^63 - 1. Such offsets come only from corrupt metadata (a table entry with its top bits set); the JDK
+     * would throw an IllegalArgumentException.
+     */
+    private static void checkRange(long position, int length) throws IOException {
+        if (position < 0 || position + length < 0) {
+            throw new IOException("Input/output error");
+        }
+    }
+
+    /**
      * Fills {@code dst} from {@code position}; fails if the file ends first.
      *
      * @param position the offset in the file
@@ -102,6 +113,7 @@ public final class ImageFile implements AutoCloseable {
      * @throws IOException when the storage cannot be read; an {@link EOFException} when it ends first
      */
     public void readFully(long position, ByteBuffer dst) throws IOException {
+        checkRange(position, dst.remaining());
         bytesRead += dst.remaining();
         long pos = position;
         while (dst.hasRemaining()) {
@@ -121,6 +133,7 @@ public final class ImageFile implements AutoCloseable {
      * @throws IOException when the storage cannot be read
      */
     public void readZeroFilled(long position, ByteBuffer dst) throws IOException {
+        checkRange(position, dst.remaining());
         bytesRead += dst.remaining();
         long pos = position;
         while (dst.hasRemaining()) {
@@ -143,6 +156,7 @@ public final class ImageFile implements AutoCloseable {
      * @throws IOException when the storage cannot be written
      */
     public void writeFully(long position, ByteBuffer src) throws IOException {
+        checkRange(position, src.remaining());
         bytesWritten += src.remaining();
         long pos = position;
         while (src.hasRemaining()) {
