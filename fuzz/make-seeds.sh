@@ -126,5 +126,5 @@ for s in c512.qcow2 overlay.qcow2; do
     done
 done
 # CliArgsFuzzTest's seeds are argument lists (NUL-separated), not images: written once, by hand, in
-# CliArgsFuzzTestInputs/{bitmap,dd,resize,amend}/seed-*.
+# CliArgsFuzzTestInputs/args/seed-COMMAND-* (first byte: the command, see CliArgsFuzzTest.COMMANDS).
 ls -l "$OUT"

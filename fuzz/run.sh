@@ -3,8 +3,8 @@
 #
 #   fuzz/run.sh TARGET MINUTES [extra libFuzzer flags...]
 #
-# TARGET: header | open | check | repair | map | read | inspect | snapshot | rebase | commit | bitmap | dd |
-# resize | amend, or Class#method (e.g. CheckFuzzTest#repair).
+# TARGET: header | open | check | repair | map | read | inspect | snapshot | rebase | commit | args
+# (bitmap, dd, resize, amend arguments), or Class#method (e.g. CheckFuzzTest#repair).
 # The JVM gets a small heap (FUZZ_HEAP, default 256m) so that an allocation sized from an unchecked field shows
 # up as an OutOfMemoryError finding; libFuzzer stops an input after FUZZ_TIMEOUT seconds (default 10) and the
 # process above FUZZ_RSS_MB (default 1536). Findings (crash-*, timeout-*, oom-*) are written into the target's
@@ -31,7 +31,7 @@ case $target in
     snapshot) target='SnapshotFuzzTest#snapshot' ;;
     rebase) target='ChainFuzzTest#rebase' ;;
     commit) target='ChainFuzzTest#commit' ;;
-    bitmap|dd|resize|amend) target="CliArgsFuzzTest#$target" ;;
+    args) target='CliArgsFuzzTest#args' ;;
 esac
 args=(-Djazzer.internal.arg.0=fuzz
       "-Djazzer.internal.arg.1=-max_total_time=$((minutes * 60))"

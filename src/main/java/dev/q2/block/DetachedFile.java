@@ -19,14 +19,12 @@ final class DetachedFile extends Node {
     }
 
     @Override
-    int driverStatus(long offset, long bytes, BlockStatus.Result r) {
-        r.pnum = bytes;
-        r.map = offset;
-        r.file = this;
-        return BlockStatus.DATA | BlockStatus.OFFSET_VALID;
+    public void close() {
+        // nothing was opened
     }
 
     @Override
-    public void close() {
+    int driverStatus(long offset, long bytes, BlockStatus.Result r) {
+        return r.identity(this, offset, bytes, BlockStatus.DATA | BlockStatus.OFFSET_VALID);
     }
 }

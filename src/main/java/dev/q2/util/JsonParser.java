@@ -68,6 +68,9 @@ public final class JsonParser {
             throw error("unexpected end of input");
         }
         char c = s.charAt(pos);
+        if ((c == '{' || c == '[') && depth >= MAX_DEPTH) {
+            throw error("nested too deeply");
+        }
         switch (c) {
             case '{':
                 return object(depth + 1);
@@ -97,19 +100,35 @@ public final class JsonParser {
         return value;
     }
 
-    private Map<String, Object> object(int depth) throws JsonException {
-        if (depth > MAX_DEPTH) {
-            throw error("nested too deeply");
-        }
-        pos++; // '{'
-        Map<String, Object> m = new LinkedHashMap<>();
+    /** After an opening bracket: true (and past it) when {@code close} follows at once. */
+    private boolean empty(char close) {
+        pos++;
         skipSpace();
-        if (pos < s.length() && s.charAt(pos) == '}') {
+        if (pos < s.length() && s.charAt(pos) == close) {
             pos++;
+            return true;
+        }
+        return false;
+    }
+
+    /** After an element: true (and past the comma) when another follows, false (and past {@code close}) at the end. */
+    private boolean more(char close) throws JsonException {
+        skipSpace();
+        if (pos < s.length() && s.charAt(pos) == ',') {
+            pos++;
+            skipSpace();
+            return true;
+        }
+        expect(close);
+        return false;
+    }
+
+    private Map<String, Object> object(int depth) throws JsonException {
+        Map<String, Object> m = new LinkedHashMap<>();
+        if (empty('}')) {
             return m;
         }
-        for (;;) {
-            skipSpace();
+        do {
             if (pos >= s.length() || s.charAt(pos) != '"') {
                 throw error("expected a key string");
             }
@@ -117,43 +136,22 @@ public final class JsonParser {
             skipSpace();
             expect(':');
             skipSpace();
-            Object v = value(depth);
             if (m.containsKey(key)) {
                 throw error("duplicate key '" + key + "'");
             }
-            m.put(key, v);
-            skipSpace();
-            if (pos < s.length() && s.charAt(pos) == ',') {
-                pos++;
-                continue;
-            }
-            expect('}');
-            return m;
-        }
+            m.put(key, value(depth));
+        } while (more('}'));
+        return m;
     }
 
     private List<Object> array(int depth) throws JsonException {
-        if (depth > MAX_DEPTH) {
-            throw error("nested too deeply");
-        }
-        pos++; // '['
         List<Object> l = new ArrayList<>();
-        skipSpace();
-        if (pos < s.length() && s.charAt(pos) == ']') {
-            pos++;
-            return l;
+        if (!empty(']')) {
+            do {
+                l.add(value(depth));
+            } while (more(']'));
         }
-        for (;;) {
-            skipSpace();
-            l.add(value(depth));
-            skipSpace();
-            if (pos < s.length() && s.charAt(pos) == ',') {
-                pos++;
-                continue;
-            }
-            expect(']');
-            return l;
-        }
+        return l;
     }
 
     private void expect(char c) throws JsonException {

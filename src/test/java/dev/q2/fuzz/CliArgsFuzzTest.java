@@ -10,6 +10,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Comparator;
 import java.util.List;
 import java.util.regex.Matcher;
@@ -18,7 +19,8 @@ import java.util.stream.Stream;
 
 /**
  * Fuzzes the argument parsing of q2 bitmap, dd, resize and amend, and the commands behind it, through the command
- * line in-process: the input is the argument list (NUL-separated, after the command name and {@code --debug}), run in
+ * line in-process: an input's first byte picks the command ({@link #COMMANDS}), the rest is the argument list
+ * (NUL-separated, after the command name and {@code --debug}), run in
  * a fresh folder holding {@code img.qcow2} (the bitmaps.qcow2 seed), {@code c512.qcow2}, {@code base.qcow2} and
  * {@code img.raw}. The property: every failure is a one-line error, never an unchecked exception, which the
  * command line would print as "q2: message" too; {@code --debug} makes it print the stack trace, whose first line
@@ -40,24 +42,14 @@ class CliArgsFuzzTest {
         }
     }
 
-    @FuzzTest(maxDuration = "5m")
-    void bitmap(byte[] input) throws Exception {
-        run("bitmap", input);
-    }
+    /** The commands whose arguments are fuzzed; an input's first byte picks one (modulo their number). */
+    static final List<String> COMMANDS = List.of("bitmap", "dd", "resize", "amend");
 
     @FuzzTest(maxDuration = "5m")
-    void dd(byte[] input) throws Exception {
-        run("dd", input);
-    }
-
-    @FuzzTest(maxDuration = "5m")
-    void resize(byte[] input) throws Exception {
-        run("resize", input);
-    }
-
-    @FuzzTest(maxDuration = "5m")
-    void amend(byte[] input) throws Exception {
-        run("amend", input);
+    void args(byte[] input) throws Exception {
+        if (input.length > 0) {
+            run(COMMANDS.get((input[0] & 0xff) % COMMANDS.size()), Arrays.copyOfRange(input, 1, input.length));
+        }
     }
 
     private static void run(String command, byte[] input) throws Exception {

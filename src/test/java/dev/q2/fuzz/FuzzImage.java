@@ -78,6 +78,15 @@ final class FuzzImage {
         }
     }
 
+    /**
+     * For targets that write: the image of an input as {@link #write}, with the shared files written afresh
+     * ({@link #restoreShared}); false when the input is to be skipped.
+     */
+    static boolean writeWithFreshShared(byte[] input) throws IOException {
+        restoreShared();
+        return write(input) != null;
+    }
+
     /** A seed image's bytes, by its name in seeds/index.txt. */
     static byte[] seed(String name) throws IOException {
         return resource(name);
