@@ -92,6 +92,23 @@ class NoReferencesTest {
     }
 
     @Test
+    void repairWithoutReferences() throws Exception {
+        Path img = Images.qcow2(dir, "img.qcow2", List.of("-o", "cluster_size=4096"), "write -P 1 0 8k");
+        assertThat(Cli.runIn(dir, "rebase", "-u", "-b", HOSTILE[2], "-F", "raw", "img.qcow2").exitCode()).isZero();
+        long l1 = Images.readLong(img, Images.L1_TABLE_OFFSET);
+        long l2 = Images.readLong(img, l1) & 0x00fffffffffffe00L;
+        Images.writeLong(img, l2 + 8, 0); // the second data cluster leaks
+        Cli.Result before = Cli.runIn(dir, "check", "--no-references", "img.qcow2");
+        assertThat(before.exitCode()).as(before.err()).isEqualTo(3);
+        Cli.Result repair = Cli.runIn(dir, "check", "--no-references", "-r", "leaks", "img.qcow2");
+        assertThat(repair.exitCode()).as(repair.err()).isZero();
+        assertThat(repair.out()).contains("The following inconsistencies were found and repaired:");
+        Cli.Result after = Cli.runIn(dir, "check", "--no-references", "img.qcow2");
+        assertThat(after.exitCode()).as(after.err()).isZero();
+        assertThat(after.out()).startsWith("No errors were found on the image.");
+    }
+
+    @Test
     void mapOfAChildWithABackingFileShowsTheTopLayerOnly() throws Exception {
         Images.qcow2(dir, "base.qcow2", List.of(), "write -P 2 0 1M");
         Images.qcow2(dir, "top.qcow2", List.of("-b", "base.qcow2", "-F", "qcow2"), "write -P 3 64k 64k",
