@@ -100,13 +100,14 @@ seed prealloc.qcow2
 printf '%s\n' "${SEEDS[@]}" > index.txt
 
 # One seed input per seed image and target: byte i selects seed i, unpatched.
-for t in HeaderFuzzTest OpenFuzzTest CheckFuzzTest MapFuzzTest ReadFuzzTest; do
+for t in HeaderFuzzTest OpenFuzzTest CheckFuzzTest MapFuzzTest ReadFuzzTest SnapshotFuzzTest ChainFuzzTest; do
     rm -f "$RES/${t}Inputs"/*/seed-*
 done
 i=0
 for s in "${SEEDS[@]}"; do
     for dir in OpenFuzzTestInputs/open CheckFuzzTestInputs/check CheckFuzzTestInputs/repair \
-               MapFuzzTestInputs/map ReadFuzzTestInputs/read; do
+               MapFuzzTestInputs/map ReadFuzzTestInputs/read SnapshotFuzzTestInputs/snapshot \
+               ChainFuzzTestInputs/rebase ChainFuzzTestInputs/commit; do
         mkdir -p "$RES/$dir"
         printf "\\x$(printf %02x $i)" > "$RES/$dir/seed-${s%.qcow2}"
     done
@@ -119,8 +120,11 @@ done
 # mutates whole files too, not only patches of the seeds.
 for s in c512.qcow2 overlay.qcow2; do
     for dir in OpenFuzzTestInputs/open CheckFuzzTestInputs/check CheckFuzzTestInputs/repair \
-               MapFuzzTestInputs/map ReadFuzzTestInputs/read; do
+               MapFuzzTestInputs/map ReadFuzzTestInputs/read SnapshotFuzzTestInputs/snapshot \
+               ChainFuzzTestInputs/rebase ChainFuzzTestInputs/commit; do
         { printf '\x80'; cat "$s"; } > "$RES/$dir/seed-raw-${s%.qcow2}"
     done
 done
+# CliArgsFuzzTest's seeds are argument lists (NUL-separated), not images: written once, by hand, in
+# CliArgsFuzzTestInputs/args/seed-COMMAND-* (first byte: the command, see CliArgsFuzzTest.COMMANDS).
 ls -l "$OUT"

@@ -3,7 +3,8 @@
 #
 #   fuzz/run.sh TARGET MINUTES [extra libFuzzer flags...]
 #
-# TARGET: header | open | check | repair | map | read, or Class#method (e.g. CheckFuzzTest#repair).
+# TARGET: header | open | check | repair | map | read | inspect | snapshot | rebase | commit | args
+# (bitmap, dd, resize, amend arguments), or Class#method (e.g. CheckFuzzTest#repair).
 # The JVM gets a small heap (FUZZ_HEAP, default 256m) so that an allocation sized from an unchecked field shows
 # up as an OutOfMemoryError finding; libFuzzer stops an input after FUZZ_TIMEOUT seconds (default 10) and the
 # process above FUZZ_RSS_MB (default 1536). Findings (crash-*, timeout-*, oom-*) are written into the target's
@@ -13,7 +14,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if [ $# -lt 2 ]; then
-    sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'
     exit 2
 fi
 target=$1
@@ -27,6 +28,10 @@ case $target in
     map) target='MapFuzzTest#map' ;;
     read) target='ReadFuzzTest#read' ;;
     inspect) target='InspectFuzzTest#inspect' ;;
+    snapshot) target='SnapshotFuzzTest#snapshot' ;;
+    rebase) target='ChainFuzzTest#rebase' ;;
+    commit) target='ChainFuzzTest#commit' ;;
+    args) target='CliArgsFuzzTest#args' ;;
 esac
 args=(-Djazzer.internal.arg.0=fuzz
       "-Djazzer.internal.arg.1=-max_total_time=$((minutes * 60))"

@@ -62,7 +62,28 @@ public final class BlockGraph implements Closeable {
      */
     public static BlockGraph open(Path workDir, String filename, String format, boolean forceShare)
             throws IOException {
-        return open(workDir, filename, format, forceShare, false);
+        return open(workDir, filename, format, forceShare, false, References.ALL);
+    }
+
+    /**
+     * Opens {@code filename} (relative to {@code workDir}) and, of what it names, only what {@code references}
+     * allows. With {@link References#NONE} nothing but the image's own file is opened, stat'ed or resolved: the
+     * graph is the top layer alone (clusters it does not allocate read as zeros, as with QEMU's
+     * {@code "backing": null}), and data in an external data file is reported at its offset there under the name the
+     * image stores.
+     *
+     * @param workDir the working folder names are resolved against
+     * @param filename the top image's name, as the user gave it
+     * @param format "qcow2", "raw", or null to probe
+     * @param forceShare take and check no locks (qemu-img -U)
+     * @param references which named files to open
+     * @return the opened graph
+     * @throws IOException when a file cannot be read
+     * @throws ImageException with QEMU's reason (the caller adds "Could not open 'filename': ")
+     */
+    public static BlockGraph open(Path workDir, String filename, String format, boolean forceShare,
+                                  References references) throws IOException {
+        return open(workDir, filename, format, forceShare, false, references);
     }
 
     /**
@@ -79,7 +100,7 @@ public final class BlockGraph implements Closeable {
      */
     public static BlockGraph openSource(Path workDir, String filename, String format, boolean forceShare)
             throws IOException {
-        BlockGraph g = open(workDir, filename, format, true, !forceShare);
+        BlockGraph g = open(workDir, filename, format, true, !forceShare, References.ALL);
         try {
             g.reader();
         } catch (IOException | RuntimeException e) {
@@ -90,11 +111,11 @@ public final class BlockGraph implements Closeable {
     }
 
     private static BlockGraph open(Path workDir, String filename, String format, boolean forceShare,
-                                   boolean readerLocks) throws IOException {
+                                   boolean readerLocks, References references) throws IOException {
         BlockGraph c = new BlockGraph(workDir, forceShare);
         c.readerLocks = readerLocks;
         try {
-            c.top = c.openImage(filename, format, false);
+            c.top = c.openImage(filename, format, references);
         } catch (IOException | RuntimeException e) {
             c.close();
             throw e;
@@ -275,7 +296,7 @@ public final class BlockGraph implements Closeable {
         return top.length();
     }
 
-    private Node openImage(String name, String format, boolean isBacking) throws IOException {
+    private Node openImage(String name, String format, References references) throws IOException {
         String canonical = workDir.resolve(name).toAbsolutePath().normalize().toString();
         if (!opened.add(canonical)) {
             throw new ImageException("Backing file '" + name + "' creates an infinite loop.");
@@ -302,12 +323,15 @@ public final class BlockGraph implements Closeable {
             lock(f, name, QCOW2_SHARED);
             file = new FileNode(name, f);
             Qcow2Metadata img = Qcow2Metadata.load(f); // refuses encrypted images: q2 has no keys
-            FileNode data = null;
+            Node data = null;
             Node backing = null;
             try {
                 String dataName = img.dataFile();
-                if (dataName != null && (img.header().incompatibleFeatures()
-                        & dev.q2.format.Features.INCOMPAT_DATA_FILE) != 0) {
+                boolean hasDataFile = dataName != null && (img.header().incompatibleFeatures()
+                        & dev.q2.format.Features.INCOMPAT_DATA_FILE) != 0;
+                if (hasDataFile && !references.dataFile()) {
+                    data = new DetachedFile(dataName); // named, never opened
+                } else if (hasDataFile) {
                     ImageFile df = openFile(dataName); // in the working folder: ChildNames.dataFile
                     try {
                         // a data-only child: others may write, but not resize
@@ -319,10 +343,10 @@ public final class BlockGraph implements Closeable {
                     }
                 }
                 String backingName = img.backingFile();
-                if (backingName != null && !backingName.isEmpty()) {
+                if (backingName != null && !backingName.isEmpty() && references.backing()) {
                     String full = ChildNames.backing(name, backingName);
                     try {
-                        backing = openImage(full, img.backingFormat(), true);
+                        backing = openImage(full, img.backingFormat(), References.ALL);
                     } catch (ImageException e) {
                         throw new ImageException("Could not open backing file: " + e.getMessage(), e);
                     }

@@ -58,6 +58,14 @@ public final class BlockStatus {
         /** The layer that answered a query through the chain (0: the node asked). */
         int depth;
 
+        /** Answers "the same bytes at the same offset of {@code file}" for the whole request; returns {@code flags}. */
+        int identity(Node file, long offset, long bytes, int flags) {
+            this.pnum = bytes;
+            this.map = offset;
+            this.file = file;
+            return flags;
+        }
+
         Run toRun(int flags) {
             boolean valid = (flags & OFFSET_VALID) != 0;
             return new Run(flags, pnum, valid ? map : 0, valid && file != null ? file.filename() : null, depth);

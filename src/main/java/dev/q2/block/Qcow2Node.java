@@ -24,7 +24,7 @@ import java.nio.ByteOrder;
 final class Qcow2Node extends Node {
     private final Qcow2Metadata image;
     private final FileNode file;
-    private final FileNode dataFile;
+    private final Node dataFile; // a FileNode, or a DetachedFile when references are not followed
     private final Node backing;
     private final int clusterBits;
     private final long clusterSize;
@@ -51,7 +51,7 @@ final class Qcow2Node extends Node {
     private SubclusterType type;
     private long hostOffset;
 
-    Qcow2Node(String filename, Qcow2Metadata image, FileNode file, FileNode dataFile, Node backing) {
+    Qcow2Node(String filename, Qcow2Metadata image, FileNode file, Node dataFile, Node backing) {
         super(filename);
         this.image = image;
         this.file = file;

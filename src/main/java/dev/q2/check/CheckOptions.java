@@ -1,5 +1,7 @@
 package dev.q2.check;
 
+import dev.q2.block.References;
+
 import java.nio.file.Path;
 import java.util.Objects;
 
@@ -14,41 +16,60 @@ import java.util.Objects;
  *                         backing file names are resolved against this name's folder, as QEMU does
  * @param workingDirectory the folder relative names (the image's, its backing file's) are resolved against
  *                         (null: the process's working folder)
+ * @param references       which files the image names are opened: {@link References#ALL} as qemu-img (the backing
+ *                         chain is opened, though the check never reads it), or {@link References#NO_BACKING} /
+ *                         {@link References#NONE} for the image's own file only (the check reads only that file
+ *                         in every case: an external data file holds guest data, no metadata)
  */
 public record CheckOptions(CheckMode mode, String format, boolean forceShare, String displayName,
-                           Path workingDirectory) {
-    /** Validates: the mode is required. */
+                           Path workingDirectory, References references) {
+    /** Validates: the mode and references are required. */
     public CheckOptions {
         Objects.requireNonNull(mode, "mode");
+        Objects.requireNonNull(references, "references");
+    }
+
+    /** Options that follow every reference (as qemu-img). */
+    public CheckOptions(CheckMode mode, String format, boolean forceShare, String displayName,
+                        Path workingDirectory) {
+        this(mode, format, forceShare, displayName, workingDirectory, References.ALL);
     }
 
     /** A read-only check of an image whose format is probed. */
     public static CheckOptions defaults() {
-        return new CheckOptions(CheckMode.NONE, null, false, null, null);
+        return new CheckOptions(CheckMode.NONE, null, false, null, null, References.ALL);
     }
 
     /** These options with another repair mode. */
     public CheckOptions withMode(CheckMode newMode) {
-        return new CheckOptions(newMode, format, forceShare, displayName, workingDirectory);
+        return new CheckOptions(newMode, format, forceShare, displayName, workingDirectory, references);
     }
 
     /** These options with another format (null: probe it). */
     public CheckOptions withFormat(String newFormat) {
-        return new CheckOptions(mode, newFormat, forceShare, displayName, workingDirectory);
+        return new CheckOptions(mode, newFormat, forceShare, displayName, workingDirectory, references);
     }
 
     /** These options with force-share on or off. */
     public CheckOptions withForceShare(boolean newForceShare) {
-        return new CheckOptions(mode, format, newForceShare, displayName, workingDirectory);
+        return new CheckOptions(mode, format, newForceShare, displayName, workingDirectory, references);
     }
 
     /** These options with another name for messages. */
     public CheckOptions withDisplayName(String newDisplayName) {
-        return new CheckOptions(mode, format, forceShare, newDisplayName, workingDirectory);
+        return new CheckOptions(mode, format, forceShare, newDisplayName, workingDirectory, references);
     }
 
     /** These options with another working directory. */
     public CheckOptions withWorkingDirectory(Path newWorkingDirectory) {
-        return new CheckOptions(mode, format, forceShare, displayName, newWorkingDirectory);
+        return new CheckOptions(mode, format, forceShare, displayName, newWorkingDirectory, references);
+    }
+
+    /**
+     * These options with other references followed: {@link References#NONE} opens the image's own file only
+     * (nothing it names is opened, stat'ed or resolved).
+     */
+    public CheckOptions withReferences(References newReferences) {
+        return new CheckOptions(mode, format, forceShare, displayName, workingDirectory, newReferences);
     }
 }

@@ -160,13 +160,14 @@ public final class ImageChecker {
             throw new CheckOpenException(Stage.IMAGE, Category.INVALID_IMAGE, "Could not open '" + name + "': "
                     + e.getMessage(), e);
         }
-        if (image.header().hasFeature(Features.INCOMPAT_DATA_FILE) && "".equals(image.dataFile())) {
+        if (image.header().hasFeature(Features.INCOMPAT_DATA_FILE) && "".equals(image.dataFile())
+                && options.references().dataFile()) {
             // QEMU opens the data file with the image; an empty name (a C string starting with NUL) fails there
             throw new CheckOpenException(Stage.REQUEST, Category.INVALID_IMAGE, "Could not open '" + name
                     + "': The 'file' block driver requires a file name", null);
         }
         String backing = image.backingFile();
-        if (backing != null && !backing.isEmpty()) {
+        if (backing != null && !backing.isEmpty() && options.references().backing()) {
             // qemu-img check opens the backing chain with the image, and fails when it cannot (an encrypted
             // backing file without its secret, a missing one); the check itself never reads it.
             Path workDir = options.workingDirectory() != null ? options.workingDirectory()

@@ -7,6 +7,9 @@ import dev.q2.check.CheckOptions;
 import dev.q2.check.CheckReport;
 import dev.q2.check.CheckResult;
 import dev.q2.check.ImageChecker;
+import dev.q2.block.ImageName;
+import dev.q2.block.References;
+import dev.q2.image.ImageException;
 import picocli.CommandLine.Model.OptionSpec;
 import picocli.CommandLine.Model.PositionalParamSpec;
 import picocli.CommandLine.ParseResult;
@@ -26,6 +29,8 @@ final class CheckCommand extends Subcommand {
     private final OptionSpec quietOpt = Options.flag("Print nothing on stdout", "-q", "--quiet");
     private final OptionSpec forceShareOpt = Options.forceShare();
     private final OptionSpec cacheOpt = Options.value("CACHE", "Accepted for qemu-img compatibility; ignored", "-T");
+    private final OptionSpec noReferencesOpt = Options.flag("Open FILENAME only, nothing it names (no backing file,"
+            + " no data file): for untrusted images", "--no-references");
     private final PositionalParamSpec filenameParam = Options.positionalList("FILENAME");
     /** Exit code of qemu-img check for a format it cannot check. */
     static final int NOT_CHECKABLE = 63;
@@ -38,11 +43,12 @@ final class CheckCommand extends Subcommand {
     String cache;
     CheckMode mode = CheckMode.NONE;
     boolean json;
+    boolean noReferences;
 
     CheckCommand(Main main) {
         super(main, NAME);
         declare("Check a qcow2 image for consistency and optionally repair it", formatOpt, outputOpt, repairOpt,
-                quietOpt, forceShareOpt, cacheOpt, filenameParam)
+                quietOpt, forceShareOpt, cacheOpt, noReferencesOpt, filenameParam)
                 .footer("", "Several images are checked in parallel and reported in the order given (human: one block"
                         + " each, headed 'image: FILE'; JSON: one array). The exit code is then the most severe:"
                         + " 1 over 2 over 3 over 63 over 0.");
@@ -57,6 +63,7 @@ final class CheckCommand extends Subcommand {
         quiet = parsed.hasMatchedOption(quietOpt);
         forceShare = parsed.hasMatchedOption(forceShareOpt);
         cache = Options.valueOr(cacheOpt, cache);
+        noReferences = parsed.hasMatchedOption(noReferencesOpt);
         List<String> filenames = filenameParam.getValue();
         PrintWriter out = out();
         PrintWriter err = err();
@@ -87,8 +94,19 @@ final class CheckCommand extends Subcommand {
 
     /** Checks one image as qemu-img check does, printing its report and errors; returns its exit code. */
     private int check(String filename, PrintWriter out, PrintWriter err) throws IOException {
-        CheckOptions options = new CheckOptions(mode, format, forceShare, filename, main.workDir());
-        Path path = main.resolve(filename);
+        ImageName name;
+        try {
+            name = ImageName.parse(filename);
+        } catch (ImageException e) {
+            err.println("q2: Could not open '" + filename + "': " + e.getMessage());
+            return 1;
+        }
+        if (noReferences) {
+            name = name.limitedTo(References.NONE);
+        }
+        CheckOptions options = new CheckOptions(mode, format != null ? format : name.format(), forceShare, filename,
+                main.workDir(), name.references());
+        Path path = main.resolve(name.filename());
         CheckPrinter printer = new CheckPrinter(out, err, !json && !quiet);
         CheckReport report;
         try {

@@ -91,6 +91,8 @@ public final class Main implements java.util.concurrent.Callable<Integer> {
         }
         // qemu-img takes the last of repeated options (getopt): "-S 4k -S 0", "-O raw -O qcow2", "-c -c"
         cl.setOverwrittenOptionsAllowed(true);
+        // qemu-img has no argument files: "@name" is a file name, never a list of arguments read from "name"
+        cl.setExpandAtFiles(false);
         cl.setOut(out);
         cl.setErr(err);
         Handlers handlers = new Handlers(err);

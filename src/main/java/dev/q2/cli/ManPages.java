@@ -45,9 +45,13 @@ public final class ManPages {
                 "2", "the image is corrupt", "3", "clusters are leaked (no corruption)",
                 "63", "the image format does not support checks"}, new String[] {
                 "q2 check img.qcow2", "report corruptions and leaks, as qemu-img check",
-                "q2 check -r all img.qcow2", "repair leaks and corruptions"}),
+                "q2 check -r all img.qcow2", "repair leaks and corruptions",
+                "q2 check --no-references upload.qcow2",
+                "check an untrusted image's metadata, opening nothing it names (no backing or data file)"}),
             MapCommand.NAME, new Extra(OK, new String[] {
-                "q2 map --output=json img.qcow2", "where every range of the guest disk lives"}),
+                "q2 map --output=json img.qcow2", "where every range of the guest disk lives",
+                "q2 map --no-references upload.qcow2",
+                "the image's own layer only, opening nothing it names (as qemu-img with \"backing\": null)"}),
             ConvertCommand.NAME, new Extra(OK, new String[] {
                 "q2 convert -O raw img.qcow2 disk.raw", "the guest disk as a sparse raw file",
                 "q2 convert -c -O qcow2 -o compression_type=zstd disk.raw img.qcow2", "a compressed qcow2 image"}),

@@ -1,6 +1,8 @@
 package dev.q2.cli;
 
 import dev.q2.block.BlockGraph;
+import dev.q2.block.ImageName;
+import dev.q2.block.References;
 import dev.q2.map.ImageMapper;
 import dev.q2.map.MapException;
 import dev.q2.util.Sizes;
@@ -25,6 +27,8 @@ final class MapCommand extends Subcommand {
             Options.repeatable("LENGTH", "Most bytes to map (suffixes accepted)", "--max-length");
     private final OptionSpec forceShareOpt = Options.forceShare();
     private final PositionalParamSpec filenameParam = Options.positional("0", "1", "FILENAME");
+    private final OptionSpec noReferencesOpt = Options.flag("Open FILENAME only, nothing it names (no backing file,"
+            + " no data file): map its own layer, for untrusted images", "--no-references");
 
 
 
@@ -34,12 +38,13 @@ final class MapCommand extends Subcommand {
     List<String> startOffset = new ArrayList<>();
     List<String> maxLength = new ArrayList<>();
     boolean forceShare;
+    boolean noReferences;
     String filename;
 
     MapCommand(Main main) {
         super(main, NAME);
         declare("Show where the data of an image lives, in the image or its backing chain", formatOpt, outputOpt,
-                startOffsetOpt, maxLengthOpt, forceShareOpt, filenameParam);
+                startOffsetOpt, maxLengthOpt, forceShareOpt, noReferencesOpt, filenameParam);
     }
 
     @Override
@@ -50,6 +55,7 @@ final class MapCommand extends Subcommand {
         startOffset = Options.valueOr(startOffsetOpt, startOffset);
         maxLength = Options.valueOr(maxLengthOpt, maxLength);
         forceShare = parsed.hasMatchedOption(forceShareOpt);
+        noReferences = parsed.hasMatchedOption(noReferencesOpt);
         filename = filenameParam.getValue();
         PrintWriter out = out();
         PrintWriter err = err();
@@ -75,7 +81,12 @@ final class MapCommand extends Subcommand {
         }
         BlockGraph chain;
         try {
-            chain = BlockGraph.open(main.workDir(), filename, format, forceShare);
+            ImageName name = ImageName.parse(filename);
+            if (noReferences) {
+                name = name.limitedTo(References.NONE);
+            }
+            chain = BlockGraph.open(main.workDir(), name.filename(), format != null ? format : name.format(),
+                    forceShare, name.references());
         } catch (Exception e) {
             return Errors.report(err, Errors.couldNotOpen(filename, e), e);
         }

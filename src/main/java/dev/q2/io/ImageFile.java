@@ -95,6 +95,17 @@ public final class ImageFile implements AutoCloseable {
     }
 
     /**
+     * A request QEMU's block layer refuses with EIO ({@code bdrv_check_request}): a negative offset, or one whose end
+     * passes 2^63 - 1. Such offsets come only from corrupt metadata (a table entry with its top bits set); the JDK
+     * would throw an IllegalArgumentException.
+     */
+    private static void checkRange(long position, int length) throws IOException {
+        if (position < 0 || position + length < 0) {
+            throw new IOException("Input/output error");
+        }
+    }
+
+    /**
      * Fills {@code dst} from {@code position}; fails if the file ends first.
      *
      * @param position the offset in the file
@@ -125,6 +136,7 @@ public final class ImageFile implements AutoCloseable {
 
     /** Fills {@code dst} from {@code position}; returns -1, or where the file ended with {@code dst} not full. */
     private long readUntilEnd(long position, ByteBuffer dst) throws IOException {
+        checkRange(position, dst.remaining());
         bytesRead += dst.remaining();
         long pos = position;
         while (dst.hasRemaining()) {
@@ -145,6 +157,7 @@ public final class ImageFile implements AutoCloseable {
      * @throws IOException when the storage cannot be written
      */
     public void writeFully(long position, ByteBuffer src) throws IOException {
+        checkRange(position, src.remaining());
         bytesWritten += src.remaining();
         long pos = position;
         while (src.hasRemaining()) {

@@ -125,7 +125,15 @@ public final class Qcow2Snapshots implements AutoCloseable {
         byte[] id = newId().getBytes(StandardCharsets.US_ASCII);
         RefcountAllocator rc = meta.refcounts();
         QcowHeader h = meta.header();
-        long l1Offset = rc.allocClusters(l1.length * 8L);
+        long l1Offset;
+        try {
+            l1Offset = rc.allocClusters(l1.length * 8L);
+        } catch (SnapshotException e) {
+            throw e;
+        } catch (IOException e) {
+            // QEMU returns the block layer's errno: EIO for a refcount block at an offset it refuses
+            throw new SnapshotException(SnapshotException.Errno.EIO, e.getMessage());
+        }
         ByteBuffer copy = ByteBuffer.allocate(l1.length * 8).order(ByteOrder.BIG_ENDIAN);
         copy.asLongBuffer().put(l1);
         file.writeFully(l1Offset, copy);

@@ -43,9 +43,7 @@ final class FuzzImage {
     static {
         try {
             DIR = Files.createTempDirectory("q2-fuzz");
-            for (String shared : List.of("base.qcow2", "base.raw", "data.raw")) {
-                Files.write(DIR.resolve(shared), resource(shared));
-            }
+            restoreShared();
             SEEDS = new ArrayList<>();
             for (String name : new String(resource("index.txt"), StandardCharsets.US_ASCII).split("\n")) {
                 if (!name.isBlank()) {
@@ -68,6 +66,30 @@ final class FuzzImage {
     public static void main(String[] args) throws IOException {
         byte[] image = build(Files.readAllBytes(Path.of(args[0])));
         Files.write(Path.of(args[1]), image == null ? new byte[0] : image);
+    }
+
+    /**
+     * Writes the files the seeds refer to (base.qcow2, base.raw, data.raw) afresh: for targets that write into a
+     * backing file (commit) or a data file.
+     */
+    static void restoreShared() throws IOException {
+        for (String shared : List.of("base.qcow2", "base.raw", "data.raw")) {
+            Files.write(DIR.resolve(shared), resource(shared));
+        }
+    }
+
+    /**
+     * For targets that write: the image of an input as {@link #write}, with the shared files written afresh
+     * ({@link #restoreShared}); false when the input is to be skipped.
+     */
+    static boolean writeWithFreshShared(byte[] input) throws IOException {
+        restoreShared();
+        return write(input) != null;
+    }
+
+    /** A seed image's bytes, by its name in seeds/index.txt. */
+    static byte[] seed(String name) throws IOException {
+        return resource(name);
     }
 
     /** The folder every image is written to. */

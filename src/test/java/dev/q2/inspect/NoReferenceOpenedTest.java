@@ -88,6 +88,33 @@ class NoReferenceOpenedTest {
         assertThat(r.out()).contains("vmdk-extent: extent '" + fifo + "'");
     }
 
+    /**
+     * check and map with --no-references (issue 11, part 3): an image whose backing file and data file are both FIFOs;
+     * each run watches one of them (an open of the other would block the run, and the timeout fails it).
+     */
+    @Test
+    void checkAndMapWithNoReferencesOpenNeitherBackingNorDataFile() throws Exception {
+        Images.qcow2(dir, "img.qcow2", List.of("-o", "data_file=data.fifo"), "write -P 1 0 64k");
+        assertThat(Cli.runIn(dir, "rebase", "-u", "-b", "base.fifo", "-F", "raw", "img.qcow2").exitCode()).isZero();
+        Files.delete(dir.resolve("data.fifo"));
+        Path dataFifo = Images.mkfifo(dir.resolve("data.fifo"));
+        Path baseFifo = Images.mkfifo(dir.resolve("base.fifo"));
+        for (Path watched : new Path[] {dataFifo, baseFifo}) {
+            Cli.Result c = inspectWatching(watched, "check", "--no-references", "img.qcow2");
+            assertThat(c.exitCode()).as(c.err()).isZero();
+            assertThat(c.out()).startsWith("No errors were found on the image.");
+            Cli.Result m = inspectWatching(watched, "map", "--no-references", "img.qcow2");
+            assertThat(m.exitCode()).as(m.err()).isZero();
+            assertThat(m.out()).isEqualTo("Offset          Length          Mapped to       File\n"
+                    + "0               0x10000         0               data.fifo\n");
+            Cli.Result j = inspectWatching(watched, "map", "--no-references", "--output=json", "img.qcow2");
+            assertThat(j.exitCode()).as(j.err()).isZero();
+            assertThat(j.out()).isEqualTo("[{ \"start\": 0, \"length\": 65536, \"depth\": 0, \"present\": true,"
+                    + " \"zero\": false, \"data\": true, \"offset\": 0},\n{ \"start\": 65536, \"length\": 16711680,"
+                    + " \"depth\": 0, \"present\": false, \"zero\": true, \"data\": false}]\n");
+        }
+    }
+
     @Test
     void theFileItselfAFifoIsRefusedWithoutOpeningIt() throws Exception {
         Path fifo = Images.mkfifo(dir.resolve("upload.img"));
