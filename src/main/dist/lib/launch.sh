@@ -126,4 +126,5 @@ if [ "${Q2_CDS:-1}" != 0 ] && [ "$no_archive" = 0 ] && [ -n "${startup_dir:-}" ]
     fi
   fi
 fi
-exec "$java" ${Q2_JAVA_OPTS:-} "${opts[@]}" -jar "$jar" "$@"
+# Q2_JAVA_OPTS last, so that the user's settings win over the launcher's
+exec "$java" "${opts[@]}" ${Q2_JAVA_OPTS:-} -jar "$jar" "$@"
