@@ -130,6 +130,7 @@ final class SnapshotCommand implements Callable<Integer> {
             return 1;
         }
         Qcow2Snapshots snaps;
+        dev.q2.util.Phases.mark("snapshot: arguments");
         try {
             snaps = Qcow2Snapshots.open(path, action != Action.LIST, parsed.hasMatchedOption(forceShareOpt),
                     main.workDir(), err);
@@ -139,6 +140,7 @@ final class SnapshotCommand implements Callable<Integer> {
             return 1;
         }
         int rc = 0;
+        dev.q2.util.Phases.mark("snapshot: open");
         try (snaps) {
             switch (action) {
                 case LIST -> print(snaps.list(), out);
@@ -175,6 +177,7 @@ final class SnapshotCommand implements Callable<Integer> {
                     // qemu-img opens the image for writing and closes it again
                 }
             }
+            dev.q2.util.Phases.mark("snapshot: " + action);
         } catch (Exception e) {
             if (e instanceof CorruptMetadataException c && c.firstReport()) {
                 err.println(c.qemuReport());
