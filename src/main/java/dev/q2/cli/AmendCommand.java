@@ -129,7 +129,9 @@ final class AmendCommand implements Callable<Integer> {
             }
             Resizer.Qcow2Open img;
             try {
+                dev.q2.util.Phases.mark("amend: arguments");
                 img = Resizer.Qcow2Open.open(path, err);
+                dev.q2.util.Phases.mark("amend: open");
             } catch (Exception e) {
                 err.println("q2: " + Errors.imageOpenFailure(filename, path, e));
                 return 1;
@@ -158,6 +160,7 @@ final class AmendCommand implements Callable<Integer> {
                 try {
                     try {
                         Amender.amend(image, parsedOptions, bar);
+                        dev.q2.util.Phases.mark("amend: amend");
                     } finally {
                         bar.print(100); // qemu-img prints it before it reports a failure
                     }

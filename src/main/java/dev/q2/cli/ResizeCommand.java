@@ -140,7 +140,9 @@ final class ResizeCommand implements Callable<Integer> {
                         + " on block 0 will be restricted.\n"
                         + "         Specify the 'raw' format explicitly to remove the restrictions.");
             }
+            dev.q2.util.Phases.mark("resize: arguments");
             image = Resizer.open(path, format, err);
+            dev.q2.util.Phases.mark("resize: open");
         } catch (Exception e) {
             err.println("q2: " + Errors.imageOpenFailure(filename, path, e));
             return 1;
@@ -163,6 +165,7 @@ final class ResizeCommand implements Callable<Integer> {
                 return 1;
             }
             img.resize(total, prealloc);
+            dev.q2.util.Phases.mark("resize: resize");
             if (!quiet) {
                 out.println("Image resized.");
                 out.flush();

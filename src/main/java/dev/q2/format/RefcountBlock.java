@@ -73,14 +73,16 @@ public final class RefcountBlock {
             case 3 -> {
                 return block[index] & 0xffL;
             }
+            case 5 -> {
+                int p = index << 2;
+                return ((block[p] & 0xffL) << 24) | ((block[p + 1] & 0xffL) << 16) | ((block[p + 2] & 0xffL) << 8)
+                        | (block[p + 3] & 0xffL);
+            }
             default -> {
-                int width = 1 << (refcountOrder - 3);
-                int p = index * width;
-                long v = 0;
-                for (int k = 0; k < width; k++) {
-                    v = (v << 8) | (block[p + k] & 0xffL);
-                }
-                return v;
+                int p = index << 3;
+                return ((long) block[p] << 56) | ((block[p + 1] & 0xffL) << 48) | ((block[p + 2] & 0xffL) << 40)
+                        | ((block[p + 3] & 0xffL) << 32) | ((block[p + 4] & 0xffL) << 24)
+                        | ((block[p + 5] & 0xffL) << 16) | ((block[p + 6] & 0xffL) << 8) | (block[p + 7] & 0xffL);
             }
         }
     }
@@ -101,13 +103,23 @@ public final class RefcountBlock {
                 block[pos] = (byte) ((block[pos] & ~mask) | (((int) value << shift) & mask));
             }
             case 3 -> block[index] = (byte) value;
+            case 5 -> {
+                int p = index << 2;
+                block[p] = (byte) (value >>> 24);
+                block[p + 1] = (byte) (value >>> 16);
+                block[p + 2] = (byte) (value >>> 8);
+                block[p + 3] = (byte) value;
+            }
             default -> {
-                int width = 1 << (refcountOrder - 3);
-                int p = index * width;
-                for (int k = width - 1; k >= 0; k--) {
-                    block[p + k] = (byte) value;
-                    value >>>= 8;
-                }
+                int p = index << 3;
+                block[p] = (byte) (value >>> 56);
+                block[p + 1] = (byte) (value >>> 48);
+                block[p + 2] = (byte) (value >>> 40);
+                block[p + 3] = (byte) (value >>> 32);
+                block[p + 4] = (byte) (value >>> 24);
+                block[p + 5] = (byte) (value >>> 16);
+                block[p + 6] = (byte) (value >>> 8);
+                block[p + 7] = (byte) value;
             }
         }
     }
