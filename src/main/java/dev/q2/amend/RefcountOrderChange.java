@@ -34,6 +34,12 @@ final class RefcountOrderChange {
     private final Amender.Helper helper;
 
     long[] newTable = new long[0];
+    /**
+     * Whether the new block being filled holds copied refcounts: it is zeroed once written, so that the refcounts
+     * of clusters without an old refcount block (most of a table's entries) need no writing (QEMU clears them one
+     * range at a time: 2 GiB of memset for the 8192-entry table of a 64 GiB image).
+     */
+    private boolean touched;
     long newTableOffset;
 
     RefcountOrderChange(Resizer.Qcow2Open img, RefcountAllocator old, int clusterBits, int oldOrder, int newOrder,
@@ -58,6 +64,7 @@ final class RefcountOrderChange {
         do {
             int totalWalks = Math.max(walk + 2, 3);
             allocated = walk(null, walk++, totalWalks);
+            dev.q2.util.Phases.mark("amend: allocating walk");
             if (allocated) {
                 if (newTableOffset != 0) {
                     old.freeClusters(newTableOffset, allocatedTableSize * 8);
@@ -68,6 +75,7 @@ final class RefcountOrderChange {
         } while (allocated);
         ByteBuffer block = ByteBuffer.allocate((int) cs).order(ByteOrder.BIG_ENDIAN);
         walk(block, walk, walk + 1);
+        dev.q2.util.Phases.mark("amend: writing walk");
         ByteBuffer t = ByteBuffer.allocate(newTable.length * 8).order(ByteOrder.BIG_ENDIAN);
         t.asLongBuffer().put(newTable);
         file.writeFully(newTableOffset, t);
@@ -76,9 +84,14 @@ final class RefcountOrderChange {
         img.sync();
     }
 
-    /** One walk_over_reftable; with {@code block} it writes the new blocks, without it allocates them. */
+    /**
+     * One walk_over_reftable; with {@code block} it writes the new blocks, without it allocates them. The old
+     * refcounts are read from their block's bytes a run at a time (a run ends where a new block fills, the only
+     * place where the walk allocates and so changes old refcounts): a 64 GiB image has a million of them per walk.
+     */
     private boolean walk(ByteBuffer block, int index, int total) throws IOException {
         boolean[] allocated = {false};
+        byte[] newBytes = block == null ? null : block.array();
         int newIndex = 0;
         boolean empty = true;
         long ntIndex = 0;
@@ -87,24 +100,22 @@ final class RefcountOrderChange {
             helper.status((long) index * old.tableSize() + i, (long) total * old.tableSize());
             long blockOffset = old.tableEntry(i) & REFT_OFFSET_MASK;
             if (blockOffset != 0) {
-                for (long j = 0; j < oldBlockSize; j++) {
+                long first = i * oldBlockSize;
+                int j = 0;
+                while (j < oldBlockSize) {
                     if (newIndex >= newBlockSize) {
                         finish(block, ntIndex++, empty, allocated);
                         newIndex = 0;
                         empty = true;
                     }
-                    long rc = old.refcount(i * oldBlockSize + j);
-                    if (newOrder < 6 && (rc >>> (1 << newOrder)) != 0) {
-                        long offset = (i * oldBlockSize + j) << clusterBits;
-                        throw new ResizeException(Category.UNSUPPORTED, "Cannot decrease refcount entry width to "
-                                + (1 << newOrder) + " bits: Cluster at offset 0x" + Long.toHexString(offset)
-                                + " has a refcount of " + Long.toUnsignedString(rc));
+                    byte[] oldBytes = old.blockBytes(first, false); // (the same block; asked again after finish)
+                    int run = (int) Math.min(oldBlockSize - j, newBlockSize - newIndex);
+                    empty = empty && scan(oldBytes, first, j, run) == 0;
+                    if (newBytes != null) {
+                        copy(oldBytes, j, newBytes, newIndex, run);
                     }
-                    if (block != null) {
-                        RefcountBlock.set(block, newOrder, newIndex, rc);
-                    }
-                    newIndex++;
-                    empty = empty && rc == 0;
+                    newIndex += run;
+                    j += run;
                 }
             } else {
                 long remaining = oldBlockSize;
@@ -115,26 +126,44 @@ final class RefcountOrderChange {
                         empty = true;
                     }
                     int take = (int) Math.min(remaining, newBlockSize - newIndex);
-                    if (block != null) {
-                        for (int k = 0; k < take; k++) {
-                            RefcountBlock.set(block, newOrder, newIndex + k, 0);
-                        }
-                    }
                     newIndex += take;
                     remaining -= take;
                 }
             }
         }
         if (newIndex > 0) {
-            if (block != null) {
-                for (; newIndex < newBlockSize; newIndex++) {
-                    RefcountBlock.set(block, newOrder, newIndex, 0);
-                }
-            }
             finish(block, ntIndex, empty, allocated);
         }
         helper.status((long) (index + 1) * old.tableSize(), (long) total * old.tableSize());
         return allocated[0];
+    }
+
+    /**
+     * The bits of refcounts {@code [from, from + run)} of an old block ORed together (0: all free); fails on one the
+     * new width cannot hold. (Scanning and copying are loops of their own, so that each is compiled for itself.)
+     */
+    private long scan(byte[] oldBytes, long first, int from, int run) throws ResizeException {
+        long limit = newOrder < 6 ? 1L << (1 << newOrder) : 0; // refcounts must stay below it (0: no limit)
+        long any = 0;
+        for (int k = from; k < from + run; k++) {
+            long rc = RefcountBlock.get(oldBytes, oldOrder, k);
+            if (limit != 0 && Long.compareUnsigned(rc, limit) >= 0) {
+                long offset = (first + k) << clusterBits;
+                throw new ResizeException(Category.UNSUPPORTED, "Cannot decrease refcount entry width to "
+                        + (1 << newOrder) + " bits: Cluster at offset 0x" + Long.toHexString(offset)
+                        + " has a refcount of " + Long.toUnsignedString(rc));
+            }
+            any |= rc;
+        }
+        return any;
+    }
+
+    /** Copies {@code run} refcounts from an old block at {@code from} to a new one at {@code to}. */
+    private void copy(byte[] oldBytes, int from, byte[] newBytes, int to, int run) {
+        touched = true;
+        for (int k = 0; k < run; k++) {
+            RefcountBlock.set(newBytes, newOrder, to + k, RefcountBlock.get(oldBytes, oldOrder, from + k));
+        }
     }
 
     /** alloc_refblock (no block) or flush_refblock (with the block's contents). */
@@ -158,6 +187,10 @@ final class RefcountOrderChange {
             ByteBuffer b = block.duplicate();
             b.clear();
             file.writeFully(newTable[(int) ntIndex], b);
+        }
+        if (touched) {
+            Arrays.fill(block.array(), (byte) 0);
+            touched = false;
         }
     }
 }

@@ -55,9 +55,11 @@ public final class Main implements java.util.concurrent.Callable<Integer> {
     }
 
     public static void main(String[] args) {
+        dev.q2.util.Phases.mark("main");
         int rc = run(args, new PrintWriter(System.out, true), new PrintWriter(System.err, true));
         System.out.flush();
         System.err.flush();
+        dev.q2.util.Phases.mark("command done");
         // Runtime.exit logs through System.Logger on recent JDKs, which looks for a logging backend on the class
         // path first: several milliseconds of a command that takes a hundred. q2 has no shutdown hooks to run and
         // has flushed its output, so halt is enough.

@@ -55,6 +55,75 @@ public final class RefcountBlock {
         }
     }
 
+    /**
+     * As {@link #get(ByteBuffer, int, int)}, on the bytes of a block: for loops over many refcounts in a row, whose
+     * few bytecodes the JIT compiles at once (a short command runs mostly in the interpreter and C1).
+     */
+    public static long get(byte[] block, int refcountOrder, int index) {
+        switch (refcountOrder) {
+            case 4 -> {
+                int p = index << 1;
+                return ((block[p] & 0xffL) << 8) | (block[p + 1] & 0xffL);
+            }
+            case 0, 1, 2 -> {
+                int bits = 1 << refcountOrder;
+                int shift = (index & ((8 >> refcountOrder) - 1)) * bits;
+                return ((block[index >> (3 - refcountOrder)] & 0xff) >>> shift) & ((1 << bits) - 1);
+            }
+            case 3 -> {
+                return block[index] & 0xffL;
+            }
+            case 5 -> {
+                int p = index << 2;
+                return ((block[p] & 0xffL) << 24) | ((block[p + 1] & 0xffL) << 16) | ((block[p + 2] & 0xffL) << 8)
+                        | (block[p + 3] & 0xffL);
+            }
+            default -> {
+                int p = index << 3;
+                return ((long) block[p] << 56) | ((block[p + 1] & 0xffL) << 48) | ((block[p + 2] & 0xffL) << 40)
+                        | ((block[p + 3] & 0xffL) << 32) | ((block[p + 4] & 0xffL) << 24)
+                        | ((block[p + 5] & 0xffL) << 16) | ((block[p + 6] & 0xffL) << 8) | (block[p + 7] & 0xffL);
+            }
+        }
+    }
+
+    /** As {@link #set(ByteBuffer, int, int, long)}, on the bytes of a block. */
+    public static void set(byte[] block, int refcountOrder, int index, long value) {
+        switch (refcountOrder) {
+            case 4 -> {
+                int p = index << 1;
+                block[p] = (byte) (value >>> 8);
+                block[p + 1] = (byte) value;
+            }
+            case 0, 1, 2 -> {
+                int bits = 1 << refcountOrder;
+                int pos = index >> (3 - refcountOrder);
+                int shift = (index & ((8 >> refcountOrder) - 1)) * bits;
+                int mask = ((1 << bits) - 1) << shift;
+                block[pos] = (byte) ((block[pos] & ~mask) | (((int) value << shift) & mask));
+            }
+            case 3 -> block[index] = (byte) value;
+            case 5 -> {
+                int p = index << 2;
+                block[p] = (byte) (value >>> 24);
+                block[p + 1] = (byte) (value >>> 16);
+                block[p + 2] = (byte) (value >>> 8);
+                block[p + 3] = (byte) value;
+            }
+            default -> {
+                int p = index << 3;
+                block[p] = (byte) (value >>> 56);
+                block[p + 1] = (byte) (value >>> 48);
+                block[p + 2] = (byte) (value >>> 40);
+                block[p + 3] = (byte) (value >>> 32);
+                block[p + 4] = (byte) (value >>> 24);
+                block[p + 5] = (byte) (value >>> 16);
+                block[p + 6] = (byte) (value >>> 8);
+                block[p + 7] = (byte) value;
+            }
+        }
+    }
+
     /** Largest refcount a width can hold. */
     public static long maxRefcount(int refcountOrder) {
         return refcountOrder == 6 ? Long.MAX_VALUE : (1L << (1 << refcountOrder)) - 1;

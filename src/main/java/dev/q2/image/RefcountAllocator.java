@@ -143,11 +143,43 @@ public final class RefcountAllocator {
         return RefcountBlock.get(block(blockOffset), refcountOrder, (int) (clusterIndex & (refcountBlockSize - 1)));
     }
 
+    /**
+     * The bytes of the cached refcount block that covers {@code clusterIndex} (in {@link RefcountBlock}'s layout),
+     * for a caller that reads or changes many refcounts in a row; null when no refcount block covers it. With
+     * {@code forUpdate} the block is written by the next {@link #flush}; a caller that changes it must ask again
+     * after a flush, and report each refcount it drops to 0 with {@link #noteFreed}.
+     */
+    public byte[] blockBytes(long clusterIndex, boolean forUpdate) throws IOException {
+        long tableIndex = clusterIndex >>> refcountBlockBits;
+        if (tableIndex >= table.length) {
+            return null;
+        }
+        long offset = blockOffset(tableIndex);
+        if (offset == 0) {
+            return null;
+        }
+        ByteBuffer b = block(offset);
+        if (forUpdate) {
+            dirtyBlocks.add(offset);
+        }
+        return b.array();
+    }
+
+    /** A refcount changed through {@link #blockBytes} dropped to 0: the free-cluster cursor may move back to it. */
+    public void noteFreed(long clusterIndex) {
+        if (clusterIndex < freeClusterIndex) {
+            freeClusterIndex = clusterIndex;
+        }
+    }
+
     /** Finds free clusters for {@code size} bytes from the cursor without taking a reference. */
     private long allocClustersNoref(long size) throws IOException {
         long nbClusters = sizeToClusters(size);
         retry:
         while (true) {
+            if (nbClusters > 0) { // (no clusters: the cursor itself, as before it moved)
+                freeClusterIndex = nextFree(freeClusterIndex);
+            }
             for (long i = 0; i < nbClusters; i++) {
                 long next = freeClusterIndex++;
                 if (refcount(next) != 0) {
@@ -155,6 +187,35 @@ public final class RefcountAllocator {
                 }
             }
             return (freeClusterIndex - nbClusters) << clusterBits;
+        }
+    }
+
+    /**
+     * The first cluster from {@code clusterIndex} on whose refcount is 0: the clusters in use skipped a refcount
+     * block at a time, on its bytes (a fully allocated image has a million clusters before the first free one).
+     */
+    private long nextFree(long clusterIndex) throws IOException {
+        long c = clusterIndex;
+        while (true) {
+            byte[] b = blockBytes(c, false);
+            if (b == null) {
+                return c;
+            }
+            int i = (int) (c & (refcountBlockSize - 1));
+            int n = (int) refcountBlockSize;
+            if (refcountOrder == 4) {
+                while (i < n && (b[2 * i] | b[2 * i + 1]) != 0) {
+                    i++;
+                }
+            } else {
+                while (i < n && RefcountBlock.get(b, refcountOrder, i) != 0) {
+                    i++;
+                }
+            }
+            c = (c & ~(refcountBlockSize - 1)) + i;
+            if (i < n) {
+                return c;
+            }
         }
     }
 

@@ -16,6 +16,13 @@ public final class ImageFile implements AutoCloseable {
     private final Storage storage;
     private long bytesWritten;
     private long bytesRead;
+    /**
+     * Changes since the handle was opened (writes, hole punches, length changes, and any hand-out of the channel or
+     * storage, through which the caller may write), and that count at the last flush: QEMU's write_gen and
+     * flushed_gen, with which bdrv_co_flush skips a flush when nothing was written since the last one.
+     */
+    private long writeGen = 1;
+    private long flushedGen;
 
     /**
      * An image file over any storage; closing it closes the storage.
@@ -54,6 +61,7 @@ public final class ImageFile implements AutoCloseable {
      * @return the storage
      */
     public Storage storage() {
+        writeGen++;
         return storage;
     }
 
@@ -72,6 +80,7 @@ public final class ImageFile implements AutoCloseable {
      * @return the channel or null
      */
     public FileChannel channel() {
+        writeGen++;
         return storage instanceof FileStorage fs ? fs.channel() : null;
     }
 
@@ -159,6 +168,7 @@ public final class ImageFile implements AutoCloseable {
     public void writeFully(long position, ByteBuffer src) throws IOException {
         checkRange(position, src.remaining());
         bytesWritten += src.remaining();
+        writeGen++;
         long pos = position;
         while (src.hasRemaining()) {
             pos += storage.write(pos, src);
@@ -207,6 +217,7 @@ public final class ImageFile implements AutoCloseable {
      * @throws IOException when the storage cannot be resized
      */
     public void setLength(long size) throws IOException {
+        writeGen++;
         storage.setSize(size);
     }
 
@@ -221,6 +232,7 @@ public final class ImageFile implements AutoCloseable {
      * @throws IOException on an I/O error or a full device
      */
     public boolean punchHole(long offset, long length) throws IOException {
+        writeGen++;
         if (!(storage instanceof FileStorage fs) || !fs.punchHole(offset, length)) {
             return false;
         }
@@ -229,12 +241,17 @@ public final class ImageFile implements AutoCloseable {
     }
 
     /**
-     * Makes the writes so far durable.
+     * Makes the writes so far durable; as QEMU's bdrv_co_flush, does not ask the storage again when nothing changed
+     * through this handle since its last flush.
      *
      * @throws IOException when the storage cannot flush
      */
     public void flush() throws IOException {
-        storage.flush();
+        long gen = writeGen;
+        if (gen != flushedGen) {
+            storage.flush();
+            flushedGen = gen;
+        }
         java.util.function.Consumer<Path> hook = syncHook;
         Path p = hook == null ? null : path();
         if (p != null) {

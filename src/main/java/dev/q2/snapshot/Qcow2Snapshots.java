@@ -137,6 +137,7 @@ public final class Qcow2Snapshots implements AutoCloseable {
         ByteBuffer copy = ByteBuffer.allocate(l1.length * 8).order(ByteOrder.BIG_ENDIAN);
         copy.asLongBuffer().put(l1);
         file.writeFully(l1Offset, copy);
+        dev.q2.util.Phases.mark("create: L1 copy");
         RefcountWalk walk = new RefcountWalk(meta, syncPoint);
         try {
             walk.walk(h.l1TableOffset(), l1, 1);
@@ -144,6 +145,7 @@ public final class Qcow2Snapshots implements AutoCloseable {
             walk.writeBackAfterFailure();
             throw e;
         }
+        dev.q2.util.Phases.mark("create: refcount walk");
         StoredSnapshot sn = new StoredSnapshot(l1Offset, l1.length, id, nameBytes, dateSec & 0xffffffffL,
                 dateNsec & 0xffffffffL, 0, 0, meta.diskSize(), 0, StoredSnapshot.KNOWN_EXTRA, new byte[0]);
         List<StoredSnapshot> next = new ArrayList<>(snapshots);
@@ -297,6 +299,7 @@ public final class Qcow2Snapshots implements AutoCloseable {
         } catch (SnapshotException e) {
             throw new SnapshotException(e.errno(), "Failed to remove snapshot from snapshot list: " + e.errno().text);
         }
+        dev.q2.util.Phases.mark("delete: table written");
         RefcountWalk walk = new RefcountWalk(meta, syncPoint);
         try {
             walk.walk(sn.l1TableOffset(), readL1(sn.l1TableOffset(), sn.l1Size()), -1);
@@ -305,6 +308,7 @@ public final class Qcow2Snapshots implements AutoCloseable {
             throw new SnapshotException(e.errno(), "Failed to free the cluster and L1 table: " + e.errno().text,
                     e.preface());
         }
+        dev.q2.util.Phases.mark("delete: walk -1");
         free(sn.l1TableOffset(), sn.l1Size() * 8L);
         try {
             walk.walk(meta.header().l1TableOffset(), l1, 0);

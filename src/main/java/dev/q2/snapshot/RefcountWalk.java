@@ -38,6 +38,12 @@ final class RefcountWalk {
     private final int clusterBits;
     private final long clusterSize;
     private final long refcountMax;
+    private final int refcountOrder;
+    private final int refcountBlockBits;
+    /** The refcount block last used ({@link RefcountAllocator#blockBytes}): its table index, -1 for none. */
+    private long cursorTable = -1;
+    private boolean cursorForUpdate;
+    private byte[] cursorBlock;
     private final Runnable syncPoint;
     /** Changed L2 tables not written yet, by offset. */
     private final Map<Long, ByteBuffer> dirty = new LinkedHashMap<>();
@@ -51,7 +57,9 @@ final class RefcountWalk {
         this.geometry = meta.header().l2Geometry();
         this.clusterBits = geometry.clusterBits();
         this.clusterSize = geometry.clusterSize();
-        this.refcountMax = RefcountBlock.maxRefcount(meta.header().refcountOrder());
+        this.refcountOrder = meta.header().refcountOrder();
+        this.refcountMax = RefcountBlock.maxRefcount(refcountOrder);
+        this.refcountBlockBits = clusterBits + 3 - refcountOrder;
         this.syncPoint = syncPoint;
     }
 
@@ -74,7 +82,7 @@ final class RefcountWalk {
                 }
                 walkL2(l2Offset, addend);
                 long l2Cluster = l2Offset >>> clusterBits;
-                long l2Refcount = addend != 0 ? update(l2Cluster, addend) : refcounts.refcount(l2Cluster);
+                long l2Refcount = addend != 0 ? update(l2Cluster, addend) : refcount(l2Cluster);
                 long entry = l2Offset;
                 if (l2Refcount == 1) {
                     entry |= L2Entry.OFLAG_COPIED;
@@ -113,36 +121,39 @@ final class RefcountWalk {
 
     private void walkL2(long l2Offset, int addend) throws IOException {
         ByteBuffer table = dirty.get(l2Offset);
+        boolean listed = table != null;
         if (table == null) {
             table = ByteBuffer.allocate((int) clusterSize).order(ByteOrder.BIG_ENDIAN);
             file.readZeroFilled(l2Offset, table);
         }
         int entrySize = geometry.entrySize();
-        long entries = geometry.entriesPerTable();
+        int entries = (int) geometry.entriesPerTable();
+        long alignment = clusterSize - 1;
         for (int j = 0; j < entries; j++) {
             long old = table.getLong(j * entrySize);
             long entry = old & ~L2Entry.OFLAG_COPIED;
             long offset = entry & L2Entry.OFFSET_MASK;
             long refcount;
-            switch (L2Entry.type(entry, geometry.extendedL2())) {
-                case COMPRESSED -> {
-                    if (addend != 0) {
-                        CompressedDescriptor d = CompressedDescriptor.decode(entry, clusterBits);
-                        long start = d.hostOffset();
-                        long size = d.endOffset() - (start & ~511L) - (start & 511);
-                        updateRange(start, size, addend);
-                    }
-                    refcount = 2; // compressed clusters are never written in place
+            if ((entry & L2Entry.OFLAG_COMPRESSED) != 0) {
+                if (addend != 0) {
+                    CompressedDescriptor d = CompressedDescriptor.decode(entry, clusterBits);
+                    long start = d.hostOffset();
+                    long size = d.endOffset() - (start & ~511L) - (start & 511);
+                    updateRange(start, size, addend);
+                    listed = false; // (a freed cluster may have been this table, dropped from the dirty ones)
                 }
-                case NORMAL, ZERO_ALLOC -> {
-                    if ((offset & (clusterSize - 1)) != 0) {
-                        throw corrupt("Cluster allocation offset " + L2Corruption.hex(offset) + " unaligned (L2 offset: "
-                                + L2Corruption.hex(l2Offset) + ", L2 index: " + L2Corruption.hex(j) + ")");
-                    }
-                    refcount = addend != 0 ? update(offset >>> clusterBits, addend)
-                            : refcounts.refcount(offset >>> clusterBits);
+                refcount = 2; // compressed clusters are never written in place
+            } else if (offset != 0) { // a data cluster, or a preallocated zero cluster (L2Entry.type)
+                if ((offset & alignment) != 0) {
+                    throw corrupt("Cluster allocation offset " + L2Corruption.hex(offset) + " unaligned (L2 offset: "
+                            + L2Corruption.hex(l2Offset) + ", L2 index: " + L2Corruption.hex(j) + ")");
                 }
-                default -> refcount = 0;
+                refcount = addend != 0 ? update(offset >>> clusterBits, addend) : refcount(offset >>> clusterBits);
+                if (refcount == 0) {
+                    listed = false;
+                }
+            } else {
+                refcount = 0;
             }
             if (refcount == 1) {
                 entry |= L2Entry.OFLAG_COPIED;
@@ -150,9 +161,32 @@ final class RefcountWalk {
             if (entry != old) {
                 // changed in the cached table at once: if the walk fails further on, the change is still written
                 table.putLong(j * entrySize, entry);
-                dirty.put(l2Offset, table);
+                if (!listed) {
+                    dirty.put(l2Offset, table);
+                    listed = true;
+                }
             }
         }
+    }
+
+    /** A cluster's refcount, read through the cursor. */
+    private long refcount(long cluster) throws IOException {
+        byte[] b = cursor(cluster, false);
+        if (b == null) {
+            return refcounts.refcount(cluster); // 0, or a corrupt refcount table reported as QEMU reports it
+        }
+        return RefcountBlock.get(b, refcountOrder, (int) (cluster & ((1L << refcountBlockBits) - 1)));
+    }
+
+    /** The bytes of the refcount block covering {@code cluster} (null: none), kept while the walk stays in it. */
+    private byte[] cursor(long cluster, boolean forUpdate) throws IOException {
+        long tableIndex = cluster >>> refcountBlockBits;
+        if (tableIndex != cursorTable || (forUpdate && !cursorForUpdate)) {
+            cursorBlock = refcounts.blockBytes(cluster, forUpdate);
+            cursorTable = cursorBlock == null ? -1 : tableIndex;
+            cursorForUpdate = forUpdate;
+        }
+        return cursorBlock;
     }
 
     private SnapshotException corrupt(String message) {
@@ -174,12 +208,33 @@ final class RefcountWalk {
         for (long c = first; c <= last; c++) {
             apply(c, addend, refcounts.refcount(c) + addend);
         }
+        cursorTable = -1;
     }
 
-    /** Adds {@code addend} to one cluster's refcount; returns the new refcount. */
+    /**
+     * Adds {@code addend} to one cluster's refcount; returns the new refcount. In the bytes of its refcount block
+     * when one covers it (a million clusters in a row on a 64 GiB image), else through the allocator (which places
+     * a new refcount block).
+     */
     private long update(long cluster, int addend) throws IOException {
-        long updated = check(cluster, addend) + addend;
-        apply(cluster, addend, updated);
+        byte[] b = cursor(cluster, true);
+        if (b == null) {
+            long updated = check(cluster, addend) + addend;
+            apply(cluster, addend, updated);
+            cursorTable = -1;
+            return updated;
+        }
+        int index = (int) (cluster & ((1L << refcountBlockBits) - 1));
+        long r = RefcountBlock.get(b, refcountOrder, index);
+        if (addend > 0 ? r + addend > refcountMax || r + addend < r : r < -addend) {
+            throw new SnapshotException(SnapshotException.Errno.EINVAL, "Invalid argument");
+        }
+        long updated = r + addend;
+        RefcountBlock.set(b, refcountOrder, index, updated);
+        if (updated == 0) {
+            refcounts.noteFreed(cluster);
+            freed(cluster);
+        }
         return updated;
     }
 
@@ -195,9 +250,13 @@ final class RefcountWalk {
     private void apply(long cluster, int addend, long updated) throws IOException {
         refcounts.addReferences(cluster << clusterBits, clusterSize, addend);
         if (updated == 0) {
-            dirty.remove(cluster << clusterBits); // a freed L2 table's changes are dropped, as QEMU's cache drops them
-            discard(cluster << clusterBits, clusterSize);
+            freed(cluster);
         }
+    }
+
+    private void freed(long cluster) {
+        dirty.remove(cluster << clusterBits); // a freed L2 table's changes are dropped, as QEMU's cache drops them
+        discard(cluster << clusterBits, clusterSize);
     }
 
     /**
@@ -232,6 +291,7 @@ final class RefcountWalk {
      * raised; with refcounts lowered, the L2 tables first.
      */
     private void writeBack(int addend) throws IOException {
+        cursorTable = -1; // a flushed refcount block must be marked again before it changes again
         if (addend > 0) {
             refcounts.flush();
             sync();

@@ -28,6 +28,26 @@ class RefcountBlockTest {
     }
 
     @ParameterizedTest(name = "refcount_order {0}")
+    @ValueSource(ints = {0, 1, 2, 3, 4, 5, 6})
+    void theByteArrayAccessorsReadAndWriteTheSameBytes(int order) {
+        ByteBuffer viaBuffer = ByteBuffer.allocate(512);
+        byte[] viaArray = new byte[512];
+        int entries = (int) RefcountBlock.entriesPerBlock(9, order);
+        long max = RefcountBlock.maxRefcount(order);
+        Random rnd = new Random(100 + order);
+        for (int i = 0; i < entries; i++) {
+            long v = order == 6 ? rnd.nextLong() & Long.MAX_VALUE : Math.floorMod(rnd.nextLong(), max + 1);
+            RefcountBlock.set(viaBuffer, order, i, v);
+            RefcountBlock.set(viaArray, order, i, v);
+        }
+        assertThat(viaArray).isEqualTo(viaBuffer.array());
+        for (int i = 0; i < entries; i++) {
+            assertThat(RefcountBlock.get(viaArray, order, i)).as("entry %d", i)
+                    .isEqualTo(RefcountBlock.get(viaBuffer, order, i));
+        }
+    }
+
+    @ParameterizedTest(name = "refcount_order {0}")
     @ValueSource(ints = {0, 1, 2})
     void subByteRefcountsStartAtTheLeastSignificantBits(int order) {
         ByteBuffer block = ByteBuffer.allocate(512);
