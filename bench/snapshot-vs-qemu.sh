@@ -20,8 +20,8 @@ cmp after-qemu-img.qcow2 after-q2.qcow2  # (no snapshot is left, so the files mu
 cp --sparse=always big.qcow2 snap.qcow2
 qemu-img snapshot -c s snap.qcow2
 echo "snapshot -c (A = qemu-img, B = q2; target B/A <= 1.00)"
-python3 "$HERE/bench/ab-cpu.py" "$RUNS" "qemu-img snapshot -c s $TMP/run.qcow2" "$Q2 snapshot -c s $TMP/run.qcow2" \
+python3 "$ROOT/bench/ab-cpu.py" "$RUNS" "qemu-img snapshot -c s $TMP/run.qcow2" "$Q2 snapshot -c s $TMP/run.qcow2" \
   --pre "cp --sparse=always $TMP/big.qcow2 $TMP/run.qcow2"
 echo "snapshot -d (A = qemu-img, B = q2; target B/A <= 1.00)"
-python3 "$HERE/bench/ab-cpu.py" "$RUNS" "qemu-img snapshot -d s $TMP/run.qcow2" "$Q2 snapshot -d s $TMP/run.qcow2" \
+python3 "$ROOT/bench/ab-cpu.py" "$RUNS" "qemu-img snapshot -d s $TMP/run.qcow2" "$Q2 snapshot -d s $TMP/run.qcow2" \
   --pre "cp --sparse=always $TMP/snap.qcow2 $TMP/run.qcow2"
