@@ -60,6 +60,8 @@ final class InfoCommand extends Subcommand {
                 ImageInfo info = ImageInfoCollector.collect(main.workDir(), file, fmt, share);
                 out.print(outputFormat.equals("json") ? InfoPrinter.json(info) : InfoPrinter.human(info));
             }
+        } catch (ImageInfoCollector.BackingLoopException e) {
+            return Errors.report(err, e.getMessage(), e);
         } catch (Exception e) {
             return Errors.report(err, Errors.imageOpenFailure(file, main.resolve(file), e), e);
         }
