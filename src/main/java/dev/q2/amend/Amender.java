@@ -325,7 +325,7 @@ public final class Amender {
 
     /** The backing format as stored (an empty extension reads as ""), or null without the extension. */
     private static String storedBackingFormat(Qcow2Metadata img) {
-        return HeaderExtension.first(img.extensions(), HeaderExtension.BACKING_FORMAT)
+        return HeaderExtension.last(img.extensions(), HeaderExtension.BACKING_FORMAT)
                 .map(HeaderExtension::dataAsString).orElse(null);
     }
 

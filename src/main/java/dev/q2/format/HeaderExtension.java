@@ -63,6 +63,23 @@ public record HeaderExtension(int type, byte[] data) {
     }
 
     /**
+     * The last extension of a type: QEMU reads the extensions in order and each backing format extension replaces
+     * the one before (qcow2_read_extensions; iotest 114 appends a second one).
+     *
+     * @param exts the header's extensions, in file order
+     * @param type the extension type
+     * @return the last extension of that type, if any
+     */
+    public static java.util.Optional<HeaderExtension> last(List<HeaderExtension> exts, int type) {
+        for (int i = exts.size() - 1; i >= 0; i--) {
+            if (exts.get(i).type() == type) {
+                return java.util.Optional.of(exts.get(i));
+            }
+        }
+        return java.util.Optional.empty();
+    }
+
+    /**
      * A string extension (backing format, data file name).
      *
      * @param type its type

@@ -428,7 +428,7 @@ public final class Qcow2Metadata implements AutoCloseable {
     /** The backing format from the backing format extension, or null (also when it is empty: QEMU then probes). */
     public String backingFormat() {
         // no Optional.map/filter with lambdas on the open path: see HeaderExtension.first
-        var ext = HeaderExtension.first(extensions, HeaderExtension.BACKING_FORMAT);
+        var ext = HeaderExtension.last(extensions, HeaderExtension.BACKING_FORMAT);
         String f = ext.isPresent() ? ext.get().dataAsString() : null;
         return f == null || f.isEmpty() ? null : f;
     }

@@ -159,7 +159,7 @@ final class Qcow2Inspection {
             f.readZeroFilled(off, name);
             String backing = CStrings.decode(name.array());
             if (!backing.isEmpty()) {
-                String fmt = HeaderExtension.first(exts, HeaderExtension.BACKING_FORMAT)
+                String fmt = HeaderExtension.last(exts, HeaderExtension.BACKING_FORMAT)
                         .map(HeaderExtension::dataAsString).orElse(null);
                 out.add(Rule.BACKING_FILE, "backing file " + References.quote(backing) + " ("
                         + References.kind(backing) + "), "
