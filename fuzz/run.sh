@@ -3,8 +3,8 @@
 #
 #   fuzz/run.sh TARGET MINUTES [extra libFuzzer flags...]
 #
-# TARGET: header | open | check | repair | map | read | inspect | snapshot | rebase | commit | args
-# (bitmap, dd, resize, amend arguments), or Class#method (e.g. CheckFuzzTest#repair).
+# TARGET: header | open | check | repair | map | read | inspect | snapshot | rebase | commit | args | jsonname
+# (args: bitmap, dd, resize, amend arguments; jsonname: json: image names), or Class#method.
 # The JVM gets a small heap (FUZZ_HEAP, default 256m) so that an allocation sized from an unchecked field shows
 # up as an OutOfMemoryError finding; libFuzzer stops an input after FUZZ_TIMEOUT seconds (default 10) and the
 # process above FUZZ_RSS_MB (default 1536). Findings (crash-*, timeout-*, oom-*) are written into the target's
@@ -32,6 +32,7 @@ case $target in
     rebase) target='ChainFuzzTest#rebase' ;;
     commit) target='ChainFuzzTest#commit' ;;
     args) target='CliArgsFuzzTest#args' ;;
+    jsonname) target='ImageNameFuzzTest#parse' ;;
 esac
 args=(-Djazzer.internal.arg.0=fuzz
       "-Djazzer.internal.arg.1=-max_total_time=$((minutes * 60))"
