@@ -6,6 +6,7 @@ import dev.q2.block.OpenErrors;
 import dev.q2.format.ChildNames;
 import dev.q2.image.BlockDevice;
 import dev.q2.image.DiskOptions;
+import dev.q2.image.EngineTarget;
 import dev.q2.image.GuestWriter;
 import dev.q2.image.Qcow2Disk;
 import dev.q2.image.Qcow2Metadata;
@@ -149,8 +150,8 @@ public final class Commit {
         }
         try (Qcow2Disk disk = Qcow2Disk.open(basePath, DiskOptions.readWrite().withDurable(r.durable())
                 .withWorkDir(r.workDir()))) {
-            walk(g, base.depth(), size, reader, disk::write,
-                    (offset, length) -> disk.writeZeroes(offset, length, true), listener);
+            EngineTarget target = new EngineTarget(disk);
+            walk(g, base.depth(), size, reader, target, target, listener);
             disk.flush();
         }
     }

@@ -6,6 +6,7 @@ import dev.q2.create.CreateSpec;
 import dev.q2.create.Qcow2Creator;
 import dev.q2.image.BlockDevice;
 import dev.q2.image.DiskOptions;
+import dev.q2.image.EngineTarget;
 import dev.q2.image.GuestWriter;
 import dev.q2.image.CorruptMetadataException;
 import dev.q2.image.ImageException;
@@ -223,34 +224,12 @@ public final class Converter {
             if (settings.targetHasBacking() && targetIsNew && out.backing() != null) {
                 backingEnd = roundUp(out.backing().size());
             }
-            DiskTarget target = new DiskTarget(out);
+            EngineTarget target = new EngineTarget(out);
             new Copy(src, target, target, out, settings, total, backingEnd, progress).run();
             out.flush();
             if (beforeClose != null) {
                 beforeClose.run(out);
             }
-        }
-    }
-
-    /**
-     * The engine as a copy's target, zeros unmapped where they can be. A class, not two lambdas: a lambda's first
-     * use on JDK 17 loads ~75 java.lang.invoke classes, a visible share of a small convert's start-up.
-     */
-    private static final class DiskTarget implements GuestWriter, GuestWriter.Zeroes {
-        private final Qcow2Disk disk;
-
-        DiskTarget(Qcow2Disk disk) {
-            this.disk = disk;
-        }
-
-        @Override
-        public void write(long offset, ByteBuffer data) throws IOException {
-            disk.write(offset, data);
-        }
-
-        @Override
-        public void writeZeroes(long offset, long length) throws IOException {
-            disk.writeZeroes(offset, length, true);
         }
     }
 

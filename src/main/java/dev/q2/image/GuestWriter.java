@@ -5,8 +5,8 @@ import java.nio.ByteBuffer;
 
 /**
  * Where a copy writes guest data (convert, commit, dd), and with {@link Zeroes} how it writes zeros that may be
- * unmapped (QEMU's BDRV_REQ_MAY_UNMAP): a qcow2 image through the engine ({@code disk::write} and
- * {@code (o, n) -> disk.writeZeroes(o, n, true)}) or a raw file. Not thread-safe unless the target is.
+ * unmapped (QEMU's BDRV_REQ_MAY_UNMAP): a qcow2 image through the engine ({@link EngineTarget}) or a raw file.
+ * Not thread-safe unless the target is.
  */
 @FunctionalInterface
 public interface GuestWriter {
