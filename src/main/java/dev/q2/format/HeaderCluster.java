@@ -20,37 +20,35 @@ public final class HeaderCluster {
     }
 
     /**
-     * Orders extensions as QEMU writes them. Known extensions in {@code given} are placed in QEMU's order; the
-     * feature name table is replaced by QEMU's current one (or dropped where QEMU drops it); unknown ones follow.
+     * Orders extensions as QEMU writes them. Of each known type the last one in {@code given} (the one QEMU read
+     * last and kept) is placed in QEMU's order; the feature name table is replaced by QEMU's current one (or dropped
+     * where QEMU drops it); unknown ones follow in reverse order, since QEMU keeps them in a list it adds to at the
+     * head while reading (qcow2_read_extensions) and writes from the head (qcow2_update_header).
      */
     public static List<HeaderExtension> canonicalOrder(QcowHeader h, List<HeaderExtension> given) {
         List<HeaderExtension> out = new ArrayList<>();
         int[] order = {HeaderExtension.BACKING_FORMAT, HeaderExtension.EXTERNAL_DATA_FILE,
             HeaderExtension.FULL_DISK_ENCRYPTION};
         for (int type : order) {
-            addFirst(given, type, out);
+            addLast(given, type, out);
         }
         if (writesFeatureTable(h)) {
             out.add(new HeaderExtension(HeaderExtension.FEATURE_NAME_TABLE, FeatureNameTable.qemuDefault().encode()));
         }
-        addFirst(given, HeaderExtension.BITMAPS, out);
-        for (HeaderExtension e : given) {
-            switch (e.type()) {
-                case HeaderExtension.BACKING_FORMAT, HeaderExtension.EXTERNAL_DATA_FILE,
-                        HeaderExtension.FULL_DISK_ENCRYPTION, HeaderExtension.FEATURE_NAME_TABLE,
-                        HeaderExtension.BITMAPS -> {
-                }
-                default -> out.add(e);
+        addLast(given, HeaderExtension.BITMAPS, out);
+        for (int i = given.size() - 1; i >= 0; i--) {
+            if (!HeaderExtension.isKnown(given.get(i).type())) {
+                out.add(given.get(i));
             }
         }
         return out;
     }
 
-    /** Adds the first extension of {@code type} in {@code given}, if any (a loop: no method reference at start-up). */
-    private static void addFirst(List<HeaderExtension> given, int type, List<HeaderExtension> out) {
-        for (HeaderExtension e : given) {
-            if (e.type() == type) {
-                out.add(e);
+    /** Adds the last extension of {@code type} in {@code given}, if any (a loop: no method reference at start-up). */
+    private static void addLast(List<HeaderExtension> given, int type, List<HeaderExtension> out) {
+        for (int i = given.size() - 1; i >= 0; i--) {
+            if (given.get(i).type() == type) {
+                out.add(given.get(i));
                 return;
             }
         }

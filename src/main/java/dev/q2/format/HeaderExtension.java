@@ -62,9 +62,16 @@ public record HeaderExtension(int type, byte[] data) {
         return java.util.Optional.empty();
     }
 
+    /** Whether QEMU 7.2 knows extensions of this type (the others it keeps unread and writes back). */
+    public static boolean isKnown(int type) {
+        return type == BACKING_FORMAT || type == FEATURE_NAME_TABLE || type == BITMAPS || type == FULL_DISK_ENCRYPTION
+                || type == EXTERNAL_DATA_FILE;
+    }
+
     /**
-     * The last extension of a type: QEMU reads the extensions in order and each backing format extension replaces
-     * the one before (qcow2_read_extensions; iotest 114 appends a second one).
+     * The last extension of a type: QEMU reads the extensions in order and each backing format, data file, feature
+     * name table and bitmaps extension replaces the one before (qcow2_read_extensions; iotest 114 appends a second
+     * backing format).
      *
      * @param exts the header's extensions, in file order
      * @param type the extension type

@@ -59,8 +59,9 @@ final class DiskOpener {
                     throw new ImageException("Image is dirty (lazy refcounts were in use when it was last closed);"
                             + " repair it first with 'q2 check -r all' or 'qemu-img check -r all'");
                 }
+                Qcow2Metadata opened = img;
                 repair.repairDirty(f, diagnostics);
-                img = Qcow2Metadata.load(f);
+                img = Qcow2Metadata.load(f).withUnknownExtensionsOf(opened);
                 h = img.header();
             }
             if (h.hasFeature(Features.INCOMPAT_DATA_FILE)) {
@@ -126,8 +127,9 @@ final class DiskOpener {
                 if (repair == null) {
                     throw new ImageException("Image is dirty; repair it first with 'q2 check -r all'");
                 }
+                Qcow2Metadata opened = img;
                 repair.repairDirty(f, diagnostics);
-                img = Qcow2Metadata.load(f);
+                img = Qcow2Metadata.load(f).withUnknownExtensionsOf(opened);
             }
             Qcow2Disk disk = new Qcow2Disk(null, f, f, null, img, opt, null);
             if (opt.writable()) {

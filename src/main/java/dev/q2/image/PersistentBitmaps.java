@@ -117,7 +117,7 @@ public final class PersistentBitmaps {
             return pb;
         }
         // QEMU's checks of the extension (qcow2_read_extensions), before the directory is rewritten in place
-        byte[] raw = HeaderExtension.first(img.extensions(), HeaderExtension.BITMAPS).orElseThrow().data();
+        byte[] raw = HeaderExtension.last(img.extensions(), HeaderExtension.BITMAPS).orElseThrow().data();
         if (ByteBuffer.wrap(raw).getInt(4) != 0) {
             throw new ImageException("bitmaps_ext: Reserved field is not zero");
         }

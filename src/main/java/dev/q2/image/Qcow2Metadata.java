@@ -160,7 +160,7 @@ public final class Qcow2Metadata implements AutoCloseable {
         long unknown = h.incompatibleFeatures() & ~Features.INCOMPAT_KNOWN;
         if (unknown != 0) {
             // QEMU names them from the extensions it could read, ignoring an error in the extensions here
-            var ext = HeaderExtension.first(readable, HeaderExtension.FEATURE_NAME_TABLE);
+            var ext = HeaderExtension.last(readable, HeaderExtension.FEATURE_NAME_TABLE);
             FeatureNameTable names = ext.isPresent() ? FeatureNameTable.decode(ext.get().data())
                     : new FeatureNameTable(List.of());
             throw new ImageException("Unsupported qcow2 feature(s): " + describeUnknown(unknown, names));
@@ -216,7 +216,7 @@ public final class Qcow2Metadata implements AutoCloseable {
                 "Reference count table");
         Encryption encryption = Encryption.read(f, h, extensions, fileSize, metadataOnly);
         if (!metadataOnly && h.hasFeature(Features.INCOMPAT_DATA_FILE)
-                && HeaderExtension.first(extensions, HeaderExtension.EXTERNAL_DATA_FILE).isEmpty()) {
+                && HeaderExtension.last(extensions, HeaderExtension.EXTERNAL_DATA_FILE).isEmpty()) {
             // opened for I/O, QEMU opens the external data file with the image and fails without its name
             throw new ImageException("'data-file' is required for this image");
         }
@@ -328,20 +328,30 @@ public final class Qcow2Metadata implements AutoCloseable {
 
     private static List<BitmapDirectoryEntry> readBitmaps(ImageFile f, QcowHeader h, List<HeaderExtension> exts,
                                                           long fileSize) throws IOException {
-        var ext = HeaderExtension.first(exts, HeaderExtension.BITMAPS);
-        if (ext.isEmpty()) {
+        // QEMU checks every bitmaps extension in order and keeps the last (qcow2_read_extensions)
+        BitmapsExtension b = null;
+        for (HeaderExtension ext : exts) {
+            if (ext.type() != HeaderExtension.BITMAPS) {
+                continue;
+            }
+            if (ext.data().length != BitmapsExtension.LENGTH) {
+                throw new ImageException("bitmaps_ext: Invalid extension length"); // checked before the autoclear bit
+            }
+            if ((h.autoclearFeatures() & Features.AUTOCLEAR_BITMAPS) == 0) {
+                continue; // QEMU ignores a bitmaps extension whose autoclear bit was cleared
+            }
+            try {
+                b = BitmapsExtension.decodeChecked(ext.data(), h.clusterSize(), Limits.MAX_BITMAPS,
+                        Limits.MAX_BITMAP_DIRECTORY_SIZE);
+            } catch (FormatException e) {
+                throw new ImageException(e.getMessage());
+            }
+        }
+        if (b == null) {
             return List.of();
-        }
-        if (ext.get().data().length != BitmapsExtension.LENGTH) {
-            throw new ImageException("bitmaps_ext: Invalid extension length"); // checked before the autoclear bit
-        }
-        if ((h.autoclearFeatures() & Features.AUTOCLEAR_BITMAPS) == 0) {
-            return List.of(); // QEMU ignores a bitmaps extension whose autoclear bit was cleared
         }
         List<BitmapDirectoryEntry> out;
         try {
-            BitmapsExtension b = BitmapsExtension.decodeChecked(ext.get().data(), h.clusterSize(), Limits.MAX_BITMAPS,
-                    Limits.MAX_BITMAP_DIRECTORY_SIZE);
             long offset = b.bitmapDirectoryOffset();
             int size = (int) b.bitmapDirectorySize(); // at most 64 MiB, checked above
             if (offset < 0 || offset > (Long.MAX_VALUE & ~((1L << 30) - 1)) - size) {
@@ -420,6 +430,31 @@ public final class Qcow2Metadata implements AutoCloseable {
         return extensions;
     }
 
+    /**
+     * This image as re-read after q2 rewrote its header, with the unknown extensions in the order of
+     * {@code opened}, the image as first read by the same open. QEMU reads the extensions once and writes the
+     * unknown ones back in reverse order at every header update (see HeaderCluster.canonicalOrder); a command that
+     * re-reads the header between two updates must not reverse them twice.
+     */
+    public Qcow2Metadata withUnknownExtensionsOf(Qcow2Metadata opened) {
+        List<HeaderExtension> exts = new ArrayList<>();
+        for (HeaderExtension e : extensions) {
+            if (HeaderExtension.isKnown(e.type())) {
+                exts.add(e);
+            }
+        }
+        for (HeaderExtension e : opened.extensions) {
+            if (!HeaderExtension.isKnown(e.type())) {
+                exts.add(e);
+            }
+        }
+        Qcow2Metadata m = new Qcow2Metadata(file, header, Collections.unmodifiableList(exts), backingFile, l1Table,
+                refcountTable, snapshots, bitmaps);
+        m.encryption = encryption;
+        m.snapshotTableSize = snapshotTableSize;
+        return m;
+    }
+
     /** The backing file name as stored in the image, or null. */
     public String backingFile() {
         return backingFile;
@@ -433,9 +468,9 @@ public final class Qcow2Metadata implements AutoCloseable {
         return f == null || f.isEmpty() ? null : f;
     }
 
-    /** The external data file name from its extension, or null. */
+    /** The external data file name from its extension (the last one, as QEMU reads them), or null. */
     public String dataFile() {
-        var ext = HeaderExtension.first(extensions, HeaderExtension.EXTERNAL_DATA_FILE);
+        var ext = HeaderExtension.last(extensions, HeaderExtension.EXTERNAL_DATA_FILE);
         return ext.isPresent() ? ext.get().dataAsString() : null;
     }
 
@@ -453,7 +488,7 @@ public final class Qcow2Metadata implements AutoCloseable {
     }
 
     public FeatureNameTable featureNameTable() {
-        var ext = HeaderExtension.first(extensions, HeaderExtension.FEATURE_NAME_TABLE);
+        var ext = HeaderExtension.last(extensions, HeaderExtension.FEATURE_NAME_TABLE);
         return ext.isPresent() ? FeatureNameTable.decode(ext.get().data()) : null;
     }
 
@@ -487,7 +522,7 @@ public final class Qcow2Metadata implements AutoCloseable {
 
     /** The bitmaps header extension when QEMU honours it (autoclear bit set), or null. */
     public BitmapsExtension bitmapsExtension() throws IOException {
-        var ext = HeaderExtension.first(extensions, HeaderExtension.BITMAPS);
+        var ext = HeaderExtension.last(extensions, HeaderExtension.BITMAPS);
         if (ext.isEmpty() || (header.autoclearFeatures() & Features.AUTOCLEAR_BITMAPS) == 0) {
             return null;
         }

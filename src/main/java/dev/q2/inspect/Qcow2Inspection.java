@@ -166,7 +166,7 @@ final class Qcow2Inspection {
                         + (fmt == null ? "no backing format: QEMU would probe it" : "format " + References.quote(fmt)));
             }
         }
-        Optional<HeaderExtension> data = HeaderExtension.first(exts, HeaderExtension.EXTERNAL_DATA_FILE);
+        Optional<HeaderExtension> data = HeaderExtension.last(exts, HeaderExtension.EXTERNAL_DATA_FILE);
         boolean bit = h.hasFeature(Features.INCOMPAT_DATA_FILE);
         boolean raw = (h.autoclearFeatures() & Features.AUTOCLEAR_DATA_FILE_RAW) != 0;
         if (bit || data.isPresent()) {
@@ -186,7 +186,7 @@ final class Qcow2Inspection {
     private void features(QcowHeader h, List<HeaderExtension> exts) {
         long unknown = h.incompatibleFeatures() & ~Features.INCOMPAT_KNOWN;
         if (unknown != 0) {
-            FeatureNameTable names = HeaderExtension.first(exts, HeaderExtension.FEATURE_NAME_TABLE)
+            FeatureNameTable names = HeaderExtension.last(exts, HeaderExtension.FEATURE_NAME_TABLE)
                     .map(e -> FeatureNameTable.decode(e.data())).orElse(new FeatureNameTable(List.of()));
             StringBuilder b = new StringBuilder();
             for (int bit = 0; bit < 64; bit++) {

@@ -142,6 +142,8 @@ public final class Resizer {
         private final ImageFile file;
         private final QemuLock lock;
         private Qcow2Metadata img;
+        /** The image as this open first read it: QEMU's view of the unknown header extensions (see reload). */
+        private Qcow2Metadata opened;
         private RefcountAllocator refcounts;
         private final PersistentBitmaps bitmaps;
         private final Path path;
@@ -164,6 +166,7 @@ public final class Resizer {
                 lock = QemuLock.acquire(f.channel(), path, QemuLock.PERM_CONSISTENT_READ | QemuLock.PERM_WRITE
                         | QemuLock.PERM_RESIZE, QemuLock.PERM_CONSISTENT_READ | QemuLock.PERM_WRITE_UNCHANGED);
                 Qcow2Metadata img = Qcow2Metadata.load(f);
+                Qcow2Metadata opened = img;
                 QcowHeader h = img.header();
                 if (h.hasFeature(Features.INCOMPAT_CORRUPT)) {
                     throw new ImageException("qcow2: Image is corrupt; cannot be opened read/write");
@@ -174,14 +177,15 @@ public final class Resizer {
                         throw new ImageException("Image is dirty; repair it first with 'q2 check -r all'");
                     }
                     repair.repairDirty(f, diagnostics);
-                    img = Qcow2Metadata.load(f);
+                    img = Qcow2Metadata.load(f).withUnknownExtensionsOf(opened);
                 }
                 RefcountAllocator rc = new RefcountAllocator(f, img.header().clusterBits(),
                         img.header().refcountOrder(), img.header().refcountTableOffset(), img.refcountTable());
                 Long backingLength = backingLength(path, img);
                 PersistentBitmaps pb = PersistentBitmaps.open(f, img, rc, f::flush);
-                img = Qcow2Metadata.load(f); // the header as the open left it
+                img = Qcow2Metadata.load(f).withUnknownExtensionsOf(opened); // the header as the open left it
                 Qcow2Open o = new Qcow2Open(path, f, lock, img, rc, pb);
+                o.opened = opened;
                 o.backingLength = backingLength;
                 return o;
             } catch (IOException | RuntimeException e) {
@@ -212,7 +216,7 @@ public final class Resizer {
         }
 
         public void reload() throws IOException {
-            img = Qcow2Metadata.load(file);
+            img = Qcow2Metadata.load(file).withUnknownExtensionsOf(opened);
         }
 
         public RefcountAllocator refcounts() {
@@ -313,7 +317,7 @@ public final class Resizer {
         @Override
         public void close() throws IOException {
             try {
-                Qcow2Metadata now = Qcow2Metadata.load(file);
+                Qcow2Metadata now = Qcow2Metadata.load(file).withUnknownExtensionsOf(opened);
                 bitmaps.useExtensions(now.extensions());
                 bitmaps.store(now.header());
                 refcounts.flush();
