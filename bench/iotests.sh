@@ -142,6 +142,7 @@ if [[ ",$modes," =~ ,(img|io|both), ]]; then
   # the launcher script it sources first, keeping its time (older than the jar: the copy must not look stale)
   cp -p "$here/src/main/dist/lib/launch.sh" "$work/q2/src/main/dist/lib/launch.sh"
   cp "$here/q2" "$work/q2/q2" && cp "$here/target/q2.jar" "$work/q2/target/q2.jar"
+  cp "$here"/target/logback-*.jar "$work/q2/target/" 2>/dev/null || true  # named by q2.jar's Class-Path (-v, --debug)
   cp -r "$here/target/classes/dev/q2/io/native" "$work/q2/target/classes/dev/q2/io/" 2>/dev/null || true
   "$work/q2/q2" --version >/dev/null   # records its start-up archive once
 fi

@@ -22,11 +22,46 @@ if [ "${1:-}" = "--print-java" ]; then  # for bench/startup.sh
   exit 0
 fi
 
-# The serial collector and no perf data: a CLI starts faster and needs no more. C1 only, except for bench, and
+# The JDK's home and its feature version (17, 25, ...), on which the collector, the archive and some flags depend.
+# The home is the java binary's grandparent, after following links (only a java found on PATH needs readlink; the
+# others are real paths already). Parameter expansion instead of dirname saves two forks.
+jbin="$java"
+case "$jbin" in
+  /usr/lib/jvm/*/bin/java) jhome="${jbin%/bin/java}" ;;
+  *)
+    # A java found on PATH or through links (/usr/bin/java): its home is where the links end, which readlink
+    # tells at the price of two forks (~2 ms). The answer is kept in $startup_dir and checked without a fork
+    # (the kept home's bin/java must be this very file), so only the first run, or one after the links
+    # changed, pays them.
+    jpath=""
+    case "$jbin" in
+      */*) jpath="$jbin" ;;
+      *) if hash "$jbin" 2>/dev/null; then jpath="${BASH_CMDS[$jbin]:-}"; fi ;;
+    esac
+    known="${startup_dir:-}/java-home${jpath//\//_}"
+    jhome=""
+    if [ -z "${startup_dir:-}" ] || [ -z "$jpath" ] || [ ! -f "$known" ] || ! read -r jhome < "$known" \
+        || [[ ! "$jhome/bin/java" -ef "$jpath" ]]; then
+      jbin="$(readlink -f "$(command -v "$jbin")")" || true  # no java: the exec at the end says so
+      jhome="${jbin%/bin/java}"
+      if [ -n "$jpath" ] && [ -n "${startup_dir:-}" ] && mkdir -p "$startup_dir" 2>/dev/null; then
+        echo "$jhome" > "$known" 2>/dev/null || true
+      fi
+    fi ;;
+esac
+feature=0
+if [ -f "$jhome/release" ]; then
+  while IFS='=' read -r k v; do
+    if [ "$k" = JAVA_VERSION ]; then v="${v//\"/}"; feature="${v%%.*}"; fi
+  done < "$jhome/release"
+fi
+case "$feature" in ''|*[!0-9]*) feature=0 ;; esac
+
+# No perf data: a CLI starts faster and needs no more. C1 only, except for bench, and
 # check and map of big images, whose loops over metadata gain from C2 (docs/performance.md): for the short
 # commands C2 never pays off, and for convert, compare and io, which spend their time in read and write calls,
 # C2's compiler threads take more of the machine's two cores than they give back.
-opts=(-XX:+UseSerialGC -XX:-UsePerfData)
+opts=(-XX:-UsePerfData)
 # check and map, and the commands that walk or compare a whole image (rebase, commit), get C2 only for an image file
 # of 256 MiB or more (one stat for all the arguments; those that are not files are ignored): on small images C2's
 # compiler thread costs a short run more than it gives back; on a 4 GiB chain C1 alone made safe rebase 3.8x slower
@@ -56,6 +91,14 @@ if [ "$c2" = 0 ]; then
   opts+=(-XX:TieredStopAtLevel=1)
   if [ "$big" = 0 ]; then opts+=(-XX:CompileThresholdScaling=10); fi
 fi
+# The collector. JDK 17 maps the heap objects of its default CDS archive (interned strings, the module graph) only
+# with G1: with the serial collector it drops them and builds the module graph at every start, which cost a hello
+# world 39 -> 55 ms of CPU (session 6). So on JDK 17-24 a short run (C1, no big file) keeps G1, the JVM's default
+# there, and its archive is made with G1 (below); JDK 25 maps them with any collector (serial and G1 measured the
+# same there). Long runs keep the serial collector, as measured in sessions 2-5.
+if [ "$c2" = 1 ] || [ "$big" = 1 ] || [ "$feature" -lt 17 ] || [ "$feature" -ge 25 ]; then
+  opts=(-XX:+UseSerialGC "${opts[@]}")
+fi
 # Safe rebase compares whole images in Java loops; with JDK 25's AOT cache those ran 3.6x slower (3.1 s against
 # 0.87 s on a 4 GiB chain, measured in session 4), so it starts without the archive (about 50 ms more).
 no_archive=0
@@ -63,37 +106,6 @@ if [ "${1:-}" = rebase ]; then no_archive=1; fi
 # The JNI helper as a plain file, so q2 need not extract it from the jar (dev.q2.io.NativeFiles).
 opts+=(-Dq2.nativeDir="$native_dir")
 if [ "${Q2_CDS:-1}" != 0 ] && [ "$no_archive" = 0 ] && [ -n "${startup_dir:-}" ]; then
-  # The JDK's home: the java binary's grandparent, after following links (only a java found on PATH needs
-  # readlink; the others are real paths already). Parameter expansion instead of dirname saves two forks.
-  jbin="$java"
-  case "$jbin" in
-    /usr/lib/jvm/*/bin/java) jhome="${jbin%/bin/java}" ;;
-    *)
-      # A java found on PATH or through links (/usr/bin/java): its home is where the links end, which readlink
-      # tells at the price of two forks (~2 ms). The answer is kept in $startup_dir and checked without a fork
-      # (the kept home's bin/java must be this very file), so only the first run, or one after the links
-      # changed, pays them.
-      jpath=""
-      case "$jbin" in
-        */*) jpath="$jbin" ;;
-        *) if hash "$jbin" 2>/dev/null; then jpath="${BASH_CMDS[$jbin]:-}"; fi ;;
-      esac
-      known="$startup_dir/java-home${jpath//\//_}"
-      jhome=""
-      if [ -z "$jpath" ] || [ ! -f "$known" ] || ! read -r jhome < "$known" || [[ ! "$jhome/bin/java" -ef "$jpath" ]]; then
-        jbin="$(readlink -f "$(command -v "$jbin")")"
-        jhome="${jbin%/bin/java}"
-        if [ -n "$jpath" ] && mkdir -p "$startup_dir" 2>/dev/null; then
-          echo "$jhome" > "$known" 2>/dev/null || true
-        fi
-      fi ;;
-  esac
-  feature=0
-  if [ -f "$jhome/release" ]; then
-    while IFS='=' read -r k v; do
-      if [ "$k" = JAVA_VERSION ]; then v="${v//\"/}"; feature="${v%%.*}"; fi
-    done < "$jhome/release"
-  fi
   key="${jhome//\//_}"
   if [ "$feature" -ge 25 ]; then
     archive="$startup_dir/q2$key.aot"; use=(-XX:AOTCache="$archive"); make=(-XX:AOTCacheOutput)
@@ -101,11 +113,19 @@ if [ "${Q2_CDS:-1}" != 0 ] && [ "$no_archive" = 0 ] && [ -n "${startup_dir:-}" ]
     archive="$startup_dir/q2$key.jsa"; use=(-XX:SharedArchiveFile="$archive"); make=(-XX:ArchiveClassesAtExit)
   fi
   if [ -n "${archive:-}" ]; then
-    # The archive is only valid for this jar and this JVM: make it again when either is newer.
+    # The archive is only valid for this jar and this JVM: make it again when either is newer. The training run's
+    # options are the same whichever command happens to make the archive (they were that command's until session
+    # 6: a cache made by `q2 check` of a big image held C2 profiles, one made by `q2 info` none), so that every
+    # making gives the same archive: C1 only, the collector of the short runs (G1 on JDK 17-24, whose module
+    # graph is then archived too), and on JDK 25 no training data (method profiles and compile records from a
+    # warm-up on a tiny image that a long C2 run would replay; short runs do not replay them anyway).
+    train=(-XX:-UsePerfData -XX:TieredStopAtLevel=1 -Dq2.nativeDir="$native_dir")
+    if [ "$feature" -ge 25 ]; then train=(-XX:+UseSerialGC "${train[@]}"); fi
+    if [ "$feature" = 25 ]; then train+=(-XX:+UnlockDiagnosticVMOptions -XX:-AOTRecordTraining); fi  # diagnostic
     if [ ! -f "$archive" ] || [ "$jar" -nt "$archive" ] || [ "$jhome/release" -nt "$archive" ]; then
       mkdir -p "$startup_dir" 2>/dev/null || true
       tmp="$archive.$$"
-      if [ -w "$startup_dir" ] && "$java" "${opts[@]}" "${make[0]}=$tmp" -Xlog:disable -Xlog:all=off -cp "$jar" dev.q2.cli.Warmup \
+      if [ -w "$startup_dir" ] && "$java" "${train[@]}" "${make[0]}=$tmp" -Xlog:disable -Xlog:all=off -cp "$jar" dev.q2.cli.Warmup \
           >/dev/null 2>&1 && [ -s "$tmp" ]; then
         mv -f "$tmp" "$archive"
       else

@@ -14,9 +14,13 @@ public final class Logging {
         level = debug ? 2 : verbose ? 1 : 0;
         dev.q2.util.Diagnostics.enable(verbose, debug);
         if (level > 0) {
-            ch.qos.logback.classic.Logger root = (ch.qos.logback.classic.Logger)
-                    org.slf4j.LoggerFactory.getLogger(org.slf4j.Logger.ROOT_LOGGER_NAME);
-            root.setLevel(level == 2 ? ch.qos.logback.classic.Level.DEBUG : ch.qos.logback.classic.Level.INFO);
+            try {
+                ch.qos.logback.classic.Logger root = (ch.qos.logback.classic.Logger)
+                        org.slf4j.LoggerFactory.getLogger(org.slf4j.Logger.ROOT_LOGGER_NAME);
+                root.setLevel(level == 2 ? ch.qos.logback.classic.Level.DEBUG : ch.qos.logback.classic.Level.INFO);
+            } catch (NoClassDefFoundError | ClassCastException e) {
+                // logback's jars (beside q2.jar, named by its Class-Path) were not installed with it: no log output
+            }
         }
     }
 

@@ -18,6 +18,9 @@ public final class Warmup {
     }
 
     public static void main(String[] args) throws IOException {
+        // Main.main's class that Main.run does not load: without it in the archive, every command loaded one class
+        // from the jar (reading and verifying it, and on JDK 25 setting up jar verification), session 6
+        dev.q2.util.Phases.mark("warmup");
         Path dir = Files.createTempDirectory("q2-warmup");
         PrintWriter sink = new PrintWriter(Writer.nullWriter());
         try {
