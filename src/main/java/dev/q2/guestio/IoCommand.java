@@ -16,8 +16,10 @@ enum IoCommand {
     AIO_READ("aio_read", "CqvP:", "[-Ciqv] [-P pattern] off len [len..]", "asynchronously reads a number of bytes"),
     AIO_WRITE("aio_write", "CfquzP:", "[-Cfiquz] [-P pattern] off len [len..]",
             "asynchronously writes a number of bytes"),
-    OPEN("open", "rnkUt:i:o:", "[-rsCnkU] [-t cache] [-d discard] [-o options] [path]",
-            "open the file specified by path");
+    OPEN("open", "rsCnkUt:i:o:", "[-rsCnkU] [-t cache] [-d discard] [-o options] [path]",
+            "open the file specified by path"),
+    REOPEN("reopen", "c:o:rw", "[(-r|-w)] [-c cache] [-o options]", "reopens an image with new options"),
+    TRUNCATE("truncate", "m:", "[-m prealloc_mode] off", "truncates the current file at the given offset");
 
     /** The command's name as typed. */
     final String command;

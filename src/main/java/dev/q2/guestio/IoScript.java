@@ -51,11 +51,24 @@ public final class IoScript {
     private final Opener opener;
     private final PrintWriter out;
     private final PrintWriter err;
+    private final SessionCommands session = new SessionCommands(this);
     private GuestDisk disk;
     private String filename;
     private boolean readOnly;
     private boolean failed;
     private boolean quit;
+    /** How the open disk was opened (null for a disk given to the constructor). */
+    private OpenSpec opened;
+    /** The temporary overlay of snapshot mode (-s), deleted on close; null otherwise. */
+    private Path overlay;
+    /** qemu-io's cache mode writes through (its default): every write is flushed before it completes. */
+    private boolean writethrough = true;
+    private java.util.function.IntConsumer halter = new java.util.function.IntConsumer() {
+        @Override
+        public void accept(int status) {
+            Runtime.getRuntime().halt(status);
+        }
+    };
 
     /** A script on an open disk whose messages all go to {@code out}; it has no {@code open}. */
     public IoScript(Qcow2Disk disk, PrintWriter out) {
@@ -81,19 +94,123 @@ public final class IoScript {
 
     /** Opens {@code name} as qemu-io's file operand does; false (the error reported) if it cannot. */
     public boolean open(String name, boolean readOnly, boolean forceShare) {
-        return open(name, null, java.util.Map.of(), readOnly, forceShare);
+        return open(name, readOnly, forceShare, false, false);
     }
 
-    private boolean open(String name, String format, java.util.Map<String, String> options, boolean readOnly,
-                         boolean forceShare) {
-        GuestDisk d = opener.open(name, format, options, readOnly, forceShare, err);
+    /**
+     * Opens {@code name} as qemu-io's file operand does, with its -s (snapshot mode: writes go to a temporary
+     * overlay, the image stays as it is) and -C (copy-on-read); false (the error reported) if it cannot.
+     */
+    public boolean open(String name, boolean readOnly, boolean forceShare, boolean snapshot, boolean copyOnRead) {
+        return openWith(new OpenSpec(name, null, java.util.Map.of(), readOnly, forceShare, snapshot, copyOnRead));
+    }
+
+    /** qemu-io's cache mode: true (its default) when every write is flushed before it completes. */
+    public void writethrough(boolean on) {
+        writethrough = on;
+    }
+
+    /**
+     * What {@code sigraise} does to end the process with a status (by default {@link Runtime#halt}: no clean
+     * close); tests and embedders replace it.
+     */
+    public void onHalt(java.util.function.IntConsumer h) {
+        halter = h;
+    }
+
+    boolean openWith(OpenSpec spec) {
+        GuestDisk d = DiskOpening.open(opener, spec, err, this::rememberOverlay);
         if (d == null) {
             return false;
         }
         disk = d;
-        filename = name;
-        this.readOnly = readOnly || forceShare;
+        filename = spec.name();
+        opened = spec;
+        this.readOnly = spec.readOnly() || spec.forceShare();
         return true;
+    }
+
+    private void rememberOverlay(Path p) {
+        overlay = p;
+    }
+
+    /** Opens the image as {@code spec} says, again (reopen, truncate): snapshot mode keeps its overlay. */
+    boolean openAgain(OpenSpec spec) {
+        if (overlay == null) {
+            return openWith(spec);
+        }
+        GuestDisk d = DiskOpening.reopenOverlay(opener, overlay, spec, err);
+        if (d == null) {
+            deleteOverlay();
+            return false;
+        }
+        disk = d;
+        filename = spec.name();
+        opened = spec;
+        this.readOnly = spec.readOnly() || spec.forceShare();
+        return true;
+    }
+
+    /**
+     * Reopens the image as {@code next} says; when that fails, opens it again as it was (QEMU's reopen is a
+     * transaction) and returns false.
+     */
+    boolean reopenAs(OpenSpec next) throws IOException {
+        OpenSpec before = opened;
+        closeForReopen();
+        if (openAgain(next)) {
+            return true;
+        }
+        failed = true;
+        openAgain(before);
+        return false;
+    }
+
+    /** Closes the disk cleanly but keeps snapshot mode's overlay, to open it again. */
+    void closeForReopen() throws IOException {
+        if (disk != null) {
+            GuestDisk d = disk;
+            disk = null;
+            try (d) {
+                d.flush();
+            }
+        }
+    }
+
+    /** The file that holds what q2 io writes: the image, or snapshot mode's overlay. */
+    Path hostFile() {
+        return overlay != null ? overlay : opener.workDir().resolve(opened.name());
+    }
+
+    OpenSpec opened() {
+        return opened;
+    }
+
+    PrintWriter out() {
+        return out;
+    }
+
+    PrintWriter err() {
+        return err;
+    }
+
+    void markFailed() {
+        failed = true;
+    }
+
+    void halt(int status) {
+        halter.accept(status);
+    }
+
+    private void deleteOverlay() {
+        if (overlay != null) {
+            try {
+                java.nio.file.Files.deleteIfExists(overlay);
+            } catch (IOException e) {
+                // a temporary file left behind, as QEMU leaves one when it cannot delete it
+            }
+            overlay = null;
+        }
     }
 
     /** The disk open now, or null. */
@@ -109,6 +226,8 @@ public final class IoScript {
             filename = null;
             try (d) {
                 d.flush();
+            } finally {
+                deleteOverlay();
             }
         }
     }
@@ -165,7 +284,7 @@ public final class IoScript {
 
     /** Commands qemu-io runs with no file open (CMD_NOFILE_OK and the global ones). */
     private static boolean needsFile(String cmd) {
-        return !List.of("open", "o", "quit", "exit", "q").contains(cmd);
+        return !List.of("open", "o", "quit", "exit", "q", "sigraise").contains(cmd);
     }
 
     private void dispatch(String cmd, List<String> words) throws IOException {
@@ -212,7 +331,15 @@ public final class IoScript {
                     queries().info(out, disk.qcow2() == null ? null : disk.qcow2().header());
                 }
             }
-            case "open", "o" -> openCommand(words);
+            case "open", "o" -> {
+                if (opener == null) {
+                    throw new IllegalArgumentException("q2 io: open is not available here");
+                }
+                session.open(words);
+            }
+            case "reopen" -> session.reopen(words);
+            case "truncate", "t" -> session.truncate(words);
+            case "sigraise" -> session.sigraise(words);
             case "close", "c" -> {
                 if (argCount("close", words, 0, 0)) {
                     close();
@@ -225,7 +352,7 @@ public final class IoScript {
     private static boolean isCommand(String cmd) {
         return List.of("read", "r", "write", "w", "discard", "d", "flush", "f", "readv", "writev", "aio_read",
                 "aio_write", "aio_flush", "quit", "exit", "q", "length", "l", "map", "alloc", "a", "info", "i",
-                "open", "o", "close", "c").contains(cmd);
+                "open", "o", "close", "c", "reopen", "truncate", "t", "sigraise").contains(cmd);
     }
 
     private BlockQueries queries() {
@@ -245,12 +372,12 @@ public final class IoScript {
         };
     }
 
-    private void fail(String message) {
+    void fail(String message) {
         out.println(message);
         failed = true;
     }
 
-    private void failErr(String message) {
+    void failErr(String message) {
         out.flush();
         err.println(message);
         err.flush();
@@ -258,7 +385,7 @@ public final class IoScript {
     }
 
     /** qemu-io's check of a command's argument count (options included), made before its options are read. */
-    private boolean argCount(String cmd, List<String> words, int min, int max) {
+    boolean argCount(String cmd, List<String> words, int min, int max) {
         if (words.size() >= min && (max < 0 || words.size() <= max)) {
             return true;
         }
@@ -282,8 +409,8 @@ public final class IoScript {
      * qemu-io's permission check of a command that writes, made after its argument count and before its options:
      * on a read-only image it fails with the block layer's line.
      */
-    private boolean permitted(String cmd) {
-        if (readOnly && List.of("write", "w", "writev", "aio_write", "discard", "d").contains(cmd)) {
+    boolean permitted(String cmd) {
+        if (readOnly && List.of("write", "w", "writev", "aio_write", "discard", "d", "truncate").contains(cmd)) {
             failErr("q2: Block node is read-only");
             return false;
         }
@@ -311,7 +438,7 @@ public final class IoScript {
         return new Args(p, offset, length);
     }
 
-    private static long number(String s) {
+    static long number(String s) {
         try {
             long v = Sizes.parse(s).value();
             if (v < 0) {
@@ -437,8 +564,8 @@ public final class IoScript {
                 disk.write(a.offset(), ByteBuffer.wrap(data));
             }
         }
-        if (a.has('f')) {
-            disk.flush();   // FUA: the request is on disk when it completes
+        if (a.has('f') || writethrough) {
+            disk.flush();   // FUA, or a write-through cache: the request is on disk when it completes
         }
         if (!a.has('q')) {
             IoOutput.report(out, "wrote", a.offset(), a.length(), a.has('C'), t0);
@@ -467,85 +594,6 @@ public final class IoScript {
         long count = words.size() == 2 ? number(words.get(1)) : 512;
         disk.flush();
         queries().alloc(out, offset, count);
-    }
-
-    /**
-     * {@code open [-rnkU] [-t cache] [-i aio] [-o driver=qcow2|raw] FILE}: qemu-io's open of another image once the
-     * current one is closed. -s (snapshot), -C (copy-on-read), -d (discard mode) and block options other than
-     * the driver are refused.
-     */
-    private void openCommand(List<String> words) {
-        if (!argCount("open", words, 1, -1)) {
-            return;
-        }
-        IoArgs.Parsed p = IoCommand.OPEN.getopt(words);
-        boolean readOnly = p.has('r');
-        String cache = p.options().getOrDefault('t', p.has('n') ? "none" : "writeback");
-        boolean direct;
-        switch (cache) {
-            case "none", "off", "directsync" -> direct = true;
-            case "writeback", "writethrough", "unsafe" -> direct = false;
-            default -> {
-                failErr("q2: Invalid cache option: " + cache);
-                return;
-            }
-        }
-        String aio = p.options().getOrDefault('i', p.has('k') ? "native" : "threads");
-        if (!aio.equals("threads") && !aio.equals("native") && !aio.equals("io_uring")) {
-            failErr("q2: Invalid aio option: " + aio);
-            return;
-        }
-        if (p.operands().size() > 1) {
-            throw new IoArgs.UsageException(null, IoCommand.OPEN.usage);
-        }
-        if (disk != null) {
-            failErr("q2: file open already, try 'help close'");
-            return;
-        }
-        if (p.operands().isEmpty()) {
-            // qemu-io then opens what the -o options describe (with none: this line); q2 io opens files by name
-            failErr("q2: can't open: Must specify either driver or file");
-            return;
-        }
-        String name = p.operands().get(0);
-        String format = null;
-        java.util.Map<String, String> cacheOptions = new java.util.HashMap<>();
-        String unsupported = null;
-        if (p.options().get('o') != null) {
-            for (String kv : p.options().get('o').split(",")) {
-                String key = kv.contains("=") ? kv.substring(0, kv.indexOf('=')) : kv;
-                String value = kv.contains("=") ? kv.substring(kv.indexOf('=') + 1) : "on";
-                if (key.equals("driver") && (value.equals("qcow2") || value.equals("raw"))) {
-                    format = value;
-                } else if (CacheOptions.KEYS.contains(key)) {
-                    cacheOptions.put(key, value);
-                } else if (unsupported == null) {
-                    unsupported = key.equals("driver") ? key + "=" + value : key;
-                }
-            }
-        }
-        if (unsupported != null) {
-            String fmt = format == null ? "qcow2" : format;
-            failErr("q2: can't open device " + name + ": " + (IoArgs.knownToQemu(unsupported, fmt)
-                    ? "q2 io does not support the option '" + unsupported + "'"
-                    : "Block format '" + fmt + "' does not support the option '" + unsupported + "'"));
-            return;
-        }
-        if (p.has('U') && !readOnly) {
-            failErr("q2: can't open device " + name + ": force-share=on can only be used with read-only images");
-            return;
-        }
-        if (aio.equals("native") && !direct) {
-            failErr("q2: can't open device " + name
-                    + ": aio=native was specified, but it requires cache.direct=on, which was not specified.");
-            return;
-        }
-        if (opener == null) {
-            throw new IllegalArgumentException("q2 io: open is not available here");
-        }
-        if (!open(name, format, cacheOptions, readOnly, p.has('U'))) {
-            failed = true;
-        }
     }
 
     /**
@@ -603,7 +651,7 @@ public final class IoScript {
                 java.util.Arrays.fill(data, (byte) (pattern == null ? 0xcd : (int) pattern));
                 disk.write(offset, ByteBuffer.wrap(data));
             }
-            if (p.has('f')) {
+            if (p.has('f') || writethrough) {
                 disk.flush();
             }
         } else {

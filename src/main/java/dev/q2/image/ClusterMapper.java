@@ -121,6 +121,9 @@ final class ClusterMapper {
         }
         long clusterSize = disk.clusterSize;
         long table = disk.refcounts.allocClusters(clusterSize);
+        if (disk.header.refcountsDeferred()) {
+            disk.refcounts.flush(); // QEMU's l2_allocate writes the refcount blocks even with lazy refcounts
+        }
         int sliceSize = l2Cache.sliceSize();
         for (long off = 0; off < clusterSize; off += sliceSize) {
             // Copy the old slice out before the new one enters the cache: fetching one may evict the other.

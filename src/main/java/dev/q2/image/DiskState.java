@@ -81,9 +81,12 @@ final class DiskState {
         }
     }
 
-    /** Flush ordering: L2 slices reach the disk only after the refcounts of what they reference. */
+    /**
+     * Flush ordering: L2 slices reach the disk only after the refcounts of what they reference (not while lazy
+     * refcounts defer them: see {@link HeaderState#refcountsDeferred}).
+     */
     private void writeL2Slice(long offset, ByteBuffer data) throws IOException {
-        if (refcounts != null) {
+        if (refcounts != null && !header.refcountsDeferred()) {
             refcounts.flush();
         }
         file.writeFully(offset, data);

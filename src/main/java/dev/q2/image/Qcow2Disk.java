@@ -272,6 +272,22 @@ public final class Qcow2Disk implements BlockDevice {
         zeroes.discardAllForMakeEmpty(flushOrder);
     }
 
+    /**
+     * QEMU's {@code lazy-refcounts} runtime option: with it, the image is marked dirty before its first write and
+     * refcount blocks are written only when an L2 table is allocated and on close (not on flush); without it, the
+     * image's own compatible feature bit decides.
+     *
+     * @param on whether to use lazy refcounts in this session
+     * @throws ImageException on a version 2 image, which cannot have them
+     */
+    public void useLazyRefcounts(boolean on) throws ImageException {
+        if (on && disk.header.version() < 3) {
+            throw new ImageException("Lazy refcounts require a qcow2 image with at least qemu 1.1 compatibility"
+                    + " level");
+        }
+        disk.header.useLazyRefcounts(on);
+    }
+
     // ---------------------------------------------------------------- flush and close
 
     /**
@@ -292,6 +308,10 @@ public final class Qcow2Disk implements BlockDevice {
         try {
             if (disk.writable) {
                 flush();
+                if (disk.header.refcountsDeferred()) {
+                    disk.refcounts.flush(); // lazy refcounts: the refcount blocks are written before the clean bit
+                    disk.sync(disk.file);
+                }
                 if (disk.bitmaps != null) {
                     disk.header.replace(disk.bitmaps.store(disk.header.header()));
                 }
