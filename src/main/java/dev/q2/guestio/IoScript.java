@@ -32,7 +32,7 @@ import java.util.List;
  */
 public final class IoScript {
     /** qemu-io's limit on one request (BDRV_REQUEST_MAX_BYTES). */
-    private static final long MAX_LENGTH = 2147483136L;
+    static final long MAX_LENGTH = 2147483136L;
 
     /**
      * Opens an image for the {@code open} command (and for q2 io's file operand): returns the disk, or reports
@@ -52,6 +52,7 @@ public final class IoScript {
     private final PrintWriter out;
     private final PrintWriter err;
     private final SessionCommands session = new SessionCommands(this);
+    private final VectoredCommands vectored = new VectoredCommands(this);
     private GuestDisk disk;
     private String filename;
     private boolean readOnly;
@@ -194,6 +195,11 @@ public final class IoScript {
         return err;
     }
 
+    /** Whether every write is flushed before it completes (qemu-io's default write-through cache mode). */
+    boolean writesThrough() {
+        return writethrough;
+    }
+
     void markFailed() {
         failed = true;
     }
@@ -301,12 +307,12 @@ public final class IoScript {
                     disk.flush();
                 }
             }
-            case "readv" -> vectored(IoCommand.READV, words, false);
-            case "writev" -> vectored(IoCommand.WRITEV, words, true);
+            case "readv" -> vectored.run(IoCommand.READV, words, false);
+            case "writev" -> vectored.run(IoCommand.WRITEV, words, true);
             // q2 io completes aio requests before the next command, in order (qemu-io may complete them later
             // and in another order); their output is that of readv and writev
-            case "aio_read" -> vectored(IoCommand.AIO_READ, words, false);
-            case "aio_write" -> vectored(IoCommand.AIO_WRITE, words, true);
+            case "aio_read" -> vectored.run(IoCommand.AIO_READ, words, false);
+            case "aio_write" -> vectored.run(IoCommand.AIO_WRITE, words, true);
             case "aio_flush" -> {
                 if (argCount("aio_flush", words, 0, 0)) {
                     disk.flush();
@@ -452,7 +458,7 @@ public final class IoScript {
     }
 
     /** A pattern byte as qemu-io reads it (strtol, base 0: decimal, 0x hex or 0 octal) with its message. */
-    private static int pattern(String p) {
+    static int pattern(String p) {
         String t = p.startsWith("+") ? p.substring(1) : p;
         try {
             long v;
@@ -594,86 +600,6 @@ public final class IoScript {
         long count = words.size() == 2 ? number(words.get(1)) : 512;
         disk.flush();
         queries().alloc(out, offset, count);
-    }
-
-    /**
-     * readv, writev, aio_read and aio_write: {@code CMD [options] off len [len..]}, the lengths of the buffers one
-     * request reads or writes at {@code off}; the request's bytes are their sum. q2 io implements -C, -q, -v, -P,
-     * -f (a flush after the write) and aio_write's -z and -u; qemu-io's -i (accounting) is refused.
-     */
-    private void vectored(IoCommand command, List<String> words, boolean write) throws IOException {
-        String cmd = command.command;
-        if (!argCount(cmd, words, 2, -1) || !permitted(cmd)) {
-            return;
-        }
-        IoArgs.Parsed p = command.getopt(words);
-        if (p.operands().size() < 2) {
-            throw new IoArgs.UsageException(null, command.usage);
-        }
-        if (p.has('u') && !p.has('z')) {
-            fail("-u requires -z to be specified");
-            return;
-        }
-        if (p.has('z') && p.operands().size() > 2) {
-            fail("-z supports only a single length parameter");
-            return;
-        }
-        long offset = number(p.operands().get(0));
-        long total = 0;
-        for (String len : p.operands().subList(1, p.operands().size())) {
-            long n = number(len);
-            if (n > MAX_LENGTH) {
-                fail("Argument '" + len + "' exceeds maximum size " + MAX_LENGTH);
-                return;
-            }
-            total += n;
-        }
-        if (total > MAX_LENGTH) {
-            fail("length cannot exceed " + MAX_LENGTH + ", given " + total);
-            return;
-        }
-        Integer pattern = p.options().get('P') == null || p.has('z') ? null : pattern(p.options().get('P'));
-        String failure = write ? (cmd.equals("aio_write") ? "aio_write" : "writev") : "readv";
-        // An aio request fails after its command returned: qemu-io prints the failure but exits with 0.
-        boolean aio = cmd.startsWith("aio_");
-        if (offset + total > disk.size()) {
-            out.println(failure + " failed: Input/output error");
-            failed |= !aio;
-            return;
-        }
-        long t0 = System.nanoTime();
-        ByteBuffer b = null;
-        if (write) {
-            if (p.has('z')) {
-                disk.writeZeroes(offset, total, p.has('u'));
-            } else {
-                byte[] data = new byte[(int) total];
-                java.util.Arrays.fill(data, (byte) (pattern == null ? 0xcd : (int) pattern));
-                disk.write(offset, ByteBuffer.wrap(data));
-            }
-            if (p.has('f') || writethrough) {
-                disk.flush();
-            }
-        } else {
-            b = ByteBuffer.allocate((int) total);
-            disk.read(offset, b);
-            if (pattern != null) {
-                for (int i = 0; i < total; i++) {
-                    if (b.get(i) != (byte) (int) pattern) {
-                        out.println("Pattern verification failed at offset " + offset + ", " + total + " bytes");
-                        failed |= !aio;
-                        break;
-                    }
-                }
-            }
-        }
-        if (p.has('q')) {
-            return;
-        }
-        if (p.has('v') && b != null) {
-            IoOutput.dump(out, b, offset, (int) total);
-        }
-        IoOutput.report(out, write ? "wrote" : "read", offset, total, p.has('C'), t0);
     }
 
     /**

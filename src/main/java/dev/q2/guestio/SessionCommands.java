@@ -19,6 +19,9 @@ import java.util.Map;
  * truncate shrinks freely) and opens it again.
  */
 final class SessionCommands {
+    /** Node names: q2 io has no block graph to name, but takes them so that reopen can be given them again. */
+    private static final List<String> NODE_NAMES = List.of("node-name", "file.node-name", "backing.node-name");
+
     private final IoScript script;
 
     SessionCommands(IoScript script) {
@@ -70,7 +73,8 @@ final class SessionCommands {
                 String value = kv.contains("=") ? kv.substring(kv.indexOf('=') + 1) : "on";
                 if (key.equals("driver") && (value.equals("qcow2") || value.equals("raw"))) {
                     format = value;
-                } else if (CacheOptions.KEYS.contains(key) || key.equals("lazy-refcounts")) {
+                } else if (CacheOptions.KEYS.contains(key) || key.equals("lazy-refcounts")
+                        || NODE_NAMES.contains(key)) {
                     options.put(key, value);
                 } else if (unsupported == null) {
                     unsupported = key.equals("driver") ? key + "=" + value : key;
@@ -173,6 +177,9 @@ final class SessionCommands {
         }
         boolean ro = readOnly != null ? readOnly
                 : opts.containsKey("read-only") ? opts.get("read-only").equals("on") : now.readOnly();
+        // the options q2's engine honours; the cache sizes are one group, as qcow2_join_options takes them: given
+        // anew, none of the old ones is kept
+        List<String> cacheGroup = List.of("cache-size", "l2-cache-size", "refcount-cache-size");
         Map<String, String> kept = new HashMap<>();
         for (String k : List.of("lazy-refcounts", "cache-size", "l2-cache-size", "refcount-cache-size",
                 "l2-cache-entry-size")) {
@@ -180,7 +187,14 @@ final class SessionCommands {
                 kept.put(k, opts.get(k));
             }
         }
-        OpenSpec next = now.withReadOnly(ro).withOptions(kept);
+        OpenSpec base = now;
+        if (cacheGroup.stream().anyMatch(opts::containsKey)) {
+            Map<String, String> without = new HashMap<>(now.options());
+            without.keySet().removeAll(cacheGroup);
+            base = new OpenSpec(now.name(), now.format(), without, now.readOnly(), now.forceShare(), now.snapshot(),
+                    now.copyOnRead());
+        }
+        OpenSpec next = base.withReadOnly(ro).withOptions(kept);
         if (!next.equals(now) && !script.reopenAs(next)) {
             return;
         }

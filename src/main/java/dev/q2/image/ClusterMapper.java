@@ -121,6 +121,10 @@ final class ClusterMapper {
         }
         long clusterSize = disk.clusterSize;
         long table = disk.refcounts.allocClusters(clusterSize);
+        if (table == 0) {
+            // refcounts that say the header's cluster is free (QEMU's l2_allocate refuses this too)
+            throw disk.header.corrupt("Preventing invalid allocation of L2 table at offset 0");
+        }
         if (disk.header.refcountsDeferred()) {
             disk.refcounts.flush(); // QEMU's l2_allocate writes the refcount blocks even with lazy refcounts
         }
