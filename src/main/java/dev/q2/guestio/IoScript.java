@@ -86,6 +86,12 @@ public final class IoScript {
         this.disk = GuestDisk.of(disk);
     }
 
+    /** A script on an open guest disk (a raw file, or a disk read with copy-on-read), reporting as above. */
+    IoScript(GuestDisk disk, PrintWriter out, PrintWriter err) {
+        this((Opener) null, out, err);
+        this.disk = disk;
+    }
+
     /** A script with no image open yet: {@link #open} (or the {@code open} command) opens one through {@code opener}. */
     public IoScript(Opener opener, PrintWriter out, PrintWriter err) {
         this.opener = opener;
