@@ -6,9 +6,9 @@ package dev.q2.guestio;
  * usage line qemu-io prints after an option error, made as qemu-io makes it ("name args -- oneline").
  */
 enum IoCommand {
-    READ("read", "Cl:pP:qs:v", "[-abCqv] [-P pattern [-s off] [-l len]] off len",
+    READ("read", "bCl:pP:qs:v", "[-abCqv] [-P pattern [-s off] [-l len]] off len",
             "reads a number of bytes at a specified offset"),
-    WRITE("write", "cCfpquzP:", "[-bcCfnquz] [-P pattern | -s source_file] off len",
+    WRITE("write", "bcCfpquzP:", "[-bcCfnquz] [-P pattern | -s source_file] off len",
             "writes a number of bytes at a specified offset"),
     DISCARD("discard", "Cq", "[-Cq] off len", "discards a number of bytes at a specified offset"),
     READV("readv", "CqvP:", "[-Cqv] [-P pattern] off len [len..]", "reads a number of bytes at a specified offset"),
