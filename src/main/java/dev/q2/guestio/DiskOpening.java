@@ -11,7 +11,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.Map;
-import java.util.function.Consumer;
 
 /**
  * How q2 io opens an image beyond the opener's plain open: the {@code lazy-refcounts} option, copy-on-read (-C) and
@@ -25,11 +24,12 @@ final class DiskOpening {
     private DiskOpening() {
     }
 
-    /**
-     * Opens the image {@code spec} describes; reports qemu-io's error on {@code err} and returns null if it cannot.
-     * The overlay of snapshot mode is passed to {@code overlays}.
-     */
-    static GuestDisk open(IoScript.Opener opener, OpenSpec spec, PrintWriter err, Consumer<Path> overlays) {
+    /** An open disk, and snapshot mode's overlay (null without -s). */
+    record Opened(GuestDisk disk, Path overlay) {
+    }
+
+    /** Opens the image {@code spec} describes; reports qemu-io's error on {@code err} and returns null if it cannot. */
+    static Opened open(IoScript.Opener opener, OpenSpec spec, PrintWriter err) {
         if (spec.copyOnRead() && spec.readOnly()) {
             err.println("q2: can't open device " + spec.name() + ": Can't use copy-on-read on read-only device");
             return null;
@@ -37,12 +37,12 @@ final class DiskOpening {
         Map<String, String> options = new LinkedHashMap<>(spec.options());
         String lazy = options.remove("lazy-refcounts");
         GuestDisk d;
+        Path overlay = null;
         if (spec.snapshot()) {
             GuestDisk base = opener.open(spec.name(), spec.format(), Map.of(), true, spec.forceShare(), err);
             if (base == null) {
                 return null;
             }
-            Path overlay;
             try (base) {
                 overlay = createOverlay(opener.workDir().resolve(spec.name()).toAbsolutePath(), base.format(),
                         base.size());
@@ -56,14 +56,20 @@ final class DiskOpening {
                 deleteQuietly(overlay);
                 return null;
             }
-            overlays.accept(overlay);
         } else {
             d = opener.open(spec.name(), spec.format(), options, spec.readOnly(), spec.forceShare(), err);
             if (d == null) {
                 return null;
             }
         }
-        return finish(d, spec, lazy, err);
+        GuestDisk done = finish(d, spec, lazy, err);
+        if (done == null) {
+            if (overlay != null) {
+                deleteQuietly(overlay);
+            }
+            return null;
+        }
+        return new Opened(done, overlay);
     }
 
     /** Opens snapshot mode's {@code overlay} again (reopen, truncate); null (reported) if it cannot. */
@@ -88,7 +94,7 @@ final class DiskOpening {
                 return null;
             }
         }
-        return spec.copyOnRead() ? new CopyOnReadDisk(d) : d;
+        return spec.copyOnRead() && d.qcow2() != null ? GuestDisk.of(d.qcow2(), true) : d;
     }
 
     /** QEMU's temporary overlay: a qcow2 image with the default options, as large as the image. */

@@ -126,19 +126,20 @@ public final class IoScript {
     }
 
     boolean openWith(OpenSpec spec) {
-        GuestDisk d = DiskOpening.open(opener, spec, err, this::rememberOverlay);
-        if (d == null) {
+        DiskOpening.Opened o = DiskOpening.open(opener, spec, err);
+        if (o == null) {
             return false;
         }
+        overlay = o.overlay();
+        return adopt(o.disk(), spec);
+    }
+
+    private boolean adopt(GuestDisk d, OpenSpec spec) {
         disk = d;
         filename = spec.name();
         opened = spec;
         this.readOnly = spec.readOnly() || spec.forceShare();
         return true;
-    }
-
-    private void rememberOverlay(Path p) {
-        overlay = p;
     }
 
     /** Opens the image as {@code spec} says, again (reopen, truncate): snapshot mode keeps its overlay. */
@@ -151,11 +152,7 @@ public final class IoScript {
             deleteOverlay();
             return false;
         }
-        disk = d;
-        filename = spec.name();
-        opened = spec;
-        this.readOnly = spec.readOnly() || spec.forceShare();
-        return true;
+        return adopt(d, spec);
     }
 
     /**

@@ -188,7 +188,8 @@ final class SessionCommands {
             }
         }
         OpenSpec base = now;
-        if (cacheGroup.stream().anyMatch(opts::containsKey)) {
+        if (opts.containsKey("cache-size") || opts.containsKey("l2-cache-size")
+                || opts.containsKey("refcount-cache-size")) {
             Map<String, String> without = new HashMap<>(now.options());
             without.keySet().removeAll(cacheGroup);
             base = new OpenSpec(now.name(), now.format(), without, now.readOnly(), now.forceShare(), now.snapshot(),

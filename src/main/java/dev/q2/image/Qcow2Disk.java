@@ -323,15 +323,25 @@ public final class Qcow2Disk implements BlockDevice {
             flush();
             mapper.growL1(lastL1 + 1);
         }
-        long size = disk.size;
-        disk.size = Math.max(size, end);
-        disk.inVmState = true;
+        long size = openVmStateWindow(end);
         try {
             writes.write(offset, src);
         } finally {
-            disk.size = size;
-            disk.inVmState = false;
+            closeVmStateWindow(size);
         }
+    }
+
+    /** Lets the engine reach guest offsets up to {@code end}, past the disk; returns the disk size to restore. */
+    private long openVmStateWindow(long end) {
+        long size = disk.size;
+        disk.size = Math.max(size, end);
+        disk.inVmState = true;
+        return size;
+    }
+
+    private void closeVmStateWindow(long size) {
+        disk.size = size;
+        disk.inVmState = false;
     }
 
     /**
@@ -344,14 +354,11 @@ public final class Qcow2Disk implements BlockDevice {
      */
     public void readVmState(long pos, ByteBuffer dst) throws IOException {
         long offset = vmStateOffset() + pos;
-        long size = disk.size;
-        disk.size = Math.max(size, offset + dst.remaining());
-        disk.inVmState = true;
+        long size = openVmStateWindow(offset + dst.remaining());
         try {
             reads.read(offset, dst);
         } finally {
-            disk.size = size;
-            disk.inVmState = false;
+            closeVmStateWindow(size);
         }
     }
 

@@ -4,7 +4,6 @@ import dev.q2.image.DiskOptions;
 import dev.q2.image.Qcow2Disk;
 import dev.q2.io.FileStorage;
 import dev.q2.io.Storage;
-import dev.q2.testutil.Cli;
 import dev.q2.testutil.Qemu;
 import dev.q2.testutil.QemuTest;
 import dev.q2.testutil.TwoFolders;
@@ -13,7 +12,6 @@ import org.junit.jupiter.api.Test;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.io.StringWriter;
-import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
@@ -30,25 +28,12 @@ import static org.assertj.core.api.Assertions.assertThat;
  * byte written before).
  */
 class IoVmStateDifferentialTest extends QemuTest {
-    private static String masked(String s) {
-        return s.replaceAll("ops; .*", "ops; X").replaceAll("(?m)^(\\d+,\\d+),[0-9:.]+,.*$", "$1,X");
-    }
-
+    /** q2 io and qemu-io with {@code args} on t.qcow2 made by {@code create}: the same output and image bytes. */
     private void same(String create, String... args) throws Exception {
-        TwoFolders pair = TwoFolders.next(dir);
-        for (Path d : List.of(pair.qemu(), pair.q2())) {
-            TwoFolders.sh(d, create);
-        }
         List<String> a = new ArrayList<>(List.of(args));
         a.add("t.qcow2");
-        Qemu.Result expected = Qemu.io(pair.qemu(), a.toArray(String[]::new));
-        a.add(0, "io");
-        Cli.Result actual = Cli.runIn(pair.q2(), a.toArray(String[]::new));
-        String what = String.join(" ", args);
-        assertThat(masked(actual.out())).as(what).isEqualTo(masked(expected.out()));
-        assertThat(actual.err().replace("q2: ", "")).as(what).isEqualTo(expected.err().replace("qemu-io: ", ""));
-        assertThat(actual.exitCode()).as(what).isEqualTo(expected.exitCode());
-        assertThat(Files.readAllBytes(pair.q2().resolve("t.qcow2"))).as(what)
+        TwoFolders pair = IoSessionDifferentialTest.sameIo(dir, create, a.toArray(String[]::new));
+        assertThat(Files.readAllBytes(pair.q2().resolve("t.qcow2"))).as(String.join(" ", args))
                 .isEqualTo(Files.readAllBytes(pair.qemu().resolve("t.qcow2")));
     }
 
@@ -82,55 +67,24 @@ class IoVmStateDifferentialTest extends QemuTest {
         same("qemu-img create -q -f raw t.qcow2 1M", "-f", "raw", "-c", "write -b 0 512", "-c", "read -b 0 512");
     }
 
-    /** A file storage that copies the image file at every flush, as a crash right after it would leave it. */
-    private static final class CopyingStorage implements Storage {
-        private final FileStorage file;
-        private final Path path;
-        private final List<Path> copies;
-
-        CopyingStorage(Path path, List<Path> copies) throws IOException {
-            this.file = FileStorage.openReadWrite(path);
-            this.path = path;
-            this.copies = copies;
-        }
-
-        @Override
-        public int read(long position, ByteBuffer dst) throws IOException {
-            return file.read(position, dst);
-        }
-
-        @Override
-        public int write(long position, ByteBuffer src) throws IOException {
-            return file.write(position, src);
-        }
-
-        @Override
-        public long size() throws IOException {
-            return file.size();
-        }
-
-        @Override
-        public void setSize(long size) throws IOException {
-            file.setSize(size);
-        }
-
-        @Override
-        public void flush() throws IOException {
-            file.flush();
-            Path copy = path.resolveSibling("crash" + copies.size() + ".qcow2");
-            Files.copy(path, copy, StandardCopyOption.REPLACE_EXISTING);
-            copies.add(copy);
-        }
-
-        @Override
-        public boolean writable() {
-            return true;
-        }
-
-        @Override
-        public void close() throws IOException {
-            file.close();
-        }
+    /** The image file as a storage that copies the file at every flush, as a crash right after it would leave it. */
+    private static Storage copyingAtEveryFlush(Path path, List<Path> copies) throws IOException {
+        FileStorage file = FileStorage.openReadWrite(path);
+        return (Storage) java.lang.reflect.Proxy.newProxyInstance(Storage.class.getClassLoader(),
+                new Class<?>[] {Storage.class}, (proxy, method, args) -> {
+                    Object r;
+                    try {
+                        r = method.invoke(file, args);
+                    } catch (java.lang.reflect.InvocationTargetException e) {
+                        throw e.getCause();
+                    }
+                    if (method.getName().equals("flush")) {
+                        Path copy = path.resolveSibling("crash" + copies.size() + ".qcow2");
+                        Files.copy(path, copy, StandardCopyOption.REPLACE_EXISTING);
+                        copies.add(copy);
+                    }
+                    return r;
+                });
     }
 
     /**
@@ -148,7 +102,7 @@ class IoVmStateDifferentialTest extends QemuTest {
             List<Path> copies = new ArrayList<>();
             StringWriter out = new StringWriter();
             PrintWriter w = new PrintWriter(out, true);
-            try (Qcow2Disk disk = Qcow2Disk.open(new CopyingStorage(dir.resolve("img.qcow2"), copies),
+            try (Qcow2Disk disk = Qcow2Disk.open(copyingAtEveryFlush(dir.resolve("img.qcow2"), copies),
                     DiskOptions.readWrite(), w)) {
                 IoScript script = new IoScript(disk, w, w);
                 script.run("write -P 0x44 4G 4k");            // guest data, then the VM state far past the L1 table

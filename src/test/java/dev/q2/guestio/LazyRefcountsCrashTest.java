@@ -43,7 +43,7 @@ class LazyRefcountsCrashTest extends QemuTest {
         StringWriter out = new StringWriter();
         Qcow2Disk disk = Qcow2Disk.open(dir.resolve("img.qcow2"), DiskOptions.readWrite());
         PrintWriter w = new PrintWriter(out, true);
-        IoScript script = copyOnRead ? new IoScript(new CopyOnReadDisk(GuestDisk.of(disk)), w, w)
+        IoScript script = copyOnRead ? new IoScript(GuestDisk.of(disk, true), w, w)
                 : new IoScript(disk, w);
         try {
             for (int k = 0; k < COMMANDS.size(); k++) {

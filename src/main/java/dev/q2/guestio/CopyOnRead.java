@@ -11,31 +11,20 @@ import java.nio.ByteBuffer;
  * that the image does not allocate itself is read through the backing chain and written into the image, in pieces
  * of at most 16 MiB (QEMU's bounce buffer), a piece that reads as zeros as a zero write. Up to the image's end: the
  * last cluster of an image whose size is not a multiple of the cluster size is copied as far as the image goes.
- * A raw file allocates everything: nothing is copied.
+ * A raw file allocates everything: nothing is copied ({@link GuestDisk#of(Qcow2Disk, boolean)} reads with it).
  */
-final class CopyOnReadDisk implements GuestDisk {
+final class CopyOnRead {
     /** QEMU's MAX_BOUNCE_BUFFER: 32768 sectors. */
     private static final int MAX_BOUNCE = 16 << 20;
 
-    private final GuestDisk disk;
-
-    CopyOnReadDisk(GuestDisk disk) {
-        this.disk = disk;
+    private CopyOnRead() {
     }
 
-    @Override
-    public void read(long offset, ByteBuffer dst) throws IOException {
-        Qcow2Disk q = disk.qcow2();
-        if (q != null && dst.hasRemaining()) {
-            copyIn(q, offset, dst.remaining());
-        }
-        disk.read(offset, dst);
-    }
-
-    private void copyIn(Qcow2Disk q, long offset, long length) throws IOException {
+    /** Copies what the clusters of [offset, offset + length) take from below into {@code q}. */
+    static void copyIn(Qcow2Disk q, long offset, long length) throws IOException {
         long cluster = q.header().clusterSize();
         long pos = offset / cluster * cluster;
-        long end = Math.min(disk.size(), (offset + length + cluster - 1) / cluster * cluster);
+        long end = Math.min(q.size(), (offset + length + cluster - 1) / cluster * cluster);
         ByteBuffer bounce = null;
         while (pos < end) {
             BlockDevice.Layered run = q.layerStatus(pos, end - pos);
@@ -49,12 +38,12 @@ final class CopyOnReadDisk implements GuestDisk {
                 bounce = ByteBuffer.allocate((int) Math.min(MAX_BOUNCE, end - pos));
             }
             bounce.clear().limit(chunk);
-            disk.read(pos, bounce);
+            q.read(pos, bounce);
             bounce.flip();
             if (isZero(bounce)) {
-                disk.writeZeroes(pos, chunk, false);
+                q.writeZeroes(pos, chunk, false);
             } else {
-                disk.write(pos, bounce);
+                q.write(pos, bounce);
             }
             pos += chunk;
         }
@@ -67,45 +56,5 @@ final class CopyOnReadDisk implements GuestDisk {
             }
         }
         return true;
-    }
-
-    @Override
-    public String format() {
-        return disk.format();
-    }
-
-    @Override
-    public long size() {
-        return disk.size();
-    }
-
-    @Override
-    public void write(long offset, ByteBuffer src) throws IOException {
-        disk.write(offset, src);
-    }
-
-    @Override
-    public void writeZeroes(long offset, long length, boolean unmap) throws IOException {
-        disk.writeZeroes(offset, length, unmap);
-    }
-
-    @Override
-    public void discard(long offset, long length) throws IOException {
-        disk.discard(offset, length);
-    }
-
-    @Override
-    public void flush() throws IOException {
-        disk.flush();
-    }
-
-    @Override
-    public Qcow2Disk qcow2() {
-        return disk.qcow2();
-    }
-
-    @Override
-    public void close() throws IOException {
-        disk.close();
     }
 }
