@@ -40,8 +40,8 @@ final class IoCommand extends Subcommand {
 
     IoCommand(Main main) {
         super(main, NAME);
-        declare("Run qemu-io style commands (read, write, discard, flush, map, alloc, info, open, close, ...) on an"
-                + " image", formatOpt, commandsOpt, readOnlyOpt, forceShareOpt, cacheOpt, nocacheOpt, aioOpt,
+        declare("Run qemu-io style commands (read, write, discard, flush, truncate, map, alloc, info, open, reopen,"
+                + " close, ...) on an image", formatOpt, commandsOpt, readOnlyOpt, forceShareOpt, cacheOpt, nocacheOpt, aioOpt,
                 nativeAioOpt, snapshotOpt, copyOnReadOpt, filenameParam);
     }
 
