@@ -91,6 +91,12 @@ final class IoCommand extends Subcommand {
                 return main.workDir();
             }
         }, out, err);
+        script.onHalt(new java.util.function.IntConsumer() {
+            @Override
+            public void accept(int status) {
+                Runtime.getRuntime().halt(status); // sigraise: the process ends at once, the image as it is
+            }
+        });
         // qemu-io's default cache mode writes through (each write flushed); -t writeback, none and unsafe do not
         script.writethrough(!parsed.hasMatchedOption(cacheOpt) && !parsed.hasMatchedOption(nocacheOpt)
                 || cache.equals("writethrough") || cache.equals("directsync"));

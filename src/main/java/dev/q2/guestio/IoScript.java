@@ -64,10 +64,11 @@ public final class IoScript {
     private Path overlay;
     /** qemu-io's cache mode writes through (its default): every write is flushed before it completes. */
     private boolean writethrough = true;
+    /** What sigraise does: nothing ends the process unless the owner of the process says so ({@link #onHalt}). */
     private java.util.function.IntConsumer halter = new java.util.function.IntConsumer() {
         @Override
         public void accept(int status) {
-            Runtime.getRuntime().halt(status);
+            throw new IllegalArgumentException("q2 io: sigraise would end the process; this script may not");
         }
     };
 
@@ -118,8 +119,8 @@ public final class IoScript {
     }
 
     /**
-     * What {@code sigraise} does to end the process with a status (by default {@link Runtime#halt}: no clean
-     * close); tests and embedders replace it.
+     * What {@code sigraise} does to end the process with a status: q2 io's command line halts the JVM (no clean
+     * close); by default the command fails instead, so that a script run inside an application cannot end it.
      */
     public void onHalt(java.util.function.IntConsumer h) {
         halter = h;

@@ -8,6 +8,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.io.IOException;
+import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -192,6 +193,26 @@ class IoSessionDifferentialTest {
                 "t.qcow2");
         same(IMAGE, "-c", "sigraise 1k", "-c", "length", "t.qcow2");
         same("true", "-c", "sigraise 0", "-c", "length");
+    }
+
+    /** A script run inside an application may not end it: sigraise fails there, and halts only when told to. */
+    @Test
+    void sigraiseEndsTheProcessOnlyWhereAllowed() throws Exception {
+        Qemu.assumeAvailable();
+        Qemu.imgOk(dir, "create", "-q", "-f", "qcow2", "e.qcow2", "1M");
+        java.io.StringWriter out = new java.io.StringWriter();
+        PrintWriter w = new PrintWriter(out, true);
+        try (dev.q2.image.Qcow2Disk disk = dev.q2.image.Qcow2Disk.open(dir.resolve("e.qcow2"),
+                dev.q2.image.DiskOptions.readWrite())) {
+            IoScript script = new IoScript(disk, w);
+            script.run("sigraise 9");
+            assertThat(script.failed()).isTrue();
+            assertThat(out.toString()).isEqualTo("q2 io: sigraise would end the process; this script may not\n");
+            int[] status = new int[1];
+            script.onHalt(s -> status[0] = s);
+            script.run("sigraise 15");
+            assertThat(status[0]).isEqualTo(143);
+        }
     }
 
     /** q2 io in a JVM of its own (sigraise ends the process). */
