@@ -117,16 +117,21 @@ SH
 chmod +x "$bin/none/qemu-system"
 # q2 in place of qemu-img and qemu-io. Error lines of q2 start "q2: "; the iotests' filters expect the tool's name.
 # When stdout and stderr are the same file (2>&1, as most tests run them), both go through one sed so that their
-# order is kept; otherwise only stderr is rewritten.
+# order is kept; otherwise only stderr is rewritten. An exit status above 128 is passed on as the signal it stands
+# for.
 standin() {  # name, q2 arguments before the caller's
   cat > "$bin/q2/$1" <<SH
 #!/usr/bin/env bash
 q2='$work/q2/q2'
 if [[ /dev/fd/1 -ef /dev/fd/2 ]]; then
   "\$q2" $2 "\$@" 2>&1 | sed -u 's/^q2: /$1: /'
-  exit \${PIPESTATUS[0]}
+  rc=\${PIPESTATUS[0]}
+else
+  { "\$q2" $2 "\$@" 2>&1 1>&3 3>&- | sed -u 's/^q2: /$1: /' >&2; rc=\${PIPESTATUS[0]}; } 3>&1
 fi
-{ "\$q2" $2 "\$@" 2>&1 1>&3 3>&- | sed -u 's/^q2: /$1: /' >&2; rc=\${PIPESTATUS[0]}; } 3>&1
+# q2 ended by a signal (q2 io's sigraise halts with 128 + the signal): end the same way, so that the shell that
+# runs the stand-in reports it as it reports qemu-io's death ("Killed")
+if (( rc > 128 && rc < 128 + 65 )); then trap - \$((rc - 128)) 2>/dev/null; kill -s \$((rc - 128)) \$\$; fi
 exit \$rc
 SH
   chmod +x "$bin/q2/$1"

@@ -32,13 +32,17 @@ final class IoCommand extends Subcommand {
     private final OptionSpec aioOpt = Options.value("MODE", "AIO mode (threads, native or io_uring); checked only",
             "-i", "--aio");
     private final OptionSpec nativeAioOpt = Options.flag("Short for -i native", "-k", "--native-aio");
+    private final OptionSpec snapshotOpt = Options.flag(
+            "Snapshot mode: writes go to a temporary overlay, the image is left as it is", "-s", "--snapshot");
+    private final OptionSpec copyOnReadOpt = Options.flag(
+            "Copy-on-read: reads copy what the backing chain provides into the image", "-C", "--copy-on-read");
     private final PositionalParamSpec filenameParam = Options.positional("0", "0..1", "FILENAME");
 
     IoCommand(Main main) {
         super(main, NAME);
-        declare("Run qemu-io style commands (read, write, discard, flush, map, alloc, info, open, close, ...) on an"
-                + " image", formatOpt, commandsOpt, readOnlyOpt, forceShareOpt, cacheOpt, nocacheOpt, aioOpt,
-                nativeAioOpt, filenameParam);
+        declare("Run qemu-io style commands (read, write, discard, flush, truncate, map, alloc, info, open, reopen,"
+                + " close, ...) on an image", formatOpt, commandsOpt, readOnlyOpt, forceShareOpt, cacheOpt, nocacheOpt, aioOpt,
+                nativeAioOpt, snapshotOpt, copyOnReadOpt, filenameParam);
     }
 
     @Override
@@ -87,8 +91,18 @@ final class IoCommand extends Subcommand {
                 return main.workDir();
             }
         }, out, err);
+        script.onHalt(new java.util.function.IntConsumer() {
+            @Override
+            public void accept(int status) {
+                Runtime.getRuntime().halt(status); // sigraise: the process ends at once, the image as it is
+            }
+        });
+        // qemu-io's default cache mode writes through (each write flushed); -t writeback, none and unsafe do not
+        script.writethrough(!parsed.hasMatchedOption(cacheOpt) && !parsed.hasMatchedOption(nocacheOpt)
+                || cache.equals("writethrough") || cache.equals("directsync"));
         if (filename != null && !script.open(filename, parsed.hasMatchedOption(readOnlyOpt),
-                parsed.hasMatchedOption(forceShareOpt))) {
+                parsed.hasMatchedOption(forceShareOpt), parsed.hasMatchedOption(snapshotOpt),
+                parsed.hasMatchedOption(copyOnReadOpt))) {
             return 1;
         }
         List<String> commands = Options.valueOr(commandsOpt, List.of());

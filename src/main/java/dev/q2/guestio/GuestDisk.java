@@ -31,6 +31,11 @@ public interface GuestDisk extends AutoCloseable {
 
     /** A qcow2 image opened by q2's engine. */
     static GuestDisk of(Qcow2Disk disk) {
+        return of(disk, false);
+    }
+
+    /** A qcow2 image opened by q2's engine, read with copy-on-read ({@link CopyOnRead}) or not. */
+    static GuestDisk of(Qcow2Disk disk, boolean copyOnRead) {
         return new GuestDisk() {
             @Override
             public String format() {
@@ -44,6 +49,9 @@ public interface GuestDisk extends AutoCloseable {
 
             @Override
             public void read(long offset, ByteBuffer dst) throws IOException {
+                if (copyOnRead && dst.hasRemaining()) {
+                    CopyOnRead.copyIn(disk, offset, dst.remaining());
+                }
                 disk.read(offset, dst);
             }
 

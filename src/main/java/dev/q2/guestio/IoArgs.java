@@ -22,7 +22,7 @@ final class IoArgs {
     }
 
     /** A command's options and operands, read as qemu-io's getopt reads them. */
-    record Parsed(Map<Character, String> options, List<String> operands) {
+    record Parsed(Map<Character, String> options, List<String> operands, List<Map.Entry<Character, String>> ordered) {
         boolean has(char c) {
             return options.containsKey(c);
         }
@@ -37,13 +37,15 @@ final class IoArgs {
     static Parsed getopt(String cmd, List<String> words, String optstring, String usage) {
         Getopt g = Getopt.parse(words, optstring, Map.of(), Getopt.Wording.qemuIo(cmd));
         Map<Character, String> options = new LinkedHashMap<>();
+        List<Map.Entry<Character, String>> ordered = new java.util.ArrayList<>();
         for (Getopt.Opt o : g.options) {
             if (o.key().equals(Getopt.ERROR)) {
                 throw new UsageException(o.arg(), usage);
             }
             options.put(o.key().charAt(0), o.arg() == null ? "" : o.arg());
+            ordered.add(Map.entry(o.key().charAt(0), o.arg() == null ? "" : o.arg()));
         }
-        return new Parsed(options, g.operands);
+        return new Parsed(options, g.operands, ordered);
     }
 
     /** QEMU 7.2's runtime options of the block layer and the qcow2 driver (and child options), by name. */

@@ -6,9 +6,9 @@ package dev.q2.guestio;
  * usage line qemu-io prints after an option error, made as qemu-io makes it ("name args -- oneline").
  */
 enum IoCommand {
-    READ("read", "Cl:pP:qs:v", "[-abCqv] [-P pattern [-s off] [-l len]] off len",
+    READ("read", "bCl:pP:qs:v", "[-abCqv] [-P pattern [-s off] [-l len]] off len",
             "reads a number of bytes at a specified offset"),
-    WRITE("write", "cCfpquzP:", "[-bcCfnquz] [-P pattern | -s source_file] off len",
+    WRITE("write", "bcCfpquzP:", "[-bcCfnquz] [-P pattern | -s source_file] off len",
             "writes a number of bytes at a specified offset"),
     DISCARD("discard", "Cq", "[-Cq] off len", "discards a number of bytes at a specified offset"),
     READV("readv", "CqvP:", "[-Cqv] [-P pattern] off len [len..]", "reads a number of bytes at a specified offset"),
@@ -16,8 +16,10 @@ enum IoCommand {
     AIO_READ("aio_read", "CqvP:", "[-Ciqv] [-P pattern] off len [len..]", "asynchronously reads a number of bytes"),
     AIO_WRITE("aio_write", "CfquzP:", "[-Cfiquz] [-P pattern] off len [len..]",
             "asynchronously writes a number of bytes"),
-    OPEN("open", "rnkUt:i:o:", "[-rsCnkU] [-t cache] [-d discard] [-o options] [path]",
-            "open the file specified by path");
+    OPEN("open", "rsCnkUt:i:o:", "[-rsCnkU] [-t cache] [-d discard] [-o options] [path]",
+            "open the file specified by path"),
+    REOPEN("reopen", "c:o:rw", "[(-r|-w)] [-c cache] [-o options]", "reopens an image with new options"),
+    TRUNCATE("truncate", "m:", "[-m prealloc_mode] off", "truncates the current file at the given offset");
 
     /** The command's name as typed. */
     final String command;

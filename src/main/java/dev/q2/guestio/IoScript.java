@@ -32,7 +32,7 @@ import java.util.List;
  */
 public final class IoScript {
     /** qemu-io's limit on one request (BDRV_REQUEST_MAX_BYTES). */
-    private static final long MAX_LENGTH = 2147483136L;
+    static final long MAX_LENGTH = 2147483136L;
 
     /**
      * Opens an image for the {@code open} command (and for q2 io's file operand): returns the disk, or reports
@@ -51,11 +51,26 @@ public final class IoScript {
     private final Opener opener;
     private final PrintWriter out;
     private final PrintWriter err;
+    private final SessionCommands session = new SessionCommands(this);
+    private final VectoredCommands vectored = new VectoredCommands(this);
     private GuestDisk disk;
     private String filename;
     private boolean readOnly;
     private boolean failed;
     private boolean quit;
+    /** How the open disk was opened (null for a disk given to the constructor). */
+    private OpenSpec opened;
+    /** The temporary overlay of snapshot mode (-s), deleted on close; null otherwise. */
+    private Path overlay;
+    /** qemu-io's cache mode writes through (its default): every write is flushed before it completes. */
+    private boolean writethrough = true;
+    /** What sigraise does: nothing ends the process unless the owner of the process says so ({@link #onHalt}). */
+    private java.util.function.IntConsumer halter = new java.util.function.IntConsumer() {
+        @Override
+        public void accept(int status) {
+            throw new IllegalArgumentException("q2 io: sigraise would end the process; this script may not");
+        }
+    };
 
     /** A script on an open disk whose messages all go to {@code out}; it has no {@code open}. */
     public IoScript(Qcow2Disk disk, PrintWriter out) {
@@ -72,6 +87,12 @@ public final class IoScript {
         this.disk = GuestDisk.of(disk);
     }
 
+    /** A script on an open guest disk (a raw file, or a disk read with copy-on-read), reporting as above. */
+    IoScript(GuestDisk disk, PrintWriter out, PrintWriter err) {
+        this((Opener) null, out, err);
+        this.disk = disk;
+    }
+
     /** A script with no image open yet: {@link #open} (or the {@code open} command) opens one through {@code opener}. */
     public IoScript(Opener opener, PrintWriter out, PrintWriter err) {
         this.opener = opener;
@@ -81,19 +102,125 @@ public final class IoScript {
 
     /** Opens {@code name} as qemu-io's file operand does; false (the error reported) if it cannot. */
     public boolean open(String name, boolean readOnly, boolean forceShare) {
-        return open(name, null, java.util.Map.of(), readOnly, forceShare);
+        return open(name, readOnly, forceShare, false, false);
     }
 
-    private boolean open(String name, String format, java.util.Map<String, String> options, boolean readOnly,
-                         boolean forceShare) {
-        GuestDisk d = opener.open(name, format, options, readOnly, forceShare, err);
-        if (d == null) {
+    /**
+     * Opens {@code name} as qemu-io's file operand does, with its -s (snapshot mode: writes go to a temporary
+     * overlay, the image stays as it is) and -C (copy-on-read); false (the error reported) if it cannot.
+     */
+    public boolean open(String name, boolean readOnly, boolean forceShare, boolean snapshot, boolean copyOnRead) {
+        return openWith(new OpenSpec(name, null, java.util.Map.of(), readOnly, forceShare, snapshot, copyOnRead));
+    }
+
+    /** qemu-io's cache mode: true (its default) when every write is flushed before it completes. */
+    public void writethrough(boolean on) {
+        writethrough = on;
+    }
+
+    /**
+     * What {@code sigraise} does to end the process with a status: q2 io's command line halts the JVM (no clean
+     * close); by default the command fails instead, so that a script run inside an application cannot end it.
+     */
+    public void onHalt(java.util.function.IntConsumer h) {
+        halter = h;
+    }
+
+    boolean openWith(OpenSpec spec) {
+        DiskOpening.Opened o = DiskOpening.open(opener, spec, err);
+        if (o == null) {
             return false;
         }
+        overlay = o.overlay();
+        return adopt(o.disk(), spec);
+    }
+
+    private boolean adopt(GuestDisk d, OpenSpec spec) {
         disk = d;
-        filename = name;
-        this.readOnly = readOnly || forceShare;
+        filename = spec.name();
+        opened = spec;
+        this.readOnly = spec.readOnly() || spec.forceShare();
         return true;
+    }
+
+    /** Opens the image as {@code spec} says, again (reopen, truncate): snapshot mode keeps its overlay. */
+    boolean openAgain(OpenSpec spec) {
+        if (overlay == null) {
+            return openWith(spec);
+        }
+        GuestDisk d = DiskOpening.reopenOverlay(opener, overlay, spec, err);
+        if (d == null) {
+            deleteOverlay();
+            return false;
+        }
+        return adopt(d, spec);
+    }
+
+    /**
+     * Reopens the image as {@code next} says; when that fails, opens it again as it was (QEMU's reopen is a
+     * transaction) and returns false.
+     */
+    boolean reopenAs(OpenSpec next) throws IOException {
+        OpenSpec before = opened;
+        closeForReopen();
+        if (openAgain(next)) {
+            return true;
+        }
+        failed = true;
+        openAgain(before);
+        return false;
+    }
+
+    /** Closes the disk cleanly but keeps snapshot mode's overlay, to open it again. */
+    void closeForReopen() throws IOException {
+        if (disk != null) {
+            GuestDisk d = disk;
+            disk = null;
+            try (d) {
+                d.flush();
+            }
+        }
+    }
+
+    /** The file that holds what q2 io writes: the image, or snapshot mode's overlay. */
+    Path hostFile() {
+        return overlay != null ? overlay : opener.workDir().resolve(opened.name());
+    }
+
+    OpenSpec opened() {
+        return opened;
+    }
+
+    PrintWriter out() {
+        return out;
+    }
+
+    PrintWriter err() {
+        return err;
+    }
+
+    /** Whether every write is flushed before it completes (qemu-io's default write-through cache mode). */
+    boolean writesThrough() {
+        return writethrough;
+    }
+
+    void markFailed() {
+        failed = true;
+    }
+
+    void halt(int status) {
+        halter.accept(status);
+    }
+
+    private void deleteOverlay() {
+        if (overlay != null) {
+            try {
+                java.nio.file.Files.deleteIfExists(overlay);
+            } catch (IOException e) {
+                // a temporary file left behind, as QEMU leaves one when it cannot delete it
+            }
+            overlay = null;
+        }
     }
 
     /** The disk open now, or null. */
@@ -109,6 +236,8 @@ public final class IoScript {
             filename = null;
             try (d) {
                 d.flush();
+            } finally {
+                deleteOverlay();
             }
         }
     }
@@ -165,7 +294,7 @@ public final class IoScript {
 
     /** Commands qemu-io runs with no file open (CMD_NOFILE_OK and the global ones). */
     private static boolean needsFile(String cmd) {
-        return !List.of("open", "o", "quit", "exit", "q").contains(cmd);
+        return !List.of("open", "o", "quit", "exit", "q", "sigraise").contains(cmd);
     }
 
     private void dispatch(String cmd, List<String> words) throws IOException {
@@ -182,12 +311,12 @@ public final class IoScript {
                     disk.flush();
                 }
             }
-            case "readv" -> vectored(IoCommand.READV, words, false);
-            case "writev" -> vectored(IoCommand.WRITEV, words, true);
+            case "readv" -> vectored.run(IoCommand.READV, words, false);
+            case "writev" -> vectored.run(IoCommand.WRITEV, words, true);
             // q2 io completes aio requests before the next command, in order (qemu-io may complete them later
             // and in another order); their output is that of readv and writev
-            case "aio_read" -> vectored(IoCommand.AIO_READ, words, false);
-            case "aio_write" -> vectored(IoCommand.AIO_WRITE, words, true);
+            case "aio_read" -> vectored.run(IoCommand.AIO_READ, words, false);
+            case "aio_write" -> vectored.run(IoCommand.AIO_WRITE, words, true);
             case "aio_flush" -> {
                 if (argCount("aio_flush", words, 0, 0)) {
                     disk.flush();
@@ -212,7 +341,15 @@ public final class IoScript {
                     queries().info(out, disk.qcow2() == null ? null : disk.qcow2().header());
                 }
             }
-            case "open", "o" -> openCommand(words);
+            case "open", "o" -> {
+                if (opener == null) {
+                    throw new IllegalArgumentException("q2 io: open is not available here");
+                }
+                session.open(words);
+            }
+            case "reopen" -> session.reopen(words);
+            case "truncate", "t" -> session.truncate(words);
+            case "sigraise" -> session.sigraise(words);
             case "close", "c" -> {
                 if (argCount("close", words, 0, 0)) {
                     close();
@@ -225,7 +362,7 @@ public final class IoScript {
     private static boolean isCommand(String cmd) {
         return List.of("read", "r", "write", "w", "discard", "d", "flush", "f", "readv", "writev", "aio_read",
                 "aio_write", "aio_flush", "quit", "exit", "q", "length", "l", "map", "alloc", "a", "info", "i",
-                "open", "o", "close", "c").contains(cmd);
+                "open", "o", "close", "c", "reopen", "truncate", "t", "sigraise").contains(cmd);
     }
 
     private BlockQueries queries() {
@@ -245,12 +382,12 @@ public final class IoScript {
         };
     }
 
-    private void fail(String message) {
+    void fail(String message) {
         out.println(message);
         failed = true;
     }
 
-    private void failErr(String message) {
+    void failErr(String message) {
         out.flush();
         err.println(message);
         err.flush();
@@ -258,7 +395,7 @@ public final class IoScript {
     }
 
     /** qemu-io's check of a command's argument count (options included), made before its options are read. */
-    private boolean argCount(String cmd, List<String> words, int min, int max) {
+    boolean argCount(String cmd, List<String> words, int min, int max) {
         if (words.size() >= min && (max < 0 || words.size() <= max)) {
             return true;
         }
@@ -282,8 +419,8 @@ public final class IoScript {
      * qemu-io's permission check of a command that writes, made after its argument count and before its options:
      * on a read-only image it fails with the block layer's line.
      */
-    private boolean permitted(String cmd) {
-        if (readOnly && List.of("write", "w", "writev", "aio_write", "discard", "d").contains(cmd)) {
+    boolean permitted(String cmd) {
+        if (readOnly && List.of("write", "w", "writev", "aio_write", "discard", "d", "truncate").contains(cmd)) {
             failErr("q2: Block node is read-only");
             return false;
         }
@@ -311,7 +448,7 @@ public final class IoScript {
         return new Args(p, offset, length);
     }
 
-    private static long number(String s) {
+    static long number(String s) {
         try {
             long v = Sizes.parse(s).value();
             if (v < 0) {
@@ -325,7 +462,7 @@ public final class IoScript {
     }
 
     /** A pattern byte as qemu-io reads it (strtol, base 0: decimal, 0x hex or 0 octal) with its message. */
-    private static int pattern(String p) {
+    static int pattern(String p) {
         String t = p.startsWith("+") ? p.substring(1) : p;
         try {
             long v;
@@ -352,8 +489,8 @@ public final class IoScript {
     }
 
     private void read(List<String> words) throws IOException {
-        // qemu-io's read takes -bCl:pP:qs:v; q2 io implements all but -b (the VM state area, which q2 does not
-        // have); -p is a no-op in qemu-io too
+        // qemu-io's read takes -bCl:pP:qs:v; -b reads the VM state area (Qcow2Disk#readVmState); -p is a no-op in
+        // qemu-io too
         Args a = parse(IoCommand.READ, words);
         if (a == null) {
             return;
@@ -372,11 +509,20 @@ public final class IoScript {
             fail("pattern verification range exceeds end of read data");
             return;
         }
+        if (a.has('b') && !sectorAligned(a)) {
+            return;
+        }
         Integer pattern = a.pattern() == null ? null : pattern(a.pattern());
-        checkRange("read", a.offset(), a.length());
+        if (!a.has('b')) {
+            checkRange("read", a.offset(), a.length());
+        }
         long t0 = System.nanoTime();
         ByteBuffer b = ByteBuffer.allocate((int) a.length());
-        disk.read(a.offset(), b);
+        if (!a.has('b')) {
+            disk.read(a.offset(), b);
+        } else if (!vmState("read", a.offset(), b, false)) {
+            return;
+        }
         if (pattern != null) {
             byte p = (byte) (int) pattern;
             for (long i = patternOffset; i < patternOffset + patternCount; i++) {
@@ -397,13 +543,17 @@ public final class IoScript {
     }
 
     private void write(List<String> words) throws IOException {
-        // qemu-io's write takes -bcCfnpP:qs:uz; q2 io implements -c, -C, -f (the write, then a flush), -q, -u, -z,
-        // -P and the no-op -p. -b (the VM state area, which q2 does not have), -n and -s are refused.
+        // qemu-io's write takes -bcCfnpP:qs:uz; q2 io implements -b (the VM state area: Qcow2Disk#writeVmState), -c,
+        // -C, -f (the write, then a flush), -q, -u, -z, -P and the no-op -p. -n and -s are refused.
         Args a = parse(IoCommand.WRITE, words);
         if (a == null) {
             return;
         }
-        if (a.has('f') && a.has('c')) {
+        if (a.has('b') && a.has('z')) {
+            fail("-b and -z cannot be specified at the same time");
+            return;
+        }
+        if (a.has('f') && (a.has('c') || a.has('b'))) {
             fail("-f and -b or -c cannot be specified at the same time");
             return;
         }
@@ -415,10 +565,21 @@ public final class IoScript {
             fail("-u requires -z to be specified");
             return;
         }
+        if ((a.has('b') || a.has('c')) && !sectorAligned(a)) {
+            return;
+        }
         Integer pattern = a.pattern() == null ? null : pattern(a.pattern());
-        checkRange("write", a.offset(), a.length());
+        if (!a.has('b')) {
+            checkRange("write", a.offset(), a.length());
+        }
         long t0 = System.nanoTime();
-        if (a.has('z')) {
+        if (a.has('b')) {
+            byte[] data = new byte[(int) a.length()];
+            java.util.Arrays.fill(data, (byte) (pattern == null ? 0xcd : (int) pattern));
+            if (!vmState("write", a.offset(), ByteBuffer.wrap(data), true)) {
+                return;
+            }
+        } else if (a.has('z')) {
             disk.writeZeroes(a.offset(), a.length(), a.has('u'));
         } else {
             byte[] data = new byte[(int) a.length()];
@@ -437,12 +598,52 @@ public final class IoScript {
                 disk.write(a.offset(), ByteBuffer.wrap(data));
             }
         }
-        if (a.has('f')) {
-            disk.flush();   // FUA: the request is on disk when it completes
+        if (a.has('f') || writethrough) {
+            disk.flush();   // FUA, or a write-through cache: the request is on disk when it completes
         }
         if (!a.has('q')) {
             IoOutput.report(out, "wrote", a.offset(), a.length(), a.has('C'), t0);
         }
+    }
+
+    /** qemu-io's check of a VM state or compressed request: offset and count in whole sectors. */
+    private boolean sectorAligned(Args a) {
+        if ((a.offset() & 511) != 0) {
+            fail(a.offset() + " is not a sector-aligned value for 'offset'");
+            return false;
+        }
+        if ((a.length() & 511) != 0) {
+            fail(a.length() + " is not a sector-aligned value for 'count'");
+            return false;
+        }
+        return true;
+    }
+
+    /**
+     * read -b and write -b: the VM state area of a qcow2 image (a raw file has none: qemu-io's "Operation not
+     * supported"); false when the request failed (reported).
+     */
+    private boolean vmState(String verb, long pos, ByteBuffer b, boolean write) throws IOException {
+        Qcow2Disk q = disk.qcow2();
+        if (q == null) {
+            fail(verb + " failed: Operation not supported");
+            return false;
+        }
+        try {
+            if (write) {
+                q.writeVmState(pos, b);
+            } else {
+                q.readVmState(pos, b);
+            }
+        } catch (dev.q2.image.ImageException e) {
+            if (e.getMessage() == null || !e.getMessage().contains("File too large")) {
+                throw e;
+            }
+            // QEMU 7.2 cuts the L1 index of such a request to 32 bits and writes elsewhere; q2 refuses it
+            fail(verb + " failed: File too large");
+            return false;
+        }
+        return true;
     }
 
     private void discard(List<String> words) throws IOException {
@@ -467,165 +668,6 @@ public final class IoScript {
         long count = words.size() == 2 ? number(words.get(1)) : 512;
         disk.flush();
         queries().alloc(out, offset, count);
-    }
-
-    /**
-     * {@code open [-rnkU] [-t cache] [-i aio] [-o driver=qcow2|raw] FILE}: qemu-io's open of another image once the
-     * current one is closed. -s (snapshot), -C (copy-on-read), -d (discard mode) and block options other than
-     * the driver are refused.
-     */
-    private void openCommand(List<String> words) {
-        if (!argCount("open", words, 1, -1)) {
-            return;
-        }
-        IoArgs.Parsed p = IoCommand.OPEN.getopt(words);
-        boolean readOnly = p.has('r');
-        String cache = p.options().getOrDefault('t', p.has('n') ? "none" : "writeback");
-        boolean direct;
-        switch (cache) {
-            case "none", "off", "directsync" -> direct = true;
-            case "writeback", "writethrough", "unsafe" -> direct = false;
-            default -> {
-                failErr("q2: Invalid cache option: " + cache);
-                return;
-            }
-        }
-        String aio = p.options().getOrDefault('i', p.has('k') ? "native" : "threads");
-        if (!aio.equals("threads") && !aio.equals("native") && !aio.equals("io_uring")) {
-            failErr("q2: Invalid aio option: " + aio);
-            return;
-        }
-        if (p.operands().size() > 1) {
-            throw new IoArgs.UsageException(null, IoCommand.OPEN.usage);
-        }
-        if (disk != null) {
-            failErr("q2: file open already, try 'help close'");
-            return;
-        }
-        if (p.operands().isEmpty()) {
-            // qemu-io then opens what the -o options describe (with none: this line); q2 io opens files by name
-            failErr("q2: can't open: Must specify either driver or file");
-            return;
-        }
-        String name = p.operands().get(0);
-        String format = null;
-        java.util.Map<String, String> cacheOptions = new java.util.HashMap<>();
-        String unsupported = null;
-        if (p.options().get('o') != null) {
-            for (String kv : p.options().get('o').split(",")) {
-                String key = kv.contains("=") ? kv.substring(0, kv.indexOf('=')) : kv;
-                String value = kv.contains("=") ? kv.substring(kv.indexOf('=') + 1) : "on";
-                if (key.equals("driver") && (value.equals("qcow2") || value.equals("raw"))) {
-                    format = value;
-                } else if (CacheOptions.KEYS.contains(key)) {
-                    cacheOptions.put(key, value);
-                } else if (unsupported == null) {
-                    unsupported = key.equals("driver") ? key + "=" + value : key;
-                }
-            }
-        }
-        if (unsupported != null) {
-            String fmt = format == null ? "qcow2" : format;
-            failErr("q2: can't open device " + name + ": " + (IoArgs.knownToQemu(unsupported, fmt)
-                    ? "q2 io does not support the option '" + unsupported + "'"
-                    : "Block format '" + fmt + "' does not support the option '" + unsupported + "'"));
-            return;
-        }
-        if (p.has('U') && !readOnly) {
-            failErr("q2: can't open device " + name + ": force-share=on can only be used with read-only images");
-            return;
-        }
-        if (aio.equals("native") && !direct) {
-            failErr("q2: can't open device " + name
-                    + ": aio=native was specified, but it requires cache.direct=on, which was not specified.");
-            return;
-        }
-        if (opener == null) {
-            throw new IllegalArgumentException("q2 io: open is not available here");
-        }
-        if (!open(name, format, cacheOptions, readOnly, p.has('U'))) {
-            failed = true;
-        }
-    }
-
-    /**
-     * readv, writev, aio_read and aio_write: {@code CMD [options] off len [len..]}, the lengths of the buffers one
-     * request reads or writes at {@code off}; the request's bytes are their sum. q2 io implements -C, -q, -v, -P,
-     * -f (a flush after the write) and aio_write's -z and -u; qemu-io's -i (accounting) is refused.
-     */
-    private void vectored(IoCommand command, List<String> words, boolean write) throws IOException {
-        String cmd = command.command;
-        if (!argCount(cmd, words, 2, -1) || !permitted(cmd)) {
-            return;
-        }
-        IoArgs.Parsed p = command.getopt(words);
-        if (p.operands().size() < 2) {
-            throw new IoArgs.UsageException(null, command.usage);
-        }
-        if (p.has('u') && !p.has('z')) {
-            fail("-u requires -z to be specified");
-            return;
-        }
-        if (p.has('z') && p.operands().size() > 2) {
-            fail("-z supports only a single length parameter");
-            return;
-        }
-        long offset = number(p.operands().get(0));
-        long total = 0;
-        for (String len : p.operands().subList(1, p.operands().size())) {
-            long n = number(len);
-            if (n > MAX_LENGTH) {
-                fail("Argument '" + len + "' exceeds maximum size " + MAX_LENGTH);
-                return;
-            }
-            total += n;
-        }
-        if (total > MAX_LENGTH) {
-            fail("length cannot exceed " + MAX_LENGTH + ", given " + total);
-            return;
-        }
-        Integer pattern = p.options().get('P') == null || p.has('z') ? null : pattern(p.options().get('P'));
-        String failure = write ? (cmd.equals("aio_write") ? "aio_write" : "writev") : "readv";
-        // An aio request fails after its command returned: qemu-io prints the failure but exits with 0.
-        boolean aio = cmd.startsWith("aio_");
-        if (offset + total > disk.size()) {
-            out.println(failure + " failed: Input/output error");
-            failed |= !aio;
-            return;
-        }
-        long t0 = System.nanoTime();
-        ByteBuffer b = null;
-        if (write) {
-            if (p.has('z')) {
-                disk.writeZeroes(offset, total, p.has('u'));
-            } else {
-                byte[] data = new byte[(int) total];
-                java.util.Arrays.fill(data, (byte) (pattern == null ? 0xcd : (int) pattern));
-                disk.write(offset, ByteBuffer.wrap(data));
-            }
-            if (p.has('f')) {
-                disk.flush();
-            }
-        } else {
-            b = ByteBuffer.allocate((int) total);
-            disk.read(offset, b);
-            if (pattern != null) {
-                for (int i = 0; i < total; i++) {
-                    if (b.get(i) != (byte) (int) pattern) {
-                        out.println("Pattern verification failed at offset " + offset + ", " + total + " bytes");
-                        failed |= !aio;
-                        break;
-                    }
-                }
-            }
-        }
-        if (p.has('q')) {
-            return;
-        }
-        if (p.has('v') && b != null) {
-            IoOutput.dump(out, b, offset, (int) total);
-        }
-        IoOutput.report(out, write ? "wrote" : "read", offset, total, p.has('C'), t0);
     }
 
     /**

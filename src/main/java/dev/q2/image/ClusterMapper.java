@@ -33,7 +33,7 @@ final class ClusterMapper {
     private final DiskState disk;
     private final DeferredFrees frees;
     private final L2Cache l2Cache;
-    private final long[] l1;
+    private long[] l1;
     private final Set<Integer> dirtyL1 = new HashSet<>();
     private final int l2Bits;
     private final long l2Entries;
@@ -121,6 +121,13 @@ final class ClusterMapper {
         }
         long clusterSize = disk.clusterSize;
         long table = disk.refcounts.allocClusters(clusterSize);
+        if (table == 0) {
+            // refcounts that say the header's cluster is free (QEMU's l2_allocate refuses this too)
+            throw disk.header.corrupt("Preventing invalid allocation of L2 table at offset 0");
+        }
+        if (disk.header.refcountsDeferred()) {
+            disk.refcounts.flush(); // QEMU's l2_allocate writes the refcount blocks even with lazy refcounts
+        }
         int sliceSize = l2Cache.sliceSize();
         for (long off = 0; off < clusterSize; off += sliceSize) {
             // Copy the old slice out before the new one enters the cache: fetching one may evict the other.
@@ -155,6 +162,51 @@ final class ClusterMapper {
             slice.putLong(s.position() + 8, bitmap);
         }
         l2Cache.markDirty(s.sliceOffset());
+    }
+
+    /** The number of entries of the active L1 table. */
+    int l1Size() {
+        return l1.length;
+    }
+
+    /**
+     * QEMU's qcow2_grow_l1_table (not exact): a new L1 table of at least {@code minSize} entries, grown from the old
+     * size by half at a time, written before the header points at it (l1_size and l1_table_offset in one write),
+     * the old table freed after. The caller has flushed: every L1 entry copied is on disk already.
+     */
+    void growL1(long minSize) throws IOException {
+        if (minSize <= l1.length) {
+            return;
+        }
+        if (minSize > Integer.MAX_VALUE / 8) {
+            throw new ImageException("Failed to grow the L1 table: File too large");
+        }
+        long newSize = Math.max(1, l1.length);
+        while (minSize > newSize) {
+            newSize = (newSize * 3 + 1) / 2;
+        }
+        if (newSize > dev.q2.format.Limits.MAX_L1_SIZE / 8) {
+            throw new ImageException("Failed to grow the L1 table: File too large");
+        }
+        long[] table = java.util.Arrays.copyOf(l1, (int) newSize);
+        long offset = disk.refcounts.allocClusters(newSize * 8);
+        disk.refcounts.flush();
+        disk.sync(disk.file);
+        ByteBuffer b = ByteBuffer.allocate((int) newSize * 8).order(ByteOrder.BIG_ENDIAN);
+        b.asLongBuffer().put(table);
+        disk.file.writeFully(offset, b);
+        disk.sync(disk.file);
+        ByteBuffer hdr = ByteBuffer.allocate(12).order(ByteOrder.BIG_ENDIAN);
+        hdr.putInt((int) newSize).putLong(offset).flip();
+        disk.file.writeFully(36, hdr);
+        disk.sync(disk.file);
+        long oldOffset = disk.header.header().l1TableOffset();
+        long oldSize = l1.length;
+        l1 = table;
+        disk.header.replace(disk.header.header().withL1(offset, (int) newSize));
+        if (oldSize > 0) {
+            disk.refcounts.freeClusters(oldOffset, oldSize * 8);
+        }
     }
 
     /** Writes the L1 entries changed since the last flush (after the L2 tables they point to are on disk). */

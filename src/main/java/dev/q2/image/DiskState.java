@@ -29,8 +29,13 @@ final class DiskState {
     final boolean extendedL2;
     /** The unit an L2 entry maps: a subcluster with extended L2, else a cluster. */
     final long subclusterSize;
-    /** The guest disk size: QEMU's qcow2 driver counts whole sectors of the virtual size. */
-    final long size;
+    /**
+     * The guest disk size: QEMU's qcow2 driver counts whole sectors of the virtual size. Widened only while the VM
+     * state area beyond it is read or written ({@link Qcow2Disk#writeVmState}).
+     */
+    long size;
+    /** True while the VM state area is accessed: no persistent bitmap covers it. */
+    boolean inVmState;
     final HeaderState header;
     final L2Cache l2Cache;
     /** Null on a read-only open. */
@@ -81,9 +86,12 @@ final class DiskState {
         }
     }
 
-    /** Flush ordering: L2 slices reach the disk only after the refcounts of what they reference. */
+    /**
+     * Flush ordering: L2 slices reach the disk only after the refcounts of what they reference (not while lazy
+     * refcounts defer them: see {@link HeaderState#refcountsDeferred}).
+     */
     private void writeL2Slice(long offset, ByteBuffer data) throws IOException {
-        if (refcounts != null) {
+        if (refcounts != null && !header.refcountsDeferred()) {
             refcounts.flush();
         }
         file.writeFully(offset, data);
@@ -120,7 +128,7 @@ final class DiskState {
 
     /** Sets the dirty bits of the image's enabled persistent bitmaps for a write, zero write or discard. */
     void markBitmaps(long offset, long length) throws IOException {
-        if (bitmaps != null) {
+        if (bitmaps != null && !inVmState) {
             bitmaps.markDirty(offset, length);
         }
     }

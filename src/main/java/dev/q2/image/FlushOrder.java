@@ -25,14 +25,19 @@ final class FlushOrder {
         if (disk.externalData) {
             disk.sync(disk.dataFile);
         }
-        disk.refcounts.flush();
+        boolean accurate = !disk.header.refcountsDeferred(); // lazy refcounts: written on close (HeaderState)
+        if (accurate) {
+            disk.refcounts.flush();
+        }
         disk.l2Cache.flush(); // (each slice written flushes the refcounts first, see DiskState)
         disk.sync(disk.file);
         mapper.writeDirtyL1(disk.header.header().l1TableOffset());
         if (!frees.isEmpty()) {
             disk.sync(disk.file);
             frees.apply();
-            disk.refcounts.flush();
+            if (accurate) {
+                disk.refcounts.flush();
+            }
         }
         disk.sync(disk.file);
     }

@@ -18,6 +18,8 @@ final class HeaderState {
     private final boolean writable;
     private QcowHeader header;
     private boolean markedDirty;
+    /** The lazy-refcounts open option (qcow2's lazy-refcounts), or null for the header's compatible feature bit. */
+    private Boolean lazyRefcounts;
     /** A corruption was reported (QEMU reports one per image and session). */
     private boolean corruptionSignaled;
     /** The image was marked corrupt while open for writing: all further I/O fails, as QEMU's does. */
@@ -69,9 +71,24 @@ final class HeaderState {
         }
     }
 
+    /** The lazy-refcounts option: overrides the header's bit for this session, as QEMU's runtime option does. */
+    void useLazyRefcounts(boolean on) {
+        lazyRefcounts = on;
+    }
+
+    /**
+     * True while this session's dirty bit is set: QEMU then writes no refcount block on a flush
+     * (qcow2_need_accurate_refcounts), only when an L2 table is allocated and on close.
+     */
+    boolean refcountsDeferred() {
+        return markedDirty;
+    }
+
     /** QEMU sets the dirty bit before the first write of a lazy-refcounts image and clears it on close. */
     void markDirtyIfLazy() throws IOException {
-        if (!markedDirty && (header.compatibleFeatures() & Features.COMPAT_LAZY_REFCOUNTS) != 0) {
+        boolean lazy = lazyRefcounts != null ? lazyRefcounts
+                : (header.compatibleFeatures() & Features.COMPAT_LAZY_REFCOUNTS) != 0;
+        if (!markedDirty && lazy && header.version() >= 3) {
             writeIncompatibleFeatures(header.incompatibleFeatures() | Features.INCOMPAT_DIRTY);
             markedDirty = true;
         }

@@ -46,6 +46,7 @@ public final class Qcow2Disk implements BlockDevice {
     private final CompressedWriter compressedWrites;
     private final ZeroesAndDiscard zeroes;
     private final FlushOrder flushOrder;
+    private final ClusterMapper mapper;
 
     Qcow2Disk(Path path, ImageFile file, ImageFile dataFile, QemuLock lock, Qcow2Metadata image, DiskOptions options,
               BlockDevice backing) throws IOException {
@@ -64,6 +65,7 @@ public final class Qcow2Disk implements BlockDevice {
         this.compressed = new CompressedClusters(disk, header.compressionType());
         DeferredFrees frees = new DeferredFrees(disk, compressed);
         ClusterMapper mapper = new ClusterMapper(disk, image.l1Table(), frees);
+        this.mapper = mapper;
         this.reads = new ReadPath(disk, mapper, compressed);
         this.status = new BlockStatusReader(disk, mapper);
         this.writes = new WritePath(disk, mapper, reads, compressed, frees, status);
@@ -272,6 +274,94 @@ public final class Qcow2Disk implements BlockDevice {
         zeroes.discardAllForMakeEmpty(flushOrder);
     }
 
+    /**
+     * QEMU's {@code lazy-refcounts} runtime option: with it, the image is marked dirty before its first write and
+     * refcount blocks are written only when an L2 table is allocated and on close (not on flush); without it, the
+     * image's own compatible feature bit decides.
+     *
+     * @param on whether to use lazy refcounts in this session
+     * @throws ImageException on a version 2 image, which cannot have them
+     */
+    public void useLazyRefcounts(boolean on) throws ImageException {
+        if (on && disk.header.version() < 3) {
+            throw new ImageException("Lazy refcounts require a qcow2 image with at least qemu 1.1 compatibility"
+                    + " level");
+        }
+        disk.header.useLazyRefcounts(on);
+    }
+
+    // ---------------------------------------------------------------- the VM state area
+
+    /**
+     * Where the VM state area starts (qcow2_vm_state_offset): guest offsets from the first L1 entry past the one
+     * that maps the end of the virtual size, mapped by the active L1 table like the disk (which grows to reach it).
+     *
+     * @return the guest offset of the VM state area
+     */
+    public long vmStateOffset() {
+        long perL1 = disk.clusterSize << disk.geometry.l2Bits();
+        long index = (disk.header.header().size() + perL1 - 1) / perL1;
+        return index * perL1;
+    }
+
+    /**
+     * Writes {@code src} at {@code pos} of the VM state area (qcow2_save_vmstate, qemu-io's write -b): through the
+     * write path beyond the virtual size, growing the L1 table as far as needed (after a flush, so that every entry
+     * it copies is on disk), without persistent bitmaps.
+     *
+     * @param pos the offset in the VM state area
+     * @param src the bytes
+     * @throws IOException on an I/O error or an image that cannot be written
+     */
+    public void writeVmState(long pos, ByteBuffer src) throws IOException {
+        long offset = vmStateOffset() + pos;
+        long end = offset + src.remaining();
+        long lastL1 = (end - 1) >>> (disk.clusterBits + disk.geometry.l2Bits());
+        if (src.hasRemaining() && lastL1 >= mapper.l1Size()) {
+            disk.header.requireUsable();
+            disk.requireWritable();
+            flush();
+            mapper.growL1(lastL1 + 1);
+        }
+        long size = openVmStateWindow(end);
+        try {
+            writes.write(offset, src);
+        } finally {
+            closeVmStateWindow(size);
+        }
+    }
+
+    /** Lets the engine reach guest offsets up to {@code end}, past the disk; returns the disk size to restore. */
+    private long openVmStateWindow(long end) {
+        long size = disk.size;
+        disk.size = Math.max(size, end);
+        disk.inVmState = true;
+        return size;
+    }
+
+    private void closeVmStateWindow(long size) {
+        disk.size = size;
+        disk.inVmState = false;
+    }
+
+    /**
+     * Reads the VM state area at {@code pos} into {@code dst} (qcow2_load_vmstate, qemu-io's read -b): what was
+     * never written reads as zeros.
+     *
+     * @param pos the offset in the VM state area
+     * @param dst filled to its limit
+     * @throws IOException on an I/O error or corrupt metadata
+     */
+    public void readVmState(long pos, ByteBuffer dst) throws IOException {
+        long offset = vmStateOffset() + pos;
+        long size = openVmStateWindow(offset + dst.remaining());
+        try {
+            reads.read(offset, dst);
+        } finally {
+            closeVmStateWindow(size);
+        }
+    }
+
     // ---------------------------------------------------------------- flush and close
 
     /**
@@ -292,6 +382,10 @@ public final class Qcow2Disk implements BlockDevice {
         try {
             if (disk.writable) {
                 flush();
+                if (disk.header.refcountsDeferred()) {
+                    disk.refcounts.flush(); // lazy refcounts: the refcount blocks are written before the clean bit
+                    disk.sync(disk.file);
+                }
                 if (disk.bitmaps != null) {
                     disk.header.replace(disk.bitmaps.store(disk.header.header()));
                 }
