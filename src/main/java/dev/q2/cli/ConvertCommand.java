@@ -65,8 +65,10 @@ final class ConvertCommand extends Subcommand {
             "--bitmaps");
     private final OptionSpec skipBrokenOpt = Options.flag("With --bitmaps: skip inconsistent bitmaps with a warning",
             "--skip-broken-bitmaps");
-    private final PositionalParamSpec sourceParam = Options.positional("0", "1", "SOURCE");
-    private final PositionalParamSpec targetParam = Options.positional("1", "1", "TARGET");
+    private final OptionSpec snapshotOpt = Options.repeatable("SNAPSHOT", "Read the (first) source's internal"
+            + " snapshot: its ID or name, or snapshot.id=ID,snapshot.name=NAME", "-l");
+    /** SOURCE... TARGET: several sources are concatenated into the target. */
+    private final PositionalParamSpec filesParam = Options.operands("FILE");
 
     String sourceFormat;
     String targetFormat = "raw";
@@ -85,8 +87,13 @@ final class ConvertCommand extends Subcommand {
     /** -p without -q: qemu-img's progress line on stdout. */
     boolean progress;
     boolean forceShare;
+    /** The source images, concatenated in this order (qemu-img convert A B C T). */
+    List<String> sources;
+    /** The first source: the one whose snapshot (-l) and bitmaps (--bitmaps) are used. */
     String source;
     String target;
+    /** -l, or null. */
+    SnapshotParam snapshot;
     /** --bitmaps and --skip-broken-bitmaps (dev.q2.bitmap.BitmapCopier). */
     boolean bitmaps;
     boolean skipBroken;
@@ -96,7 +103,7 @@ final class ConvertCommand extends Subcommand {
         declare("Convert an image to raw or qcow2", sourceFormatOpt, targetFormatOpt, optionsOpt, backingOpt,
                 backingFormatOpt, noCreateOpt, targetIsZeroOpt, compressOpt, sparseOpt, cacheOpt, srcCacheOpt,
                 coroutinesOpt, Options.flag("Allow out-of-order writes (accepted; q2 writes in order)", "-W"),
-                progressOpt, quietOpt, forceShareOpt, bitmapsOpt, skipBrokenOpt, sourceParam, targetParam);
+                progressOpt, quietOpt, forceShareOpt, bitmapsOpt, skipBrokenOpt, snapshotOpt, filesParam);
     }
 
     @Override
@@ -112,8 +119,7 @@ final class ConvertCommand extends Subcommand {
         compress = parsed.hasMatchedOption(compressOpt);
         progress = parsed.hasMatchedOption(progressOpt) && !parsed.hasMatchedOption(quietOpt);
         forceShare = parsed.hasMatchedOption(forceShareOpt);
-        source = sourceParam.getValue();
-        target = targetParam.getValue();
+        List<String> files = Options.valueOr(filesParam, List.of());
         PrintWriter out = out();
         PrintWriter err = err();
         // the checks run in qemu-img convert's order, so the first error is the one qemu-img reports: -S and -m
@@ -125,6 +131,9 @@ final class ConvertCommand extends Subcommand {
             if (a == coroutinesOpt && !validCoroutines(coroutinesOpt.getValue())) {
                 return Errors.fail(err,
                         "Invalid number of coroutines. Allowed number of coroutines is between 1 and 16");
+            }
+            if (a == snapshotOpt && snapshot == null && !parseSnapshots(err)) {
+                return 1;
             }
         }
         bitmaps = parsed.hasMatchedOption(bitmapsOpt);
@@ -138,6 +147,12 @@ final class ConvertCommand extends Subcommand {
         if (targetIsZero && !noCreate) {
             return Errors.fail(err, "--target-is-zero requires use of -n flag");
         }
+        if (files.size() < 2) {
+            return Errors.fail(err, "Must specify image file name");
+        }
+        sources = files.subList(0, files.size() - 1);
+        source = sources.get(0);
+        target = files.get(files.size() - 1);
         String srcCache = srcCacheOpt.getValue();
         if (srcCache != null && !Options.CACHE_MODES.contains(srcCache)) {
             return Errors.fail(err, "Invalid source cache option: " + srcCache);
@@ -159,15 +174,28 @@ final class ConvertCommand extends Subcommand {
     }
 
     private int openAndConvert(PrintWriter out, PrintWriter err) {
-        BlockGraph src;
+        List<BlockGraph> graphs = new ArrayList<>(sources.size());
         try {
-            // as img_open: the source with its chain and data file, QEMU's locks and words
-            src = BlockGraph.openSource(main.workDir(), source, sourceFormat, forceShare);
-        } catch (Exception e) {
-            return Errors.fail(err, Errors.imageOpenFailure(source, main.resolve(source), e));
-        }
-        try (src) {
-            return convert(src, out, err);
+            for (String name : sources) {
+                try {
+                    // as img_open: the source with its chain and data file, QEMU's locks and words
+                    graphs.add(BlockGraph.openSource(main.workDir(), name, sourceFormat, forceShare));
+                } catch (Exception e) {
+                    return Errors.fail(err, Errors.imageOpenFailure(name, main.resolve(name), e));
+                }
+            }
+            if (snapshot != null) {
+                // qemu-img refuses a snapshot by ID or name with several sources; snapshot.id/name loads the first's
+                if (snapshot.byIdOrName() && graphs.size() > 1) {
+                    return Errors.fail(err, "No support for concatenating multiple snapshot");
+                }
+                try {
+                    snapshot.load(graphs.get(0));
+                } catch (Exception e) {
+                    return Errors.fail(err, "Failed to load snapshot: " + Errors.describe(e));
+                }
+            }
+            return convert(dev.q2.convert.Sources.of(graphs), out, err);
         } catch (ConvertException e) {
             if (e.getCause() instanceof dev.q2.image.CorruptMetadataException c && c.firstReport()) {
                 err.println(c.qemuReport()); // QEMU's qcow2 driver says it first
@@ -175,10 +203,41 @@ final class ConvertCommand extends Subcommand {
             return Errors.fail(err, e.getMessage());
         } catch (Exception e) {
             return Errors.report(err, e);
+        } finally {
+            for (BlockGraph g : graphs) {
+                try {
+                    g.close();
+                } catch (java.io.IOException e) {
+                    // read-only: nothing to lose
+                }
+            }
         }
     }
 
-    private Integer convert(BlockGraph src, PrintWriter out, PrintWriter err) throws Exception {
+    /** -l, each in order (parsed while the options are read, as qemu-img does); false after printing a refusal. */
+    private boolean parseSnapshots(PrintWriter err) {
+        snapshot = new SnapshotParam();
+        List<String> warnings = new ArrayList<>();
+        List<String> values = snapshotOpt.getValue();
+        for (String v : values) {
+            try {
+                snapshot.add(v, warnings);
+            } catch (SnapshotParam.Refused e) {
+                for (String line : e.lines()) {
+                    err.println(line);
+                }
+                err.flush();
+                return false;
+            }
+            for (String line : warnings) {
+                err.println(line);
+            }
+            warnings.clear();
+        }
+        return true;
+    }
+
+    private Integer convert(dev.q2.convert.Sources src, PrintWriter out, PrintWriter err) throws Exception {
         if (!targetFormat.equals("raw") && !targetFormat.equals("qcow2")) {
             return Errors.fail(err, "Unknown file format '" + targetFormat + "'");
         }
@@ -191,6 +250,9 @@ final class ConvertCommand extends Subcommand {
             if (targetIsZero && backingFile != null) {
                 // qemu-img 7.2 reports this and then exits with 0 without converting; q2 fails
                 return Errors.fail(err, "Cannot use --target-is-zero when the destination image has a backing file");
+            }
+            if (backingFile != null && src.count() > 1) {
+                return Errors.fail(err, MULTIPLE_WITH_BACKING);
             }
             if (badCache != null) {
                 return Errors.fail(err, "Invalid cache option: " + badCache);
@@ -240,15 +302,16 @@ final class ConvertCommand extends Subcommand {
             }
             if (badCache != null) {
                 // qemu-img creates the target before it reads the cache mode, and leaves it behind
-                Converter.createRaw(dst, src.reader().size());
+                Converter.createRaw(dst, src.size());
                 return Errors.fail(err, "Invalid cache option: " + badCache);
             }
             if (bitmaps) {
-                Converter.createRaw(dst, src.reader().size()); // created, then refused, as by qemu-img
+                Converter.createRaw(dst, src.size()); // created, then refused, as by qemu-img
                 return Errors.fail(err, "Format driver 'raw' does not support bitmaps");
             }
-            if (sparseOpt.getValue() == null) {
-                Converter.toRaw(src, dst, durable, bar); // the fast path: same bytes, not quite the same holes
+            if (sparseOpt.getValue() == null && src.single() != null) {
+                // the fast path: same bytes, not quite the same holes
+                Converter.toRaw(src.single(), dst, durable, bar);
             } else {
                 Converter.toRaw(src, dst, new Converter.Settings(false, false, true, minSparse, durable), bar);
             }
@@ -266,6 +329,9 @@ final class ConvertCommand extends Subcommand {
             if (backingFormat != null) {
                 opts.set("backing_fmt", backingFormat);
             }
+            if (opts.get("backing_file") != null && src.count() > 1) {
+                return Errors.fail(err, MULTIPLE_WITH_BACKING);
+            }
             if (opts.get("backing_file") != null && opts.get("backing_fmt") == null) {
                 return Errors.fail(err, "Use of backing file requires explicit backing format");
             }
@@ -274,7 +340,7 @@ final class ConvertCommand extends Subcommand {
                 return Errors.fail(err, "Compression and preallocation not supported at the same time");
             }
             // as qemu-img convert, the backing file is not opened to create the target, only to write it
-            plan = CreatePlanner.plan(new CreateRequest(main.workDir(), target, Long.toString(src.reader().size()), opts,
+            plan = CreatePlanner.plan(new CreateRequest(main.workDir(), target, Long.toString(src.size()), opts,
                     null, null, true));
         } catch (CreateException e) {
             return Errors.fail(err, e.afterFormatting()
@@ -304,8 +370,15 @@ final class ConvertCommand extends Subcommand {
         return done(out);
     }
 
+    private static final String MULTIPLE_WITH_BACKING =
+            "Having a backing file for the target makes no sense when concatenating multiple input images";
+
     /** convert --bitmaps' check of the source, before the target is created; false after printing the refusal. */
     private boolean checkBitmaps(PrintWriter err) {
+        if (sources.size() > 1) {
+            Errors.fail(err, "Copying bitmaps only possible with single source");
+            return false;
+        }
         try {
             dev.q2.bitmap.BitmapCopier.check(main.resolve(source), sourceFormat, skipBroken);
             return true;
@@ -416,7 +489,7 @@ final class ConvertCommand extends Subcommand {
     }
 
     /** -n into an existing raw file or block device; errors in qemu-img's order: open, compression, size. */
-    private int intoRaw(BlockGraph src, Path dst, Converter.Settings settings, DoubleConsumer bar, PrintWriter out,
+    private int intoRaw(dev.q2.convert.Sources src, Path dst, Converter.Settings settings, DoubleConsumer bar, PrintWriter out,
                         PrintWriter err) throws Exception {
         RawTarget t;
         try {

@@ -102,7 +102,7 @@ public final class Converter {
      */
     public static void toRaw(BlockGraph src, Path dst, boolean durable, DoubleConsumer progress)
             throws IOException {
-        intoNewRaw(src.reader(), dst, durable, out -> copyRaw(src, out, progress));
+        intoNewRaw(src.reader().size(), dst, durable, out -> copyRaw(src, out, progress));
     }
 
     /**
@@ -112,9 +112,18 @@ public final class Converter {
      */
     public static void toRaw(BlockGraph src, Path dst, Settings settings, DoubleConsumer progress)
             throws IOException {
+        toRaw(Sources.of(src), dst, settings, progress);
+    }
+
+    /**
+     * {@link #toRaw(BlockGraph, Path, Settings, DoubleConsumer)} from one or several (concatenated) sources: the
+     * new file's size is the concatenation's.
+     */
+    public static void toRaw(Sources src, Path dst, Settings settings, DoubleConsumer progress)
+            throws IOException {
         Settings steps = new Settings(false, false, true, settings.minSparse(), false);
-        long total = roundUp(src.reader().size());
-        intoNewRaw(src.reader(), dst, settings.durable(),
+        long total = src.size();
+        intoNewRaw(total, dst, settings.durable(),
                 out -> new Copy(src, out::writeFully, (offset, length) -> {
                     throw new IllegalStateException("a new raw file needs no zero writes");
                 }, null, steps, total, -1, progress).run());
@@ -127,8 +136,8 @@ public final class Converter {
     }
 
     /** Creates the raw file, holds it as qemu-img's writer does, fills it, and fsyncs it when {@code durable}. */
-    private static void intoNewRaw(BlockDevice src, Path dst, boolean durable, RawCopy body) throws IOException {
-        createRaw(dst, src.size());
+    private static void intoNewRaw(long size, Path dst, boolean durable, RawCopy body) throws IOException {
+        createRaw(dst, size);
         try (ImageFile out = ImageFile.openReadWrite(dst);
              QemuLock lock = QemuLock.acquire(out.channel(), dst, QemuLock.PERM_CONSISTENT_READ
                      | QemuLock.PERM_WRITE | QemuLock.PERM_RESIZE, QemuLock.PERM_CONSISTENT_READ
@@ -166,12 +175,12 @@ public final class Converter {
      * What lies past the source's end keeps its bytes; a write into the last partial sector of a smaller file grows
      * it to whole sectors, as QEMU's does.
      */
-    public static void intoRaw(BlockGraph src, RawTarget dst, Settings settings, DoubleConsumer progress)
+    public static void intoRaw(Sources src, RawTarget dst, Settings settings, DoubleConsumer progress)
             throws IOException {
         if (settings.compress()) {
             throw new ConvertException("Compression not supported for this file format");
         }
-        long total = roundUp(src.reader().size());
+        long total = src.size();
         if (roundUp(dst.size()) < total) {
             throw new ConvertException("output file is smaller than input file");
         }
@@ -187,7 +196,7 @@ public final class Converter {
         Path workDir = Path.of("").toAbsolutePath();
         Qcow2Creator.create(dst, spec, workDir);
         boolean backed = spec.backingFile() != null;
-        into(src, dst, new Settings(compress, backed, !backed), true, workDir, progress, null);
+        into(Sources.of(src), dst, new Settings(compress, backed, !backed), true, workDir, progress, null);
     }
 
     /**
@@ -199,7 +208,7 @@ public final class Converter {
      */
     public static void into(BlockGraph src, Path dst, Settings settings, boolean targetIsNew,
                             DoubleConsumer progress) throws IOException {
-        into(src, dst, settings, targetIsNew, null, progress, null);
+        into(Sources.of(src), dst, settings, targetIsNew, null, progress, null);
     }
 
     /** What runs on the qcow2 target after the copy, before it is closed (convert --bitmaps). */
@@ -212,11 +221,11 @@ public final class Converter {
      * named relatively) in {@code workDir} (null: the process's working folder), then {@code beforeClose} (may be
      * null) on the open target.
      */
-    public static void into(BlockGraph src, Path dst, Settings settings, boolean targetIsNew, Path workDir,
+    public static void into(Sources src, Path dst, Settings settings, boolean targetIsNew, Path workDir,
                             DoubleConsumer progress, BeforeClose beforeClose) throws IOException {
         DiskOptions opt = DiskOptions.readWrite().withDurable(settings.durable()).withWorkDir(workDir);
         try (Qcow2Disk out = Qcow2Disk.open(dst, opt)) {
-            long total = roundUp(src.reader().size());
+            long total = src.size();
             if (out.size() < total) {
                 throw new ConvertException("output file is smaller than input file");
             }
@@ -239,8 +248,7 @@ public final class Converter {
 
     /** One conversion into qcow2 or -n into raw: qemu-img's convert_iteration_sectors and convert_co_write. */
     private static final class Copy {
-        private final BlockGraph graph;
-        private final BlockDevice src;
+        private final Sources src;
         /** Where the copy writes: the qcow2 engine, or a raw file. */
         private final GuestWriter out;
         private final GuestWriter.Zeroes zeroes;
@@ -250,15 +258,13 @@ public final class Converter {
         private final long total;
         private final long backingEnd;
         private final DoubleConsumer progress;
-        private final long srcAlign;
         private final int cs;
         /** convert -c: clusters compressed on a thread pool, written in order. */
         private CompressedWrites compressed;
 
-        Copy(BlockGraph graph, GuestWriter out, GuestWriter.Zeroes zeroes, Qcow2Disk qcow2, Settings settings,
+        Copy(Sources src, GuestWriter out, GuestWriter.Zeroes zeroes, Qcow2Disk qcow2, Settings settings,
              long total, long backingEnd, DoubleConsumer progress) throws IOException {
-            this.graph = graph;
-            this.src = graph.reader();
+            this.src = src;
             this.out = out;
             this.zeroes = zeroes;
             this.qcow2 = qcow2;
@@ -266,7 +272,6 @@ public final class Converter {
             this.total = total;
             this.backingEnd = backingEnd;
             this.progress = progress;
-            this.srcAlign = Math.max(SECTOR, src.allocationUnit());
             this.cs = qcow2 == null ? 0 : (int) qcow2.header().clusterSize();
         }
 
@@ -324,7 +329,7 @@ public final class Converter {
                         throw statusFailed(pos, e);
                     }
                     long count = roundUp(Math.max(1, l.length()));
-                    long tail = (pos + count) % srcAlign;
+                    long tail = src.tail(pos, count);
                     if (count > tail) {
                         count -= tail; // keep runs aligned to the source's clusters
                     }
@@ -375,11 +380,12 @@ public final class Converter {
         }
 
         private BlockDevice.Layered sourceStatus(long pos, long n) throws IOException {
-            long len = Math.min(n, Math.max(0, src.size() - pos));
-            if (len <= 0) {
-                return new BlockDevice.Layered(n, BlockDevice.Kind.ZERO); // the partial sector past a raw file's end
+            BlockStatus.Run r = src.status(pos, n, settings.targetHasBacking());
+            if (r == null) {
+                // the partial sector past a raw file's end
+                return new BlockDevice.Layered(Math.min(n, src.partEnd(pos) - pos), BlockDevice.Kind.ZERO);
             }
-            return kind(settings.targetHasBacking() ? graph.topStatus(pos, len) : graph.statusAbove(pos, len));
+            return kind(r);
         }
 
         private void write(ReadAhead.Step step) throws IOException {
