@@ -132,7 +132,7 @@ final class ConvertCommand extends Subcommand {
                 return Errors.fail(err,
                         "Invalid number of coroutines. Allowed number of coroutines is between 1 and 16");
             }
-            if (a == snapshotOpt && snapshot == null && !parseSnapshots(err)) {
+            if (a == snapshotOpt && !addSnapshot(err)) {
                 return 1;
             }
         }
@@ -214,27 +214,28 @@ final class ConvertCommand extends Subcommand {
         }
     }
 
-    /** -l, each in order (parsed while the options are read, as qemu-img does); false after printing a refusal. */
-    private boolean parseSnapshots(PrintWriter err) {
-        snapshot = new SnapshotParam();
-        List<String> warnings = new ArrayList<>();
-        List<String> values = snapshotOpt.getValue();
-        for (String v : values) {
-            try {
-                snapshot.add(v, warnings);
-            } catch (SnapshotParam.Refused e) {
-                for (String line : e.lines()) {
-                    err.println(line);
-                }
-                err.flush();
-                return false;
-            }
-            for (String line : warnings) {
-                err.println(line);
-            }
-            warnings.clear();
+    /** The -l arguments taken so far. */
+    private int snapshotsSeen;
+
+    /** The next -l, parsed as qemu-img parses it while reading the options; false after printing a refusal. */
+    private boolean addSnapshot(PrintWriter err) {
+        if (snapshot == null) {
+            snapshot = new SnapshotParam();
         }
-        return true;
+        List<String> values = snapshotOpt.getValue();
+        List<String> lines = new ArrayList<>();
+        boolean ok = true;
+        try {
+            snapshot.add(values.get(snapshotsSeen++), lines);
+        } catch (SnapshotParam.Refused e) {
+            lines = e.lines();
+            ok = false;
+        }
+        for (String line : lines) {
+            err.println(line);
+        }
+        err.flush();
+        return ok;
     }
 
     private Integer convert(dev.q2.convert.Sources src, PrintWriter out, PrintWriter err) throws Exception {
