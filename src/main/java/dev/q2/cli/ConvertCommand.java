@@ -244,9 +244,7 @@ final class ConvertCommand extends Subcommand {
         }
         Path dst = main.resolve(target);
         DoubleConsumer bar = progressBar(out);
-        if (bitmaps && !checkBitmaps(err)) {
-            return 1;
-        }
+        // --bitmaps' checks come where qemu-img makes them: after the backing file and compression checks
         if (noCreate) {
             if (targetIsZero && backingFile != null) {
                 // qemu-img 7.2 reports this and then exits with 0 without converting; q2 fails
@@ -254,6 +252,9 @@ final class ConvertCommand extends Subcommand {
             }
             if (backingFile != null && src.count() > 1) {
                 return Errors.fail(err, MULTIPLE_WITH_BACKING);
+            }
+            if (bitmaps && !checkBitmaps(err)) {
+                return 1;
             }
             if (badCache != null) {
                 return Errors.fail(err, "Invalid cache option: " + badCache);
@@ -298,6 +299,9 @@ final class ConvertCommand extends Subcommand {
             if (compress) {
                 return Errors.fail(err, "Compression not supported for this file format");
             }
+            if (bitmaps && !checkBitmaps(err)) {
+                return 1;
+            }
             if (!createAllowed(dst, err)) {
                 return 1;
             }
@@ -339,6 +343,9 @@ final class ConvertCommand extends Subcommand {
             String prealloc = opts.get("preallocation");
             if (compress && prealloc != null && !prealloc.equals("off")) {
                 return Errors.fail(err, "Compression and preallocation not supported at the same time");
+            }
+            if (bitmaps && !checkBitmaps(err)) {
+                return 1;
             }
             // as qemu-img convert, the backing file is not opened to create the target, only to write it
             plan = CreatePlanner.plan(new CreateRequest(main.workDir(), target, Long.toString(src.size()), opts,
