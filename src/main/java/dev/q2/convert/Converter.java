@@ -102,7 +102,12 @@ public final class Converter {
      */
     public static void toRaw(BlockGraph src, Path dst, boolean durable, DoubleConsumer progress)
             throws IOException {
-        intoNewRaw(src.reader().size(), dst, durable, out -> copyRaw(src, out, progress));
+        intoNewRaw(src.reader().size(), dst, durable, new RawCopy() { // not a lambda: see DiskState's constructor
+            @Override
+            public void copy(ImageFile out) throws IOException {
+                copyRaw(src, out, progress);
+            }
+        });
     }
 
     /**
@@ -123,10 +128,51 @@ public final class Converter {
             throws IOException {
         Settings steps = new Settings(false, false, true, settings.minSparse(), false);
         long total = src.size();
-        intoNewRaw(total, dst, settings.durable(),
-                out -> new Copy(src, out::writeFully, (offset, length) -> {
-                    throw new IllegalStateException("a new raw file needs no zero writes");
-                }, null, steps, total, -1, progress).run());
+        intoNewRaw(total, dst, settings.durable(), new RawCopy() { // not a lambda: see DiskState's constructor
+            @Override
+            public void copy(ImageFile out) throws IOException {
+                NewRawFile file = new NewRawFile(out);
+                new Copy(src, file, file, null, steps, total, -1, progress).run();
+            }
+        });
+    }
+
+    /** A new raw file as the copy's target: data written as it is; it reads as zeros, so zeros need no writes. */
+    private static final class NewRawFile implements GuestWriter, GuestWriter.Zeroes {
+        private final ImageFile file;
+
+        NewRawFile(ImageFile file) {
+            this.file = file;
+        }
+
+        @Override
+        public void write(long offset, ByteBuffer data) throws IOException {
+            file.writeFully(offset, data);
+        }
+
+        @Override
+        public void writeZeroes(long offset, long length) {
+            throw new IllegalStateException("a new raw file needs no zero writes");
+        }
+    }
+
+    /** An existing raw file or device as the copy's target (-n): zeros are punched holes. */
+    private static final class ExistingRaw implements GuestWriter, GuestWriter.Zeroes {
+        private final RawTarget target;
+
+        ExistingRaw(RawTarget target) {
+            this.target = target;
+        }
+
+        @Override
+        public void write(long offset, ByteBuffer data) throws IOException {
+            target.write(offset, data);
+        }
+
+        @Override
+        public void writeZeroes(long offset, long length) throws IOException {
+            target.writeZeroes(offset, length);
+        }
     }
 
     /** How a new raw file gets its data. */
@@ -184,7 +230,8 @@ public final class Converter {
         if (roundUp(dst.size()) < total) {
             throw new ConvertException("output file is smaller than input file");
         }
-        new Copy(src, dst::write, dst::writeZeroes, null, settings, total, -1, progress).run();
+        ExistingRaw target = new ExistingRaw(dst);
+        new Copy(src, target, target, null, settings, total, -1, progress).run();
         if (settings.durable()) {
             dst.flush();
         }
