@@ -57,20 +57,7 @@ final class SnapshotParam {
             } else {
                 key = arg.substring(at, eq);
                 StringBuilder v = new StringBuilder();
-                int i = eq + 1;
-                while (i < arg.length()) {
-                    char c = arg.charAt(i);
-                    if (c == ',') {
-                        if (i + 1 < arg.length() && arg.charAt(i + 1) == ',') {
-                            v.append(','); // ",," is a comma in the value
-                            i += 2;
-                            continue;
-                        }
-                        break;
-                    }
-                    v.append(c);
-                    i++;
-                }
+                int i = dev.q2.util.QemuOptValue.read(arg, eq + 1, v); // ",," is a comma in the value
                 value = v.toString();
                 at = i < arg.length() ? i + 1 : i;
             }

@@ -156,25 +156,6 @@ public final class Converter {
         }
     }
 
-    /** An existing raw file or device as the copy's target (-n): zeros are punched holes. */
-    private static final class ExistingRaw implements GuestWriter, GuestWriter.Zeroes {
-        private final RawTarget target;
-
-        ExistingRaw(RawTarget target) {
-            this.target = target;
-        }
-
-        @Override
-        public void write(long offset, ByteBuffer data) throws IOException {
-            target.write(offset, data);
-        }
-
-        @Override
-        public void writeZeroes(long offset, long length) throws IOException {
-            target.writeZeroes(offset, length);
-        }
-    }
-
     /** How a new raw file gets its data. */
     @FunctionalInterface
     private interface RawCopy {
@@ -230,8 +211,7 @@ public final class Converter {
         if (roundUp(dst.size()) < total) {
             throw new ConvertException("output file is smaller than input file");
         }
-        ExistingRaw target = new ExistingRaw(dst);
-        new Copy(src, target, target, null, settings, total, -1, progress).run();
+        new Copy(src, dst, dst, null, settings, total, -1, progress).run();
         if (settings.durable()) {
             dst.flush();
         }
