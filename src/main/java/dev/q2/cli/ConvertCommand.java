@@ -28,7 +28,8 @@ import java.util.function.DoubleConsumer;
  * q2 convert: qemu-img convert into raw or qcow2, sparse, optionally compressed, with progress; qcow2 targets take
  * any create option, including a backing file (-B/-F or -o backing_file) and an external data file; with -n an
  * existing raw file (or block device) or qcow2 image is written in place. -S sets the sparse size, -t the target
- * cache mode (durability); -T, -m and -W are checked and accepted.
+ * cache mode (durability); -T, -m and -W are checked and accepted. Several sources are concatenated into one
+ * target ({@link dev.q2.convert.Sources}); -l reads the (first) source's internal snapshot ({@link SnapshotParam}).
  */
 final class ConvertCommand extends Subcommand {
     static final String NAME = "convert";
