@@ -21,7 +21,6 @@ import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Locale;
 import java.util.function.DoubleConsumer;
 
 /**
@@ -95,6 +94,8 @@ final class ConvertCommand extends Subcommand {
     String target;
     /** -l, or null. */
     SnapshotParam snapshot;
+    /** qemu-img's progress line (draws nothing without -p). */
+    private QemuProgress bar;
     /** --bitmaps and --skip-broken-bitmaps (dev.q2.bitmap.BitmapCopier). */
     boolean bitmaps;
     boolean skipBroken;
@@ -162,14 +163,11 @@ final class ConvertCommand extends Subcommand {
         badCache = Options.CACHE_MODES.contains(cache) ? null : cache;
         durable = !cache.equals("unsafe");
         // qemu-img draws its 0% line here, before it opens the source; from here on a failure ends the line
-        if (progress) {
-            out.print(String.format(Locale.ROOT, "    (%3.2f/100%%)\r", 0.0));
-            out.flush();
-        }
+        bar = new QemuProgress(out, progress, 1.0f);
+        bar.print(0, 100);
         int rc = openAndConvert(out, err);
-        if (rc != 0 && progress) {
-            out.print("\n");
-            out.flush();
+        if (rc != 0) {
+            bar.end();
         }
         return rc;
     }
@@ -315,8 +313,8 @@ final class ConvertCommand extends Subcommand {
                 Converter.createRaw(dst, src.size()); // created, then refused, as by qemu-img
                 return Errors.fail(err, "Format driver 'raw' does not support bitmaps");
             }
-            if (sparseOpt.getValue() == null && src.single() != null) {
-                // the fast path: same bytes, not quite the same holes
+            if (sparseOpt.getValue() == null && src.single() != null && !progress) {
+                // the fast path: same bytes, not quite the same holes (with -p: qemu-img's steps and percentages)
                 Converter.toRaw(src.single(), dst, durable, bar);
             } else {
                 Converter.toRaw(src, dst, new Converter.Settings(false, false, true, minSparse, durable), bar);
@@ -516,31 +514,24 @@ final class ConvertCommand extends Subcommand {
     }
 
     private int done(PrintWriter out) {
-        if (progress) {
-            out.print("\n");
-        }
+        bar.print(100, 0); // qemu-img's last line, after the copy (and the bitmaps)
+        bar.end();
         out.flush();
         return 0;
     }
 
-    /** No progress line: a class, not a lambda, as it is what every convert uses (see DiskState's constructor). */
-    private static final DoubleConsumer NO_PROGRESS = new DoubleConsumer() {
-        @Override
-        public void accept(double percent) {
-        }
-    };
-
-    /** qemu-img's progress line, "    (42.00/100%)" redrawn with a carriage return, at most once per percent. */
+    /**
+     * qemu-img's progress line, "    (42.00/100%)" redrawn with a carriage return when it moved by more than one
+     * percent (QemuProgress), fed with the converter's percentages of the data steps done.
+     */
     private DoubleConsumer progressBar(PrintWriter out) {
         if (!progress) {
-            return NO_PROGRESS;
+            return Converter.NO_PROGRESS;
         }
-        double[] last = {0}; // the 0% line is drawn before the source is opened
-        return p -> {
-            if (p - last[0] >= 1 || (p == 100 && last[0] != 100)) {
-                last[0] = p;
-                out.print(String.format(Locale.ROOT, "    (%3.2f/100%%)\r", p));
-                out.flush();
+        return new DoubleConsumer() { // not a lambda: start-up
+            @Override
+            public void accept(double percent) {
+                bar.print((float) percent, 0);
             }
         };
     }

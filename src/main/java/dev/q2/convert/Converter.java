@@ -86,6 +86,17 @@ public final class Converter {
         }
     }
 
+    /**
+     * Progress nobody watches: conversions given it skip qemu-img's first pass, which only sizes the progress. Any
+     * other listener gets qemu-img's percentages: after each data step (and zero step with -S 0) the share of such
+     * steps done, computed before the step is written (the caller draws the 0 before and the 100 after).
+     */
+    public static final DoubleConsumer NO_PROGRESS = new DoubleConsumer() { // not a lambda: start-up
+        @Override
+        public void accept(double percent) {
+        }
+    };
+
     /** Copies {@code src} into a new raw file with qemu-img convert's defaults (-t unsafe), the fast way. */
     public static void toRaw(BlockGraph src, Path dst, DoubleConsumer progress) throws IOException {
         toRaw(src, dst, false, progress);
@@ -303,7 +314,11 @@ public final class Converter {
         }
 
         void run() throws IOException {
-            progress.accept(0);
+            // qemu-img's progress counts the data steps only (and zero steps with -S 0), against the total its first
+            // pass over the block status found; that pass is made only when someone watches
+            boolean watched = progress != NO_PROGRESS;
+            long allocated = watched ? allocatedBytes() : 0;
+            long done = 0;
             ReadAhead.Producer planner = new ReadAhead.Producer() { // not a lambda: see DiskState's constructor
                 @Override
                 public void run(ReadAhead out) throws IOException {
@@ -315,11 +330,14 @@ public final class Converter {
                     compressed = new CompressedWrites(qcow2, Runtime.getRuntime().availableProcessors());
                 }
                 for (ReadAhead.Step step; (step = ahead.next()) != null; ) {
+                    if (watched && step.what() == BlockDevice.Kind.DATA) {
+                        done += step.n();
+                        progress.accept(100.0 * done / allocated); // before the write, as qemu-img reports it
+                    }
                     write(step);
                     if (step.data() != null) {
                         ahead.recycle(step.data());
                     }
-                    progress.accept(100.0 * (step.pos() + step.n()) / total);
                 }
                 if (compressed != null) {
                     compressed.drain();
@@ -330,62 +348,38 @@ public final class Converter {
                     compressed.close();
                 }
             }
-            progress.accept(100);
+        }
+
+        /** Where the status run being stepped through ends, and its kind (qemu-img's sector_next_status, status). */
+        private long nextStatus;
+        private BlockDevice.Kind status = BlockDevice.Kind.DATA;
+        /** The kind of the step {@link #step} worked out last. */
+        private BlockDevice.Kind stepKind;
+
+        /**
+         * qemu-img's first pass (convert_do_copy): the bytes of the steps its progress counts, data steps and, with
+         * -S 0, zero steps (which the copy writes as data).
+         */
+        private long allocatedBytes() throws IOException {
+            long sum = 0;
+            for (long pos = 0; pos < total; ) {
+                long n = step(pos);
+                if (stepKind == BlockDevice.Kind.DATA) {
+                    sum += n;
+                }
+                pos += n;
+            }
+            nextStatus = 0; // the copy steps through again from the start
+            status = BlockDevice.Kind.DATA;
+            return sum;
         }
 
         /** The steps of the copy, with the data of each data step read (on the read-ahead thread). */
         private void plan(ReadAhead out) throws IOException {
             long pos = 0;
-            long nextStatus = 0;
-            BlockDevice.Kind status = BlockDevice.Kind.DATA;
             while (pos < total) {
-                long n = Math.min(total - pos, MAX_REQUEST);
-                boolean postBackingZero = false;
-                if (backingEnd >= 0) {
-                    if (pos >= backingEnd) {
-                        postBackingZero = true;
-                    } else if (pos + n > backingEnd) {
-                        n = backingEnd - pos; // zeros are handled differently from there on
-                    }
-                }
-                if (nextStatus <= pos) {
-                    BlockDevice.Layered l;
-                    try {
-                        l = sourceStatus(pos, n);
-                    } catch (CorruptMetadataException e) {
-                        throw statusFailed(pos, e);
-                    }
-                    long count = roundUp(Math.max(1, l.length()));
-                    long tail = src.tail(pos, count);
-                    if (count > tail) {
-                        count -= tail; // keep runs aligned to the source's clusters
-                    }
-                    status = switch (l.kind()) {
-                        case ZERO -> postBackingZero ? BlockDevice.Kind.BACKING : BlockDevice.Kind.ZERO;
-                        case DATA -> BlockDevice.Kind.DATA;
-                        case BACKING -> settings.targetHasBacking() ? BlockDevice.Kind.BACKING
-                                : BlockDevice.Kind.DATA;
-                    };
-                    nextStatus = pos + count;
-                }
-                n = Math.min(n, nextStatus - pos);
-                BlockDevice.Kind what = status;
-                if (settings.minSparse() == 0 && what == BlockDevice.Kind.ZERO) {
-                    what = BlockDevice.Kind.DATA; // -S 0: zeros are written as data, the target fully allocated
-                }
-                if (settings.compress()) {
-                    if (n < cs) {
-                        n = Math.min(cs, total - pos); // compressed clusters are written whole
-                        what = BlockDevice.Kind.DATA;
-                    } else {
-                        n = n / cs * cs;
-                    }
-                    if (what == BlockDevice.Kind.DATA) {
-                        n = Math.min(n, cs);
-                    }
-                } else if (what == BlockDevice.Kind.DATA) {
-                    n = Math.min(n, CHUNK);
-                }
+                long n = step(pos);
+                BlockDevice.Kind what = stepKind;
                 ByteBuffer data = null;
                 int[] parts = null;
                 if (what == BlockDevice.Kind.DATA) {
@@ -404,6 +398,62 @@ public final class Converter {
                 out.put(new ReadAhead.Step(pos, n, what, data, parts));
                 pos += n;
             }
+        }
+
+        /**
+         * qemu-img's convert_iteration_sectors: the length of the step at {@code pos} (the status of the source
+         * asked where the last run ended), its kind left in {@link #stepKind}.
+         */
+        private long step(long pos) throws IOException {
+            long n = Math.min(total - pos, MAX_REQUEST);
+            boolean postBackingZero = false;
+            if (backingEnd >= 0) {
+                if (pos >= backingEnd) {
+                    postBackingZero = true;
+                } else if (pos + n > backingEnd) {
+                    n = backingEnd - pos; // zeros are handled differently from there on
+                }
+            }
+            if (nextStatus <= pos) {
+                BlockDevice.Layered l;
+                try {
+                    l = sourceStatus(pos, n);
+                } catch (CorruptMetadataException e) {
+                    throw statusFailed(pos, e);
+                }
+                long count = roundUp(Math.max(1, l.length()));
+                long tail = src.tail(pos, count);
+                if (count > tail) {
+                    count -= tail; // keep runs aligned to the source's clusters
+                }
+                status = switch (l.kind()) {
+                    case ZERO -> postBackingZero ? BlockDevice.Kind.BACKING : BlockDevice.Kind.ZERO;
+                    case DATA -> BlockDevice.Kind.DATA;
+                    case BACKING -> settings.targetHasBacking() ? BlockDevice.Kind.BACKING
+                            : BlockDevice.Kind.DATA;
+                };
+                nextStatus = pos + count;
+            }
+            n = Math.min(n, nextStatus - pos);
+            BlockDevice.Kind what = status;
+            if (settings.minSparse() == 0 && what == BlockDevice.Kind.ZERO) {
+                what = BlockDevice.Kind.DATA; // -S 0: zeros are written as data, the target fully allocated
+            }
+            if (settings.compress()) {
+                if (n < cs) {
+                    n = Math.min(cs, total - pos); // compressed clusters are written whole
+                    what = BlockDevice.Kind.DATA;
+                } else {
+                    n = n / cs * cs;
+                }
+                if (what == BlockDevice.Kind.DATA) {
+                    n = Math.min(n, cs);
+                }
+            } else if (what == BlockDevice.Kind.DATA) {
+                n = Math.min(n, CHUNK);
+            }
+            stepKind = what;
+            return n;
         }
 
         private BlockDevice.Layered sourceStatus(long pos, long n) throws IOException {

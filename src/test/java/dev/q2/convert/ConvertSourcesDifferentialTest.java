@@ -136,6 +136,28 @@ class ConvertSourcesDifferentialTest extends TwoFolderConvertTest {
         convertBoth("new", words);
     }
 
+    // ------------------------------------------------------------------ -p: qemu-img's progress lines
+
+    /**
+     * Iotest 086's image (1 MiB of data at 0, 2, 4 and 32 MiB of 128 MiB) and the three small ones: qemu-img's
+     * progress counts the data steps (and zero steps with -S 0) against the total of its first pass, draws a line
+     * when it moved by more than one percent, and draws 100 again at the end; every line must be the same.
+     */
+    @ParameterizedTest(name = "-p {0}")
+    @ValueSource(strings = {"-O qcow2 big", "-O raw big", "-c -O qcow2 big", "-S 0 -O qcow2 big", "-O raw -S 4k big",
+        "-O qcow2 -B t.1 -F qcow2 big", "-O qcow2 t.1 t.2 r.raw t.3", "-c -O qcow2 r.raw t.1 r.raw t.2",
+        "-O raw t.1 t.2 t.3", "-q -O qcow2 big", "-O qcow2 empty.raw"})
+    void progress(String flags) throws IOException {
+        threeImages();
+        img("create", "-q", "-f", "qcow2", "big", "128M");
+        both.io("qcow2", "big", "write 0 1M", "write 2M 1M", "write 4M 1M", "write 32M 1M");
+        convertBoth("out", "-p", flags, "out");
+        img("create", "-q", "-f", "raw", "ex.raw", "140M");
+        if (!flags.contains("-O qcow2") && !flags.contains("-c")) {
+            convertBoth("ex.raw", "-p -n", flags.replace("-O raw", ""), "ex.raw"); // into an existing raw file
+        }
+    }
+
     // ------------------------------------------------------------------ -l: a source's internal snapshot
 
     /**
