@@ -82,21 +82,8 @@ public final class Amender {
             }
             String value = null;
             if (i < n && options.charAt(i) == '=') {
-                i++;
                 StringBuilder v = new StringBuilder();
-                while (i < n) {
-                    char c = options.charAt(i);
-                    if (c == ',') {
-                        if (i + 1 < n && options.charAt(i + 1) == ',') {
-                            v.append(',');
-                            i += 2;
-                            continue;
-                        }
-                        break;
-                    }
-                    v.append(c);
-                    i++;
-                }
+                i = dev.q2.util.QemuOptValue.read(options, i + 1, v);
                 value = v.toString();
             }
             if (i < n && options.charAt(i) == ',') {

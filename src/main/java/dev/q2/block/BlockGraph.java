@@ -43,6 +43,8 @@ public final class BlockGraph implements Closeable {
     private final BlockStatus.Result result = new BlockStatus.Result();
     private Node top;
     private BlockDevice reader;
+    /** The internal snapshot read instead of the active state, or null. */
+    private dev.q2.format.SnapshotEntry snapshot;
 
     private BlockGraph(Path workDir, boolean forceShare) {
         this.workDir = workDir;
@@ -139,6 +141,9 @@ public final class BlockGraph implements Closeable {
         if (reader == null) {
             String fmt = top instanceof Qcow2Node ? "qcow2" : "raw";
             reader = Devices.openRead(workDir.resolve(top.filename()), fmt, !readerLocks, workDir);
+            if (snapshot != null && reader instanceof dev.q2.image.Qcow2Disk d) {
+                d.loadSnapshot(snapshot);
+            }
         }
         return reader;
     }
@@ -155,17 +160,82 @@ public final class BlockGraph implements Closeable {
 
     /**
      * From now on, reads the top image's internal snapshot {@code sn} instead of its active state (qemu-img's -l,
-     * QEMU's bdrv_snapshot_load_tmp).
+     * QEMU's bdrv_snapshot_load_tmp): block status and, through {@link #reader()}, guest reads; the size stays the
+     * image's.
      *
      * @param sn the snapshot
      * @throws IOException when its L1 table cannot be read
      */
     public void loadSnapshot(dev.q2.format.SnapshotEntry sn) throws IOException {
         if (!(top instanceof Qcow2Node q)) {
-            throw new ImageException("Block format 'raw' used by device '' does not support temporarily loading"
-                    + " internal snapshots");
+            throw new ImageException(NO_SNAPSHOT_LOAD);
         }
         q.loadSnapshot(sn);
+        if (reader instanceof dev.q2.image.Qcow2Disk d) {
+            d.loadSnapshot(sn);
+        }
+        snapshot = sn; // for a reader opened later
+    }
+
+    private static final String NO_SNAPSHOT_LOAD =
+            "Block format 'raw' used by device '' does not support temporarily loading internal snapshots";
+
+    /**
+     * QEMU's bdrv_snapshot_load_tmp (qemu-img convert and measure {@code -l snapshot.id=ID,snapshot.name=NAME}):
+     * loads the first snapshot with this ID and this name (either may be null, not both). Failures in QEMU's words,
+     * which the caller prefixes with "Failed to load snapshot: ": a raw image's refusal, "Can't find snapshot", and
+     * the checks of the snapshot's L1 table ({@link Qcow2Metadata#snapshotL1Table}).
+     *
+     * @param id the snapshot's ID, or null
+     * @param name the snapshot's name, or null
+     * @throws IOException when it cannot be loaded
+     */
+    public void loadSnapshot(String id, String name) throws IOException {
+        if (id == null && name == null) {
+            throw new ImageException("snapshot_id and name are both NULL");
+        }
+        if (!(top instanceof Qcow2Node q)) {
+            throw new ImageException(NO_SNAPSHOT_LOAD);
+        }
+        dev.q2.format.SnapshotEntry found = null;
+        for (dev.q2.format.SnapshotEntry s : q.image().snapshots()) {
+            if ((id == null || id.equals(s.id())) && (name == null || name.equals(s.name()))) {
+                found = s;
+                break;
+            }
+        }
+        if (found == null) {
+            throw new SnapshotNotFound();
+        }
+        loadSnapshot(found);
+    }
+
+    /**
+     * QEMU's bdrv_snapshot_load_tmp_by_id_or_name (qemu-img convert and measure {@code -l ID_OR_NAME}): by ID
+     * first; when that finds none, or finds one whose L1 table offset is invalid (both EINVAL or ENOENT to QEMU),
+     * by name, and that second attempt's failure is the one reported.
+     *
+     * @param idOrName the snapshot's ID or name
+     * @throws IOException when it cannot be loaded
+     */
+    public void loadSnapshotByIdOrName(String idOrName) throws IOException {
+        try {
+            loadSnapshot(idOrName, null);
+        } catch (SnapshotNotFound e) {
+            loadSnapshot(null, idOrName);
+        } catch (Qcow2Metadata.SnapshotL1Exception e) {
+            if (!e.invalid()) {
+                throw e;
+            }
+            loadSnapshot(null, idOrName);
+        }
+    }
+
+    /** No snapshot with the ID and name asked for (QEMU: ENOENT). */
+    private static final class SnapshotNotFound extends ImageException {
+        SnapshotNotFound() {
+            super("Can't find snapshot");
+        }
     }
 
     /**

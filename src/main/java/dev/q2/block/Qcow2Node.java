@@ -88,19 +88,7 @@ final class Qcow2Node extends Node {
      * snapshot's L1 table replaces the active one; the length stays the image's.
      */
     void loadSnapshot(dev.q2.format.SnapshotEntry sn) throws IOException {
-        if ((long) sn.l1Size() * 8 > dev.q2.format.Limits.MAX_L1_SIZE) {
-            throw new ImageException("Snapshot L1 table too large");
-        }
-        if ((sn.l1TableOffset() & (clusterSize - 1)) != 0) {
-            throw new ImageException("Snapshot L1 table offset invalid");
-        }
-        ByteBuffer b = ByteBuffer.allocate(sn.l1Size() * 8).order(ByteOrder.BIG_ENDIAN);
-        image.file().readZeroFilled(sn.l1TableOffset(), b);
-        long[] table = new long[sn.l1Size()];
-        for (int i = 0; i < table.length; i++) {
-            table[i] = b.getLong(i * 8);
-        }
-        l1 = table;
+        l1 = image.snapshotL1Table(sn);
     }
 
     @Override

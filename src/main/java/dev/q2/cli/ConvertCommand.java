@@ -21,14 +21,14 @@ import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Locale;
 import java.util.function.DoubleConsumer;
 
 /**
  * q2 convert: qemu-img convert into raw or qcow2, sparse, optionally compressed, with progress; qcow2 targets take
  * any create option, including a backing file (-B/-F or -o backing_file) and an external data file; with -n an
  * existing raw file (or block device) or qcow2 image is written in place. -S sets the sparse size, -t the target
- * cache mode (durability); -T, -m and -W are checked and accepted.
+ * cache mode (durability); -T, -m and -W are checked and accepted. Several sources are concatenated into one
+ * target ({@link dev.q2.convert.Sources}); -l reads the (first) source's internal snapshot ({@link SnapshotParam}).
  */
 final class ConvertCommand extends Subcommand {
     static final String NAME = "convert";
@@ -65,8 +65,10 @@ final class ConvertCommand extends Subcommand {
             "--bitmaps");
     private final OptionSpec skipBrokenOpt = Options.flag("With --bitmaps: skip inconsistent bitmaps with a warning",
             "--skip-broken-bitmaps");
-    private final PositionalParamSpec sourceParam = Options.positional("0", "1", "SOURCE");
-    private final PositionalParamSpec targetParam = Options.positional("1", "1", "TARGET");
+    private final OptionSpec snapshotOpt = Options.repeatable("SNAPSHOT", "Read the (first) source's internal"
+            + " snapshot: its ID or name, or snapshot.id=ID,snapshot.name=NAME", "-l");
+    /** SOURCE... TARGET: several sources are concatenated into the target. */
+    private final PositionalParamSpec filesParam = Options.operands("FILE");
 
     String sourceFormat;
     String targetFormat = "raw";
@@ -85,8 +87,15 @@ final class ConvertCommand extends Subcommand {
     /** -p without -q: qemu-img's progress line on stdout. */
     boolean progress;
     boolean forceShare;
+    /** The source images, concatenated in this order (qemu-img convert A B C T). */
+    List<String> sources;
+    /** The first source: the one whose snapshot (-l) and bitmaps (--bitmaps) are used. */
     String source;
     String target;
+    /** -l, or null. */
+    SnapshotParam snapshot;
+    /** qemu-img's progress line (draws nothing without -p). */
+    private QemuProgress bar;
     /** --bitmaps and --skip-broken-bitmaps (dev.q2.bitmap.BitmapCopier). */
     boolean bitmaps;
     boolean skipBroken;
@@ -96,7 +105,7 @@ final class ConvertCommand extends Subcommand {
         declare("Convert an image to raw or qcow2", sourceFormatOpt, targetFormatOpt, optionsOpt, backingOpt,
                 backingFormatOpt, noCreateOpt, targetIsZeroOpt, compressOpt, sparseOpt, cacheOpt, srcCacheOpt,
                 coroutinesOpt, Options.flag("Allow out-of-order writes (accepted; q2 writes in order)", "-W"),
-                progressOpt, quietOpt, forceShareOpt, bitmapsOpt, skipBrokenOpt, sourceParam, targetParam);
+                progressOpt, quietOpt, forceShareOpt, bitmapsOpt, skipBrokenOpt, snapshotOpt, filesParam);
     }
 
     @Override
@@ -112,8 +121,7 @@ final class ConvertCommand extends Subcommand {
         compress = parsed.hasMatchedOption(compressOpt);
         progress = parsed.hasMatchedOption(progressOpt) && !parsed.hasMatchedOption(quietOpt);
         forceShare = parsed.hasMatchedOption(forceShareOpt);
-        source = sourceParam.getValue();
-        target = targetParam.getValue();
+        List<String> files = Options.valueOr(filesParam, List.of());
         PrintWriter out = out();
         PrintWriter err = err();
         // the checks run in qemu-img convert's order, so the first error is the one qemu-img reports: -S and -m
@@ -125,6 +133,9 @@ final class ConvertCommand extends Subcommand {
             if (a == coroutinesOpt && !validCoroutines(coroutinesOpt.getValue())) {
                 return Errors.fail(err,
                         "Invalid number of coroutines. Allowed number of coroutines is between 1 and 16");
+            }
+            if (a == snapshotOpt && !addSnapshot(err)) {
+                return 1;
             }
         }
         bitmaps = parsed.hasMatchedOption(bitmapsOpt);
@@ -138,6 +149,12 @@ final class ConvertCommand extends Subcommand {
         if (targetIsZero && !noCreate) {
             return Errors.fail(err, "--target-is-zero requires use of -n flag");
         }
+        if (files.size() < 2) {
+            return Errors.fail(err, "Must specify image file name");
+        }
+        sources = files.subList(0, files.size() - 1);
+        source = sources.get(0);
+        target = files.get(files.size() - 1);
         String srcCache = srcCacheOpt.getValue();
         if (srcCache != null && !Options.CACHE_MODES.contains(srcCache)) {
             return Errors.fail(err, "Invalid source cache option: " + srcCache);
@@ -146,28 +163,38 @@ final class ConvertCommand extends Subcommand {
         badCache = Options.CACHE_MODES.contains(cache) ? null : cache;
         durable = !cache.equals("unsafe");
         // qemu-img draws its 0% line here, before it opens the source; from here on a failure ends the line
-        if (progress) {
-            out.print(String.format(Locale.ROOT, "    (%3.2f/100%%)\r", 0.0));
-            out.flush();
-        }
+        bar = new QemuProgress(out, progress, 1.0f);
+        bar.print(0, 100);
         int rc = openAndConvert(out, err);
-        if (rc != 0 && progress) {
-            out.print("\n");
-            out.flush();
+        if (rc != 0) {
+            bar.end();
         }
         return rc;
     }
 
     private int openAndConvert(PrintWriter out, PrintWriter err) {
-        BlockGraph src;
+        List<BlockGraph> graphs = new ArrayList<>(sources.size());
         try {
-            // as img_open: the source with its chain and data file, QEMU's locks and words
-            src = BlockGraph.openSource(main.workDir(), source, sourceFormat, forceShare);
-        } catch (Exception e) {
-            return Errors.fail(err, Errors.imageOpenFailure(source, main.resolve(source), e));
-        }
-        try (src) {
-            return convert(src, out, err);
+            for (String name : sources) {
+                try {
+                    // as img_open: the source with its chain and data file, QEMU's locks and words
+                    graphs.add(BlockGraph.openSource(main.workDir(), name, sourceFormat, forceShare));
+                } catch (Exception e) {
+                    return Errors.fail(err, Errors.imageOpenFailure(name, main.resolve(name), e));
+                }
+            }
+            if (snapshot != null) {
+                // qemu-img refuses a snapshot by ID or name with several sources; snapshot.id/name loads the first's
+                if (snapshot.byIdOrName() && graphs.size() > 1) {
+                    return Errors.fail(err, "No support for concatenating multiple snapshot");
+                }
+                try {
+                    snapshot.load(graphs.get(0));
+                } catch (Exception e) {
+                    return Errors.fail(err, "Failed to load snapshot: " + Errors.describe(e));
+                }
+            }
+            return convert(dev.q2.convert.Sources.of(graphs), out, err);
         } catch (ConvertException e) {
             if (e.getCause() instanceof dev.q2.image.CorruptMetadataException c && c.firstReport()) {
                 err.println(c.qemuReport()); // QEMU's qcow2 driver says it first
@@ -175,22 +202,58 @@ final class ConvertCommand extends Subcommand {
             return Errors.fail(err, e.getMessage());
         } catch (Exception e) {
             return Errors.report(err, e);
+        } finally {
+            for (BlockGraph g : graphs) {
+                try {
+                    g.close();
+                } catch (java.io.IOException e) {
+                    // read-only: nothing to lose
+                }
+            }
         }
     }
 
-    private Integer convert(BlockGraph src, PrintWriter out, PrintWriter err) throws Exception {
+    /** The -l arguments taken so far. */
+    private int snapshotsSeen;
+
+    /** The next -l, parsed as qemu-img parses it while reading the options; false after printing a refusal. */
+    private boolean addSnapshot(PrintWriter err) {
+        if (snapshot == null) {
+            snapshot = new SnapshotParam();
+        }
+        List<String> values = snapshotOpt.getValue();
+        List<String> lines = new ArrayList<>();
+        boolean ok = true;
+        try {
+            snapshot.add(values.get(snapshotsSeen++), lines);
+        } catch (SnapshotParam.Refused e) {
+            lines = e.lines();
+            ok = false;
+        }
+        for (String line : lines) {
+            err.println(line);
+        }
+        err.flush();
+        return ok;
+    }
+
+    private Integer convert(dev.q2.convert.Sources src, PrintWriter out, PrintWriter err) throws Exception {
         if (!targetFormat.equals("raw") && !targetFormat.equals("qcow2")) {
             return Errors.fail(err, "Unknown file format '" + targetFormat + "'");
         }
         Path dst = main.resolve(target);
         DoubleConsumer bar = progressBar(out);
-        if (bitmaps && !checkBitmaps(err)) {
-            return 1;
-        }
+        // --bitmaps' checks come where qemu-img makes them: after the backing file and compression checks
         if (noCreate) {
             if (targetIsZero && backingFile != null) {
                 // qemu-img 7.2 reports this and then exits with 0 without converting; q2 fails
                 return Errors.fail(err, "Cannot use --target-is-zero when the destination image has a backing file");
+            }
+            if (backingFile != null && src.count() > 1) {
+                return Errors.fail(err, MULTIPLE_WITH_BACKING);
+            }
+            if (bitmaps && !checkBitmaps(err)) {
+                return 1;
             }
             if (badCache != null) {
                 return Errors.fail(err, "Invalid cache option: " + badCache);
@@ -235,20 +298,24 @@ final class ConvertCommand extends Subcommand {
             if (compress) {
                 return Errors.fail(err, "Compression not supported for this file format");
             }
+            if (bitmaps && !checkBitmaps(err)) {
+                return 1;
+            }
             if (!createAllowed(dst, err)) {
                 return 1;
             }
             if (badCache != null) {
                 // qemu-img creates the target before it reads the cache mode, and leaves it behind
-                Converter.createRaw(dst, src.reader().size());
+                Converter.createRaw(dst, src.size());
                 return Errors.fail(err, "Invalid cache option: " + badCache);
             }
             if (bitmaps) {
-                Converter.createRaw(dst, src.reader().size()); // created, then refused, as by qemu-img
+                Converter.createRaw(dst, src.size()); // created, then refused, as by qemu-img
                 return Errors.fail(err, "Format driver 'raw' does not support bitmaps");
             }
-            if (sparseOpt.getValue() == null) {
-                Converter.toRaw(src, dst, durable, bar); // the fast path: same bytes, not quite the same holes
+            if (sparseOpt.getValue() == null && src.single() != null && !progress) {
+                // the fast path: same bytes, not quite the same holes (with -p: qemu-img's steps and percentages)
+                Converter.toRaw(src.single(), dst, durable, bar);
             } else {
                 Converter.toRaw(src, dst, new Converter.Settings(false, false, true, minSparse, durable), bar);
             }
@@ -266,6 +333,9 @@ final class ConvertCommand extends Subcommand {
             if (backingFormat != null) {
                 opts.set("backing_fmt", backingFormat);
             }
+            if (opts.get("backing_file") != null && src.count() > 1) {
+                return Errors.fail(err, MULTIPLE_WITH_BACKING);
+            }
             if (opts.get("backing_file") != null && opts.get("backing_fmt") == null) {
                 return Errors.fail(err, "Use of backing file requires explicit backing format");
             }
@@ -273,8 +343,11 @@ final class ConvertCommand extends Subcommand {
             if (compress && prealloc != null && !prealloc.equals("off")) {
                 return Errors.fail(err, "Compression and preallocation not supported at the same time");
             }
+            if (bitmaps && !checkBitmaps(err)) {
+                return 1;
+            }
             // as qemu-img convert, the backing file is not opened to create the target, only to write it
-            plan = CreatePlanner.plan(new CreateRequest(main.workDir(), target, Long.toString(src.reader().size()), opts,
+            plan = CreatePlanner.plan(new CreateRequest(main.workDir(), target, Long.toString(src.size()), opts,
                     null, null, true));
         } catch (CreateException e) {
             return Errors.fail(err, e.afterFormatting()
@@ -304,8 +377,15 @@ final class ConvertCommand extends Subcommand {
         return done(out);
     }
 
+    private static final String MULTIPLE_WITH_BACKING =
+            "Having a backing file for the target makes no sense when concatenating multiple input images";
+
     /** convert --bitmaps' check of the source, before the target is created; false after printing the refusal. */
     private boolean checkBitmaps(PrintWriter err) {
+        if (sources.size() > 1) {
+            Errors.fail(err, "Copying bitmaps only possible with single source");
+            return false;
+        }
         try {
             dev.q2.bitmap.BitmapCopier.check(main.resolve(source), sourceFormat, skipBroken);
             return true;
@@ -416,7 +496,7 @@ final class ConvertCommand extends Subcommand {
     }
 
     /** -n into an existing raw file or block device; errors in qemu-img's order: open, compression, size. */
-    private int intoRaw(BlockGraph src, Path dst, Converter.Settings settings, DoubleConsumer bar, PrintWriter out,
+    private int intoRaw(dev.q2.convert.Sources src, Path dst, Converter.Settings settings, DoubleConsumer bar, PrintWriter out,
                         PrintWriter err) throws Exception {
         RawTarget t;
         try {
@@ -434,31 +514,24 @@ final class ConvertCommand extends Subcommand {
     }
 
     private int done(PrintWriter out) {
-        if (progress) {
-            out.print("\n");
-        }
+        bar.print(100, 0); // qemu-img's last line, after the copy (and the bitmaps)
+        bar.end();
         out.flush();
         return 0;
     }
 
-    /** No progress line: a class, not a lambda, as it is what every convert uses (see DiskState's constructor). */
-    private static final DoubleConsumer NO_PROGRESS = new DoubleConsumer() {
-        @Override
-        public void accept(double percent) {
-        }
-    };
-
-    /** qemu-img's progress line, "    (42.00/100%)" redrawn with a carriage return, at most once per percent. */
+    /**
+     * qemu-img's progress line, "    (42.00/100%)" redrawn with a carriage return when it moved by more than one
+     * percent (QemuProgress), fed with the converter's percentages of the data steps done.
+     */
     private DoubleConsumer progressBar(PrintWriter out) {
         if (!progress) {
-            return NO_PROGRESS;
+            return Converter.NO_PROGRESS;
         }
-        double[] last = {0}; // the 0% line is drawn before the source is opened
-        return p -> {
-            if (p - last[0] >= 1 || (p == 100 && last[0] != 100)) {
-                last[0] = p;
-                out.print(String.format(Locale.ROOT, "    (%3.2f/100%%)\r", p));
-                out.flush();
+        return new DoubleConsumer() { // not a lambda: start-up
+            @Override
+            public void accept(double percent) {
+                bar.print((float) percent, 0);
             }
         };
     }

@@ -3,8 +3,6 @@ package dev.q2.cli;
 import dev.q2.create.CreateException;
 import dev.q2.create.CreateOptions;
 import dev.q2.create.CreatePlanner;
-import dev.q2.format.SnapshotEntry;
-import dev.q2.image.Qcow2Metadata;
 import dev.q2.block.BlockGraph;
 import dev.q2.measure.Measure;
 import dev.q2.measure.MeasureException;
@@ -79,8 +77,8 @@ final class MeasureCommand extends Subcommand {
         boolean json = false;
         Long imgSize = null;
         List<String> optionTexts = new ArrayList<>();
-        String snapshotName = null;
-        String[] snapshotIdAndName = null;
+        SnapshotParam snapshotParam = new SnapshotParam();
+        List<String> warnings = new ArrayList<>();
         int[] seen = new int[4];
         for (ArgSpec a : parsed.matchedArgs()) {
             if (a == output) {
@@ -98,14 +96,15 @@ final class MeasureCommand extends Subcommand {
                 }
                 optionTexts.add(v);
             } else if (a == snapshot) {
-                String v = nth(snapshot, seen[3]++);
-                if (v.startsWith("snapshot.")) {
-                    snapshotIdAndName = parseSnapshotParam(v);
-                    snapshotName = null;
-                } else {
-                    snapshotName = v;
-                    snapshotIdAndName = null;
+                try {
+                    snapshotParam.add(nth(snapshot, seen[3]++), warnings);
+                } catch (SnapshotParam.Refused e) {
+                    throw new Refusal(e.lines());
                 }
+                for (String w : warnings) {
+                    err.println(w);
+                }
+                warnings.clear();
             }
         }
         if (parsed.hasMatchedOption(objectOption)) {
@@ -116,7 +115,7 @@ final class MeasureCommand extends Subcommand {
             throw new Refusal("At most one filename argument is allowed.");
         }
         String filename = files.isEmpty() ? null : files.get(0);
-        if (filename == null && (format.getValue() != null || snapshotName != null || snapshotIdAndName != null)) {
+        if (filename == null && (format.getValue() != null || snapshotParam.given())) {
             throw new Refusal("--image-opts, -f, and -l require a filename argument.");
         }
         if (filename != null && imgSize != null) {
@@ -129,8 +128,12 @@ final class MeasureCommand extends Subcommand {
         try {
             if (filename != null) {
                 source = open(filename, parsed.hasMatchedOption(forceShare));
-                if (snapshotName != null || snapshotIdAndName != null) {
-                    loadSnapshot(source, snapshotName, snapshotIdAndName);
+                if (snapshotParam.given()) {
+                    try {
+                        snapshotParam.load(source);
+                    } catch (Exception e) {
+                        throw new Refusal("Failed to load snapshot: " + Errors.describe(e));
+                    }
                 }
             }
             MeasureResult r = measure(Options.valueOr(outFormat, "raw"), optionTexts, imgSize, source);
@@ -181,63 +184,12 @@ final class MeasureCommand extends Subcommand {
         return (v.length() - i) % 2 == 0;
     }
 
-    /** "snapshot.id=...,snapshot.name=..." as qemu-img parses -l. */
-    private static String[] parseSnapshotParam(String v) throws Refusal {
-        String[] idName = new String[2];
-        for (String item : v.split(",")) {
-            int eq = item.indexOf('=');
-            String key = eq < 0 ? item : item.substring(0, eq);
-            String value = eq < 0 ? "on" : item.substring(eq + 1);
-            if (key.equals("snapshot.id")) {
-                idName[0] = value;
-            } else if (key.equals("snapshot.name")) {
-                idName[1] = value;
-            } else {
-                throw new Refusal("Invalid parameter '" + key + "'", "Failed in parsing snapshot param '" + v + "'");
-            }
-        }
-        return idName;
-    }
-
     private BlockGraph open(String filename, boolean share) throws Refusal {
         try {
             return BlockGraph.open(main.workDir(), filename, format.getValue(), share);
         } catch (Exception e) {
             throw new Refusal(Errors.couldNotOpen(filename, e));
         }
-    }
-
-    /** -l: QEMU looks the snapshot up by ID, then by name (or by both with snapshot.id/snapshot.name). */
-    private static void loadSnapshot(BlockGraph source, String idOrName, String[] idAndName) throws Refusal {
-        Qcow2Metadata img = source.topImage();
-        List<SnapshotEntry> snaps = img == null ? List.of() : img.snapshots();
-        SnapshotEntry found = null;
-        if (idAndName != null) {
-            found = find(snaps, idAndName[0], idAndName[1]);
-        } else {
-            found = find(snaps, idOrName, null);
-            if (found == null) {
-                found = find(snaps, null, idOrName);
-            }
-        }
-        if (found == null && img != null) {
-            throw new Refusal("Failed to load snapshot: Can't find snapshot");
-        }
-        try {
-            source.loadSnapshot(found);
-        } catch (Exception e) {
-            throw new Refusal("Failed to load snapshot: " + Errors.describe(e));
-        }
-    }
-
-    /** The first snapshot with this ID and name (null matches any); QEMU's find_snapshot_by_id_and_name. */
-    private static SnapshotEntry find(List<SnapshotEntry> snaps, String id, String name) {
-        for (SnapshotEntry s : snaps) {
-            if ((id == null || id.equals(s.id())) && (name == null || name.equals(s.name()))) {
-                return s;
-            }
-        }
-        return null;
     }
 
     private static MeasureResult measure(String fmt, List<String> optionTexts, Long imgSize, BlockGraph source)
@@ -324,6 +276,12 @@ final class MeasureCommand extends Subcommand {
      */
     private static final class Refusal extends Exception {
         final String stderr;
+
+        /** Lines to print as they are (program name included). */
+        Refusal(List<String> lines) {
+            super(lines.get(lines.size() - 1));
+            this.stderr = String.join("\n", lines) + "\n";
+        }
 
         Refusal(String... messages) {
             super(messages[0]);

@@ -86,6 +86,17 @@ public final class Converter {
         }
     }
 
+    /**
+     * Progress nobody watches: conversions given it skip qemu-img's first pass, which only sizes the progress. Any
+     * other listener gets qemu-img's percentages: after each data step (and zero step with -S 0) the share of such
+     * steps done, computed before the step is written (the caller draws the 0 before and the 100 after).
+     */
+    public static final DoubleConsumer NO_PROGRESS = new DoubleConsumer() { // not a lambda: start-up
+        @Override
+        public void accept(double percent) {
+        }
+    };
+
     /** Copies {@code src} into a new raw file with qemu-img convert's defaults (-t unsafe), the fast way. */
     public static void toRaw(BlockGraph src, Path dst, DoubleConsumer progress) throws IOException {
         toRaw(src, dst, false, progress);
@@ -102,7 +113,12 @@ public final class Converter {
      */
     public static void toRaw(BlockGraph src, Path dst, boolean durable, DoubleConsumer progress)
             throws IOException {
-        intoNewRaw(src.reader(), dst, durable, out -> copyRaw(src, out, progress));
+        intoNewRaw(src.reader().size(), dst, durable, new RawCopy() { // not a lambda: see DiskState's constructor
+            @Override
+            public void copy(ImageFile out) throws IOException {
+                copyRaw(src, out, progress);
+            }
+        });
     }
 
     /**
@@ -112,12 +128,43 @@ public final class Converter {
      */
     public static void toRaw(BlockGraph src, Path dst, Settings settings, DoubleConsumer progress)
             throws IOException {
+        toRaw(Sources.of(src), dst, settings, progress);
+    }
+
+    /**
+     * {@link #toRaw(BlockGraph, Path, Settings, DoubleConsumer)} from one or several (concatenated) sources: the
+     * new file's size is the concatenation's.
+     */
+    public static void toRaw(Sources src, Path dst, Settings settings, DoubleConsumer progress)
+            throws IOException {
         Settings steps = new Settings(false, false, true, settings.minSparse(), false);
-        long total = roundUp(src.reader().size());
-        intoNewRaw(src.reader(), dst, settings.durable(),
-                out -> new Copy(src, out::writeFully, (offset, length) -> {
-                    throw new IllegalStateException("a new raw file needs no zero writes");
-                }, null, steps, total, -1, progress).run());
+        long total = src.size();
+        intoNewRaw(total, dst, settings.durable(), new RawCopy() { // not a lambda: see DiskState's constructor
+            @Override
+            public void copy(ImageFile out) throws IOException {
+                NewRawFile file = new NewRawFile(out);
+                new Copy(src, file, file, null, steps, total, -1, progress).run();
+            }
+        });
+    }
+
+    /** A new raw file as the copy's target: data written as it is; it reads as zeros, so zeros need no writes. */
+    private static final class NewRawFile implements GuestWriter, GuestWriter.Zeroes {
+        private final ImageFile file;
+
+        NewRawFile(ImageFile file) {
+            this.file = file;
+        }
+
+        @Override
+        public void write(long offset, ByteBuffer data) throws IOException {
+            file.writeFully(offset, data);
+        }
+
+        @Override
+        public void writeZeroes(long offset, long length) {
+            throw new IllegalStateException("a new raw file needs no zero writes");
+        }
     }
 
     /** How a new raw file gets its data. */
@@ -127,8 +174,8 @@ public final class Converter {
     }
 
     /** Creates the raw file, holds it as qemu-img's writer does, fills it, and fsyncs it when {@code durable}. */
-    private static void intoNewRaw(BlockDevice src, Path dst, boolean durable, RawCopy body) throws IOException {
-        createRaw(dst, src.size());
+    private static void intoNewRaw(long size, Path dst, boolean durable, RawCopy body) throws IOException {
+        createRaw(dst, size);
         try (ImageFile out = ImageFile.openReadWrite(dst);
              QemuLock lock = QemuLock.acquire(out.channel(), dst, QemuLock.PERM_CONSISTENT_READ
                      | QemuLock.PERM_WRITE | QemuLock.PERM_RESIZE, QemuLock.PERM_CONSISTENT_READ
@@ -166,16 +213,16 @@ public final class Converter {
      * What lies past the source's end keeps its bytes; a write into the last partial sector of a smaller file grows
      * it to whole sectors, as QEMU's does.
      */
-    public static void intoRaw(BlockGraph src, RawTarget dst, Settings settings, DoubleConsumer progress)
+    public static void intoRaw(Sources src, RawTarget dst, Settings settings, DoubleConsumer progress)
             throws IOException {
         if (settings.compress()) {
             throw new ConvertException("Compression not supported for this file format");
         }
-        long total = roundUp(src.reader().size());
+        long total = src.size();
         if (roundUp(dst.size()) < total) {
             throw new ConvertException("output file is smaller than input file");
         }
-        new Copy(src, dst::write, dst::writeZeroes, null, settings, total, -1, progress).run();
+        new Copy(src, dst, dst, null, settings, total, -1, progress).run();
         if (settings.durable()) {
             dst.flush();
         }
@@ -187,7 +234,7 @@ public final class Converter {
         Path workDir = Path.of("").toAbsolutePath();
         Qcow2Creator.create(dst, spec, workDir);
         boolean backed = spec.backingFile() != null;
-        into(src, dst, new Settings(compress, backed, !backed), true, workDir, progress, null);
+        into(Sources.of(src), dst, new Settings(compress, backed, !backed), true, workDir, progress, null);
     }
 
     /**
@@ -199,7 +246,7 @@ public final class Converter {
      */
     public static void into(BlockGraph src, Path dst, Settings settings, boolean targetIsNew,
                             DoubleConsumer progress) throws IOException {
-        into(src, dst, settings, targetIsNew, null, progress, null);
+        into(Sources.of(src), dst, settings, targetIsNew, null, progress, null);
     }
 
     /** What runs on the qcow2 target after the copy, before it is closed (convert --bitmaps). */
@@ -212,11 +259,11 @@ public final class Converter {
      * named relatively) in {@code workDir} (null: the process's working folder), then {@code beforeClose} (may be
      * null) on the open target.
      */
-    public static void into(BlockGraph src, Path dst, Settings settings, boolean targetIsNew, Path workDir,
+    public static void into(Sources src, Path dst, Settings settings, boolean targetIsNew, Path workDir,
                             DoubleConsumer progress, BeforeClose beforeClose) throws IOException {
         DiskOptions opt = DiskOptions.readWrite().withDurable(settings.durable()).withWorkDir(workDir);
         try (Qcow2Disk out = Qcow2Disk.open(dst, opt)) {
-            long total = roundUp(src.reader().size());
+            long total = src.size();
             if (out.size() < total) {
                 throw new ConvertException("output file is smaller than input file");
             }
@@ -239,8 +286,7 @@ public final class Converter {
 
     /** One conversion into qcow2 or -n into raw: qemu-img's convert_iteration_sectors and convert_co_write. */
     private static final class Copy {
-        private final BlockGraph graph;
-        private final BlockDevice src;
+        private final Sources src;
         /** Where the copy writes: the qcow2 engine, or a raw file. */
         private final GuestWriter out;
         private final GuestWriter.Zeroes zeroes;
@@ -250,15 +296,13 @@ public final class Converter {
         private final long total;
         private final long backingEnd;
         private final DoubleConsumer progress;
-        private final long srcAlign;
         private final int cs;
         /** convert -c: clusters compressed on a thread pool, written in order. */
         private CompressedWrites compressed;
 
-        Copy(BlockGraph graph, GuestWriter out, GuestWriter.Zeroes zeroes, Qcow2Disk qcow2, Settings settings,
+        Copy(Sources src, GuestWriter out, GuestWriter.Zeroes zeroes, Qcow2Disk qcow2, Settings settings,
              long total, long backingEnd, DoubleConsumer progress) throws IOException {
-            this.graph = graph;
-            this.src = graph.reader();
+            this.src = src;
             this.out = out;
             this.zeroes = zeroes;
             this.qcow2 = qcow2;
@@ -266,12 +310,15 @@ public final class Converter {
             this.total = total;
             this.backingEnd = backingEnd;
             this.progress = progress;
-            this.srcAlign = Math.max(SECTOR, src.allocationUnit());
             this.cs = qcow2 == null ? 0 : (int) qcow2.header().clusterSize();
         }
 
         void run() throws IOException {
-            progress.accept(0);
+            // qemu-img's progress counts the data steps only (and zero steps with -S 0), against the total its first
+            // pass over the block status found; that pass is made only when someone watches
+            boolean watched = progress != NO_PROGRESS;
+            long allocated = watched ? allocatedBytes() : 0;
+            long done = 0;
             ReadAhead.Producer planner = new ReadAhead.Producer() { // not a lambda: see DiskState's constructor
                 @Override
                 public void run(ReadAhead out) throws IOException {
@@ -283,11 +330,14 @@ public final class Converter {
                     compressed = new CompressedWrites(qcow2, Runtime.getRuntime().availableProcessors());
                 }
                 for (ReadAhead.Step step; (step = ahead.next()) != null; ) {
+                    if (watched && step.what() == BlockDevice.Kind.DATA) {
+                        done += step.n();
+                        progress.accept(100.0 * done / allocated); // before the write, as qemu-img reports it
+                    }
                     write(step);
                     if (step.data() != null) {
                         ahead.recycle(step.data());
                     }
-                    progress.accept(100.0 * (step.pos() + step.n()) / total);
                 }
                 if (compressed != null) {
                     compressed.drain();
@@ -298,62 +348,38 @@ public final class Converter {
                     compressed.close();
                 }
             }
-            progress.accept(100);
+        }
+
+        /** Where the status run being stepped through ends, and its kind (qemu-img's sector_next_status, status). */
+        private long nextStatus;
+        private BlockDevice.Kind status = BlockDevice.Kind.DATA;
+        /** The kind of the step {@link #step} worked out last. */
+        private BlockDevice.Kind stepKind;
+
+        /**
+         * qemu-img's first pass (convert_do_copy): the bytes of the steps its progress counts, data steps and, with
+         * -S 0, zero steps (which the copy writes as data).
+         */
+        private long allocatedBytes() throws IOException {
+            long sum = 0;
+            for (long pos = 0; pos < total; ) {
+                long n = step(pos);
+                if (stepKind == BlockDevice.Kind.DATA) {
+                    sum += n;
+                }
+                pos += n;
+            }
+            nextStatus = 0; // the copy steps through again from the start
+            status = BlockDevice.Kind.DATA;
+            return sum;
         }
 
         /** The steps of the copy, with the data of each data step read (on the read-ahead thread). */
         private void plan(ReadAhead out) throws IOException {
             long pos = 0;
-            long nextStatus = 0;
-            BlockDevice.Kind status = BlockDevice.Kind.DATA;
             while (pos < total) {
-                long n = Math.min(total - pos, MAX_REQUEST);
-                boolean postBackingZero = false;
-                if (backingEnd >= 0) {
-                    if (pos >= backingEnd) {
-                        postBackingZero = true;
-                    } else if (pos + n > backingEnd) {
-                        n = backingEnd - pos; // zeros are handled differently from there on
-                    }
-                }
-                if (nextStatus <= pos) {
-                    BlockDevice.Layered l;
-                    try {
-                        l = sourceStatus(pos, n);
-                    } catch (CorruptMetadataException e) {
-                        throw statusFailed(pos, e);
-                    }
-                    long count = roundUp(Math.max(1, l.length()));
-                    long tail = (pos + count) % srcAlign;
-                    if (count > tail) {
-                        count -= tail; // keep runs aligned to the source's clusters
-                    }
-                    status = switch (l.kind()) {
-                        case ZERO -> postBackingZero ? BlockDevice.Kind.BACKING : BlockDevice.Kind.ZERO;
-                        case DATA -> BlockDevice.Kind.DATA;
-                        case BACKING -> settings.targetHasBacking() ? BlockDevice.Kind.BACKING
-                                : BlockDevice.Kind.DATA;
-                    };
-                    nextStatus = pos + count;
-                }
-                n = Math.min(n, nextStatus - pos);
-                BlockDevice.Kind what = status;
-                if (settings.minSparse() == 0 && what == BlockDevice.Kind.ZERO) {
-                    what = BlockDevice.Kind.DATA; // -S 0: zeros are written as data, the target fully allocated
-                }
-                if (settings.compress()) {
-                    if (n < cs) {
-                        n = Math.min(cs, total - pos); // compressed clusters are written whole
-                        what = BlockDevice.Kind.DATA;
-                    } else {
-                        n = n / cs * cs;
-                    }
-                    if (what == BlockDevice.Kind.DATA) {
-                        n = Math.min(n, cs);
-                    }
-                } else if (what == BlockDevice.Kind.DATA) {
-                    n = Math.min(n, CHUNK);
-                }
+                long n = step(pos);
+                BlockDevice.Kind what = stepKind;
                 ByteBuffer data = null;
                 int[] parts = null;
                 if (what == BlockDevice.Kind.DATA) {
@@ -374,12 +400,69 @@ public final class Converter {
             }
         }
 
-        private BlockDevice.Layered sourceStatus(long pos, long n) throws IOException {
-            long len = Math.min(n, Math.max(0, src.size() - pos));
-            if (len <= 0) {
-                return new BlockDevice.Layered(n, BlockDevice.Kind.ZERO); // the partial sector past a raw file's end
+        /**
+         * qemu-img's convert_iteration_sectors: the length of the step at {@code pos} (the status of the source
+         * asked where the last run ended), its kind left in {@link #stepKind}.
+         */
+        private long step(long pos) throws IOException {
+            long n = Math.min(total - pos, MAX_REQUEST);
+            boolean postBackingZero = false;
+            if (backingEnd >= 0) {
+                if (pos >= backingEnd) {
+                    postBackingZero = true;
+                } else if (pos + n > backingEnd) {
+                    n = backingEnd - pos; // zeros are handled differently from there on
+                }
             }
-            return kind(settings.targetHasBacking() ? graph.topStatus(pos, len) : graph.statusAbove(pos, len));
+            if (nextStatus <= pos) {
+                BlockDevice.Layered l;
+                try {
+                    l = sourceStatus(pos, n);
+                } catch (CorruptMetadataException e) {
+                    throw statusFailed(pos, e);
+                }
+                long count = roundUp(Math.max(1, l.length()));
+                long tail = src.tail(pos, count);
+                if (count > tail) {
+                    count -= tail; // keep runs aligned to the source's clusters
+                }
+                status = switch (l.kind()) {
+                    case ZERO -> postBackingZero ? BlockDevice.Kind.BACKING : BlockDevice.Kind.ZERO;
+                    case DATA -> BlockDevice.Kind.DATA;
+                    case BACKING -> settings.targetHasBacking() ? BlockDevice.Kind.BACKING
+                            : BlockDevice.Kind.DATA;
+                };
+                nextStatus = pos + count;
+            }
+            n = Math.min(n, nextStatus - pos);
+            BlockDevice.Kind what = status;
+            if (settings.minSparse() == 0 && what == BlockDevice.Kind.ZERO) {
+                what = BlockDevice.Kind.DATA; // -S 0: zeros are written as data, the target fully allocated
+            }
+            if (settings.compress()) {
+                if (n < cs) {
+                    n = Math.min(cs, total - pos); // compressed clusters are written whole
+                    what = BlockDevice.Kind.DATA;
+                } else {
+                    n = n / cs * cs;
+                }
+                if (what == BlockDevice.Kind.DATA) {
+                    n = Math.min(n, cs);
+                }
+            } else if (what == BlockDevice.Kind.DATA) {
+                n = Math.min(n, CHUNK);
+            }
+            stepKind = what;
+            return n;
+        }
+
+        private BlockDevice.Layered sourceStatus(long pos, long n) throws IOException {
+            BlockStatus.Run r = src.status(pos, n, settings.targetHasBacking());
+            if (r == null) {
+                // the partial sector past a raw file's end
+                return new BlockDevice.Layered(Math.min(n, src.partEnd(pos) - pos), BlockDevice.Kind.ZERO);
+            }
+            return kind(r);
         }
 
         private void write(ReadAhead.Step step) throws IOException {

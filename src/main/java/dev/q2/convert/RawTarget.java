@@ -15,7 +15,7 @@ import java.nio.file.Path;
  * does). Zeros are written as QEMU's file-posix driver writes zeros that may be unmapped: a punched hole that
  * keeps the file's size, or zeros where holes cannot be punched.
  */
-public final class RawTarget implements AutoCloseable {
+public final class RawTarget implements AutoCloseable, dev.q2.image.GuestWriter, dev.q2.image.GuestWriter.Zeroes {
     private static final int ZEROS = 1 << 20;
 
     private final LockedFile raw;
@@ -44,7 +44,8 @@ public final class RawTarget implements AutoCloseable {
     }
 
     /** Writes the buffer's remaining bytes at {@code offset}; a write past the end grows a file. */
-    void write(long offset, ByteBuffer data) throws IOException {
+    @Override
+    public void write(long offset, ByteBuffer data) throws IOException {
         file.writeFully(offset, data);
     }
 
@@ -52,7 +53,8 @@ public final class RawTarget implements AutoCloseable {
      * Makes {@code [offset, offset + length)} read as zeros, unmapping it where the system can. Like a punched hole,
      * zeros written instead stop at the end of the file: what lies past it reads as zeros already.
      */
-    void writeZeroes(long offset, long length) throws IOException {
+    @Override
+    public void writeZeroes(long offset, long length) throws IOException {
         if (file.punchHole(offset, length)) {
             return;
         }

@@ -33,7 +33,7 @@ final class ClusterMapper {
     private final DiskState disk;
     private final DeferredFrees frees;
     private final L2Cache l2Cache;
-    private long[] l1;
+    private long[] l1; // the active L1 table, or a snapshot's after useL1 (read-only opens)
     private final Set<Integer> dirtyL1 = new HashSet<>();
     private final int l2Bits;
     private final long l2Entries;
@@ -47,6 +47,18 @@ final class ClusterMapper {
         this.l2Bits = disk.geometry.l2Bits();
         this.l2Entries = disk.geometry.entriesPerTable();
         this.entrySize = disk.geometry.entrySize();
+    }
+
+    /**
+     * Maps through {@code table} from now on instead of the active L1 table (qcow2_snapshot_load_tmp: an internal
+     * snapshot's state, read-only). The L2 cache stays: its slices are keyed by host offset.
+     */
+    void useL1(long[] table) {
+        if (disk.writable) {
+            throw new IllegalStateException("a snapshot's L1 table is only loaded into a read-only image");
+        }
+        l1 = table.clone();
+        dirtyL1.clear();
     }
 
     /** The L2 entry type QEMU's qcow2_get_cluster_type gives an entry of this image. */

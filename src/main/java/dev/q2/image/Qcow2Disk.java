@@ -47,6 +47,8 @@ public final class Qcow2Disk implements BlockDevice {
     private final ZeroesAndDiscard zeroes;
     private final FlushOrder flushOrder;
     private final ClusterMapper mapper;
+    /** The metadata as opened: the snapshot table, for {@link #loadSnapshot}. */
+    private final Qcow2Metadata image;
 
     Qcow2Disk(Path path, ImageFile file, ImageFile dataFile, QemuLock lock, Qcow2Metadata image, DiskOptions options,
               BlockDevice backing) throws IOException {
@@ -66,6 +68,7 @@ public final class Qcow2Disk implements BlockDevice {
         DeferredFrees frees = new DeferredFrees(disk, compressed);
         ClusterMapper mapper = new ClusterMapper(disk, image.l1Table(), frees);
         this.mapper = mapper;
+        this.image = image;
         this.reads = new ReadPath(disk, mapper, compressed);
         this.status = new BlockStatusReader(disk, mapper);
         this.writes = new WritePath(disk, mapper, reads, compressed, frees, status);
@@ -116,6 +119,21 @@ public final class Qcow2Disk implements BlockDevice {
     public static Qcow2Disk open(dev.q2.io.Storage storage, DiskOptions opt, PrintWriter diagnostics)
             throws IOException {
         return DiskOpener.open(storage, opt, diagnostics);
+    }
+
+    /**
+     * Reads the internal snapshot {@code sn} instead of the active state from now on, as QEMU's
+     * qcow2_snapshot_load_tmp (qemu-img convert -l): its L1 table replaces the active one; the size stays the
+     * image's, and the backing chain is the image's. Only for a read-only open.
+     *
+     * @param sn one of this image's snapshots
+     * @throws IOException when its L1 table is refused ({@link Qcow2Metadata.SnapshotL1Exception}) or unreadable
+     */
+    public void loadSnapshot(dev.q2.format.SnapshotEntry sn) throws IOException {
+        if (disk.writable) {
+            throw new ImageException("Device is not readonly");
+        }
+        mapper.useL1(image.snapshotL1Table(sn));
     }
 
     /** The persistent bitmaps of an image open for writing (null when read-only), for qemu-img bitmap's edits. */

@@ -497,6 +497,52 @@ public final class Qcow2Metadata implements AutoCloseable {
         return l1Table;
     }
 
+    /**
+     * An internal snapshot's L1 table as QEMU's qcow2_snapshot_load_tmp reads it: validated as qcow2_validate_table
+     * validates it ({@link SnapshotL1Exception}: "Snapshot L1 table too large" past QCOW_MAX_L1_SIZE, "Snapshot L1
+     * table offset invalid" for an offset that is not cluster-aligned or whose table would end past 2^63 - 1), then
+     * read, zeros where it lies past the end of the file (as QEMU's block layer reads there).
+     *
+     * @param sn the snapshot
+     * @return its L1 entries
+     * @throws IOException when the file cannot be read
+     */
+    public long[] snapshotL1Table(SnapshotEntry sn) throws IOException {
+        long entries = Integer.toUnsignedLong(sn.l1Size());
+        if (entries > Limits.MAX_L1_SIZE / 8) {
+            throw new SnapshotL1Exception("Snapshot L1 table too large", false);
+        }
+        long offset = sn.l1TableOffset();
+        if ((offset & (clusterSize() - 1)) != 0 || offset < 0 || offset > Long.MAX_VALUE - entries * 8) {
+            throw new SnapshotL1Exception("Snapshot L1 table offset invalid", true);
+        }
+        ByteBuffer b = ByteBuffer.allocate((int) entries * 8).order(java.nio.ByteOrder.BIG_ENDIAN);
+        file.readZeroFilled(offset, b);
+        long[] table = new long[(int) entries];
+        for (int i = 0; i < table.length; i++) {
+            table[i] = b.getLong(i * 8);
+        }
+        return table;
+    }
+
+    /**
+     * A snapshot's L1 table that QEMU refuses; {@link #invalid()} tells its EINVAL (a bad offset, after which QEMU's
+     * lookup by ID or name tries the name) from its EFBIG (too large).
+     */
+    public static final class SnapshotL1Exception extends ImageException {
+        private final boolean invalid;
+
+        SnapshotL1Exception(String message, boolean invalid) {
+            super(message);
+            this.invalid = invalid;
+        }
+
+        /** @return whether QEMU fails with EINVAL (else EFBIG) */
+        public boolean invalid() {
+            return invalid;
+        }
+    }
+
     public long[] refcountTable() {
         return refcountTable;
     }
