@@ -444,6 +444,7 @@ public final class RefcountAllocator {
         if (newBlock == 0) {
             throw new ImageException("Preventing invalid allocation of refcount block at offset 0");
         }
+        beforeReuse(newBlock, clusterSize); // a refcount block written over a held cluster: its frees first
         if (inSameRefcountBlock(newBlock, clusterIndex << clusterBits)) {
             ByteBuffer b = emptyBlock(newBlock);
             RefcountBlock.set(b, refcountOrder, (int) ((newBlock >>> clusterBits) & (refcountBlockSize - 1)), 1);

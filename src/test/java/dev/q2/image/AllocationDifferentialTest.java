@@ -1,5 +1,6 @@
 package dev.q2.image;
 
+import dev.q2.io.NativeFiles;
 import dev.q2.testutil.Cli;
 import dev.q2.testutil.Qemu;
 import dev.q2.testutil.QemuTest;
@@ -79,18 +80,21 @@ class AllocationDifferentialTest extends QemuTest {
     }
 
     @Test
-    void discardedClustersArePunchedInTheFile() throws IOException, InterruptedException {
+    void discardedClustersArePunchedInTheFile() throws IOException {
         // qcow2_process_discards: the clusters a guest discard (or zero write with unmap) frees become holes
+        org.junit.jupiter.api.Assumptions.assumeTrue(NativeFiles.available(), "no lseek(SEEK_DATA) here");
         for (String name : List.of("q.qcow2", "o.qcow2")) {
             img("create", "-q", "-f", "qcow2", name, "10M");
             Qemu.ioOk(dir, name, "write -P 0x55 0 2M");
         }
-        long before = allocatedBlocks("o.qcow2");
+        List<List<Long>> before = dataRuns("o.qcow2");
         Qemu.ioOk(dir, "q.qcow2", "discard 0 1M", "write -z -u 1536k 256k");
         Cli.Result o = Cli.runIn(dir, "io", "-c", "discard 0 1M", "-c", "write -z -u 1536k 256k", "o.qcow2");
         assertThat(o.exitCode()).as(o.err()).isZero();
         assertThat(Files.mismatch(dir.resolve("q.qcow2"), dir.resolve("o.qcow2"))).isEqualTo(-1L);
-        assertThat(allocatedBlocks("o.qcow2")).isEqualTo(allocatedBlocks("q.qcow2")).isLessThan(before - 2000);
+        // the same data and holes (compared as lseek finds them: st_blocks also counts the file system's own
+        // extent blocks, which vary with the order of writes)
+        assertThat(dataRuns("o.qcow2")).isEqualTo(dataRuns("q.qcow2")).isNotEqualTo(before);
     }
 
     @Test
@@ -162,11 +166,24 @@ class AllocationDifferentialTest extends QemuTest {
         assertThat(Files.mismatch(dir.resolve("q.qcow2"), dir.resolve("o.qcow2"))).isEqualTo(-1L);
     }
 
-    /** The file's allocated 512-byte blocks (st_blocks), as du counts them. */
-    private long allocatedBlocks(String name) throws IOException, InterruptedException {
-        Process p = new ProcessBuilder("stat", "-c", "%b", dir.resolve(name).toString()).start();
-        String out = new String(p.getInputStream().readAllBytes()).trim();
-        assertThat(p.waitFor()).isZero();
-        return Long.parseLong(out);
+    /** The file's data runs {start, end} as lseek(SEEK_DATA/SEEK_HOLE) finds them. */
+    private List<List<Long>> dataRuns(String name) {
+        int fd = NativeFiles.open(dir.resolve(name));
+        assertThat(fd).isNotNegative();
+        try {
+            List<List<Long>> runs = new ArrayList<>();
+            long pos = 0;
+            while (true) {
+                long data = NativeFiles.seekData(fd, pos);
+                if (data < 0) {
+                    return runs;
+                }
+                long hole = NativeFiles.seekHole(fd, data);
+                runs.add(List.of(data, hole));
+                pos = hole;
+            }
+        } finally {
+            NativeFiles.close(fd);
+        }
     }
 }
