@@ -12,7 +12,8 @@ public final class CreateOptions {
     static final String[] FORMATTING_ORDER = {
         "encryption", "encrypt.format", "encrypt.key-secret", "encrypt.cipher-alg", "encrypt.cipher-mode",
         "encrypt.ivgen-alg", "encrypt.ivgen-hash-alg", "encrypt.hash-alg", "encrypt.iter-time", "cluster_size", "extended_l2", "preallocation", "compression_type", "size", "compat",
-        "backing_file", "backing_fmt", "data_file", "data_file_raw", "lazy_refcounts", "refcount_bits"};
+        "backing_file", "backing_fmt", "data_file", "data_file_raw", "lazy_refcounts", "refcount_bits",
+        "nocow", "extent_size_hint"}; // (the last two: file-posix's, after the format's)
 
     /** Options q2 accepts, with their help text (as qemu-img's -o help lists them). */
     static final Map<String, String> HELP = new LinkedHashMap<>();

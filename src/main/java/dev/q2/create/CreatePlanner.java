@@ -25,7 +25,7 @@ public final class CreatePlanner {
             "data_file_raw", "cluster_size", "extended_l2", "preallocation", "lazy_refcounts", "refcount_bits",
             "compression_type", "encryption", "encrypt.format", "encrypt.key-secret", "encrypt.cipher-alg",
             "encrypt.cipher-mode", "encrypt.ivgen-alg", "encrypt.ivgen-hash-alg", "encrypt.hash-alg",
-            "encrypt.iter-time");
+            "encrypt.iter-time", "nocow", "extent_size_hint");
     private static final Set<String> BOOLEANS = Set.of("data_file_raw", "extended_l2", "lazy_refcounts",
             "encryption", "nocow");
     /** Options of QEMU's file protocol that qemu-img measure accepts beside the format's own (create options). */
@@ -272,7 +272,7 @@ public final class CreatePlanner {
                     case "refcount_bits" -> "16";
                     default -> null;
                 };
-            } else if (key.equals("cluster_size")) {
+            } else if (key.equals("cluster_size") || key.equals("extent_size_hint")) {
                 v = Long.toString(sizeOrZero(v));
             } else if (key.equals("encrypt.iter-time") || key.equals("refcount_bits")) {
                 v = EncryptOptions.formatted(v);
@@ -293,6 +293,13 @@ public final class CreatePlanner {
     }
 
     private static CreateSpec validate(CreateOptions o, long size) throws CreateException {
+        // file-posix's raw_co_create, before it creates the file: the hint must fit in 32 bits. It only means
+        // something on file systems with extent size hints (XFS), where QEMU sets it; q2 accepts and ignores it,
+        // as QEMU does elsewhere (nocow likewise: btrfs only).
+        if (o.get("extent_size_hint") != null && Long.compareUnsigned(sizeOrZero(o.get("extent_size_hint")),
+                0xffffffffL) > 0) {
+            throw new CreateException("Extent size hint is too large", true);
+        }
         if (size < 0) {
             throw new CreateException("Invalid image size specified. Must be between 0 and 9223372036854775807.",
                     true);

@@ -75,6 +75,15 @@ public final class Qcow2Disk implements BlockDevice {
         this.compressedWrites = new CompressedWriter(disk, mapper, writes, compressed);
         this.zeroes = new ZeroesAndDiscard(disk, mapper, writes, status, frees, this);
         this.flushOrder = new FlushOrder(disk, mapper, frees);
+        if (disk.refcounts != null) {
+            FlushOrder order = flushOrder;
+            disk.refcounts.onReuseOfHeld(new RefcountAllocator.FreesDurable() {
+                @Override
+                public void makeDurable() throws IOException {
+                    order.flush(); // (an anonymous class, not a lambda: start-up, see DiskState)
+                }
+            });
+        }
         Diagnostics.info(Qcow2Disk.class, "opened {} {}: {} bytes, {}-byte clusters{}, L2 cache {} bytes in {}-byte"
                 + " entries{}", disk.writable ? "read-write" : "read-only", path, size, clusterSize,
                 disk.extendedL2 ? " (extended L2)" : "", disk.l2Cache.capacityBytes(), disk.l2Cache.sliceSize(),

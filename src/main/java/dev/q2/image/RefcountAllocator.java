@@ -43,6 +43,23 @@ public final class RefcountAllocator {
     private long freeByteOffset;
     private final Map<Long, ByteBuffer> blocks = new HashMap<>();
     private final Set<Long> dirtyBlocks = new LinkedHashSet<>();
+    /**
+     * Held frees: refcount blocks with decreases that are made in memory (so that the clusters can be found free
+     * again, as QEMU's free_cluster_index finds them) but must not reach the disk before the references they drop
+     * do. Per block: its bytes before the first held decrease, and which entries are held; a write of the block
+     * writes those entries as they were.
+     */
+    private final Map<Long, Held> held = new HashMap<>();
+    /** Run before a held cluster is allocated again: makes the held frees durable ({@link #releaseHolds}). */
+    private FreesDurable freesDurable;
+
+    /** Makes held frees durable: the references they dropped written and synced, then {@link #releaseHolds}. */
+    public interface FreesDurable {
+        void makeDurable() throws IOException;
+    }
+
+    private record Held(byte[] baseline, java.util.BitSet entries) {
+    }
 
     public RefcountAllocator(ImageFile file, int clusterBits, int refcountOrder, long tableOffset, long[] table) {
         this.file = file;
@@ -223,6 +240,7 @@ public final class RefcountAllocator {
     public long allocClusters(long size) throws IOException {
         while (true) {
             long offset = allocClustersNoref(size);
+            beforeReuse(offset, size);
             if (updateRefcount(offset, size, 1, false) != AGAIN) {
                 return offset;
             }
@@ -245,6 +263,7 @@ public final class RefcountAllocator {
                     break;
                 }
             }
+            beforeReuse(offset, i << clusterBits);
         } while (updateRefcount(offset, i << clusterBits, 1, false) == AGAIN);
         return i;
     }
@@ -272,6 +291,7 @@ public final class RefcountAllocator {
                     freeInCluster += clusterSize;
                 }
             }
+            beforeReuse(offset, size);
             ret = updateRefcount(offset, size, 1, false);
             if (ret == AGAIN) {
                 offset = 0;
@@ -282,6 +302,72 @@ public final class RefcountAllocator {
             freeByteOffset = 0;
         }
         return offset;
+    }
+
+    /**
+     * Drops one reference to each cluster of the range now, for allocation (the clusters that reach 0 are free
+     * again and the free-cluster cursor moves back to them, as QEMU's update_refcount does), but holds the decrease
+     * back from the disk until {@link #releaseHolds}: the caller first makes the references it dropped durable.
+     * A held cluster allocated again before that first runs the {@link #onReuseOfHeld} callback.
+     */
+    public void freeHeld(long offset, long size) throws IOException {
+        if (size <= 0) {
+            return;
+        }
+        long last = (offset + size - 1) >>> clusterBits;
+        for (long c = offset >>> clusterBits; c <= last; c++) {
+            long tableIndex = c >>> refcountBlockBits;
+            long blockOffset = tableIndex < table.length ? blockOffset(tableIndex) : 0;
+            if (blockOffset == 0) {
+                continue; // (the decrease below fails: nothing counts this cluster)
+            }
+            Held h = held.get(blockOffset);
+            if (h == null) {
+                h = new Held(block(blockOffset).array().clone(), new java.util.BitSet());
+                held.put(blockOffset, h);
+            }
+            h.entries().set((int) (c & (refcountBlockSize - 1)));
+        }
+        freeClusters(offset, size);
+    }
+
+    /** Whether frees are held back from the disk. */
+    public boolean hasHolds() {
+        return !held.isEmpty();
+    }
+
+    /** The references the held frees dropped are durable: their refcount blocks are written as they are now. */
+    public void releaseHolds() {
+        dirtyBlocks.addAll(held.keySet());
+        held.clear();
+    }
+
+    /** What runs before a held cluster is allocated again (see {@link #freeHeld}). */
+    public void onReuseOfHeld(FreesDurable callback) {
+        this.freesDurable = callback;
+    }
+
+    /** Makes held frees durable first when the range about to be allocated holds a held cluster. */
+    private void beforeReuse(long offset, long size) throws IOException {
+        if (held.isEmpty() || size <= 0) {
+            return;
+        }
+        long last = (offset + size - 1) >>> clusterBits;
+        for (long c = offset >>> clusterBits; c <= last; c++) {
+            long tableIndex = c >>> refcountBlockBits;
+            long blockOffset = tableIndex < table.length ? table[(int) tableIndex] & REFT_OFFSET_MASK : 0;
+            Held h = blockOffset == 0 ? null : held.get(blockOffset);
+            if (h != null && h.entries().get((int) (c & (refcountBlockSize - 1)))) {
+                if (freesDurable == null) {
+                    throw new IllegalStateException("a held free is allocated again with no way to make it durable");
+                }
+                freesDurable.makeDurable();
+                if (!held.isEmpty()) {
+                    throw new IllegalStateException("held frees were not released");
+                }
+                return;
+            }
+        }
     }
 
     /** Drops one reference to each cluster of the range. */
@@ -358,6 +444,7 @@ public final class RefcountAllocator {
         if (newBlock == 0) {
             throw new ImageException("Preventing invalid allocation of refcount block at offset 0");
         }
+        beforeReuse(newBlock, clusterSize); // a refcount block written over a held cluster: its frees first
         if (inSameRefcountBlock(newBlock, clusterIndex << clusterBits)) {
             ByteBuffer b = emptyBlock(newBlock);
             RefcountBlock.set(b, refcountOrder, (int) ((newBlock >>> clusterBits) & (refcountBlockSize - 1)), 1);
@@ -530,6 +617,15 @@ public final class RefcountAllocator {
     private void writeBlock(long offset) throws IOException {
         ByteBuffer b = blocks.get(offset).duplicate();
         b.clear();
+        Held h = held.get(offset);
+        if (h != null) {
+            // held entries as they were before their decreases: at worst a leak if a crash follows
+            ByteBuffer merged = ByteBuffer.wrap(b.array().clone());
+            for (int i = h.entries().nextSetBit(0); i >= 0; i = h.entries().nextSetBit(i + 1)) {
+                RefcountBlock.set(merged, refcountOrder, i, RefcountBlock.get(h.baseline(), refcountOrder, i));
+            }
+            b = merged;
+        }
         file.writeFully(offset, b);
         dirtyBlocks.remove(offset);
     }

@@ -3,6 +3,7 @@ package dev.q2.image;
 import dev.q2.format.L2Corruption;
 import dev.q2.format.L2Entry;
 import dev.q2.format.SubclusterBitmap;
+import dev.q2.format.SubclusterType;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -48,57 +49,106 @@ final class WritePath {
         disk.stats.guestBytesWritten = guestBefore;
     }
 
+    /**
+     * The write as QEMU's qcow2_alloc_host_offset cuts it: the clusters that need a new host cluster are allocated
+     * a run at a time (within one L2 slice), and a run continues the host range of what the request wrote before it
+     * (in place or newly allocated) as far as the clusters there are free (qcow2_alloc_clusters_at); where nothing
+     * there is free, the run is allocated anew from the free-cluster cursor.
+     */
     private void writeGuest(long offset, ByteBuffer src) throws IOException {
         long clusterSize = disk.clusterSize;
+        if (disk.extendedL2) {
+            refuseInvalidEntries(offset, src.remaining());
+        }
         long pos = offset;
+        long nextHost = -1; // where the host range written so far ends; -1: nothing to continue
         while (src.hasRemaining()) {
             long clusterIndex = disk.clusterIndex(pos);
             int inCluster = disk.offsetInCluster(pos);
-            int whole = inCluster == 0 ? freshWholeClusters(clusterIndex, src.remaining()) : 0;
             int run = newAllocationRun(clusterIndex, inCluster, src.remaining());
-            if (whole >= 2 && whole >= run) {
-                writeFreshClusters(clusterIndex, whole, src);
-                pos += (long) whole << disk.clusterBits;
-                continue;
-            }
-            if (run >= 2) {
-                // QEMU's handle_alloc: every cluster of the request that needs a new host cluster, partial ones
-                // included, gets one from a single contiguous allocation (the table first)
-                mapper.writableL2(clusterIndex);
-                long host = disk.refcounts.allocClusters((long) run << disk.clusterBits);
-                for (int k = 0; k < run; k++) {
-                    int from = k == 0 ? inCluster : 0;
-                    int n = (int) Math.min(src.remaining(), clusterSize - from);
-                    ByteBuffer part = src.slice();
-                    part.limit(n);
-                    writeInCluster(clusterIndex + k, from, from + n, part, host + ((long) k << disk.clusterBits));
-                    src.position(src.position() + n);
-                    pos += n;
+            if (run == 0) {
+                int n = (int) Math.min(src.remaining(), clusterSize - inCluster);
+                ByteBuffer part = src.slice();
+                part.limit(n);
+                writeInCluster(clusterIndex, inCluster, inCluster + n, part, -1);
+                src.position(src.position() + n);
+                pos += n;
+                if (!disk.externalData) {
+                    nextHost = L2Entry.hostOffset(mapper.lookup(clusterIndex).entry()) + clusterSize;
                 }
                 continue;
             }
-            int n = (int) Math.min(src.remaining(), clusterSize - inCluster);
-            ByteBuffer part = src.slice();
-            part.limit(n);
-            writeInCluster(clusterIndex, inCluster, inCluster + n, part, -1);
-            src.position(src.position() + n);
-            pos += n;
+            mapper.writableL2(clusterIndex); // the table first, then the data clusters, as QEMU
+            long host = -1;
+            if (nextHost >= 0) {
+                long n = disk.refcounts.allocClustersAt(nextHost, run);
+                if (n > 0) {
+                    host = nextHost;
+                    run = (int) n;
+                }
+            }
+            if (host < 0) {
+                host = disk.refcounts.allocClusters((long) run << disk.clusterBits);
+            }
+            nextHost = host + ((long) run << disk.clusterBits);
+            pos += writeRun(clusterIndex, inCluster, run, host, src);
         }
     }
 
     /**
-     * How many whole clusters from {@code clusterIndex} (within one L2 table, all covered by the write) have no host
-     * cluster yet: those can be allocated together and written with one system call, with nothing to copy.
+     * calculate_l2_meta's check before a write changes anything: an extended entry whose bitmap contradicts itself
+     * marks the image corrupt (in words other than the read path's, with one space).
      */
-    private int freshWholeClusters(long clusterIndex, long remaining) throws IOException {
-        if (disk.externalData || remaining < 2 * disk.clusterSize) {
-            return 0;
+    private void refuseInvalidEntries(long offset, long length) throws IOException {
+        long entriesPerSlice = disk.l2Cache.sliceSize() / disk.geometry.entrySize();
+        for (long c = disk.clusterIndex(offset); disk.clusterStart(c) < offset + length; c++) {
+            ClusterMapper.Mapping m = mapper.lookup(c);
+            if (!m.isEmpty() && SubclusterType.of(m.entry(), m.bitmap(), 0, true, disk.externalData)
+                    == SubclusterType.INVALID) {
+                throw disk.header.corrupt("Invalid cluster entry found (L2 offset: "
+                        + L2Corruption.hex(mapper.l2OffsetFor(c)) + ", L2 index: "
+                        + L2Corruption.hex(c & (entriesPerSlice - 1)) + ")");
+            }
         }
-        long entriesPerTable = disk.geometry.entriesPerTable();
-        long max = Math.min(remaining >>> disk.clusterBits, entriesPerTable - (clusterIndex & (entriesPerTable - 1)));
-        max = Math.min(max, MAX_FRESH_RUN >>> disk.clusterBits);
+    }
+
+    /**
+     * Writes the part of {@code src} that falls into the {@code run} clusters from {@code clusterIndex}, which get
+     * the host clusters from {@code host}; whole clusters with nothing to copy are written together. Returns the
+     * bytes written.
+     */
+    private long writeRun(long clusterIndex, int inCluster, int run, long host, ByteBuffer src) throws IOException {
+        long clusterSize = disk.clusterSize;
+        long written = 0;
+        int k = 0;
+        while (k < run && src.hasRemaining()) {
+            int from = k == 0 ? inCluster : 0;
+            int fresh = from == 0 ? freshWholeClusters(clusterIndex + k, run - k, src.remaining()) : 0;
+            if (fresh > 0) {
+                writeFreshClusters(clusterIndex + k, fresh, host + ((long) k << disk.clusterBits), src);
+                written += (long) fresh << disk.clusterBits;
+                k += fresh;
+                continue;
+            }
+            int n = (int) Math.min(src.remaining(), clusterSize - from);
+            ByteBuffer part = src.slice();
+            part.limit(n);
+            writeInCluster(clusterIndex + k, from, from + n, part, host + ((long) k << disk.clusterBits));
+            src.position(src.position() + n);
+            written += n;
+            k++;
+        }
+        return written;
+    }
+
+    /**
+     * How many of at most {@code max} whole clusters from {@code clusterIndex}, all covered by the {@code remaining}
+     * bytes, have no host cluster yet and nothing to copy: those are written with one system call.
+     */
+    private int freshWholeClusters(long clusterIndex, int max, long remaining) throws IOException {
+        long limit = Math.min(max, remaining >>> disk.clusterBits);
         int n = 0;
-        while (n < max) {
+        while (n < limit) {
             L2Entry.Type t = mapper.type(mapper.lookup(clusterIndex + n).entry());
             if (t != L2Entry.Type.UNALLOCATED && t != L2Entry.Type.ZERO_PLAIN) {
                 break;
@@ -110,16 +160,17 @@ final class WritePath {
 
     /**
      * How many clusters from {@code clusterIndex} that the write of {@code remaining} bytes from {@code inCluster}
-     * touches (within one L2 table) need a new host cluster, as QEMU counts them for one allocation
-     * (count_single_write_clusters): unallocated, zero without a host cluster, compressed, or shared (no COPIED flag).
+     * touches (within one L2 slice of the cache, as QEMU's handle_alloc counts them) need a new host cluster
+     * (count_single_write_clusters): unallocated, zero without a host cluster, compressed, or shared (no COPIED
+     * flag). 0 with an external data file, where clusters keep their guest offsets.
      */
     private int newAllocationRun(long clusterIndex, int inCluster, long remaining) throws IOException {
         if (disk.externalData) {
             return 0;
         }
-        long entriesPerTable = disk.geometry.entriesPerTable();
+        long entriesPerSlice = disk.l2Cache.sliceSize() / disk.geometry.entrySize();
         long touched = (inCluster + remaining + disk.clusterSize - 1) >>> disk.clusterBits;
-        long max = Math.min(touched, entriesPerTable - (clusterIndex & (entriesPerTable - 1)));
+        long max = Math.min(touched, entriesPerSlice - (clusterIndex & (entriesPerSlice - 1)));
         int n = 0;
         while (n < max) {
             long entry = mapper.lookup(clusterIndex + n).entry();
@@ -135,14 +186,18 @@ final class WritePath {
         return n;
     }
 
-    private void writeFreshClusters(long clusterIndex, int count, ByteBuffer src) throws IOException {
-        long l2Offset = mapper.writableL2(clusterIndex); // the table first, then the data clusters, as QEMU
+    /** Writes {@code count} whole fresh clusters at {@code host} (allocated) and points their entries there. */
+    private void writeFreshClusters(long clusterIndex, int count, long host, ByteBuffer src) throws IOException {
+        long l2Offset = mapper.writableL2(clusterIndex);
         long bytes = (long) count << disk.clusterBits;
-        long host = disk.refcounts.allocClusters(bytes);
-        ByteBuffer part = src.slice();
-        part.limit((int) bytes);
-        writeData(host, part);
-        src.position(src.position() + (int) bytes);
+        for (long done = 0; done < bytes; ) {
+            int n = (int) Math.min(MAX_FRESH_RUN, bytes - done);
+            ByteBuffer part = src.slice();
+            part.limit(n);
+            writeData(host + done, part);
+            src.position(src.position() + n);
+            done += n;
+        }
         long bitmap = disk.extendedL2 ? SubclusterBitmap.of(-1, 0) : 0;
         for (int k = 0; k < count; k++) {
             mapper.setEntry(l2Offset, clusterIndex + k, (host + ((long) k << disk.clusterBits)) | L2Entry.OFLAG_COPIED,
@@ -199,35 +254,29 @@ final class WritePath {
             long newBitmap = disk.extendedL2 ? SubclusterBitmap.of(-1, 0) : 0;
             mapper.setEntry(l2Offset, clusterIndex, newHost | L2Entry.OFLAG_COPIED, newBitmap);
         } else {
-            // Extended L2: only the subclusters the write touches get data; the others keep their status. A
-            // cluster shared with a snapshot brings its allocated subclusters along.
-            long newBitmap = touch(bitmap, from, to);
+            // Extended L2 (calculate_l2_meta): a cluster with a host cluster is copied from its first allocated
+            // subcluster (or the write's, if earlier) to its last (or the write's, if later), and that whole range
+            // becomes allocated; one without copies the partial subclusters at the write's edges.
+            long newBitmap;
             if (hasHost) {
-                copyUntouchedSubclusters(L2Entry.hostOffset(entry), newHost, bitmap, from, to);
+                long unit = disk.subclusterSize;
+                int alloc = (int) bitmap;
+                int firstSc = Math.min((int) (from / unit), Integer.numberOfTrailingZeros(alloc));
+                int lastSc = Math.max((int) ((to - 1) / unit), 31 - Integer.numberOfLeadingZeros(alloc));
+                int cowFrom = (int) (firstSc * unit);
+                int cowTo = (int) ((lastSc + 1) * unit);
+                writeCow(newHost, cowFrom, from - cowFrom, oldContent(clusterIndex, entry, cowFrom, from));
+                writeCow(newHost, to, cowTo - to, oldContent(clusterIndex, entry, to, cowTo));
+                newBitmap = touch(bitmap, cowFrom, cowTo);
+            } else {
+                newBitmap = touch(bitmap, from, to);
+                byte[][] edges = edgeCow(clusterIndex, entry, bitmap, from, to);
+                writeEdges(newHost, from, to, edges);
             }
-            byte[][] edges = edgeCow(clusterIndex, entry, bitmap, from, to);
-            writeEdges(newHost, from, to, edges);
             writeData(newHost + from, data);
             mapper.setEntry(l2Offset, clusterIndex, newHost | L2Entry.OFLAG_COPIED, newBitmap);
         }
-        frees.freeEntry(entry, type);
-    }
-
-    /** Copies the allocated subclusters a write into [from, to) does not touch from the old host cluster. */
-    private void copyUntouchedSubclusters(long oldHost, long newHost, long bitmap, int from, int to)
-            throws IOException {
-        long subclusterSize = disk.subclusterSize;
-        for (int subcluster = 0; subcluster < SubclusterBitmap.SUBCLUSTERS; subcluster++) {
-            int start = (int) (subcluster * subclusterSize);
-            int end = (int) (start + subclusterSize);
-            if (SubclusterBitmap.allocated(bitmap, subcluster) && (end <= from || start >= to)) {
-                ByteBuffer copy = ByteBuffer.allocate((int) subclusterSize);
-                disk.dataFile.readFully(oldHost + start, copy);
-                copy.flip();
-                disk.stats.cowBytes += subclusterSize;
-                disk.dataFile.writeFully(newHost + start, copy);
-            }
-        }
+        frees.freeEntry(entry, type, false);
     }
 
     /** Allocation bits set and zero bits cleared for every subcluster [from, to) touches. */
@@ -287,7 +336,7 @@ final class WritePath {
     }
 
     private void writeCow(long host, int at, int len, byte[] content) throws IOException {
-        if (len <= 0) {
+        if (len <= 0 || content.length == 0) {
             return;
         }
         ByteBuffer b = ByteBuffer.wrap(content, 0, len);

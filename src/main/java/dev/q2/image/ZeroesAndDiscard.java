@@ -36,86 +36,127 @@ final class ZeroesAndDiscard {
         disk.beginModification(offset, length);
         disk.header.markDirtyIfLazy();
         disk.stats.guestBytesWritten += length;
-        long clusterSize = disk.clusterSize;
-        long pos = offset;
-        long end = offset + length;
-        while (pos < end) {
-            long clusterIndex = disk.clusterIndex(pos);
-            int from = disk.offsetInCluster(pos);
-            long clusterEnd = Math.min(disk.clusterStart(clusterIndex + 1), end);
-            int to = (int) (clusterEnd - disk.clusterStart(clusterIndex));
-            boolean wholeCluster = from == 0 && (to == clusterSize || clusterEnd == disk.size);
-            if (disk.version() >= 3 && wholeCluster) {
-                zeroCluster(clusterIndex, unmap);
-            } else if (disk.version() < 3 && wholeCluster && disk.backing == null) {
-                discardCluster(clusterIndex, true); // v2 has no zero flag; without a backing file unallocated reads 0
-            } else if (wholeCluster) {
-                writes.writeZeroBytes(disk.clusterStart(clusterIndex) + from, to - from);
-            } else {
-                zeroInCluster(clusterIndex, from, to, clusterEnd == disk.size, unmap);
-            }
-            pos = clusterEnd;
+        frees.collect();
+        try {
+            zeroRange(offset, length, unmap);
+        } finally {
+            passDown(frees.collected());
         }
     }
 
     /**
-     * Zeros bytes [from, to) of a cluster as QEMU splits such a request: at subcluster boundaries (the zero-write
-     * alignment), whole subclusters in the middle get zero bits, and a partial subcluster at either end becomes a
-     * zero (sub)cluster only if the rest of it already reads as zeros and it holds no data; otherwise zeros are
-     * written.
+     * The block layer's split of a zero write (block/io.c's bdrv_co_do_pwrite_zeroes, with qcow2's zero-write
+     * alignment of a subcluster): a partial subcluster at the head, the aligned bulk, a partial subcluster at the
+     * tail, each tried as an efficient zero write; one the driver cannot do is written as zeros instead (a normal
+     * write of at most the bounce buffer's 16 MiB at a time).
      */
-    private void zeroInCluster(long clusterIndex, int from, int to, boolean atDiskEnd, boolean unmap)
-            throws IOException {
-        int unit = (int) disk.subclusterSize;
-        int headEnd = Math.min(to, (from + unit - 1) / unit * unit);
-        int tailStart = atDiskEnd ? to : Math.max(headEnd, to / unit * unit);
-        if (from < headEnd) {
-            zeroPartial(clusterIndex, from, headEnd, atDiskEnd && headEnd == to, unmap);
-        }
-        if (headEnd < tailStart) {
-            if (disk.version() >= 3 && disk.extendedL2 && !isCompressed(clusterIndex)) {
-                zeroSubclusters(clusterIndex, headEnd, tailStart);
-            } else {
-                writes.writeZeroBytes(disk.clusterStart(clusterIndex) + headEnd, tailStart - headEnd);
+    private void zeroRange(long offset, long length, boolean unmap) throws IOException {
+        long align = disk.subclusterSize;
+        long head = offset % align;
+        long tail = (offset + length) % align;
+        long pos = offset;
+        long bytes = length;
+        while (bytes > 0) {
+            long num = bytes;
+            if (head != 0) {
+                num = Math.min(bytes, align - head);
+                head = (head + num) % align;
+            } else if (tail != 0 && num > align) {
+                num -= tail;
             }
-        }
-        if (tailStart < to) {
-            zeroPartial(clusterIndex, tailStart, to, atDiskEnd, unmap);
-        }
-    }
-
-    /** Zeros [from, to), which lies within one subcluster and does not cover it (qcow2_co_pwrite_zeroes). */
-    private void zeroPartial(long clusterIndex, int from, int to, boolean atDiskEnd, boolean unmap)
-            throws IOException {
-        int unit = (int) disk.subclusterSize;
-        int unitStart = from - from % unit;
-        int unitEnd = unitStart + unit;
-        long guest = disk.clusterStart(clusterIndex);
-        boolean sidesZero = status.readsAsZero(top, guest + unitStart, from - unitStart)
-                && (atDiskEnd || status.readsAsZero(top, guest + to, unitEnd - to));
-        if (sidesZero) {
-            boolean noData = status.unitAt(guest + unitStart, true).kind().holdsNoData();
-            if (noData && disk.version() >= 3) {
-                if (disk.extendedL2) {
-                    zeroSubclusters(clusterIndex, unitStart, unitEnd);
-                } else {
-                    zeroCluster(clusterIndex, unmap);
+            if (!pwriteZeroes(pos, num, unmap)) {
+                for (long done = 0; done < num; ) {
+                    long n = Math.min(num - done, ZERO_BOUNCE_BUFFER);
+                    writes.writeZeroBytes(pos + done, n);
+                    done += n;
                 }
-                return;
             }
-            if (noData && disk.backing == null) {
-                discardCluster(clusterIndex, true); // version 2 without a backing file: unallocated reads as zeros
-                return;
+            pos += num;
+            bytes -= num;
+        }
+    }
+
+    /** The bounce buffer of the block layer's fallback for zero writes (MAX_BOUNCE_BUFFER). */
+    private static final long ZERO_BOUNCE_BUFFER = 16L << 20;
+
+    /**
+     * qcow2.c's qcow2_co_pwrite_zeroes: a request that does not cover whole subclusters is done only when the rest
+     * of its subcluster reads as zeros and the subcluster holds no data, and then zeros the whole subcluster.
+     * False where QEMU answers ENOTSUP (the caller writes zeros).
+     */
+    private boolean pwriteZeroes(long offset, long bytes, boolean unmap) throws IOException {
+        long unit = disk.subclusterSize;
+        long head = offset % unit;
+        long tail = (offset + bytes + unit - 1) / unit * unit - (offset + bytes);
+        if (offset + bytes == disk.size) {
+            tail = 0;
+        }
+        if (head != 0 || tail != 0) {
+            if (!(status.readsAsZero(top, offset - head, head) && status.readsAsZero(top, offset + bytes, tail))) {
+                return false;
+            }
+            offset -= head;
+            bytes = unit;
+            if (!status.unitAt(offset, true).kind().holdsNoData()) {
+                return false;
             }
         }
-        writes.writeZeroBytes(guest + from, to - from);
+        return subclusterZeroize(offset, bytes, unmap);
     }
 
-    private boolean isCompressed(long clusterIndex) throws IOException {
-        return mapper.type(mapper.lookup(clusterIndex).entry()) == L2Entry.Type.COMPRESSED;
+    /**
+     * qcow2-cluster.c's qcow2_subcluster_zeroize for a subcluster-aligned range: version 2 without a backing file
+     * discards, version 2 with one cannot; the subclusters of a partial first cluster get zero bits, whole clusters
+     * become zero clusters (zero_in_l2_slice), the subclusters of a partial last cluster get zero bits. A partial
+     * cluster that is compressed cannot (false): what was zeroed before it stays zeroed.
+     */
+    private boolean subclusterZeroize(long offset, long bytes, boolean unmap) throws IOException {
+        long clusterSize = disk.clusterSize;
+        long unit = disk.subclusterSize;
+        long end = offset + bytes;
+        if (disk.version() < 3) {
+            if (disk.backing != null) {
+                return false;
+            }
+            for (long c = disk.clusterIndex(offset); disk.clusterStart(c) < end; c++) {
+                discardCluster(c, false);
+            }
+            return true;
+        }
+        long head = Math.min(end, (offset + clusterSize - 1) / clusterSize * clusterSize) - offset;
+        offset += head;
+        long tail = end >= disk.size ? 0 : end - Math.max(offset, end / clusterSize * clusterSize);
+        end -= tail;
+        if (head > 0 && !zeroL2Subclusters(offset - head, (int) ((head + unit - 1) / unit))) {
+            return false;
+        }
+        long clusters = (end - offset + clusterSize - 1) / clusterSize; // (none when head and tail meet)
+        for (long c = disk.clusterIndex(offset); clusters-- > 0; c++) {
+            zeroCluster(c, unmap);
+        }
+        return tail == 0 || zeroL2Subclusters(end, (int) ((tail + unit - 1) / unit));
     }
 
+    /** zero_l2_subclusters: zero bits for {@code count} subclusters from {@code offset}; false on a compressed one. */
+    private boolean zeroL2Subclusters(long offset, int count) throws IOException {
+        long clusterIndex = disk.clusterIndex(offset);
+        long l2Offset = mapper.writableL2(clusterIndex);
+        ClusterMapper.Mapping m = mapper.lookup(clusterIndex);
+        if (mapper.type(m.entry()) == L2Entry.Type.COMPRESSED) {
+            return false;
+        }
+        int from = disk.offsetInCluster(offset);
+        long range = status.subclusterRange(from, (int) (from + count * disk.subclusterSize));
+        long bitmap = (m.bitmap() | (range << 32)) & ~range;
+        if (bitmap != m.bitmap()) {
+            mapper.setEntry(l2Offset, clusterIndex, m.entry(), bitmap);
+        }
+        return true;
+    }
+
+    /** zero_in_l2_slice for one cluster (its L2 table made ours first, as get_cluster_table does). */
     private void zeroCluster(long clusterIndex, boolean unmap) throws IOException {
+        long l2Offset = mapper.writableL2(clusterIndex);
         ClusterMapper.Mapping m = mapper.lookup(clusterIndex);
         L2Entry.Type type = mapper.type(m.entry());
         boolean drop = type == L2Entry.Type.COMPRESSED
@@ -130,19 +171,10 @@ final class ZeroesAndDiscard {
         if (newEntry == m.entry() && newBitmap == m.bitmap()) {
             return;
         }
-        long l2Offset = mapper.writableL2(clusterIndex);
         mapper.setEntry(l2Offset, clusterIndex, newEntry, newBitmap);
         if (drop) {
-            frees.freeEntry(m.entry(), type);
+            frees.freeEntry(m.entry(), type, true);
         }
-    }
-
-    private void zeroSubclusters(long clusterIndex, int from, int to) throws IOException {
-        long l2Offset = mapper.writableL2(clusterIndex);
-        ClusterMapper.Mapping m = mapper.lookup(clusterIndex);
-        long range = status.subclusterRange(from, to);
-        long bitmap = (m.bitmap() & ~range) | (range << 32);
-        mapper.setEntry(l2Offset, clusterIndex, m.entry(), bitmap);
     }
 
     /** See {@link Qcow2Disk#discard}. */
@@ -162,8 +194,43 @@ final class ZeroesAndDiscard {
             return;
         }
         disk.header.markDirtyIfLazy();
-        for (long clusterIndex = first; clusterIndex < endCluster; clusterIndex++) {
-            discardCluster(clusterIndex, full);
+        frees.collect();
+        try {
+            for (long clusterIndex = first; clusterIndex < endCluster; clusterIndex++) {
+                discardCluster(clusterIndex, full);
+            }
+        } finally {
+            passDown(frees.collected());
+        }
+    }
+
+    /**
+     * QEMU's qcow2_process_discards at the end of a guest discard or zero write (QCOW2_DISCARD_REQUEST, passed down
+     * by default): the host clusters whose refcount reached 0 are discarded in the image file, runs of them at once.
+     * Where holes cannot be punched, nothing happens, as with QEMU's discard.
+     */
+    private void passDown(List<long[]> freed) throws IOException {
+        long clusterSize = disk.clusterSize;
+        long runStart = -1;
+        long runEnd = -1;
+        for (long[] f : freed) {
+            for (long c = f[0] & ~(clusterSize - 1); c < f[0] + f[1]; c += clusterSize) {
+                if (disk.refcounts.refcount(c >>> disk.clusterBits) != 0) {
+                    continue;
+                }
+                if (c == runEnd) {
+                    runEnd += clusterSize;
+                } else {
+                    if (runStart >= 0) {
+                        disk.file.punchHole(runStart, runEnd - runStart);
+                    }
+                    runStart = c;
+                    runEnd = c + clusterSize;
+                }
+            }
+        }
+        if (runStart >= 0) {
+            disk.file.punchHole(runStart, runEnd - runStart);
         }
     }
 
@@ -181,11 +248,11 @@ final class ZeroesAndDiscard {
         for (long table = 0; table < end; table += entriesPerTable) {
             // QEMU's discard goes through get_cluster_table: a missing (or shared) L2 table is allocated first
             mapper.writableL2(table);
-            int mark = frees.pendingCount();
+            frees.collect();
             for (long clusterIndex = table; clusterIndex < Math.min(end, table + entriesPerTable); clusterIndex++) {
                 discardCluster(clusterIndex, true);
             }
-            List<long[]> freed = frees.pendingSince(mark);
+            List<long[]> freed = frees.collected();
             flush.flush(); // the table before the refcount decreases, as QEMU's cache dependency orders them
             // QEMU passes these discards down (discard-snapshot): a cluster no longer referenced becomes a hole
             for (long[] f : freed) {
@@ -218,13 +285,13 @@ final class ZeroesAndDiscard {
                 newEntry = disk.version() >= 3 ? L2Entry.OFLAG_ZERO : 0;
             }
         } else {
-            newEntry = 0;
+            return; // discard_in_l2_slice: unallocated without a backing file stays as it is (its zero bits too)
         }
         if (newEntry == m.entry() && newBitmap == m.bitmap()) {
             return;
         }
         long l2Offset = mapper.writableL2(clusterIndex);
         mapper.setEntry(l2Offset, clusterIndex, newEntry, newBitmap);
-        frees.freeEntry(m.entry(), type);
+        frees.freeEntry(m.entry(), type, true);
     }
 }

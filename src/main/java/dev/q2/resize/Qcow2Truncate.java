@@ -145,12 +145,23 @@ final class Qcow2Truncate {
         if (zeroWrite && offset > oldLength) {
             long sub = ext ? cs / SubclusterBitmap.SUBCLUSTERS : cs;
             long zeroStart = roundUp(oldLength, sub);
-            if (zeroStart > oldLength) {
+            if (zeroStart > oldLength && !allocatedInPlace(oldLength, sub)) {
                 throw new ResizeException(Category.UNSUPPORTED, "q2 cannot yet grow an image whose size is not a"
-                        + " multiple of its (sub)cluster size while its backing file is longer");
+                        + " multiple of its (sub)cluster size while its backing file is longer, unless the"
+                        + " (sub)cluster at its end is allocated in the image");
             }
             if (offset > zeroStart) {
                 zeroize(zeroStart, offset, oldLength);
+            }
+            if (zeroStart > oldLength) {
+                // qcow2_co_truncate writes explicit zeros for the unaligned head, after zeroing the rest; here the
+                // head lies in a (sub)cluster of our own, so the write goes in place
+                long len = Math.min(zeroStart, offset) - oldLength;
+                flushL2();
+                select(L1Entry.l2Offset(l1[(int) (oldLength >>> (clusterBits + l2Bits))]));
+                long host = L2Entry.hostOffset(entry(l2Index(oldLength)));
+                dataFile.writeFully(host + (oldLength & (cs - 1)), ByteBuffer.allocate((int) len));
+                sync(dataFile);
             }
         }
         flushL2();
@@ -254,6 +265,26 @@ final class Qcow2Truncate {
     }
 
     // ------------------------------------------------------------------ L2
+
+    /**
+     * Whether guest offset {@code guest} lies in a (sub)cluster the image holds data for in place: its L2 table and
+     * cluster ours (OFLAG_COPIED), a standard cluster, or an allocated subcluster with extended L2.
+     */
+    private boolean allocatedInPlace(long guest, long sub) throws IOException {
+        int l1Index = (int) (guest >>> (clusterBits + l2Bits));
+        if (l1Index >= l1.length || !L1Entry.copied(l1[l1Index]) || (L1Entry.l2Offset(l1[l1Index]) & (cs - 1)) != 0) {
+            return false;
+        }
+        flushL2();
+        select(L1Entry.l2Offset(l1[l1Index]));
+        int index = l2Index(guest);
+        long e = entry(index);
+        if (L2Entry.type(e, ext, hasDataFile()) != L2Entry.Type.NORMAL || !L2Entry.copied(e)
+                || (L2Entry.hostOffset(e) & (cs - 1)) != 0) {
+            return false;
+        }
+        return !ext || SubclusterBitmap.allocated(bitmap(index), (int) ((guest & (cs - 1)) / sub));
+    }
 
     /** get_cluster_table: the L2 table of a guest offset, allocated (or copied from a shared one) as QEMU does. */
     private void clusterTable(long guestOffset) throws IOException {
@@ -541,11 +572,9 @@ final class Qcow2Truncate {
                     + " unavailable");
         }
         long newFileSize = allocationStart + nbData * cs;
-        if (mode == Preallocation.FULL) {
-            file.fillZeros(Math.min(file.size(), newFileSize), newFileSize);
-        } else if (file.size() < newFileSize) {
-            file.setLength(newFileSize);
-        }
+        // falloc: file-posix fallocates from the file's current end, which allocates its blocks (iotest 125: the
+        // host size must not grow when the area is written); without fallocate in Java, zeros allocate them alike
+        file.fillZeros(Math.min(file.size(), newFileSize), newFileSize);
         refcounts.flush();
         sync(file);
         mapper.linkRange(oldLength, allocationStart, nbData);

@@ -117,8 +117,8 @@ public final class Resizer {
                 throw new ResizeException(Category.INVALID_ARGUMENT, "Cannot use preallocation for shrinking files");
             }
             switch (prealloc) {
-                case OFF, FALLOC -> file.setLength(newSize); // q2 has no fallocate: the area is sparse
-                case FULL -> {
+                case OFF -> file.setLength(newSize);
+                case FALLOC, FULL -> { // (falloc: blocks allocated as fallocate allocates them, by writing zeros)
                     file.setLength(newSize);
                     file.fillZeros(current, newSize);
                 }
