@@ -172,7 +172,14 @@ public final class CreatePlanner {
                 throw new CreateException("Expected backing file name, got empty string", false);
             }
             String shown = combinedName(req.filename(), backing);
-            Path resolved = req.workDir().resolve(shown);
+            Path resolved;
+            try {
+                // a name given on the command line: json:, file: and protocols read as QEMU reads them
+                resolved = req.workDir().resolve(dev.q2.format.ChildNames.hasProtocol(shown)
+                        ? dev.q2.block.ImageName.parse(shown).filename() : shown);
+            } catch (dev.q2.image.ImageException e) {
+                throw new CreateException(e.getMessage() + "; could not open backing image", false);
+            }
             if (backingFmt == null) {
                 if (req.unsafe()) {
                     throw new CreateException("Backing file specified without backing format", false);

@@ -92,6 +92,11 @@ public final class IoScript {
         }
         disk = d;
         filename = name;
+        try {
+            filename = dev.q2.block.ImageName.parse(name, options).filename(); // the file a json: or -o name opened
+        } catch (dev.q2.image.ImageException e) {
+            // the opener read it already: not reached
+        }
         this.readOnly = readOnly || forceShare;
         return true;
     }
@@ -502,41 +507,31 @@ public final class IoScript {
             failErr("q2: file open already, try 'help close'");
             return;
         }
-        if (p.operands().isEmpty()) {
-            // qemu-io then opens what the -o options describe (with none: this line); q2 io opens files by name
+        String name = p.operands().isEmpty() ? null : p.operands().get(0);
+        java.util.Map<String, String> blockOptions = new java.util.LinkedHashMap<>();
+        if (p.options().get('o') != null) {
+            try {
+                // all of them, read as QemuOpts; the opener's block.ImageName gives them their meaning or refuses
+                blockOptions = dev.q2.block.BlockOptions.fromQemuOpts(p.options().get('o'), null);
+            } catch (dev.q2.image.ImageException e) {
+                failErr("q2: " + e.getMessage());
+                return;
+            }
+        }
+        if (name == null && blockOptions.isEmpty()) {
+            // qemu-io then opens what the -o options describe; with none, this line
             failErr("q2: can't open: Must specify either driver or file");
             return;
         }
-        String name = p.operands().get(0);
         String format = null;
-        java.util.Map<String, String> cacheOptions = new java.util.HashMap<>();
-        String unsupported = null;
-        if (p.options().get('o') != null) {
-            for (String kv : p.options().get('o').split(",")) {
-                String key = kv.contains("=") ? kv.substring(0, kv.indexOf('=')) : kv;
-                String value = kv.contains("=") ? kv.substring(kv.indexOf('=') + 1) : "on";
-                if (key.equals("driver") && (value.equals("qcow2") || value.equals("raw"))) {
-                    format = value;
-                } else if (CacheOptions.KEYS.contains(key)) {
-                    cacheOptions.put(key, value);
-                } else if (unsupported == null) {
-                    unsupported = key.equals("driver") ? key + "=" + value : key;
-                }
-            }
-        }
-        if (unsupported != null) {
-            String fmt = format == null ? "qcow2" : format;
-            failErr("q2: can't open device " + name + ": " + (IoArgs.knownToQemu(unsupported, fmt)
-                    ? "q2 io does not support the option '" + unsupported + "'"
-                    : "Block format '" + fmt + "' does not support the option '" + unsupported + "'"));
-            return;
-        }
+        java.util.Map<String, String> cacheOptions = blockOptions;
+        String device = name == null ? "" : " device " + name;
         if (p.has('U') && !readOnly) {
-            failErr("q2: can't open device " + name + ": force-share=on can only be used with read-only images");
+            failErr("q2: can't open" + device + ": force-share=on can only be used with read-only images");
             return;
         }
         if (aio.equals("native") && !direct) {
-            failErr("q2: can't open device " + name
+            failErr("q2: can't open" + device
                     + ": aio=native was specified, but it requires cache.direct=on, which was not specified.");
             return;
         }

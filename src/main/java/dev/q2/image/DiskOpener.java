@@ -64,7 +64,8 @@ final class DiskOpener {
                 h = img.header();
             }
             if (h.hasFeature(Features.INCOMPAT_DATA_FILE)) {
-                String name = img.dataFile(); // never null here: Qcow2Metadata.load refuses that
+                // the user's data-file.filename, else the name the image holds (never null: Qcow2Metadata.load)
+                String name = opt.dataFile() != null ? opt.dataFile() : img.dataFile();
                 if (name.isEmpty()) {
                     throw new ImageException("The 'file' block driver requires a file name"); // as QEMU says it
                 }
@@ -78,7 +79,8 @@ final class DiskOpener {
             String bf = img.backingFile();
             if (opt.openBacking() && bf != null && !bf.isEmpty()) {
                 Path bp = Path.of(ChildNames.backing(path.toString(), bf));
-                backing = openBacking(bp, img.backingFormat(), opt, chain);
+                backing = openBacking(bp, opt.backingFormat() != null ? opt.backingFormat() : img.backingFormat(),
+                        opt, chain);
             }
             Qcow2Disk disk = new Qcow2Disk(path, f, data, lock, img, opt, backing);
             if (opt.writable()) {
