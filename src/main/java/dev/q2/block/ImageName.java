@@ -206,9 +206,9 @@ public record ImageName(String filename, String format, References references, S
         String backingFormat = null;
         String dataFile = null;
         boolean qcow2 = driver == null || driver.equals("qcow2");
-        if (qcow2 && opts.containsKey("backing")) {
+        if (opts.containsKey("backing")) { // any format: QEMU's block layer reads it (BDRV_O_NO_BACKING)
             String ref = opts.remove("backing");
-            if (ref != null) {
+            if (ref != null && !ref.isEmpty()) { // "" too means none (QEMU's deprecated form, --image-opts backing=)
                 throw new ImageException("Cannot find device='" + ref + "' nor node-name='" + ref + "'");
             }
             references = References.NO_BACKING;
@@ -227,9 +227,10 @@ public record ImageName(String filename, String format, References references, S
             }
         }
         if (qcow2 && opts.containsKey("data-file")) {
-            String ref = opts.get("data-file");
-            throw new ImageException(ref == null ? "A block device must be specified for \"data-file\""
-                    : "Cannot find device='" + ref + "' nor node-name='" + ref + "'");
+            String ref = opts.remove("data-file");
+            if (ref != null) { // null: the image's own data file, as QEMU ignores "data-file": null
+                throw new ImageException("Cannot find device='" + ref + "' nor node-name='" + ref + "'");
+            }
         }
         if (qcow2 && hasChild(opts, "data-file")) {
             Map<String, String> data = child(opts, "data-file");
@@ -247,16 +248,18 @@ public record ImageName(String filename, String format, References references, S
         for (Map.Entry<String, String> e : opts.entrySet()) {
             String k = e.getKey();
             String base = k.contains(".") && !NODE_OPTIONS.contains(k) ? k.substring(0, k.indexOf('.')) : k;
-            checkValue(k, e.getValue());
-            if (NODE_OPTIONS.contains(k) || qcow2 && QCOW2_OPTIONS.contains(k)) {
-                accepted.put(k, e.getValue());
-            } else if (NODE_UNIMPLEMENTED.contains(k) && isOff(k, e.getValue())) {
-                accepted.put(k, e.getValue());
-            } else if (NODE_UNIMPLEMENTED.contains(k) || qcow2 && (QCOW2_UNIMPLEMENTED.contains(base)
-                    || base.equals("encrypt")) || !qcow2 && RAW_UNIMPLEMENTED.contains(k)) {
-                throw unimplemented(fmtName, k);
-            } else {
+            boolean known = NODE_OPTIONS.contains(k) || NODE_UNIMPLEMENTED.contains(k)
+                    || qcow2 && (QCOW2_OPTIONS.contains(k) || QCOW2_UNIMPLEMENTED.contains(base) || base.equals("encrypt"))
+                    || !qcow2 && RAW_UNIMPLEMENTED.contains(k);
+            if (!known) {
                 throw new ImageException("Block format '" + fmtName + "' does not support the option '" + k + "'");
+            }
+            checkValue(k, e.getValue());
+            if (NODE_OPTIONS.contains(k) || qcow2 && QCOW2_OPTIONS.contains(k)
+                    || NODE_UNIMPLEMENTED.contains(k) && isOff(k, e.getValue())) {
+                accepted.put(k, e.getValue());
+            } else {
+                throw unimplemented(fmtName, k);
             }
         }
         return new ImageName(filename, driver, references, dataFile, backingFormat, accepted);
@@ -267,15 +270,17 @@ public record ImageName(String filename, String format, References references, S
                                         Map<String, String> accepted) throws ImageException {
         for (Map.Entry<String, String> e : opts.entrySet()) {
             String k = e.getKey();
+            if (!NODE_OPTIONS.contains(k) && !FILE_OPTIONS.contains(k) && !NODE_UNIMPLEMENTED.contains(k)
+                    && !FILE_UNIMPLEMENTED.contains(k)) {
+                throw new ImageException("Block protocol '" + driver + "' doesn't support the option '" + k + "'");
+            }
             checkValue(k, e.getValue());
             if (NODE_OPTIONS.contains(k) || FILE_OPTIONS.contains(k)
                     || NODE_UNIMPLEMENTED.contains(k) && isOff(k, e.getValue())) {
                 accepted.put(prefix + k, e.getValue());
-            } else if (NODE_UNIMPLEMENTED.contains(k) || FILE_UNIMPLEMENTED.contains(k)) {
+            } else {
                 throw new ImageException("Block protocol '" + driver + "' doesn't support the option '" + k
                         + "' (q2 does not implement it)");
-            } else {
-                throw new ImageException("Block protocol '" + driver + "' doesn't support the option '" + k + "'");
             }
         }
     }

@@ -69,6 +69,7 @@ final class ConvertCommand extends Subcommand {
     private final PositionalParamSpec targetParam = Options.positional("1", "1", "TARGET");
 
     String sourceFormat;
+    private final OptionSpec imageOptsOpt = Options.imageOpts();
     String targetFormat = "raw";
     List<String> options = new ArrayList<>();
     String backingFile;
@@ -96,7 +97,7 @@ final class ConvertCommand extends Subcommand {
         declare("Convert an image to raw or qcow2", sourceFormatOpt, targetFormatOpt, optionsOpt, backingOpt,
                 backingFormatOpt, noCreateOpt, targetIsZeroOpt, compressOpt, sparseOpt, cacheOpt, srcCacheOpt,
                 coroutinesOpt, Options.flag("Allow out-of-order writes (accepted; q2 writes in order)", "-W"),
-                progressOpt, quietOpt, forceShareOpt, bitmapsOpt, skipBrokenOpt, sourceParam, targetParam);
+                progressOpt, quietOpt, forceShareOpt, bitmapsOpt, skipBrokenOpt, imageOptsOpt, sourceParam, targetParam);
     }
 
     @Override
@@ -159,6 +160,15 @@ final class ConvertCommand extends Subcommand {
     }
 
     private int openAndConvert(PrintWriter out, PrintWriter err) {
+        // the source as a block-layer name (file:, json:, --image-opts): its file and format from here on
+        dev.q2.block.ImageName srcName = ImageNames.plain(NAME, source,
+                spec.commandLine().getParseResult().hasMatchedOption(imageOptsOpt), sourceFormat, false, err);
+        if (srcName == null) {
+            return 1;
+        }
+        source = srcName.filename();
+        sourceFormat = srcName.format(sourceFormat);
+        forceShare |= srcName.flag("force-share");
         BlockGraph src;
         try {
             // as img_open: the source with its chain and data file, QEMU's locks and words

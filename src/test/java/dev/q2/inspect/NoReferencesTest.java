@@ -161,13 +161,13 @@ class NoReferencesTest {
         String[][] cases = {
             {"json:{bad", "Could not parse the JSON options: JSON parse error"},
             {"json:[1]", "Invalid JSON object given"},
-            {"json:{\"file.filename\":\"a\",\"backing\":\"node\"}", "not a backing reference other than null"},
-            {"json:{\"file.filename\":\"a\",\"data-file\":null}", "not the option 'data-file'"},
-            {"json:{\"driver\":\"vmdk\",\"file.filename\":\"a\"}", "not the driver 'vmdk'"},
-            {"json:{\"file\":{\"driver\":\"nbd\",\"host\":\"x\"}}", "not the option 'file.host'"},
-            {"json:{\"file.driver\":\"nbd\",\"file.filename\":\"a\"}", "not the protocol 'nbd'"},
+            {"json:{\"file.filename\":\"a\",\"backing\":\"node\"}", "Cannot find device='node' nor node-name='node'"},
+            {"json:{\"file.filename\":\"a\",\"data-file\":\"n\"}", "Cannot find device='n' nor node-name='n'"},
+            {"json:{\"driver\":\"vmdk\",\"file.filename\":\"a\"}", "q2 does not support the block driver 'vmdk'"},
+            {"json:{\"file\":{\"driver\":\"nbd\",\"host\":\"x\"}}", "q2 does not support the block driver 'nbd'"},
+            {"json:{\"file.driver\":\"nbd\",\"file.filename\":\"a\"}", "q2 does not support the block driver 'nbd'"},
             {"json:{\"driver\":\"qcow2\"}", "A block device must be specified for \"file\""},
-            {"json:{\"file.filename\":1}", "Invalid parameter type for 'file.filename', expected: string"},
+            {"json:{\"file.filename\":\"a\",\"node-name\":null}", "Invalid parameter type for 'node-name', expected: string"},
         };
         for (String[] c : cases) {
             for (String command : new String[] {"check", "map"}) {
