@@ -35,9 +35,11 @@ import java.util.Set;
  * @param dataFile the external data file to open instead of the one the image names, or null
  * @param backingFormat the backing file's format over the one the image records, or null
  * @param options the other options given and accepted, flattened ({@code read-only}, {@code file.locking}, ...)
+ * @param nested the image whose guest data holds this image ({@code file.driver=qcow2|raw}: a format node as the
+ *               file of another, as iotests 072 and 089 nest them), or null when this image is in {@link #filename}
  */
 public record ImageName(String filename, String format, References references, String dataFile,
-                        String backingFormat, Map<String, String> options) {
+                        String backingFormat, Map<String, String> options, ImageName nested) {
     /** Drivers QEMU 7.2 has that q2 does not open: refused by name, never taken for a file. */
     private static final Set<String> OTHER_DRIVERS = Set.of("blkdebug", "blklogwrites", "blkverify", "bochs", "cloop",
             "compress", "copy-before-write", "copy-on-read", "dmg", "ftp", "ftps", "gluster", "http", "https",
@@ -74,7 +76,7 @@ public record ImageName(String filename, String format, References references, S
      * @param references which named files to open
      */
     public ImageName(String filename, String format, References references) {
-        this(filename, format, references, null, null, Map.of());
+        this(filename, format, references, null, null, Map.of(), null);
     }
 
     /**
@@ -168,7 +170,7 @@ public record ImageName(String filename, String format, References references, S
                 throw new ImageException("The '" + driver + "' block driver requires a file name");
             }
             protocolOptions(driver, opts, "", accepted);
-            return new ImageName(filename, driver, References.NONE, null, null, accepted);
+            return new ImageName(filename, driver, References.NONE, null, null, accepted, null);
         }
         String fmtName = driver == null ? "qcow2" : driver;
         if (opts.containsKey("file")) {
@@ -181,17 +183,22 @@ public record ImageName(String filename, String format, References references, S
                     : "A block device must be specified for \"file\"");
         }
         Map<String, String> file = child(opts, "file");
-        String fileDriver = file.remove("driver");
-        if (fileDriver != null) {
+        String fileDriver = file.get("driver");
+        ImageName nested = null;
+        String filename;
+        if (fileDriver != null && (fileDriver.equals("qcow2") || fileDriver.equals("raw"))) {
+            nested = of(file); // a format node as the file of this one: bounded by the name's depth and size
+            filename = nested.filename();
+            file.clear();
+            fileDriver = "file";
+        } else if (fileDriver != null) {
+            file.remove("driver");
             checkDriver(fileDriver);
-            if (!isProtocol(fileDriver)) {
-                throw new ImageException("q2 does not support the block driver '" + fileDriver + "' as the file of"
-                        + " an image (q2 opens images in local files only)");
-            }
+            filename = file.remove("filename");
         } else {
+            filename = file.remove("filename");
             fileDriver = "file";
         }
-        String filename = file.remove("filename");
         if (filename == null) {
             throw new ImageException(file.isEmpty() && fileDriver.equals("file") && !given.containsKey("file.driver")
                     ? "A block device must be specified for \"file\""
@@ -262,7 +269,7 @@ public record ImageName(String filename, String format, References references, S
                 throw unimplemented(fmtName, k);
             }
         }
-        return new ImageName(filename, driver, references, dataFile, backingFormat, accepted);
+        return new ImageName(filename, driver, references, dataFile, backingFormat, accepted, nested);
     }
 
     /** Checks a protocol node's own options (keys without {@code prefix}), keeping those q2 accepts. */
@@ -363,7 +370,7 @@ public record ImageName(String filename, String format, References references, S
      */
     public ImageName limitedTo(References limit) {
         return limit.ordinal() > references.ordinal()
-                ? new ImageName(filename, format, limit, dataFile, backingFormat, options) : this;
+                ? new ImageName(filename, format, limit, dataFile, backingFormat, options, nested) : this;
     }
 
     /**

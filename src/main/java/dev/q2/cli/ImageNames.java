@@ -82,6 +82,9 @@ final class ImageNames {
                 || "host_cdrom".equals(name.format())) {
             return "the driver '" + name.format() + "' alone (give driver raw)";
         }
+        if (name.nested() != null) {
+            return "the driver '" + name.nested().format() + "' as the file of an image (q2 io reads such images)";
+        }
         if (!backingNull && name.references() != References.ALL) {
             return "the option 'backing'";
         }

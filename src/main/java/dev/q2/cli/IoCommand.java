@@ -136,6 +136,14 @@ final class IoCommand extends Subcommand {
             return null;
         }
         String name = in.filename();
+        if (in.nested() != null) {
+            try {
+                return openNested(in, ro || share, err);
+            } catch (Exception e) {
+                err.println("q2: can't open" + device + ": " + Errors.describe(e));
+                return null;
+            }
+        }
         if (in.format() != null) {
             format = in.format();
             probe = false;
@@ -198,6 +206,36 @@ final class IoCommand extends Subcommand {
         } catch (Exception e) {
             err.println("q2: can't open" + device + ": " + openError(name, format, e));
             return null;
+        }
+    }
+
+    /**
+     * Opens a qcow2 image whose file is another image's guest data (QEMU's format node as a {@code file} child):
+     * the inner image first (with what it names), then the outer one over it, which has no backing file or data
+     * file of its own here.
+     */
+    private GuestDisk openNested(dev.q2.block.ImageName in, boolean ro, PrintWriter err) throws Exception {
+        if (in.format() != null && !in.format().equals("qcow2")) {
+            throw new dev.q2.image.ImageException("q2 io reads only a qcow2 image over another format node");
+        }
+        dev.q2.block.ImageName inner = in.nested();
+        GuestDisk innerDisk;
+        if (inner.nested() != null) {
+            innerDisk = openNested(inner, ro, err);
+        } else if ("raw".equals(inner.format())) {
+            innerDisk = RawGuestDisk.open(main.resolve(inner.filename()), ro, false);
+        } else {
+            DiskOptions io = (ro ? DiskOptions.readOnly() : DiskOptions.readWrite()).withWorkDir(main.workDir())
+                    .withOverrides(inner.backingFormat(), inner.dataFile());
+            innerDisk = GuestDisk.of(Qcow2Disk.open(main.resolve(inner.filename()),
+                    inner.references() == dev.q2.block.References.ALL ? io : io.withoutBacking(), err));
+        }
+        try {
+            DiskOptions outer = (ro ? DiskOptions.readOnly() : DiskOptions.readWrite()).withoutBacking();
+            return GuestDisk.of(Qcow2Disk.open(new dev.q2.guestio.FormatNodeStorage(innerDisk, !ro), outer, err));
+        } catch (Exception e) {
+            innerDisk.close();
+            throw e;
         }
     }
 

@@ -46,6 +46,15 @@ class ImageNameTest {
     }
 
     @Test
+    void formatNodeAsAFile() throws Exception {
+        ImageName n = ImageName.parse("json:{'driver':'qcow2','file':{'driver':'qcow2','file':{'filename':'a'}}}");
+        assertThat(n.nested()).isEqualTo(new ImageName("a", "qcow2", References.ALL));
+        assertThat(n.filename()).isEqualTo("a");
+        assertThat(ImageName.parse(null, Map.of("driver", "qcow2", "file.driver", "raw", "file.file.filename", "b"))
+                .nested().format()).isEqualTo("raw");
+    }
+
+    @Test
     void refusals() {
         String[][] cases = {
             {"json:{\"file.filename\":\"a\",\"lazy-refcounts\":\"on\"}",
@@ -67,8 +76,6 @@ class ImageNameTest {
                 "Block format 'raw' does not support the option 'backing.driver'"},
             {"json:{\"driver\":\"blkdebug\",\"image.filename\":\"a\"}", "the block driver 'blkdebug'"},
             {"json:{\"driver\":\"null-co\"}", "the block driver 'null-co'"},
-            {"json:{\"driver\":\"qcow2\",\"file\":{\"driver\":\"qcow2\",\"file.filename\":\"a\"}}",
-                "the block driver 'qcow2' as the file of an image"},
             {"json:{\"file.driver\":\"http\",\"file.filename\":\"http://x\"}", "the block driver 'http'"},
             {"json:{\"driver\":\"qcow2\",\"file.filename\":\"a\",\"backing.driver\":\"vmdk\"}", "'vmdk'"},
             {"json:{\"driver\":\"file\"}", "The 'file' block driver requires a file name"},

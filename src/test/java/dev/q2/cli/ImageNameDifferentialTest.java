@@ -155,4 +155,21 @@ class ImageNameDifferentialTest {
         sameAsQemuIo("-c", "open -r -o driver=file,filename=/dev/null,locking=off");
         sameAsQemuIo("-c", "open -o driver=file,filename=top.qcow2", "-c", "read -q -P 0x51 0 1");
     }
+
+    @Test
+    void aQcow2ImageInsideAnother() throws Exception {
+        // iotest 072: the outer image's file is the inner image's guest data
+        Qemu.imgOk(dir, "create", "-q", "-f", "qcow2", "inner.base", "4M");
+        Qemu.ioOk(dir, "inner.base", "write -P 42 0 512", "write -P 23 512 512");
+        Qemu.imgOk(dir, "convert", "-f", "raw", "-O", "qcow2", "inner.base", "nested.qcow2");
+        sameAsQemuIo("-c", "open -o driver=qcow2,file.driver=qcow2,file.file.filename=nested.qcow2",
+                "-c", "read -q -P 42 0 512", "-c", "read -q -P 23 512 512", "-c", "write -q -P 7 4096 512");
+        sameAsQemuIo("-c", "read -q -P 7 4096 512",
+                "json:{'driver':'qcow2','file':{'driver':'qcow2','file':{'filename':'nested.qcow2'}}}");
+        sameAsQemuIo("-c", "read -q -P 42 0 512", "nested.qcow2");
+        Qemu.Result q = Qemu.img(dir, "check", "nested.qcow2");
+        assertThat(q.exitCode()).as(q.out()).isZero();
+        assertThat(Cli.runIn(dir, "info", "json:{'driver':'qcow2','file':{'driver':'qcow2','file.filename':'x'}}")
+                .err()).contains("does not support the driver 'qcow2' as the file of an image");
+    }
 }
