@@ -1,5 +1,6 @@
 package dev.q2.block;
 
+import dev.q2.format.ChildNames;
 import dev.q2.image.ImageException;
 
 import java.util.LinkedHashMap;
@@ -134,6 +135,34 @@ public record ImageName(String filename, String format, References references, S
         }
         opts.put(key, file);
         return of(opts);
+    }
+
+    /**
+     * A backing file name stored in an image (already combined with the image's folder), read as QEMU reads it but
+     * within q2's rule for names an image holds (docs/security.md): a plain name, or {@code file:NAME}, is that file;
+     * a {@code json:} name is followed only where it names what a plain name could, an image in a local file
+     * ({@code qcow2} or {@code raw} or a probe, over the file protocol, with options that change nothing); any other
+     * protocol, driver or option is refused, where QEMU would open or connect to what it names. QEMU opens a
+     * relative file name of a {@code json:} backing name in the working folder, not the image's.
+     *
+     * @param name the name as the image stores it, combined with the image's folder
+     * @return the backing file to open
+     * @throws ImageException when q2 does not follow the name (the reason)
+     */
+    public static ImageName stored(String name) throws ImageException {
+        ImageName n;
+        try {
+            n = parse(name);
+        } catch (ImageException e) {
+            throw new ImageException("q2 does not follow the backing file name '" + name + "' that the image"
+                    + " holds: " + e.getMessage());
+        }
+        if (n.nested != null || n.dataFile != null || n.backingFormat != null || n.references != References.ALL
+                || isProtocol(n.format == null ? "qcow2" : n.format)) {
+            throw new ImageException("q2 does not follow the backing file name '" + name + "' that the image holds"
+                    + " (a json: name that asks for more than a local image file)");
+        }
+        return n;
     }
 
     /**
@@ -350,16 +379,7 @@ public record ImageName(String filename, String format, References references, S
 
     /** The protocol prefix of a file name (text before a colon that comes before any slash), or null. */
     private static String protocol(String name) {
-        for (int i = 0; i < name.length(); i++) {
-            char c = name.charAt(i);
-            if (c == '/') {
-                return null;
-            }
-            if (c == ':') {
-                return name.substring(0, i);
-            }
-        }
-        return null;
+        return ChildNames.hasProtocol(name) ? name.substring(0, name.indexOf(':')) : null;
     }
 
     /**

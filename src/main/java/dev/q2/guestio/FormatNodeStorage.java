@@ -25,15 +25,19 @@ public final class FormatNodeStorage implements Storage {
 
     @Override
     public int read(long position, ByteBuffer dst) throws IOException {
-        long size = disk.size();
-        if (position >= size) {
-            return -1;
+        long left = disk.size() - position;
+        if (left <= 0) {
+            return -1; // the end of the inner image's guest data
         }
-        int n = (int) Math.min(dst.remaining(), size - position);
-        ByteBuffer part = dst.slice(dst.position(), n);
+        ByteBuffer part = dst.slice(dst.position(), (int) Math.min(dst.remaining(), left));
         disk.read(position, part);
-        dst.position(dst.position() + n);
-        return n;
+        dst.position(dst.position() + part.limit());
+        return part.limit();
+    }
+
+    @Override
+    public void flush() throws IOException {
+        disk.flush();
     }
 
     @Override
@@ -60,11 +64,6 @@ public final class FormatNodeStorage implements Storage {
         if (size != disk.size()) {
             throw new IOException("Cannot resize a format node used as the file of another image");
         }
-    }
-
-    @Override
-    public void flush() throws IOException {
-        disk.flush();
     }
 
     @Override

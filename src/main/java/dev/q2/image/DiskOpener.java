@@ -78,9 +78,17 @@ final class DiskOpener {
             }
             String bf = img.backingFile();
             if (opt.openBacking() && bf != null && !bf.isEmpty()) {
-                Path bp = Path.of(ChildNames.backing(path.toString(), bf));
-                backing = openBacking(bp, opt.backingFormat() != null ? opt.backingFormat() : img.backingFormat(),
-                        opt, chain);
+                dev.q2.block.ImageName stored;
+                try {
+                    // file: and json: names as QEMU reads them, within q2's rule for names an image holds
+                    stored = dev.q2.block.ImageName.stored(ChildNames.backing(path.toString(), bf));
+                } catch (ImageException e) {
+                    throw new ImageException("Could not open backing file: " + e.getMessage(), e);
+                }
+                Path bp = opt.workFolder().resolve(stored.filename());
+                String bfmt = opt.backingFormat() != null ? opt.backingFormat()
+                        : stored.format() != null ? stored.format() : img.backingFormat();
+                backing = openBacking(bp, bfmt, opt, chain);
             }
             Qcow2Disk disk = new Qcow2Disk(path, f, data, lock, img, opt, backing);
             if (opt.writable()) {

@@ -44,11 +44,10 @@ class ImageNameDifferentialTest {
     }
 
     private void sameAsQemuIo(String... args) {
+        java.util.List<String> mine = new java.util.ArrayList<>(java.util.List.of("io"));
+        mine.addAll(java.util.List.of(args));
+        Cli.Result m = Cli.runIn(dir, mine.toArray(new String[0]));
         Qemu.Result q = Qemu.io(dir, args);
-        String[] mine = new String[args.length + 1];
-        mine[0] = "io";
-        System.arraycopy(args, 0, mine, 1, args.length);
-        Cli.Result m = Cli.runIn(dir, mine);
         String what = String.join(" ", args);
         assertThat(m.err()).as(what).isEqualTo(q.err().replace("qemu-io: ", "q2: "));
         assertThat(m.out()).as(what).isEqualTo(q.out());
@@ -171,5 +170,29 @@ class ImageNameDifferentialTest {
         assertThat(q.exitCode()).as(q.out()).isZero();
         assertThat(Cli.runIn(dir, "info", "json:{'driver':'qcow2','file':{'driver':'qcow2','file.filename':'x'}}")
                 .err()).contains("does not support the driver 'qcow2' as the file of an image");
+    }
+
+    @Test
+    void backingNamesAnImageHolds() throws Exception {
+        // json: and file: backing names that name a local image are followed as qemu-img follows them
+        Qemu.imgOk(dir, "create", "-q", "-f", "qcow2", "-b", "json:{\"driver\":\"qcow2\",\"file.filename\":\"base.qcow2\"}",
+                "-F", "qcow2", "jtop.qcow2");
+        Qemu.imgOk(dir, "create", "-q", "-f", "qcow2", "-b", "file:base.qcow2", "-F", "qcow2", "ftop.qcow2");
+        for (String top : new String[] {"jtop.qcow2", "ftop.qcow2"}) {
+            sameAsQemuImg("map", "--output=json", top);
+            sameAsQemuImg("compare", top, "base.qcow2");
+            sameAsQemuImg("check", top);
+            sameAsQemuIo("-c", "read -q -P 42 0 64k", top);
+        }
+        // anything more is not followed: q2 opens no protocol or driver an image names
+        Qemu.imgOk(dir, "create", "-q", "-f", "qcow2", "-u", "-b",
+                "json:{\"driver\":\"qcow2\",\"file\":{\"driver\":\"nbd\",\"host\":\"localhost\"}}", "-F", "qcow2",
+                "-o", "size=1M", "ntop.qcow2");
+        for (String[] args : new String[][] {{"map", "ntop.qcow2"}, {"compare", "ntop.qcow2", "base.qcow2"},
+                {"io", "-c", "read 0 512", "ntop.qcow2"}, {"info", "--backing-chain", "ntop.qcow2"}}) {
+            Cli.Result r = Cli.runIn(dir, args);
+            assertThat(r.exitCode()).as(String.join(" ", args)).isNotZero();
+            assertThat(r.err()).as(String.join(" ", args)).contains("q2 does not follow the backing file name 'json:");
+        }
     }
 }
