@@ -80,9 +80,10 @@ class NoReferencesTest {
             assertThat(m.out()).isEqualTo("Offset          Length          Mapped to       File\n"
                     + "0               0x10000         0               " + name + "\n");
             // qemu-img's behaviour, followed by default: the backing file is opened (the host's /etc/passwd is,
-            // which is the attack), and the others cannot be
+            // which is the attack; a json: name that names a local file as a plain name could, too), and the nbd
+            // name is not (q2 opens no protocol an image names)
             Cli.Result follow = Cli.runIn(dir, "check", file);
-            if (name.startsWith("/")) {
+            if (name.startsWith("/") || name.startsWith("json:")) {
                 assertThat(follow.exitCode()).as(name + ": " + follow.err()).isZero();
             } else {
                 assertThat(follow.exitCode()).as(name).isEqualTo(1);
