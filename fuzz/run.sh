@@ -3,8 +3,10 @@
 #
 #   fuzz/run.sh TARGET MINUTES [extra libFuzzer flags...]
 #
-# TARGET: header | open | check | repair | map | read | inspect | snapshot | rebase | commit | args | jsonname
-# (args: bitmap, dd, resize, amend arguments; jsonname: json: image names), or Class#method.
+# TARGET: header | open | check | repair | map | read | inspect | snapshot | rebase | commit | args | jsonname |
+# imageopts
+# (args: bitmap, dd, resize, amend arguments; jsonname: json: image names; imageopts: --image-opts text and plain
+# names), or Class#method.
 # The JVM gets a small heap (FUZZ_HEAP, default 256m) so that an allocation sized from an unchecked field shows
 # up as an OutOfMemoryError finding; libFuzzer stops an input after FUZZ_TIMEOUT seconds (default 10) and the
 # process above FUZZ_RSS_MB (default 1536). Findings (crash-*, timeout-*, oom-*) are written into the target's
@@ -14,7 +16,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if [ $# -lt 2 ]; then
-    sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'
     exit 2
 fi
 target=$1
@@ -33,6 +35,7 @@ case $target in
     commit) target='ChainFuzzTest#commit' ;;
     args) target='CliArgsFuzzTest#args' ;;
     jsonname) target='ImageNameFuzzTest#parse' ;;
+    imageopts) target='ImageNameFuzzTest#imageOpts' ;;
 esac
 args=(-Djazzer.internal.arg.0=fuzz
       "-Djazzer.internal.arg.1=-max_total_time=$((minutes * 60))"

@@ -416,7 +416,10 @@ public final class BlockGraph implements Closeable {
                 if (backingName != null && !backingName.isEmpty() && references.backing()) {
                     String full = ChildNames.backing(name, backingName);
                     try {
-                        backing = openImage(full, img.backingFormat(), References.ALL);
+                        // file: and json: names as QEMU reads them, within q2's rule for names an image holds
+                        ImageName stored = ImageName.stored(full);
+                        backing = openImage(stored.filename(), stored.format() != null ? stored.format()
+                                : img.backingFormat(), References.ALL);
                     } catch (ImageException e) {
                         throw new ImageException("Could not open backing file: " + e.getMessage(), e);
                     }

@@ -58,17 +58,26 @@ public final class OpenErrors {
      * file included, which {@link BlockGraph} words already) read as {@link #couldNotOpen}.
      */
     public static String imageOpenFailure(String filename, Path path, Throwable t) {
-        if (filename.isEmpty()) {
-            return "Could not open '': " + EMPTY_NAME;
+        return imageOpenFailure(filename, filename, path, t);
+    }
+
+    /**
+     * As {@link #imageOpenFailure(String, Path, Throwable)} for an image named {@code given} (a {@code json:} name,
+     * {@code --image-opts}) whose file is {@code file}: the outer "Could not open" names what the user gave, the
+     * file protocol's words name the file.
+     */
+    public static String imageOpenFailure(String given, String file, Path path, Throwable t) {
+        if (file.isEmpty()) {
+            return "Could not open '" + given + "': " + EMPTY_NAME;
         }
         if (Files.isDirectory(path)) {
-            return "Could not open '" + filename + "': " + notRegular(filename);
+            return "Could not open '" + given + "': " + notRegular(file);
         }
         if (t instanceof FileSystemException fse && !(t instanceof LockConflictException) && fse.getFile() != null
                 && Path.of(fse.getFile()).toAbsolutePath().normalize().equals(path.toAbsolutePath().normalize())) {
-            return "Could not open '" + filename + "': " + couldNotOpen(filename, t);
+            return "Could not open '" + given + "': " + couldNotOpen(file, t);
         }
-        return couldNotOpen(filename, t);
+        return given.equals(file) ? couldNotOpen(file, t) : "Could not open '" + given + "': " + reason(t);
     }
 
     /** The file protocol's refusal of an empty file name. */

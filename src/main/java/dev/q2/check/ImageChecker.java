@@ -172,9 +172,14 @@ public final class ImageChecker {
             // backing file without its secret, a missing one); the check itself never reads it.
             Path workDir = options.workingDirectory() != null ? options.workingDirectory()
                     : Path.of("").toAbsolutePath();
-            try (BlockGraph chain = BlockGraph.open(workDir, CreatePlanner.combinedName(name, backing),
-                    image.backingFormat(), options.forceShare())) {
-                chain.length();
+            try {
+                // file: and json: names as QEMU reads them, within q2's rule for names an image holds
+                dev.q2.block.ImageName stored = dev.q2.block.ImageName.stored(CreatePlanner.combinedName(name,
+                        backing));
+                try (BlockGraph chain = BlockGraph.open(workDir, stored.filename(), stored.format() != null
+                        ? stored.format() : image.backingFormat(), options.forceShare())) {
+                    chain.length();
+                }
             } catch (RuntimeException | IOException e) {
                 throw new CheckOpenException(Stage.BACKING, Category.IO_ERROR, "Could not open '" + name
                         + "': Could not open backing file: " + e.getMessage(), e);

@@ -1,5 +1,6 @@
 package dev.q2.cli;
 
+import dev.q2.block.ImageName;
 import dev.q2.amend.Amender;
 import dev.q2.resize.Resizer;
 import picocli.CommandLine.Model.OptionSpec;
@@ -66,12 +67,24 @@ final class AmendCommand extends Subcommand {
             if (cache != null && !Options.CACHE_MODES.contains(cache)) {
                 return Errors.fail(err, "Invalid cache option: " + cache);
             }
-            if (parsed.hasMatchedOption(imageOptsOption)) {
-                return Errors.fail(err, "--image-opts is not supported: give a file name");
+            String given = files.get(0);
+            ImageName name = ImageNames.read(given, parsed.hasMatchedOption(imageOptsOption), fmt, err);
+            if (name == null) {
+                return 1;
             }
-            String filename = files.get(0);
+            // amend opens no backing file and reads no guest data: a data file given for the image changes nothing
+            String refused = ImageNames.unhonoured(name, false, false, true);
+            if (refused == null && name.flag("read-only")) {
+                refused = "the option 'read-only' (it writes the image)";
+            }
+            if (refused != null) {
+                return Errors.fail(err, "Could not open '" + given + "': q2 amend does not support " + refused);
+            }
+            String filename = name.filename();
             Path path = main.resolve(filename);
-            String format = open(filename, err, () -> fmt != null ? fmt : probeForWrite(filename, path, err));
+            String nameFormat = name.format(fmt);
+            String format = open(filename, err, () -> nameFormat != null ? nameFormat
+                    : probeForWrite(filename, path, err));
             if (format == null) {
                 return 1;
             }

@@ -54,10 +54,12 @@ final class BitmapCommand extends GetoptCommand {
         long granularity = 0;
         boolean add = false;
         boolean merge = false;
+        boolean imageOpts = false;
         for (Getopt.Opt o : g.options) {
             switch (o.key()) {
                 case "b" -> srcFile = o.arg();
                 case "f" -> fmt = o.arg();
+                case "image-opts" -> imageOpts = true;
                 case "F" -> srcFmt = o.arg();
                 case "g" -> {
                     granularity = QemuNumbers.cvtnum("granularity", o.arg(), err);
@@ -102,7 +104,13 @@ final class BitmapCommand extends GetoptCommand {
             err.println("q2: Expecting filename and bitmap name");
             return 1;
         }
-        String filename = g.operands.get(0);
+        String given = g.operands.get(0);
+        dev.q2.block.ImageName imageName = ImageNames.plain(NAME, given, imageOpts, fmt, true, err);
+        if (imageName == null) {
+            return 1;
+        }
+        String filename = imageName.filename();
+        fmt = imageName.format(fmt);
         Path file = main.resolve(filename);
         if (fmt == null && Files.isRegularFile(file)) {
             try {

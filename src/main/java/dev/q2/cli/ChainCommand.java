@@ -17,10 +17,20 @@ abstract class ChainCommand extends Subcommand {
     final OptionSpec quietOpt = Options.quiet();
     final OptionSpec cacheOpt;
     final PositionalParamSpec fileParam = Options.operands("FILE");
+    final OptionSpec imageOptsOpt = Options.imageOpts();
 
     ChainCommand(Main main, String name, String cacheDescription) {
         super(main, name);
         cacheOpt = Options.value("CACHE", cacheDescription, "-t");
+    }
+
+    /**
+     * The image operand read as a block-layer name (file:, json:, --image-opts) for a command that opens it as a
+     * file and format only, or null after the error.
+     */
+    final dev.q2.block.ImageName imageName(String given, ParseResult parsed, PrintWriter err) {
+        return ImageNames.plain(spec.name(), given, parsed.hasMatchedOption(imageOptsOpt), formatOpt.getValue(), true,
+                err);
     }
 
     /** -p, unless -q. */

@@ -32,6 +32,7 @@ final class CheckCommand extends Subcommand {
     private final OptionSpec noReferencesOpt = Options.flag("Open FILENAME only, nothing it names (no backing file,"
             + " no data file): for untrusted images", "--no-references");
     private final PositionalParamSpec filenameParam = Options.positionalList("FILENAME");
+    private final OptionSpec imageOptsOpt = Options.imageOpts();
     /** Exit code of qemu-img check for a format it cannot check. */
     static final int NOT_CHECKABLE = 63;
 
@@ -48,7 +49,7 @@ final class CheckCommand extends Subcommand {
     CheckCommand(Main main) {
         super(main, NAME);
         declare("Check a qcow2 image for consistency and optionally repair it", formatOpt, outputOpt, repairOpt,
-                quietOpt, forceShareOpt, cacheOpt, noReferencesOpt, filenameParam)
+                quietOpt, forceShareOpt, cacheOpt, noReferencesOpt, imageOptsOpt, filenameParam)
                 .footer("", "Several images are checked in parallel and reported in the order given (human: one block"
                         + " each, headed 'image: FILE'; JSON: one array). The exit code is then the most severe:"
                         + " 1 over 2 over 3 over 63 over 0.");
@@ -94,17 +95,22 @@ final class CheckCommand extends Subcommand {
 
     /** Checks one image as qemu-img check does, printing its report and errors; returns its exit code. */
     private int check(String filename, PrintWriter out, PrintWriter err) throws IOException {
-        ImageName name;
-        try {
-            name = ImageName.parse(filename);
-        } catch (ImageException e) {
-            err.println("q2: Could not open '" + filename + "': " + e.getMessage());
+        ImageName name = ImageNames.read(filename, spec.commandLine().getParseResult().hasMatchedOption(imageOptsOpt),
+                format, err);
+        if (name == null) {
             return 1;
+        }
+        String refused = ImageNames.unhonoured(name, true, false, false);
+        if (refused == null && mode != CheckMode.NONE && name.flag("read-only")) {
+            refused = "the option 'read-only' with -r";
+        }
+        if (refused != null) {
+            return Errors.fail(err, "Could not open '" + filename + "': q2 check does not support " + refused);
         }
         if (noReferences) {
             name = name.limitedTo(References.NONE);
         }
-        CheckOptions options = new CheckOptions(mode, format != null ? format : name.format(), forceShare, filename,
+        CheckOptions options = new CheckOptions(mode, name.format(format), forceShare || name.flag("force-share"), filename,
                 main.workDir(), name.references());
         Path path = main.resolve(name.filename());
         CheckPrinter printer = new CheckPrinter(out, err, !json && !quiet);

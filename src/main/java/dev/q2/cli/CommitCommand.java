@@ -24,7 +24,7 @@ final class CommitCommand extends ChainCommand {
         super(main, NAME, "Cache mode: writeback (default), none, writethrough, directsync or unsafe (no flush to"
                 + " stable storage)");
         declare("Commit an image's data into its backing file", formatOpt, cacheOpt, baseOpt, rateOpt, dropOpt,
-                progressOpt, quietOpt, fileParam);
+                progressOpt, quietOpt, imageOptsOpt, fileParam);
     }
 
     @Override
@@ -38,15 +38,17 @@ final class CommitCommand extends ChainCommand {
         }
         String base = baseOpt.getValue();
         boolean drop = parsed.hasMatchedOption(dropOpt) || base != null;
-        String file = oneFile(fileParam, err);
-        if (file == null) {
+        String given = oneFile(fileParam, err);
+        dev.q2.block.ImageName name = given == null ? null : imageName(given, parsed, err);
+        if (name == null) {
             return 1;
         }
+        String file = name.filename();
         String cache = cache(err);
         if (cache == null) {
             return 1;
         }
-        Commit.Request r = new Commit.Request(main.workDir(), file, formatOpt.getValue(), base, drop,
+        Commit.Request r = new Commit.Request(main.workDir(), file, name.format(formatOpt.getValue()), base, drop,
                 !cache.equals("unsafe"));
         QemuProgress bar = new QemuProgress(out, progress(parsed), 1.0f);
         try {

@@ -1,5 +1,6 @@
 package dev.q2.cli;
 
+import dev.q2.block.ImageName;
 import dev.q2.compare.Comparer;
 import dev.q2.image.BlockDevice;
 import dev.q2.block.BlockGraph;
@@ -23,13 +24,14 @@ final class CompareCommand extends Subcommand {
     private final OptionSpec quietOpt = Options.flag("Quiet", "-q");
     private final OptionSpec forceShareOpt =
             Options.forceShare("Open the images even if another process holds them");
+    private final OptionSpec imageOptsOpt = Options.imageOpts();
     private final PositionalParamSpec image1Param = Options.positional("0", "1", "IMAGE1");
     private final PositionalParamSpec image2Param = Options.positional("1", "1", "IMAGE2");
 
     CompareCommand(Main main) {
         super(main, NAME);
         declare("Compare the guest contents of two images", format1Opt, format2Opt, strictOpt, quietOpt, forceShareOpt,
-                image1Param, image2Param);
+                imageOptsOpt, image1Param, image2Param);
     }
 
     @Override
@@ -48,12 +50,24 @@ final class CompareCommand extends Subcommand {
         try {
             // As img_open: the first image with its whole chain, then the second. The graphs take QEMU's locks;
             // their readers read under them.
+            boolean opts = parsed.hasMatchedOption(imageOptsOpt);
+            if (opts && (format1Opt.getValue() != null || format2Opt.getValue() != null)) {
+                Errors.fail(err, "--image-opts and --format are mutually exclusive");
+                return 2;
+            }
+            ImageName name1 = ImageNames.plain(NAME, image1, opts, null, false, err);
+            ImageName name2 = name1 == null ? null : ImageNames.plain(NAME, image2, opts, null, false, err);
+            if (name2 == null) {
+                return 2;
+            }
             String current = image1;
             try {
-                ca = BlockGraph.open(main.workDir(), image1, format1Opt.getValue(), forceShare);
+                ca = BlockGraph.open(main.workDir(), name1.filename(), name1.format(format1Opt.getValue()),
+                        forceShare || name1.flag("force-share"));
                 a = ca.reader();
                 current = image2;
-                cb = BlockGraph.open(main.workDir(), image2, format2Opt.getValue(), forceShare);
+                cb = BlockGraph.open(main.workDir(), name2.filename(), name2.format(format2Opt.getValue()),
+                        forceShare || name2.flag("force-share"));
                 b = cb.reader();
             } catch (Exception e) {
                 Errors.report(err, Errors.couldNotOpen(current, e), e);

@@ -71,6 +71,7 @@ final class ConvertCommand extends Subcommand {
     private final PositionalParamSpec filesParam = Options.operands("FILE");
 
     String sourceFormat;
+    private final OptionSpec imageOptsOpt = Options.imageOpts();
     String targetFormat = "raw";
     List<String> options = new ArrayList<>();
     String backingFile;
@@ -105,7 +106,8 @@ final class ConvertCommand extends Subcommand {
         declare("Convert an image to raw or qcow2", sourceFormatOpt, targetFormatOpt, optionsOpt, backingOpt,
                 backingFormatOpt, noCreateOpt, targetIsZeroOpt, compressOpt, sparseOpt, cacheOpt, srcCacheOpt,
                 coroutinesOpt, Options.flag("Allow out-of-order writes (accepted; q2 writes in order)", "-W"),
-                progressOpt, quietOpt, forceShareOpt, bitmapsOpt, skipBrokenOpt, snapshotOpt, filesParam);
+                progressOpt, quietOpt, forceShareOpt, bitmapsOpt, skipBrokenOpt, snapshotOpt, imageOptsOpt,
+                filesParam);
     }
 
     @Override
@@ -173,12 +175,29 @@ final class ConvertCommand extends Subcommand {
     }
 
     private int openAndConvert(PrintWriter out, PrintWriter err) {
+        // each source as a block-layer name (file:, json:, --image-opts): its file and format from here on
+        boolean imageOpts = spec.commandLine().getParseResult().hasMatchedOption(imageOptsOpt);
+        List<String> files = new ArrayList<>(sources.size());
+        List<String> formats = new ArrayList<>(sources.size());
+        for (String name : sources) {
+            dev.q2.block.ImageName srcName = ImageNames.plain(NAME, name, imageOpts, sourceFormat, false, err);
+            if (srcName == null) {
+                return 1;
+            }
+            files.add(srcName.filename());
+            formats.add(srcName.format(sourceFormat));
+            forceShare |= srcName.flag("force-share");
+        }
+        sources = files;
+        source = files.get(0);
+        sourceFormat = formats.get(0);
         List<BlockGraph> graphs = new ArrayList<>(sources.size());
         try {
-            for (String name : sources) {
+            for (int i = 0; i < sources.size(); i++) {
+                String name = sources.get(i);
                 try {
                     // as img_open: the source with its chain and data file, QEMU's locks and words
-                    graphs.add(BlockGraph.openSource(main.workDir(), name, sourceFormat, forceShare));
+                    graphs.add(BlockGraph.openSource(main.workDir(), name, formats.get(i), forceShare));
                 } catch (Exception e) {
                     return Errors.fail(err, Errors.imageOpenFailure(name, main.resolve(name), e));
                 }

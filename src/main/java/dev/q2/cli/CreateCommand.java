@@ -71,6 +71,16 @@ final class CreateCommand extends Subcommand {
             err.println("q2: Expecting image file name (try 'q2 create --help')");
             return 1;
         }
+        // the new file's name as QEMU's file protocol reads it: file: is stripped, other protocols are refused
+        String file = filename;
+        if (dev.q2.format.ChildNames.hasProtocol(filename)) {
+            String protocol = filename.substring(0, filename.indexOf(':'));
+            if (!protocol.equals("file")) {
+                err.println("q2: " + filename + ": Unknown protocol '" + protocol + "'");
+                return 1;
+            }
+            file = filename.substring(5);
+        }
         CreateOptions opts = new CreateOptions();
         CreatePlanner.Plan plan;
         try {
@@ -94,7 +104,7 @@ final class CreateCommand extends Subcommand {
             out.println(plan.formattingLine());
             out.flush();
         }
-        Path path = main.resolve(filename);
+        Path path = main.resolve(file);
         try {
             QemuLock.checkNotInUse(path);
             Qcow2Creator.create(path, plan.spec(), main.workDir());

@@ -36,8 +36,10 @@ final class DdCommand extends GetoptCommand {
         String outFmt = "raw";
         String fmt = null;
         boolean forceShare = false;
+        boolean imageOpts = false;
         for (Getopt.Opt o : g.options) {
             switch (o.key()) {
+                case "image-opts" -> imageOpts = true;
                 case "O" -> outFmt = o.arg();
                 case "f" -> fmt = o.arg();
                 case "U" -> forceShare = true;
@@ -91,6 +93,13 @@ final class DdCommand extends GetoptCommand {
             err.println("q2: Must specify both input and output files");
             return 1;
         }
+        dev.q2.block.ImageName inName = ImageNames.plain("dd", in, imageOpts, fmt, false, err);
+        if (inName == null) {
+            return 1;
+        }
+        in = inName.filename();
+        fmt = inName.format(fmt);
+        forceShare |= inName.flag("force-share");
         Path input = main.resolve(in);
         Path output = main.resolve(out);
         if (!outFmt.equals("raw") && !outFmt.equals("qcow2")) {

@@ -64,6 +64,11 @@ final class Errors {
         return OpenErrors.imageOpenFailure(filename, path, t);
     }
 
+    /** As {@link #imageOpenFailure(String, Path, Throwable)} for an image named {@code given} whose file is {@code file}. */
+    static String imageOpenFailure(String given, String file, Path path, Throwable t) {
+        return OpenErrors.imageOpenFailure(given, file, path, t);
+    }
+
     /**
      * What QEMU's block layer prints when it opens a probed raw image for writing (three lines, no program name).
      */

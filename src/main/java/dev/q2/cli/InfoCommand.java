@@ -1,5 +1,6 @@
 package dev.q2.cli;
 
+import dev.q2.block.ImageName;
 import dev.q2.info.ImageInfo;
 import dev.q2.info.ImageInfoCollector;
 import picocli.CommandLine.Model.OptionSpec;
@@ -18,12 +19,13 @@ final class InfoCommand extends Subcommand {
     private final OptionSpec output = Options.output();
     private final OptionSpec backingChain = Options.flag("Show every image of the backing chain", "--backing-chain");
     private final OptionSpec forceShare = Options.forceShare();
+    private final OptionSpec imageOpts = Options.imageOpts();
     private final PositionalParamSpec filename = Options.positionalList("FILENAME");
 
     InfoCommand(Main main) {
         super(main, NAME);
         declare("Show information about an image, including the L2 cache it needs", format, output, backingChain,
-                forceShare, filename)
+                forceShare, imageOpts, filename)
                 .footer("", "Several images are read in parallel and shown in the order given (human: one block each;"
                         + " JSON: one array). The exit code is 1 if any could not be read.");
     }
@@ -50,10 +52,22 @@ final class InfoCommand extends Subcommand {
     private int info(String file, PrintWriter out, PrintWriter err) {
         ParseResult parsed = spec.commandLine().getParseResult();
         String outputFormat = output.getValue() == null ? "human" : output.getValue();
-        String fmt = format.getValue();
-        boolean share = parsed.hasMatchedOption(forceShare);
+        boolean chained = parsed.hasMatchedOption(backingChain);
+        // info reads no data file, and without --backing-chain no backing file: those options change nothing
+        ImageName name = ImageNames.read(file, parsed.hasMatchedOption(imageOpts), format.getValue(), err);
+        String refused = name == null ? null : ImageNames.unhonoured(name, !chained, !chained, true);
+        if (refused != null) {
+            return Errors.fail(err, "Could not open '" + file + "': q2 info does not support " + refused);
+        }
+        if (name == null) {
+            return 1;
+        }
+        String fmt = name.format(format.getValue());
+        boolean share = parsed.hasMatchedOption(forceShare) || name.flag("force-share");
+        String given = file;
+        file = name.filename();
         try {
-            if (parsed.hasMatchedOption(backingChain)) {
+            if (chained) {
                 List<ImageInfo> chain = ImageInfoCollector.collectChain(main.workDir(), file, fmt, share);
                 out.print(outputFormat.equals("json") ? InfoPrinter.jsonChain(chain) : InfoPrinter.humanChain(chain));
             } else {
@@ -63,7 +77,7 @@ final class InfoCommand extends Subcommand {
         } catch (ImageInfoCollector.BackingLoopException e) {
             return Errors.report(err, e.getMessage(), e);
         } catch (Exception e) {
-            return Errors.report(err, Errors.imageOpenFailure(file, main.resolve(file), e), e);
+            return Errors.report(err, Errors.imageOpenFailure(given, file, main.resolve(file), e), e);
         }
         out.flush();
         return 0;

@@ -138,8 +138,50 @@ final class IoCommand extends Subcommand {
      * Opens {@code name} for q2 io (its file operand and the open command), or reports qemu-io's "can't open device
      * NAME: reason" on {@code err} and returns null.
      */
-    private GuestDisk openDisk(String name, String format, java.util.Map<String, String> options, boolean ro,
+    private GuestDisk openDisk(String given, String format, java.util.Map<String, String> options, boolean ro,
                                boolean share, boolean probe, PrintWriter err) {
+        String device = given == null ? "" : " device " + given;
+        dev.q2.block.ImageName in;
+        try {
+            // the name (file, file:, json:) and the open command's -o options, read by the block layer's one reader
+            in = dev.q2.block.ImageName.parse(given, options);
+        } catch (dev.q2.image.ImageException e) {
+            err.println("q2: can't open" + device + ": " + e.getMessage());
+            return null;
+        }
+        String name = in.filename();
+        if (in.nested() != null) {
+            try {
+                return openNested(in, ro || share, err);
+            } catch (Exception e) {
+                err.println("q2: can't open" + device + ": " + Errors.describe(e));
+                return null;
+            }
+        }
+        if (in.format() != null) {
+            format = in.format();
+            probe = false;
+        }
+        ro |= in.flag("read-only");
+        share |= in.flag("force-share");
+        if (share && !ro) {
+            err.println("q2: can't open" + device + ": force-share=on can only be used with read-only images");
+            return null;
+        }
+        if (format.equals("file") || format.equals("host_device") || format.equals("host_cdrom")) {
+            String refused = protocolRefusal(format, name, ro);
+            if (refused != null) {
+                err.println("q2: can't open" + device + ": " + refused);
+                return null;
+            }
+            format = "raw"; // the file's bytes, as the raw format shows them
+        }
+        options = new java.util.HashMap<>();
+        for (java.util.Map.Entry<String, String> e : in.options().entrySet()) {
+            if (CacheOptions.KEYS.contains(e.getKey())) {
+                options.put(e.getKey(), e.getValue());
+            }
+        }
         DiskOptions opt = ro || share ? DiskOptions.readOnly().withForceShare(share) : DiskOptions.readWrite();
         try {
             String fmt = format;
@@ -147,8 +189,7 @@ final class IoCommand extends Subcommand {
                 fmt = dev.q2.image.Devices.probe(main.resolve(name));
                 if (dev.q2.probe.FormatProber.FOREIGN.contains(fmt)) {
                     // another format qemu-io would open: named, never read as something else
-                    err.println("q2: can't open device " + name + ": "
-                            + dev.q2.probe.FormatProber.cannotRead(fmt));
+                    err.println("q2: can't open" + device + ": " + dev.q2.probe.FormatProber.cannotRead(fmt));
                     return null;
                 }
             }
@@ -168,13 +209,75 @@ final class IoCommand extends Subcommand {
                     opt = opt.withL2Cache(cache.l2CacheBytes(), cache.l2EntrySize());
                 }
             }
-            return GuestDisk.of(Qcow2Disk.open(main.resolve(name), opt.withWorkDir(main.workDir()), err));
+            opt = opt.withWorkDir(main.workDir()).withOverrides(in.backingFormat(), in.dataFile());
+            if (in.references() != dev.q2.block.References.ALL) {
+                opt = opt.withoutBacking();
+            }
+            return GuestDisk.of(Qcow2Disk.open(main.resolve(name), opt, err));
         } catch (CacheOptions.Refused e) {
-            err.println("q2: can't open device " + name + ": " + e.getMessage());
+            err.println("q2: can't open" + device + ": " + e.getMessage());
             return null;
         } catch (Exception e) {
-            err.println("q2: can't open device " + name + ": " + openError(name, format, e));
+            err.println("q2: can't open" + device + ": " + openError(name, format, e));
             return null;
+        }
+    }
+
+    /**
+     * Opens a qcow2 image whose file is another image's guest data (QEMU's format node as a {@code file} child):
+     * the inner image first (with what it names), then the outer one over it, which has no backing file or data
+     * file of its own here.
+     */
+    private GuestDisk openNested(dev.q2.block.ImageName in, boolean ro, PrintWriter err) throws Exception {
+        if (in.format() != null && !in.format().equals("qcow2")) {
+            throw new dev.q2.image.ImageException("q2 io reads only a qcow2 image over another format node");
+        }
+        dev.q2.block.ImageName inner = in.nested();
+        GuestDisk innerDisk;
+        if (inner.nested() != null) {
+            innerDisk = openNested(inner, ro, err);
+        } else if ("raw".equals(inner.format())) {
+            innerDisk = RawGuestDisk.open(main.resolve(inner.filename()), ro, false);
+        } else {
+            DiskOptions io = (ro ? DiskOptions.readOnly() : DiskOptions.readWrite()).withWorkDir(main.workDir())
+                    .withOverrides(inner.backingFormat(), inner.dataFile());
+            innerDisk = GuestDisk.of(Qcow2Disk.open(main.resolve(inner.filename()),
+                    inner.references() == dev.q2.block.References.ALL ? io : io.withoutBacking(), err));
+        }
+        try {
+            DiskOptions outer = (ro ? DiskOptions.readOnly() : DiskOptions.readWrite()).withoutBacking();
+            return GuestDisk.of(Qcow2Disk.open(new dev.q2.guestio.FormatNodeStorage(innerDisk, !ro), outer, err));
+        } catch (Exception e) {
+            innerDisk.close();
+            throw e;
+        }
+    }
+
+    /**
+     * Why a protocol driver given alone ({@code driver=file}, {@code host_device}, {@code host_cdrom}) refuses the
+     * file {@code name}, in QEMU's words, or null when it takes it.
+     */
+    private String protocolRefusal(String driver, String name, boolean ro) {
+        java.nio.file.Path p = main.resolve(name);
+        boolean device = isDevice(p);
+        boolean fits = driver.equals("file") ? java.nio.file.Files.isRegularFile(p) : device;
+        if (fits) {
+            return null;
+        }
+        if (!ro && java.nio.file.Files.isDirectory(p)) {
+            return "Could not open '" + name + "': Is a directory";
+        }
+        return driver.equals("file") ? "'file' driver requires '" + name + "' to be a regular file"
+                : "'" + driver + "' driver requires '" + name + "' to be either a character or block device";
+    }
+
+    private static boolean isDevice(java.nio.file.Path p) {
+        try {
+            Object mode = java.nio.file.Files.getAttribute(p, "unix:mode");
+            int type = ((Integer) mode) & 0170000;
+            return type == 0020000 || type == 0060000;
+        } catch (Exception e) {
+            return false;
         }
     }
 

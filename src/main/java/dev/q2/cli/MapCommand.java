@@ -27,6 +27,7 @@ final class MapCommand extends Subcommand {
             Options.repeatable("LENGTH", "Most bytes to map (suffixes accepted)", "--max-length");
     private final OptionSpec forceShareOpt = Options.forceShare();
     private final PositionalParamSpec filenameParam = Options.positional("0", "1", "FILENAME");
+    private final OptionSpec imageOptsOpt = Options.imageOpts();
     private final OptionSpec noReferencesOpt = Options.flag("Open FILENAME only, nothing it names (no backing file,"
             + " no data file): map its own layer, for untrusted images", "--no-references");
 
@@ -44,7 +45,7 @@ final class MapCommand extends Subcommand {
     MapCommand(Main main) {
         super(main, NAME);
         declare("Show where the data of an image lives, in the image or its backing chain", formatOpt, outputOpt,
-                startOffsetOpt, maxLengthOpt, forceShareOpt, noReferencesOpt, filenameParam);
+                startOffsetOpt, maxLengthOpt, forceShareOpt, noReferencesOpt, imageOptsOpt, filenameParam);
     }
 
     @Override
@@ -79,14 +80,21 @@ final class MapCommand extends Subcommand {
             err.println("q2: --output must be used with human or json as argument.");
             return 1;
         }
+        ImageName name = ImageNames.read(filename, parsed.hasMatchedOption(imageOptsOpt), format, err);
+        if (name == null) {
+            return 1;
+        }
+        String refused = ImageNames.unhonoured(name, true, false, false);
+        if (refused != null) {
+            return Errors.fail(err, "Could not open '" + filename + "': q2 map does not support " + refused);
+        }
         BlockGraph chain;
         try {
-            ImageName name = ImageName.parse(filename);
             if (noReferences) {
                 name = name.limitedTo(References.NONE);
             }
-            chain = BlockGraph.open(main.workDir(), name.filename(), format != null ? format : name.format(),
-                    forceShare, name.references());
+            chain = BlockGraph.open(main.workDir(), name.filename(), name.format(format),
+                    forceShare || name.flag("force-share"), name.references());
         } catch (Exception e) {
             return Errors.report(err, Errors.couldNotOpen(filename, e), e);
         }

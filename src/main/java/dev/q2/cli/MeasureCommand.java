@@ -45,6 +45,7 @@ final class MeasureCommand extends Subcommand {
     private final OptionSpec snapshot = Options.repeatable("SNAPSHOT",
             "Measure this internal snapshot of FILE (ID or name, or snapshot.id=...,snapshot.name=...)", "-l");
     private final OptionSpec size = Options.repeatable("SIZE", "Virtual size to measure for, without FILE", "--size");
+    private final OptionSpec imageOpts = Options.imageOpts();
     private final OptionSpec forceShare = Options.forceShare();
     private final OptionSpec objectOption = Options.repeatable("OBJECT",
             "Not supported: q2 takes no secrets", "--object");
@@ -55,7 +56,7 @@ final class MeasureCommand extends Subcommand {
         super(main, NAME);
         declare("How large a new image must be, for a size or for an image's contents, and the L2 cache it will"
                 + " need", output, format, outFormat, optionsOption, snapshot, size, forceShare, objectOption,
-                filenames);
+                imageOpts, filenames);
     }
 
     @Override
@@ -115,7 +116,8 @@ final class MeasureCommand extends Subcommand {
             throw new Refusal("At most one filename argument is allowed.");
         }
         String filename = files.isEmpty() ? null : files.get(0);
-        if (filename == null && (format.getValue() != null || snapshotParam.given())) {
+        if (filename == null && (format.getValue() != null || snapshotParam.given()
+                || parsed.hasMatchedOption(imageOpts))) {
             throw new Refusal("--image-opts, -f, and -l require a filename argument.");
         }
         if (filename != null && imgSize != null) {
@@ -127,7 +129,7 @@ final class MeasureCommand extends Subcommand {
         BlockGraph source = null;
         try {
             if (filename != null) {
-                source = open(filename, parsed.hasMatchedOption(forceShare));
+                source = open(filename, parsed.hasMatchedOption(imageOpts), parsed.hasMatchedOption(forceShare));
                 if (snapshotParam.given()) {
                     try {
                         snapshotParam.load(source);
@@ -184,9 +186,16 @@ final class MeasureCommand extends Subcommand {
         return (v.length() - i) % 2 == 0;
     }
 
-    private BlockGraph open(String filename, boolean share) throws Refusal {
+    private BlockGraph open(String filename, boolean opts, boolean share) throws Refusal {
+        java.io.StringWriter refusal = new java.io.StringWriter();
+        dev.q2.block.ImageName name = ImageNames.plain(NAME, filename, opts, format.getValue(), false,
+                new PrintWriter(refusal, true));
+        if (name == null) {
+            throw new Refusal(refusal.toString().replaceFirst("^q2: ", "").trim());
+        }
         try {
-            return BlockGraph.open(main.workDir(), filename, format.getValue(), share);
+            return BlockGraph.open(main.workDir(), name.filename(), name.format(format.getValue()),
+                    share || name.flag("force-share"));
         } catch (Exception e) {
             throw new Refusal(Errors.couldNotOpen(filename, e));
         }

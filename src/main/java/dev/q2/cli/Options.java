@@ -76,9 +76,9 @@ final class Options {
         return repeatable("OBJECT", "Accepted as qemu-img does; unused", "--object");
     }
 
-    /** --image-opts, which q2 refuses: its FILE operands are file names. */
+    /** --image-opts: the FILE operand is QEMU's options (driver=qcow2,file.filename=PATH,...), not a file name. */
     static OptionSpec imageOpts() {
-        return flag("Not supported: FILE is a file name", "--image-opts");
+        return flag("FILE is block options (driver=qcow2,file.filename=PATH,...), not a file name", "--image-opts");
     }
 
     /** The positional parameter at {@code index}; arity "1" (required) or "0..1" (optional, null when absent). */

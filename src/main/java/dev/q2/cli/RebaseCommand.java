@@ -30,7 +30,7 @@ final class RebaseCommand extends ChainCommand {
         super(main, NAME, "Cache mode of the image: writeback (default), none, writethrough, directsync or unsafe (no"
                 + " flush to stable storage)");
         declare("Change the backing file of an image", formatOpt, backingFormatOpt, backingOpt, unsafeOpt,
-                progressOpt, quietOpt, cacheOpt, srcCacheOpt, forceShareOpt, fileParam);
+                progressOpt, quietOpt, cacheOpt, srcCacheOpt, forceShareOpt, imageOptsOpt, fileParam);
     }
 
     @Override
@@ -40,10 +40,12 @@ final class RebaseCommand extends ChainCommand {
         PrintWriter err = err();
         boolean unsafe = parsed.hasMatchedOption(unsafeOpt);
         String backing = backingOpt.getValue();
-        String file = oneFile(fileParam, err);
-        if (file == null) {
+        String given = oneFile(fileParam, err);
+        dev.q2.block.ImageName name = given == null ? null : imageName(given, parsed, err);
+        if (name == null) {
             return 1;
         }
+        String file = name.filename();
         if (!unsafe && backing == null) {
             return Errors.usage(err, "Must specify backing file (-b) or use unsafe mode (-u)");
         }
@@ -58,7 +60,7 @@ final class RebaseCommand extends ChainCommand {
             if (srcCache != null && !Options.CACHE_MODES.contains(srcCache)) {
                 return Errors.fail(err, "Invalid source cache option: " + srcCache);
             }
-            Rebase.Request r = new Rebase.Request(main.workDir(), file, formatOpt.getValue(), backing,
+            Rebase.Request r = new Rebase.Request(main.workDir(), file, name.format(formatOpt.getValue()), backing,
                     backingFormatOpt.getValue(), unsafe, parsed.hasMatchedOption(forceShareOpt),
                     !cache.equals("unsafe"));
             Rebase.rebase(r, step -> bar.print(step, 100), err);

@@ -1,5 +1,6 @@
 package dev.q2.cli;
 
+import dev.q2.block.ImageName;
 import dev.q2.create.Preallocation;
 import dev.q2.resize.Resizer;
 import dev.q2.util.Sizes;
@@ -74,10 +75,12 @@ final class ResizeCommand extends Subcommand {
         if (args.size() != 2) {
             return Errors.usage(err, "Expecting image file name and size");
         }
-        if (parsed.hasMatchedOption(imageOptsOption)) {
-            return Errors.fail(err, "--image-opts is not supported: give a file name");
+        ImageName name = ImageNames.plain(NAME, args.get(0), parsed.hasMatchedOption(imageOptsOption),
+                formatOption.getValue(), true, err);
+        if (name == null) {
+            return 1;
         }
-        String filename = args.get(0);
+        String filename = name.filename();
         String size = args.get(1);
         int relative = size.startsWith("+") ? 1 : size.startsWith("-") ? -1 : 0;
         long n;
@@ -88,7 +91,7 @@ final class ResizeCommand extends Subcommand {
                     + "Optional suffix k, M, G, T, P or E means kilo-, mega-, giga-, tera-, peta-\n"
                     + "and exabytes, respectively.");
         }
-        String format = formatOption.getValue();
+        String format = name.format(formatOption.getValue());
         Path path = main.resolve(filename);
         Resizer.Open image = open(filename, err, () -> {
             if (format == null && !filename.isEmpty()) {

@@ -35,6 +35,7 @@ final class SnapshotCommand extends Subcommand {
     private final OptionSpec forceShareOpt =
             Options.forceShare("Open the image even if another process holds it (with -l)");
     private final PositionalParamSpec filesParam = Options.operands("FILENAME");
+    private final OptionSpec imageOptsOpt = Options.imageOpts();
 
     SnapshotCommand(Main main) {
         super(main, NAME);
@@ -42,7 +43,7 @@ final class SnapshotCommand extends Subcommand {
         declare("List, create, apply or delete internal snapshots of a qcow2 image", listOpt, applyOpt, createOpt,
                 deleteOpt, formatOpt, Options.repeatable("OBJECTDEF",
                         "An object definition (such as a secret); accepted and not used", "--object"),
-                Options.quiet(), forceShareOpt, filesParam);
+                Options.quiet(), forceShareOpt, imageOptsOpt, filesParam);
     }
 
     private enum Action { NONE, LIST, APPLY, CREATE, DELETE }
@@ -59,10 +60,14 @@ final class SnapshotCommand extends Subcommand {
         if (actions > 1) {
             return Errors.usage(err, "Cannot mix '-l', '-a', '-c', '-d'");
         }
-        String filename = oneFile(filesParam, err);
-        if (filename == null) {
+        String given = oneFile(filesParam, err);
+        dev.q2.block.ImageName imageName = given == null ? null : ImageNames.plain(NAME, given,
+                parsed.hasMatchedOption(imageOptsOpt), formatOpt.getValue(), !parsed.hasMatchedOption(listOpt), err);
+        if (imageName == null) {
             return 1;
         }
+        String filename = imageName.filename();
+        String nameFormat = imageName.format(formatOpt.getValue());
         Action action = parsed.hasMatchedOption(listOpt) ? Action.LIST : !apply.isEmpty() ? Action.APPLY
                 : !create.isEmpty() ? Action.CREATE : !delete.isEmpty() ? Action.DELETE : Action.NONE;
         String name = switch (action) {
@@ -72,12 +77,12 @@ final class SnapshotCommand extends Subcommand {
             default -> null;
         };
         Path path = main.resolve(filename);
-        String format = formatOpt.getValue() != null ? formatOpt.getValue()
+        String format = nameFormat != null ? nameFormat
                 : open(filename, err, () -> probe(filename, path, action, err));
         if (format == null) {
             return 1;
         }
-        boolean forceShare = parsed.hasMatchedOption(forceShareOpt);
+        boolean forceShare = parsed.hasMatchedOption(forceShareOpt) || imageName.flag("force-share");
         if (forceShare && action != Action.LIST) {
             return Errors.fail(err, "Could not open '" + filename
                     + "': force-share=on can only be used with read-only images");

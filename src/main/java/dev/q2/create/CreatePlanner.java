@@ -172,17 +172,16 @@ public final class CreatePlanner {
                 throw new CreateException("Expected backing file name, got empty string", false);
             }
             String shown = combinedName(req.filename(), backing);
-            Path resolved = req.workDir().resolve(shown);
             if (backingFmt == null) {
                 if (req.unsafe()) {
                     throw new CreateException("Backing file specified without backing format", false);
                 }
-                String detected = probe(resolved, shown);
+                String detected = probe(backingPath(req, shown), shown);
                 throw new CreateException("Backing file specified without backing format (detected format of "
                         + detected + ")", false);
             }
             if (!req.unsafe() && DRIVERS.contains(backingFmt)) {
-                long backingSize = backingSize(resolved, shown, backingFmt);
+                long backingSize = backingSize(backingPath(req, shown), shown, backingFmt);
                 if (size == null) {
                     size = backingSize;
                 }
@@ -194,6 +193,16 @@ public final class CreatePlanner {
         o.set("size", Long.toString(size));
         String formatting = formattingLine(req.filename(), o);
         return new Plan(validate(o, size), formatting, warnings);
+    }
+
+    /** The backing file to open: a name given on the command line, json:, file: and protocols read as QEMU reads them. */
+    private static Path backingPath(CreateRequest req, String shown) throws CreateException {
+        try {
+            return req.workDir().resolve(dev.q2.format.ChildNames.hasProtocol(shown)
+                    ? dev.q2.block.ImageName.parse(shown).filename() : shown);
+        } catch (dev.q2.image.ImageException e) {
+            throw new CreateException(e.getMessage() + "; could not open backing image", false);
+        }
     }
 
     private static long optionSize(String v) throws CreateException {

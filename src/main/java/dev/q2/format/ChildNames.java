@@ -22,11 +22,28 @@ public final class ChildNames {
      * folder of {@code imageFilename} (kept relative when the image's name is).
      */
     public static String backing(String imageFilename, String named) {
-        if (named.startsWith("/")) {
-            return named;
+        if (named.startsWith("/") || hasProtocol(named)) {
+            return named; // QEMU combines no name with a protocol prefix (json:, file:, nbd:, ...)
         }
         int slash = imageFilename.lastIndexOf('/');
         return slash < 0 ? named : imageFilename.substring(0, slash + 1) + named;
+    }
+
+    /**
+     * Whether {@code name} starts with a protocol prefix as QEMU's {@code path_has_protocol} reads one: a colon
+     * before any slash.
+     */
+    public static boolean hasProtocol(String name) {
+        for (int i = 0; i < name.length(); i++) {
+            char c = name.charAt(i);
+            if (c == '/') {
+                return false;
+            }
+            if (c == ':') {
+                return true;
+            }
+        }
+        return false;
     }
 
     /**

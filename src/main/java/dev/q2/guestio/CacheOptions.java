@@ -15,7 +15,7 @@ import java.util.Map;
  */
 public record CacheOptions(long l2CacheBytes, int l2EntrySize) {
     /** The options this class reads. */
-    static final java.util.Set<String> KEYS = java.util.Set.of("cache-size", "l2-cache-size",
+    public static final java.util.Set<String> KEYS = java.util.Set.of("cache-size", "l2-cache-size",
             "refcount-cache-size", "l2-cache-entry-size");
 
     /** QEMU's DEFAULT_L2_CACHE_MAX_SIZE. */

@@ -138,6 +138,12 @@ public final class IoScript {
     private boolean adopt(GuestDisk d, OpenSpec spec) {
         disk = d;
         filename = spec.name();
+        try {
+            // the file a json: or -o name opened
+            filename = dev.q2.block.ImageName.parse(spec.name(), spec.options()).filename();
+        } catch (dev.q2.image.ImageException e) {
+            // the opener read it already: not reached
+        }
         opened = spec;
         this.readOnly = spec.readOnly() || spec.forceShare();
         return true;

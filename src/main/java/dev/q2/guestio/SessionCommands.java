@@ -8,6 +8,7 @@ import java.io.IOException;
 import java.io.PrintWriter;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
@@ -20,7 +21,6 @@ import java.util.Map;
  */
 final class SessionCommands {
     /** Node names: q2 io has no block graph to name, but takes them so that reopen can be given them again. */
-    private static final List<String> NODE_NAMES = List.of("node-name", "file.node-name", "backing.node-name");
 
     private final IoScript script;
 
@@ -58,48 +58,35 @@ final class SessionCommands {
             script.failErr("q2: file open already, try 'help close'");
             return;
         }
-        if (p.operands().isEmpty()) {
-            // qemu-io then opens what the -o options describe (with none: this line); q2 io opens files by name
+        String name = p.operands().isEmpty() ? null : p.operands().get(0);
+        Map<String, String> options = new LinkedHashMap<>();
+        if (p.options().get('o') != null) {
+            try {
+                // all of them, read as QemuOpts; the opener's block.ImageName gives them their meaning or refuses
+                options = dev.q2.block.BlockOptions.fromQemuOpts(p.options().get('o'), null);
+            } catch (dev.q2.image.ImageException e) {
+                script.failErr("q2: " + e.getMessage());
+                return;
+            }
+        }
+        if (name == null && options.isEmpty()) {
+            // qemu-io then opens what the -o options describe; with none, this line
             script.failErr("q2: can't open: Must specify either driver or file");
             return;
         }
-        String name = p.operands().get(0);
         String format = null;
-        Map<String, String> options = new HashMap<>();
-        String unsupported = null;
-        if (p.options().get('o') != null) {
-            for (String kv : p.options().get('o').split(",")) {
-                String key = kv.contains("=") ? kv.substring(0, kv.indexOf('=')) : kv;
-                String value = kv.contains("=") ? kv.substring(kv.indexOf('=') + 1) : "on";
-                if (key.equals("driver") && (value.equals("qcow2") || value.equals("raw"))) {
-                    format = value;
-                } else if (CacheOptions.KEYS.contains(key) || key.equals("lazy-refcounts")
-                        || NODE_NAMES.contains(key)) {
-                    options.put(key, value);
-                } else if (unsupported == null) {
-                    unsupported = key.equals("driver") ? key + "=" + value : key;
-                }
-            }
-        }
-        if (unsupported != null) {
-            String fmt = format == null ? "qcow2" : format;
-            script.failErr("q2: can't open device " + name + ": " + (IoArgs.knownToQemu(unsupported, fmt)
-                    ? "q2 io does not support the option '" + unsupported + "'"
-                    : "Block format '" + fmt + "' does not support the option '" + unsupported + "'"));
-            return;
-        }
+        String device = name == null ? "" : " device " + name;
         String lazy = options.get("lazy-refcounts");
         if (lazy != null && !lazy.equals("on") && !lazy.equals("off")) {
-            script.failErr("q2: can't open device " + name + ": Parameter 'lazy-refcounts' expects 'on' or 'off'");
+            script.failErr("q2: can't open" + device + ": Parameter 'lazy-refcounts' expects 'on' or 'off'");
             return;
         }
         if (p.has('U') && !readOnly) {
-            script.failErr("q2: can't open device " + name
-                    + ": force-share=on can only be used with read-only images");
+            script.failErr("q2: can't open" + device + ": force-share=on can only be used with read-only images");
             return;
         }
         if (aio.equals("native") && !direct) {
-            script.failErr("q2: can't open device " + name
+            script.failErr("q2: can't open" + device
                     + ": aio=native was specified, but it requires cache.direct=on, which was not specified.");
             return;
         }

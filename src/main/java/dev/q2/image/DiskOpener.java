@@ -65,7 +65,8 @@ final class DiskOpener {
                 h = img.header();
             }
             if (h.hasFeature(Features.INCOMPAT_DATA_FILE)) {
-                String name = img.dataFile(); // never null here: Qcow2Metadata.load refuses that
+                // the user's data-file.filename, else the name the image holds (never null: Qcow2Metadata.load)
+                String name = opt.dataFile() != null ? opt.dataFile() : img.dataFile();
                 if (name.isEmpty()) {
                     throw new ImageException("The 'file' block driver requires a file name"); // as QEMU says it
                 }
@@ -78,8 +79,17 @@ final class DiskOpener {
             }
             String bf = img.backingFile();
             if (opt.openBacking() && bf != null && !bf.isEmpty()) {
-                Path bp = Path.of(ChildNames.backing(path.toString(), bf));
-                backing = openBacking(bp, img.backingFormat(), opt, chain);
+                dev.q2.block.ImageName stored;
+                try {
+                    // file: and json: names as QEMU reads them, within q2's rule for names an image holds
+                    stored = dev.q2.block.ImageName.stored(ChildNames.backing(path.toString(), bf));
+                } catch (ImageException e) {
+                    throw new ImageException("Could not open backing file: " + e.getMessage(), e);
+                }
+                Path bp = opt.workFolder().resolve(stored.filename());
+                String bfmt = opt.backingFormat() != null ? opt.backingFormat()
+                        : stored.format() != null ? stored.format() : img.backingFormat();
+                backing = openBacking(bp, bfmt, opt, chain);
             }
             Qcow2Disk disk = new Qcow2Disk(path, f, data, lock, img, opt, backing);
             if (opt.writable()) {

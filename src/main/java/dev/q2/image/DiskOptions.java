@@ -15,9 +15,32 @@ import dev.q2.cache.L2CacheSizing;
  *     without ("cache=unsafe" is its default), so q2 convert does too
  * @param workDir the working folder, where an external data file named relatively is found (as QEMU finds it:
  *     {@link dev.q2.format.ChildNames#dataFile}); null for the process's
+ * @param backingFormat the backing file's format over the one the image records (QEMU's {@code backing.driver}
+ *     option, given by the user), or null
+ * @param dataFile the external data file to open instead of the one the image names (QEMU's
+ *     {@code data-file.filename}, given by the user; relative to the working folder), or null
  */
 public record DiskOptions(boolean writable, boolean forceShare, long l2CacheBytes, long l2CacheMax,
-                          int l2CacheEntrySize, boolean openBacking, boolean durable, java.nio.file.Path workDir) {
+                          int l2CacheEntrySize, boolean openBacking, boolean durable, java.nio.file.Path workDir,
+                          String backingFormat, String dataFile) {
+
+    /**
+     * Options without user overrides of the backing format or data file.
+     *
+     * @param writable open for writing
+     * @param forceShare take and check no locks
+     * @param l2CacheBytes L2 cache capacity, 0 for the default
+     * @param l2CacheMax cap for the default capacity
+     * @param l2CacheEntrySize bytes per cache entry, 0 for a whole table
+     * @param openBacking whether to open the backing chain
+     * @param durable whether flush() also fsyncs
+     * @param workDir the working folder, null for the process's
+     */
+    public DiskOptions(boolean writable, boolean forceShare, long l2CacheBytes, long l2CacheMax,
+                       int l2CacheEntrySize, boolean openBacking, boolean durable, java.nio.file.Path workDir) {
+        this(writable, forceShare, l2CacheBytes, l2CacheMax, l2CacheEntrySize, openBacking, durable, workDir, null,
+                null);
+    }
 
     /**
      * Options with the process's working folder.
@@ -50,7 +73,8 @@ public record DiskOptions(boolean writable, boolean forceShare, long l2CacheByte
      * @return a copy with it
      */
     public DiskOptions withForceShare(boolean share) {
-        return new DiskOptions(writable, share, l2CacheBytes, l2CacheMax, l2CacheEntrySize, openBacking, durable, workDir);
+        return new DiskOptions(writable, share, l2CacheBytes, l2CacheMax, l2CacheEntrySize, openBacking, durable,
+                workDir, backingFormat, dataFile);
     }
 
     /**
@@ -59,7 +83,8 @@ public record DiskOptions(boolean writable, boolean forceShare, long l2CacheByte
      * @return a copy with them
      */
     public DiskOptions withL2Cache(long bytes, int entrySize) {
-        return new DiskOptions(writable, forceShare, bytes, l2CacheMax, entrySize, openBacking, durable, workDir);
+        return new DiskOptions(writable, forceShare, bytes, l2CacheMax, entrySize, openBacking, durable,
+                workDir, backingFormat, dataFile);
     }
 
     /**
@@ -67,12 +92,14 @@ public record DiskOptions(boolean writable, boolean forceShare, long l2CacheByte
      * @return a copy with it
      */
     public DiskOptions withDurable(boolean d) {
-        return new DiskOptions(writable, forceShare, l2CacheBytes, l2CacheMax, l2CacheEntrySize, openBacking, d, workDir);
+        return new DiskOptions(writable, forceShare, l2CacheBytes, l2CacheMax, l2CacheEntrySize, openBacking, d,
+                workDir, backingFormat, dataFile);
     }
 
     /** @return a copy that does not open the backing chain */
     public DiskOptions withoutBacking() {
-        return new DiskOptions(writable, forceShare, l2CacheBytes, l2CacheMax, l2CacheEntrySize, false, durable, workDir);
+        return new DiskOptions(writable, forceShare, l2CacheBytes, l2CacheMax, l2CacheEntrySize, false, durable,
+                workDir, backingFormat, dataFile);
     }
 
     /**
@@ -83,7 +110,20 @@ public record DiskOptions(boolean writable, boolean forceShare, long l2CacheByte
      */
     public DiskOptions withWorkDir(java.nio.file.Path dir) {
         return new DiskOptions(writable, forceShare, l2CacheBytes, l2CacheMax, l2CacheEntrySize, openBacking, durable,
-                dir);
+                dir, backingFormat, dataFile);
+    }
+
+    /**
+     * These options with the user's overrides of what the image names (QEMU's {@code backing.driver} and
+     * {@code data-file.filename} options).
+     *
+     * @param backingFmt the backing file's format, or null for the image's
+     * @param dataFileName the data file to open, or null for the image's
+     * @return a copy with them
+     */
+    public DiskOptions withOverrides(String backingFmt, String dataFileName) {
+        return new DiskOptions(writable, forceShare, l2CacheBytes, l2CacheMax, l2CacheEntrySize, openBacking, durable,
+                workDir, backingFmt, dataFileName);
     }
 
     /** @return the working folder: {@link #workDir()}, or the process's */

@@ -75,6 +75,12 @@ public final class ImageInfoCollector {
             out.add(info);
             name = info.fullBackingFilename();
             fmt = info.backingFormat();
+            if (name != null && dev.q2.format.ChildNames.hasProtocol(name)) {
+                // file: and json: names as QEMU reads them, within q2's rule for names an image holds
+                dev.q2.block.ImageName stored = dev.q2.block.ImageName.stored(name);
+                name = stored.filename();
+                fmt = stored.format() != null ? stored.format() : fmt;
+            }
         }
         return out;
     }

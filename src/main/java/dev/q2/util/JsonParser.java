@@ -6,7 +6,8 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * A strict JSON reader for the small documents q2 is given on its command line ({@code json:} filenames): objects
+ * A strict JSON reader for the small documents q2 is given on its command line ({@code json:} filenames), with the
+ * one extension QEMU's parser has that iotests use, strings in single quotes ({@code 'a'}, {@code \'} escaped): objects
  * (as {@link LinkedHashMap}, keys in order, a JSON {@code null} kept as a null value), arrays ({@link List}),
  * strings, numbers (as {@link Long} when integral and in range, else {@link Double}), booleans. Nesting is limited
  * to {@value #MAX_DEPTH} levels, so hostile input costs time and memory linear in its length.
@@ -76,7 +77,7 @@ public final class JsonParser {
                 return object(depth + 1);
             case '[':
                 return array(depth + 1);
-            case '"':
+            case '"', '\'':
                 return string();
             case 't':
                 return keyword("true", Boolean.TRUE);
@@ -129,7 +130,7 @@ public final class JsonParser {
             return m;
         }
         do {
-            if (pos >= s.length() || s.charAt(pos) != '"') {
+            if (pos >= s.length() || (s.charAt(pos) != '"' && s.charAt(pos) != '\'')) {
                 throw error("expected a key string");
             }
             String key = string();
@@ -162,11 +163,11 @@ public final class JsonParser {
     }
 
     private String string() throws JsonException {
-        pos++; // '"'
+        char quote = s.charAt(pos++); // QEMU's parser takes 'single-quoted' strings too
         StringBuilder b = new StringBuilder();
         while (pos < s.length()) {
             char c = s.charAt(pos++);
-            if (c == '"') {
+            if (c == quote) {
                 return b.toString();
             }
             if (c < 0x20) {
@@ -181,7 +182,7 @@ public final class JsonParser {
             }
             char e = s.charAt(pos++);
             switch (e) {
-                case '"', '\\', '/' -> b.append(e);
+                case '"', '\'', '\\', '/' -> b.append(e);
                 case 'b' -> b.append('\b');
                 case 'f' -> b.append('\f');
                 case 'n' -> b.append('\n');

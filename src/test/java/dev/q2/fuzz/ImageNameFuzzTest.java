@@ -6,14 +6,22 @@ import dev.q2.block.ImageName;
 import java.nio.charset.StandardCharsets;
 
 /**
- * Fuzzes the {@code json:} image names that check and map read ({@link ImageName#parse}, over
- * {@code util.JsonParser}): any text after "json:" must parse or be refused as an ImageException, in bounded time
- * and depth. Seeds: the accepted shape, its flattened form, and refusals.
+ * Fuzzes the block-layer names every command reads ({@link ImageName}, over {@code block.BlockOptions} and
+ * {@code util.JsonParser}): any text after "json:", any {@code --image-opts} text and any file name must be read or
+ * be refused as an ImageException, in bounded time and depth.
  */
 class ImageNameFuzzTest {
     @FuzzTest(maxDuration = "5m")
     void parse(byte[] input) throws Exception {
         String text = new String(input, StandardCharsets.UTF_8);
         Q2Errors.expect(() -> ImageName.parse("json:" + text));
+    }
+
+    /** --image-opts text, and the same text as a plain name (file:, protocol prefixes). */
+    @FuzzTest(maxDuration = "5m")
+    void imageOpts(byte[] input) throws Exception {
+        String text = new String(input, StandardCharsets.UTF_8);
+        Q2Errors.expect(() -> ImageName.imageOpts(text));
+        Q2Errors.expect(() -> ImageName.parse(text));
     }
 }

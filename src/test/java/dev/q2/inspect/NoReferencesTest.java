@@ -80,9 +80,10 @@ class NoReferencesTest {
             assertThat(m.out()).isEqualTo("Offset          Length          Mapped to       File\n"
                     + "0               0x10000         0               " + name + "\n");
             // qemu-img's behaviour, followed by default: the backing file is opened (the host's /etc/passwd is,
-            // which is the attack), and the others cannot be
+            // which is the attack; a json: name that names a local file as a plain name could, too), and the nbd
+            // name is not (q2 opens no protocol an image names)
             Cli.Result follow = Cli.runIn(dir, "check", file);
-            if (name.startsWith("/")) {
+            if (name.startsWith("/") || name.startsWith("json:")) {
                 assertThat(follow.exitCode()).as(name + ": " + follow.err()).isZero();
             } else {
                 assertThat(follow.exitCode()).as(name).isEqualTo(1);
@@ -161,13 +162,13 @@ class NoReferencesTest {
         String[][] cases = {
             {"json:{bad", "Could not parse the JSON options: JSON parse error"},
             {"json:[1]", "Invalid JSON object given"},
-            {"json:{\"file.filename\":\"a\",\"backing\":\"node\"}", "not a backing reference other than null"},
-            {"json:{\"file.filename\":\"a\",\"data-file\":null}", "not the option 'data-file'"},
-            {"json:{\"driver\":\"vmdk\",\"file.filename\":\"a\"}", "not the driver 'vmdk'"},
-            {"json:{\"file\":{\"driver\":\"nbd\",\"host\":\"x\"}}", "not the option 'file.host'"},
-            {"json:{\"file.driver\":\"nbd\",\"file.filename\":\"a\"}", "not the protocol 'nbd'"},
+            {"json:{\"file.filename\":\"a\",\"backing\":\"node\"}", "Cannot find device='node' nor node-name='node'"},
+            {"json:{\"file.filename\":\"a\",\"data-file\":\"n\"}", "Cannot find device='n' nor node-name='n'"},
+            {"json:{\"driver\":\"vmdk\",\"file.filename\":\"a\"}", "q2 does not support the block driver 'vmdk'"},
+            {"json:{\"file\":{\"driver\":\"nbd\",\"host\":\"x\"}}", "q2 does not support the block driver 'nbd'"},
+            {"json:{\"file.driver\":\"nbd\",\"file.filename\":\"a\"}", "q2 does not support the block driver 'nbd'"},
             {"json:{\"driver\":\"qcow2\"}", "A block device must be specified for \"file\""},
-            {"json:{\"file.filename\":1}", "Invalid parameter type for 'file.filename', expected: string"},
+            {"json:{\"file.filename\":\"a\",\"node-name\":null}", "Invalid parameter type for 'node-name', expected: string"},
         };
         for (String[] c : cases) {
             for (String command : new String[] {"check", "map"}) {
