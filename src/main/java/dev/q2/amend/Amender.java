@@ -358,11 +358,13 @@ public final class Amender {
 
     private static void upgrade(Resizer.Qcow2Open img, Helper helper) throws IOException {
         helper.status(0, 2);
-        for (SnapshotEntry s : img.image().snapshots()) {
-            if (s.extraDataSize() < 16) {
-                throw new ResizeException(Category.UNSUPPORTED, "q2 cannot yet rewrite a snapshot table without"
-                        + " the extra data version 3 requires");
+        try {
+            if (dev.q2.snapshot.Qcow2Snapshots.completeExtraData(img.file(), img.refcounts(),
+                    img.image().header(), img::sync)) {
+                img.reload();
             }
+        } catch (dev.q2.snapshot.SnapshotException e) {
+            throw new ResizeException(e.category(), "Failed to update the snapshot table: " + e.errno().text);
         }
         helper.status(1, 2);
         QcowHeader h = img.image().header();

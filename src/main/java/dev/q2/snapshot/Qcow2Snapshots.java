@@ -131,8 +131,10 @@ public final class Qcow2Snapshots implements AutoCloseable {
         } catch (SnapshotException e) {
             throw e;
         } catch (IOException e) {
-            // QEMU returns the block layer's errno: EIO for a refcount block at an offset it refuses
-            throw new SnapshotException(SnapshotException.Errno.EIO, e.getMessage());
+            // QEMU returns the block layer's errno: EFBIG for a refcount table past its limit, EIO for a refcount
+            // block at an offset it refuses
+            throw new SnapshotException(RefcountWalk.TABLE_FULL.equals(e.getMessage())
+                    ? SnapshotException.Errno.EFBIG : SnapshotException.Errno.EIO, e.getMessage());
         }
         ByteBuffer copy = ByteBuffer.allocate(l1.length * 8).order(ByteOrder.BIG_ENDIAN);
         copy.asLongBuffer().put(l1);
@@ -360,20 +362,9 @@ public final class Qcow2Snapshots implements AutoCloseable {
      * (a synced write of nb_snapshots and snapshots_offset), then the old table freed.
      */
     private void writeTable(List<StoredSnapshot> next) throws IOException {
-        long size = SnapshotTableIO.size(next);
-        if (size < 0) {
-            throw new SnapshotException(SnapshotException.Errno.EFBIG, "File too large");
-        }
         RefcountAllocator rc = meta.refcounts();
-        long offset = rc.allocClusters(size);
-        rc.flush();
-        sync();
-        file.writeFully(offset, SnapshotTableIO.encode(next, (int) size));
-        sync();
-        ByteBuffer hdr = ByteBuffer.allocate(12).order(ByteOrder.BIG_ENDIAN);
-        hdr.putInt(next.size()).putLong(offset).flip();
-        file.writeFully(60, hdr);
-        sync();
+        long size = SnapshotTableIO.size(next);
+        long offset = writeTable(file, rc, next, size, this::sync);
         QcowHeader h = meta.header();
         meta.headerChanged(new QcowHeader(h.version(), h.backingFileOffset(), h.backingFileSize(), h.clusterBits(),
                 h.size(), h.cryptMethod(), h.l1Size(), h.l1TableOffset(), rc.tableOffset(), rc.tableClusters(),
@@ -383,16 +374,68 @@ public final class Qcow2Snapshots implements AutoCloseable {
         long oldSize = tableSize;
         snapshots = next;
         tableSize = size;
-        free(oldOffset, oldSize);
+        free(file, rc, h.clusterSize(), oldOffset, oldSize);
+    }
+
+    /** A sync point of an operation (the file flushed, and what a test wants to see there). */
+    public interface Sync {
+        void sync() throws IOException;
+    }
+
+    /**
+     * The table of {@code next} ({@code size} bytes) written as qcow2_write_snapshots writes it, up to the synced
+     * header update; returns its offset. The caller frees the old table.
+     */
+    private static long writeTable(ImageFile file, RefcountAllocator rc, List<StoredSnapshot> next, long size,
+                                   Sync sync) throws IOException {
+        if (size < 0) {
+            throw new SnapshotException(SnapshotException.Errno.EFBIG, "File too large");
+        }
+        long offset = rc.allocClusters(size);
+        rc.flush();
+        sync.sync();
+        file.writeFully(offset, SnapshotTableIO.encode(next, (int) size));
+        sync.sync();
+        ByteBuffer hdr = ByteBuffer.allocate(12).order(ByteOrder.BIG_ENDIAN);
+        hdr.putInt(next.size()).putLong(offset).flip();
+        file.writeFully(60, hdr);
+        sync.sync();
+        return offset;
+    }
+
+    /**
+     * What QEMU's upgrade to version 3 (qcow2_upgrade) does before it changes the version: when an entry of the
+     * snapshot table lacks the extra data version 3 requires (the 64-bit VM state size and the disk size), the
+     * table is written again with qcow2_write_snapshots, which gives every entry the extra data QEMU 7.2 knows (the
+     * disk size of an entry without one is the image's, its instruction count -1), keeps extra data it does not
+     * know, and frees the old table. Returns whether it rewrote the table; the caller reloads the header.
+     */
+    public static boolean completeExtraData(ImageFile file, RefcountAllocator rc, QcowHeader h, Sync sync)
+            throws IOException {
+        SnapshotTableIO.Table t = SnapshotTableIO.read(file, h.snapshotsOffset(), h.nbSnapshots(), h.size() & ~511L);
+        boolean incomplete = false;
+        for (StoredSnapshot s : t.entries()) {
+            incomplete |= s.extraDataSize() < 16;
+        }
+        if (!incomplete) {
+            return false;
+        }
+        List<StoredSnapshot> entries = t.entries();
+        writeTable(file, rc, entries, SnapshotTableIO.size(entries), sync);
+        free(file, rc, h.clusterSize(), h.snapshotsOffset(), t.size());
+        return true;
     }
 
     /** qcow2_free_clusters with QCOW2_DISCARD_SNAPSHOT: clusters whose refcount drops to 0 are discarded. */
     private void free(long offset, long size) throws IOException {
+        free(file, meta.refcounts(), meta.header().clusterSize(), offset, size);
+    }
+
+    private static void free(ImageFile file, RefcountAllocator rc, long cs, long offset, long size)
+            throws IOException {
         if (size <= 0) {
             return;
         }
-        RefcountAllocator rc = meta.refcounts();
-        long cs = meta.header().clusterSize();
         long first = offset & ~(cs - 1);
         for (long c = first; c < offset + size; c += cs) {
             if (rc.refcount(c / cs) == 0) {

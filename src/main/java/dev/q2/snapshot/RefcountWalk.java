@@ -30,6 +30,8 @@ import java.util.Map;
  */
 final class RefcountWalk {
     private static final long BATCH_BYTES = 32L << 20;
+    /** RefcountAllocator's refusal of a refcount table past QCOW_MAX_REFTABLE_SIZE (QEMU: -EFBIG). */
+    static final String TABLE_FULL = "Refcount table would exceed its maximum size";
 
     private final MetadataAccess meta;
     private final ImageFile file;
@@ -58,7 +60,8 @@ final class RefcountWalk {
         this.clusterBits = geometry.clusterBits();
         this.clusterSize = geometry.clusterSize();
         this.refcountOrder = meta.header().refcountOrder();
-        this.refcountMax = RefcountBlock.maxRefcount(refcountOrder);
+        // (QEMU's refcount_max: 2^64 - 1 for 64-bit refcounts, compared unsigned)
+        this.refcountMax = refcountOrder == 6 ? -1L : RefcountBlock.maxRefcount(refcountOrder);
         this.refcountBlockBits = clusterBits + 3 - refcountOrder;
         this.syncPoint = syncPoint;
     }
@@ -203,6 +206,7 @@ final class RefcountWalk {
         long first = offset >>> clusterBits;
         long last = (offset + length - 1) >>> clusterBits;
         for (long c = first; c <= last; c++) {
+            placeBlock(c);
             check(c, addend);
         }
         for (long c = first; c <= last; c++) {
@@ -219,14 +223,12 @@ final class RefcountWalk {
     private long update(long cluster, int addend) throws IOException {
         byte[] b = cursor(cluster, true);
         if (b == null) {
-            long updated = check(cluster, addend) + addend;
-            apply(cluster, addend, updated);
-            cursorTable = -1;
-            return updated;
+            placeBlock(cluster); // throws: no refcount block covered the cluster
+            b = cursor(cluster, true);
         }
         int index = (int) (cluster & ((1L << refcountBlockBits) - 1));
         long r = RefcountBlock.get(b, refcountOrder, index);
-        if (addend > 0 ? r + addend > refcountMax || r + addend < r : r < -addend) {
+        if (outOfRange(r, addend)) {
             throw new SnapshotException(SnapshotException.Errno.EINVAL, "Invalid argument");
         }
         long updated = r + addend;
@@ -241,10 +243,39 @@ final class RefcountWalk {
     /** The cluster's refcount, after checking that {@code addend} keeps it in range (EINVAL otherwise). */
     private long check(long cluster, int addend) throws IOException {
         long r = refcounts.refcount(cluster);
-        if (addend > 0 ? r + addend > refcountMax || r + addend < r : r < -addend) {
+        if (outOfRange(r, addend)) {
             throw new SnapshotException(SnapshotException.Errno.EINVAL, "Invalid argument");
         }
         return r;
+    }
+
+    /** update_refcount's range check, unsigned as in QEMU (a 64-bit refcount may use its top bit). */
+    private boolean outOfRange(long r, int addend) {
+        long updated = r + addend;
+        return addend > 0 ? Long.compareUnsigned(updated, r) < 0 || Long.compareUnsigned(updated, refcountMax) > 0
+                : Long.compareUnsigned(updated, r) > 0;
+    }
+
+    /**
+     * QEMU's update_refcount on a cluster no refcount block covers: alloc_refcount_block places one (and grows the
+     * refcount table if it must, written at once) and answers -EAGAIN, which the snapshot code does not retry: the
+     * update fails with EAGAIN ("Resource temporarily unavailable"), or with EFBIG when the refcount table would
+     * outgrow QEMU's limit. Returns when a block already covers the cluster.
+     */
+    private void placeBlock(long cluster) throws IOException {
+        boolean placed;
+        try {
+            placed = refcounts.placeRefcountBlock(cluster);
+        } catch (dev.q2.image.ImageException e) {
+            if (TABLE_FULL.equals(e.getMessage())) {
+                throw new SnapshotException(SnapshotException.Errno.EFBIG, "File too large");
+            }
+            throw e;
+        }
+        cursorTable = -1;
+        if (placed) {
+            throw new SnapshotException(SnapshotException.Errno.EAGAIN, "Resource temporarily unavailable");
+        }
     }
 
     private void apply(long cluster, int addend, long updated) throws IOException {
