@@ -72,6 +72,7 @@ public final class Qcow2Snapshots implements AutoCloseable {
         DiskOptions opt = (writable ? DiskOptions.readWrite() : DiskOptions.readOnly().withForceShare(forceShare))
                 .withWorkDir(workDir);
         Qcow2Disk disk = Qcow2Disk.open(path, opt, diagnostics);
+        dev.q2.util.Phases.mark("open: disk");
         try {
             return new Qcow2Snapshots(disk);
         } catch (IOException | RuntimeException e) {
@@ -115,6 +116,7 @@ public final class Qcow2Snapshots implements AutoCloseable {
      * Names need not be unique. Returns the new snapshot's ID.
      */
     public String create(String name, long dateSec, long dateNsec) throws IOException {
+        dev.q2.util.Phases.mark("open: snapshots");
         if (snapshots.size() >= Limits.MAX_SNAPSHOTS) {
             throw new SnapshotException(SnapshotException.Errno.EFBIG, "File too large");
         }
@@ -136,6 +138,7 @@ public final class Qcow2Snapshots implements AutoCloseable {
             throw new SnapshotException(RefcountWalk.TABLE_FULL.equals(e.getMessage())
                     ? SnapshotException.Errno.EFBIG : SnapshotException.Errno.EIO, e.getMessage());
         }
+        dev.q2.util.Phases.mark("create: L1 allocated");
         ByteBuffer copy = ByteBuffer.allocate(l1.length * 8).order(ByteOrder.BIG_ENDIAN);
         copy.asLongBuffer().put(l1);
         file.writeFully(l1Offset, copy);
