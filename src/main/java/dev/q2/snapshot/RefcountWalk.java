@@ -134,11 +134,17 @@ final class RefcountWalk {
         long alignment = clusterSize - 1;
         for (int p = 0; p < end; p += stride) {
             if (refcountOrder == 4) {
-                p = run16(table, p, end, stride, addend);
-                if (runChanged && !listed) {
-                    dirty.put(l2Offset, table);
-                    listed = true;
-                }
+                // in calls of 64 entries: the JIT compiles run16 after a few hundred calls, a fraction of a table,
+                // instead of compiling its loop after some 60000 iterations on the stack (OSR)
+                int stop;
+                do {
+                    stop = Math.min(end, p + RUN * stride);
+                    p = run16(table, p, stop, stride, addend);
+                    if (runChanged && !listed) {
+                        dirty.put(l2Offset, table);
+                        listed = true;
+                    }
+                } while (p == stop && p < end);
                 if (p >= end) {
                     break;
                 }
@@ -182,6 +188,8 @@ final class RefcountWalk {
         }
     }
 
+    /** Entries {@link #run16} takes per call. */
+    private static final int RUN = 64;
     /** Whether the last {@link #run16} changed an entry. */
     private boolean runChanged;
 
