@@ -466,6 +466,11 @@ public final class Amender {
             }
             expand(image.l1Table());
             for (SnapshotEntry s : image.snapshots()) {
+                var invalid = dev.q2.snapshot.Qcow2Snapshots.validateL1(s.l1TableOffset(), s.l1Size(), cs);
+                if (invalid != null) { // QEMU reports the table's fault on a line of its own, then the downgrade's
+                    throw new ResizeException(invalid.category(), invalid.getMessage()
+                            + "\nq2: Failed to turn zero into data clusters: " + invalid.errno().text);
+                }
                 ByteBuffer b = ByteBuffer.allocate(s.l1Size() * 8).order(ByteOrder.BIG_ENDIAN);
                 file.readFully(s.l1TableOffset(), b);
                 long[] l1 = new long[s.l1Size()];

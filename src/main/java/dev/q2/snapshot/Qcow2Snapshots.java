@@ -339,13 +339,21 @@ public final class Qcow2Snapshots implements AutoCloseable {
 
     /** qcow2_validate_table for a snapshot's L1 table. */
     private SnapshotException validateL1(StoredSnapshot sn) {
-        long entries = Integer.toUnsignedLong(sn.l1Size());
+        return validateL1(sn.l1TableOffset(), sn.l1Size(), meta.header().clusterSize());
+    }
+
+    /**
+     * qcow2_validate_table for a snapshot's L1 table of {@code l1Size} entries (unsigned) at {@code offset}: null,
+     * or the failure in QEMU's words and errno ("Snapshot L1 table too large", EFBIG; "Snapshot L1 table offset
+     * invalid", EINVAL).
+     */
+    public static SnapshotException validateL1(long offset, int l1Size, long clusterSize) {
+        long entries = Integer.toUnsignedLong(l1Size);
         if (entries > Limits.MAX_L1_SIZE / 8) {
             return new SnapshotException(SnapshotException.Errno.EFBIG, "Snapshot L1 table too large");
         }
         long size = entries * 8;
-        if (Long.MAX_VALUE - size < sn.l1TableOffset() || (sn.l1TableOffset() & (meta.header().clusterSize() - 1))
-                != 0) {
+        if (Long.MAX_VALUE - size < offset || (offset & (clusterSize - 1)) != 0) {
             return new SnapshotException(SnapshotException.Errno.EINVAL, "Snapshot L1 table offset invalid");
         }
         return null;
