@@ -345,11 +345,13 @@ public final class Amender {
 
     private static void upgrade(Resizer.Qcow2Open img, Helper helper) throws IOException {
         helper.status(0, 2);
-        for (SnapshotEntry s : img.image().snapshots()) {
-            if (s.extraDataSize() < 16) {
-                throw new ResizeException(Category.UNSUPPORTED, "q2 cannot yet rewrite a snapshot table without"
-                        + " the extra data version 3 requires");
+        try {
+            if (dev.q2.snapshot.Qcow2Snapshots.completeExtraData(img.file(), img.refcounts(),
+                    img.image().header(), img::sync)) {
+                img.reload();
             }
+        } catch (dev.q2.snapshot.SnapshotException e) {
+            throw new ResizeException(e.category(), "Failed to update the snapshot table: " + e.errno().text);
         }
         helper.status(1, 2);
         QcowHeader h = img.image().header();
@@ -451,6 +453,11 @@ public final class Amender {
             }
             expand(image.l1Table());
             for (SnapshotEntry s : image.snapshots()) {
+                var invalid = dev.q2.snapshot.Qcow2Snapshots.validateL1(s.l1TableOffset(), s.l1Size(), cs);
+                if (invalid != null) { // QEMU reports the table's fault on a line of its own, then the downgrade's
+                    throw new ResizeException(invalid.category(), invalid.getMessage()
+                            + "\nq2: Failed to turn zero into data clusters: " + invalid.errno().text);
+                }
                 ByteBuffer b = ByteBuffer.allocate(s.l1Size() * 8).order(ByteOrder.BIG_ENDIAN);
                 file.readFully(s.l1TableOffset(), b);
                 long[] l1 = new long[s.l1Size()];

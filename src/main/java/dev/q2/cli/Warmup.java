@@ -41,6 +41,10 @@ public final class Warmup {
                 {"convert", "-f", "raw", "-O", "qcow2", "small.raw", "copy.qcow2"},
                 {"compare", "small.qcow2", "copy.qcow2"},
                 {"bench", "--count", "2000", "small.qcow2"},
+                {"snapshot", "-c", "s", "small.qcow2"},
+                {"snapshot", "-l", "small.qcow2"},
+                {"snapshot", "-a", "s", "small.qcow2"},
+                {"snapshot", "-d", "s", "small.qcow2"},
             };
             for (String[] run : runs) {
                 Main.run(dir, run, sink, sink);

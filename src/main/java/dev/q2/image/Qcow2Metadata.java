@@ -313,8 +313,17 @@ public final class Qcow2Metadata implements AutoCloseable {
             int start = buf.position();
             if (buf.remaining() >= SnapshotEntry.FIXED_SIZE) {
                 // QEMU's snapshots_size ends at the last entry's name, without its padding
-                end = start + SnapshotEntry.FIXED_SIZE + Integer.toUnsignedLong(buf.getInt(start + 36))
-                        + (buf.getShort(start + 12) & 0xffff) + (buf.getShort(start + 14) & 0xffff);
+                long extra = Integer.toUnsignedLong(buf.getInt(start + 36));
+                if (extra > SnapshotEntry.MAX_EXTRA_DATA) { // qcow2_read_snapshots' words, with its hint
+                    throw new ImageException("Too much extra metadata in snapshot table entry " + i
+                            + "\nYou can force-remove this extra metadata with qemu-img check -r all");
+                }
+                end = start + SnapshotEntry.FIXED_SIZE + extra + (buf.getShort(start + 12) & 0xffff)
+                        + (buf.getShort(start + 14) & 0xffff);
+            }
+            if (Math.max(end, start + SnapshotEntry.FIXED_SIZE) > Limits.MAX_SNAPSHOTS_SIZE) {
+                throw new ImageException("Snapshot table is too big\nYou can force-remove all "
+                        + Integer.toUnsignedLong(n - i) + " overhanging snapshots with qemu-img check -r all");
             }
             try {
                 out.add(SnapshotEntry.decode(buf));

@@ -385,6 +385,15 @@ public final class RefcountAllocator {
         }
     }
 
+    /**
+     * QEMU's alloc_refcount_block as update_refcount calls it for {@code clusterIndex}: nothing when a refcount block
+     * covers the cluster (false); otherwise one is placed (the refcount table grown if it must) and true is returned,
+     * QEMU's -EAGAIN, for callers that fail there as QEMU's snapshot code does instead of retrying.
+     */
+    public boolean placeRefcountBlock(long clusterIndex) throws IOException {
+        return allocRefcountBlock(clusterIndex) == AGAIN;
+    }
+
     private long sizeToClusters(long size) {
         return (size + clusterSize - 1) >>> clusterBits;
     }

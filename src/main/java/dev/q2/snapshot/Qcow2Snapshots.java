@@ -72,6 +72,7 @@ public final class Qcow2Snapshots implements AutoCloseable {
         DiskOptions opt = (writable ? DiskOptions.readWrite() : DiskOptions.readOnly().withForceShare(forceShare))
                 .withWorkDir(workDir);
         Qcow2Disk disk = Qcow2Disk.open(path, opt, diagnostics);
+        dev.q2.util.Phases.mark("open: disk");
         try {
             return new Qcow2Snapshots(disk);
         } catch (IOException | RuntimeException e) {
@@ -115,6 +116,7 @@ public final class Qcow2Snapshots implements AutoCloseable {
      * Names need not be unique. Returns the new snapshot's ID.
      */
     public String create(String name, long dateSec, long dateNsec) throws IOException {
+        dev.q2.util.Phases.mark("open: snapshots");
         if (snapshots.size() >= Limits.MAX_SNAPSHOTS) {
             throw new SnapshotException(SnapshotException.Errno.EFBIG, "File too large");
         }
@@ -131,9 +133,12 @@ public final class Qcow2Snapshots implements AutoCloseable {
         } catch (SnapshotException e) {
             throw e;
         } catch (IOException e) {
-            // QEMU returns the block layer's errno: EIO for a refcount block at an offset it refuses
-            throw new SnapshotException(SnapshotException.Errno.EIO, e.getMessage());
+            // QEMU returns the block layer's errno: EFBIG for a refcount table past its limit, EIO for a refcount
+            // block at an offset it refuses
+            throw new SnapshotException(RefcountWalk.TABLE_FULL.equals(e.getMessage())
+                    ? SnapshotException.Errno.EFBIG : SnapshotException.Errno.EIO, e.getMessage());
         }
+        dev.q2.util.Phases.mark("create: L1 allocated");
         ByteBuffer copy = ByteBuffer.allocate(l1.length * 8).order(ByteOrder.BIG_ENDIAN);
         copy.asLongBuffer().put(l1);
         file.writeFully(l1Offset, copy);
@@ -334,13 +339,21 @@ public final class Qcow2Snapshots implements AutoCloseable {
 
     /** qcow2_validate_table for a snapshot's L1 table. */
     private SnapshotException validateL1(StoredSnapshot sn) {
-        long entries = Integer.toUnsignedLong(sn.l1Size());
+        return validateL1(sn.l1TableOffset(), sn.l1Size(), meta.header().clusterSize());
+    }
+
+    /**
+     * qcow2_validate_table for a snapshot's L1 table of {@code l1Size} entries (unsigned) at {@code offset}: null,
+     * or the failure in QEMU's words and errno ("Snapshot L1 table too large", EFBIG; "Snapshot L1 table offset
+     * invalid", EINVAL).
+     */
+    public static SnapshotException validateL1(long offset, int l1Size, long clusterSize) {
+        long entries = Integer.toUnsignedLong(l1Size);
         if (entries > Limits.MAX_L1_SIZE / 8) {
             return new SnapshotException(SnapshotException.Errno.EFBIG, "Snapshot L1 table too large");
         }
         long size = entries * 8;
-        if (Long.MAX_VALUE - size < sn.l1TableOffset() || (sn.l1TableOffset() & (meta.header().clusterSize() - 1))
-                != 0) {
+        if (Long.MAX_VALUE - size < offset || (offset & (clusterSize - 1)) != 0) {
             return new SnapshotException(SnapshotException.Errno.EINVAL, "Snapshot L1 table offset invalid");
         }
         return null;
@@ -360,20 +373,9 @@ public final class Qcow2Snapshots implements AutoCloseable {
      * (a synced write of nb_snapshots and snapshots_offset), then the old table freed.
      */
     private void writeTable(List<StoredSnapshot> next) throws IOException {
-        long size = SnapshotTableIO.size(next);
-        if (size < 0) {
-            throw new SnapshotException(SnapshotException.Errno.EFBIG, "File too large");
-        }
         RefcountAllocator rc = meta.refcounts();
-        long offset = rc.allocClusters(size);
-        rc.flush();
-        sync();
-        file.writeFully(offset, SnapshotTableIO.encode(next, (int) size));
-        sync();
-        ByteBuffer hdr = ByteBuffer.allocate(12).order(ByteOrder.BIG_ENDIAN);
-        hdr.putInt(next.size()).putLong(offset).flip();
-        file.writeFully(60, hdr);
-        sync();
+        long size = SnapshotTableIO.size(next);
+        long offset = writeTable(file, rc, next, size, this::sync);
         QcowHeader h = meta.header();
         meta.headerChanged(new QcowHeader(h.version(), h.backingFileOffset(), h.backingFileSize(), h.clusterBits(),
                 h.size(), h.cryptMethod(), h.l1Size(), h.l1TableOffset(), rc.tableOffset(), rc.tableClusters(),
@@ -383,16 +385,68 @@ public final class Qcow2Snapshots implements AutoCloseable {
         long oldSize = tableSize;
         snapshots = next;
         tableSize = size;
-        free(oldOffset, oldSize);
+        free(file, rc, h.clusterSize(), oldOffset, oldSize);
+    }
+
+    /** A sync point of an operation (the file flushed, and what a test wants to see there). */
+    public interface Sync {
+        void sync() throws IOException;
+    }
+
+    /**
+     * The table of {@code next} ({@code size} bytes) written as qcow2_write_snapshots writes it, up to the synced
+     * header update; returns its offset. The caller frees the old table.
+     */
+    private static long writeTable(ImageFile file, RefcountAllocator rc, List<StoredSnapshot> next, long size,
+                                   Sync sync) throws IOException {
+        if (size < 0) {
+            throw new SnapshotException(SnapshotException.Errno.EFBIG, "File too large");
+        }
+        long offset = rc.allocClusters(size);
+        rc.flush();
+        sync.sync();
+        file.writeFully(offset, SnapshotTableIO.encode(next, (int) size));
+        sync.sync();
+        ByteBuffer hdr = ByteBuffer.allocate(12).order(ByteOrder.BIG_ENDIAN);
+        hdr.putInt(next.size()).putLong(offset).flip();
+        file.writeFully(60, hdr);
+        sync.sync();
+        return offset;
+    }
+
+    /**
+     * What QEMU's upgrade to version 3 (qcow2_upgrade) does before it changes the version: when an entry of the
+     * snapshot table lacks the extra data version 3 requires (the 64-bit VM state size and the disk size), the
+     * table is written again with qcow2_write_snapshots, which gives every entry the extra data QEMU 7.2 knows (the
+     * disk size of an entry without one is the image's, its instruction count -1), keeps extra data it does not
+     * know, and frees the old table. Returns whether it rewrote the table; the caller reloads the header.
+     */
+    public static boolean completeExtraData(ImageFile file, RefcountAllocator rc, QcowHeader h, Sync sync)
+            throws IOException {
+        SnapshotTableIO.Table t = SnapshotTableIO.read(file, h.snapshotsOffset(), h.nbSnapshots(), h.size() & ~511L);
+        boolean incomplete = false;
+        for (StoredSnapshot s : t.entries()) {
+            incomplete |= s.extraDataSize() < 16;
+        }
+        if (!incomplete) {
+            return false;
+        }
+        List<StoredSnapshot> entries = t.entries();
+        writeTable(file, rc, entries, SnapshotTableIO.size(entries), sync);
+        free(file, rc, h.clusterSize(), h.snapshotsOffset(), t.size());
+        return true;
     }
 
     /** qcow2_free_clusters with QCOW2_DISCARD_SNAPSHOT: clusters whose refcount drops to 0 are discarded. */
     private void free(long offset, long size) throws IOException {
+        free(file, meta.refcounts(), meta.header().clusterSize(), offset, size);
+    }
+
+    private static void free(ImageFile file, RefcountAllocator rc, long cs, long offset, long size)
+            throws IOException {
         if (size <= 0) {
             return;
         }
-        RefcountAllocator rc = meta.refcounts();
-        long cs = meta.header().clusterSize();
         long first = offset & ~(cs - 1);
         for (long c = first; c < offset + size; c += cs) {
             if (rc.refcount(c / cs) == 0) {

@@ -15,6 +15,7 @@ public final class SnapshotException extends Q2Exception {
     public enum Errno {
         ENOENT(2, "No such file or directory"),
         EIO(5, "Input/output error"),
+        EAGAIN(11, "Resource temporarily unavailable"),
         EINVAL(22, "Invalid argument"),
         EFBIG(27, "File too large"),
         EBUSY(16, "Device or resource busy"),

@@ -67,6 +67,20 @@ class AmendDifferentialTest extends InPlaceDifferentialTest {
         same(v2, "-o", "compat=v2", "img.qcow2");
     }
 
+    /**
+     * compat=0.10 with a snapshot whose L1 table QEMU refuses (iotest 080): the active tables are expanded, then
+     * qcow2_validate_table's line and "Failed to turn zero into data clusters" with its errno.
+     */
+    @Test
+    void downgradeRefusesInvalidSnapshotL1Tables() throws Exception {
+        String snap = "qemu-img create -q -f qcow2 img.qcow2 64M && qemu-io -c 'write -z 0 64k' -c 'write 1M 512'"
+                + " img.qcow2 && qemu-img snapshot -c test img.qcow2 && python3 -c \"import struct; f ="
+                + " open('img.qcow2', 'r+b'); f.seek(64); t = struct.unpack('>Q', f.read(8))[0]; f.seek(t + %s);"
+                + " f.write(struct.pack('%s', %s))\"";
+        same(String.format(snap, 0, ">Q", "0x400200"), "-o", "compat=0.10", "img.qcow2");
+        same(String.format(snap, 8, ">I", "0x10000000"), "-o", "compat=0.10", "img.qcow2");
+    }
+
     @Test
     void refcountWidths() throws Exception {
         String data = "qemu-img create -q -f qcow2 img.qcow2 2G && qemu-io -c 'write -P 0xaa 0 64k'"
