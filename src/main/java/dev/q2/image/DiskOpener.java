@@ -47,7 +47,9 @@ final class DiskOpener {
                 lock = QemuLock.acquire(f.channel(), path, QemuLock.PERM_CONSISTENT_READ,
                         QemuLock.PERM_ALL & ~(QemuLock.PERM_WRITE | QemuLock.PERM_RESIZE));
             }
-            Qcow2Metadata img = Qcow2Metadata.load(f);
+            boolean key = opt.keys() != null && opt.keys().keySecretId() != null;
+            Qcow2Metadata img = key ? Qcow2Metadata.loadWithKey(f) : Qcow2Metadata.load(f);
+            dev.q2.crypto.BlockCrypto crypto = key ? Encryption.unlock(f, img, opt.keys()) : null;
             QcowHeader h = img.header();
             if (opt.writable() && h.hasFeature(Features.INCOMPAT_CORRUPT)) {
                 throw new ImageException("qcow2: Image is corrupt; cannot be opened read/write");
@@ -60,7 +62,7 @@ final class DiskOpener {
                             + " repair it first with 'q2 check -r all' or 'qemu-img check -r all'");
                 }
                 repair.repairDirty(f, diagnostics);
-                img = Qcow2Metadata.load(f);
+                img = key ? Qcow2Metadata.loadWithKey(f) : Qcow2Metadata.load(f);
                 h = img.header();
             }
             if (h.hasFeature(Features.INCOMPAT_DATA_FILE)) {
@@ -81,6 +83,9 @@ final class DiskOpener {
                 backing = openBacking(bp, img.backingFormat(), opt, chain);
             }
             Qcow2Disk disk = new Qcow2Disk(path, f, data, lock, img, opt, backing);
+            if (crypto != null) {
+                disk.useCrypto(crypto);
+            }
             if (opt.writable()) {
                 // QEMU's read-write open: autoclear bits cleared, bitmaps loaded and marked in use before any write
                 disk.loadBitmaps(img);
@@ -143,7 +148,7 @@ final class DiskOpener {
     private static BlockDevice openBacking(Path bp, String fmt, DiskOptions opt, Set<Path> chain)
             throws IOException {
         DiskOptions ro = new DiskOptions(false, opt.forceShare(), 0, opt.l2CacheMax(), 0, true, true,
-                opt.workDir());
+                opt.workDir(), opt.keys() != null ? opt.keys().backing() : null);
         String format = fmt;
         if (format == null) {
             format = Devices.probe(bp);

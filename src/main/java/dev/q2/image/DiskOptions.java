@@ -15,9 +15,29 @@ import dev.q2.cache.L2CacheSizing;
  *     without ("cache=unsafe" is its default), so q2 convert does too
  * @param workDir the working folder, where an external data file named relatively is found (as QEMU finds it:
  *     {@link dev.q2.format.ChildNames#dataFile}); null for the process's
+ * @param keys the key secrets of an encrypted image and its backing chain ({@code encrypt.key-secret}); null for
+ *     none
  */
 public record DiskOptions(boolean writable, boolean forceShare, long l2CacheBytes, long l2CacheMax,
-                          int l2CacheEntrySize, boolean openBacking, boolean durable, java.nio.file.Path workDir) {
+                          int l2CacheEntrySize, boolean openBacking, boolean durable, java.nio.file.Path workDir,
+                          dev.q2.crypto.ImageKeys keys) {
+
+    /**
+     * Options without key secrets.
+     *
+     * @param writable open for writing
+     * @param forceShare take and check no locks
+     * @param l2CacheBytes L2 cache capacity, 0 for the default
+     * @param l2CacheMax cap for the default capacity
+     * @param l2CacheEntrySize bytes per cache entry, 0 for a whole table
+     * @param openBacking whether to open the backing chain
+     * @param durable whether flush() also fsyncs
+     * @param workDir the working folder, null for the process's
+     */
+    public DiskOptions(boolean writable, boolean forceShare, long l2CacheBytes, long l2CacheMax,
+                       int l2CacheEntrySize, boolean openBacking, boolean durable, java.nio.file.Path workDir) {
+        this(writable, forceShare, l2CacheBytes, l2CacheMax, l2CacheEntrySize, openBacking, durable, workDir, null);
+    }
 
     /**
      * Options with the process's working folder.
@@ -50,7 +70,7 @@ public record DiskOptions(boolean writable, boolean forceShare, long l2CacheByte
      * @return a copy with it
      */
     public DiskOptions withForceShare(boolean share) {
-        return new DiskOptions(writable, share, l2CacheBytes, l2CacheMax, l2CacheEntrySize, openBacking, durable, workDir);
+        return new DiskOptions(writable, share, l2CacheBytes, l2CacheMax, l2CacheEntrySize, openBacking, durable, workDir, keys);
     }
 
     /**
@@ -59,7 +79,7 @@ public record DiskOptions(boolean writable, boolean forceShare, long l2CacheByte
      * @return a copy with them
      */
     public DiskOptions withL2Cache(long bytes, int entrySize) {
-        return new DiskOptions(writable, forceShare, bytes, l2CacheMax, entrySize, openBacking, durable, workDir);
+        return new DiskOptions(writable, forceShare, bytes, l2CacheMax, entrySize, openBacking, durable, workDir, keys);
     }
 
     /**
@@ -67,12 +87,12 @@ public record DiskOptions(boolean writable, boolean forceShare, long l2CacheByte
      * @return a copy with it
      */
     public DiskOptions withDurable(boolean d) {
-        return new DiskOptions(writable, forceShare, l2CacheBytes, l2CacheMax, l2CacheEntrySize, openBacking, d, workDir);
+        return new DiskOptions(writable, forceShare, l2CacheBytes, l2CacheMax, l2CacheEntrySize, openBacking, d, workDir, keys);
     }
 
     /** @return a copy that does not open the backing chain */
     public DiskOptions withoutBacking() {
-        return new DiskOptions(writable, forceShare, l2CacheBytes, l2CacheMax, l2CacheEntrySize, false, durable, workDir);
+        return new DiskOptions(writable, forceShare, l2CacheBytes, l2CacheMax, l2CacheEntrySize, false, durable, workDir, keys);
     }
 
     /**
@@ -83,7 +103,18 @@ public record DiskOptions(boolean writable, boolean forceShare, long l2CacheByte
      */
     public DiskOptions withWorkDir(java.nio.file.Path dir) {
         return new DiskOptions(writable, forceShare, l2CacheBytes, l2CacheMax, l2CacheEntrySize, openBacking, durable,
-                dir);
+                dir, keys);
+    }
+
+    /**
+     * These options with the key secrets of an encrypted image (and its backing chain).
+     *
+     * @param k the keys, or null for none
+     * @return a copy with them
+     */
+    public DiskOptions withKeys(dev.q2.crypto.ImageKeys k) {
+        return new DiskOptions(writable, forceShare, l2CacheBytes, l2CacheMax, l2CacheEntrySize, openBacking, durable,
+                workDir, k);
     }
 
     /** @return the working folder: {@link #workDir()}, or the process's */

@@ -76,6 +76,16 @@ public final class Qcow2Disk implements BlockDevice {
                 backing != null ? ", with a backing file" : "");
     }
 
+    /** The cipher of an encrypted image, set by the opener before any guest I/O. */
+    void useCrypto(dev.q2.crypto.BlockCrypto crypto) {
+        disk.crypto = crypto;
+    }
+
+    /** @return whether guest data is encrypted (and this disk holds its key) */
+    public boolean encrypted() {
+        return disk.crypto != null;
+    }
+
     /** QEMU's read-write open: autoclear bits cleared, bitmaps loaded and marked in use before any write. */
     void loadBitmaps(Qcow2Metadata image) throws IOException {
         disk.bitmaps = PersistentBitmaps.open(disk.file, image, disk.refcounts, new PersistentBitmaps.Sync() {

@@ -35,10 +35,25 @@ final class WritePath {
     }
 
     void write(long offset, ByteBuffer src) throws IOException {
+        if (disk.crypto != null && ((offset | src.remaining()) & 511) != 0) {
+            // encrypted data is written in whole sectors: QEMU's block layer reads around an unaligned request
+            src = alignedForCrypto(offset, src);
+            offset &= ~511L;
+        }
         disk.beginModification(offset, src.remaining());
         disk.header.markDirtyIfLazy();
         disk.stats.guestBytesWritten += src.remaining();
         writeGuest(offset, src);
+    }
+
+    /** The sectors an unaligned write touches, read as they are now, with the write's bytes over them. */
+    private ByteBuffer alignedForCrypto(long offset, ByteBuffer src) throws IOException {
+        long start = offset & ~511L;
+        long end = (offset + src.remaining() + 511) & ~511L;
+        byte[] buf = new byte[(int) (end - start)];
+        reads.read(start, ByteBuffer.wrap(buf));
+        src.duplicate().get(buf, (int) (offset - start), src.remaining());
+        return ByteBuffer.wrap(buf);
     }
 
     /** Writes guest bytes without counting them as guest writes (zeros written for a zero write). */
@@ -141,7 +156,7 @@ final class WritePath {
         long host = disk.refcounts.allocClusters(bytes);
         ByteBuffer part = src.slice();
         part.limit((int) bytes);
-        writeData(host, part);
+        writeData(host, disk.clusterStart(clusterIndex), part);
         src.position(src.position() + (int) bytes);
         long bitmap = disk.extendedL2 ? SubclusterBitmap.of(-1, 0) : 0;
         for (int k = 0; k < count; k++) {
@@ -173,15 +188,15 @@ final class WritePath {
             long host = L2Entry.hostOffset(entry);
             if (!disk.extendedL2) {
                 if (type == L2Entry.Type.ZERO_ALLOC) {
-                    writeCow(host, 0, from, new byte[from]);
-                    writeCow(host, to, (int) clusterSize - to, new byte[(int) clusterSize - to]);
+                    writeCow(host, 0, from, new byte[from], guestCluster);
+                    writeCow(host, to, (int) clusterSize - to, new byte[(int) clusterSize - to], guestCluster);
                 }
-                writeData(host + from, data);
+                writeData(host + from, guestCluster + from, data);
                 mapper.setEntry(l2Offset, clusterIndex, host | L2Entry.OFLAG_COPIED, 0);
             } else {
                 byte[][] edges = edgeCow(clusterIndex, entry, bitmap, from, to);
-                writeEdges(host, from, to, edges);
-                writeData(host + from, data);
+                writeEdges(host, from, to, edges, guestCluster);
+                writeData(host + from, guestCluster + from, data);
                 mapper.setEntry(l2Offset, clusterIndex, entry, touch(bitmap, from, to));
             }
             return;
@@ -193,9 +208,9 @@ final class WritePath {
             // The whole cluster gets written: the old content around the new data, then the data.
             byte[] before = oldContent(clusterIndex, entry, 0, from);
             byte[] after = oldContent(clusterIndex, entry, to, (int) clusterSize);
-            writeCow(newHost, 0, from, before);
-            writeCow(newHost, to, (int) clusterSize - to, after);
-            writeData(newHost + from, data);
+            writeCow(newHost, 0, from, before, guestCluster);
+            writeCow(newHost, to, (int) clusterSize - to, after, guestCluster);
+            writeData(newHost + from, guestCluster + from, data);
             long newBitmap = disk.extendedL2 ? SubclusterBitmap.of(-1, 0) : 0;
             mapper.setEntry(l2Offset, clusterIndex, newHost | L2Entry.OFLAG_COPIED, newBitmap);
         } else {
@@ -203,23 +218,29 @@ final class WritePath {
             // cluster shared with a snapshot brings its allocated subclusters along.
             long newBitmap = touch(bitmap, from, to);
             if (hasHost) {
-                copyUntouchedSubclusters(L2Entry.hostOffset(entry), newHost, bitmap, from, to);
+                copyUntouchedSubclusters(clusterIndex, entry, L2Entry.hostOffset(entry), newHost, bitmap, from, to);
             }
             byte[][] edges = edgeCow(clusterIndex, entry, bitmap, from, to);
-            writeEdges(newHost, from, to, edges);
-            writeData(newHost + from, data);
+            writeEdges(newHost, from, to, edges, guestCluster);
+            writeData(newHost + from, guestCluster + from, data);
             mapper.setEntry(l2Offset, clusterIndex, newHost | L2Entry.OFLAG_COPIED, newBitmap);
         }
         frees.freeEntry(entry, type);
     }
 
     /** Copies the allocated subclusters a write into [from, to) does not touch from the old host cluster. */
-    private void copyUntouchedSubclusters(long oldHost, long newHost, long bitmap, int from, int to)
-            throws IOException {
+    private void copyUntouchedSubclusters(long clusterIndex, long entry, long oldHost, long newHost, long bitmap,
+                                          int from, int to) throws IOException {
         long subclusterSize = disk.subclusterSize;
         for (int subcluster = 0; subcluster < SubclusterBitmap.SUBCLUSTERS; subcluster++) {
             int start = (int) (subcluster * subclusterSize);
             int end = (int) (start + subclusterSize);
+            if (disk.crypto != null && SubclusterBitmap.allocated(bitmap, subcluster) && (end <= from || start >= to)) {
+                // LUKS data is keyed to its host offset: decrypted from the old cluster, encrypted for the new
+                writeCow(newHost, start, (int) subclusterSize, oldContent(clusterIndex, entry, start, end),
+                        disk.clusterStart(clusterIndex));
+                continue;
+            }
             if (SubclusterBitmap.allocated(bitmap, subcluster) && (end <= from || start >= to)) {
                 ByteBuffer copy = ByteBuffer.allocate((int) subclusterSize);
                 disk.dataFile.readFully(oldHost + start, copy);
@@ -259,12 +280,12 @@ final class WritePath {
         return new byte[][] {head, tail};
     }
 
-    private void writeEdges(long host, int from, int to, byte[][] edges) throws IOException {
+    private void writeEdges(long host, int from, int to, byte[][] edges, long guestCluster) throws IOException {
         if (edges[0] != null) {
-            writeCow(host, from - edges[0].length, edges[0].length, edges[0]);
+            writeCow(host, from - edges[0].length, edges[0].length, edges[0], guestCluster);
         }
         if (edges[1] != null) {
-            writeCow(host, to, edges[1].length, edges[1]);
+            writeCow(host, to, edges[1].length, edges[1], guestCluster);
         }
     }
 
@@ -286,16 +307,25 @@ final class WritePath {
         return out;
     }
 
-    private void writeCow(long host, int at, int len, byte[] content) throws IOException {
+    /** Copy-on-write bytes [at, at + len) of the cluster at {@code host}, whose guest cluster is at guestCluster. */
+    private void writeCow(long host, int at, int len, byte[] content, long guestCluster) throws IOException {
         if (len <= 0) {
             return;
         }
         ByteBuffer b = ByteBuffer.wrap(content, 0, len);
         disk.stats.cowBytes += len;
-        disk.dataFile.writeFully(host + at, b);
+        writeData(host + at, guestCluster + at, b);
     }
 
-    private void writeData(long host, ByteBuffer data) throws IOException {
-        disk.dataFile.writeFully(host, data.duplicate());
+    /** Guest bytes to the data file at {@code host}; an encrypted image's are encrypted (qcow2_co_encrypt). */
+    private void writeData(long host, long guest, ByteBuffer data) throws IOException {
+        if (disk.crypto == null) {
+            disk.dataFile.writeFully(host, data.duplicate());
+            return;
+        }
+        byte[] buf = new byte[data.remaining()];
+        data.duplicate().get(buf);
+        disk.crypto.encrypt(host, guest, buf, 0, buf.length);
+        disk.dataFile.writeFully(host, ByteBuffer.wrap(buf));
     }
 }
