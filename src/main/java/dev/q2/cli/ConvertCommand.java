@@ -65,6 +65,8 @@ final class ConvertCommand extends Subcommand {
             "--bitmaps");
     private final OptionSpec skipBrokenOpt = Options.flag("With --bitmaps: skip inconsistent bitmaps with a warning",
             "--skip-broken-bitmaps");
+    private final OptionSpec objectOpt = Options.repeatable("OBJECT",
+            "A secret for encrypt.key-secret: secret,id=ID,data=DATA|file=PATH[,format=raw|base64]", "--object");
     private final PositionalParamSpec sourceParam = Options.positional("0", "1", "SOURCE");
     private final PositionalParamSpec targetParam = Options.positional("1", "1", "TARGET");
 
@@ -90,13 +92,15 @@ final class ConvertCommand extends Subcommand {
     /** --bitmaps and --skip-broken-bitmaps (dev.q2.bitmap.BitmapCopier). */
     boolean bitmaps;
     boolean skipBroken;
+    /** --object secrets; null when none were given. */
+    dev.q2.crypto.Secrets secrets;
 
     ConvertCommand(Main main) {
         super(main, NAME);
         declare("Convert an image to raw or qcow2", sourceFormatOpt, targetFormatOpt, optionsOpt, backingOpt,
                 backingFormatOpt, noCreateOpt, targetIsZeroOpt, compressOpt, sparseOpt, cacheOpt, srcCacheOpt,
                 coroutinesOpt, Options.flag("Allow out-of-order writes (accepted; q2 writes in order)", "-W"),
-                progressOpt, quietOpt, forceShareOpt, bitmapsOpt, skipBrokenOpt, sourceParam, targetParam);
+                progressOpt, quietOpt, forceShareOpt, bitmapsOpt, skipBrokenOpt, objectOpt, sourceParam, targetParam);
     }
 
     @Override
@@ -116,6 +120,12 @@ final class ConvertCommand extends Subcommand {
         target = targetParam.getValue();
         PrintWriter out = out();
         PrintWriter err = err();
+        if (ObjectOptions.given(objectOpt.getValue())) {
+            secrets = ObjectOptions.secrets(objectOpt.getValue(), err); // objects come first, as in qemu-img
+            if (secrets == null) {
+                return 1;
+            }
+        }
         // the checks run in qemu-img convert's order, so the first error is the one qemu-img reports: -S and -m
         // while the arguments are read, in their order
         for (picocli.CommandLine.Model.ArgSpec a : parsed.matchedArgs()) {
@@ -275,7 +285,7 @@ final class ConvertCommand extends Subcommand {
             }
             // as qemu-img convert, the backing file is not opened to create the target, only to write it
             plan = CreatePlanner.plan(new CreateRequest(main.workDir(), target, Long.toString(src.reader().size()), opts,
-                    null, null, true));
+                    null, null, true), secrets);
         } catch (CreateException e) {
             return Errors.fail(err, e.afterFormatting()
                     ? target + ": error while converting qcow2: " + e.getMessage() : e.getMessage());
@@ -285,6 +295,11 @@ final class ConvertCommand extends Subcommand {
             return 1;
         }
         Qcow2Creator.create(dst, plan.spec(), main.workDir());
+        dev.q2.crypto.ImageKeys targetKeys = null;
+        if (plan.encryption() != null) {
+            plan.encryption().apply(dst);
+            targetKeys = dev.q2.crypto.ImageKeys.of(plan.encryption().key());
+        }
         if (badCache != null) {
             return Errors.fail(err, "Invalid cache option: " + badCache); // the new target stays, as qemu-img's does
         }
@@ -300,7 +315,7 @@ final class ConvertCommand extends Subcommand {
             return Errors.fail(err, "Format driver 'qcow2' does not support bitmaps"); // the new target stays
         }
         Converter.into(src, dst, new Converter.Settings(compress, backing != null, backing == null, minSparse,
-                durable), true, main.workDir(), bar, bitmaps ? this::copyBitmaps : null);
+                durable), true, main.workDir(), bar, bitmaps ? this::copyBitmaps : null, targetKeys);
         return done(out);
     }
 

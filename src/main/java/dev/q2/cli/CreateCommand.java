@@ -26,7 +26,7 @@ final class CreateCommand extends Subcommand {
     private final OptionSpec unsafeOption = Options.flag("Do not open the backing file (unsafe)", "-u");
     private final OptionSpec quietOption = Options.flag("Quiet: do not print the Formatting line", "-q");
     private final OptionSpec objectOption = Options.repeatable("OBJECT",
-            "Not supported: q2 has no secrets and does not create encrypted images", "--object");
+            "A secret for encrypt.key-secret: secret,id=ID,data=DATA|file=PATH[,format=raw|base64]", "--object");
     private final PositionalParamSpec filenameParam = Options.positional("0", "0..1", "FILENAME");
     private final PositionalParamSpec sizeParam = Options.positional("1", "0..1", "SIZE");
 
@@ -58,10 +58,12 @@ final class CreateCommand extends Subcommand {
                 }
             }
         }
-        if (objectOption.getValue() != null && !((List<?>) objectOption.getValue()).isEmpty()) {
-            // qemu-img takes secrets this way; q2 refuses rather than create an image that it cannot encrypt
-            err.println("q2: --object is not supported: q2 has no secrets and does not create encrypted images");
-            return 1;
+        dev.q2.crypto.Secrets secrets = null;
+        if (ObjectOptions.given(objectOption.getValue())) {
+            secrets = ObjectOptions.secrets(objectOption.getValue(), err);
+            if (secrets == null) {
+                return 1;
+            }
         }
         if (!format.equals("qcow2")) {
             err.println("q2: Unknown file format '" + format + "' (q2 creates qcow2 images only)");
@@ -77,7 +79,8 @@ final class CreateCommand extends Subcommand {
             for (String o : options) {
                 CreatePlanner.parseOptions(o, opts);
             }
-            plan = CreatePlanner.plan(new CreateRequest(main.workDir(), filename, size, opts, backingFile, backingFormat, unsafe));
+            plan = CreatePlanner.plan(new CreateRequest(main.workDir(), filename, size, opts, backingFile, backingFormat, unsafe),
+                    secrets);
         } catch (CreateException e) {
             if (e.afterFormatting() && !quiet) {
                 out.println(CreatePlanner.formattingLine(filename, opts));
@@ -98,6 +101,9 @@ final class CreateCommand extends Subcommand {
         try {
             QemuLock.checkNotInUse(path);
             Qcow2Creator.create(path, plan.spec(), main.workDir());
+            if (plan.encryption() != null) {
+                plan.encryption().apply(path);
+            }
         } catch (Exception e) {
             err.println("q2: " + filename + ": " + (e instanceof dev.q2.io.QemuLock.LockConflictException lock
                     ? lock.qemuLines(filename) : Errors.describe(e)));

@@ -39,7 +39,12 @@ public final class CreatePlanner {
             "replication", "ssh", "throttle", "vdi", "vhdx", "vmdk", "vpc", "vvfat");
 
     /** A plan: the spec to write and the "Formatting ..." line qemu-img prints for it. */
-    public record Plan(CreateSpec spec, String formattingLine, List<String> warnings) {
+    public record Plan(CreateSpec spec, String formattingLine, List<String> warnings, EncryptionRequest encryption) {
+        /** A plan without encryption. */
+        public Plan(CreateSpec spec, String formattingLine, List<String> warnings) {
+            this(spec, formattingLine, warnings, null);
+        }
+
     }
 
     private CreatePlanner() {
@@ -143,6 +148,14 @@ public final class CreatePlanner {
 
     /** Checks a request; throws what qemu-img would report first. */
     public static Plan plan(CreateRequest req) throws CreateException {
+        return plan(req, null);
+    }
+
+    /**
+     * Checks a request whose key secret (encrypt.key-secret) is looked up among {@code secrets}; throws what qemu-img
+     * would report first.
+     */
+    public static Plan plan(CreateRequest req, dev.q2.crypto.Secrets secrets) throws CreateException {
         List<String> warnings = new ArrayList<>();
         Long size = null;
         if (req.sizeArgument() != null) {
@@ -193,7 +206,9 @@ public final class CreatePlanner {
         }
         o.set("size", Long.toString(size));
         String formatting = formattingLine(req.filename(), o);
-        return new Plan(validate(o, size), formatting, warnings);
+        EncryptionRequest[] encryption = new EncryptionRequest[1];
+        CreateSpec spec = validate(o, size, secrets, encryption);
+        return new Plan(spec, formatting, warnings, encryption[0]);
     }
 
     private static long optionSize(String v) throws CreateException {
@@ -292,7 +307,8 @@ public final class CreatePlanner {
         }
     }
 
-    private static CreateSpec validate(CreateOptions o, long size) throws CreateException {
+    private static CreateSpec validate(CreateOptions o, long size, dev.q2.crypto.Secrets secrets,
+                                       EncryptionRequest[] encryption) throws CreateException {
         if (size < 0) {
             throw new CreateException("Invalid image size specified. Must be between 0 and 9223372036854775807.",
                     true);
@@ -400,8 +416,8 @@ public final class CreatePlanner {
             throw new CreateException("Backing file name too long", true);
         }
         if (encryptFormat != null) {
-            // QEMU sets up encryption last, and asks for the secret first; q2 has no secrets (no --object)
-            EncryptOptions.refuseWithoutSecret(o);
+            // QEMU sets up encryption last, and asks for the secret first
+            encryption[0] = EncryptOptions.request(o, encryptFormat, secrets);
         }
         if (dataFileRaw && prealloc == Preallocation.OFF) {
             prealloc = Preallocation.METADATA; // every cluster must be mapped for the data file to stay raw

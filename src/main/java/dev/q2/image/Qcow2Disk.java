@@ -81,6 +81,20 @@ public final class Qcow2Disk implements BlockDevice {
         disk.crypto = crypto;
     }
 
+    /**
+     * Allocates clusters for a new crypto header area as QEMU's qcow2_crypto_hdr_init_func does, zero-fills them to
+     * the cluster boundary and writes {@code area} at their start.
+     *
+     * @return the area's offset
+     */
+    long allocateHeaderArea(byte[] area) throws IOException {
+        long offset = disk.refcounts.allocClusters(area.length);
+        long clusterLen = (area.length + disk.clusterSize - 1) & -disk.clusterSize;
+        disk.file.writeFully(offset, ByteBuffer.allocate((int) clusterLen));
+        disk.file.writeFully(offset, ByteBuffer.wrap(area));
+        return offset;
+    }
+
     /** @return whether guest data is encrypted (and this disk holds its key) */
     public boolean encrypted() {
         return disk.crypto != null;
