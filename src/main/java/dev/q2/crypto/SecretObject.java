@@ -5,7 +5,6 @@ import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Base64;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -88,23 +87,39 @@ public final class SecretObject {
         }
     }
 
-    /** Base64 as QEMU's qbase64_decode checks it: its alphabet only, whole quads. */
+    /**
+     * Base64 as QEMU's secret object takes it: characters outside the alphabet are refused (qbase64_decode's
+     * check); otherwise glib decodes leniently, ignoring padding and a trailing partial group.
+     */
     private static byte[] base64(byte[] text) throws CryptoException {
+        java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+        int acc = 0;
+        int bits = 0;
         for (byte c : text) {
-            boolean ok = c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '+'
-                    || c == '/' || c == '=';
-            if (!ok) {
+            int v;
+            if (c >= 'A' && c <= 'Z') {
+                v = c - 'A';
+            } else if (c >= 'a' && c <= 'z') {
+                v = c - 'a' + 26;
+            } else if (c >= '0' && c <= '9') {
+                v = c - '0' + 52;
+            } else if (c == '+') {
+                v = 62;
+            } else if (c == '/') {
+                v = 63;
+            } else if (c == '=') {
+                continue;
+            } else {
                 throw new CryptoException("Base64 data contains invalid characters");
             }
+            acc = (acc << 6) | v;
+            bits += 6;
+            if (bits >= 8) {
+                bits -= 8;
+                out.write((acc >>> bits) & 0xff);
+            }
         }
-        if (text.length % 4 != 0) {
-            throw new CryptoException("Base64 data length " + text.length + " must be multiple of 4");
-        }
-        try {
-            return Base64.getDecoder().decode(text);
-        } catch (IllegalArgumentException e) {
-            throw new CryptoException("Base64 data contains trailing padding");
-        }
+        return out.toByteArray();
     }
 
     /** QemuOpts' syntax: the first element without '=' is the type; ",," is a literal comma. */
