@@ -32,13 +32,18 @@ final class IoCommand extends Subcommand {
     private final OptionSpec aioOpt = Options.value("MODE", "AIO mode (threads, native or io_uring); checked only",
             "-i", "--aio");
     private final OptionSpec nativeAioOpt = Options.flag("Short for -i native", "-k", "--native-aio");
+    private final OptionSpec objectOpt = Options.repeatable("OBJECT",
+            "A secret for encrypt.key-secret (open -o): secret,id=ID,data=DATA|file=PATH[,format=raw|base64]",
+            "--object");
     private final PositionalParamSpec filenameParam = Options.positional("0", "0..1", "FILENAME");
+    /** --object secrets; null when none were given. */
+    private dev.q2.crypto.Secrets secrets;
 
     IoCommand(Main main) {
         super(main, NAME);
         declare("Run qemu-io style commands (read, write, discard, flush, map, alloc, info, open, close, ...) on an"
                 + " image", formatOpt, commandsOpt, readOnlyOpt, forceShareOpt, cacheOpt, nocacheOpt, aioOpt,
-                nativeAioOpt, filenameParam);
+                nativeAioOpt, objectOpt, filenameParam);
     }
 
     @Override
@@ -48,6 +53,12 @@ final class IoCommand extends Subcommand {
         String filename = filenameParam.getValue();
         PrintWriter out = out();
         PrintWriter err = err();
+        if (ObjectOptions.given(objectOpt.getValue())) {
+            secrets = ObjectOptions.secrets(objectOpt.getValue(), err); // qemu-io creates its objects first
+            if (secrets == null) {
+                return 1;
+            }
+        }
         // -t/-n and -i/-k: checked and accepted as qemu-io checks them (-t and -i win over -n and -k); q2 io reads
         // and writes through the page cache and flushes at the end in every mode.
         String cache = Options.valueOr(cacheOpt, parsed.hasMatchedOption(nocacheOpt) ? "none" : "writeback");
@@ -148,6 +159,11 @@ final class IoCommand extends Subcommand {
                 }
                 return raw;
             }
+            if (options.containsKey("encrypt.key-secret") || options.containsKey("backing.encrypt.key-secret")) {
+                options = new java.util.HashMap<>(options);
+                opt = opt.withKeys(ObjectOptions.keys(secrets != null ? secrets : new dev.q2.crypto.Secrets(),
+                        options.remove("encrypt.key-secret"), options.remove("backing.encrypt.key-secret")));
+            }
             if (!options.isEmpty()) {
                 CacheOptions cache = cacheOptions(main.resolve(name), options);
                 if (cache != null) {
@@ -206,6 +222,9 @@ final class IoCommand extends Subcommand {
         }
         if (e instanceof java.nio.file.FileSystemException) {
             return Errors.couldNotOpen(filename, e);
+        }
+        if (e.getCause() instanceof dev.q2.crypto.CryptoException) {
+            return e.getMessage(); // the image's key: wrong password, no such secret, a cipher q2 cannot use
         }
         // The image itself opened as far as its format goes: what failed may lie below it, worded as qemu-io words
         // it ("Could not open backing file: Could not open 'NAME': ...", NAME as the image names it).

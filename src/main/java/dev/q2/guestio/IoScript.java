@@ -517,8 +517,9 @@ public final class IoScript {
                 String value = kv.contains("=") ? kv.substring(kv.indexOf('=') + 1) : "on";
                 if (key.equals("driver") && (value.equals("qcow2") || value.equals("raw"))) {
                     format = value;
-                } else if (CacheOptions.KEYS.contains(key)) {
-                    cacheOptions.put(key, value);
+                } else if (CacheOptions.KEYS.contains(key) || key.equals("encrypt.key-secret")
+                        || key.equals("backing.encrypt.key-secret")) {
+                    cacheOptions.put(key, value); // key secrets: the opener takes them out (dev.q2.crypto)
                 } else if (unsupported == null) {
                     unsupported = key.equals("driver") ? key + "=" + value : key;
                 }

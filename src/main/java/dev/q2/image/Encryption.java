@@ -94,7 +94,7 @@ public record Encryption(int method, LuksHeader luks, LuksAlgorithms algorithms)
      * @return the crypto of the image, null for an unencrypted image
      * @throws IOException qemu-img's messages: no secret, wrong password, or a cipher q2 cannot use
      */
-    static dev.q2.crypto.BlockCrypto unlock(ImageFile f, Qcow2Metadata img, dev.q2.crypto.ImageKeys keys)
+    public static dev.q2.crypto.BlockCrypto unlock(ImageFile f, Qcow2Metadata img, dev.q2.crypto.ImageKeys keys)
             throws IOException {
         Encryption enc = img.encryption();
         if (enc == null) {
