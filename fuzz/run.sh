@@ -3,7 +3,7 @@
 #
 #   fuzz/run.sh TARGET MINUTES [extra libFuzzer flags...]
 #
-# TARGET: header | open | check | repair | map | read | inspect | snapshot | rebase | commit | args | jsonname
+# TARGET: header | open | check | repair | map | read | inspect | snapshot | rebase | commit | args | jsonname | luks
 # (args: bitmap, dd, resize, amend arguments; jsonname: json: image names), or Class#method.
 # The JVM gets a small heap (FUZZ_HEAP, default 256m) so that an allocation sized from an unchecked field shows
 # up as an OutOfMemoryError finding; libFuzzer stops an input after FUZZ_TIMEOUT seconds (default 10) and the
@@ -33,6 +33,7 @@ case $target in
     commit) target='ChainFuzzTest#commit' ;;
     args) target='CliArgsFuzzTest#args' ;;
     jsonname) target='ImageNameFuzzTest#parse' ;;
+    luks) target='LuksFuzzTest#unlock' ;;
 esac
 args=(-Djazzer.internal.arg.0=fuzz
       "-Djazzer.internal.arg.1=-max_total_time=$((minutes * 60))"
