@@ -1,11 +1,10 @@
 package dev.q2.crypto;
 
-import javax.crypto.Mac;
-import javax.crypto.spec.SecretKeySpec;
+import java.security.MessageDigest;
 import java.security.GeneralSecurityException;
 
 /**
- * PBKDF2 (RFC 8018) over the JDK's HMACs, for any password bytes (the JDK's PBKDF2WithHmac* takes characters,
+ * PBKDF2 (RFC 8018) with HMAC over the JDK's digests, for any password bytes (the JDK's PBKDF2WithHmac* takes characters,
  * and LUKS also derives from the binary master key).
  */
 public final class Pbkdf2 {
@@ -51,28 +50,47 @@ public final class Pbkdf2 {
      */
     public static byte[] derive(String hash, byte[] password, byte[] salt, long iterations, int outLen)
             throws CryptoException {
-        String name = macName(hash);
-        if (name == null) {
+        if (macName(hash) == null) {
             throw new CryptoException("Hash algorithm '" + hash + "' is not supported by q2");
         }
         try {
-            Mac mac = Mac.getInstance(name);
-            // an empty key is legal for HMAC but not for SecretKeySpec: pad it as HMAC pads any short key
-            byte[] key = password.length == 0 ? new byte[1] : password;
-            mac.init(new SecretKeySpec(key, name));
-            int h = mac.getMacLength();
+            // HMAC (RFC 2104) with the digests of the padded key's two blocks computed once and cloned for each
+            // iteration: two compressions an iteration instead of the four a Mac re-keyed from scratch makes
+            MessageDigest inner = AfSplit.digest(hash);
+            MessageDigest outer = AfSplit.digest(hash);
+            int block = hash.equals("sha384") || hash.equals("sha512") ? 128 : 64;
+            byte[] key = password.length > block ? inner.digest(password) : password;
+            byte[] ipad = new byte[block];
+            byte[] opad = new byte[block];
+            for (int i = 0; i < block; i++) {
+                byte k = i < key.length ? key[i] : 0;
+                ipad[i] = (byte) (k ^ 0x36);
+                opad[i] = (byte) (k ^ 0x5c);
+            }
+            inner.reset();
+            inner.update(ipad);
+            outer.update(opad);
+            int h = inner.getDigestLength();
             byte[] out = new byte[outLen];
             byte[] u = new byte[h];
             byte[] t = new byte[h];
-            for (int block = 1, done = 0; done < outLen; block++) {
-                mac.update(salt);
-                mac.update(new byte[] {(byte) (block >>> 24), (byte) (block >>> 16), (byte) (block >>> 8),
-                        (byte) block});
-                mac.doFinal(u, 0);
+            for (int blockIndex = 1, done = 0; done < outLen; blockIndex++) {
+                MessageDigest in = (MessageDigest) inner.clone();
+                in.update(salt);
+                in.update(new byte[] {(byte) (blockIndex >>> 24), (byte) (blockIndex >>> 16),
+                        (byte) (blockIndex >>> 8), (byte) blockIndex});
+                in.digest(u, 0, h);
+                MessageDigest o = (MessageDigest) outer.clone();
+                o.update(u);
+                o.digest(u, 0, h);
                 System.arraycopy(u, 0, t, 0, h);
                 for (long i = 1; i < iterations; i++) {
-                    mac.update(u);
-                    mac.doFinal(u, 0);
+                    in = (MessageDigest) inner.clone();
+                    in.update(u);
+                    in.digest(u, 0, h);
+                    o = (MessageDigest) outer.clone();
+                    o.update(u);
+                    o.digest(u, 0, h);
                     for (int k = 0; k < h; k++) {
                         t[k] ^= u[k];
                     }
@@ -82,7 +100,7 @@ public final class Pbkdf2 {
                 done += n;
             }
             return out;
-        } catch (GeneralSecurityException e) {
+        } catch (GeneralSecurityException | CloneNotSupportedException e) {
             throw new CryptoException("PBKDF2 with " + hash + " failed: " + e.getMessage(), e);
         }
     }

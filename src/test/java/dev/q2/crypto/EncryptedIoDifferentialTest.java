@@ -120,4 +120,18 @@ class EncryptedIoDifferentialTest {
         Qcow2Disk.open(dir.resolve("u.qcow2"), DiskOptions.readOnly().withKeys(new ImageKeys("nosuch", null, null)))
                 .close();
     }
+
+    @Test
+    void libraryOpenWithKeySecret() throws Exception {
+        create("encrypt.format=luks,encrypt.iter-time=10,encrypt.key-secret=sec0", "");
+        qemuIo("write -P 0x3c 512 1k");
+        try (dev.q2.Image img = dev.q2.Qcow2.open(dir.resolve("e.qcow2"), dev.q2.OpenOptions.readWrite()
+                .withKeySecret(PASSWORD.getBytes(StandardCharsets.UTF_8)))) {
+            ByteBuffer b = ByteBuffer.allocate(1024);
+            img.read(512, b);
+            assertThat(b.array()).isEqualTo(pattern(1024, 0x3c));
+            img.write(4096, ByteBuffer.wrap(pattern(100, 0x3d)));
+        }
+        qemuIo("read -P 0x3c 512 1k", "read -P 0x3d 4096 100");
+    }
 }
