@@ -368,7 +368,7 @@ public final class BlockGraph implements Closeable {
             // without a key an encrypted image is refused with QEMU's words; with one it must unlock
             Qcow2Metadata img = keyed ? Qcow2Metadata.loadWithKey(f) : Qcow2Metadata.load(f);
             if (keyed) {
-                dev.q2.image.Encryption.unlock(f, img, keys);
+                dev.q2.image.EncryptionKeys.unlock(f, img, keys);
             }
             Node data = null;
             Node backing = null;

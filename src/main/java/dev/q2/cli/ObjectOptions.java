@@ -1,6 +1,5 @@
 package dev.q2.cli;
 
-import dev.q2.crypto.CryptoException;
 import dev.q2.crypto.ImageKeys;
 import dev.q2.crypto.Secrets;
 
@@ -40,7 +39,8 @@ final class ObjectOptions {
         for (int i = 0; i < list.size(); i++) {
             try {
                 s.add(dev.q2.crypto.SecretObject.parse((String) list.get(i)));
-            } catch (CryptoException e) {
+            } catch (java.io.IOException e) { // (a CryptoException; caught as IOException so that this class,
+                // loaded by every command with an --object option, loads no crypto class before one is given)
                 err.println("q2: " + e.getMessage());
                 err.flush();
                 return null;

@@ -206,9 +206,9 @@ public final class CreatePlanner {
         }
         o.set("size", Long.toString(size));
         String formatting = formattingLine(req.filename(), o);
-        EncryptionRequest[] encryption = new EncryptionRequest[1];
+        Object[] encryption = new Object[1]; // (not an EncryptionRequest[]: that would load it for every create)
         CreateSpec spec = validate(o, size, secrets, encryption);
-        return new Plan(spec, formatting, warnings, encryption[0]);
+        return new Plan(spec, formatting, warnings, (EncryptionRequest) encryption[0]);
     }
 
     private static long optionSize(String v) throws CreateException {
@@ -308,7 +308,7 @@ public final class CreatePlanner {
     }
 
     private static CreateSpec validate(CreateOptions o, long size, dev.q2.crypto.Secrets secrets,
-                                       EncryptionRequest[] encryption) throws CreateException {
+                                       Object[] encryption) throws CreateException {
         if (size < 0) {
             throw new CreateException("Invalid image size specified. Must be between 0 and 9223372036854775807.",
                     true);

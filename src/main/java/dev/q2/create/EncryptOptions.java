@@ -150,7 +150,7 @@ final class EncryptOptions {
         dev.q2.crypto.Secret key = secrets.find(id);
         try {
             dev.q2.crypto.Secrets.password(key);
-        } catch (dev.q2.crypto.CryptoException e) {
+        } catch (java.io.IOException e) { // a CryptoException: caught as such, no crypto class loads for plain creates
             throw new CreateException(e.getMessage(), true);
         }
         if (!format.equals("luks")) {

@@ -49,7 +49,7 @@ final class DiskOpener {
             }
             boolean key = opt.keys() != null && opt.keys().keySecretId() != null;
             Qcow2Metadata img = key ? Qcow2Metadata.loadWithKey(f) : Qcow2Metadata.load(f);
-            dev.q2.crypto.BlockCrypto crypto = key ? Encryption.unlock(f, img, opt.keys()) : null;
+            dev.q2.crypto.BlockCrypto crypto = key ? EncryptionKeys.unlock(f, img, opt.keys()) : null;
             QcowHeader h = img.header();
             if (opt.writable() && h.hasFeature(Features.INCOMPAT_CORRUPT)) {
                 throw new ImageException("qcow2: Image is corrupt; cannot be opened read/write");
