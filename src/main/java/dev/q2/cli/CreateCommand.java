@@ -65,8 +65,11 @@ final class CreateCommand extends Subcommand {
                 return 1;
             }
         }
+        if (format.equals("luks") && filename != null) {
+            return createLuks(filename, size, options, secrets, quiet, out, err);
+        }
         if (!format.equals("qcow2")) {
-            err.println("q2: Unknown file format '" + format + "' (q2 creates qcow2 images only)");
+            err.println("q2: Unknown file format '" + format + "' (q2 creates qcow2 and luks images only)");
             return 1;
         }
         if (filename == null) {
@@ -107,6 +110,32 @@ final class CreateCommand extends Subcommand {
         } catch (Exception e) {
             err.println("q2: " + filename + ": " + (e instanceof dev.q2.io.QemuLock.LockConflictException lock
                     ? lock.qemuLines(filename) : Errors.describe(e)));
+            return 1;
+        }
+        return 0;
+    }
+
+    /** qemu-img create -f luks: a LUKS volume (dev.q2.create.LuksVolumeCreator). */
+    private int createLuks(String filename, String size, List<String> options, dev.q2.crypto.Secrets secrets,
+                           boolean quiet, PrintWriter out, PrintWriter err) {
+        dev.q2.create.LuksVolumeCreator.Plan plan;
+        try {
+            plan = dev.q2.create.LuksVolumeCreator.plan(filename, size, options);
+        } catch (CreateException e) {
+            err.println("q2: " + filename + ": " + e.getMessage());
+            return 1;
+        }
+        if (!quiet) {
+            out.println(plan.formattingLine());
+            out.flush();
+        }
+        try {
+            dev.q2.create.LuksVolumeCreator.create(main.resolve(filename), plan, secrets);
+        } catch (CreateException e) {
+            err.println("q2: " + filename + ": " + e.getMessage());
+            return 1;
+        } catch (Exception e) {
+            err.println("q2: " + filename + ": " + Errors.describe(e));
             return 1;
         }
         return 0;
