@@ -102,14 +102,7 @@ public final class BlockGraph implements Closeable {
      */
     public static BlockGraph openSource(Path workDir, String filename, String format, boolean forceShare)
             throws IOException {
-        BlockGraph g = open(workDir, filename, format, true, !forceShare, References.ALL);
-        try {
-            g.reader();
-        } catch (IOException | RuntimeException e) {
-            g.close();
-            throw e;
-        }
-        return g;
+        return openWithKeys(workDir, filename, format, forceShare, true, References.ALL, null);
     }
 
     private static BlockGraph open(Path workDir, String filename, String format, boolean forceShare,
