@@ -4,9 +4,9 @@
 #   fuzz/run.sh TARGET MINUTES [extra libFuzzer flags...]
 #
 # TARGET: header | open | check | repair | map | read | inspect | snapshot | rebase | commit | args | jsonname |
-# imageopts
+# imageopts | luks
 # (args: bitmap, dd, resize, amend arguments; jsonname: json: image names; imageopts: --image-opts text and plain
-# names), or Class#method.
+# names; luks: LUKS headers and key slots), or Class#method.
 # The JVM gets a small heap (FUZZ_HEAP, default 256m) so that an allocation sized from an unchecked field shows
 # up as an OutOfMemoryError finding; libFuzzer stops an input after FUZZ_TIMEOUT seconds (default 10) and the
 # process above FUZZ_RSS_MB (default 1536). Findings (crash-*, timeout-*, oom-*) are written into the target's
@@ -36,6 +36,7 @@ case $target in
     args) target='CliArgsFuzzTest#args' ;;
     jsonname) target='ImageNameFuzzTest#parse' ;;
     imageopts) target='ImageNameFuzzTest#imageOpts' ;;
+    luks) target='LuksFuzzTest#unlock' ;;
 esac
 args=(-Djazzer.internal.arg.0=fuzz
       "-Djazzer.internal.arg.1=-max_total_time=$((minutes * 60))"

@@ -57,7 +57,9 @@ public final class OpenOptions {
      */
     public OpenOptions withBackingChain(boolean open) {
         return new OpenOptions(open ? new DiskOptions(disk.writable(), disk.forceShare(), disk.l2CacheBytes(),
-                disk.l2CacheMax(), disk.l2CacheEntrySize(), true, disk.durable()) : disk.withoutBacking());
+                disk.l2CacheMax(), disk.l2CacheEntrySize(), true, disk.durable(), disk.workDir(), disk.backingFormat(),
+                disk.dataFile(), disk.keys())
+                : disk.withoutBacking());
     }
 
     /**
@@ -82,6 +84,29 @@ public final class OpenOptions {
      */
     public OpenOptions withDurableFlush(boolean durable) {
         return new OpenOptions(disk.withDurable(durable));
+    }
+
+    /**
+     * The key secret of an encrypted image (QEMU's {@code encrypt.key-secret}): the passphrase of a LUKS image, the
+     * password of a legacy AES one. Ignored for an unencrypted image; an encrypted image opened without one is
+     * refused ("Parameter 'encrypt.key-secret' is required for cipher"). The bytes are copied and never printed.
+     *
+     * @param secret the passphrase bytes (UTF-8 without NUL, as QEMU requires)
+     * @return changed options
+     */
+    public OpenOptions withKeySecret(byte[] secret) {
+        return withKeys(dev.q2.crypto.ImageKeys.of(new dev.q2.crypto.Secret("key-secret", secret)));
+    }
+
+    /**
+     * The key secrets of an encrypted image and its backing chain ({@code encrypt.key-secret},
+     * {@code backing.encrypt.key-secret}, ...), as {@link dev.q2.crypto.ImageKeys} nests them.
+     *
+     * @param keys the keys, or null for none
+     * @return changed options
+     */
+    public OpenOptions withKeys(dev.q2.crypto.ImageKeys keys) {
+        return new OpenOptions(disk.withKeys(keys));
     }
 
     /**

@@ -38,6 +38,8 @@ public final class BlockGraph implements Closeable {
     private final boolean forceShare;
     /** Whether the reader takes the locks (a copy's source) instead of the graph's nodes. */
     private boolean readerLocks;
+    /** The key secrets of an encrypted top image and its backing chain (encrypt.key-secret); null for none. */
+    private dev.q2.crypto.ImageKeys keys;
     private final List<QemuLock> locks = new ArrayList<>();
     private final Set<String> opened = new HashSet<>();
     private final BlockStatus.Result result = new BlockStatus.Result();
@@ -102,22 +104,54 @@ public final class BlockGraph implements Closeable {
      */
     public static BlockGraph openSource(Path workDir, String filename, String format, boolean forceShare)
             throws IOException {
-        BlockGraph g = open(workDir, filename, format, true, !forceShare, References.ALL);
-        try {
-            g.reader();
-        } catch (IOException | RuntimeException e) {
-            g.close();
-            throw e;
+        return openWithKeys(workDir, filename, format, forceShare, true, References.ALL, null);
+    }
+
+    private static BlockGraph open(Path workDir, String filename, String format, boolean forceShare,
+                                   boolean readerLocks, References references) throws IOException {
+        return open(workDir, filename, format, forceShare, readerLocks, references, null);
+    }
+
+    /**
+     * As {@link #open(Path, String, String, boolean, References)} (or {@link #openSource} with
+     * {@code source}), with the key secrets of an encrypted image and its backing chain: each encrypted qcow2
+     * layer is unlocked as it is opened (QEMU's "Invalid password, cannot unlock any keyslot" when it is not).
+     *
+     * @param workDir the working folder names are resolved against
+     * @param filename the top image's name
+     * @param format "qcow2", "raw", or null to probe
+     * @param forceShare take and check no locks
+     * @param source whether the graph is a copy's source (its reader takes the source's locks)
+     * @param references which named files to open
+     * @param keys the key secrets (encrypt.key-secret, backing.encrypt.key-secret), or null
+     * @return the opened graph
+     * @throws IOException when an image cannot be opened (QEMU's reason)
+     */
+    public static BlockGraph openWithKeys(Path workDir, String filename, String format, boolean forceShare,
+                                          boolean source, References references, dev.q2.crypto.ImageKeys keys)
+            throws IOException {
+        BlockGraph g = open(workDir, filename, format, source || forceShare, source && !forceShare, references,
+                keys);
+        if (source) {
+            try {
+                g.reader();
+            } catch (IOException | RuntimeException e) {
+                g.close();
+                throw e;
+            }
         }
         return g;
     }
 
     private static BlockGraph open(Path workDir, String filename, String format, boolean forceShare,
-                                   boolean readerLocks, References references) throws IOException {
+                                   boolean readerLocks, References references, dev.q2.crypto.ImageKeys keys)
+            throws IOException {
+        // (the public entry with keys is openWithKeys)
         BlockGraph c = new BlockGraph(workDir, forceShare);
         c.readerLocks = readerLocks;
+        c.keys = keys;
         try {
-            c.top = c.openImage(filename, format, references);
+            c.top = c.openImage(filename, format, references, keys);
         } catch (IOException | RuntimeException e) {
             c.close();
             throw e;
@@ -140,7 +174,7 @@ public final class BlockGraph implements Closeable {
     public BlockDevice reader() throws IOException {
         if (reader == null) {
             String fmt = top instanceof Qcow2Node ? "qcow2" : "raw";
-            reader = Devices.openRead(workDir.resolve(top.filename()), fmt, !readerLocks, workDir);
+            reader = Devices.openRead(workDir.resolve(top.filename()), fmt, !readerLocks, workDir, keys);
             if (snapshot != null && reader instanceof dev.q2.image.Qcow2Disk d) {
                 d.loadSnapshot(snapshot);
             }
@@ -366,7 +400,8 @@ public final class BlockGraph implements Closeable {
         return top.length();
     }
 
-    private Node openImage(String name, String format, References references) throws IOException {
+    private Node openImage(String name, String format, References references, dev.q2.crypto.ImageKeys keys)
+            throws IOException {
         String canonical = workDir.resolve(name).toAbsolutePath().normalize().toString();
         if (!opened.add(canonical)) {
             throw new ImageException("Backing file '" + name + "' creates an infinite loop.");
@@ -392,7 +427,12 @@ public final class BlockGraph implements Closeable {
             // the qcow2 driver's metadata child: no other writer, no resize (bdrv_default_perms_for_storage)
             lock(f, name, QCOW2_SHARED);
             file = new FileNode(name, f);
-            Qcow2Metadata img = Qcow2Metadata.load(f); // refuses encrypted images: q2 has no keys
+            boolean keyed = keys != null && keys.keySecretId() != null;
+            // without a key an encrypted image is refused with QEMU's words; with one it must unlock
+            Qcow2Metadata img = keyed ? Qcow2Metadata.loadWithKey(f) : Qcow2Metadata.load(f);
+            if (keyed) {
+                dev.q2.image.EncryptionKeys.unlock(f, img, keys);
+            }
             Node data = null;
             Node backing = null;
             try {
@@ -419,7 +459,7 @@ public final class BlockGraph implements Closeable {
                         // file: and json: names as QEMU reads them, within q2's rule for names an image holds
                         ImageName stored = ImageName.stored(full);
                         backing = openImage(stored.filename(), stored.format() != null ? stored.format()
-                                : img.backingFormat(), References.ALL);
+                                : img.backingFormat(), References.ALL, keys != null ? keys.backing() : null);
                     } catch (ImageException e) {
                         throw new ImageException("Could not open backing file: " + e.getMessage(), e);
                     }

@@ -23,6 +23,11 @@ import java.util.List;
 final class CheckCommand extends Subcommand {
     static final String NAME = "check";
 
+    /** qemu-img's --object: secrets, checked as qemu-img checks them (the keys of encrypt.key-secret image options). */
+    private final OptionSpec objectOpt = Options.repeatable("OBJECT",
+            "A secret: secret,id=ID,data=DATA|file=PATH[,format=raw|base64]", "--object");
+    /** The --object secrets, null when none were given. */
+    dev.q2.crypto.Secrets secrets;
     private final OptionSpec formatOpt = Options.value("FMT", "Image format (qcow2 or raw); probed when absent", "-f");
     private final OptionSpec outputOpt = Options.output();
     private final OptionSpec repairOpt = Options.value("leaks|all", "Repair leaked clusters, or all problems", "-r");
@@ -49,7 +54,7 @@ final class CheckCommand extends Subcommand {
     CheckCommand(Main main) {
         super(main, NAME);
         declare("Check a qcow2 image for consistency and optionally repair it", formatOpt, outputOpt, repairOpt,
-                quietOpt, forceShareOpt, cacheOpt, noReferencesOpt, imageOptsOpt, filenameParam)
+                quietOpt, forceShareOpt, cacheOpt, noReferencesOpt, imageOptsOpt, objectOpt, filenameParam)
                 .footer("", "Several images are checked in parallel and reported in the order given (human: one block"
                         + " each, headed 'image: FILE'; JSON: one array). The exit code is then the most severe:"
                         + " 1 over 2 over 3 over 63 over 0.");
@@ -68,6 +73,12 @@ final class CheckCommand extends Subcommand {
         List<String> filenames = filenameParam.getValue();
         PrintWriter out = out();
         PrintWriter err = err();
+        if (ObjectOptions.given(objectOpt.getValue())) {
+            secrets = ObjectOptions.secrets(objectOpt.getValue(), err); // objects first, as in qemu-img
+            if (secrets == null) {
+                return 1;
+            }
+        }
         if (repair != null) {
             switch (repair) {
                 case "leaks" -> mode = CheckMode.LEAKS;

@@ -18,6 +18,11 @@ import java.io.PrintWriter;
 final class CompareCommand extends Subcommand {
     static final String NAME = "compare";
 
+    /** qemu-img's --object: secrets, checked as qemu-img checks them (the keys of encrypt.key-secret image options). */
+    private final OptionSpec objectOpt = Options.repeatable("OBJECT",
+            "A secret: secret,id=ID,data=DATA|file=PATH[,format=raw|base64]", "--object");
+    /** The --object secrets, null when none were given. */
+    dev.q2.crypto.Secrets secrets;
     private final OptionSpec format1Opt = Options.value("FMT", "Format of the first image", "-f");
     private final OptionSpec format2Opt = Options.value("FMT", "Format of the second image", "-F");
     private final OptionSpec strictOpt = Options.flag("Strict: images of different sizes differ", "-s");
@@ -31,7 +36,7 @@ final class CompareCommand extends Subcommand {
     CompareCommand(Main main) {
         super(main, NAME);
         declare("Compare the guest contents of two images", format1Opt, format2Opt, strictOpt, quietOpt, forceShareOpt,
-                imageOptsOpt, image1Param, image2Param);
+                imageOptsOpt, objectOpt, image1Param, image2Param);
     }
 
     @Override
@@ -42,6 +47,12 @@ final class CompareCommand extends Subcommand {
         String image2 = image2Param.getValue();
         PrintWriter out = out();
         PrintWriter err = err();
+        if (ObjectOptions.given(objectOpt.getValue())) {
+            secrets = ObjectOptions.secrets(objectOpt.getValue(), err); // objects first, as in qemu-img
+            if (secrets == null) {
+                return 1;
+            }
+        }
         boolean quiet = parsed.hasMatchedOption(quietOpt);
         BlockGraph ca = null;
         BlockGraph cb = null;

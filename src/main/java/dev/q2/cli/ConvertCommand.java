@@ -69,6 +69,8 @@ final class ConvertCommand extends Subcommand {
             + " snapshot: its ID or name, or snapshot.id=ID,snapshot.name=NAME", "-l");
     /** SOURCE... TARGET: several sources are concatenated into the target. */
     private final PositionalParamSpec filesParam = Options.operands("FILE");
+    private final OptionSpec objectOpt = Options.repeatable("OBJECT",
+            "A secret for encrypt.key-secret: secret,id=ID,data=DATA|file=PATH[,format=raw|base64]", "--object");
 
     String sourceFormat;
     private final OptionSpec imageOptsOpt = Options.imageOpts();
@@ -100,13 +102,15 @@ final class ConvertCommand extends Subcommand {
     /** --bitmaps and --skip-broken-bitmaps (dev.q2.bitmap.BitmapCopier). */
     boolean bitmaps;
     boolean skipBroken;
+    /** --object secrets; null when none were given. */
+    dev.q2.crypto.Secrets secrets;
 
     ConvertCommand(Main main) {
         super(main, NAME);
         declare("Convert an image to raw or qcow2", sourceFormatOpt, targetFormatOpt, optionsOpt, backingOpt,
                 backingFormatOpt, noCreateOpt, targetIsZeroOpt, compressOpt, sparseOpt, cacheOpt, srcCacheOpt,
                 coroutinesOpt, Options.flag("Allow out-of-order writes (accepted; q2 writes in order)", "-W"),
-                progressOpt, quietOpt, forceShareOpt, bitmapsOpt, skipBrokenOpt, snapshotOpt, imageOptsOpt,
+                progressOpt, quietOpt, forceShareOpt, bitmapsOpt, skipBrokenOpt, snapshotOpt, imageOptsOpt, objectOpt,
                 filesParam);
     }
 
@@ -126,6 +130,12 @@ final class ConvertCommand extends Subcommand {
         List<String> files = Options.valueOr(filesParam, List.of());
         PrintWriter out = out();
         PrintWriter err = err();
+        if (ObjectOptions.given(objectOpt.getValue())) {
+            secrets = ObjectOptions.secrets(objectOpt.getValue(), err); // objects come first, as in qemu-img
+            if (secrets == null) {
+                return 1;
+            }
+        }
         // the checks run in qemu-img convert's order, so the first error is the one qemu-img reports: -S and -m
         // while the arguments are read, in their order
         for (picocli.CommandLine.Model.ArgSpec a : parsed.matchedArgs()) {
@@ -367,7 +377,7 @@ final class ConvertCommand extends Subcommand {
             }
             // as qemu-img convert, the backing file is not opened to create the target, only to write it
             plan = CreatePlanner.plan(new CreateRequest(main.workDir(), target, Long.toString(src.size()), opts,
-                    null, null, true));
+                    null, null, true), secrets);
         } catch (CreateException e) {
             return Errors.fail(err, e.afterFormatting()
                     ? target + ": error while converting qcow2: " + e.getMessage() : e.getMessage());
@@ -377,6 +387,11 @@ final class ConvertCommand extends Subcommand {
             return 1;
         }
         Qcow2Creator.create(dst, plan.spec(), main.workDir());
+        dev.q2.crypto.ImageKeys targetKeys = null;
+        if (plan.encryption() != null) {
+            plan.encryption().apply(dst);
+            targetKeys = dev.q2.crypto.ImageKeys.of(plan.encryption().key());
+        }
         if (badCache != null) {
             return Errors.fail(err, "Invalid cache option: " + badCache); // the new target stays, as qemu-img's does
         }
@@ -392,7 +407,7 @@ final class ConvertCommand extends Subcommand {
             return Errors.fail(err, "Format driver 'qcow2' does not support bitmaps"); // the new target stays
         }
         Converter.into(src, dst, new Converter.Settings(compress, backing != null, backing == null, minSparse,
-                durable), true, main.workDir(), bar, bitmaps ? this::copyBitmaps : null);
+                durable), true, main.workDir(), bar, bitmaps ? this::copyBitmaps : null, targetKeys);
         return done(out);
     }
 

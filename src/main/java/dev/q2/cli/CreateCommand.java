@@ -26,7 +26,7 @@ final class CreateCommand extends Subcommand {
     private final OptionSpec unsafeOption = Options.flag("Do not open the backing file (unsafe)", "-u");
     private final OptionSpec quietOption = Options.flag("Quiet: do not print the Formatting line", "-q");
     private final OptionSpec objectOption = Options.repeatable("OBJECT",
-            "Not supported: q2 has no secrets and does not create encrypted images", "--object");
+            "A secret for encrypt.key-secret: secret,id=ID,data=DATA|file=PATH[,format=raw|base64]", "--object");
     private final PositionalParamSpec filenameParam = Options.positional("0", "0..1", "FILENAME");
     private final PositionalParamSpec sizeParam = Options.positional("1", "0..1", "SIZE");
 
@@ -58,13 +58,18 @@ final class CreateCommand extends Subcommand {
                 }
             }
         }
-        if (objectOption.getValue() != null && !((List<?>) objectOption.getValue()).isEmpty()) {
-            // qemu-img takes secrets this way; q2 refuses rather than create an image that it cannot encrypt
-            err.println("q2: --object is not supported: q2 has no secrets and does not create encrypted images");
-            return 1;
+        dev.q2.crypto.Secrets secrets = null;
+        if (ObjectOptions.given(objectOption.getValue())) {
+            secrets = ObjectOptions.secrets(objectOption.getValue(), err);
+            if (secrets == null) {
+                return 1;
+            }
+        }
+        if (format.equals("luks") && filename != null) {
+            return createLuks(filename, size, options, secrets, quiet, out, err);
         }
         if (!format.equals("qcow2")) {
-            err.println("q2: Unknown file format '" + format + "' (q2 creates qcow2 images only)");
+            err.println("q2: Unknown file format '" + format + "' (q2 creates qcow2 and luks images only)");
             return 1;
         }
         if (filename == null) {
@@ -87,7 +92,8 @@ final class CreateCommand extends Subcommand {
             for (String o : options) {
                 CreatePlanner.parseOptions(o, opts);
             }
-            plan = CreatePlanner.plan(new CreateRequest(main.workDir(), filename, size, opts, backingFile, backingFormat, unsafe));
+            plan = CreatePlanner.plan(new CreateRequest(main.workDir(), filename, size, opts, backingFile, backingFormat, unsafe),
+                    secrets);
         } catch (CreateException e) {
             if (e.afterFormatting() && !quiet) {
                 out.println(CreatePlanner.formattingLine(filename, opts));
@@ -108,9 +114,38 @@ final class CreateCommand extends Subcommand {
         try {
             QemuLock.checkNotInUse(path);
             Qcow2Creator.create(path, plan.spec(), main.workDir());
+            if (plan.encryption() != null) {
+                plan.encryption().apply(path);
+            }
         } catch (Exception e) {
             err.println("q2: " + filename + ": " + (e instanceof dev.q2.io.QemuLock.LockConflictException lock
                     ? lock.qemuLines(filename) : Errors.describe(e)));
+            return 1;
+        }
+        return 0;
+    }
+
+    /** qemu-img create -f luks: a LUKS volume (dev.q2.create.LuksVolumeCreator). */
+    private int createLuks(String filename, String size, List<String> options, dev.q2.crypto.Secrets secrets,
+                           boolean quiet, PrintWriter out, PrintWriter err) {
+        dev.q2.create.LuksVolumeCreator.Plan plan;
+        try {
+            plan = dev.q2.create.LuksVolumeCreator.plan(filename, size, options);
+        } catch (CreateException e) {
+            err.println("q2: " + filename + ": " + e.getMessage());
+            return 1;
+        }
+        if (!quiet) {
+            out.println(plan.formattingLine());
+            out.flush();
+        }
+        try {
+            dev.q2.create.LuksVolumeCreator.create(main.resolve(filename), plan, secrets);
+        } catch (CreateException e) {
+            err.println("q2: " + filename + ": " + e.getMessage());
+            return 1;
+        } catch (Exception e) {
+            err.println("q2: " + filename + ": " + Errors.describe(e));
             return 1;
         }
         return 0;

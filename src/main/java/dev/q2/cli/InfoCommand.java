@@ -14,6 +14,11 @@ import java.util.List;
 final class InfoCommand extends Subcommand {
     static final String NAME = "info";
 
+    /** qemu-img's --object: secrets, checked as qemu-img checks them (the keys of encrypt.key-secret image options). */
+    private final OptionSpec objectOpt = Options.repeatable("OBJECT",
+            "A secret: secret,id=ID,data=DATA|file=PATH[,format=raw|base64]", "--object");
+    /** The --object secrets, null when none were given. */
+    dev.q2.crypto.Secrets secrets;
     private final OptionSpec format =
             Options.value("FMT", "Image format (qcow2 or raw); probed when absent", "-f");
     private final OptionSpec output = Options.output();
@@ -25,7 +30,7 @@ final class InfoCommand extends Subcommand {
     InfoCommand(Main main) {
         super(main, NAME);
         declare("Show information about an image, including the L2 cache it needs", format, output, backingChain,
-                forceShare, imageOpts, filename)
+                forceShare, imageOpts, objectOpt, filename)
                 .footer("", "Several images are read in parallel and shown in the order given (human: one block each;"
                         + " JSON: one array). The exit code is 1 if any could not be read.");
     }
@@ -35,6 +40,12 @@ final class InfoCommand extends Subcommand {
         ParseResult parsed = parsed();
         PrintWriter out = out();
         PrintWriter err = err();
+        if (ObjectOptions.given(objectOpt.getValue())) {
+            secrets = ObjectOptions.secrets(objectOpt.getValue(), err); // objects first, as in qemu-img
+            if (secrets == null) {
+                return 1;
+            }
+        }
         String outputFormat = output.getValue() == null ? "human" : output.getValue();
         List<String> files = filename.getValue();
         if (!outputFormat.equals("human") && !outputFormat.equals("json")) {

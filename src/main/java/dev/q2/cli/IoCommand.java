@@ -36,13 +36,18 @@ final class IoCommand extends Subcommand {
             "Snapshot mode: writes go to a temporary overlay, the image is left as it is", "-s", "--snapshot");
     private final OptionSpec copyOnReadOpt = Options.flag(
             "Copy-on-read: reads copy what the backing chain provides into the image", "-C", "--copy-on-read");
+    private final OptionSpec objectOpt = Options.repeatable("OBJECT",
+            "A secret for encrypt.key-secret (open -o): secret,id=ID,data=DATA|file=PATH[,format=raw|base64]",
+            "--object");
     private final PositionalParamSpec filenameParam = Options.positional("0", "0..1", "FILENAME");
+    /** --object secrets; null when none were given. */
+    private dev.q2.crypto.Secrets secrets;
 
     IoCommand(Main main) {
         super(main, NAME);
         declare("Run qemu-io style commands (read, write, discard, flush, truncate, map, alloc, info, open, reopen,"
                 + " close, ...) on an image", formatOpt, commandsOpt, readOnlyOpt, forceShareOpt, cacheOpt, nocacheOpt, aioOpt,
-                nativeAioOpt, snapshotOpt, copyOnReadOpt, filenameParam);
+                nativeAioOpt, snapshotOpt, copyOnReadOpt, objectOpt, filenameParam);
     }
 
     @Override
@@ -52,6 +57,12 @@ final class IoCommand extends Subcommand {
         String filename = filenameParam.getValue();
         PrintWriter out = out();
         PrintWriter err = err();
+        if (ObjectOptions.given(objectOpt.getValue())) {
+            secrets = ObjectOptions.secrets(objectOpt.getValue(), err); // qemu-io creates its objects first
+            if (secrets == null) {
+                return 1;
+            }
+        }
         // -t/-n and -i/-k: checked and accepted as qemu-io checks them (-t and -i win over -n and -k); q2 io reads
         // and writes through the page cache and flushes at the end in every mode.
         String cache = Options.valueOr(cacheOpt, parsed.hasMatchedOption(nocacheOpt) ? "none" : "writeback");
@@ -141,6 +152,14 @@ final class IoCommand extends Subcommand {
     private GuestDisk openDisk(String given, String format, java.util.Map<String, String> options, boolean ro,
                                boolean share, boolean probe, PrintWriter err) {
         String device = given == null ? "" : " device " + given;
+        // key secrets (open -o encrypt.key-secret=ID): q2 io's own, taken out before the block layer reads the rest
+        String keySecret = null;
+        String backingKeySecret = null;
+        if (options.containsKey("encrypt.key-secret") || options.containsKey("backing.encrypt.key-secret")) {
+            options = new java.util.LinkedHashMap<>(options);
+            keySecret = options.remove("encrypt.key-secret");
+            backingKeySecret = options.remove("backing.encrypt.key-secret");
+        }
         dev.q2.block.ImageName in;
         try {
             // the name (file, file:, json:) and the open command's -o options, read by the block layer's one reader
@@ -202,6 +221,10 @@ final class IoCommand extends Subcommand {
                     err.flush();
                 }
                 return raw;
+            }
+            if (keySecret != null || backingKeySecret != null) {
+                opt = opt.withKeys(ObjectOptions.keys(secrets != null ? secrets : new dev.q2.crypto.Secrets(),
+                        keySecret, backingKeySecret));
             }
             if (!options.isEmpty()) {
                 CacheOptions cache = cacheOptions(main.resolve(name), options);
@@ -323,6 +346,9 @@ final class IoCommand extends Subcommand {
         }
         if (e instanceof java.nio.file.FileSystemException) {
             return Errors.couldNotOpen(filename, e);
+        }
+        if (e.getCause() instanceof dev.q2.crypto.CryptoException) {
+            return e.getMessage(); // the image's key: wrong password, no such secret, a cipher q2 cannot use
         }
         // The image itself opened as far as its format goes: what failed may lie below it, worded as qemu-io words
         // it ("Could not open backing file: Could not open 'NAME': ...", NAME as the image names it).

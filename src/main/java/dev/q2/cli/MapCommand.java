@@ -18,6 +18,11 @@ import java.util.List;
 final class MapCommand extends Subcommand {
     static final String NAME = "map";
 
+    /** qemu-img's --object: secrets, checked as qemu-img checks them (the keys of encrypt.key-secret image options). */
+    private final OptionSpec objectOpt = Options.repeatable("OBJECT",
+            "A secret: secret,id=ID,data=DATA|file=PATH[,format=raw|base64]", "--object");
+    /** The --object secrets, null when none were given. */
+    dev.q2.crypto.Secrets secrets;
     private final OptionSpec formatOpt =
             Options.repeatable("FMT", "Image format (qcow2 or raw); probed when absent", "-f");
     private final OptionSpec outputOpt = Options.outputs();
@@ -45,7 +50,7 @@ final class MapCommand extends Subcommand {
     MapCommand(Main main) {
         super(main, NAME);
         declare("Show where the data of an image lives, in the image or its backing chain", formatOpt, outputOpt,
-                startOffsetOpt, maxLengthOpt, forceShareOpt, noReferencesOpt, imageOptsOpt, filenameParam);
+                startOffsetOpt, maxLengthOpt, forceShareOpt, noReferencesOpt, imageOptsOpt, objectOpt, filenameParam);
     }
 
     @Override
@@ -60,6 +65,12 @@ final class MapCommand extends Subcommand {
         filename = filenameParam.getValue();
         PrintWriter out = out();
         PrintWriter err = err();
+        if (ObjectOptions.given(objectOpt.getValue())) {
+            secrets = ObjectOptions.secrets(objectOpt.getValue(), err); // objects first, as in qemu-img
+            if (secrets == null) {
+                return 1;
+            }
+        }
         long start = 0;
         long max = -1;
         for (String s : startOffset) {

@@ -261,7 +261,17 @@ public final class Converter {
      */
     public static void into(Sources src, Path dst, Settings settings, boolean targetIsNew, Path workDir,
                             DoubleConsumer progress, BeforeClose beforeClose) throws IOException {
-        DiskOptions opt = DiskOptions.readWrite().withDurable(settings.durable()).withWorkDir(workDir);
+        into(src, dst, settings, targetIsNew, workDir, progress, beforeClose, null);
+    }
+
+    /**
+     * As {@link #into(Sources, Path, Settings, boolean, Path, DoubleConsumer, BeforeClose)}, with the key secret
+     * of an encrypted target ({@code keys}; null for none).
+     */
+    public static void into(Sources src, Path dst, Settings settings, boolean targetIsNew, Path workDir,
+                            DoubleConsumer progress, BeforeClose beforeClose, dev.q2.crypto.ImageKeys keys)
+            throws IOException {
+        DiskOptions opt = DiskOptions.readWrite().withDurable(settings.durable()).withWorkDir(workDir).withKeys(keys);
         try (Qcow2Disk out = Qcow2Disk.open(dst, opt)) {
             long total = src.size();
             if (out.size() < total) {

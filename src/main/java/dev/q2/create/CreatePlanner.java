@@ -39,7 +39,12 @@ public final class CreatePlanner {
             "replication", "ssh", "throttle", "vdi", "vhdx", "vmdk", "vpc", "vvfat");
 
     /** A plan: the spec to write and the "Formatting ..." line qemu-img prints for it. */
-    public record Plan(CreateSpec spec, String formattingLine, List<String> warnings) {
+    public record Plan(CreateSpec spec, String formattingLine, List<String> warnings, EncryptionRequest encryption) {
+        /** A plan without encryption. */
+        public Plan(CreateSpec spec, String formattingLine, List<String> warnings) {
+            this(spec, formattingLine, warnings, null);
+        }
+
     }
 
     private CreatePlanner() {
@@ -143,6 +148,14 @@ public final class CreatePlanner {
 
     /** Checks a request; throws what qemu-img would report first. */
     public static Plan plan(CreateRequest req) throws CreateException {
+        return plan(req, null);
+    }
+
+    /**
+     * Checks a request whose key secret (encrypt.key-secret) is looked up among {@code secrets}; throws what qemu-img
+     * would report first.
+     */
+    public static Plan plan(CreateRequest req, dev.q2.crypto.Secrets secrets) throws CreateException {
         List<String> warnings = new ArrayList<>();
         Long size = null;
         if (req.sizeArgument() != null) {
@@ -192,7 +205,9 @@ public final class CreatePlanner {
         }
         o.set("size", Long.toString(size));
         String formatting = formattingLine(req.filename(), o);
-        return new Plan(validate(o, size), formatting, warnings);
+        Object[] encryption = new Object[1]; // (not an EncryptionRequest[]: that would load it for every create)
+        CreateSpec spec = validate(o, size, secrets, encryption);
+        return new Plan(spec, formatting, warnings, (EncryptionRequest) encryption[0]);
     }
 
     /** The backing file to open: a name given on the command line, json:, file: and protocols read as QEMU reads them. */
@@ -301,7 +316,8 @@ public final class CreatePlanner {
         }
     }
 
-    private static CreateSpec validate(CreateOptions o, long size) throws CreateException {
+    private static CreateSpec validate(CreateOptions o, long size, dev.q2.crypto.Secrets secrets,
+                                       Object[] encryption) throws CreateException {
         // file-posix's raw_co_create, before it creates the file: the hint must fit in 32 bits. It only means
         // something on file systems with extent size hints (XFS), where QEMU sets it; q2 accepts and ignores it,
         // as QEMU does elsewhere (nocow likewise: btrfs only).
@@ -416,8 +432,8 @@ public final class CreatePlanner {
             throw new CreateException("Backing file name too long", true);
         }
         if (encryptFormat != null) {
-            // QEMU sets up encryption last, and asks for the secret first; q2 has no secrets (no --object)
-            EncryptOptions.refuseWithoutSecret(o);
+            // QEMU sets up encryption last, and asks for the secret first
+            encryption[0] = EncryptOptions.request(o, encryptFormat, secrets);
         }
         if (dataFileRaw && prealloc == Preallocation.OFF) {
             prealloc = Preallocation.METADATA; // every cluster must be mapped for the data file to stay raw

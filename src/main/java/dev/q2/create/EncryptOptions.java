@@ -135,6 +135,67 @@ final class EncryptOptions {
         throw new CreateException("No secret with id '" + secret + "'", true);
     }
 
+    /**
+     * The encryption to set up, with the key secret looked up among {@code secrets} (qemu-img's refusals when
+     * there is none). Checks what q2 can encrypt before anything is written: AES ciphers only, and no aes-192 in
+     * CBC or ECB mode (its key material, 96000 bytes, is not whole sectors: qemu-img 7.2 aborts on an assertion
+     * creating such an image, and cannot read one).
+     */
+    static EncryptionRequest request(CreateOptions o, String format, dev.q2.crypto.Secrets secrets)
+            throws CreateException {
+        String id = o.get("encrypt.key-secret");
+        if (id == null || secrets == null || secrets.find(id) == null) {
+            refuseWithoutSecret(o);
+        }
+        dev.q2.crypto.Secret key = secrets.find(id);
+        try {
+            dev.q2.crypto.Secrets.password(key);
+        } catch (java.io.IOException e) { // a CryptoException: caught as such, no crypto class loads for plain creates
+            throw new CreateException(e.getMessage(), true);
+        }
+        if (!format.equals("luks")) {
+            return new EncryptionRequest("aes", "aes-128", "cbc", "plain64", null, null, 0, key);
+        }
+        String cipher = or(o, "cipher-alg", "aes-256");
+        String mode = or(o, "cipher-mode", "xts");
+        String ivgen = or(o, "ivgen-alg", "plain64");
+        String ivHash = or(o, "ivgen-hash-alg", "sha256");
+        String hash = or(o, "hash-alg", "sha256");
+        long iterTime = o.get("encrypt.iter-time") == null ? 2000 : strtol(o.get("encrypt.iter-time")).longValue();
+        if (!cipher.startsWith("aes-")) {
+            throw new CreateException("Cipher algorithm '" + cipher + "' is not supported by q2 (AES only)", true);
+        }
+        if (!mode.equals("xts") && !mode.equals("cbc") && !mode.equals("ecb")) {
+            throw new CreateException("Cipher mode '" + mode + "' is not supported by q2", true);
+        }
+        if (cipher.equals("aes-192") && !mode.equals("xts")) {
+            throw new CreateException("aes-192 in " + mode + " mode is not supported: its key material is not whole"
+                    + " sectors (qemu-img 7.2 aborts on it)", true);
+        }
+        if (hash.equals("ripemd160") || ivgen.equals("essiv") && ivHash.equals("ripemd160")) {
+            throw new CreateException("Hash algorithm 'ripemd160' is not supported by q2", true);
+        }
+        if (ivgen.equals("essiv")) {
+            int digest = switch (ivHash) {
+                case "md5" -> 16;
+                case "sha1" -> 20;
+                case "sha224" -> 28;
+                case "sha256" -> 32;
+                case "sha384" -> 48;
+                default -> 64;
+            };
+            if (digest != 16 && digest != 24 && digest != 32) {
+                throw new CreateException("No AES cipher with key size " + digest + " available", true);
+            }
+        }
+        return new EncryptionRequest("luks", cipher, mode, ivgen, ivHash, hash, iterTime, key);
+    }
+
+    private static String or(CreateOptions o, String key, String dflt) {
+        String v = o.get("encrypt." + key);
+        return v != null ? v : dflt;
+    }
+
     /** A number option as qemu-img's option parser reads it (qemu_strtou64, base 0). */
     static BigInteger parseNumber(String key, String value) throws CreateException {
         BigInteger v = strtol(value);

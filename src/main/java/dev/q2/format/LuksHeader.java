@@ -147,6 +147,39 @@ public record LuksHeader(
                 u32(b, 164), uuid, slots);
     }
 
+    /**
+     * Encodes the header ({@link #SIZE} bytes) as {@link #decode} reads it: the magic, big-endian numbers, strings
+     * NUL-padded to their fields.
+     *
+     * @return the bytes
+     */
+    public byte[] encode() {
+        ByteBuffer b = ByteBuffer.allocate(SIZE).order(ByteOrder.BIG_ENDIAN);
+        b.put(MAGIC).putShort((short) version);
+        putString(b, 8, cipherName, NAME_LEN);
+        putString(b, 40, cipherMode, NAME_LEN);
+        putString(b, 72, hashSpec, NAME_LEN);
+        b.putInt(104, (int) payloadOffset).putInt(108, (int) keyBytes);
+        b.put(112, mkDigest, 0, Math.min(DIGEST_LEN, mkDigest.length));
+        b.put(132, mkDigestSalt, 0, Math.min(SALT_LEN, mkDigestSalt.length));
+        b.putInt(164, (int) mkDigestIter);
+        putString(b, 168, uuid, UUID_LEN);
+        for (int i = 0; i < keySlots.size() && i < NUM_KEY_SLOTS; i++) {
+            KeySlot s = keySlots.get(i);
+            int at = KEY_SLOT_OFFSET + i * KEY_SLOT_SIZE;
+            byte[] salt = s.salt();
+            b.putInt(at, s.active()).putInt(at + 4, (int) s.iterations());
+            b.put(at + 8, salt, 0, Math.min(SALT_LEN, salt.length));
+            b.putInt(at + 40, (int) s.keyMaterialOffset()).putInt(at + 44, (int) s.stripes());
+        }
+        return b.array();
+    }
+
+    private static void putString(ByteBuffer b, int at, String s, int len) {
+        byte[] v = s.getBytes(StandardCharsets.UTF_8);
+        b.put(at, v, 0, Math.min(v.length, len - 1));
+    }
+
     private static long u32(ByteBuffer b, int at) {
         return Integer.toUnsignedLong(b.getInt(at));
     }

@@ -67,10 +67,28 @@ public final class Devices {
      */
     public static BlockDevice openRead(Path path, String format, boolean forceShare, Path workDir)
             throws IOException {
+        return openRead(path, format, forceShare, workDir, null);
+    }
+
+    /**
+     * As {@link #openRead(Path, String, boolean, Path)}, with the key secrets of an encrypted image and its backing
+     * chain (null: none).
+     *
+     * @param path the image
+     * @param format "qcow2", "raw", or null to probe
+     * @param forceShare take and check no locks
+     * @param workDir the working folder, or null
+     * @param keys the key secrets, or null
+     * @return the opened device
+     * @throws IOException when it cannot be opened
+     */
+    public static BlockDevice openRead(Path path, String format, boolean forceShare, Path workDir,
+                                       dev.q2.crypto.ImageKeys keys) throws IOException {
         String fmt = format != null ? format : probe(path);
         switch (fmt) {
             case "qcow2":
-                return Qcow2Disk.open(path, DiskOptions.readOnly().withForceShare(forceShare).withWorkDir(workDir));
+                return Qcow2Disk.open(path, DiskOptions.readOnly().withForceShare(forceShare).withWorkDir(workDir)
+                        .withKeys(keys));
             case "raw":
                 ImageFile f = ImageFile.openReadOnly(path);
                 if (!forceShare) {

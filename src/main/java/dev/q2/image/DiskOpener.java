@@ -47,7 +47,9 @@ final class DiskOpener {
                 lock = QemuLock.acquire(f.channel(), path, QemuLock.PERM_CONSISTENT_READ,
                         QemuLock.PERM_ALL & ~(QemuLock.PERM_WRITE | QemuLock.PERM_RESIZE));
             }
-            Qcow2Metadata img = Qcow2Metadata.load(f);
+            boolean key = opt.keys() != null && opt.keys().keySecretId() != null;
+            Qcow2Metadata img = key ? Qcow2Metadata.loadWithKey(f) : Qcow2Metadata.load(f);
+            dev.q2.crypto.BlockCrypto crypto = key ? EncryptionKeys.unlock(f, img, opt.keys()) : null;
             QcowHeader h = img.header();
             if (opt.writable() && h.hasFeature(Features.INCOMPAT_CORRUPT)) {
                 throw new ImageException("qcow2: Image is corrupt; cannot be opened read/write");
@@ -61,7 +63,7 @@ final class DiskOpener {
                 }
                 Qcow2Metadata opened = img;
                 repair.repairDirty(f, diagnostics);
-                img = Qcow2Metadata.load(f).withUnknownExtensionsOf(opened);
+                img = (key ? Qcow2Metadata.loadWithKey(f) : Qcow2Metadata.load(f)).withUnknownExtensionsOf(opened);
                 h = img.header();
             }
             if (h.hasFeature(Features.INCOMPAT_DATA_FILE)) {
@@ -92,6 +94,9 @@ final class DiskOpener {
                 backing = openBacking(bp, bfmt, opt, chain);
             }
             Qcow2Disk disk = new Qcow2Disk(path, f, data, lock, img, opt, backing);
+            if (crypto != null) {
+                disk.useCrypto(crypto);
+            }
             if (opt.writable()) {
                 // QEMU's read-write open: autoclear bits cleared, bitmaps loaded and marked in use before any write
                 disk.loadBitmaps(img);
@@ -155,7 +160,7 @@ final class DiskOpener {
     private static BlockDevice openBacking(Path bp, String fmt, DiskOptions opt, Set<Path> chain)
             throws IOException {
         DiskOptions ro = new DiskOptions(false, opt.forceShare(), 0, opt.l2CacheMax(), 0, true, true,
-                opt.workDir());
+                opt.workDir(), null, null, opt.keys() != null ? opt.keys().backing() : null);
         String format = fmt;
         if (format == null) {
             format = Devices.probe(bp);

@@ -19,13 +19,15 @@ import dev.q2.cache.L2CacheSizing;
  *     option, given by the user), or null
  * @param dataFile the external data file to open instead of the one the image names (QEMU's
  *     {@code data-file.filename}, given by the user; relative to the working folder), or null
+ * @param keys the key secrets of an encrypted image and its backing chain ({@code encrypt.key-secret}); null for
+ *     none
  */
 public record DiskOptions(boolean writable, boolean forceShare, long l2CacheBytes, long l2CacheMax,
                           int l2CacheEntrySize, boolean openBacking, boolean durable, java.nio.file.Path workDir,
-                          String backingFormat, String dataFile) {
+                          String backingFormat, String dataFile, dev.q2.crypto.ImageKeys keys) {
 
     /**
-     * Options without user overrides of the backing format or data file.
+     * Options without user overrides of the backing format or data file, and without key secrets.
      *
      * @param writable open for writing
      * @param forceShare take and check no locks
@@ -39,7 +41,7 @@ public record DiskOptions(boolean writable, boolean forceShare, long l2CacheByte
     public DiskOptions(boolean writable, boolean forceShare, long l2CacheBytes, long l2CacheMax,
                        int l2CacheEntrySize, boolean openBacking, boolean durable, java.nio.file.Path workDir) {
         this(writable, forceShare, l2CacheBytes, l2CacheMax, l2CacheEntrySize, openBacking, durable, workDir, null,
-                null);
+                null, null);
     }
 
     /**
@@ -74,7 +76,7 @@ public record DiskOptions(boolean writable, boolean forceShare, long l2CacheByte
      */
     public DiskOptions withForceShare(boolean share) {
         return new DiskOptions(writable, share, l2CacheBytes, l2CacheMax, l2CacheEntrySize, openBacking, durable,
-                workDir, backingFormat, dataFile);
+                workDir, backingFormat, dataFile, keys);
     }
 
     /**
@@ -84,7 +86,7 @@ public record DiskOptions(boolean writable, boolean forceShare, long l2CacheByte
      */
     public DiskOptions withL2Cache(long bytes, int entrySize) {
         return new DiskOptions(writable, forceShare, bytes, l2CacheMax, entrySize, openBacking, durable,
-                workDir, backingFormat, dataFile);
+                workDir, backingFormat, dataFile, keys);
     }
 
     /**
@@ -93,13 +95,13 @@ public record DiskOptions(boolean writable, boolean forceShare, long l2CacheByte
      */
     public DiskOptions withDurable(boolean d) {
         return new DiskOptions(writable, forceShare, l2CacheBytes, l2CacheMax, l2CacheEntrySize, openBacking, d,
-                workDir, backingFormat, dataFile);
+                workDir, backingFormat, dataFile, keys);
     }
 
     /** @return a copy that does not open the backing chain */
     public DiskOptions withoutBacking() {
         return new DiskOptions(writable, forceShare, l2CacheBytes, l2CacheMax, l2CacheEntrySize, false, durable,
-                workDir, backingFormat, dataFile);
+                workDir, backingFormat, dataFile, keys);
     }
 
     /**
@@ -110,7 +112,7 @@ public record DiskOptions(boolean writable, boolean forceShare, long l2CacheByte
      */
     public DiskOptions withWorkDir(java.nio.file.Path dir) {
         return new DiskOptions(writable, forceShare, l2CacheBytes, l2CacheMax, l2CacheEntrySize, openBacking, durable,
-                dir, backingFormat, dataFile);
+                dir, backingFormat, dataFile, keys);
     }
 
     /**
@@ -123,7 +125,18 @@ public record DiskOptions(boolean writable, boolean forceShare, long l2CacheByte
      */
     public DiskOptions withOverrides(String backingFmt, String dataFileName) {
         return new DiskOptions(writable, forceShare, l2CacheBytes, l2CacheMax, l2CacheEntrySize, openBacking, durable,
-                workDir, backingFmt, dataFileName);
+                workDir, backingFmt, dataFileName, keys);
+    }
+
+    /**
+     * These options with the key secrets of an encrypted image (and its backing chain).
+     *
+     * @param k the keys, or null for none
+     * @return a copy with them
+     */
+    public DiskOptions withKeys(dev.q2.crypto.ImageKeys k) {
+        return new DiskOptions(writable, forceShare, l2CacheBytes, l2CacheMax, l2CacheEntrySize, openBacking, durable,
+                workDir, backingFormat, dataFile, k);
     }
 
     /** @return the working folder: {@link #workDir()}, or the process's */

@@ -41,6 +41,8 @@ final class DiskState {
     /** Null on a read-only open. */
     final RefcountAllocator refcounts;
     final Qcow2Disk.EngineStats stats = new Qcow2Disk.EngineStats();
+    /** The cipher of an encrypted image's guest data (QEMU's s->crypto); null when it is not encrypted. */
+    dev.q2.crypto.BlockCrypto crypto;
     /** The image's persistent dirty bitmaps, loaded on a read-write open; null otherwise. */
     PersistentBitmaps bitmaps;
 

@@ -90,6 +90,30 @@ public final class Qcow2Disk implements BlockDevice {
                 backing != null ? ", with a backing file" : "");
     }
 
+    /** The cipher of an encrypted image, set by the opener before any guest I/O. */
+    void useCrypto(dev.q2.crypto.BlockCrypto crypto) {
+        disk.crypto = crypto;
+    }
+
+    /**
+     * Allocates clusters for a new crypto header area as QEMU's qcow2_crypto_hdr_init_func does, zero-fills them to
+     * the cluster boundary and writes {@code area} at their start.
+     *
+     * @return the area's offset
+     */
+    long allocateHeaderArea(byte[] area) throws IOException {
+        long offset = disk.refcounts.allocClusters(area.length);
+        long clusterLen = (area.length + disk.clusterSize - 1) & -disk.clusterSize;
+        disk.file.writeFully(offset, ByteBuffer.allocate((int) clusterLen));
+        disk.file.writeFully(offset, ByteBuffer.wrap(area));
+        return offset;
+    }
+
+    /** @return whether guest data is encrypted (and this disk holds its key) */
+    public boolean encrypted() {
+        return disk.crypto != null;
+    }
+
     /** QEMU's read-write open: autoclear bits cleared, bitmaps loaded and marked in use before any write. */
     void loadBitmaps(Qcow2Metadata image) throws IOException {
         disk.bitmaps = PersistentBitmaps.open(disk.file, image, disk.refcounts, new PersistentBitmaps.Sync() {

@@ -89,6 +89,14 @@ public final class Qcow2Metadata implements AutoCloseable {
     }
 
     /**
+     * Reads and validates the metadata of an already opened file for access to its guest data with a key secret
+     * given: an encrypted image is accepted (its LUKS header decoded and checked) for the caller to unlock.
+     */
+    public static Qcow2Metadata loadWithKey(ImageFile f) throws IOException {
+        return load(f, false, false, true);
+    }
+
+    /**
      * Reads and validates the metadata of an already opened file without giving access to guest data, as qemu-img
      * info opens images: an encrypted image is accepted, its LUKS header decoded and checked.
      */
@@ -106,6 +114,11 @@ public final class Qcow2Metadata implements AutoCloseable {
     }
 
     private static Qcow2Metadata load(ImageFile f, boolean forCheck, boolean metadataOnly) throws IOException {
+        return load(f, forCheck, metadataOnly, false);
+    }
+
+    private static Qcow2Metadata load(ImageFile f, boolean forCheck, boolean metadataOnly, boolean keyGiven)
+            throws IOException {
         long fileSize = f.size();
         // QEMU reads the header as a block of bytes, zeros past the end of a short file, and checks it in this order
         ByteBuffer first = ByteBuffer.allocate(QcowHeader.V3_HEADER_LENGTH);
@@ -214,7 +227,7 @@ public final class Qcow2Metadata implements AutoCloseable {
         long[] l1 = readTable(f, h.l1TableOffset(), (int) l1Entries, fileSize, "Active L1 table");
         long[] reftable = readTable(f, h.refcountTableOffset(), (int) (reftableBytes / 8), fileSize,
                 "Reference count table");
-        Encryption encryption = Encryption.read(f, h, extensions, fileSize, metadataOnly);
+        Encryption encryption = Encryption.read(f, h, extensions, fileSize, metadataOnly || keyGiven);
         if (!metadataOnly && h.hasFeature(Features.INCOMPAT_DATA_FILE)
                 && HeaderExtension.last(extensions, HeaderExtension.EXTERNAL_DATA_FILE).isEmpty()) {
             // opened for I/O, QEMU opens the external data file with the image and fails without its name

@@ -47,7 +47,7 @@ final class ReadPath {
             int run = contiguousHostRun(clusterIndex, inCluster, n, Math.min(dst.remaining(), size - pos));
             if (run > n) {
                 // several standard clusters back to back in the file: one read instead of one per cluster
-                readHost(L2Entry.hostOffset(mapper.lookup(clusterIndex).entry()) + inCluster, run, dst);
+                readHost(L2Entry.hostOffset(mapper.lookup(clusterIndex).entry()) + inCluster, pos, run, dst);
                 n = run;
             } else {
                 readInCluster(clusterIndex, inCluster, n, dst);
@@ -60,8 +60,8 @@ final class ReadPath {
     /** See {@link Qcow2Disk#hostRun}. */
     long[] hostRun(long offset, long length) throws IOException {
         disk.header.requireUsable();
-        if (disk.extendedL2 || offset >= disk.size) {
-            return null;
+        if (disk.extendedL2 || offset >= disk.size || disk.crypto != null) {
+            return null; // encrypted data is no host run to copy as it is
         }
         long clusterIndex = disk.clusterIndex(offset);
         int inCluster = disk.offsetInCluster(offset);
@@ -117,7 +117,7 @@ final class ReadPath {
         }
         if (!disk.extendedL2) {
             switch (type) {
-                case NORMAL -> readHost(L2Entry.hostOffset(entry) + inCluster, n, dst);
+                case NORMAL -> readHost(L2Entry.hostOffset(entry) + inCluster, guest, n, dst);
                 case ZERO_PLAIN, ZERO_ALLOC -> zero(dst, n);
                 default -> readUnallocated(guest, n, dst);
             }
@@ -143,7 +143,7 @@ final class ReadPath {
                         throw new ImageException("subcluster allocated in a cluster without a host offset; the"
                                 + " image is corrupt (run 'q2 check')");
                     }
-                    readHost(host + at, len, dst);
+                    readHost(host + at, disk.clusterStart(clusterIndex) + at, len, dst);
                 }
                 case ZERO -> zero(dst, len);
                 default -> readUnallocated(disk.clusterStart(clusterIndex) + at, len, dst);
@@ -160,12 +160,29 @@ final class ReadPath {
         return SubclusterBitmap.allocated(bitmap, subcluster) ? SubclusterRead.ALLOCATED : SubclusterRead.UNALLOCATED;
     }
 
-    /** Guest data from the file; as in QEMU's block layer, what lies past the end of the file reads as zeros. */
-    private void readHost(long host, int n, ByteBuffer dst) throws IOException {
+    /**
+     * Guest data from the file; as in QEMU's block layer, what lies past the end of the file reads as zeros. An
+     * encrypted image's data is read in whole sectors and decrypted (qcow2_co_preadv_encrypted).
+     */
+    private void readHost(long host, long guest, int n, ByteBuffer dst) throws IOException {
+        if (disk.crypto != null) {
+            readDecrypted(host, guest, n, dst);
+            return;
+        }
         ByteBuffer part = dst.slice();
         part.limit(n);
         disk.dataFile.readZeroFilled(host, part);
         dst.position(dst.position() + n);
+    }
+
+    private void readDecrypted(long host, long guest, int n, ByteBuffer dst) throws IOException {
+        int head = (int) (host & 511);
+        long start = host - head;
+        int len = (int) (((host + n + 511) & ~511L) - start);
+        byte[] buf = new byte[len];
+        disk.dataFile.readZeroFilled(start, ByteBuffer.wrap(buf));
+        disk.crypto.decrypt(start, guest - head, buf, 0, len);
+        dst.put(buf, head, n);
     }
 
     private void readUnallocated(long guest, int n, ByteBuffer dst) throws IOException {

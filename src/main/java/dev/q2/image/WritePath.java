@@ -36,10 +36,25 @@ final class WritePath {
     }
 
     void write(long offset, ByteBuffer src) throws IOException {
+        if (disk.crypto != null && ((offset | src.remaining()) & 511) != 0) {
+            // encrypted data is written in whole sectors: QEMU's block layer reads around an unaligned request
+            src = alignedForCrypto(offset, src);
+            offset &= ~511L;
+        }
         disk.beginModification(offset, src.remaining());
         disk.header.markDirtyIfLazy();
         disk.stats.guestBytesWritten += src.remaining();
         writeGuest(offset, src);
+    }
+
+    /** The sectors an unaligned write touches, read as they are now, with the write's bytes over them. */
+    private ByteBuffer alignedForCrypto(long offset, ByteBuffer src) throws IOException {
+        long start = offset & ~511L;
+        long end = (offset + src.remaining() + 511) & ~511L;
+        byte[] buf = new byte[(int) (end - start)];
+        reads.read(start, ByteBuffer.wrap(buf));
+        src.duplicate().get(buf, (int) (offset - start), src.remaining());
+        return ByteBuffer.wrap(buf);
     }
 
     /** Writes guest bytes without counting them as guest writes (zeros written for a zero write). */
@@ -194,7 +209,7 @@ final class WritePath {
             int n = (int) Math.min(MAX_FRESH_RUN, bytes - done);
             ByteBuffer part = src.slice();
             part.limit(n);
-            writeData(host + done, part);
+            writeData(host + done, disk.clusterStart(clusterIndex) + done, part);
             src.position(src.position() + n);
             done += n;
         }
@@ -228,15 +243,15 @@ final class WritePath {
             long host = L2Entry.hostOffset(entry);
             if (!disk.extendedL2) {
                 if (type == L2Entry.Type.ZERO_ALLOC) {
-                    writeCow(host, 0, from, new byte[from]);
-                    writeCow(host, to, (int) clusterSize - to, new byte[(int) clusterSize - to]);
+                    writeCow(host, 0, from, new byte[from], guestCluster);
+                    writeCow(host, to, (int) clusterSize - to, new byte[(int) clusterSize - to], guestCluster);
                 }
-                writeData(host + from, data);
+                writeData(host + from, guestCluster + from, data);
                 mapper.setEntry(l2Offset, clusterIndex, host | L2Entry.OFLAG_COPIED, 0);
             } else {
                 byte[][] edges = edgeCow(clusterIndex, entry, bitmap, from, to);
-                writeEdges(host, from, to, edges);
-                writeData(host + from, data);
+                writeEdges(host, from, to, edges, guestCluster);
+                writeData(host + from, guestCluster + from, data);
                 mapper.setEntry(l2Offset, clusterIndex, entry, touch(bitmap, from, to));
             }
             return;
@@ -248,9 +263,9 @@ final class WritePath {
             // The whole cluster gets written: the old content around the new data, then the data.
             byte[] before = oldContent(clusterIndex, entry, 0, from);
             byte[] after = oldContent(clusterIndex, entry, to, (int) clusterSize);
-            writeCow(newHost, 0, from, before);
-            writeCow(newHost, to, (int) clusterSize - to, after);
-            writeData(newHost + from, data);
+            writeCow(newHost, 0, from, before, guestCluster);
+            writeCow(newHost, to, (int) clusterSize - to, after, guestCluster);
+            writeData(newHost + from, guestCluster + from, data);
             long newBitmap = disk.extendedL2 ? SubclusterBitmap.of(-1, 0) : 0;
             mapper.setEntry(l2Offset, clusterIndex, newHost | L2Entry.OFLAG_COPIED, newBitmap);
         } else {
@@ -265,15 +280,16 @@ final class WritePath {
                 int lastSc = Math.max((int) ((to - 1) / unit), 31 - Integer.numberOfLeadingZeros(alloc));
                 int cowFrom = (int) (firstSc * unit);
                 int cowTo = (int) ((lastSc + 1) * unit);
-                writeCow(newHost, cowFrom, from - cowFrom, oldContent(clusterIndex, entry, cowFrom, from));
-                writeCow(newHost, to, cowTo - to, oldContent(clusterIndex, entry, to, cowTo));
+                writeCow(newHost, cowFrom, from - cowFrom, oldContent(clusterIndex, entry, cowFrom, from),
+                        guestCluster);
+                writeCow(newHost, to, cowTo - to, oldContent(clusterIndex, entry, to, cowTo), guestCluster);
                 newBitmap = touch(bitmap, cowFrom, cowTo);
             } else {
                 newBitmap = touch(bitmap, from, to);
                 byte[][] edges = edgeCow(clusterIndex, entry, bitmap, from, to);
-                writeEdges(newHost, from, to, edges);
+                writeEdges(newHost, from, to, edges, guestCluster);
             }
-            writeData(newHost + from, data);
+            writeData(newHost + from, guestCluster + from, data);
             mapper.setEntry(l2Offset, clusterIndex, newHost | L2Entry.OFLAG_COPIED, newBitmap);
         }
         frees.freeEntry(entry, type, false);
@@ -308,12 +324,12 @@ final class WritePath {
         return new byte[][] {head, tail};
     }
 
-    private void writeEdges(long host, int from, int to, byte[][] edges) throws IOException {
+    private void writeEdges(long host, int from, int to, byte[][] edges, long guestCluster) throws IOException {
         if (edges[0] != null) {
-            writeCow(host, from - edges[0].length, edges[0].length, edges[0]);
+            writeCow(host, from - edges[0].length, edges[0].length, edges[0], guestCluster);
         }
         if (edges[1] != null) {
-            writeCow(host, to, edges[1].length, edges[1]);
+            writeCow(host, to, edges[1].length, edges[1], guestCluster);
         }
     }
 
@@ -335,16 +351,25 @@ final class WritePath {
         return out;
     }
 
-    private void writeCow(long host, int at, int len, byte[] content) throws IOException {
+    /** Copy-on-write bytes [at, at + len) of the cluster at {@code host}, whose guest cluster is at guestCluster. */
+    private void writeCow(long host, int at, int len, byte[] content, long guestCluster) throws IOException {
         if (len <= 0 || content.length == 0) {
             return;
         }
         ByteBuffer b = ByteBuffer.wrap(content, 0, len);
         disk.stats.cowBytes += len;
-        disk.dataFile.writeFully(host + at, b);
+        writeData(host + at, guestCluster + at, b);
     }
 
-    private void writeData(long host, ByteBuffer data) throws IOException {
-        disk.dataFile.writeFully(host, data.duplicate());
+    /** Guest bytes to the data file at {@code host}; an encrypted image's are encrypted (qcow2_co_encrypt). */
+    private void writeData(long host, long guest, ByteBuffer data) throws IOException {
+        if (disk.crypto == null) {
+            disk.dataFile.writeFully(host, data.duplicate());
+            return;
+        }
+        byte[] buf = new byte[data.remaining()];
+        data.duplicate().get(buf);
+        disk.crypto.encrypt(host, guest, buf, 0, buf.length);
+        disk.dataFile.writeFully(host, ByteBuffer.wrap(buf));
     }
 }
