@@ -60,8 +60,10 @@ public record ImageName(String filename, String format, References references, S
             "cache.no-flush", "lazy-refcounts", "pass-discard-request", "pass-discard-snapshot", "pass-discard-other",
             "x-check-cache-dropped", "drop-cache");
     /** The qcow2 driver's cache options: sizes q2's L2 cache reads (or that change only speed). */
+    /** qcow2's option naming the --object secret that holds an encrypted image's key. */
+    public static final String KEY_SECRET = "encrypt.key-secret";
     private static final Set<String> QCOW2_OPTIONS = Set.of("l2-cache-size", "l2-cache-entry-size",
-            "refcount-cache-size", "cache-size", "cache-clean-interval");
+            "refcount-cache-size", "cache-size", "cache-clean-interval", KEY_SECRET);
     private static final Set<String> QCOW2_UNIMPLEMENTED = Set.of("lazy-refcounts", "pass-discard-request",
             "pass-discard-snapshot", "pass-discard-other", "overlap-check");
     private static final Set<String> RAW_UNIMPLEMENTED = Set.of("offset", "size");
@@ -412,6 +414,11 @@ public record ImageName(String filename, String format, References references, S
      */
     public boolean flag(String key) {
         return "on".equals(options.get(key));
+    }
+
+    /** The id of the secret that holds the image's key ({@code encrypt.key-secret}), or null. */
+    public String keySecret() {
+        return options.get(KEY_SECRET);
     }
 
     /** @return whether this is the plain file name of an image with nothing but defaults (nothing to honour) */

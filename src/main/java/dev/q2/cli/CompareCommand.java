@@ -1,6 +1,7 @@
 package dev.q2.cli;
 
 import dev.q2.block.ImageName;
+import dev.q2.block.References;
 import dev.q2.compare.Comparer;
 import dev.q2.image.BlockDevice;
 import dev.q2.block.BlockGraph;
@@ -66,19 +67,19 @@ final class CompareCommand extends Subcommand {
                 Errors.fail(err, "--image-opts and --format are mutually exclusive");
                 return 2;
             }
-            ImageName name1 = ImageNames.plain(NAME, image1, opts, null, false, err);
-            ImageName name2 = name1 == null ? null : ImageNames.plain(NAME, image2, opts, null, false, err);
+            ImageName name1 = ImageNames.plain(NAME, image1, opts, null, false, true, err);
+            ImageName name2 = name1 == null ? null : ImageNames.plain(NAME, image2, opts, null, false, true, err);
             if (name2 == null) {
                 return 2;
             }
             String current = image1;
             try {
-                ca = BlockGraph.open(main.workDir(), name1.filename(), name1.format(format1Opt.getValue()),
-                        forceShare || name1.flag("force-share"));
+                ca = BlockGraph.openWithKeys(main.workDir(), name1.filename(), name1.format(format1Opt.getValue()),
+                        forceShare || name1.flag("force-share"), false, References.ALL, keys(name1));
                 a = ca.reader();
                 current = image2;
-                cb = BlockGraph.open(main.workDir(), name2.filename(), name2.format(format2Opt.getValue()),
-                        forceShare || name2.flag("force-share"));
+                cb = BlockGraph.openWithKeys(main.workDir(), name2.filename(), name2.format(format2Opt.getValue()),
+                        forceShare || name2.flag("force-share"), false, References.ALL, keys(name2));
                 b = cb.reader();
             } catch (Exception e) {
                 Errors.report(err, Errors.couldNotOpen(current, e), e);
@@ -149,5 +150,10 @@ final class CompareCommand extends Subcommand {
         if (!quiet) {
             out.println(line);
         }
+    }
+
+    /** The key its encrypt.key-secret names (looked up only if the image is encrypted), or null. */
+    private dev.q2.crypto.ImageKeys keys(ImageName name) {
+        return ObjectOptions.keys(secrets != null ? secrets : new dev.q2.crypto.Secrets(), name.keySecret(), null);
     }
 }

@@ -52,11 +52,20 @@ final class ImageNames {
      */
     static ImageName plain(String command, String given, boolean imageOpts, String format, boolean writes,
                            PrintWriter err) {
+        return plain(command, given, imageOpts, format, writes, false, err);
+    }
+
+    /**
+     * As {@link #plain(String, String, boolean, String, boolean, PrintWriter)}, for a command that opens the image
+     * with its key ({@code encrypt.key-secret}) when {@code keys}; without, that option is refused too.
+     */
+    static ImageName plain(String command, String given, boolean imageOpts, String format, boolean writes,
+                           boolean keys, PrintWriter err) {
         ImageName name = read(given, imageOpts, format, err);
         if (name == null) {
             return null;
         }
-        String refused = unhonoured(name, false, false, false);
+        String refused = unhonoured(name, false, false, false, keys);
         if (refused == null && writes && name.flag("read-only")) {
             refused = "the option 'read-only' (it writes the image)";
         }
@@ -78,6 +87,18 @@ final class ImageNames {
      * @return the option, worded for "does not support ...", or null
      */
     static String unhonoured(ImageName name, boolean backingNull, boolean backingDriver, boolean dataFile) {
+        return unhonoured(name, backingNull, backingDriver, dataFile, false);
+    }
+
+    /**
+     * As {@link #unhonoured(ImageName, boolean, boolean, boolean)}; {@code keys}: whether the command opens the
+     * image with the key its {@code encrypt.key-secret} names (otherwise that option is refused too).
+     */
+    static String unhonoured(ImageName name, boolean backingNull, boolean backingDriver, boolean dataFile,
+                             boolean keys) {
+        if (!keys && name.keySecret() != null) {
+            return "the option '" + ImageName.KEY_SECRET + "'";
+        }
         if ("file".equals(name.format()) || "host_device".equals(name.format())
                 || "host_cdrom".equals(name.format())) {
             return "the driver '" + name.format() + "' alone (give driver raw)";

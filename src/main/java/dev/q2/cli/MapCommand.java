@@ -95,7 +95,7 @@ final class MapCommand extends Subcommand {
         if (name == null) {
             return 1;
         }
-        String refused = ImageNames.unhonoured(name, true, false, false);
+        String refused = ImageNames.unhonoured(name, true, false, false, true);
         if (refused != null) {
             return Errors.fail(err, "Could not open '" + filename + "': q2 map does not support " + refused);
         }
@@ -104,8 +104,9 @@ final class MapCommand extends Subcommand {
             if (noReferences) {
                 name = name.limitedTo(References.NONE);
             }
-            chain = BlockGraph.open(main.workDir(), name.filename(), name.format(format),
-                    forceShare || name.flag("force-share"), name.references());
+            chain = BlockGraph.openWithKeys(main.workDir(), name.filename(), name.format(format),
+                    forceShare || name.flag("force-share"), false, name.references(),
+                    ObjectOptions.keys(secrets != null ? secrets : new dev.q2.crypto.Secrets(), name.keySecret(), null));
         } catch (Exception e) {
             return Errors.report(err, Errors.couldNotOpen(filename, e), e);
         }

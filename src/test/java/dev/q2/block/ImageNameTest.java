@@ -46,6 +46,13 @@ class ImageNameTest {
     }
 
     @Test
+    void keySecretIsKeptForTheCommandsThatOpenWithKeys() throws Exception {
+        ImageName n = ImageName.imageOpts("driver=qcow2,file.filename=e.qcow2,encrypt.key-secret=sec0");
+        assertThat(n.keySecret()).isEqualTo("sec0");
+        assertThat(ImageName.parse("e.qcow2").keySecret()).isNull();
+    }
+
+    @Test
     void formatNodeAsAFile() throws Exception {
         ImageName n = ImageName.parse("json:{'driver':'qcow2','file':{'driver':'qcow2','file':{'filename':'a'}}}");
         assertThat(n.nested()).isEqualTo(new ImageName("a", "qcow2", References.ALL));
@@ -59,8 +66,8 @@ class ImageNameTest {
         String[][] cases = {
             {"json:{\"file.filename\":\"a\",\"lazy-refcounts\":\"on\"}",
                 "Block format 'qcow2' does not support the option 'lazy-refcounts' (q2 does not implement it)"},
-            {"json:{\"file.filename\":\"a\",\"encrypt.key-secret\":\"s\"}",
-                "Block format 'qcow2' does not support the option 'encrypt.key-secret' (q2 does not implement it)"},
+            {"json:{\"file.filename\":\"a\",\"encrypt.format\":\"luks\"}",
+                "Block format 'qcow2' does not support the option 'encrypt.format' (q2 does not implement it)"},
             {"json:{\"file.filename\":\"a\",\"bogus\":1}", "Block format 'qcow2' does not support the option 'bogus'"},
             {"json:{\"file.filename\":\"a\",\"file.bogus\":1}",
                 "Block protocol 'file' doesn't support the option 'bogus'"},
