@@ -1,12 +1,12 @@
 package dev.q2.info;
 
 import dev.q2.testutil.Cli;
+import dev.q2.testutil.ImageBytes;
 import dev.q2.testutil.Qemu;
 import dev.q2.testutil.QemuTest;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
@@ -34,7 +34,7 @@ class DuplicateExtensionsDifferentialTest extends QemuTest {
         ok(img("create", "-q", "-f", "qcow2", "-o", "data_file=d1.raw", "t.qcow2", "64M"));
         ok(img("create", "-q", "-f", "raw", "d2.raw", "64M"));
         ok(io("t.qcow2", "write -P 7 0 64k"));
-        appendExtensions(dir.resolve("t.qcow2"), ext(DATA_FILE, ascii("d2.raw")));
+        ImageBytes.appendExtensions(dir.resolve("t.qcow2"), ImageBytes.extension(DATA_FILE, ascii("d2.raw")));
         assertThat(img("info", "t.qcow2").out()).contains("data file: d2.raw");
         sameAsQemu("info", "t.qcow2");
         sameAsQemu("info", "--output=json", "t.qcow2");
@@ -46,8 +46,9 @@ class DuplicateExtensionsDifferentialTest extends QemuTest {
     @Test
     void theLastFeatureNameTableNamesAnUnknownFeature() throws IOException {
         ok(img("create", "-q", "-f", "qcow2", "t.qcow2", "64M"));
-        appendExtensions(dir.resolve("t.qcow2"), ext(FEATURE_NAMES, featureName(20, "first table")),
-                ext(FEATURE_NAMES, featureName(20, "second table")));
+        ImageBytes.appendExtensions(dir.resolve("t.qcow2"),
+                ImageBytes.extension(FEATURE_NAMES, featureName(20, "first table")),
+                ImageBytes.extension(FEATURE_NAMES, featureName(20, "second table")));
         patchLong("t.qcow2", 72, readLong("t.qcow2", 72) | 1L << 20); // incompatible bit 20
         Qemu.Result q = Qemu.img(dir, "info", "t.qcow2");
         assertThat(q.err()).contains("second table");
@@ -64,8 +65,8 @@ class DuplicateExtensionsDifferentialTest extends QemuTest {
         ByteBuffer.wrap(zero).putInt(0, 0); // nb_bitmaps 0
         Files.copy(dir.resolve("t.qcow2"), dir.resolve("late.qcow2"));
         Files.copy(dir.resolve("t.qcow2"), dir.resolve("early.qcow2"));
-        appendExtensions(dir.resolve("late.qcow2"), ext(BITMAPS, zero));
-        appendExtensions(dir.resolve("early.qcow2"), ext(BITMAPS, good));
+        ImageBytes.appendExtensions(dir.resolve("late.qcow2"), ImageBytes.extension(BITMAPS, zero));
+        ImageBytes.appendExtensions(dir.resolve("early.qcow2"), ImageBytes.extension(BITMAPS, good));
         for (String f : new String[] {"late.qcow2", "early.qcow2"}) {
             sameAsQemu("info", f);
             sameAsQemu("check", f);
@@ -77,8 +78,9 @@ class DuplicateExtensionsDifferentialTest extends QemuTest {
     void amendWritesTheKeptExtensionsAndTheUnknownOnesReversed() throws IOException {
         ok(img("create", "-q", "-f", "raw", "base.raw", "64M"));
         ok(img("create", "-q", "-f", "qcow2", "-b", "base.raw", "-F", "raw", "t.qcow2", "64M"));
-        appendExtensions(dir.resolve("t.qcow2"), ext(0x11111111, ascii("AAAA")), ext(0x22222222, ascii("BBBBBBBB")),
-                ext(BACKING_FORMAT, ascii("raw")), ext(0x33333333, ascii("C")));
+        ImageBytes.appendExtensions(dir.resolve("t.qcow2"), ImageBytes.extension(0x11111111, ascii("AAAA")),
+                ImageBytes.extension(0x22222222, ascii("BBBBBBBB")), ImageBytes.extension(BACKING_FORMAT, ascii("raw")),
+                ImageBytes.extension(0x33333333, ascii("C")));
         Files.copy(dir.resolve("t.qcow2"), dir.resolve("mine.qcow2"));
         ok(img("amend", "-o", "lazy_refcounts=on", "t.qcow2"));
         Cli.Result r = Cli.runIn(dir, "amend", "-o", "lazy_refcounts=on", "mine.qcow2");
@@ -122,12 +124,6 @@ class DuplicateExtensionsDifferentialTest extends QemuTest {
         return b.array();
     }
 
-    private static byte[] ext(int type, byte[] data) {
-        ByteBuffer b = ByteBuffer.allocate(8 + ((data.length + 7) & ~7));
-        b.putInt(type).putInt(data.length).put(data);
-        return b.array();
-    }
-
     /** The data of the first extension of {@code type}, or null. */
     private static byte[] extensionData(Path image, int type) throws IOException {
         ByteBuffer h = ByteBuffer.wrap(Files.readAllBytes(image));
@@ -144,30 +140,4 @@ class DuplicateExtensionsDifferentialTest extends QemuTest {
         return null;
     }
 
-    /** Inserts extensions before the end marker and moves the backing file name, if any, after them. */
-    private static void appendExtensions(Path image, byte[]... exts) throws IOException {
-        byte[] file = Files.readAllBytes(image);
-        ByteBuffer h = ByteBuffer.wrap(file);
-        long nameOffset = h.getLong(8);
-        int nameSize = h.getInt(16);
-        byte[] name = new byte[nameSize];
-        System.arraycopy(file, (int) nameOffset, name, 0, nameSize);
-        int pos = h.getInt(100); // header_length: the extensions follow
-        while (h.getInt(pos) != 0) {
-            pos += 8 + ((h.getInt(pos + 4) + 7) & ~7);
-        }
-        ByteArrayOutputStream tail = new ByteArrayOutputStream();
-        for (byte[] e : exts) {
-            tail.writeBytes(e);
-        }
-        tail.writeBytes(new byte[8]); // end of the extensions
-        int newNameOffset = pos + tail.size();
-        tail.writeBytes(name);
-        byte[] t = tail.toByteArray();
-        System.arraycopy(t, 0, file, pos, t.length);
-        if (nameOffset != 0) {
-            h.putLong(8, newNameOffset);
-        }
-        Files.write(image, file);
-    }
 }

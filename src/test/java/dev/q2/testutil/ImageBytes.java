@@ -81,4 +81,38 @@ public final class ImageBytes {
         assertThat(l2).as("L2 table of " + file).isNotZero();
         return l2;
     }
+
+    /** A header extension: type, length, data padded to 8 bytes. */
+    public static byte[] extension(int type, byte[] data) {
+        ByteBuffer b = ByteBuffer.allocate(8 + ((data.length + 7) & ~7));
+        b.putInt(type).putInt(data.length).put(data);
+        return b.array();
+    }
+
+    /** Inserts header extensions before the end marker and moves the backing file name, if any, after them. */
+    public static void appendExtensions(Path image, byte[]... exts) throws IOException {
+        byte[] file = java.nio.file.Files.readAllBytes(image);
+        ByteBuffer h = ByteBuffer.wrap(file);
+        long nameOffset = h.getLong(8);
+        int nameSize = h.getInt(16);
+        byte[] name = new byte[nameSize];
+        System.arraycopy(file, (int) nameOffset, name, 0, nameSize);
+        int pos = h.getInt(100); // header_length: the extensions follow
+        while (h.getInt(pos) != 0) {
+            pos += 8 + ((h.getInt(pos + 4) + 7) & ~7);
+        }
+        java.io.ByteArrayOutputStream tail = new java.io.ByteArrayOutputStream();
+        for (byte[] e : exts) {
+            tail.writeBytes(e);
+        }
+        tail.writeBytes(new byte[8]); // end of the extensions
+        int newNameOffset = pos + tail.size();
+        tail.writeBytes(name);
+        byte[] t = tail.toByteArray();
+        System.arraycopy(t, 0, file, pos, t.length);
+        if (nameOffset != 0) {
+            h.putLong(8, newNameOffset);
+        }
+        java.nio.file.Files.write(image, file);
+    }
 }
