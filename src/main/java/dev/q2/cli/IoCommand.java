@@ -39,6 +39,7 @@ final class IoCommand extends Subcommand {
     private final OptionSpec objectOpt = Options.repeatable("OBJECT",
             "A secret for encrypt.key-secret (open -o): secret,id=ID,data=DATA|file=PATH[,format=raw|base64]",
             "--object");
+    private final OptionSpec imageOptsOpt = Options.imageOpts();
     private final PositionalParamSpec filenameParam = Options.positional("0", "0..1", "FILENAME");
     /** --object secrets; null when none were given. */
     private dev.q2.crypto.Secrets secrets;
@@ -47,7 +48,8 @@ final class IoCommand extends Subcommand {
         super(main, NAME);
         declare("Run qemu-io style commands (read, write, discard, flush, truncate, map, alloc, info, open, reopen,"
                 + " close, ...) on an image", formatOpt, commandsOpt, readOnlyOpt, forceShareOpt, cacheOpt, nocacheOpt, aioOpt,
-                nativeAioOpt, snapshotOpt, copyOnReadOpt, objectOpt, filenameParam);
+                nativeAioOpt, snapshotOpt, copyOnReadOpt, objectOpt, imageOptsOpt,
+                filenameParam);
     }
 
     @Override
@@ -85,6 +87,11 @@ final class IoCommand extends Subcommand {
                     + ": aio=native was specified, but it requires cache.direct=on, which was not specified.");
             return 1;
         }
+        boolean imageOpts = parsed.hasMatchedOption(imageOptsOpt);
+        if (imageOpts && parsed.hasMatchedOption(formatOpt)) {
+            err.println("q2: --image-opts and -f are mutually exclusive");
+            return 1;
+        }
         if (!format.equals("qcow2") && !format.equals("raw")) {
             err.println("q2: q2 io works on qcow2 and raw images only");
             return 1;
@@ -111,7 +118,21 @@ final class IoCommand extends Subcommand {
         // qemu-io's default cache mode writes through (each write flushed); -t writeback, none and unsafe do not
         script.writethrough(!parsed.hasMatchedOption(cacheOpt) && !parsed.hasMatchedOption(nocacheOpt)
                 || cache.equals("writethrough") || cache.equals("directsync"));
-        if (filename != null && !script.open(filename, parsed.hasMatchedOption(readOnlyOpt),
+        if (filename != null && imageOpts) {
+            // the operand is the image's options (QemuOpts), as open -o gives them: no file name of its own
+            java.util.Map<String, String> options;
+            try {
+                options = dev.q2.block.BlockOptions.fromQemuOpts(filename, null);
+            } catch (dev.q2.image.ImageException e) {
+                err.println("q2: " + e.getMessage());
+                return 1;
+            }
+            if (!script.open(null, options, parsed.hasMatchedOption(readOnlyOpt),
+                    parsed.hasMatchedOption(forceShareOpt), parsed.hasMatchedOption(snapshotOpt),
+                    parsed.hasMatchedOption(copyOnReadOpt))) {
+                return 1;
+            }
+        } else if (filename != null && !script.open(filename, parsed.hasMatchedOption(readOnlyOpt),
                 parsed.hasMatchedOption(forceShareOpt), parsed.hasMatchedOption(snapshotOpt),
                 parsed.hasMatchedOption(copyOnReadOpt))) {
             return 1;

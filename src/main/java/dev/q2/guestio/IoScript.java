@@ -113,6 +113,19 @@ public final class IoScript {
         return openWith(new OpenSpec(name, null, java.util.Map.of(), readOnly, forceShare, snapshot, copyOnRead));
     }
 
+    /**
+     * As {@link #open(String, boolean, boolean, boolean, boolean)} with block options (qemu-io's --image-opts
+     * operand, or open -o): {@code name} may then be null.
+     */
+    public boolean open(String name, java.util.Map<String, String> options, boolean readOnly, boolean forceShare,
+                        boolean snapshot, boolean copyOnRead) {
+        if (name == null && options.isEmpty()) {
+            err.println("q2: can't open: Must specify either driver or file");
+            return false;
+        }
+        return openWith(new OpenSpec(name, null, options, readOnly, forceShare, snapshot, copyOnRead));
+    }
+
     /** qemu-io's cache mode: true (its default) when every write is flushed before it completes. */
     public void writethrough(boolean on) {
         writethrough = on;

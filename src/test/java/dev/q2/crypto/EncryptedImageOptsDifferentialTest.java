@@ -49,6 +49,39 @@ class EncryptedImageOptsDifferentialTest extends QemuTest {
     }
 
     @Test
+    void ioTakesTheImageOptsOperand() {
+        ok(img("create", "-q", "-f", "qcow2", "--object", SECRET, "-o",
+                "encrypt.format=luks,encrypt.key-secret=sec0,encrypt.iter-time=10", "e.qcow2", "4M"));
+        ok(Qemu.io(dir, "--object", SECRET, "--image-opts", "-c", "write -P 0x5a 64k 64k", NAME));
+        String[][] cases = {
+            {"-f", "qcow2", "--image-opts", "-c", "read 0 512", "driver=qcow2,file.filename=e.qcow2"},
+            {"--image-opts", "-c", "read 0 512", "driver=qcow2,file.filename=e.qcow2"},
+            {"--image-opts", "-c", "read 0 512", "driver=qcow2,file.filename=nonexistent.qcow2"},
+            {"--object", SECRET, "--image-opts", "-c", "read -P 0x5a 64k 64k", NAME},
+            {"--object", "secret,id=sec0,data=wrong", "--image-opts", "-c", "read 0 512", NAME},
+        };
+        for (String[] args : cases) {
+            Qemu.Result q = Qemu.io(dir, args);
+            String[] mine = new String[args.length + 1];
+            mine[0] = "io";
+            System.arraycopy(args, 0, mine, 1, args.length);
+            Cli.Result r = Cli.runIn(dir, mine);
+            String what = String.join(" ", args);
+            assertThat(r.exitCode()).as(what).isEqualTo(q.exitCode());
+            // the timing line masked, as the iotests' filter does
+            assertThat(r.out().replaceAll("ops; .*", "ops; X")).as(what)
+                    .isEqualTo(q.out().replaceAll("ops; .*", "ops; X"));
+            assertThat(r.err()).as(what).isEqualTo(q.err().replace("qemu-io: ", "q2: "));
+        }
+        // q2 io writes through the key; qemu-io reads it back
+        Cli.Result w = Cli.runIn(dir, "io", "--object", SECRET, "--image-opts", "-c", "write -P 0x33 100 1000", NAME);
+        assertThat(w.exitCode()).as(w.err()).isZero();
+        Qemu.Result check = Qemu.io(dir, "--object", SECRET, "--image-opts", "-c", "read -P 0x33 100 1000", NAME);
+        assertThat(check.exitCode()).isZero();
+        assertThat(check.out()).startsWith("read 1000/1000 bytes at offset 100\n");
+    }
+
+    @Test
     void aCommandThatDoesNotUseKeysRefusesTheOption() {
         ok(img("create", "-q", "-f", "qcow2", "--object", SECRET, "-o",
                 "encrypt.format=luks,encrypt.key-secret=sec0,encrypt.iter-time=10", "e.qcow2", "4M"));
