@@ -26,8 +26,6 @@ final class CheckCommand extends Subcommand {
     /** qemu-img's --object: secrets, checked as qemu-img checks them (the keys of encrypt.key-secret image options). */
     private final OptionSpec objectOpt = Options.repeatable("OBJECT",
             "A secret: secret,id=ID,data=DATA|file=PATH[,format=raw|base64]", "--object");
-    /** The --object secrets, null when none were given. */
-    dev.q2.crypto.Secrets secrets;
     private final OptionSpec formatOpt = Options.value("FMT", "Image format (qcow2 or raw); probed when absent", "-f");
     private final OptionSpec outputOpt = Options.output();
     private final OptionSpec repairOpt = Options.value("leaks|all", "Repair leaked clusters, or all problems", "-r");
@@ -73,11 +71,8 @@ final class CheckCommand extends Subcommand {
         List<String> filenames = filenameParam.getValue();
         PrintWriter out = out();
         PrintWriter err = err();
-        if (ObjectOptions.given(objectOpt.getValue())) {
-            secrets = ObjectOptions.secrets(objectOpt.getValue(), err); // objects first, as in qemu-img
-            if (secrets == null) {
-                return 1;
-            }
+        if (!readObjects(objectOpt, err)) { // objects first, as in qemu-img
+            return 1;
         }
         if (repair != null) {
             switch (repair) {

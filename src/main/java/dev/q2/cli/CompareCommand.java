@@ -22,8 +22,6 @@ final class CompareCommand extends Subcommand {
     /** qemu-img's --object: secrets, checked as qemu-img checks them (the keys of encrypt.key-secret image options). */
     private final OptionSpec objectOpt = Options.repeatable("OBJECT",
             "A secret: secret,id=ID,data=DATA|file=PATH[,format=raw|base64]", "--object");
-    /** The --object secrets, null when none were given. */
-    dev.q2.crypto.Secrets secrets;
     private final OptionSpec format1Opt = Options.value("FMT", "Format of the first image", "-f");
     private final OptionSpec format2Opt = Options.value("FMT", "Format of the second image", "-F");
     private final OptionSpec strictOpt = Options.flag("Strict: images of different sizes differ", "-s");
@@ -48,11 +46,8 @@ final class CompareCommand extends Subcommand {
         String image2 = image2Param.getValue();
         PrintWriter out = out();
         PrintWriter err = err();
-        if (ObjectOptions.given(objectOpt.getValue())) {
-            secrets = ObjectOptions.secrets(objectOpt.getValue(), err); // objects first, as in qemu-img
-            if (secrets == null) {
-                return 1;
-            }
+        if (!readObjects(objectOpt, err)) { // objects first, as in qemu-img
+            return 1;
         }
         boolean quiet = parsed.hasMatchedOption(quietOpt);
         BlockGraph ca = null;
@@ -154,6 +149,6 @@ final class CompareCommand extends Subcommand {
 
     /** The key its encrypt.key-secret names (looked up only if the image is encrypted), or null. */
     private dev.q2.crypto.ImageKeys keys(ImageName name) {
-        return ObjectOptions.keys(secrets != null ? secrets : new dev.q2.crypto.Secrets(), name.keySecret(), null);
+        return ObjectOptions.keys(secrets, name.keySecret(), null);
     }
 }

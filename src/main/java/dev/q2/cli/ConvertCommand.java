@@ -102,8 +102,6 @@ final class ConvertCommand extends Subcommand {
     /** --bitmaps and --skip-broken-bitmaps (dev.q2.bitmap.BitmapCopier). */
     boolean bitmaps;
     boolean skipBroken;
-    /** --object secrets; null when none were given. */
-    dev.q2.crypto.Secrets secrets;
 
     ConvertCommand(Main main) {
         super(main, NAME);
@@ -130,11 +128,8 @@ final class ConvertCommand extends Subcommand {
         List<String> files = Options.valueOr(filesParam, List.of());
         PrintWriter out = out();
         PrintWriter err = err();
-        if (ObjectOptions.given(objectOpt.getValue())) {
-            secrets = ObjectOptions.secrets(objectOpt.getValue(), err); // objects come first, as in qemu-img
-            if (secrets == null) {
-                return 1;
-            }
+        if (!readObjects(objectOpt, err)) { // objects first, as in qemu-img
+            return 1;
         }
         // the checks run in qemu-img convert's order, so the first error is the one qemu-img reports: -S and -m
         // while the arguments are read, in their order

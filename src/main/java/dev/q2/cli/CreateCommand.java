@@ -58,12 +58,8 @@ final class CreateCommand extends Subcommand {
                 }
             }
         }
-        dev.q2.crypto.Secrets secrets = null;
-        if (ObjectOptions.given(objectOption.getValue())) {
-            secrets = ObjectOptions.secrets(objectOption.getValue(), err);
-            if (secrets == null) {
-                return 1;
-            }
+        if (!readObjects(objectOption, err)) {
+            return 1;
         }
         if (format.equals("luks") && filename != null) {
             return createLuks(filename, size, options, secrets, quiet, out, err);

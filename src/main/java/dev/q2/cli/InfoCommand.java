@@ -17,8 +17,6 @@ final class InfoCommand extends Subcommand {
     /** qemu-img's --object: secrets, checked as qemu-img checks them (the keys of encrypt.key-secret image options). */
     private final OptionSpec objectOpt = Options.repeatable("OBJECT",
             "A secret: secret,id=ID,data=DATA|file=PATH[,format=raw|base64]", "--object");
-    /** The --object secrets, null when none were given. */
-    dev.q2.crypto.Secrets secrets;
     private final OptionSpec format =
             Options.value("FMT", "Image format (qcow2 or raw); probed when absent", "-f");
     private final OptionSpec output = Options.output();
@@ -40,11 +38,8 @@ final class InfoCommand extends Subcommand {
         ParseResult parsed = parsed();
         PrintWriter out = out();
         PrintWriter err = err();
-        if (ObjectOptions.given(objectOpt.getValue())) {
-            secrets = ObjectOptions.secrets(objectOpt.getValue(), err); // objects first, as in qemu-img
-            if (secrets == null) {
-                return 1;
-            }
+        if (!readObjects(objectOpt, err)) { // objects first, as in qemu-img
+            return 1;
         }
         String outputFormat = output.getValue() == null ? "human" : output.getValue();
         List<String> files = filename.getValue();

@@ -41,8 +41,6 @@ final class IoCommand extends Subcommand {
             "--object");
     private final OptionSpec imageOptsOpt = Options.imageOpts();
     private final PositionalParamSpec filenameParam = Options.positional("0", "0..1", "FILENAME");
-    /** --object secrets; null when none were given. */
-    private dev.q2.crypto.Secrets secrets;
 
     IoCommand(Main main) {
         super(main, NAME);
@@ -59,11 +57,8 @@ final class IoCommand extends Subcommand {
         String filename = filenameParam.getValue();
         PrintWriter out = out();
         PrintWriter err = err();
-        if (ObjectOptions.given(objectOpt.getValue())) {
-            secrets = ObjectOptions.secrets(objectOpt.getValue(), err); // qemu-io creates its objects first
-            if (secrets == null) {
-                return 1;
-            }
+        if (!readObjects(objectOpt, err)) { // objects first, as in qemu-img
+            return 1;
         }
         // -t/-n and -i/-k: checked and accepted as qemu-io checks them (-t and -i win over -n and -k); q2 io reads
         // and writes through the page cache and flushes at the end in every mode.
@@ -244,7 +239,7 @@ final class IoCommand extends Subcommand {
                 return raw;
             }
             if (keySecret != null || backingKeySecret != null) {
-                opt = opt.withKeys(ObjectOptions.keys(secrets != null ? secrets : new dev.q2.crypto.Secrets(),
+                opt = opt.withKeys(ObjectOptions.keys(secrets,
                         keySecret, backingKeySecret));
             }
             if (!options.isEmpty()) {

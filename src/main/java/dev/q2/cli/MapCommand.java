@@ -21,8 +21,6 @@ final class MapCommand extends Subcommand {
     /** qemu-img's --object: secrets, checked as qemu-img checks them (the keys of encrypt.key-secret image options). */
     private final OptionSpec objectOpt = Options.repeatable("OBJECT",
             "A secret: secret,id=ID,data=DATA|file=PATH[,format=raw|base64]", "--object");
-    /** The --object secrets, null when none were given. */
-    dev.q2.crypto.Secrets secrets;
     private final OptionSpec formatOpt =
             Options.repeatable("FMT", "Image format (qcow2 or raw); probed when absent", "-f");
     private final OptionSpec outputOpt = Options.outputs();
@@ -65,11 +63,8 @@ final class MapCommand extends Subcommand {
         filename = filenameParam.getValue();
         PrintWriter out = out();
         PrintWriter err = err();
-        if (ObjectOptions.given(objectOpt.getValue())) {
-            secrets = ObjectOptions.secrets(objectOpt.getValue(), err); // objects first, as in qemu-img
-            if (secrets == null) {
-                return 1;
-            }
+        if (!readObjects(objectOpt, err)) { // objects first, as in qemu-img
+            return 1;
         }
         long start = 0;
         long max = -1;
@@ -106,7 +101,7 @@ final class MapCommand extends Subcommand {
             }
             chain = BlockGraph.openWithKeys(main.workDir(), name.filename(), name.format(format),
                     forceShare || name.flag("force-share"), false, name.references(),
-                    ObjectOptions.keys(secrets != null ? secrets : new dev.q2.crypto.Secrets(), name.keySecret(), null));
+                    ObjectOptions.keys(secrets, name.keySecret(), null));
         } catch (Exception e) {
             return Errors.report(err, Errors.couldNotOpen(filename, e), e);
         }

@@ -53,14 +53,17 @@ final class ObjectOptions {
      * The keys for an image opened with {@code encrypt.key-secret=ID} (null: none given); the id is looked up
      * when the image turns out to be encrypted, as QEMU does.
      *
-     * @param secrets the command's secrets
+     * @param secrets the command's secrets, or null when it was given no --object
      * @param keySecretId the id, or null
      * @param backingKeySecretId the backing image's ({@code backing.encrypt.key-secret}), or null
      * @return the keys, or null when no id is given at all
      */
     static ImageKeys keys(Secrets secrets, String keySecretId, String backingKeySecretId) {
         if (keySecretId == null && backingKeySecretId == null) {
-            return null;
+            return null; // (before any crypto class is touched: the common case of every open)
+        }
+        if (secrets == null) {
+            secrets = new Secrets(); // no --object: the id is then not found, in QEMU's words
         }
         ImageKeys backing = backingKeySecretId == null ? null : ImageKeys.resolve(secrets, backingKeySecretId, null);
         return ImageKeys.resolve(secrets, keySecretId, backing);

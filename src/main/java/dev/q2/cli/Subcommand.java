@@ -58,6 +58,25 @@ abstract class Subcommand implements Callable<Integer> {
         return parsed;
     }
 
+    /** The secrets of this run's {@code --object} options; null when none were given (see {@link #readObjects}). */
+    dev.q2.crypto.Secrets secrets;
+
+    /**
+     * Reads the {@code --object} options first, as qemu-img creates its objects before anything else; a command
+     * without any loads no crypto class.
+     *
+     * @param objects the command's {@code --object} option
+     * @param err where qemu-img's error goes
+     * @return false after printing the error (exit 1)
+     */
+    final boolean readObjects(OptionSpec objects, PrintWriter err) {
+        if (ObjectOptions.given(objects.getValue())) {
+            secrets = ObjectOptions.secrets(objects.getValue(), err);
+            return secrets != null;
+        }
+        return true;
+    }
+
     final PrintWriter out() {
         return spec.commandLine().getOut();
     }

@@ -1,6 +1,7 @@
 package dev.q2.crypto;
 
 import dev.q2.testutil.Cli;
+import dev.q2.testutil.IoComparison;
 import dev.q2.testutil.Qemu;
 import dev.q2.testutil.QemuTest;
 import org.junit.jupiter.api.Tag;
@@ -61,17 +62,7 @@ class EncryptedImageOptsDifferentialTest extends QemuTest {
             {"--object", "secret,id=sec0,data=wrong", "--image-opts", "-c", "read 0 512", NAME},
         };
         for (String[] args : cases) {
-            Qemu.Result q = Qemu.io(dir, args);
-            String[] mine = new String[args.length + 1];
-            mine[0] = "io";
-            System.arraycopy(args, 0, mine, 1, args.length);
-            Cli.Result r = Cli.runIn(dir, mine);
-            String what = String.join(" ", args);
-            assertThat(r.exitCode()).as(what).isEqualTo(q.exitCode());
-            // the timing line masked, as the iotests' filter does
-            assertThat(r.out().replaceAll("ops; .*", "ops; X")).as(what)
-                    .isEqualTo(q.out().replaceAll("ops; .*", "ops; X"));
-            assertThat(r.err()).as(what).isEqualTo(q.err().replace("qemu-io: ", "q2: "));
+            IoComparison.same(dir, args);
         }
         // q2 io writes through the key; qemu-io reads it back
         Cli.Result w = Cli.runIn(dir, "io", "--object", SECRET, "--image-opts", "-c", "write -P 0x33 100 1000", NAME);
