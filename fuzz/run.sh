@@ -4,9 +4,10 @@
 #   fuzz/run.sh TARGET MINUTES [extra libFuzzer flags...]
 #
 # TARGET: header | open | check | repair | map | read | inspect | snapshot | rebase | commit | args | jsonname |
-# imageopts | luks
+# imageopts | luks | secret
 # (args: bitmap, dd, resize, amend arguments; jsonname: json: image names; imageopts: --image-opts text and plain
-# names; luks: LUKS headers and key slots), or Class#method.
+# names; luks: LUKS headers and key slots; secret: --object
+# secret text), or Class#method.
 # The JVM gets a small heap (FUZZ_HEAP, default 256m) so that an allocation sized from an unchecked field shows
 # up as an OutOfMemoryError finding; libFuzzer stops an input after FUZZ_TIMEOUT seconds (default 10) and the
 # process above FUZZ_RSS_MB (default 1536). Findings (crash-*, timeout-*, oom-*) are written into the target's
@@ -37,6 +38,7 @@ case $target in
     jsonname) target='ImageNameFuzzTest#parse' ;;
     imageopts) target='ImageNameFuzzTest#imageOpts' ;;
     luks) target='LuksFuzzTest#unlock' ;;
+    secret) target='LuksFuzzTest#secretObject' ;;
 esac
 args=(-Djazzer.internal.arg.0=fuzz
       "-Djazzer.internal.arg.1=-max_total_time=$((minutes * 60))"

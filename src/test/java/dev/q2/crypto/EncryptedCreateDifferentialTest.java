@@ -110,13 +110,22 @@ class EncryptedCreateDifferentialTest {
     @ParameterizedTest
     @ValueSource(strings = {"secret,id=s,data=a,file=/x", "secret,id=s", "secret,data=a", "secret,id=s,file=/nonexist",
         "secret,id=s,data=@@,format=base64", "secret,id=s,data=a,format=hex",
-        "foo,id=x", "secret,id=s,data=a,bogus=1"})
+        "foo,id=x", "secret,id=s,data=a,bogus=1", "secret,id=s,file=/"})
     void badSecretObjectsInQemuWords(String object) {
         Cli.Result r = Cli.runIn(dir, "create", "-f", "qcow2", "--object", object, "q.qcow2", "1M");
         Qemu.Result o = Qemu.img(dir, "create", "-f", "qcow2", "--object", object, "o.qcow2", "1M");
         assertThat(r.exitCode()).isEqualTo(o.exitCode()).isEqualTo(1);
         assertThat(r.err()).isEqualTo(o.err().replace("qemu-img: ", "q2: "));
         assertThat(r.out()).isEqualTo(o.out());
+    }
+
+    /** qemu-img keeps reading /dev/zero (still running after 5 s here); q2 stops at its limit, with one line. */
+    @Test
+    void anEndlessSecretFileIsRefused() {
+        Cli.Result r = Cli.runIn(dir, "create", "-f", "qcow2", "--object", "secret,id=s,file=/dev/zero", "q.qcow2",
+                "1M");
+        assertThat(r.exitCode()).isEqualTo(1);
+        assertThat(r.err()).isEqualTo("q2: Unable to read /dev/zero: the file is larger than 64 MiB\n");
     }
 
     @Test

@@ -56,4 +56,22 @@ class LuksFuzzTest {
             // q2's own refusal
         }
     }
+
+    /**
+     * The {@code --object} text every command that takes secrets reads ({@code SecretObject.parse}: QemuOpts keys,
+     * data or file, raw or base64): read or refused as a CryptoException. Inputs naming a path with '/' are skipped
+     * (a file= value then reads only names in the working folder).
+     */
+    @FuzzTest(maxDuration = "5m")
+    void secretObject(byte[] input) throws Exception {
+        String text = new String(input, StandardCharsets.UTF_8);
+        if (text.indexOf('/') >= 0) {
+            return;
+        }
+        try {
+            dev.q2.crypto.SecretObject.parse(text);
+        } catch (CryptoException e) {
+            // refused in qemu-img's words
+        }
+    }
 }
