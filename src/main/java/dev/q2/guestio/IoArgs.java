@@ -47,26 +47,4 @@ final class IoArgs {
         }
         return new Parsed(options, g.operands, ordered);
     }
-
-    /** QEMU 7.2's runtime options of the block layer and the qcow2 driver (and child options), by name. */
-    private static final List<String> QEMU_OPTIONS = List.of("node-name", "read-only", "auto-read-only", "discard",
-            "cache.direct", "cache.no-flush", "detect-zeroes", "force-share", "file", "backing", "data-file",
-            "lazy-refcounts", "pass-discard-request", "pass-discard-snapshot", "pass-discard-other",
-            "overlap-check", "cache-clean-interval", "encrypt", "driver");
-
-    /**
-     * Whether qemu-io knows option {@code key} for format {@code fmt}: then q2 io says it does not support it;
-     * otherwise it refuses it in qemu's words.
-     */
-    static boolean knownToQemu(String key, String fmt) {
-        String base = key.contains("=") ? key.substring(0, key.indexOf('=')) : key;
-        for (String k : QEMU_OPTIONS) {
-            boolean qcow2Only = !List.of("node-name", "read-only", "auto-read-only", "discard", "cache.direct",
-                    "cache.no-flush", "detect-zeroes", "force-share", "file", "driver").contains(k);
-            if ((base.equals(k) || base.startsWith(k + ".")) && (!qcow2Only || fmt.equals("qcow2"))) {
-                return true;
-            }
-        }
-        return false;
-    }
 }
