@@ -12,6 +12,6 @@ arch=$(uname -m); case $arch in x86_64) arch=amd64;; esac
 out=${1:-../resources/dev/q2/io/native}/linux-$arch
 mkdir -p "$out"
 ${CC:-cc} -O2 -shared -fPIC -Wall -Wextra -Wno-unused-parameter -s \
-    -I"$JAVA_HOME/include" -I"$JAVA_HOME/include/linux" -o "$out/libq2seek.so" q2seek.c -lz
+    -I"$JAVA_HOME/include" -I"$JAVA_HOME/include/linux" -o "$out/libq2seek.so" q2seek.c -lz -ldl -lpthread
 ${CC:-cc} --version | head -1 > "$out/libq2seek.so.cc"
 ls -l "$out/libq2seek.so"

@@ -3,12 +3,15 @@
  * file-posix driver finds holes), st_blocks (how QEMU's qcow2 driver detects metadata preallocation) and
  * fcntl(F_OFD_GETLK) (how QEMU's file-posix driver tests for a conflicting image lock) and
  * fallocate(FALLOC_FL_PUNCH_HOLE) (how QEMU's file-posix driver writes zeros that may be unmapped), and zlib's
- * deflate with a 4 KiB window (how QEMU's qcow2 driver compresses a cluster: the same library, so the same bytes).
+ * deflate with a 4 KiB window (how QEMU's qcow2 driver compresses a cluster: the same library, so the same bytes),
+ * and the system's libzstd for zstd clusters (opened with dlopen, so that the helper loads where it is missing).
  * Errors come back as negative errno values. Built by build.sh; loaded by dev.q2.io.NativeFiles.
  */
 #define _GNU_SOURCE
 #include <jni.h>
+#include <dlfcn.h>
 #include <errno.h>
+#include <pthread.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <sys/stat.h>
@@ -157,4 +160,71 @@ JNIEXPORT jint JNICALL Java_dev_q2_io_NativeFiles_deflate0(JNIEnv *env, jclass c
         return n;
     }
     return rc == Z_OK || rc == Z_BUF_ERROR ? -1 : -2;
+}
+
+/*
+ * zstd, from the system's libzstd.so.1 (the library QEMU links, so the same bytes for the same release). Only the
+ * stable ABI is used: contexts are opaque pointers, the buffers are three-word structs, ZSTD_e_end is 2.
+ */
+typedef struct { const void *src; size_t size; size_t pos; } q2_zstd_in;
+typedef struct { void *dst; size_t size; size_t pos; } q2_zstd_out;
+
+static void *(*zstd_create_cctx)(void);
+static size_t (*zstd_free_cctx)(void *);
+static size_t (*zstd_compress_stream2)(void *, q2_zstd_out *, q2_zstd_in *, int);
+static unsigned (*zstd_is_error)(size_t);
+static int zstd_state; /* 0 not tried, 1 loaded, -1 missing */
+static pthread_once_t zstd_once = PTHREAD_ONCE_INIT;
+
+static void zstd_load(void)
+{
+    void *lib = dlopen("libzstd.so.1", RTLD_NOW | RTLD_LOCAL);
+    if (lib) {
+        zstd_create_cctx = (void *(*)(void)) dlsym(lib, "ZSTD_createCCtx");
+        zstd_free_cctx = (size_t (*)(void *)) dlsym(lib, "ZSTD_freeCCtx");
+        zstd_compress_stream2 = (size_t (*)(void *, q2_zstd_out *, q2_zstd_in *, int)) dlsym(lib,
+                "ZSTD_compressStream2");
+        zstd_is_error = (unsigned (*)(size_t)) dlsym(lib, "ZSTD_isError");
+    }
+    zstd_state = zstd_create_cctx && zstd_free_cctx && zstd_compress_stream2 && zstd_is_error ? 1 : -1;
+}
+
+/*
+ * Compresses src[0..len) as QEMU's qcow2_zstd_compress does: a new context at the default level, one
+ * ZSTD_compressStream2 call with ZSTD_e_end into dst. Returns the compressed length, -1 when it does not fit in
+ * dst, -2 when zstd fails, -3 when the system has no libzstd.so.1.
+ */
+JNIEXPORT jint JNICALL Java_dev_q2_io_NativeFiles_zstdCompress0(JNIEnv *env, jclass cls, jbyteArray src, jint len,
+                                                               jbyteArray dst)
+{
+    pthread_once(&zstd_once, zstd_load);
+    if (zstd_state != 1) {
+        return -3;
+    }
+    void *cctx = zstd_create_cctx();
+    if (!cctx) {
+        return -2;
+    }
+    jint out_len = (*env)->GetArrayLength(env, dst);
+    jbyte *in = (*env)->GetPrimitiveArrayCritical(env, src, NULL);
+    jbyte *out = in ? (*env)->GetPrimitiveArrayCritical(env, dst, NULL) : NULL;
+    jint rc = -2;
+    if (in && out) {
+        q2_zstd_in input = { in, (size_t) len, 0 };
+        q2_zstd_out output = { out, (size_t) out_len, 0 };
+        size_t left = zstd_compress_stream2(cctx, &output, &input, 2 /* ZSTD_e_end */);
+        if (left == 0) {
+            rc = (jint) output.pos;
+        } else if (!zstd_is_error(left)) {
+            rc = -1; /* more output was pending: it does not fit */
+        }
+    }
+    if (out) {
+        (*env)->ReleasePrimitiveArrayCritical(env, dst, out, 0);
+    }
+    if (in) {
+        (*env)->ReleasePrimitiveArrayCritical(env, src, in, JNI_ABORT);
+    }
+    zstd_free_cctx(cctx);
+    return rc;
 }

@@ -4,14 +4,20 @@ import com.github.luben.zstd.Zstd;
 import com.github.luben.zstd.ZstdDecompressCtx;
 
 /**
- * qcow2's zstd compression: one zstd frame per cluster (QEMU's qcow2_zstd_compress, default level). Reading
- * tolerates the padding after the frame up to the end of the last sector, as QEMU does.
+ * qcow2's zstd compression: one zstd frame per cluster (QEMU's qcow2_zstd_compress, default level). Compression goes
+ * through the system's libzstd where q2's JNI helper finds it (QEMU's own library: the same frames, and no
+ * extraction of zstd-jni's bundled library on every run), zstd-jni elsewhere. Reading tolerates the padding after
+ * the frame up to the end of the last sector, as QEMU does.
  */
 public final class ZstdCodec implements ClusterCodec {
     private static final int LEVEL = 3; // ZSTD_CLEVEL_DEFAULT, which QEMU uses
 
     @Override
     public int compress(byte[] src, int srcLen, byte[] dst) {
+        int viaSystem = dev.q2.io.NativeFiles.zstdCompress(src, srcLen, dst);
+        if (viaSystem != -3) {
+            return viaSystem;
+        }
         byte[] out = new byte[(int) Zstd.compressBound(srcLen)];
         long n;
         try {

@@ -208,6 +208,36 @@ public final class NativeFiles {
 
     private static native int deflate0(byte[] src, int len, byte[] dst);
 
+    private static native int zstdCompress0(byte[] src, int len, byte[] dst);
+
+    /** Whether {@link #zstdCompress} works here (the helper loaded, has it, and the system has libzstd.so.1). */
+    private static volatile boolean zstdWorks = true;
+
+    /**
+     * Compresses {@code src[0..len)} into {@code dst} as QEMU's qcow2 driver does (the system's libzstd, one frame at
+     * the default level, written by one streaming call).
+     *
+     * @param src the bytes to compress
+     * @param len how many of them
+     * @param dst where the compressed bytes go
+     * @return the length, -1 when it does not fit, or -3 when the helper cannot (then use zstd-jni)
+     */
+    public static int zstdCompress(byte[] src, int len, byte[] dst) {
+        if (!AVAILABLE || !zstdWorks) {
+            return -3;
+        }
+        try {
+            int n = zstdCompress0(src, len, dst);
+            if (n == -3) {
+                zstdWorks = false;
+            }
+            return n == -2 ? -3 : n;
+        } catch (UnsatisfiedLinkError e) { // an older helper without it
+            zstdWorks = false;
+            return -3;
+        }
+    }
+
     /** Whether {@link #deflate} works here (the helper loaded, and it is one that has it). */
     private static volatile boolean deflateWorks = true;
 

@@ -60,14 +60,18 @@ class ConvertCompressedDifferentialTest {
         assertThat(q.exitCode()).as(q.err()).isZero();
         Cli.Result mine = Cli.runIn(dir, "convert", "-c", "-f", "raw", "-O", "qcow2", "-o", o, "src.raw", "o.qcow2");
         assertThat(mine.exitCode()).as(mine.err()).isZero();
-        if (o.contains("zlib")) {
+        // zstd goes through the system's libzstd (QEMU's) where q2's JNI helper finds it: then the files are the
+        // same too; with zstd-jni's bundled library the frames may differ (docs/compatibility.md), the guest data not
+        if (o.contains("zlib") || systemZstd()) {
             assertThat(Files.size(dir.resolve("o.qcow2"))).as("file length")
                     .isEqualTo(Files.size(dir.resolve("q.qcow2")));
             assertThat(Files.mismatch(dir.resolve("o.qcow2"), dir.resolve("q.qcow2"))).isEqualTo(-1L);
         }
-        // zstd: zstd-jni's libzstd is not the version Debian's QEMU links, and their frames for the same data may
-        // differ (docs/compatibility.md); the guest data must not
         assertThat(Qemu.img(dir, "compare", "-q", "q.qcow2", "o.qcow2").exitCode()).isZero();
         assertThat(Qemu.img(dir, "check", "o.qcow2").exitCode()).isZero();
+    }
+
+    private static boolean systemZstd() {
+        return dev.q2.io.NativeFiles.zstdCompress(new byte[4096], 4096, new byte[4096]) != -3;
     }
 }
