@@ -25,6 +25,7 @@ with open(path, "wb") as f:
             f.seek(1 << 20, 1)  # zeros (a hole)
     f.truncate(mib << 20)
 PY
+start_hogs
 for type in zlib zstd; do
   rm -f "$TMP"/q.qcow2 "$TMP"/j.qcow2
   qemu-img convert -c -f raw -O qcow2 -o compression_type=$type "$TMP/mixed.raw" "$TMP/q.qcow2"

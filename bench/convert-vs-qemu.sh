@@ -22,6 +22,7 @@ qemu-img convert -O raw "$img" "$TMP/qemu.raw"
 cmp "$TMP/qemu.raw" "$TMP/q2.raw" || { echo "convert-vs-qemu: raw outputs differ" >&2; exit 1; }
 "$Q2" convert -f raw -O qcow2 "$TMP/qemu.raw" "$TMP/q2.qcow2"
 qemu-img compare -q "$TMP/qemu.raw" "$TMP/q2.qcow2" || { echo "convert-vs-qemu: qcow2 output differs" >&2; exit 1; }
+start_hogs
 echo "outputs identical; timing with $runs rounds"
 # Paired rounds instead of hyperfine's blocks: each round runs both tools once, in alternating order, each after
 # deleting the last outputs and writing back the page cache outside the timing. The machine's disk writes back

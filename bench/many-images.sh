@@ -17,6 +17,7 @@ for kind in small data; do
   for i in $(seq -w 1 "$N"); do cp --reflink=auto "$TMP/$kind/seed.qcow2" "$TMP/$kind/img$i.qcow2"; done
   rm "$TMP/$kind/seed.qcow2"
 done
+start_hogs
 for kind in small data; do
   cd "$TMP/$kind"
   # both must say the same before their times mean anything

@@ -19,6 +19,7 @@ else
     echo "map-vs-qemu: q2 and qemu-img print different maps" >&2
     exit 1
 fi
+start_hogs
 hyperfine -N --warmup 1 --runs "$runs" --export-json "$TMP/h.json" \
     -n qemu-img "qemu-img map --output=json $img" \
     -n q2 "$Q2 map --output=json $img"

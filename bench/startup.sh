@@ -14,7 +14,7 @@
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 runs=30
-hogs=0
+hogs=${HOGS:-0}
 javas=()
 export_json=""
 while [ $# -gt 0 ]; do
