@@ -57,7 +57,7 @@ final class Qcow2Truncate {
     private final PreallocationMapper mapper;
 
     /** Ranges whose clusters a free with QCOW2_DISCARD_ALWAYS left unreferenced: QEMU discards them in the file. */
-    private final java.util.List<long[]> discarded = new java.util.ArrayList<>();
+    private final dev.q2.image.DiscardQueue discarded = new dev.q2.image.DiscardQueue();
 
     private long currentL2Offset = -1;
     private ByteBuffer currentL2;
@@ -108,7 +108,7 @@ final class Qcow2Truncate {
             refcounts.flush();
             sync(file);
             for (long block : refcounts.shrinkTable()) {
-                discarded.add(new long[] {block, cs});
+                discarded.add(block, cs);
             }
             refcounts.flush();
             processDiscards();
@@ -236,7 +236,7 @@ final class Qcow2Truncate {
         long first = offset & ~(cs - 1);
         for (long c = first; c < offset + length; c += cs) {
             if (refcounts.refcount(c >>> clusterBits) == 0) {
-                discarded.add(new long[] {c, cs});
+                discarded.add(c, cs);
             }
         }
     }
@@ -246,16 +246,7 @@ final class Qcow2Truncate {
      * follows the refcount update, so a crash before it leaves only unreferenced data.
      */
     private void processDiscards() throws IOException {
-        for (long[] d : discarded) {
-            if (d[0] >= file.size()) {
-                continue;
-            }
-            long len = Math.min(d[1], file.size() - d[0]);
-            if (!file.punchHole(d[0], len)) {
-                file.writeFully(d[0], ByteBuffer.allocate((int) len));
-            }
-        }
-        discarded.clear();
+        discarded.punch(file, true);
     }
 
     private void writeL1Entry(int index) throws IOException {
