@@ -18,7 +18,7 @@ import java.util.List;
 final class CreateCommand extends Subcommand {
     static final String NAME = "create";
 
-    private final OptionSpec formatOption = Options.value("FMT", "Image format (only qcow2)", "-f");
+    private final OptionSpec formatOption = Options.value("FMT", "Image format: qcow2 (the default), raw or luks", "-f");
     private final OptionSpec optionsOption =
             Options.repeatable("OPTIONS", "Comma-separated qcow2 options; '-o help' lists them", "-o");
     private final OptionSpec backingFileOption = Options.value("BACKING_FILE", "Backing file", "-b");
@@ -32,7 +32,7 @@ final class CreateCommand extends Subcommand {
 
     CreateCommand(Main main) {
         super(main, NAME);
-        declare("Create a new qcow2 image", formatOption, optionsOption, backingFileOption, backingFormatOption,
+        declare("Create a new qcow2, raw or luks image", formatOption, optionsOption, backingFileOption, backingFormatOption,
                 unsafeOption, quietOption, objectOption, filenameParam, sizeParam);
     }
 
@@ -52,7 +52,8 @@ final class CreateCommand extends Subcommand {
         for (String o : options) {
             for (String item : o.split(",")) {
                 if (item.equals("help") || item.equals("?")) {
-                    out.print(CreateOptions.helpText());
+                    out.print(format.equals("raw") ? dev.q2.create.RawCreator.helpText(filename != null)
+                            : CreateOptions.helpText());
                     out.flush();
                     return 0;
                 }
@@ -64,23 +65,20 @@ final class CreateCommand extends Subcommand {
         if (format.equals("luks") && filename != null) {
             return createLuks(filename, size, options, secrets, quiet, out, err);
         }
+        if (format.equals("raw") && filename != null) {
+            return createRaw(filename, size, options, backingFile, backingFormat, quiet, out, err);
+        }
         if (!format.equals("qcow2")) {
-            err.println("q2: Unknown file format '" + format + "' (q2 creates qcow2 and luks images only)");
+            err.println("q2: Unknown file format '" + format + "' (q2 creates qcow2, raw and luks images only)");
             return 1;
         }
         if (filename == null) {
             err.println("q2: Expecting image file name (try 'q2 create --help')");
             return 1;
         }
-        // the new file's name as QEMU's file protocol reads it: file: is stripped, other protocols are refused
-        String file = filename;
-        if (dev.q2.format.ChildNames.hasProtocol(filename)) {
-            String protocol = filename.substring(0, filename.indexOf(':'));
-            if (!protocol.equals("file")) {
-                err.println("q2: " + filename + ": Unknown protocol '" + protocol + "'");
-                return 1;
-            }
-            file = filename.substring(5);
+        String file = localName(filename, err);
+        if (file == null) {
+            return 1;
         }
         CreateOptions opts = new CreateOptions();
         CreatePlanner.Plan plan;
@@ -113,6 +111,59 @@ final class CreateCommand extends Subcommand {
             if (plan.encryption() != null) {
                 plan.encryption().apply(path);
             }
+        } catch (Exception e) {
+            err.println("q2: " + filename + ": " + (e instanceof dev.q2.io.QemuLock.LockConflictException lock
+                    ? lock.qemuLines(filename) : Errors.describe(e)));
+            return 1;
+        }
+        return 0;
+    }
+
+    /**
+     * The new file's name as QEMU's file protocol reads it: file: is stripped, other protocols are refused (null,
+     * the error printed).
+     */
+    private static String localName(String filename, PrintWriter err) {
+        if (!dev.q2.format.ChildNames.hasProtocol(filename)) {
+            return filename;
+        }
+        String protocol = filename.substring(0, filename.indexOf(':'));
+        if (!protocol.equals("file")) {
+            err.println("q2: " + filename + ": Unknown protocol '" + protocol + "'");
+            return null;
+        }
+        return filename.substring(5);
+    }
+
+    /** qemu-img create -f raw (dev.q2.create.RawCreator). */
+    private int createRaw(String filename, String size, List<String> options, String backingFile,
+                          String backingFormat, boolean quiet, PrintWriter out, PrintWriter err) {
+        String file = localName(filename, err);
+        if (file == null) {
+            return 1;
+        }
+        dev.q2.create.RawCreator.Plan plan;
+        try {
+            plan = dev.q2.create.RawCreator.plan(filename, size, options, backingFile, backingFormat);
+        } catch (CreateException e) {
+            err.println(e.getMessage().startsWith("Invalid image size")
+                    ? "q2: " + e.getMessage() : "q2: " + filename + ": " + e.getMessage());
+            return 1;
+        }
+        for (String w : plan.warnings()) {
+            err.println("q2: " + w);
+        }
+        if (!quiet) {
+            out.println(plan.formattingLine());
+            out.flush();
+        }
+        Path path = main.resolve(file);
+        try {
+            QemuLock.checkNotInUse(path);
+            dev.q2.create.RawCreator.create(path, file, plan);
+        } catch (CreateException e) {
+            err.println("q2: " + filename + ": " + e.getMessage());
+            return 1;
         } catch (Exception e) {
             err.println("q2: " + filename + ": " + (e instanceof dev.q2.io.QemuLock.LockConflictException lock
                     ? lock.qemuLines(filename) : Errors.describe(e)));

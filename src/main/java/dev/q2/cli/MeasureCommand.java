@@ -229,7 +229,7 @@ final class MeasureCommand extends Subcommand {
                 Measure.parseOptions(fmt, t, opts);
             }
         } catch (CreateException e) {
-            throw new Refusal(qemuOptionError(e.getMessage()), "Invalid options for file format '" + fmt + "'");
+            throw new Refusal(e.getMessage(), "Invalid options for file format '" + fmt + "'");
         }
         if (imgSize != null) {
             opts.set("size", Long.toString(imgSize));
@@ -241,17 +241,6 @@ final class MeasureCommand extends Subcommand {
         } catch (java.io.IOException e) {
             throw new Refusal("Unable to get block status: " + Errors.describe(e));
         }
-    }
-
-    /** QemuOpts' words for a bad size (create's parser says it on one line; QEMU adds two lines of hint). */
-    private static String qemuOptionError(String m) {
-        int hint = m.indexOf(" (optional suffix");
-        if (hint >= 0 && m.contains("expects a non-negative number below 2^64")) {
-            // QemuOpts' hint lines come without the program name
-            return m.substring(0, hint) + "\nOptional suffix k, M, G, T, P or E means kilo-, mega-, giga-, tera-,"
-                    + " peta-\nand exabytes, respectively.";
-        }
-        return m;
     }
 
     static String human(MeasureResult r) {

@@ -197,11 +197,9 @@ public final class Converter {
         Files.deleteIfExists(dst);
         Files.createFile(dst);
         try (ImageFile out = ImageFile.openReadWrite(dst)) {
-            long length = roundUp(size);
-            out.setLength(length);
-            if (length > 0) {
-                out.writeFully(0, ByteBuffer.allocate(length < 4096 ? SECTOR : 4096));
-            }
+            dev.q2.create.RawCreator.format(out, size, dev.q2.create.Preallocation.OFF);
+        } catch (dev.q2.create.CreateException e) {
+            throw new ConvertException(e.getMessage());
         }
     }
 

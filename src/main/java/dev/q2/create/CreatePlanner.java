@@ -82,8 +82,10 @@ public final class CreatePlanner {
                 try {
                     Sizes.parse(value);
                 } catch (Sizes.SizeFormatException e) {
-                    throw new CreateException("Parameter '" + key + "' expects a non-negative number below 2^64"
-                            + " (optional suffix k, M, G, T, P or E)", false);
+                    // QemuOpts' two hint lines come without the program name
+                    throw new CreateException("Parameter '" + key + "' expects a non-negative number below 2^64\n"
+                            + "Optional suffix k, M, G, T, P or E means kilo-, mega-, giga-, tera-, peta-\n"
+                            + "and exabytes, respectively.", false);
                 }
             }
             if (key.equals("refcount_bits") || key.equals("encrypt.iter-time")) {

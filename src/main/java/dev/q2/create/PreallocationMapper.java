@@ -73,6 +73,19 @@ public abstract class PreallocationMapper {
     }
 
     /**
+     * The copy-on-write of the head of a fresh cluster whose request starts inside it (perform_cow's start region,
+     * before the L2 entry is written): its guest bytes [0, {@code bytes}) copied to the new cluster. Only a resize
+     * from a size inside a cluster asks for it; nothing by default.
+     *
+     * @param guestClusterOffset the guest offset of the cluster
+     * @param hostClusterOffset the new host cluster
+     * @param bytes how many bytes of its head
+     * @throws IOException when the image cannot be read or written
+     */
+    protected void cowHead(long guestClusterOffset, long hostClusterOffset, long bytes) throws IOException {
+    }
+
+    /**
      * preallocate_co's loop: maps guest bytes [offset, end) in requests of at most INT_MAX bytes. Does not write the
      * current L2 table.
      *
@@ -82,12 +95,28 @@ public abstract class PreallocationMapper {
      * @throws IOException when the image cannot be read or written
      */
     public final long[] mapRange(long offset, long end) throws IOException {
+        return mapRange(offset, end, -1);
+    }
+
+    /**
+     * {@link #mapRange(long, long)} where the cluster of {@code offset} may already be mapped in place (handle_copied:
+     * an image grown from a size inside that cluster): {@code copiedHost} is the host offset of the byte at
+     * {@code offset} then, and the first request goes on from there, contiguously if the clusters after it are free.
+     *
+     * @param offset the first guest byte
+     * @param end the guest byte after the last
+     * @param copiedHost the host offset of {@code offset} when its cluster is mapped in place, else -1
+     * @return {host offset, length} of the last contiguous run mapped ({0, 0} when nothing was)
+     * @throws IOException when the image cannot be read or written
+     */
+    public final long[] mapRange(long offset, long end, long copiedHost) throws IOException {
         long lastHost = 0;
         long lastBytes = 0;
         long bytes = end - offset;
         while (bytes > 0) {
             long cur = Math.min(bytes, (Integer.MAX_VALUE / cs) * cs);
-            long[] r = allocHostOffset(offset, cur);
+            long[] r = allocHostOffset(offset, cur, copiedHost);
+            copiedHost = -1;
             lastHost = r[0];
             lastBytes = r[1];
             bytes -= r[1];
@@ -139,12 +168,16 @@ public abstract class PreallocationMapper {
     }
 
     /** qcow2_alloc_host_offset: returns {host offset of the first byte, bytes mapped contiguously}. */
-    private long[] allocHostOffset(long offset, long bytes) throws IOException {
+    private long[] allocHostOffset(long offset, long bytes, long copiedHost) throws IOException {
         long start = offset;
         long remaining = bytes;
         long clusterOffset = -1;
         long hostOffset = -1;
         long cur = 0;
+        if (copiedHost >= 0) { // handle_copied: the rest of the first cluster is mapped already
+            clusterOffset = copiedHost;
+            cur = Math.min(remaining, cs - (offset & (cs - 1)));
+        }
         while (true) {
             if (hostOffset == -1 && clusterOffset != -1) {
                 hostOffset = clusterOffset;
@@ -190,6 +223,9 @@ public abstract class PreallocationMapper {
         long avail = nbClusters * cs;
         long mapped = Math.min(bytes, Math.min(bytes + inCluster, avail) - inCluster);
         allocated(alloc + inCluster + mapped);
+        if (inCluster > 0 && !dataFile) {
+            cowHead(guestOffset - inCluster, alloc, inCluster);
+        }
         link(guestOffset - inCluster, alloc, nbClusters);
         return new long[] {alloc + inCluster, mapped};
     }

@@ -18,17 +18,24 @@ public final class RawGuestDisk implements GuestDisk {
     private final LockedFile raw;
     private final ImageFile file;
     private final long size;
+    /** A character device (/dev/null, /dev/zero): no fsync (EINVAL there; QEMU's flush of it reports nothing). */
+    private final boolean characterDevice;
 
-    private RawGuestDisk(LockedFile raw) throws IOException {
+    private RawGuestDisk(LockedFile raw, boolean characterDevice) throws IOException {
         this.raw = raw;
         this.file = raw.file();
         this.size = (file.size() + 511) & ~511L;
+        this.characterDevice = characterDevice;
     }
 
     /** Opens {@code path} read-write, or read-only; {@code forceShare} (read-only only) takes no locks. */
     public static RawGuestDisk open(Path path, boolean readOnly, boolean forceShare) throws IOException {
         LockedFile raw;
-        if (!readOnly) {
+        boolean characterDevice = dev.q2.io.FileStorage.isCharacterDevice(path);
+        if (characterDevice) {
+            // (host_device over /dev/null, /dev/zero: a stream of no length, nothing a lock could keep consistent)
+            raw = LockedFile.openUnlocked(path, !readOnly);
+        } else if (!readOnly) {
             raw = LockedFile.open(path, true, QemuLock.PERM_CONSISTENT_READ | QemuLock.PERM_WRITE,
                     QemuLock.PERM_CONSISTENT_READ | QemuLock.PERM_WRITE_UNCHANGED);
         } else if (!forceShare) {
@@ -38,7 +45,7 @@ public final class RawGuestDisk implements GuestDisk {
             raw = LockedFile.openUnlocked(path);
         }
         try {
-            return new RawGuestDisk(raw);
+            return new RawGuestDisk(raw, characterDevice);
         } catch (IOException e) {
             raw.close();
             throw e;
@@ -99,7 +106,9 @@ public final class RawGuestDisk implements GuestDisk {
 
     @Override
     public void flush() throws IOException {
-        file.flush();
+        if (!characterDevice) {
+            file.flush();
+        }
     }
 
     @Override

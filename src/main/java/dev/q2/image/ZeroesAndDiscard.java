@@ -255,13 +255,15 @@ final class ZeroesAndDiscard {
             List<long[]> freed = frees.collected();
             flush.flush(); // the table before the refcount decreases, as QEMU's cache dependency orders them
             // QEMU passes these discards down (discard-snapshot): a cluster no longer referenced becomes a hole
+            DiscardQueue holes = new DiscardQueue();
             for (long[] f : freed) {
                 for (long c = f[0] & ~(clusterSize - 1); c < f[0] + f[1]; c += clusterSize) {
-                    if (disk.refcounts.refcount(c >>> disk.clusterBits) == 0 && !disk.file.punchHole(c, clusterSize)) {
-                        disk.file.writeFully(c, ByteBuffer.allocate((int) clusterSize));
+                    if (disk.refcounts.refcount(c >>> disk.clusterBits) == 0) {
+                        holes.add(c, clusterSize);
                     }
                 }
             }
+            holes.punch(disk.file, true);
         }
     }
 

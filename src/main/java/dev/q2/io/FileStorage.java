@@ -43,7 +43,7 @@ public final class FileStorage implements Storage {
     }
 
     /**
-     * Opens an existing file (or block device) for reading and writing.
+     * Opens an existing file (or block or character device) for reading and writing.
      *
      * @param path the file
      * @return the open storage; the caller closes it
@@ -54,7 +54,7 @@ public final class FileStorage implements Storage {
             if (Files.isDirectory(path)) {
                 throw new FileSystemException(path.toString(), null, "Is a directory");
             }
-            if (!isBlockDevice(path)) {
+            if (!isBlockDevice(path) && !isCharacterDevice(path)) {
                 throw new NoSuchFileException(path.toString());
             }
         }
@@ -75,8 +75,20 @@ public final class FileStorage implements Storage {
     private static final int S_IFBLK = 0060000;
     private static final int S_IFIFO = 0010000;
 
+    private static final int S_IFCHR = 0020000;
+
     private static boolean isBlockDevice(Path path) {
         return hasType(path, S_IFBLK);
+    }
+
+    /**
+     * Whether {@code path} is a character device (/dev/null, /dev/zero: QEMU's host_device driver opens them).
+     *
+     * @param path the file
+     * @return true for a character device; false otherwise or when it cannot be told
+     */
+    public static boolean isCharacterDevice(Path path) {
+        return hasType(path, S_IFCHR);
     }
 
     /** Whether the file's type (st_mode & S_IFMT) is {@code type}; false when it cannot be told. */

@@ -43,6 +43,19 @@ public record LockedFile(ImageFile file, QemuLock lock) implements AutoCloseable
         return new LockedFile(ImageFile.openReadOnly(path), null);
     }
 
+    /**
+     * Opens {@code path} without taking locks, for writing too when {@code writable} (locking=off, or a character
+     * device, whose bytes no other process's lock can guard).
+     *
+     * @param path the file
+     * @param writable whether to open it for writing
+     * @return the open file
+     * @throws IOException when it cannot be opened
+     */
+    public static LockedFile openUnlocked(Path path, boolean writable) throws IOException {
+        return new LockedFile(writable ? ImageFile.openReadWrite(path) : ImageFile.openReadOnly(path), null);
+    }
+
     @Override
     public void close() throws IOException {
         try {

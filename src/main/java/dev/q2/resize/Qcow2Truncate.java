@@ -57,7 +57,10 @@ final class Qcow2Truncate {
     private final PreallocationMapper mapper;
 
     /** Ranges whose clusters a free with QCOW2_DISCARD_ALWAYS left unreferenced: QEMU discards them in the file. */
-    private final java.util.List<long[]> discarded = new java.util.ArrayList<>();
+    private final dev.q2.image.DiscardQueue discarded = new dev.q2.image.DiscardQueue();
+
+    /** The guest data under this image (its backing chain), or null without a backing file. */
+    private Backing backing;
 
     private long currentL2Offset = -1;
     private ByteBuffer currentL2;
@@ -80,6 +83,18 @@ final class Qcow2Truncate {
         this.l1 = l1.clone();
         this.l1Offset = h.l1TableOffset();
         this.mapper = new Mapper();
+    }
+
+    /** The data the backing chain holds, for the copy-on-write of a cluster the image does not allocate. */
+    interface Backing {
+        /** Fills {@code dst} with the chain's guest bytes from {@code offset} (zeros past its end). */
+        void read(long offset, ByteBuffer dst) throws IOException;
+    }
+
+    /** The image's backing chain (null: none). */
+    Qcow2Truncate withBacking(Backing b) {
+        this.backing = b;
+        return this;
     }
 
     private boolean hasDataFile() {
@@ -108,7 +123,7 @@ final class Qcow2Truncate {
             refcounts.flush();
             sync(file);
             for (long block : refcounts.shrinkTable()) {
-                discarded.add(new long[] {block, cs});
+                discarded.add(block, cs);
             }
             refcounts.flush();
             processDiscards();
@@ -137,6 +152,9 @@ final class Qcow2Truncate {
                     preallocateMetadata(oldLength, offset, prealloc);
                 } else {
                     preallocateData(oldLength, offset, prealloc);
+                    // QEMU grows the file with BDRV_REQ_ZERO_WRITE, which the file protocol honours (a file's new
+                    // area reads as zeros): nothing is left to zero afterwards (no zero flags, no explicit zeros)
+                    zeroWrite = false;
                 }
             }
             default -> throw new IllegalStateException();
@@ -236,7 +254,7 @@ final class Qcow2Truncate {
         long first = offset & ~(cs - 1);
         for (long c = first; c < offset + length; c += cs) {
             if (refcounts.refcount(c >>> clusterBits) == 0) {
-                discarded.add(new long[] {c, cs});
+                discarded.add(c, cs);
             }
         }
     }
@@ -246,16 +264,7 @@ final class Qcow2Truncate {
      * follows the refcount update, so a crash before it leaves only unreferenced data.
      */
     private void processDiscards() throws IOException {
-        for (long[] d : discarded) {
-            if (d[0] >= file.size()) {
-                continue;
-            }
-            long len = Math.min(d[1], file.size() - d[0]);
-            if (!file.punchHole(d[0], len)) {
-                file.writeFully(d[0], ByteBuffer.allocate((int) len));
-            }
-        }
-        discarded.clear();
+        discarded.punch(file, true);
     }
 
     private void writeL1Entry(int index) throws IOException {
@@ -490,11 +499,17 @@ final class Qcow2Truncate {
 
     /** preallocate_co: maps [from, to) cluster by cluster, L2 tables first, as QEMU's allocator places them. */
     private void preallocateMetadata(long from, long to, Preallocation mode) throws IOException {
+        long copied = -1;
         if ((from & (cs - 1)) != 0) {
-            throw new ResizeException(Category.UNSUPPORTED, "q2 cannot yet preallocate from a size that is not a"
-                    + " multiple of the cluster size");
+            long host = headCluster(from);
+            if (host >= 0) {
+                if (to <= (from & ~(cs - 1)) + cs) {
+                    return; // all in a cluster the image already holds in place: nothing to allocate
+                }
+                copied = host + (from & (cs - 1));
+            }
         }
-        long[] last = mapper.mapRange(from, to);
+        long[] last = mapper.mapRange(from, to, copied);
         long lastHost = last[0];
         long lastBytes = last[1];
         flushL2();
@@ -504,7 +519,13 @@ final class Qcow2Truncate {
         long tail = mapper.tailCowBytes(to);
         ImageFile target = hasDataFile() ? dataFile : file;
         if (tail != 0 && lastBytes > 0) {
-            target.writeFully(lastHost + lastBytes, ByteBuffer.allocate((int) tail));
+            // perform_cow's end region: the guest bytes after the new end, from the backing chain (zeros without)
+            ByteBuffer cow = ByteBuffer.allocate((int) tail);
+            if (backing != null && !hasDataFile()) {
+                backing.read(to, cow);
+                cow.clear();
+            }
+            target.writeFully(lastHost + lastBytes, cow);
         }
         long end = lastHost + lastBytes;
         if (lastBytes > 0 && end > target.size()) {
@@ -533,6 +554,11 @@ final class Qcow2Truncate {
         }
 
         @Override
+        protected void cowHead(long guestClusterOffset, long hostClusterOffset, long bytes) throws IOException {
+            Qcow2Truncate.this.cowHead(guestClusterOffset, -1, hostClusterOffset, bytes);
+        }
+
+        @Override
         protected void allocated(long end) throws IOException {
             // QEMU extends the file only when all is mapped; extending it as soon as clusters are allocated keeps L2
             // entries from pointing past its end after a crash, and ends at the same length
@@ -556,14 +582,15 @@ final class Qcow2Truncate {
 
     /** The falloc and full modes: refcount structures for everything first, then one data area after them. */
     private void preallocateData(long oldLength, long offset, Preallocation mode) throws IOException {
-        if ((oldLength & (cs - 1)) != 0) {
-            throw new ResizeException(Category.UNSUPPORTED, "q2 cannot yet preallocate from a size that is not a"
-                    + " multiple of the cluster size");
-        }
+        // From a size inside a cluster, that cluster is allocated anew too, its head copied (qcow2_co_truncate's
+        // cow_start), and the old one freed when the entry is replaced.
+        long headStart = oldLength & ~(cs - 1);
+        long headBytes = oldLength - headStart;
+        long headHost = headBytes > 0 ? headCluster(oldLength) : -1;
         long fileSize = file.size();
         long last = lastClusterOrNone(fileSize);
         long oldFileSize = last >= 0 ? (last + 1) * cs : roundUp(fileSize, cs);
-        long nbData = (roundUp(offset, cs) - oldLength) >>> clusterBits;
+        long nbData = (roundUp(offset, cs) - headStart) >>> clusterBits;
         long nbL2 = (nbData + l2Entries - 1) / l2Entries + 1;
         long allocationStart = refcounts.refcountArea(oldFileSize, nbData + nbL2, true, 0, 0);
         long got = refcounts.allocClustersAt(allocationStart, nbData);
@@ -577,8 +604,66 @@ final class Qcow2Truncate {
         file.fillZeros(Math.min(file.size(), newFileSize), newFileSize);
         refcounts.flush();
         sync(file);
-        mapper.linkRange(oldLength, allocationStart, nbData);
+        if (headBytes > 0) {
+            cowHead(headStart, headHost, allocationStart, headBytes);
+            sync(file);
+        }
+        mapper.linkRange(headStart, allocationStart, nbData);
         flushL2();
+    }
+
+    /**
+     * The cluster holding an unaligned old end, as the preallocation's copy-on-write of its head sees it: its host
+     * offset when the image holds it in place (a standard cluster with OFLAG_COPIED), -1 when the image does not
+     * allocate it (unallocated, or a plain zero cluster): then the head reads from the backing chain, or as zeros.
+     * Other cases (extended L2, external data files, compressed or shared clusters) q2 does not do yet.
+     */
+    private long headCluster(long from) throws IOException {
+        if (ext || hasDataFile()) {
+            throw new ResizeException(Category.UNSUPPORTED, "q2 cannot yet preallocate from a size that is not a"
+                    + " multiple of the cluster size in an image with extended L2 entries or an external data file");
+        }
+        int l1Index = (int) (from >>> (clusterBits + l2Bits));
+        long e = 0;
+        if (l1Index < l1.length && L1Entry.l2Offset(l1[l1Index]) != 0) {
+            select(L1Entry.l2Offset(l1[l1Index]));
+            e = entry(l2Index(from));
+        }
+        L2Entry.Type type = L2Entry.type(e, false, false);
+        if (type == L2Entry.Type.NORMAL && L2Entry.copied(e) && (L2Entry.hostOffset(e) & (cs - 1)) == 0) {
+            return L2Entry.hostOffset(e);
+        }
+        if (type == L2Entry.Type.UNALLOCATED || type == L2Entry.Type.ZERO_PLAIN) {
+            return -1;
+        }
+        throw new ResizeException(Category.UNSUPPORTED, "q2 cannot yet preallocate from a size that is not a"
+                + " multiple of the cluster size when the cluster at that size is compressed, shared or a"
+                + " preallocated zero cluster");
+    }
+
+    /**
+     * perform_cow's start region: the guest bytes [0, {@code bytes}) of a cluster copied into its new host cluster
+     * before the L2 entry points there: from its old host cluster ({@code oldHost} >= 0), else from the backing
+     * chain (zeros without one, or for a plain zero cluster).
+     */
+    private void cowHead(long guestClusterOffset, long oldHost, long newHost, long bytes) throws IOException {
+        ByteBuffer head = ByteBuffer.allocate((int) bytes);
+        if (oldHost >= 0) {
+            file.readZeroFilled(oldHost, head);
+        } else if (backing != null && !zeroFlagged(guestClusterOffset)) {
+            backing.read(guestClusterOffset, head);
+        }
+        head.clear();
+        file.writeFully(newHost, head);
+    }
+
+    private boolean zeroFlagged(long guest) throws IOException {
+        int l1Index = (int) (guest >>> (clusterBits + l2Bits));
+        if (l1Index >= l1.length || L1Entry.l2Offset(l1[l1Index]) == 0) {
+            return false;
+        }
+        select(L1Entry.l2Offset(l1[l1Index]));
+        return L2Entry.type(entry(l2Index(guest)), false, false) == L2Entry.Type.ZERO_PLAIN;
     }
 
 

@@ -16,6 +16,7 @@ import dev.q2.io.QemuLock;
 
 import java.io.IOException;
 import java.io.PrintWriter;
+import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -287,6 +288,20 @@ public final class Resizer {
                     dataFileRaw = (h.autoclearFeatures() & Features.AUTOCLEAR_DATA_FILE_RAW) != 0;
                 }
                 Qcow2Truncate t = new Qcow2Truncate(file, data, h, img.l1Table(), refcounts, dataFileRaw, this::sync);
+                if (backingLength != null) {
+                    Path bp = backingPath(path, img);
+                    String bfmt = img.backingFormat();
+                    t.withBacking((offset, dst) -> {
+                        try (var dev = Devices.openRead(bp, bfmt, true)) {
+                            int n = (int) Math.max(0, Math.min(dst.remaining(), dev.size() - offset));
+                            if (n > 0) {
+                                ByteBuffer part = dst.duplicate();
+                                part.limit(part.position() + n);
+                                dev.read(offset, part);
+                            }
+                        }
+                    });
+                }
                 t.truncate(old, newSize, prealloc, zeroWrite);
                 bitmaps.resize(newSize);
             } finally {
@@ -296,13 +311,19 @@ public final class Resizer {
             }
         }
 
+        /** Where the image's backing file is (a relative name is relative to the image's folder). */
+        private static Path backingPath(Path path, Qcow2Metadata img) {
+            String bf = img.backingFile();
+            return Path.of(bf).isAbsolute() ? Path.of(bf) : path.resolveSibling(bf);
+        }
+
         /** The backing file's length (QEMU opens the chain with the image), or null without one. */
         private static Long backingLength(Path path, Qcow2Metadata img) throws IOException {
             String bf = img.backingFile();
             if (bf == null) {
                 return null;
             }
-            Path bp = Path.of(bf).isAbsolute() ? Path.of(bf) : path.resolveSibling(bf);
+            Path bp = backingPath(path, img);
             if (!Files.exists(bp)) {
                 throw new ImageException("Could not open backing file: Could not open '" + bf
                         + "': No such file or directory");

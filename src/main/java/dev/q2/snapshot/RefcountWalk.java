@@ -50,7 +50,7 @@ final class RefcountWalk {
     /** Changed L2 tables not written yet, by offset. */
     private final Map<Long, long[]> dirty = new LinkedHashMap<>();
     /** Host ranges {offset, length} to discard at the end of the walk. */
-    private final List<long[]> discards = new ArrayList<>();
+    private final dev.q2.image.DiscardQueue discards = new dev.q2.image.DiscardQueue();
 
     RefcountWalk(MetadataAccess meta, Runnable syncPoint) {
         this.meta = meta;
@@ -387,27 +387,12 @@ final class RefcountWalk {
         discard(cluster << clusterBits, clusterSize);
     }
 
-    /**
-     * update_refcount_discard: a range adjacent to the last one queued merges with it (QEMU merges with any; the
-     * holes punched are the same, and frees come in order, so looking further back would only cost time).
-     */
     private void discard(long offset, long length) {
-        long[] last = discards.isEmpty() ? null : discards.get(discards.size() - 1);
-        if (last != null && last[0] + last[1] == offset) {
-            last[1] += length;
-        } else if (last != null && offset + length == last[0]) {
-            last[0] = offset;
-            last[1] += length;
-        } else {
-            discards.add(new long[] {offset, length});
-        }
+        discards.add(offset, length);
     }
 
     private void processDiscards() throws IOException {
-        for (long[] d : discards) {
-            file.punchHole(d[0], d[1]); // where holes cannot be punched, QEMU's discard does nothing either
-        }
-        discards.clear();
+        discards.punch(file, false); // where holes cannot be punched, QEMU's discard does nothing either
     }
 
     private long dirtyBytes() {

@@ -53,6 +53,24 @@ class IoOpenErrorsDifferentialTest {
         }
     }
 
+    @Test
+    void characterDevicesAsTheProtocolDriversTakeThem() throws Exception {
+        // iotest 226: host_device and host_cdrom open /dev/null (read-only and read-write), file refuses it and a
+        // folder; /dev/null and /dev/zero read as zero bytes long
+        Qemu.assumeAvailable();
+        Files.createDirectory(dir.resolve("folder"));
+        for (String driver : new String[] {"file", "host_device", "host_cdrom"}) {
+            for (String ro : new String[] {"-r ", ""}) {
+                sameResult(false, "-c", "open " + ro + "-o driver=" + driver + ",filename=folder");
+                sameResult(false, "-c", "open " + ro + "-o driver=" + driver + ",filename=/dev/null,locking=off");
+            }
+        }
+        sameResult(false, "-c", "open -r -o driver=host_device,filename=/dev/null");
+        for (String c : new String[] {"length", "read 0 512", "write 0 512"}) {
+            sameResult(false, "-c", "open -o driver=host_device,filename=/dev/zero,locking=off", "-c", c);
+        }
+    }
+
     private void poke(String image, long offset, int... bytes) throws Exception {
         try (java.nio.channels.FileChannel ch = java.nio.channels.FileChannel.open(dir.resolve(image),
                 java.nio.file.StandardOpenOption.WRITE)) {

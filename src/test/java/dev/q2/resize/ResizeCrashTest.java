@@ -55,4 +55,37 @@ class ResizeCrashTest extends QemuTest {
         crashEverywhere(80L << 20, Preallocation.METADATA);
         crashEverywhere(80L << 20, Preallocation.FALLOC);
     }
+
+    /**
+     * Growth with preallocation from a size inside a cluster (iotest 125 with 64 KiB clusters): falloc and full
+     * allocate that cluster anew, copy its head and free the old one; metadata maps on from the cluster in place.
+     */
+    @Test
+    void growFromInsideAClusterIsSafeAtEverySyncPoint() throws Exception {
+        long creation = 2 * 1024 * 1024 - 48 * 1024;
+        for (Preallocation prealloc : new Preallocation[] {Preallocation.FALLOC, Preallocation.FULL,
+            Preallocation.METADATA}) {
+            Path image = dir.resolve("img.qcow2");
+            Files.deleteIfExists(image);
+            img("create", "-q", "-f", "qcow2", "-o", "cluster_size=64k", "img.qcow2", Long.toString(creation));
+            io("img.qcow2", "write -P 0xa1 0 " + creation);
+            img("convert", "-O", "raw", "img.qcow2", "before.raw");
+            CrashCopies crashes = new CrashCopies(dir, image);
+            try (ImageFile f = ImageFile.openReadWrite(image)) {
+                Qcow2Metadata img = Qcow2Metadata.load(f);
+                RefcountAllocator rc = CrashCopies.refcounts(f, img);
+                new Qcow2Truncate(f, f, img.header(), img.l1Table(), rc, false, () -> crashes.take(f))
+                        .truncate(creation, creation + 80 * 1024, prealloc, false);
+                rc.flush();
+            }
+            crashes.copies().add(image);
+            assertThat(crashes.copies().size()).isGreaterThan(2);
+            CrashCopies.assertRepairedKeepingData(dir, crashes.copies(), creation, "");
+            for (Path copy : crashes.copies()) {
+                if (!copy.equals(image)) {
+                    Files.delete(copy);
+                }
+            }
+        }
+    }
 }

@@ -69,6 +69,48 @@ class ResizeGrowthDifferentialTest extends QemuTest {
         Qemu.ioOk(dir, "o.qcow2", "read -P 0x22 0 520k", "read -P 0 520k 47k");
     }
 
+    @ParameterizedTest(name = "64k clusters: create {0}, grow +{1} with preallocation={2}")
+    @CsvSource({
+        "off,16K,metadata", "off,48K,falloc", "off,80K,full", "metadata,16K,falloc", "metadata,80K,metadata",
+        "falloc,48K,full", "full,16K,falloc", "full,80K,metadata",
+    })
+    void growthFromInsideAClusterAsQemuImgGrows(String create, String growth, String mode) throws Exception {
+        // iotest 125 with 64 KiB clusters: the old size ends inside a cluster; falloc and full allocate that
+        // cluster anew (its head copied), metadata maps on from it
+        long creation = 2 * 1024 * 1024 - 48 * 1024;
+        for (String name : new String[] {"q.qcow2", "o.qcow2"}) {
+            img("create", "-q", "-f", "qcow2", "-o", "preallocation=" + create + ",cluster_size=64k", name,
+                    Long.toString(creation));
+            Qemu.ioOk(dir, name, "write -P 0x5a 0 " + creation);
+        }
+        img("resize", "-f", "qcow2", "--preallocation=" + mode, "q.qcow2", "+" + growth);
+        Cli.Result r = Cli.runIn(dir, "resize", "-f", "qcow2", "--preallocation=" + mode, "o.qcow2", "+" + growth);
+        assertThat(r.exitCode()).as(r.err()).isZero();
+        assertThat(Files.mismatch(dir.resolve("q.qcow2"), dir.resolve("o.qcow2"))).isEqualTo(-1L);
+        Qemu.ok(Qemu.img(dir, "check", "o.qcow2"));
+        Qemu.ioOk(dir, "o.qcow2", "read -P 0x5a 0 " + creation, "read -P 0 " + creation + " " + growth);
+    }
+
+    @ParameterizedTest(name = "over a raw backing file: {0} to {1} with preallocation={2}")
+    @CsvSource({
+        "31k,96k,metadata", "31k,128k,full", "33k,96k,falloc", "33k,128k,metadata", "64k,96k,metadata",
+        "31k,100k,falloc",
+    })
+    void growthFromInsideAClusterOverABackingFile(String from, String to, String mode) throws Exception {
+        // iotest 125's last part: the copy-on-write of the head (and of the tail past the new end) reads the
+        // backing file; falloc and full leave no zero flags (the file's new area already reads as zeros)
+        img("create", "-q", "-f", "raw", "base.raw", "128k");
+        Qemu.ok(Qemu.io(dir, Qemu.ioArgs("raw", "base.raw", "write -P 1 0 128k")));
+        for (String name : new String[] {"q.qcow2", "o.qcow2"}) {
+            img("create", "-q", "-f", "qcow2", "-F", "raw", "-b", "base.raw", "-o", "cluster_size=64k", name, from);
+        }
+        img("resize", "-f", "qcow2", "--preallocation=" + mode, "q.qcow2", to);
+        Cli.Result r = Cli.runIn(dir, "resize", "-f", "qcow2", "--preallocation=" + mode, "o.qcow2", to);
+        assertThat(r.exitCode()).as(r.err()).isZero();
+        assertThat(Files.mismatch(dir.resolve("q.qcow2"), dir.resolve("o.qcow2"))).isEqualTo(-1L);
+        Qemu.ioOk(dir, "o.qcow2", "read -P 1 0 " + from, "read -P 0 " + from + " 32k");
+    }
+
     /** st_blocks of a file in the test folder. */
     private long blocks(String name) throws IOException, InterruptedException {
         Process p = new ProcessBuilder("stat", "-c", "%b", dir.resolve(name).toString()).start();
