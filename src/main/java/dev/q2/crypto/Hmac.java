@@ -285,6 +285,47 @@ abstract class Hmac {
                 throw new IllegalStateException(e);
             }
         }
+
+        /**
+         * The state after one padded-key block ({@code pad}) from the digest's initial state {@code iv}: the
+         * block buffer lent for it and given back.
+         */
+        final void padState(Object iv, byte[] pad, Object into) {
+            int n = java.lang.reflect.Array.getLength(iv);
+            System.arraycopy(iv, 0, stateArray(), 0, n);
+            byte[] saved = block.clone();
+            System.arraycopy(pad, 0, block, 0, pad.length);
+            compress();
+            System.arraycopy(saved, 0, block, 0, saved.length);
+            System.arraycopy(stateArray(), 0, into, 0, n);
+        }
+
+        @Override
+        final void chain(byte[] u, byte[] t, long count) {
+            System.arraycopy(u, 0, block, 0, length);
+            begin(t);
+            for (long i = 0; i < count; i++) {
+                digest(false);
+                digest(true);
+            }
+            System.arraycopy(block, 0, u, 0, length);
+            end(t);
+        }
+
+        /** The digest's state array. */
+        abstract Object stateArray();
+
+        /** Takes T's bytes as the running words. */
+        abstract void begin(byte[] t);
+
+        /**
+         * One of an iteration's two digests of the block: from the ipad state (inner) or the opad state (outer);
+         * the digest replaces U in the block, and the outer one is XORed into the running words.
+         */
+        abstract void digest(boolean outer);
+
+        /** Puts the running words back into T's bytes. */
+        abstract void end(byte[] t);
     }
 
     /** MD5 (little-endian words), SHA-1, SHA-224 and SHA-256 (big-endian): 32-bit state words. */
@@ -292,61 +333,53 @@ abstract class Hmac {
         private final int[] state;
         private final int[] ipadState;
         private final int[] opadState;
+        private final int[] x;
         private final boolean littleEndian;
-        private final int words;
 
         private IntState(Portable p, Object spi, int[] state, int blockSize, boolean littleEndian, byte[] ipad,
                          byte[] opad) {
             super(p, spi, blockSize, littleEndian);
             this.state = state;
             this.littleEndian = littleEndian;
-            this.words = length / 4;
+            this.x = new int[length / 4];
             int[] iv = state.clone();
-            ipadState = padState(iv, ipad);
-            opadState = padState(iv, opad);
-        }
-
-        private int[] padState(int[] iv, byte[] pad) {
-            System.arraycopy(iv, 0, state, 0, iv.length);
-            byte[] saved = block.clone();
-            System.arraycopy(pad, 0, block, 0, pad.length);
-            compress();
-            System.arraycopy(saved, 0, block, 0, saved.length);
-            return state.clone();
+            ipadState = new int[state.length];
+            opadState = new int[state.length];
+            padState(iv, ipad, ipadState);
+            padState(iv, opad, opadState);
         }
 
         @Override
-        void chain(byte[] u, byte[] t, long count) {
-            int[] s = state;
-            byte[] b = block;
-            int n = words;
-            int[] x = new int[n];
-            System.arraycopy(u, 0, b, 0, length);
-            for (int w = 0; w < n; w++) {
-                x[w] = get(t, 4 * w);
-            }
-            for (long i = 0; i < count; i++) {
-                System.arraycopy(ipadState, 0, s, 0, s.length);
-                compress();
-                for (int w = 0; w < n; w++) {
-                    put(b, 4 * w, s[w]);
-                }
-                System.arraycopy(opadState, 0, s, 0, s.length);
-                compress();
-                for (int w = 0; w < n; w++) {
-                    int v = s[w];
-                    put(b, 4 * w, v);
-                    x[w] ^= v;
-                }
-            }
-            System.arraycopy(b, 0, u, 0, length);
-            for (int w = 0; w < n; w++) {
-                put(t, 4 * w, x[w]);
+        Object stateArray() {
+            return state;
+        }
+
+        @Override
+        void begin(byte[] t) {
+            for (int w = 0; w < x.length; w++) {
+                x[w] = littleEndian ? (int) INT_LE.get(t, 4 * w) : (int) INT_BE.get(t, 4 * w);
             }
         }
 
-        private int get(byte[] a, int at) {
-            return littleEndian ? (int) INT_LE.get(a, at) : (int) INT_BE.get(a, at);
+        @Override
+        void digest(boolean outer) {
+            int[] s = state;
+            System.arraycopy(outer ? opadState : ipadState, 0, s, 0, s.length);
+            compress();
+            for (int w = 0; w < x.length; w++) {
+                int v = s[w];
+                put(block, 4 * w, v);
+                if (outer) {
+                    x[w] ^= v;
+                }
+            }
+        }
+
+        @Override
+        void end(byte[] t) {
+            for (int w = 0; w < x.length; w++) {
+                put(t, 4 * w, x[w]);
+            }
         }
 
         private void put(byte[] a, int at, int v) {
@@ -363,52 +396,48 @@ abstract class Hmac {
         private final long[] state;
         private final long[] ipadState;
         private final long[] opadState;
-        private final int words;
+        private final long[] x;
 
         private LongState(Portable p, Object spi, long[] state, int blockSize, byte[] ipad, byte[] opad) {
             super(p, spi, blockSize, false);
             this.state = state;
-            this.words = length / 8;
+            this.x = new long[length / 8];
             long[] iv = state.clone();
-            ipadState = padState(iv, ipad);
-            opadState = padState(iv, opad);
-        }
-
-        private long[] padState(long[] iv, byte[] pad) {
-            System.arraycopy(iv, 0, state, 0, iv.length);
-            byte[] saved = block.clone();
-            System.arraycopy(pad, 0, block, 0, pad.length);
-            compress();
-            System.arraycopy(saved, 0, block, 0, saved.length);
-            return state.clone();
+            ipadState = new long[state.length];
+            opadState = new long[state.length];
+            padState(iv, ipad, ipadState);
+            padState(iv, opad, opadState);
         }
 
         @Override
-        void chain(byte[] u, byte[] t, long count) {
-            long[] s = state;
-            byte[] b = block;
-            int n = words;
-            long[] x = new long[n];
-            System.arraycopy(u, 0, b, 0, length);
-            for (int w = 0; w < n; w++) {
+        Object stateArray() {
+            return state;
+        }
+
+        @Override
+        void begin(byte[] t) {
+            for (int w = 0; w < x.length; w++) {
                 x[w] = (long) LONG_BE.get(t, 8 * w);
             }
-            for (long i = 0; i < count; i++) {
-                System.arraycopy(ipadState, 0, s, 0, s.length);
-                compress();
-                for (int w = 0; w < n; w++) {
-                    LONG_BE.set(b, 8 * w, s[w]);
-                }
-                System.arraycopy(opadState, 0, s, 0, s.length);
-                compress();
-                for (int w = 0; w < n; w++) {
-                    long v = s[w];
-                    LONG_BE.set(b, 8 * w, v);
+        }
+
+        @Override
+        void digest(boolean outer) {
+            long[] s = state;
+            System.arraycopy(outer ? opadState : ipadState, 0, s, 0, s.length);
+            compress();
+            for (int w = 0; w < x.length; w++) {
+                long v = s[w];
+                LONG_BE.set(block, 8 * w, v);
+                if (outer) {
                     x[w] ^= v;
                 }
             }
-            System.arraycopy(b, 0, u, 0, length);
-            for (int w = 0; w < n; w++) {
+        }
+
+        @Override
+        void end(byte[] t) {
+            for (int w = 0; w < x.length; w++) {
                 LONG_BE.set(t, 8 * w, x[w]);
             }
         }
