@@ -46,7 +46,9 @@ echo "unlock and read a sector (A = qemu-io, B = q2 io)"
 python3 "$ROOT/bench/ab-cpu.py" "$runs" "qemu-io $secret $io" "$Q2 io $secret $io"
 
 echo "create (A = qemu-img create, B = q2 create; $opts)"
-python3 "$ROOT/bench/ab-cpu.py" "$runs" "qemu-img create -q -f qcow2 $secret -o $opts $TMP/c.qcow2 1M" \
+# (the failures of qemu-img's benchmark, tried again as above, take a few ms each and are counted in its time)
+python3 "$ROOT/bench/ab-cpu.py" "$runs" \
+    "for t in 1 2 3 4 5 6; do qemu-img create -q -f qcow2 $secret -o $opts $TMP/c.qcow2 1M 2>/dev/null && break; done" \
     "$Q2 create -q -f qcow2 $secret -o $opts $TMP/c.qcow2 1M" --pre "rm -f $TMP/c.qcow2"
 
 echo "iterations chosen (master key digest, slot 0), $runs images each:"
