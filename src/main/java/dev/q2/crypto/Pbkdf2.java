@@ -60,10 +60,16 @@ public final class Pbkdf2 {
         }
         byte[] out = new byte[outLen];
         Thread[] workers = new Thread[n];
+        Throwable[] failed = new Throwable[n];
         for (int j = 1; j < n; j++) {
             int worker = j;
-            workers[j] = new Thread(() -> blocks(macs[worker], salt, iterations, out, worker, n),
-                    "q2-pbkdf2-" + j);
+            workers[j] = new Thread(() -> {
+                try {
+                    blocks(macs[worker], salt, iterations, out, worker, n);
+                } catch (RuntimeException | Error e) {
+                    failed[worker] = e; // seen after join: the caller throws it, not the thread's default handler
+                }
+            }, "q2-pbkdf2-" + j);
             workers[j].setDaemon(true);
             workers[j].start();
         }
@@ -81,6 +87,13 @@ public final class Pbkdf2 {
         }
         if (interrupted) {
             Thread.currentThread().interrupt();
+        }
+        for (Throwable e : failed) {
+            if (e instanceof RuntimeException r) {
+                throw r;
+            } else if (e instanceof Error r) {
+                throw r;
+            }
         }
         return out;
     }
