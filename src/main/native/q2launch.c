@@ -297,6 +297,13 @@ int main(int argc, char **argv) {
                || strcmp(cmd, "commit") == 0) {
         c2 = big;
     }
+    /* a LUKS key (unlock or create) means seconds of PBKDF2, whose SHA compressions only C2 turns into
+       SHA-NI/AVX2 code: ten times C1's speed (docs/performance.md, "Session 7: PBKDF2") */
+    for (int a = 1; a < user_argc; a++) {
+        if (strstr(user_args[a], "key-secret") != NULL) {
+            c2 = 1;
+        }
+    }
     const char *opts[MAX_OPTS];
     int n = 0;
     if (c2 == 1 || big == 1 || feature < 17 || feature >= 25) {

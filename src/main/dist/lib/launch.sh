@@ -82,6 +82,11 @@ case "${1:-}" in
   bench) c2=1 ;;
   check|map|rebase|commit) c2="$big" ;;
 esac
+# A LUKS key (unlock or create) means seconds of PBKDF2, whose SHA compressions only C2 turns into SHA-NI/AVX2
+# code: ten times C1's speed (docs/performance.md, "Session 7: PBKDF2").
+for a in "${@:2}"; do
+  case "$a" in *key-secret*) c2=1 ;; esac
+done
 # With C1 only and no big file named, a method is compiled after ten times the usual number of calls and loop
 # iterations (CompileThresholdScaling=10: 2,000 calls instead of 200): a short command then interprets the code it
 # runs a few times instead of compiling ~160 methods on the second core (a quarter of `q2 info`'s CPU time). A long

@@ -20,12 +20,21 @@ import java.util.UUID;
  * 20 bytes) is the header's master key digest.
  *
  * <p>Bounds (hostile headers): {@link LuksHeader#checkLayout} fixes the stripes at 4000 and the key size at most 64
- * bytes, so key material is at most 256000 bytes a slot; iteration counts above {@link #MAX_ITERATIONS} are refused
- * before any PBKDF2 runs (QEMU takes any 32-bit count).
+ * bytes, so key material is at most 256000 bytes a slot; a header whose active slots would take more than
+ * {@link #MAX_WORK} HMAC computations to try is refused before any PBKDF2 runs (QEMU takes any 32-bit count: hours
+ * for 2^32 iterations a slot).
  */
 public final class LuksKeys {
-    /** The most PBKDF2 iterations q2 runs for one slot or for the master key digest (2^24: seconds, not hours). */
-    public static final long MAX_ITERATIONS = 1L << 24;
+    /**
+     * The most HMAC computations q2 spends trying one password: for every active slot, its PBKDF2 iterations times
+     * the hash blocks of its key, plus the master key digest's iterations times the blocks of its 20 bytes (each
+     * slot's candidate key is checked against the digest). 2^30: about two minutes at QEMU's PBKDF2 speed on a
+     * 2026 server core (~8-9 M HMAC-SHA-256 a second); a slot of QEMU's default iter-time (2 s) costs ~2^24 there,
+     * so a QEMU image of 8 such slots made on a machine 7 times as fast still opens. It was 2^24 iterations a count
+     * until session 7, which refused QEMU's own images: a 16-byte key (aes-128-cbc) with SHA-256 gets ~2^24 slot
+     * iterations from qemu-img at the default iter-time on this kind of machine.
+     */
+    public static final long MAX_WORK = 1L << 30;
     /** QEMU's minimum iterations for a new slot and for a new master key digest. */
     static final long MIN_ITERATIONS = 1000;
     static final int SALT_LEN = 32;
@@ -58,17 +67,7 @@ public final class LuksKeys {
     public static byte[] unlock(LuksHeader h, LuksAlgorithms alg, KeyMaterial material, byte[] password)
             throws IOException {
         int keyLen = (int) h.keyBytes();
-        if (h.mkDigestIter() > MAX_ITERATIONS) {
-            throw new CryptoException("LUKS master key digest iterations " + h.mkDigestIter() + " exceed q2's limit of "
-                    + MAX_ITERATIONS);
-        }
-        for (int i = 0; i < LuksHeader.NUM_KEY_SLOTS; i++) {
-            LuksHeader.KeySlot s = h.keySlots().get(i);
-            if (s.isActive() && s.iterations() > MAX_ITERATIONS) {
-                throw new CryptoException("LUKS key slot " + i + " iterations " + s.iterations()
-                        + " exceed q2's limit of " + MAX_ITERATIONS);
-            }
-        }
+        checkWork(h, alg);
         // the cipher is checked before any slot is tried
         SectorCipher.create(alg.cipherAlg(), alg.cipherMode(), alg.ivgenAlg(), alg.ivgenHashAlg(), new byte[keyLen]);
         for (int i = 0; i < LuksHeader.NUM_KEY_SLOTS; i++) {
@@ -82,6 +81,44 @@ public final class LuksKeys {
             }
         }
         throw new CryptoException("Invalid password, cannot unlock any keyslot");
+    }
+
+    /**
+     * Refuses a header whose active slots would take more than {@link #MAX_WORK} HMAC computations to try, naming
+     * the count that alone is over it, else the total.
+     */
+    static void checkWork(LuksHeader h, LuksAlgorithms alg) throws CryptoException {
+        int hLen = LuksAlgorithms.digestLength(alg.hashAlg());
+        long mkWork = h.mkDigestIter() * blocks(DIGEST_LEN, hLen); // 32-bit counts, at most 64 blocks: no overflow
+        if (mkWork > MAX_WORK) {
+            throw new CryptoException("LUKS master key digest iterations " + h.mkDigestIter() + " exceed q2's limit of "
+                    + MAX_WORK / blocks(DIGEST_LEN, hLen) + " (" + alg.hashAlg() + ")");
+        }
+        long total = 0;
+        int active = 0;
+        for (int i = 0; i < LuksHeader.NUM_KEY_SLOTS; i++) {
+            LuksHeader.KeySlot s = h.keySlots().get(i);
+            if (!s.isActive()) {
+                continue;
+            }
+            int b = blocks(h.keyBytes(), hLen);
+            if (s.iterations() * b > MAX_WORK) {
+                throw new CryptoException("LUKS key slot " + i + " iterations " + s.iterations()
+                        + " exceed q2's limit of " + MAX_WORK / b + " (" + h.keyBytes() + "-byte key, "
+                        + alg.hashAlg() + ")");
+            }
+            total += s.iterations() * b + mkWork;
+            active++;
+        }
+        if (total > MAX_WORK) {
+            throw new CryptoException("LUKS key slots need " + total + " HMAC computations to try a password ("
+                    + active + (active == 1 ? " active slot" : " active slots") + "), over q2's limit of " + MAX_WORK);
+        }
+    }
+
+    /** PBKDF2's blocks for {@code len} bytes of output. */
+    private static int blocks(long len, int hLen) {
+        return (int) ((len + hLen - 1) / hLen);
     }
 
     private static byte[] tryslot(LuksHeader h, LuksAlgorithms alg, LuksHeader.KeySlot s, KeyMaterial material,

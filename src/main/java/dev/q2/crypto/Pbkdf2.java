@@ -1,27 +1,15 @@
 package dev.q2.crypto;
 
-import java.security.MessageDigest;
-import java.security.GeneralSecurityException;
-
 /**
  * PBKDF2 (RFC 8018) with HMAC over the JDK's digests, for any password bytes (the JDK's PBKDF2WithHmac* takes characters,
- * and LUKS also derives from the binary master key).
+ * and LUKS also derives from the binary master key), at the speed of QEMU's (nettle) where the JDK's compression
+ * function is reachable ({@link Hmac}).
  */
 public final class Pbkdf2 {
-    private Pbkdf2() {
-    }
+    /** Iterations under which one thread derives every block (a thread's start costs more than the work). */
+    private static final long PARALLEL_ITERATIONS = 1 << 14;
 
-    /** The JCE name of the HMAC of a LUKS hash spec; null when the JDK has none (ripemd160). */
-    static String macName(String hash) {
-        return switch (hash) {
-            case "md5" -> "HmacMD5";
-            case "sha1" -> "HmacSHA1";
-            case "sha224" -> "HmacSHA224";
-            case "sha256" -> "HmacSHA256";
-            case "sha384" -> "HmacSHA384";
-            case "sha512" -> "HmacSHA512";
-            default -> null;
-        };
+    private Pbkdf2() {
     }
 
     /** The JCE name of a LUKS hash spec's digest. */
@@ -38,7 +26,9 @@ public final class Pbkdf2 {
     }
 
     /**
-     * Derives {@code outLen} bytes.
+     * Derives {@code outLen} bytes. When the output takes more than one hash-sized block (a 64-byte XTS key from
+     * SHA-256 takes two) and the iterations are many, the blocks, which RFC 8018 derives independently, are derived
+     * on as many threads as there are processors: the same bytes and CPU time, less waiting.
      *
      * @param hash the LUKS hash name ("sha256")
      * @param password the password bytes
@@ -50,58 +40,74 @@ public final class Pbkdf2 {
      */
     public static byte[] derive(String hash, byte[] password, byte[] salt, long iterations, int outLen)
             throws CryptoException {
-        if (macName(hash) == null) {
-            throw new CryptoException("Hash algorithm '" + hash + "' is not supported by q2");
+        return derive(hash, password, salt, iterations, outLen, Runtime.getRuntime().availableProcessors());
+    }
+
+    /**
+     * {@link #derive(String, byte[], byte[], long, int)} on at most {@code threads} threads.
+     */
+    static byte[] derive(String hash, byte[] password, byte[] salt, long iterations, int outLen, int threads)
+            throws CryptoException {
+        digestName(hash); // refuses what q2 has no digest for
+        Hmac first = Hmac.of(hash, password);
+        int h = first.length();
+        int blocks = (outLen + h - 1) / h;
+        int n = iterations < PARALLEL_ITERATIONS ? 1 : Math.max(1, Math.min(blocks, threads));
+        Hmac[] macs = new Hmac[n];
+        macs[0] = first;
+        for (int j = 1; j < n; j++) {
+            macs[j] = Hmac.of(hash, password);
         }
-        try {
-            // HMAC (RFC 2104) with the digests of the padded key's two blocks computed once and cloned for each
-            // iteration: two compressions an iteration instead of the four a Mac re-keyed from scratch makes
-            MessageDigest inner = AfSplit.digest(hash);
-            MessageDigest outer = AfSplit.digest(hash);
-            int block = hash.equals("sha384") || hash.equals("sha512") ? 128 : 64;
-            byte[] key = password.length > block ? inner.digest(password) : password;
-            byte[] ipad = new byte[block];
-            byte[] opad = new byte[block];
-            for (int i = 0; i < block; i++) {
-                byte k = i < key.length ? key[i] : 0;
-                ipad[i] = (byte) (k ^ 0x36);
-                opad[i] = (byte) (k ^ 0x5c);
-            }
-            inner.reset();
-            inner.update(ipad);
-            outer.update(opad);
-            int h = inner.getDigestLength();
-            byte[] out = new byte[outLen];
-            byte[] u = new byte[h];
-            byte[] t = new byte[h];
-            for (int blockIndex = 1, done = 0; done < outLen; blockIndex++) {
-                MessageDigest in = (MessageDigest) inner.clone();
-                in.update(salt);
-                in.update(new byte[] {(byte) (blockIndex >>> 24), (byte) (blockIndex >>> 16),
-                        (byte) (blockIndex >>> 8), (byte) blockIndex});
-                in.digest(u, 0, h);
-                MessageDigest o = (MessageDigest) outer.clone();
-                o.update(u);
-                o.digest(u, 0, h);
-                System.arraycopy(u, 0, t, 0, h);
-                for (long i = 1; i < iterations; i++) {
-                    in = (MessageDigest) inner.clone();
-                    in.update(u);
-                    in.digest(u, 0, h);
-                    o = (MessageDigest) outer.clone();
-                    o.update(u);
-                    o.digest(u, 0, h);
-                    for (int k = 0; k < h; k++) {
-                        t[k] ^= u[k];
-                    }
+        byte[] out = new byte[outLen];
+        Thread[] workers = new Thread[n];
+        Throwable[] failed = new Throwable[n];
+        for (int j = 1; j < n; j++) {
+            int worker = j;
+            workers[j] = new Thread(() -> {
+                try {
+                    blocks(macs[worker], salt, iterations, out, worker, n);
+                } catch (RuntimeException | Error e) {
+                    failed[worker] = e; // seen after join: the caller throws it, not the thread's default handler
                 }
-                int n = Math.min(h, outLen - done);
-                System.arraycopy(t, 0, out, done, n);
-                done += n;
+            }, "q2-pbkdf2-" + j);
+            workers[j].setDaemon(true);
+            workers[j].start();
+        }
+        blocks(first, salt, iterations, out, 0, n);
+        boolean interrupted = false;
+        for (int j = 1; j < n; j++) {
+            while (true) {
+                try {
+                    workers[j].join();
+                    break;
+                } catch (InterruptedException e) {
+                    interrupted = true;
+                }
             }
-            return out;
-        } catch (GeneralSecurityException | CloneNotSupportedException e) {
-            throw new CryptoException("PBKDF2 with " + hash + " failed: " + e.getMessage(), e);
+        }
+        if (interrupted) {
+            Thread.currentThread().interrupt();
+        }
+        for (Throwable e : failed) {
+            if (e instanceof RuntimeException r) {
+                throw r;
+            } else if (e instanceof Error r) {
+                throw r;
+            }
+        }
+        return out;
+    }
+
+    /** Blocks {@code from + 1}, {@code from + 1 + step}, ... of the output (RFC 8018's T_i, i from 1). */
+    private static void blocks(Hmac mac, byte[] salt, long iterations, byte[] out, int from, int step) {
+        int h = mac.length();
+        byte[] u = new byte[h];
+        byte[] t = new byte[h];
+        for (int i = from; (long) i * h < out.length; i += step) {
+            mac.first(salt, i + 1, u);
+            System.arraycopy(u, 0, t, 0, h);
+            mac.chain(u, t, iterations - 1);
+            System.arraycopy(t, 0, out, i * h, Math.min(h, out.length - i * h));
         }
     }
 
@@ -123,7 +129,7 @@ public final class Pbkdf2 {
         long iterations = 1 << 15;
         while (true) {
             long start = cpuMillis(bean);
-            derive(hash, password, salt, iterations, outLen);
+            derive(hash, password, salt, iterations, outLen, 1); // one thread: its CPU time is the measure
             long delta = cpuMillis(bean) - start;
             if (delta > 500) {
                 return iterations * 1000 / delta;

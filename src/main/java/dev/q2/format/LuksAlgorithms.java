@@ -89,7 +89,13 @@ public record LuksAlgorithms(String cipherAlg, String cipherMode, String ivgenAl
         return Integer.parseInt(cipher.substring(cipher.indexOf('-') + 1)) / 8;
     }
 
-    private static int digestLength(String hash) {
+    /**
+     * The digest length of a LUKS hash name (PBKDF2's hLen).
+     *
+     * @param hash "sha256" etc.
+     * @return bytes
+     */
+    public static int digestLength(String hash) {
         return switch (hash) {
             case "md5" -> 16;
             case "sha1", "ripemd160" -> 20;

@@ -66,6 +66,10 @@ class NativeLauncherIT {
                 {"convert", "-O", "raw", "big.raw", "out.raw"}, {"dd", "if=big.raw", "of=out.raw"},
                 {"rebase", "-b", "x", "small.qcow2"}, {"bench", "small.qcow2"}, {"--version"}, {},
                 {"compare", "small.qcow2", "big.raw"}, {"snapshot", "-l", "big.raw"}, {"create", "x.qcow2", "1T"},
+                // a LUKS key: C2 for PBKDF2
+                {"create", "--object", "secret,id=s,data=p", "-o", "encrypt.format=luks,encrypt.key-secret=s",
+                    "x.qcow2", "1M"},
+                {"io", "--image-opts", "driver=qcow2,file.filename=small.qcow2,encrypt.key-secret=s", "-c", "read 0 1"},
             };
             int fast = 0;
             for (Map<String, String> env : settings) {

@@ -17,9 +17,10 @@ import java.nio.file.StandardOpenOption;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 /**
- * Hostile LUKS headers in a qcow2 image opened with a key: iteration counts beyond q2's cap are refused before any
- * PBKDF2 runs (QEMU would run them: up to 2^32 iterations per slot), and key material outside the crypto header area
- * or the file is refused, not read as zeros.
+ * Hostile LUKS headers in a qcow2 image opened with a key: iteration counts beyond q2's cap
+ * ({@link LuksKeys#MAX_WORK} HMAC computations to try a password) are refused before any PBKDF2 runs (QEMU would run
+ * them: up to 2^32 iterations per slot), and key material outside the crypto header area or the file is refused,
+ * not read as zeros.
  */
 @Tag("qemu")
 class EncryptedHostileHeaderTest {
@@ -61,8 +62,9 @@ class EncryptedHostileHeaderTest {
     void hugeSlotIterationsAreRefusedUpFront() throws Exception {
         Path p = image();
         patch(p, luksOffset(p) + 208 + 4, 0x7fffffff);
+        // 64-byte key (aes-256-xts), SHA-256: two blocks an iteration, 2^29 iterations at most
         assertThatThrownBy(() -> open(p)).hasMessage("LUKS key slot 0 iterations 2147483647 exceed q2's limit of "
-                + LuksKeys.MAX_ITERATIONS);
+                + LuksKeys.MAX_WORK / 2 + " (64-byte key, sha256)");
     }
 
     @Test
@@ -70,7 +72,16 @@ class EncryptedHostileHeaderTest {
         Path p = image();
         patch(p, luksOffset(p) + 164, -1);
         assertThatThrownBy(() -> open(p)).hasMessage("LUKS master key digest iterations 4294967295 exceed q2's"
-                + " limit of " + LuksKeys.MAX_ITERATIONS);
+                + " limit of " + LuksKeys.MAX_WORK + " (sha256)");
+    }
+
+    @Test
+    void slotAndDigestTogetherOverTheLimitAreRefusedUpFront() throws Exception {
+        Path p = image();
+        patch(p, luksOffset(p) + 164, 1 << 29); // the digest: 2^29 HMACs, within the limit alone
+        patch(p, luksOffset(p) + 208 + 4, (1 << 28) + 1); // slot 0: two blocks, 2^29 + 2 HMACs, within alone
+        assertThatThrownBy(() -> open(p)).hasMessage("LUKS key slots need " + ((1L << 30) + 2)
+                + " HMAC computations to try a password (1 active slot), over q2's limit of " + LuksKeys.MAX_WORK);
     }
 
     @Test

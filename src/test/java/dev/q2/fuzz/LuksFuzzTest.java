@@ -15,7 +15,7 @@ import java.util.Arrays;
  * slot tried with a password (PBKDF2, key material decrypted and merged, digest compared), the key material read from
  * the same bytes (zeros past their end). Only FormatException and CryptoException may escape (a wrong password is "Invalid password").
  * Iteration counts are capped low here so that inputs stay fast; the cap q2 enforces itself
- * ({@link LuksKeys#MAX_ITERATIONS}) is pinned by EncryptedHostileHeaderTest.
+ * ({@link LuksKeys#MAX_WORK}) is pinned by EncryptedHostileHeaderTest and LuksWorkLimitTest.
  */
 class LuksFuzzTest {
     @FuzzTest(maxDuration = "5m")
