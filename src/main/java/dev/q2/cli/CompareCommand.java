@@ -147,8 +147,11 @@ final class CompareCommand extends Subcommand {
         }
     }
 
-    /** The key its encrypt.key-secret names (looked up only if the image is encrypted), or null. */
+    /**
+     * The keys its encrypt.key-secret and backing.encrypt.key-secret name (looked up only for an encrypted image),
+     * or null.
+     */
     private dev.q2.crypto.ImageKeys keys(ImageName name) {
-        return ObjectOptions.keys(secrets, name.keySecret(), null);
+        return ObjectOptions.keys(secrets, name);
     }
 }

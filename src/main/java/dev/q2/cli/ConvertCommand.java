@@ -401,7 +401,12 @@ final class ConvertCommand extends Subcommand {
         if (bitmaps && plan.spec().version() < 3) {
             return Errors.fail(err, "Format driver 'qcow2' does not support bitmaps"); // the new target stays
         }
-        Converter.into(src, dst, new Converter.Settings(compress, backing != null, backing == null, minSparse,
+        // QEMU's qcow2 has_zero_init: a preallocated encrypted image does not read as zeros (its clusters hold
+        // what decrypting unwritten bytes gives), so zeros are written into it as into a backed target (iotest 188)
+        String prealloc = opts.get("preallocation");
+        boolean preallocated = prealloc != null && !prealloc.equals("off") && src.size() > 0;
+        boolean targetIsZero = backing == null && !(targetKeys != null && preallocated);
+        Converter.into(src, dst, new Converter.Settings(compress, backing != null, targetIsZero, minSparse,
                 durable), true, main.workDir(), bar, bitmaps ? this::copyBitmaps : null, targetKeys);
         return done(out);
     }

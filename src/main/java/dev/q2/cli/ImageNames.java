@@ -61,11 +61,21 @@ final class ImageNames {
      */
     static ImageName plain(String command, String given, boolean imageOpts, String format, boolean writes,
                            boolean keys, PrintWriter err) {
+        return plain(command, given, imageOpts, format, writes, keys, false, err);
+    }
+
+    /**
+     * As {@link #plain(String, String, boolean, String, boolean, boolean, PrintWriter)}, for a command that also
+     * opens the backing chain with {@code backing.driver} and {@code backing.file.filename} when {@code backing}
+     * (the file then checked by {@link BackingOverride}).
+     */
+    static ImageName plain(String command, String given, boolean imageOpts, String format, boolean writes,
+                           boolean keys, boolean backing, PrintWriter err) {
         ImageName name = read(given, imageOpts, format, err);
         if (name == null) {
             return null;
         }
-        String refused = unhonoured(name, false, false, false, keys);
+        String refused = unhonoured(name, false, backing, false, keys, backing);
         if (refused == null && writes && name.flag("read-only")) {
             refused = "the option 'read-only' (it writes the image)";
         }
@@ -96,8 +106,23 @@ final class ImageNames {
      */
     static String unhonoured(ImageName name, boolean backingNull, boolean backingDriver, boolean dataFile,
                              boolean keys) {
+        return unhonoured(name, backingNull, backingDriver, dataFile, keys, false);
+    }
+
+    /**
+     * As {@link #unhonoured(ImageName, boolean, boolean, boolean, boolean)}; {@code backingFile}: whether the
+     * command honours {@code backing.file.filename} (checked by {@link BackingOverride}).
+     */
+    static String unhonoured(ImageName name, boolean backingNull, boolean backingDriver, boolean dataFile,
+                             boolean keys, boolean backingFile) {
         if (!keys && name.keySecret() != null) {
             return "the option '" + ImageName.KEY_SECRET + "'";
+        }
+        if (!keys && name.backingKeySecret() != null) {
+            return "the option '" + ImageName.BACKING_KEY_SECRET + "'";
+        }
+        if (!backingFile && name.backingFilename() != null) {
+            return "the option '" + ImageName.BACKING_FILENAME + "'";
         }
         if ("file".equals(name.format()) || "host_device".equals(name.format())
                 || "host_cdrom".equals(name.format())) {

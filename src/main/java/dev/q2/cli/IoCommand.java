@@ -168,14 +168,6 @@ final class IoCommand extends Subcommand {
     private GuestDisk openDisk(String given, String format, java.util.Map<String, String> options, boolean ro,
                                boolean share, boolean probe, PrintWriter err) {
         String device = given == null ? "" : " device " + given;
-        // key secrets (open -o encrypt.key-secret=ID): q2 io's own, taken out before the block layer reads the rest
-        String keySecret = null;
-        String backingKeySecret = null;
-        if (options.containsKey("encrypt.key-secret") || options.containsKey("backing.encrypt.key-secret")) {
-            options = new java.util.LinkedHashMap<>(options);
-            keySecret = options.remove("encrypt.key-secret");
-            backingKeySecret = options.remove("backing.encrypt.key-secret");
-        }
         dev.q2.block.ImageName in;
         try {
             // the name (file, file:, json:) and the open command's -o options, read by the block layer's one reader
@@ -238,10 +230,12 @@ final class IoCommand extends Subcommand {
                 }
                 return raw;
             }
-            if (keySecret != null || backingKeySecret != null) {
-                opt = opt.withKeys(ObjectOptions.keys(secrets,
-                        keySecret, backingKeySecret));
+            String backingRefused = BackingOverride.refusal(main.workDir(), in);
+            if (backingRefused != null) {
+                err.println("q2: can't open" + device + ": q2 io does not support " + backingRefused);
+                return null;
             }
+            opt = opt.withKeys(ObjectOptions.keys(secrets, in)); // (null: no key given, no crypto class loaded)
             if (!options.isEmpty()) {
                 CacheOptions cache = cacheOptions(main.resolve(name), options);
                 if (cache != null) {

@@ -101,7 +101,7 @@ final class MapCommand extends Subcommand {
             }
             chain = BlockGraph.openWithKeys(main.workDir(), name.filename(), name.format(format),
                     forceShare || name.flag("force-share"), false, name.references(),
-                    ObjectOptions.keys(secrets, name.keySecret(), null));
+                    ObjectOptions.keys(secrets, name));
         } catch (Exception e) {
             return Errors.report(err, Errors.couldNotOpen(filename, e), e);
         }

@@ -17,6 +17,49 @@ public final class QJson {
         return sb.toString();
     }
 
+    /**
+     * Compact JSON as qobject_to_json prints it (and QEMU's {@code json:} file names show options): {@code ": "}
+     * after a key, {@code ", "} between members, no line breaks.
+     *
+     * @param value a String, Number, Boolean, QDict or List
+     * @return the text
+     */
+    public static String compact(Object value) {
+        StringBuilder sb = new StringBuilder();
+        writeCompact(sb, value);
+        return sb.toString();
+    }
+
+    private static void writeCompact(StringBuilder sb, Object v) {
+        if (v instanceof QDict d) {
+            sb.append('{');
+            String sep = "";
+            for (String k : d.keys()) {
+                sb.append(sep);
+                string(sb, k);
+                sb.append(": ");
+                writeCompact(sb, d.get(k));
+                sep = ", ";
+            }
+            sb.append('}');
+        } else if (v instanceof List<?> l) {
+            sb.append('[');
+            String sep = "";
+            for (Object o : l) {
+                sb.append(sep);
+                writeCompact(sb, o);
+                sep = ", ";
+            }
+            sb.append(']');
+        } else if (v instanceof String s) {
+            string(sb, s);
+        } else if (v instanceof Double d) {
+            sb.append(formatDouble(d));
+        } else {
+            sb.append(v);
+        }
+    }
+
     private static void newline(StringBuilder sb, int indent) {
         sb.append('\n');
         sb.append(" ".repeat(indent * 4));

@@ -1,0 +1,60 @@
+package dev.q2.cli;
+
+import dev.q2.block.ImageName;
+import dev.q2.format.ChildNames;
+import dev.q2.image.Qcow2Metadata;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+/**
+ * {@code backing.file.filename} of an image name (iotests 158 and 198 name the backing image so, with its
+ * {@code backing.encrypt.key-secret}): QEMU opens the named file as the backing image instead of the one the image
+ * names. q2 honours it where it names that same file (so that it changes nothing but the keys given with it) and
+ * refuses any other file by the option's name rather than open the wrong backing image.
+ */
+final class BackingOverride {
+    private BackingOverride() {
+    }
+
+    /**
+     * Why q2 does not honour the name's {@code backing.file.filename}, or null when it names no file or the file
+     * the image names. An image that cannot be read is left to the command's own open, which reports it.
+     *
+     * @param workDir the working folder (relative names)
+     * @param name the image's name
+     * @return the refusal, worded for "does not support ...", or null
+     */
+    static String refusal(Path workDir, ImageName name) {
+        String given = name.backingFilename();
+        if (given == null) {
+            return null;
+        }
+        String stored;
+        Path image = workDir.resolve(name.filename());
+        try (Qcow2Metadata md = Qcow2Metadata.openMetadata(image)) {
+            stored = md.backingFile();
+        } catch (IOException | RuntimeException e) {
+            return null; // (the command's open says why)
+        }
+        String refusal = "the option '" + ImageName.BACKING_FILENAME + "' naming another file than the image's"
+                + " backing file";
+        if (stored == null || stored.isEmpty()) {
+            return refusal;
+        }
+        ImageName storedName;
+        try {
+            storedName = ImageName.stored(ChildNames.backing(name.filename(), stored));
+        } catch (IOException e) {
+            return refusal;
+        }
+        Path a = workDir.resolve(given);
+        Path b = workDir.resolve(storedName.filename());
+        try {
+            return Files.isSameFile(a, b) ? null : refusal;
+        } catch (IOException e) {
+            return a.normalize().equals(b.normalize()) ? null : refusal;
+        }
+    }
+}
