@@ -27,16 +27,48 @@ final class BackingOverride {
      * @return the refusal, worded for "does not support ...", or null
      */
     static String refusal(Path workDir, ImageName name) {
+        return refusal(workDir, name, false);
+    }
+
+    /**
+     * As {@link #refusal(Path, ImageName)}; with {@code driver}, for a command that opens the chain as the image
+     * names it, {@code backing.driver} too is honoured only where it names the backing file's own format.
+     *
+     * @param workDir the working folder (relative names)
+     * @param name the image's name
+     * @param driver whether to check backing.driver as well
+     * @return the refusal, worded for "does not support ...", or null
+     */
+    static String refusal(Path workDir, ImageName name, boolean driver) {
         String given = name.backingFilename();
-        if (given == null) {
+        boolean checkDriver = driver && name.backingFormat() != null;
+        if (given == null && !checkDriver) {
             return null;
         }
         String stored;
+        String storedFormat;
         Path image = workDir.resolve(name.filename());
         try (Qcow2Metadata md = Qcow2Metadata.openMetadata(image)) {
             stored = md.backingFile();
+            storedFormat = md.backingFormat();
         } catch (IOException | RuntimeException e) {
             return null; // (the command's open says why)
+        }
+        if (checkDriver && stored != null && !stored.isEmpty()) {
+            String format = storedFormat;
+            try {
+                ImageName s = ImageName.stored(ChildNames.backing(name.filename(), stored));
+                format = s.format() != null ? s.format() : format != null ? format
+                        : dev.q2.image.Devices.probe(workDir.resolve(s.filename()));
+            } catch (IOException | RuntimeException e) {
+                format = null; // (the open says why)
+            }
+            if (format != null && !format.equals(name.backingFormat())) {
+                return "the option 'backing.driver' naming another format than the backing file's";
+            }
+        }
+        if (given == null) {
+            return null;
         }
         String refusal = "the option '" + ImageName.BACKING_FILENAME + "' naming another file than the image's"
                 + " backing file";

@@ -184,11 +184,16 @@ final class ConvertCommand extends Subcommand {
         boolean imageOpts = spec.commandLine().getParseResult().hasMatchedOption(imageOptsOpt);
         List<String> files = new ArrayList<>(sources.size());
         List<String> formats = new ArrayList<>(sources.size());
+        List<dev.q2.crypto.ImageKeys> keys = new ArrayList<>(sources.size());
+        List<String> given = new ArrayList<>(sources);
         for (String name : sources) {
-            dev.q2.block.ImageName srcName = ImageNames.plain(NAME, name, imageOpts, sourceFormat, false, err);
+            // an encrypted source with its key (encrypt.key-secret, backing.encrypt.key-secret)
+            dev.q2.block.ImageName srcName = ImageNames.withChain(NAME, name, imageOpts, sourceFormat, false,
+                    main.workDir(), err);
             if (srcName == null) {
                 return 1;
             }
+            keys.add(ObjectOptions.keys(secrets, srcName));
             files.add(srcName.filename());
             formats.add(srcName.format(sourceFormat));
             forceShare |= srcName.flag("force-share");
@@ -202,8 +207,13 @@ final class ConvertCommand extends Subcommand {
                 String name = sources.get(i);
                 try {
                     // as img_open: the source with its chain and data file, QEMU's locks and words
-                    graphs.add(BlockGraph.openSource(main.workDir(), name, formats.get(i), forceShare));
+                    graphs.add(BlockGraph.openWithKeys(main.workDir(), name, formats.get(i), forceShare, true,
+                            dev.q2.block.References.ALL, keys.get(i)));
                 } catch (Exception e) {
+                    if (keys.get(i) != null) {
+                        // qemu-img names the source as it was given (its --image-opts or json: name)
+                        return Errors.fail(err, Errors.imageOpenFailure(given.get(i), name, main.resolve(name), e));
+                    }
                     return Errors.fail(err, Errors.imageOpenFailure(name, main.resolve(name), e));
                 }
             }

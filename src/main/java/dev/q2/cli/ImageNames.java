@@ -87,6 +87,35 @@ final class ImageNames {
     }
 
     /**
+     * Reads {@code given} for a command that opens the image with its backing chain as the image names it, and with
+     * the keys the name gives: {@code encrypt.key-secret}, {@code backing.encrypt.key-secret}, and
+     * {@code backing.driver} and {@code backing.file.filename} where they name the backing file's own format and
+     * file ({@link BackingOverride}); other options as {@link #plain}.
+     *
+     * @param command the command, for the message
+     * @param given the operand
+     * @param imageOpts whether --image-opts was given
+     * @param format the command's -f, or null
+     * @param writes whether the command writes the image
+     * @param workDir the working folder
+     * @param err where errors go
+     * @return the name, or null after the error
+     */
+    static ImageName withChain(String command, String given, boolean imageOpts, String format, boolean writes,
+                               java.nio.file.Path workDir, PrintWriter err) {
+        ImageName name = plain(command, given, imageOpts, format, writes, true, true, err);
+        if (name == null) {
+            return null;
+        }
+        String refused = BackingOverride.refusal(workDir, name, true);
+        if (refused != null) {
+            Errors.fail(err, "Could not open '" + given + "': q2 " + command + " does not support " + refused);
+            return null;
+        }
+        return name;
+    }
+
+    /**
      * What of {@code name} a command would leave out, or null: the file driver alone, and of {@code backing: null},
      * {@code backing.driver} and {@code data-file} those it does not honour.
      *

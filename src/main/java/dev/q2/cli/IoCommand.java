@@ -251,7 +251,7 @@ final class IoCommand extends Subcommand {
             err.println("q2: can't open" + device + ": " + e.getMessage());
             return null;
         } catch (Exception e) {
-            err.println("q2: can't open" + device + ": " + openError(name, format, e));
+            err.println("q2: can't open" + device + ": " + openError(name, format, e, opt.keys()));
             return null;
         }
     }
@@ -344,7 +344,7 @@ final class IoCommand extends Subcommand {
      * qemu-io's reason after "can't open device F: ": the file protocol's own words where it fails (naming the
      * file), the format's or the lock's otherwise.
      */
-    private String openError(String filename, String format, Exception e) {
+    private String openError(String filename, String format, Exception e, dev.q2.crypto.ImageKeys keys) {
         if (filename.isEmpty()) {
             return "The 'file' block driver requires a file name";
         }
@@ -362,7 +362,7 @@ final class IoCommand extends Subcommand {
         }
         // The image itself opened as far as its format goes: what failed may lie below it, worded as qemu-io words
         // it ("Could not open backing file: Could not open 'NAME': ...", NAME as the image names it).
-        Exception below = chainFailure(filename, format);
+        Exception below = chainFailure(filename, format, keys);
         return Errors.describe(below != null ? below : e);
     }
 }

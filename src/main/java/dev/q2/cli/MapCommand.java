@@ -90,7 +90,10 @@ final class MapCommand extends Subcommand {
         if (name == null) {
             return 1;
         }
-        String refused = ImageNames.unhonoured(name, true, false, false, true);
+        String refused = ImageNames.unhonoured(name, true, true, false, true, true);
+        if (refused == null) {
+            refused = BackingOverride.refusal(main.workDir(), name, true); // (backing.driver, backing.file.filename)
+        }
         if (refused != null) {
             return Errors.fail(err, "Could not open '" + filename + "': q2 map does not support " + refused);
         }
