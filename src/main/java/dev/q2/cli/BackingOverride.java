@@ -54,7 +54,11 @@ final class BackingOverride {
         } catch (IOException | RuntimeException e) {
             return null; // (the command's open says why)
         }
-        if (checkDriver && stored != null && !stored.isEmpty()) {
+        if (checkDriver && (stored == null || stored.isEmpty())) {
+            // QEMU then opens a backing image from the options alone, and fails without a file to open
+            return "the option 'backing.driver' for an image without a backing file";
+        }
+        if (checkDriver) {
             String format = storedFormat;
             try {
                 ImageName s = ImageName.stored(ChildNames.backing(name.filename(), stored));
