@@ -106,7 +106,10 @@ final class CheckCommand extends Subcommand {
         if (name == null) {
             return 1;
         }
-        String refused = ImageNames.unhonoured(name, true, false, false, true);
+        String refused = ImageNames.unhonoured(name, true, true, false, true, true);
+        if (refused == null) {
+            refused = BackingOverride.refusal(main.workDir(), name, true); // (backing.driver, backing.file.filename)
+        }
         if (refused == null && mode != CheckMode.NONE && name.flag("read-only")) {
             refused = "the option 'read-only' with -r";
         }

@@ -101,6 +101,9 @@ class EncryptedChainKeysDifferentialTest extends QemuTest {
             {"check", "--object", S1, "--image-opts", LAYER + ",backing.encrypt.key-secret=sec0"},
             {"check", "--object", S0, "--object", S1, "--image-opts", LAYER + ",backing.encrypt.key-secret=sec0"},
             {"check", "base.qcow2"},
+            {"check", "--object", S1, "--image-opts", CHAIN},
+            {"check", "--object", S0, "--object", S1, "--image-opts", CHAIN},
+            {"check", "-r", "all", "--object", S0, "--object", S1, "--image-opts", CHAIN},
         };
         for (String[] args : cases) {
             same(args);
