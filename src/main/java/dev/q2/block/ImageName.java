@@ -62,6 +62,13 @@ public record ImageName(String filename, String format, References references, S
     /** The qcow2 driver's cache options: sizes q2's L2 cache reads (or that change only speed). */
     /** qcow2's option naming the --object secret that holds an encrypted image's key. */
     public static final String KEY_SECRET = "encrypt.key-secret";
+    /** qcow2's option naming the --object secret that holds the backing image's key. */
+    public static final String BACKING_KEY_SECRET = "backing.encrypt.key-secret";
+    /** The backing image's file, given by the user (honoured when it is the file the image names). */
+    public static final String BACKING_FILENAME = "backing.file.filename";
+    /** Options of the backing child q2 reads (besides backing.driver), without the "backing." prefix. */
+    private static final java.util.List<String> BACKING_OPTIONS = java.util.List.of(
+            BACKING_KEY_SECRET.substring(8), BACKING_FILENAME.substring(8));
     private static final Set<String> QCOW2_OPTIONS = Set.of("l2-cache-size", "l2-cache-entry-size",
             "refcount-cache-size", "cache-size", "cache-clean-interval", KEY_SECRET);
     private static final Set<String> QCOW2_UNIMPLEMENTED = Set.of("lazy-refcounts", "pass-discard-request",
@@ -260,6 +267,15 @@ public record ImageName(String filename, String format, References references, S
                     throw unsupportedDriver(backingFormat);
                 }
             }
+            // the backing image's key secret, and its file when it names the file the image names (the commands
+            // that take them check that: see BackingOverride), kept with their prefix for the commands to honour
+            for (String k : BACKING_OPTIONS) {
+                if (backing.containsKey(k)) {
+                    String v = backing.remove(k);
+                    checkValue(k, v);
+                    accepted.put("backing." + k, v);
+                }
+            }
             if (!backing.isEmpty()) {
                 throw unimplemented(fmtName, "backing." + backing.keySet().iterator().next());
             }
@@ -419,6 +435,37 @@ public record ImageName(String filename, String format, References references, S
     /** The id of the secret that holds the image's key ({@code encrypt.key-secret}), or null. */
     public String keySecret() {
         return options.get(KEY_SECRET);
+    }
+
+    /** The id of the secret that holds the backing image's key ({@code backing.encrypt.key-secret}), or null. */
+    public String backingKeySecret() {
+        return options.get(BACKING_KEY_SECRET);
+    }
+
+    /** The backing image's file as the user named it ({@code backing.file.filename}), or null. */
+    public String backingFilename() {
+        return options.get(BACKING_FILENAME);
+    }
+
+    /**
+     * The name QEMU gives the opened image (bdrv_refresh_filename, as qemu-img info shows it): a {@code json:} name
+     * of the options that change what is read or how (qcow2's only such option is {@code encrypt.key-secret}), the
+     * format its driver, the file its protocol node; null when it gives none of them, and the image is shown by its
+     * file's name. The key secret's id is shown, never a secret.
+     *
+     * @param openedFormat the format the image opened with (probed or given)
+     * @return the {@code json:} name, or null
+     */
+    public String refreshedFilename(String openedFormat) {
+        String key = keySecret();
+        if (key == null || nested != null) {
+            return null;
+        }
+        // in the order bdrv_refresh_filename adds them; QDict iterates them in its hash order
+        dev.q2.util.QDict file = new dev.q2.util.QDict().put("driver", "file").put("filename", filename);
+        dev.q2.util.QDict top = new dev.q2.util.QDict().put(KEY_SECRET, key).put("driver", openedFormat)
+                .put("file", file);
+        return "json:" + dev.q2.util.QJson.compact(top);
     }
 
     /** @return whether this is the plain file name of an image with nothing but defaults (nothing to honour) */

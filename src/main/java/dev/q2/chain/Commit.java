@@ -49,9 +49,15 @@ public final class Commit {
      *     file
      * @param drop leave the image as it is (-d, implied by -b)
      * @param durable flush to stable storage (every cache mode but unsafe)
+     * @param keys the key secrets of an encrypted image and its backing chain ({@code encrypt.key-secret},
+     *     {@code backing.encrypt.key-secret}), or null for none
      */
     public record Request(Path workDir, String filename, String format, String base, boolean drop,
-                          boolean durable) {
+                          boolean durable, dev.q2.crypto.ImageKeys keys) {
+        /** A request without key secrets. */
+        public Request(Path workDir, String filename, String format, String base, boolean drop, boolean durable) {
+            this(workDir, filename, format, base, drop, durable, null);
+        }
     }
 
     /** Progress: the share of the bytes to copy done so far, 0 to 100. */
@@ -60,7 +66,7 @@ public final class Commit {
     }
 
     public static void commit(Request r, Listener listener, PrintWriter diagnostics) throws IOException {
-        DiskOptions opt = DiskOptions.readWrite().withoutBacking().withDurable(r.durable());
+        DiskOptions opt = DiskOptions.readWrite().withoutBacking().withDurable(r.durable()).withKeys(r.keys());
         boolean empty = false;
         try (TopImage top = TopImage.open(r.workDir(), r.filename(), r.format(), opt, diagnostics)) {
             listener.progress(0);
@@ -69,12 +75,14 @@ public final class Commit {
             }
             BlockGraph g;
             try {
-                g = BlockGraph.open(r.workDir(), r.filename(), "qcow2", true); // the top's disk holds its lock
+                // (the top's disk holds its lock)
+                g = BlockGraph.openWithKeys(r.workDir(), r.filename(), "qcow2", true, false,
+                        dev.q2.block.References.ALL, r.keys());
             } catch (IOException e) {
                 throw new ChainException(OpenErrors.couldNotOpen(r.filename(), e), e);
             }
             try (g) {
-                BlockGraph.Layer base = r.base() == null ? g.layer(1) : find(g, r.workDir(), r.base());
+                BlockGraph.Layer base = r.base() == null ? g.layer(1) : find(g, r.workDir(), r.base(), r.keys());
                 if (base == null) {
                     throw new ChainException(r.base() == null ? "Image does not have a backing file"
                             : "Did not find '" + r.base() + "' in the backing chain of '" + r.filename() + "'");
@@ -103,11 +111,25 @@ public final class Commit {
      * to that layer's folder, are the same file.
      */
     static BlockGraph.Layer find(BlockGraph g, Path workDir, String name) {
+        return find(g, workDir, name, null);
+    }
+
+    /**
+     * As {@link #find(BlockGraph, Path, String)}, for a chain opened with {@code keys}: a layer given a key secret
+     * is never found, as in QEMU, where such a layer's name is a {@code json:} name (its options name the secret)
+     * that is no file.
+     */
+    static BlockGraph.Layer find(BlockGraph g, Path workDir, String name, dev.q2.crypto.ImageKeys keys) {
+        dev.q2.crypto.ImageKeys belowKeys = keys;
         for (int d = 0; ; d++) {
             BlockGraph.Layer cur = g.layer(d);
             BlockGraph.Layer below = g.layer(d + 1);
             if (cur == null || below == null) {
                 return null;
+            }
+            belowKeys = belowKeys == null ? null : belowKeys.backing();
+            if (belowKeys != null && belowKeys.keySecretId() != null) {
+                continue;
             }
             Path wanted = realPath(workDir, ChildNames.backing(cur.filename(), name));
             Path backing = realPath(workDir, below.filename());
@@ -148,8 +170,12 @@ public final class Commit {
             }
             return;
         }
+        dev.q2.crypto.ImageKeys baseKeys = r.keys();
+        for (int d = 0; d < base.depth() && baseKeys != null; d++) {
+            baseKeys = baseKeys.backing(); // the keys given for that layer of the chain
+        }
         try (Qcow2Disk disk = Qcow2Disk.open(basePath, DiskOptions.readWrite().withDurable(r.durable())
-                .withWorkDir(r.workDir()))) {
+                .withWorkDir(r.workDir()).withKeys(baseKeys))) {
             EngineTarget target = new EngineTarget(disk);
             walk(g, base.depth(), size, reader, target, target, listener);
             disk.flush();

@@ -20,13 +20,22 @@ import java.util.Objects;
  *                         chain is opened, though the check never reads it), or {@link References#NO_BACKING} /
  *                         {@link References#NONE} for the image's own file only (the check reads only that file
  *                         in every case: an external data file holds guest data, no metadata)
+ * @param keys             the key secrets of an encrypted image and its backing chain ({@code encrypt.key-secret},
+ *                         {@code backing.encrypt.key-secret}): qemu-img check opens the image for its guest data,
+ *                         so an encrypted image needs its key (which the check then never uses); null for none
  */
 public record CheckOptions(CheckMode mode, String format, boolean forceShare, String displayName,
-                           Path workingDirectory, References references) {
+                           Path workingDirectory, References references, dev.q2.crypto.ImageKeys keys) {
     /** Validates: the mode and references are required. */
     public CheckOptions {
         Objects.requireNonNull(mode, "mode");
         Objects.requireNonNull(references, "references");
+    }
+
+    /** Options without key secrets. */
+    public CheckOptions(CheckMode mode, String format, boolean forceShare, String displayName,
+                        Path workingDirectory, References references) {
+        this(mode, format, forceShare, displayName, workingDirectory, references, null);
     }
 
     /** Options that follow every reference (as qemu-img). */
@@ -42,27 +51,27 @@ public record CheckOptions(CheckMode mode, String format, boolean forceShare, St
 
     /** These options with another repair mode. */
     public CheckOptions withMode(CheckMode newMode) {
-        return new CheckOptions(newMode, format, forceShare, displayName, workingDirectory, references);
+        return new CheckOptions(newMode, format, forceShare, displayName, workingDirectory, references, keys);
     }
 
     /** These options with another format (null: probe it). */
     public CheckOptions withFormat(String newFormat) {
-        return new CheckOptions(mode, newFormat, forceShare, displayName, workingDirectory, references);
+        return new CheckOptions(mode, newFormat, forceShare, displayName, workingDirectory, references, keys);
     }
 
     /** These options with force-share on or off. */
     public CheckOptions withForceShare(boolean newForceShare) {
-        return new CheckOptions(mode, format, newForceShare, displayName, workingDirectory, references);
+        return new CheckOptions(mode, format, newForceShare, displayName, workingDirectory, references, keys);
     }
 
     /** These options with another name for messages. */
     public CheckOptions withDisplayName(String newDisplayName) {
-        return new CheckOptions(mode, format, forceShare, newDisplayName, workingDirectory, references);
+        return new CheckOptions(mode, format, forceShare, newDisplayName, workingDirectory, references, keys);
     }
 
     /** These options with another working directory. */
     public CheckOptions withWorkingDirectory(Path newWorkingDirectory) {
-        return new CheckOptions(mode, format, forceShare, displayName, newWorkingDirectory, references);
+        return new CheckOptions(mode, format, forceShare, displayName, newWorkingDirectory, references, keys);
     }
 
     /**
@@ -70,6 +79,11 @@ public record CheckOptions(CheckMode mode, String format, boolean forceShare, St
      * (nothing it names is opened, stat'ed or resolved).
      */
     public CheckOptions withReferences(References newReferences) {
-        return new CheckOptions(mode, format, forceShare, displayName, workingDirectory, newReferences);
+        return new CheckOptions(mode, format, forceShare, displayName, workingDirectory, newReferences, keys);
+    }
+
+    /** These options with the key secrets of an encrypted image (and its backing chain); null for none. */
+    public CheckOptions withKeys(dev.q2.crypto.ImageKeys newKeys) {
+        return new CheckOptions(mode, format, forceShare, displayName, workingDirectory, references, newKeys);
     }
 }

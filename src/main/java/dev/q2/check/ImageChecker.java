@@ -11,6 +11,7 @@ import dev.q2.image.Qcow2Metadata;
 import dev.q2.io.ImageFile;
 import dev.q2.io.QemuLock;
 import dev.q2.block.BlockGraph;
+import dev.q2.block.References;
 import dev.q2.probe.FormatProber;
 
 import java.io.IOException;
@@ -84,7 +85,8 @@ public final class ImageChecker {
         try (f; lock) {
             String format = options.format() != null ? options.format() : Devices.probe(f);
             Qcow2Metadata img = open(f, format, name, options);
-            return checkAndRecheck(format, img, mode, listener);
+            return checkAndRecheck(format, img, mode, listener,
+                    options.keys() != null && options.keys().keySecretId() != null);
         }
     }
 
@@ -101,7 +103,7 @@ public final class ImageChecker {
         if (mode.repairs() && PersistentBitmaps.updateHeaderForRepair(file, image)) {
             image = Qcow2Metadata.loadForCheck(file); // as qemu-img's read-write open rewrote the header
         }
-        return checkAndRecheck("qcow2", image, mode, listener);
+        return checkAndRecheck("qcow2", image, mode, listener, false);
     }
 
     /**
@@ -117,14 +119,16 @@ public final class ImageChecker {
 
     /** qemu-img check's loop: one pass, and after a pass that repaired anything, a read-only re-check. */
     private static CheckReport checkAndRecheck(String format, Qcow2Metadata image, CheckMode mode,
-                                               CheckListener listener) throws IOException {
+                                               CheckListener listener, boolean keyed) throws IOException {
         CheckSession session = new CheckSession();
         CheckResult result = CheckPass.run(image, mode, session, listener);
         if (!result.repairedAnything()) {
             return new CheckReport(format, result, null);
         }
         listener.repaired(result);
-        CheckResult recheck = CheckPass.run(Qcow2Metadata.loadForCheck(image.file()), CheckMode.NONE, session,
+        Qcow2Metadata again = keyed ? Qcow2Metadata.loadForCheckWithKey(image.file())
+                : Qcow2Metadata.loadForCheck(image.file());
+        CheckResult recheck = CheckPass.run(again, CheckMode.NONE, session,
                 listener);
         return new CheckReport(format, recheck.withRepairsOf(result), result);
     }
@@ -151,10 +155,17 @@ public final class ImageChecker {
                     + "': Unknown driver '" + format + "'", null);
         }
         Qcow2Metadata image;
+        // with encrypt.key-secret, an encrypted image opens as qemu-img check opens it: its key unlocked (a missing
+        // secret, a wrong password refused), though the check reads no guest data
+        boolean keyed = options.keys() != null && options.keys().keySecretId() != null;
         try {
-            image = Qcow2Metadata.loadForCheck(f);
+            image = keyed ? Qcow2Metadata.loadForCheckWithKey(f) : Qcow2Metadata.loadForCheck(f);
+            if (keyed) {
+                dev.q2.image.EncryptionKeys.unlock(f, image, options.keys());
+            }
             if (options.mode().repairs() && PersistentBitmaps.updateHeaderForRepair(f, image)) {
-                image = Qcow2Metadata.loadForCheck(f); // as qemu-img's read-write open rewrote the header
+                // as qemu-img's read-write open rewrote the header
+                image = keyed ? Qcow2Metadata.loadForCheckWithKey(f) : Qcow2Metadata.loadForCheck(f);
             }
         } catch (RuntimeException | IOException e) {
             throw new CheckOpenException(Stage.IMAGE, Category.INVALID_IMAGE, "Could not open '" + name + "': "
@@ -176,8 +187,9 @@ public final class ImageChecker {
                 // file: and json: names as QEMU reads them, within q2's rule for names an image holds
                 dev.q2.block.ImageName stored = dev.q2.block.ImageName.stored(CreatePlanner.combinedName(name,
                         backing));
-                try (BlockGraph chain = BlockGraph.open(workDir, stored.filename(), stored.format() != null
-                        ? stored.format() : image.backingFormat(), options.forceShare())) {
+                try (BlockGraph chain = BlockGraph.openWithKeys(workDir, stored.filename(), stored.format() != null
+                        ? stored.format() : image.backingFormat(), options.forceShare(), false, References.ALL,
+                        options.keys() != null ? options.keys().backing() : null)) {
                     chain.length();
                 }
             } catch (RuntimeException | IOException e) {

@@ -106,7 +106,10 @@ final class CheckCommand extends Subcommand {
         if (name == null) {
             return 1;
         }
-        String refused = ImageNames.unhonoured(name, true, false, false);
+        String refused = ImageNames.unhonoured(name, true, true, false, true, true);
+        if (refused == null) {
+            refused = BackingOverride.refusal(main.workDir(), name, true); // (backing.driver, backing.file.filename)
+        }
         if (refused == null && mode != CheckMode.NONE && name.flag("read-only")) {
             refused = "the option 'read-only' with -r";
         }
@@ -117,7 +120,7 @@ final class CheckCommand extends Subcommand {
             name = name.limitedTo(References.NONE);
         }
         CheckOptions options = new CheckOptions(mode, name.format(format), forceShare || name.flag("force-share"), filename,
-                main.workDir(), name.references());
+                main.workDir(), name.references(), ObjectOptions.keys(secrets, name));
         Path path = main.resolve(name.filename());
         CheckPrinter printer = new CheckPrinter(out, err, !json && !quiet);
         CheckReport report;

@@ -19,12 +19,15 @@ final class CommitCommand extends ChainCommand {
     private final OptionSpec rateOpt =
             Options.value("RATE", "Rate limit in bytes per second (checked; q2 does not throttle)", "-r");
     private final OptionSpec dropOpt = Options.flag("Leave the image as it is instead of emptying it", "-d");
+    /** qemu-img's --object: the secrets that encrypt.key-secret and backing.encrypt.key-secret name. */
+    private final OptionSpec objectOpt = Options.repeatable("OBJECT",
+            "A secret: secret,id=ID,data=DATA|file=PATH[,format=raw|base64]", "--object");
 
     CommitCommand(Main main) {
         super(main, NAME, "Cache mode: writeback (default), none, writethrough, directsync or unsafe (no flush to"
                 + " stable storage)");
         declare("Commit an image's data into its backing file", formatOpt, cacheOpt, baseOpt, rateOpt, dropOpt,
-                progressOpt, quietOpt, imageOptsOpt, fileParam);
+                progressOpt, quietOpt, imageOptsOpt, objectOpt, fileParam);
     }
 
     @Override
@@ -32,6 +35,9 @@ final class CommitCommand extends ChainCommand {
         ParseResult parsed = parsed();
         PrintWriter out = out();
         PrintWriter err = err();
+        if (!readObjects(objectOpt, err)) { // objects first, as in qemu-img
+            return 1;
+        }
         String rate = rateOpt.getValue();
         if (rate != null && !validRate(rate, err)) {
             return 1;
@@ -39,7 +45,9 @@ final class CommitCommand extends ChainCommand {
         String base = baseOpt.getValue();
         boolean drop = parsed.hasMatchedOption(dropOpt) || base != null;
         String given = oneFile(fileParam, err);
-        dev.q2.block.ImageName name = given == null ? null : imageName(given, parsed, err);
+        // the image and its chain with their keys (encrypt.key-secret, backing.*: iotest 198)
+        dev.q2.block.ImageName name = given == null ? null : ImageNames.withChain(NAME, given,
+                parsed.hasMatchedOption(imageOptsOpt), formatOpt.getValue(), true, main.workDir(), err);
         if (name == null) {
             return 1;
         }
@@ -49,11 +57,25 @@ final class CommitCommand extends ChainCommand {
             return 1;
         }
         Commit.Request r = new Commit.Request(main.workDir(), file, name.format(formatOpt.getValue()), base, drop,
-                !cache.equals("unsafe"));
+                !cache.equals("unsafe"), ObjectOptions.keys(secrets, name));
         QemuProgress bar = new QemuProgress(out, progress(parsed), 1.0f);
         try {
             Commit.commit(r, p -> bar.print(p, 0), err);
             bar.print(100, 0);
+        } catch (dev.q2.chain.ChainException e) {
+            bar.end();
+            // qemu-img names the image as it was given (an --image-opts or json: name), not by its file
+            String m = e.getMessage() == null ? "" : e.getMessage();
+            String opening = "Could not open '" + file + "': ";
+            String chainOf = " in the backing chain of '" + file + "'";
+            if (!given.equals(file) && (m.startsWith(opening) || m.endsWith(chainOf))) {
+                out.flush();
+                return Errors.report(err, m.startsWith(opening)
+                        ? "Could not open '" + given + "': " + m.substring(opening.length())
+                        : m.substring(0, m.length() - chainOf.length()) + " in the backing chain of '" + given + "'",
+                        e);
+            }
+            return failed(e, out, err);
         } catch (Exception e) {
             bar.end();
             return failed(e, out, err);

@@ -62,8 +62,9 @@ final class CompareCommand extends Subcommand {
                 Errors.fail(err, "--image-opts and --format are mutually exclusive");
                 return 2;
             }
-            ImageName name1 = ImageNames.plain(NAME, image1, opts, null, false, true, err);
-            ImageName name2 = name1 == null ? null : ImageNames.plain(NAME, image2, opts, null, false, true, err);
+            ImageName name1 = ImageNames.withChain(NAME, image1, opts, null, false, main.workDir(), err);
+            ImageName name2 = name1 == null ? null
+                    : ImageNames.withChain(NAME, image2, opts, null, false, main.workDir(), err);
             if (name2 == null) {
                 return 2;
             }
@@ -147,8 +148,11 @@ final class CompareCommand extends Subcommand {
         }
     }
 
-    /** The key its encrypt.key-secret names (looked up only if the image is encrypted), or null. */
+    /**
+     * The keys its encrypt.key-secret and backing.encrypt.key-secret name (looked up only for an encrypted image),
+     * or null.
+     */
     private dev.q2.crypto.ImageKeys keys(ImageName name) {
-        return ObjectOptions.keys(secrets, name.keySecret(), null);
+        return ObjectOptions.keys(secrets, name);
     }
 }

@@ -184,11 +184,16 @@ final class ConvertCommand extends Subcommand {
         boolean imageOpts = spec.commandLine().getParseResult().hasMatchedOption(imageOptsOpt);
         List<String> files = new ArrayList<>(sources.size());
         List<String> formats = new ArrayList<>(sources.size());
+        List<dev.q2.crypto.ImageKeys> keys = new ArrayList<>(sources.size());
+        List<String> given = new ArrayList<>(sources);
         for (String name : sources) {
-            dev.q2.block.ImageName srcName = ImageNames.plain(NAME, name, imageOpts, sourceFormat, false, err);
+            // an encrypted source with its key (encrypt.key-secret, backing.encrypt.key-secret)
+            dev.q2.block.ImageName srcName = ImageNames.withChain(NAME, name, imageOpts, sourceFormat, false,
+                    main.workDir(), err);
             if (srcName == null) {
                 return 1;
             }
+            keys.add(ObjectOptions.keys(secrets, srcName));
             files.add(srcName.filename());
             formats.add(srcName.format(sourceFormat));
             forceShare |= srcName.flag("force-share");
@@ -202,8 +207,13 @@ final class ConvertCommand extends Subcommand {
                 String name = sources.get(i);
                 try {
                     // as img_open: the source with its chain and data file, QEMU's locks and words
-                    graphs.add(BlockGraph.openSource(main.workDir(), name, formats.get(i), forceShare));
+                    graphs.add(BlockGraph.openWithKeys(main.workDir(), name, formats.get(i), forceShare, true,
+                            dev.q2.block.References.ALL, keys.get(i)));
                 } catch (Exception e) {
+                    if (keys.get(i) != null) {
+                        // qemu-img names the source as it was given (its --image-opts or json: name)
+                        return Errors.fail(err, Errors.imageOpenFailure(given.get(i), name, main.resolve(name), e));
+                    }
                     return Errors.fail(err, Errors.imageOpenFailure(name, main.resolve(name), e));
                 }
             }
@@ -401,7 +411,12 @@ final class ConvertCommand extends Subcommand {
         if (bitmaps && plan.spec().version() < 3) {
             return Errors.fail(err, "Format driver 'qcow2' does not support bitmaps"); // the new target stays
         }
-        Converter.into(src, dst, new Converter.Settings(compress, backing != null, backing == null, minSparse,
+        // QEMU's qcow2 has_zero_init: a preallocated encrypted image does not read as zeros (its clusters hold
+        // what decrypting unwritten bytes gives), so zeros are written into it as into a backed target (iotest 188)
+        String prealloc = opts.get("preallocation");
+        boolean preallocated = prealloc != null && !prealloc.equals("off") && src.size() > 0;
+        boolean targetIsZero = backing == null && !(targetKeys != null && preallocated);
+        Converter.into(src, dst, new Converter.Settings(compress, backing != null, targetIsZero, minSparse,
                 durable), true, main.workDir(), bar, bitmaps ? this::copyBitmaps : null, targetKeys);
         return done(out);
     }

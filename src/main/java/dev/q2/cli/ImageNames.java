@@ -61,14 +61,53 @@ final class ImageNames {
      */
     static ImageName plain(String command, String given, boolean imageOpts, String format, boolean writes,
                            boolean keys, PrintWriter err) {
+        return plain(command, given, imageOpts, format, writes, keys, false, err);
+    }
+
+    /**
+     * As {@link #plain(String, String, boolean, String, boolean, boolean, PrintWriter)}, for a command that also
+     * opens the backing chain with {@code backing.driver} and {@code backing.file.filename} when {@code backing}
+     * (the file then checked by {@link BackingOverride}).
+     */
+    static ImageName plain(String command, String given, boolean imageOpts, String format, boolean writes,
+                           boolean keys, boolean backing, PrintWriter err) {
         ImageName name = read(given, imageOpts, format, err);
         if (name == null) {
             return null;
         }
-        String refused = unhonoured(name, false, false, false, keys);
+        String refused = unhonoured(name, false, backing, false, keys, backing);
         if (refused == null && writes && name.flag("read-only")) {
             refused = "the option 'read-only' (it writes the image)";
         }
+        if (refused != null) {
+            Errors.fail(err, "Could not open '" + given + "': q2 " + command + " does not support " + refused);
+            return null;
+        }
+        return name;
+    }
+
+    /**
+     * Reads {@code given} for a command that opens the image with its backing chain as the image names it, and with
+     * the keys the name gives: {@code encrypt.key-secret}, {@code backing.encrypt.key-secret}, and
+     * {@code backing.driver} and {@code backing.file.filename} where they name the backing file's own format and
+     * file ({@link BackingOverride}); other options as {@link #plain}.
+     *
+     * @param command the command, for the message
+     * @param given the operand
+     * @param imageOpts whether --image-opts was given
+     * @param format the command's -f, or null
+     * @param writes whether the command writes the image
+     * @param workDir the working folder
+     * @param err where errors go
+     * @return the name, or null after the error
+     */
+    static ImageName withChain(String command, String given, boolean imageOpts, String format, boolean writes,
+                               java.nio.file.Path workDir, PrintWriter err) {
+        ImageName name = plain(command, given, imageOpts, format, writes, true, true, err);
+        if (name == null) {
+            return null;
+        }
+        String refused = BackingOverride.refusal(workDir, name, true);
         if (refused != null) {
             Errors.fail(err, "Could not open '" + given + "': q2 " + command + " does not support " + refused);
             return null;
@@ -96,8 +135,23 @@ final class ImageNames {
      */
     static String unhonoured(ImageName name, boolean backingNull, boolean backingDriver, boolean dataFile,
                              boolean keys) {
+        return unhonoured(name, backingNull, backingDriver, dataFile, keys, false);
+    }
+
+    /**
+     * As {@link #unhonoured(ImageName, boolean, boolean, boolean, boolean)}; {@code backingFile}: whether the
+     * command honours {@code backing.file.filename} (checked by {@link BackingOverride}).
+     */
+    static String unhonoured(ImageName name, boolean backingNull, boolean backingDriver, boolean dataFile,
+                             boolean keys, boolean backingFile) {
         if (!keys && name.keySecret() != null) {
             return "the option '" + ImageName.KEY_SECRET + "'";
+        }
+        if (!keys && name.backingKeySecret() != null) {
+            return "the option '" + ImageName.BACKING_KEY_SECRET + "'";
+        }
+        if (!backingFile && name.backingFilename() != null) {
+            return "the option '" + ImageName.BACKING_FILENAME + "'";
         }
         if ("file".equals(name.format()) || "host_device".equals(name.format())
                 || "host_cdrom".equals(name.format())) {

@@ -61,12 +61,19 @@ final class InfoCommand extends Subcommand {
         boolean chained = parsed.hasMatchedOption(backingChain);
         // info reads no data file, and without --backing-chain no backing file: those options change nothing
         ImageName name = ImageNames.read(file, parsed.hasMatchedOption(imageOpts), format.getValue(), err);
-        String refused = name == null ? null : ImageNames.unhonoured(name, !chained, !chained, true);
-        if (refused != null) {
-            return Errors.fail(err, "Could not open '" + file + "': q2 info does not support " + refused);
-        }
         if (name == null) {
             return 1;
+        }
+        String backingOption = backingOption(name);
+        if (backingOption != null) {
+            // qemu-img info opens no backing image (BDRV_O_NO_BACKING), so options for one are left over
+            return Errors.fail(err, "Could not open '" + file + "': Block format '"
+                    + name.format(format.getValue()) + "' does not support the option '" + backingOption + "'");
+        }
+        // encrypt.key-secret: info reads no guest data (QEMU's BDRV_O_NO_IO), so the secret is never looked up
+        String refused = ImageNames.unhonoured(name, !chained, true, true, true);
+        if (refused != null) {
+            return Errors.fail(err, "Could not open '" + file + "': q2 info does not support " + refused);
         }
         String fmt = name.format(format.getValue());
         boolean share = parsed.hasMatchedOption(forceShare) || name.flag("force-share");
@@ -75,9 +82,11 @@ final class InfoCommand extends Subcommand {
         try {
             if (chained) {
                 List<ImageInfo> chain = ImageInfoCollector.collectChain(main.workDir(), file, fmt, share);
+                shownAs(chain.get(0), name);
                 out.print(outputFormat.equals("json") ? InfoPrinter.jsonChain(chain) : InfoPrinter.humanChain(chain));
             } else {
                 ImageInfo info = ImageInfoCollector.collect(main.workDir(), file, fmt, share);
+                shownAs(info, name);
                 out.print(outputFormat.equals("json") ? InfoPrinter.json(info) : InfoPrinter.human(info));
             }
         } catch (ImageInfoCollector.BackingLoopException e) {
@@ -87,5 +96,30 @@ final class InfoCommand extends Subcommand {
         }
         out.flush();
         return 0;
+    }
+
+    /** Names the image as QEMU names it after its open ({@link ImageName#refreshedFilename}) where that differs. */
+    private static void shownAs(ImageInfo info, ImageName name) {
+        String shown = name.refreshedFilename((String) info.qapi().get("format"));
+        if (shown != null) {
+            info.qapi().replace("filename", shown);
+        }
+    }
+
+    /**
+     * The option for a backing image the name gives (backing.driver, backing.file.filename,
+     * backing.encrypt.key-secret), the first in the order QEMU's QDict lists them, or null.
+     */
+    private static String backingOption(ImageName name) {
+        dev.q2.util.QDict left = new dev.q2.util.QDict();
+        if (name.backingFormat() != null) {
+            left.put("backing.driver", "");
+        }
+        for (String k : name.options().keySet()) {
+            if (k.startsWith("backing.")) {
+                left.put(k, "");
+            }
+        }
+        return left.keys().isEmpty() ? null : left.keys().get(0);
     }
 }

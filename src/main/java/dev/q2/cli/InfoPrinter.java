@@ -100,7 +100,9 @@ final class InfoPrinter {
             QJson.dumpHuman(sb, spec.get("data"), 1);
         }
         if (info.l2() != null) {
-            L2CacheReport.human(sb, info.l2(), info.allocatedL2Tables(), (String) q.get("filename"));
+            // (a json: name, with its commas, is no -drive file= value: the hint then says IMAGE)
+            String file = (String) q.get("filename");
+            L2CacheReport.human(sb, info.l2(), info.allocatedL2Tables(), file.startsWith("json:") ? null : file);
         }
         return sb.toString();
     }

@@ -168,14 +168,6 @@ final class IoCommand extends Subcommand {
     private GuestDisk openDisk(String given, String format, java.util.Map<String, String> options, boolean ro,
                                boolean share, boolean probe, PrintWriter err) {
         String device = given == null ? "" : " device " + given;
-        // key secrets (open -o encrypt.key-secret=ID): q2 io's own, taken out before the block layer reads the rest
-        String keySecret = null;
-        String backingKeySecret = null;
-        if (options.containsKey("encrypt.key-secret") || options.containsKey("backing.encrypt.key-secret")) {
-            options = new java.util.LinkedHashMap<>(options);
-            keySecret = options.remove("encrypt.key-secret");
-            backingKeySecret = options.remove("backing.encrypt.key-secret");
-        }
         dev.q2.block.ImageName in;
         try {
             // the name (file, file:, json:) and the open command's -o options, read by the block layer's one reader
@@ -238,10 +230,12 @@ final class IoCommand extends Subcommand {
                 }
                 return raw;
             }
-            if (keySecret != null || backingKeySecret != null) {
-                opt = opt.withKeys(ObjectOptions.keys(secrets,
-                        keySecret, backingKeySecret));
+            String backingRefused = BackingOverride.refusal(main.workDir(), in);
+            if (backingRefused != null) {
+                err.println("q2: can't open" + device + ": q2 io does not support " + backingRefused);
+                return null;
             }
+            opt = opt.withKeys(ObjectOptions.keys(secrets, in)); // (null: no key given, no crypto class loaded)
             if (!options.isEmpty()) {
                 CacheOptions cache = cacheOptions(main.resolve(name), options);
                 if (cache != null) {
@@ -257,7 +251,7 @@ final class IoCommand extends Subcommand {
             err.println("q2: can't open" + device + ": " + e.getMessage());
             return null;
         } catch (Exception e) {
-            err.println("q2: can't open" + device + ": " + openError(name, format, e));
+            err.println("q2: can't open" + device + ": " + openError(name, format, e, opt.keys()));
             return null;
         }
     }
@@ -350,7 +344,7 @@ final class IoCommand extends Subcommand {
      * qemu-io's reason after "can't open device F: ": the file protocol's own words where it fails (naming the
      * file), the format's or the lock's otherwise.
      */
-    private String openError(String filename, String format, Exception e) {
+    private String openError(String filename, String format, Exception e, dev.q2.crypto.ImageKeys keys) {
         if (filename.isEmpty()) {
             return "The 'file' block driver requires a file name";
         }
@@ -368,7 +362,7 @@ final class IoCommand extends Subcommand {
         }
         // The image itself opened as far as its format goes: what failed may lie below it, worded as qemu-io words
         // it ("Could not open backing file: Could not open 'NAME': ...", NAME as the image names it).
-        Exception below = chainFailure(filename, format);
+        Exception below = chainFailure(filename, format, keys);
         return Errors.describe(below != null ? below : e);
     }
 }

@@ -90,7 +90,10 @@ final class MapCommand extends Subcommand {
         if (name == null) {
             return 1;
         }
-        String refused = ImageNames.unhonoured(name, true, false, false, true);
+        String refused = ImageNames.unhonoured(name, true, true, false, true, true);
+        if (refused == null) {
+            refused = BackingOverride.refusal(main.workDir(), name, true); // (backing.driver, backing.file.filename)
+        }
         if (refused != null) {
             return Errors.fail(err, "Could not open '" + filename + "': q2 map does not support " + refused);
         }
@@ -101,7 +104,7 @@ final class MapCommand extends Subcommand {
             }
             chain = BlockGraph.openWithKeys(main.workDir(), name.filename(), name.format(format),
                     forceShare || name.flag("force-share"), false, name.references(),
-                    ObjectOptions.keys(secrets, name.keySecret(), null));
+                    ObjectOptions.keys(secrets, name));
         } catch (Exception e) {
             return Errors.report(err, Errors.couldNotOpen(filename, e), e);
         }

@@ -50,6 +50,18 @@ final class ObjectOptions {
     }
 
     /**
+     * The keys an image name gives ({@code encrypt.key-secret}, {@code backing.encrypt.key-secret}), or null when it
+     * gives none (see {@link #keys(Secrets, String, String)}).
+     *
+     * @param secrets the command's secrets, or null when it was given no --object
+     * @param name the image's name
+     * @return the keys, or null
+     */
+    static ImageKeys keys(Secrets secrets, dev.q2.block.ImageName name) {
+        return keys(secrets, name.keySecret(), name.backingKeySecret());
+    }
+
+    /**
      * The keys for an image opened with {@code encrypt.key-secret=ID} (null: none given); the id is looked up
      * when the image turns out to be encrypted, as QEMU does.
      *

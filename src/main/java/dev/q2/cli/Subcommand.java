@@ -134,7 +134,13 @@ abstract class Subcommand implements Callable<Integer> {
      * opened as far as its own format goes but failed below it.
      */
     final Exception chainFailure(String filename, String format) {
-        try (dev.q2.block.BlockGraph chain = dev.q2.block.BlockGraph.open(main.workDir(), filename, format, true)) {
+        return chainFailure(filename, format, null);
+    }
+
+    /** As {@link #chainFailure(String, String)}, the chain opened with the keys its open was given (or null). */
+    final Exception chainFailure(String filename, String format, dev.q2.crypto.ImageKeys keys) {
+        try (dev.q2.block.BlockGraph chain = dev.q2.block.BlockGraph.openWithKeys(main.workDir(), filename, format,
+                true, false, dev.q2.block.References.ALL, keys)) {
             chain.length();
             return null;
         } catch (Exception below) {

@@ -113,6 +113,14 @@ public final class Qcow2Metadata implements AutoCloseable {
         return load(f, true, false);
     }
 
+    /**
+     * {@link #loadForCheck} for an image opened with a key secret ({@code encrypt.key-secret}): an encrypted image is
+     * accepted, as by {@link #loadWithKey}; the caller unlocks its key ({@link EncryptionKeys#unlock}).
+     */
+    public static Qcow2Metadata loadForCheckWithKey(ImageFile f) throws IOException {
+        return load(f, true, false, true);
+    }
+
     private static Qcow2Metadata load(ImageFile f, boolean forCheck, boolean metadataOnly) throws IOException {
         return load(f, forCheck, metadataOnly, false);
     }

@@ -31,6 +31,21 @@ public final class QDict {
         return this;
     }
 
+    /**
+     * Replaces the value of a key in its place (as qdict_put does for a key it holds), or adds it.
+     *
+     * @param key the key
+     * @param value the new value (null: left as it is)
+     * @return this
+     */
+    public QDict replace(String key, Object value) {
+        if (value != null && values.containsKey(key)) {
+            values.put(key, value);
+            return this;
+        }
+        return put(key, value);
+    }
+
     /** Adds a q2-only key after all of QEMU's keys. */
     public QDict putTrailing(String key, Object value) {
         if (value != null) {

@@ -17,35 +17,63 @@ public final class QJson {
         return sb.toString();
     }
 
+    /**
+     * Compact JSON as qobject_to_json prints it (and QEMU's {@code json:} file names show options): {@code ": "}
+     * after a key, {@code ", "} between members, no line breaks.
+     *
+     * @param value a String, Number, Boolean, QDict or List
+     * @return the text
+     */
+    public static String compact(Object value) {
+        StringBuilder sb = new StringBuilder();
+        write(sb, value, COMPACT);
+        return sb.toString();
+    }
+
     private static void newline(StringBuilder sb, int indent) {
         sb.append('\n');
         sb.append(" ".repeat(indent * 4));
     }
 
+    /** The indent that asks {@link #write} for compact JSON. */
+    private static final int COMPACT = -1;
+
+    /** Writes {@code v} pretty at {@code indent}, or compact with {@link #COMPACT}. */
     private static void write(StringBuilder sb, Object v, int indent) {
+        boolean pretty = indent != COMPACT;
+        int inner = pretty ? indent + 1 : COMPACT;
+        String separator = pretty ? "," : ", ";
         if (v instanceof QDict d) {
             sb.append('{');
             String sep = "";
             for (String k : d.keys()) {
                 sb.append(sep);
-                newline(sb, indent + 1);
+                if (pretty) {
+                    newline(sb, inner);
+                }
                 string(sb, k);
                 sb.append(": ");
-                write(sb, d.get(k), indent + 1);
-                sep = ",";
+                write(sb, d.get(k), inner);
+                sep = separator;
             }
-            newline(sb, indent);
+            if (pretty) {
+                newline(sb, indent);
+            }
             sb.append('}');
         } else if (v instanceof List<?> l) {
             sb.append('[');
             String sep = "";
             for (Object o : l) {
                 sb.append(sep);
-                newline(sb, indent + 1);
-                write(sb, o, indent + 1);
-                sep = ",";
+                if (pretty) {
+                    newline(sb, inner);
+                }
+                write(sb, o, inner);
+                sep = separator;
             }
-            newline(sb, indent);
+            if (pretty) {
+                newline(sb, indent);
+            }
             sb.append(']');
         } else if (v instanceof String s) {
             string(sb, s);

@@ -88,7 +88,7 @@ public class InfoFixtureTest {
         return json.replaceAll(",\\n( *)\"l2-cache\": \\{[^}]*\\n\\1}", "");
     }
 
-    static String withoutHumanL2Cache(String text) {
+    public static String withoutHumanL2Cache(String text) {
         return text.replaceAll("L2 cache:\\n(    .*\\n)+", "");
     }
 }
