@@ -257,7 +257,7 @@ final class IoCommand extends Subcommand {
             err.println("q2: can't open" + device + ": " + e.getMessage());
             return null;
         } catch (Exception e) {
-            err.println("q2: can't open" + device + ": " + openError(name, format, e));
+            err.println("q2: can't open" + device + ": " + openError(name, format, e, in.dataFile() == null));
             return null;
         }
     }
@@ -350,7 +350,7 @@ final class IoCommand extends Subcommand {
      * qemu-io's reason after "can't open device F: ": the file protocol's own words where it fails (naming the
      * file), the format's or the lock's otherwise.
      */
-    private String openError(String filename, String format, Exception e) {
+    private String openError(String filename, String format, Exception e, boolean chainAsNamed) {
         if (filename.isEmpty()) {
             return "The 'file' block driver requires a file name";
         }
@@ -368,7 +368,8 @@ final class IoCommand extends Subcommand {
         }
         // The image itself opened as far as its format goes: what failed may lie below it, worded as qemu-io words
         // it ("Could not open backing file: Could not open 'NAME': ...", NAME as the image names it).
-        Exception below = chainFailure(filename, format);
+        // (not with the user's data-file: the chain as the image names it is not what was opened)
+        Exception below = chainAsNamed ? chainFailure(filename, format) : null;
         return Errors.describe(below != null ? below : e);
     }
 }
