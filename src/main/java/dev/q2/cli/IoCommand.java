@@ -168,6 +168,41 @@ final class IoCommand extends Subcommand {
     private GuestDisk openDisk(String given, String format, java.util.Map<String, String> options, boolean ro,
                                boolean share, boolean probe, PrintWriter err) {
         String device = given == null ? "" : " device " + given;
+        java.util.Map<String, String> filtered = compressChild(given, options);
+        if (filtered != null) {
+            // QEMU's compress filter (driver=compress): its "file" child opened as a node of its own, then wrapped
+            for (String k : filtered.keySet()) {
+                if (k.startsWith("\0")) {
+                    err.println("q2: can't open" + device + ": Block format 'compress' does not support the option '"
+                            + k.substring(1) + "'");
+                    return null;
+                }
+            }
+            if (filtered.isEmpty()) {
+                err.println("q2: can't open" + device + ": A block device must be specified for \"file\"");
+                return null;
+            }
+            java.io.StringWriter inner = new java.io.StringWriter();
+            PrintWriter innerErr = new PrintWriter(inner);
+            GuestDisk child = openDisk(null, format, filtered, ro, share, probe, innerErr);
+            innerErr.flush();
+            if (child == null) {
+                err.print(inner.toString().replace("q2: can't open: ", "q2: can't open" + device + ": "));
+                return null;
+            }
+            GuestDisk filter = dev.q2.guestio.CompressFilter.over(child);
+            if (filter == null) {
+                String driver = filtered.getOrDefault("driver", child.format());
+                try {
+                    child.close();
+                } catch (java.io.IOException e) {
+                    // refused: the refusal is what is reported
+                }
+                err.println("q2: can't open" + device + ": " + dev.q2.guestio.CompressFilter.unsupported(driver));
+                return null;
+            }
+            return filter;
+        }
         // key secrets (open -o encrypt.key-secret=ID): q2 io's own, taken out before the block layer reads the rest
         String keySecret = null;
         String backingKeySecret = null;
@@ -260,6 +295,36 @@ final class IoCommand extends Subcommand {
             err.println("q2: can't open" + device + ": " + openError(name, format, e, in.dataFile() == null));
             return null;
         }
+    }
+
+    /**
+     * The options of the {@code file} child when {@code given} (a json: name) and {@code options} describe QEMU's
+     * compress filter ({@code driver=compress}), or null when they do not. An option of the filter's own other than
+     * the driver is returned with a NUL in front of its key (the filter has none).
+     */
+    private static java.util.Map<String, String> compressChild(String given, java.util.Map<String, String> options) {
+        java.util.Map<String, String> all = new java.util.LinkedHashMap<>();
+        if (given != null && given.startsWith("json:")) {
+            try {
+                all.putAll(dev.q2.block.BlockOptions.fromJson(given.substring(5)));
+            } catch (dev.q2.image.ImageException e) {
+                return null; // ImageName reports it
+            }
+        }
+        all.putAll(options);
+        if (!"compress".equals(all.get("driver"))) {
+            return null;
+        }
+        java.util.Map<String, String> child = new java.util.LinkedHashMap<>();
+        for (java.util.Map.Entry<String, String> e : all.entrySet()) {
+            String k = e.getKey();
+            if (k.startsWith("file.")) {
+                child.put(k.substring(5), e.getValue());
+            } else if (!k.equals("driver") && !k.equals("node-name")) {
+                return java.util.Map.of("\0" + k, "");
+            }
+        }
+        return child;
     }
 
     /**
