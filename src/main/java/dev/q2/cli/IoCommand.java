@@ -52,10 +52,21 @@ final class IoCommand extends Subcommand {
 
     @Override
     public Integer call() {
+        // stdout as qemu-io's: fully buffered unless it is a terminal (stderr lines come first)
+        dev.q2.guestio.StdioBuffer stdio = System.console() == null ? new dev.q2.guestio.StdioBuffer(out()) : null;
+        try {
+            return run(stdio == null ? out() : new PrintWriter(stdio), stdio);
+        } finally {
+            if (stdio != null) {
+                stdio.drain();
+            }
+        }
+    }
+
+    private Integer run(PrintWriter out, dev.q2.guestio.StdioBuffer stdio) {
         ParseResult parsed = parsed();
         String format = Options.valueOr(formatOpt, "qcow2");
         String filename = filenameParam.getValue();
-        PrintWriter out = out();
         PrintWriter err = err();
         if (!readObjects(objectOpt, err)) { // objects first, as in qemu-img
             return 1;
@@ -104,6 +115,9 @@ final class IoCommand extends Subcommand {
                 return main.workDir();
             }
         }, out, err);
+        if (stdio != null) {
+            script.onStdoutDrain(stdio::drain);
+        }
         script.onHalt(new java.util.function.IntConsumer() {
             @Override
             public void accept(int status) {
@@ -287,7 +301,14 @@ final class IoCommand extends Subcommand {
             if (in.references() != dev.q2.block.References.ALL) {
                 opt = opt.withoutBacking();
             }
-            return GuestDisk.of(Qcow2Disk.open(main.resolve(name), opt, err));
+            int overlap = dev.q2.guestio.OverlapCheck.mask(in.options());
+            GuestDisk opened = GuestDisk.of(Qcow2Disk.open(main.resolve(name), opt, err));
+            try {
+                return dev.q2.guestio.OverlapCheck.guard(opened, main.resolve(name), overlap, err);
+            } catch (java.io.IOException | RuntimeException e) {
+                opened.close();
+                throw e;
+            }
         } catch (CacheOptions.Refused e) {
             err.println("q2: can't open" + device + ": " + e.getMessage());
             return null;
