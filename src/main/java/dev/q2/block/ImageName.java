@@ -58,7 +58,10 @@ public record ImageName(String filename, String format, References references, S
     private static final Set<String> NODE_UNIMPLEMENTED = Set.of("discard", "detect-zeroes");
     private static final Set<String> BOOLEANS = Set.of("read-only", "auto-read-only", "force-share", "cache.direct",
             "cache.no-flush", "lazy-refcounts", "pass-discard-request", "pass-discard-snapshot", "pass-discard-other",
-            "x-check-cache-dropped", "drop-cache");
+            "x-check-cache-dropped", "drop-cache", "overlap-check.main-header", "overlap-check.active-l1",
+            "overlap-check.active-l2", "overlap-check.refcount-table", "overlap-check.refcount-block",
+            "overlap-check.snapshot-table", "overlap-check.inactive-l1", "overlap-check.inactive-l2",
+            "overlap-check.bitmap-directory");
     /** The qcow2 driver's cache options: sizes q2's L2 cache reads (or that change only speed). */
     /** qcow2's option naming the --object secret that holds an encrypted image's key. */
     public static final String KEY_SECRET = "encrypt.key-secret";
@@ -72,7 +75,12 @@ public record ImageName(String filename, String format, References references, S
     private static final Set<String> QCOW2_OPTIONS = Set.of("l2-cache-size", "l2-cache-entry-size",
             "refcount-cache-size", "cache-size", "cache-clean-interval", KEY_SECRET);
     private static final Set<String> QCOW2_UNIMPLEMENTED = Set.of("lazy-refcounts", "pass-discard-request",
-            "pass-discard-snapshot", "pass-discard-other", "overlap-check");
+            "pass-discard-snapshot", "pass-discard-other");
+    /** qcow2's overlap-check options (the template and one boolean per structure), q2 io's to honour. */
+    private static final Set<String> OVERLAP_CHECKS = Set.of("overlap-check", "overlap-check.template",
+            "overlap-check.main-header", "overlap-check.active-l1", "overlap-check.active-l2",
+            "overlap-check.refcount-table", "overlap-check.refcount-block", "overlap-check.snapshot-table",
+            "overlap-check.inactive-l1", "overlap-check.inactive-l2", "overlap-check.bitmap-directory");
     private static final Set<String> RAW_UNIMPLEMENTED = Set.of("offset", "size");
     /** The file protocol's options that q2 accepts. */
     private static final Set<String> FILE_OPTIONS = Set.of("locking", "aio", "aio-max-batch");
@@ -303,13 +311,14 @@ public record ImageName(String filename, String format, References references, S
             String k = e.getKey();
             String base = k.contains(".") && !NODE_OPTIONS.contains(k) ? k.substring(0, k.indexOf('.')) : k;
             boolean known = NODE_OPTIONS.contains(k) || NODE_UNIMPLEMENTED.contains(k)
-                    || qcow2 && (QCOW2_OPTIONS.contains(k) || QCOW2_UNIMPLEMENTED.contains(base) || base.equals("encrypt"))
+                    || qcow2 && (QCOW2_OPTIONS.contains(k) || QCOW2_UNIMPLEMENTED.contains(base) || base.equals("encrypt")
+                    || OVERLAP_CHECKS.contains(k))
                     || !qcow2 && RAW_UNIMPLEMENTED.contains(k);
             if (!known) {
                 throw new ImageException("Block format '" + fmtName + "' does not support the option '" + k + "'");
             }
             checkValue(k, e.getValue());
-            if (NODE_OPTIONS.contains(k) || qcow2 && QCOW2_OPTIONS.contains(k)
+            if (NODE_OPTIONS.contains(k) || qcow2 && (QCOW2_OPTIONS.contains(k) || OVERLAP_CHECKS.contains(k))
                     || NODE_UNIMPLEMENTED.contains(k) && isOff(k, e.getValue())) {
                 accepted.put(k, e.getValue());
             } else {

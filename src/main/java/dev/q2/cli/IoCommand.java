@@ -52,10 +52,21 @@ final class IoCommand extends Subcommand {
 
     @Override
     public Integer call() {
+        // stdout as qemu-io's: fully buffered unless it is a terminal (stderr lines come first)
+        dev.q2.guestio.StdioBuffer stdio = System.console() == null ? new dev.q2.guestio.StdioBuffer(out()) : null;
+        try {
+            return run(stdio == null ? out() : new PrintWriter(stdio), stdio);
+        } finally {
+            if (stdio != null) {
+                stdio.drain();
+            }
+        }
+    }
+
+    private Integer run(PrintWriter out, dev.q2.guestio.StdioBuffer stdio) {
         ParseResult parsed = parsed();
         String format = Options.valueOr(formatOpt, "qcow2");
         String filename = filenameParam.getValue();
-        PrintWriter out = out();
         PrintWriter err = err();
         if (!readObjects(objectOpt, err)) { // objects first, as in qemu-img
             return 1;
@@ -104,6 +115,9 @@ final class IoCommand extends Subcommand {
                 return main.workDir();
             }
         }, out, err);
+        if (stdio != null) {
+            script.onStdoutDrain(stdio::drain);
+        }
         script.onHalt(new java.util.function.IntConsumer() {
             @Override
             public void accept(int status) {
@@ -168,6 +182,41 @@ final class IoCommand extends Subcommand {
     private GuestDisk openDisk(String given, String format, java.util.Map<String, String> options, boolean ro,
                                boolean share, boolean probe, PrintWriter err) {
         String device = given == null ? "" : " device " + given;
+        java.util.Map<String, String> filtered = compressChild(given, options);
+        if (filtered != null) {
+            // QEMU's compress filter (driver=compress): its "file" child opened as a node of its own, then wrapped
+            for (String k : filtered.keySet()) {
+                if (k.startsWith("\0")) {
+                    err.println("q2: can't open" + device + ": Block format 'compress' does not support the option '"
+                            + k.substring(1) + "'");
+                    return null;
+                }
+            }
+            if (filtered.isEmpty()) {
+                err.println("q2: can't open" + device + ": A block device must be specified for \"file\"");
+                return null;
+            }
+            java.io.StringWriter inner = new java.io.StringWriter();
+            PrintWriter innerErr = new PrintWriter(inner);
+            GuestDisk child = openDisk(null, format, filtered, ro, share, probe, innerErr);
+            innerErr.flush();
+            if (child == null) {
+                err.print(inner.toString().replace("q2: can't open: ", "q2: can't open" + device + ": "));
+                return null;
+            }
+            GuestDisk filter = dev.q2.guestio.CompressFilter.over(child);
+            if (filter == null) {
+                String driver = filtered.getOrDefault("driver", child.format());
+                try {
+                    child.close();
+                } catch (java.io.IOException e) {
+                    // refused: the refusal is what is reported
+                }
+                err.println("q2: can't open" + device + ": " + dev.q2.guestio.CompressFilter.unsupported(driver));
+                return null;
+            }
+            return filter;
+        }
         dev.q2.block.ImageName in;
         try {
             // the name (file, file:, json:) and the open command's -o options, read by the block layer's one reader
@@ -246,14 +295,52 @@ final class IoCommand extends Subcommand {
             if (in.references() != dev.q2.block.References.ALL) {
                 opt = opt.withoutBacking();
             }
-            return GuestDisk.of(Qcow2Disk.open(main.resolve(name), opt, err));
+            int overlap = dev.q2.guestio.OverlapCheck.mask(in.options());
+            GuestDisk opened = GuestDisk.of(Qcow2Disk.open(main.resolve(name), opt, err));
+            try {
+                return dev.q2.guestio.OverlapCheck.guard(opened, main.resolve(name), overlap, err);
+            } catch (java.io.IOException | RuntimeException e) {
+                opened.close();
+                throw e;
+            }
         } catch (CacheOptions.Refused e) {
             err.println("q2: can't open" + device + ": " + e.getMessage());
             return null;
         } catch (Exception e) {
-            err.println("q2: can't open" + device + ": " + openError(name, format, e, opt.keys()));
+            err.println("q2: can't open" + device + ": "
+                    + openError(name, format, e, opt.keys(), in.dataFile() == null));
             return null;
         }
+    }
+
+    /**
+     * The options of the {@code file} child when {@code given} (a json: name) and {@code options} describe QEMU's
+     * compress filter ({@code driver=compress}), or null when they do not. An option of the filter's own other than
+     * the driver is returned with a NUL in front of its key (the filter has none).
+     */
+    private static java.util.Map<String, String> compressChild(String given, java.util.Map<String, String> options) {
+        java.util.Map<String, String> all = new java.util.LinkedHashMap<>();
+        if (given != null && given.startsWith("json:")) {
+            try {
+                all.putAll(dev.q2.block.BlockOptions.fromJson(given.substring(5)));
+            } catch (dev.q2.image.ImageException e) {
+                return null; // ImageName reports it
+            }
+        }
+        all.putAll(options);
+        if (!"compress".equals(all.get("driver"))) {
+            return null;
+        }
+        java.util.Map<String, String> child = new java.util.LinkedHashMap<>();
+        for (java.util.Map.Entry<String, String> e : all.entrySet()) {
+            String k = e.getKey();
+            if (k.startsWith("file.")) {
+                child.put(k.substring(5), e.getValue());
+            } else if (!k.equals("driver") && !k.equals("node-name")) {
+                return java.util.Map.of("\0" + k, "");
+            }
+        }
+        return child;
     }
 
     /**
@@ -344,7 +431,8 @@ final class IoCommand extends Subcommand {
      * qemu-io's reason after "can't open device F: ": the file protocol's own words where it fails (naming the
      * file), the format's or the lock's otherwise.
      */
-    private String openError(String filename, String format, Exception e, dev.q2.crypto.ImageKeys keys) {
+    private String openError(String filename, String format, Exception e, dev.q2.crypto.ImageKeys keys,
+                             boolean chainAsNamed) {
         if (filename.isEmpty()) {
             return "The 'file' block driver requires a file name";
         }
@@ -362,7 +450,8 @@ final class IoCommand extends Subcommand {
         }
         // The image itself opened as far as its format goes: what failed may lie below it, worded as qemu-io words
         // it ("Could not open backing file: Could not open 'NAME': ...", NAME as the image names it).
-        Exception below = chainFailure(filename, format, keys);
+        // (not with the user's data-file: the chain as the image names it is not what was opened)
+        Exception below = chainAsNamed ? chainFailure(filename, format, keys) : null;
         return Errors.describe(below != null ? below : e);
     }
 }

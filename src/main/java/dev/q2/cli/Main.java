@@ -197,8 +197,33 @@ public final class Main implements java.util.concurrent.Callable<Integer> {
 
         @Override
         public int handleParseException(ParameterException ex, String[] args) {
+            if (ex instanceof CommandLine.UnmatchedArgumentException u && u.isUnknownOption()
+                    && !u.getUnmatched().isEmpty()) {
+                // qemu-img's getopt words (convert -s, removed before 7.2, ends here too), naming the word as typed
+                return Errors.usage(err, "unrecognized option '" + optionWord(u.getUnmatched().get(0), args) + "'");
+            }
             err.println("q2: " + ex.getMessage() + " (try 'q2 --help')");
             return 1;
+        }
+
+        /**
+         * The command-line word an unknown option came in: qemu-img names the whole word ("-cs" for an unknown
+         * "s" clustered after "-c"), picocli only the option it did not know.
+         */
+        private static String optionWord(String unknown, String[] args) {
+            for (String a : args) {
+                if (a.equals(unknown)) {
+                    return a;
+                }
+            }
+            if (unknown.length() == 2 && unknown.charAt(0) == '-' && unknown.charAt(1) != '-') {
+                for (String a : args) {
+                    if (a.startsWith("-") && !a.startsWith("--") && a.indexOf(unknown.charAt(1), 1) > 0) {
+                        return a;
+                    }
+                }
+            }
+            return unknown;
         }
 
         @Override

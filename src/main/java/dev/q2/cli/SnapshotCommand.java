@@ -1,6 +1,10 @@
 package dev.q2.cli;
 
+import dev.q2.Q2Exception;
+import dev.q2.create.Preallocation;
 import dev.q2.image.CorruptMetadataException;
+import dev.q2.resize.ResizeException;
+import dev.q2.resize.Resizer;
 import dev.q2.image.Devices;
 import dev.q2.probe.FormatProber;
 import dev.q2.snapshot.Qcow2Snapshots;
@@ -100,20 +104,40 @@ final class SnapshotCommand extends Subcommand {
         } catch (Exception e) {
             return Errors.report(err, openFailure(filename, path, e), e);
         }
+        if (action == Action.APPLY) {
+            // a snapshot of another disk size: QEMU truncates the disk to its size first, then loads it
+            long size = snaps.sizeToApply(name);
+            if (size >= 0) {
+                try {
+                    snaps.close();
+                    try (Resizer.Open r = Resizer.open(path, "qcow2", err)) {
+                        r.resize(size, Preallocation.OFF);
+                    } catch (ResizeException e) {
+                        err.println("q2: " + e.getMessage());
+                        return Errors.fail(err, "Could not apply snapshot '" + name + "': Failed to load snapshot: "
+                                + (e.category() == Q2Exception.Category.INVALID_ARGUMENT ? "Invalid argument"
+                                : "Operation not supported"));
+                    }
+                    snaps = Qcow2Snapshots.open(path, true, false, main.workDir(), err);
+                } catch (Exception e) {
+                    return Errors.report(err, e);
+                }
+            }
+        }
         int rc;
-        try (snaps) {
+        try (Qcow2Snapshots opened = snaps) {
             rc = switch (action) {
                 case LIST -> {
-                    print(snaps.list(), out);
+                    print(opened.list(), out);
                     yield 0;
                 }
                 case CREATE -> attempt("create", name, err, e -> "-" + e.errno().code + " (" + e.errno().text + ")",
                         () -> {
                             Instant now = Instant.now();
-                            snaps.create(name, now.getEpochSecond(), (now.getNano() / 1000) * 1000L);
+                            opened.create(name, now.getEpochSecond(), (now.getNano() / 1000) * 1000L);
                         });
-                case APPLY -> attempt("apply", name, err, SnapshotException::getMessage, () -> snaps.apply(name));
-                case DELETE -> attempt("delete", name, err, SnapshotException::getMessage, () -> snaps.delete(name));
+                case APPLY -> attempt("apply", name, err, SnapshotException::getMessage, () -> opened.apply(name));
+                case DELETE -> attempt("delete", name, err, SnapshotException::getMessage, () -> opened.delete(name));
                 default -> 0; // qemu-img opens the image for writing and closes it again
             };
         } catch (Exception e) {

@@ -27,7 +27,7 @@ public record CacheOptions(long l2CacheBytes, int l2EntrySize) {
 
     /** A refusal in QEMU's words. */
     public static final class Refused extends Exception {
-        Refused(String message) {
+        public Refused(String message) {
             super(message);
         }
     }

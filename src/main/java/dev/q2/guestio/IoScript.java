@@ -227,6 +227,19 @@ public final class IoScript {
         failed = true;
     }
 
+    /** What drains a buffered stdout before sigraise ends the process ({@link StdioBuffer}). */
+    private Runnable stdoutDrain = () -> { };
+
+    /** Sets what drains a buffered stdout (sigraise flushes stdout before it raises the signal, as qemu-io does). */
+    public void onStdoutDrain(Runnable drain) {
+        stdoutDrain = drain;
+    }
+
+    void drainStdout() {
+        out.flush();
+        stdoutDrain.run();
+    }
+
     void halt(int status) {
         halter.accept(status);
     }
@@ -301,7 +314,7 @@ public final class IoScript {
                 err.flush();
             }
             fail(verb(cmd) + " failed: Input/output error");
-        } catch (DiskUnusableException e) {
+        } catch (DiskUnusableException | OverlapCheck.Failed e) {
             fail(verb(cmd) + " failed: " + e.getMessage());
         } catch (CompressionException e) {
             // a compressed cluster that does not inflate to a whole cluster: QEMU's decompression fails with EIO

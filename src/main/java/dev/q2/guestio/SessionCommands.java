@@ -257,7 +257,7 @@ final class SessionCommands {
         if (List.of(0L, 10L, 13L, 14L, 17L, 18L, 19L, 20L, 21L, 22L, 23L, 28L, 29L, 65L).contains(sig)) {
             return;
         }
-        script.out().flush();
+        script.drainStdout();
         script.err().flush();
         script.halt((int) (128 + sig));
     }

@@ -48,7 +48,7 @@ final class DiskOpener {
                         QemuLock.PERM_ALL & ~(QemuLock.PERM_WRITE | QemuLock.PERM_RESIZE));
             }
             boolean key = opt.keys() != null && opt.keys().keySecretId() != null;
-            Qcow2Metadata img = key ? Qcow2Metadata.loadWithKey(f) : Qcow2Metadata.load(f);
+            Qcow2Metadata img = Qcow2Metadata.loadForOpen(f, key, opt.dataFile() != null);
             dev.q2.crypto.BlockCrypto crypto = key ? EncryptionKeys.unlock(f, img, opt.keys()) : null;
             QcowHeader h = img.header();
             if (opt.writable() && h.hasFeature(Features.INCOMPAT_CORRUPT)) {
@@ -63,11 +63,11 @@ final class DiskOpener {
                 }
                 Qcow2Metadata opened = img;
                 repair.repairDirty(f, diagnostics);
-                img = (key ? Qcow2Metadata.loadWithKey(f) : Qcow2Metadata.load(f)).withUnknownExtensionsOf(opened);
+                img = Qcow2Metadata.loadForOpen(f, key, opt.dataFile() != null).withUnknownExtensionsOf(opened);
                 h = img.header();
             }
             if (h.hasFeature(Features.INCOMPAT_DATA_FILE)) {
-                // the user's data-file.filename, else the name the image holds (never null: Qcow2Metadata.load)
+                // the user's data-file.filename, else the name the image holds (one of them: Qcow2Metadata.load)
                 String name = opt.dataFile() != null ? opt.dataFile() : img.dataFile();
                 if (name.isEmpty()) {
                     throw new ImageException("The 'file' block driver requires a file name"); // as QEMU says it

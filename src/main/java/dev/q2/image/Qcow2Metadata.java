@@ -93,7 +93,17 @@ public final class Qcow2Metadata implements AutoCloseable {
      * given: an encrypted image is accepted (its LUKS header decoded and checked) for the caller to unlock.
      */
     public static Qcow2Metadata loadWithKey(ImageFile f) throws IOException {
-        return load(f, false, false, true);
+        return load(f, false, false, true, false);
+    }
+
+    /**
+     * Reads and validates the metadata of an already opened file for access to its guest data, as the engine's
+     * opener does: with a key secret given or not, and with the user's {@code data-file} option or not (given, an
+     * image with an external data file need not name one, as QEMU opens the data-file child the user describes).
+     */
+    public static Qcow2Metadata loadForOpen(ImageFile f, boolean keyGiven, boolean dataFileGiven)
+            throws IOException {
+        return load(f, false, false, keyGiven, dataFileGiven);
     }
 
     /**
@@ -122,11 +132,11 @@ public final class Qcow2Metadata implements AutoCloseable {
     }
 
     private static Qcow2Metadata load(ImageFile f, boolean forCheck, boolean metadataOnly) throws IOException {
-        return load(f, forCheck, metadataOnly, false);
+        return load(f, forCheck, metadataOnly, false, false);
     }
 
-    private static Qcow2Metadata load(ImageFile f, boolean forCheck, boolean metadataOnly, boolean keyGiven)
-            throws IOException {
+    private static Qcow2Metadata load(ImageFile f, boolean forCheck, boolean metadataOnly, boolean keyGiven,
+            boolean dataFileGiven) throws IOException {
         long fileSize = f.size();
         // QEMU reads the header as a block of bytes, zeros past the end of a short file, and checks it in this order
         ByteBuffer first = ByteBuffer.allocate(QcowHeader.V3_HEADER_LENGTH);
@@ -236,7 +246,7 @@ public final class Qcow2Metadata implements AutoCloseable {
         long[] reftable = readTable(f, h.refcountTableOffset(), (int) (reftableBytes / 8), fileSize,
                 "Reference count table");
         Encryption encryption = Encryption.read(f, h, extensions, fileSize, metadataOnly || keyGiven);
-        if (!metadataOnly && h.hasFeature(Features.INCOMPAT_DATA_FILE)
+        if (!metadataOnly && !dataFileGiven && h.hasFeature(Features.INCOMPAT_DATA_FILE)
                 && HeaderExtension.last(extensions, HeaderExtension.EXTERNAL_DATA_FILE).isEmpty()) {
             // opened for I/O, QEMU opens the external data file with the image and fails without its name
             throw new ImageException("'data-file' is required for this image");

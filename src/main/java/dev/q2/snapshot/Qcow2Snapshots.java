@@ -213,10 +213,31 @@ public final class Qcow2Snapshots implements AutoCloseable {
     }
 
     /**
+     * The disk size qemu-img snapshot -a of {@code idOrName} truncates the image to before it loads the snapshot
+     * (qcow2_snapshot_goto resizes the disk to the snapshot's size once the snapshot is found and its L1 table is
+     * valid), or -1 when {@link #apply} needs no resize or refuses before it. The caller resizes the image
+     * ({@code resize.Resizer}, with this object closed: the resize holds the image's locks itself), then applies.
+     */
+    public long sizeToApply(String idOrName) {
+        if (hasBitmaps || meta.hasExternalDataFile()) {
+            return -1;
+        }
+        int index = find(idOrName, null);
+        if (index < 0) {
+            index = find(null, idOrName);
+        }
+        if (index < 0 || validateL1(snapshots.get(index)) != null) {
+            return -1;
+        }
+        long size = snapshots.get(index).diskSize();
+        return size == meta.diskSize() ? -1 : size;
+    }
+
+    /**
      * qemu-img snapshot -a: the active L1 table becomes the snapshot's (found by ID, else by name), refcounts
      * adjusted. Refused as QEMU refuses it: an image with persistent bitmaps ("Device has active dirty bitmaps"),
-     * with an external data file, an unknown snapshot. q2 does not resize the disk to a snapshot of another size,
-     * nor grow the active L1 table for a larger snapshot one (both refused).
+     * with an external data file, an unknown snapshot. A snapshot of another disk size needs the image resized
+     * first ({@link #sizeToApply}); q2 does not grow the active L1 table for a larger snapshot one (refused).
      */
     public void apply(String idOrName) throws IOException {
         if (hasBitmaps) {
@@ -238,8 +259,8 @@ public final class Qcow2Snapshots implements AutoCloseable {
             throw loadFailure(invalid.errno(), invalid.getMessage());
         }
         if (sn.diskSize() != meta.diskSize()) {
-            throw new SnapshotException(SnapshotException.Errno.ENOTSUP, "q2 cannot load a snapshot of another disk"
-                    + " size (" + sn.diskSize() + " bytes, the disk has " + meta.diskSize() + ")");
+            throw new SnapshotException(SnapshotException.Errno.ENOTSUP, "the disk is not the snapshot's size ("
+                    + sn.diskSize() + " bytes, the disk has " + meta.diskSize() + "): resize it first (sizeToApply)");
         }
         if (sn.l1Size() > l1.length) {
             throw new SnapshotException(SnapshotException.Errno.ENOTSUP, "q2 cannot load a snapshot whose L1 table"

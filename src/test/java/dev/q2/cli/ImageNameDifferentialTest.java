@@ -69,6 +69,26 @@ class ImageNameDifferentialTest {
         assertThat(json.out()).contains("\"filename\": \"top.qcow2\"");
     }
 
+    /**
+     * json: names that are not JSON: QEMU's lexer, token gathering and parser messages, in info, convert and q2 io
+     * (missing brace, trailing comma, bad escape, bad number, two values, none, a value that is not an object).
+     */
+    @Test
+    void malformedJsonInQemusWords() {
+        String[] bad = {"{\"driver\":\"qcow2\"", "{\"driver\":\"qcow2\",}", "{'file.filename':'a\\q'}",
+            "[1]", "\"x\"", "null", "", "{", "}", "{\"a\":1}}", "{\"a\":1} {\"b\":2}", "{\"a\":1} x",
+            "{'driver': 'qcow2'", "{\"driver\":\"qcow2\" \"x\":1}", "{\"a\":tru}", "{\"a\":True}", "{\"a\":[1,]}",
+            "{\"a\":\"\\u12\"}", "{\"a\":\"\\uD800\\u0041\"}", "{\"a\":\"\\uFFFE\"}", "{\"a\":1e}", "{\"a\":01}",
+            "{\"a\":-}", "{\"a\" 1}", "{1:2}", "{\"a\":1,\"a\":2}", "{\"a\":[}]}", "{\"a\":1]", "{\"a\":\"x\\\"}",
+            "{\"a\":%d}", "{\"a\":\"abc"};
+        for (String json : bad) {
+            sameAsQemuImg("info", "json:" + json);
+        }
+        sameAsQemuImg("convert", "-O", "qcow2", "json:{\"driver\":\"qcow2\",}", "out.qcow2");
+        sameAsQemuIo("-c", "read 0 512", "json:{\"a\":1e}");
+        sameAsQemuIo("-c", "open json:{\"file.filename\":\"top.qcow2\"", "-c", "read 0 512");
+    }
+
     @Test
     void namesRefusedInQemuImgsWords() {
         sameAsQemuImg("info", "json:[1]");

@@ -28,6 +28,25 @@ class IoOpenErrorsDifferentialTest {
         }
     }
 
+    /**
+     * An image whose external data file it does not name (iotest 061 after {@code amend -o data_file=}): refused
+     * without {@code data-file.filename}, opened with it, with or without a file name beside the options, and a
+     * data file that is not there named as the user named it.
+     */
+    @Test
+    void dataFileGivenOnlyByTheUser() throws Exception {
+        Qemu.assumeAvailable();
+        Qemu.imgOk(dir, "create", "-q", "-f", "qcow2", "-o", "data_file=d.data", "d.qcow2", "1M");
+        Qemu.ioOk(dir, "d.qcow2", "write -P 7 0 64k");
+        Qemu.imgOk(dir, "amend", "-o", "data_file=", "--image-opts", "data-file.filename=d.data,file.filename=d.qcow2");
+        same("-c", "read -P 7 0 4k", "d.qcow2");
+        sameResult(false, "-c", "open -o data-file.filename=d.data,file.filename=d.qcow2", "-c", "read -P 7 0 4k");
+        sameResult(false, "-c", "open -o data-file.filename=d.data d.qcow2", "-c", "read -P 7 0 4k");
+        sameResult(false, "-c", "open -o data-file.filename=nope d.qcow2");
+        sameResult(false, "-c", "open -o data-file.filename=nope,file.filename=d.qcow2");
+        sameResult(false, "-c", "open -o data-file.filename=d.data,file.filename=nope");
+    }
+
     @Test
     void openErrors() throws Exception {
         Qemu.assumeAvailable();

@@ -297,6 +297,20 @@ class SnapshotDifferentialTest {
         assertSameBytesAndCheck();
     }
 
+    /**
+     * Applying a snapshot of another disk size (iotest 061): the disk truncated to the snapshot's size first, grown
+     * or shrunk, then the snapshot loaded; the same file byte for byte.
+     */
+    @Test
+    void applyOfAnotherDiskSize() throws Exception {
+        create("", "32M");
+        Files.copy(dir.resolve("a.qcow2"), dir.resolve("b.qcow2"));
+        steps("io:write -P 0x2a 24M 64k", "s:-c small", "img:resize 128M", "io:write -P 0x11 100M 64k", "s:-c big",
+                "img:resize --shrink 64M", "s:-a big", "s:-l", "s:-a small", "s:-l", "io:write -P 5 0 64k",
+                "s:-a big", "s:-d small", "s:-a 2");
+        assertSameImages();
+    }
+
     @Test
     void namesAndIds() throws Exception {
         create("", "16M");
@@ -322,6 +336,14 @@ class SnapshotDifferentialTest {
 
     private void steps(String... steps) {
         for (String step : steps) {
+            if (step.startsWith("img:")) {
+                for (String f : List.of("a.qcow2", "b.qcow2")) {
+                    List<String> args = new ArrayList<>(List.of(step.substring(4).split(" ")));
+                    args.add(args.size() - 1, f); // resize's size comes last
+                    run(Qemu.img(dir, args.toArray(String[]::new)));
+                }
+                continue;
+            }
             if (step.startsWith("io:")) {
                 for (String f : List.of("a.qcow2", "b.qcow2")) {
                     run(Qemu.io(dir, "-c", step.substring(3), f));

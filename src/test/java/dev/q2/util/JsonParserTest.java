@@ -28,22 +28,41 @@ class JsonParserTest {
     }
 
     @Test
-    void malformedInputIsRefusedWithWhereAndWhy() {
-        for (String bad : new String[] {"", "{", "{\"a\"}", "{\"a\":1,}", "[1,]", "[1 2]", "{\"a\":1}x", "tru", "nul",
-            "01x", "-", "1.", "1e", "\"abc", "\"\\x\"", "\"\\u12\"", "\"\u0001\"", "{\"a\":1,\"a\":2}", "{1:2}"}) {
-            assertThatThrownBy(() -> JsonParser.parse(bad)).as(bad).isInstanceOf(JsonParser.JsonException.class)
-                    .hasMessageStartingWith("JSON parse error at offset ");
+    void malformedInputIsRefusedInQemusWords() {
+        String[][] cases = {{"", "Expecting a JSON value"}, {"  ", "Expecting a JSON value"},
+            {"{", "JSON parse error, premature EOI"}, {"{\"a\"}", "JSON parse error, missing : in object pair"},
+            {"{\"a\":1,}", "JSON parse error, expecting value"}, {"[1,]", "JSON parse error, expecting value"},
+            {"[1 2]", "JSON parse error, expected separator in list"},
+            {"{\"a\":1 \"b\":2}", "JSON parse error, expected separator in dict"},
+            {"{\"a\":1}x", "Expecting at most one JSON value"}, {"1 2", "Expecting at most one JSON value"},
+            {"tru", "JSON parse error, invalid keyword 'tru'"}, {"01x", "JSON parse error, stray '01'"},
+            {"-", "JSON parse error, stray '-'"}, {"1.", "JSON parse error, stray '1.'"},
+            {"1e}", "JSON parse error, stray '1e}'"}, {"\"abc", "JSON parse error, stray '\"abc'"},
+            {"\"\\x\"", "JSON parse error, invalid escape sequence in string"},
+            {"\"\\u12\"", "JSON parse error, \\u12\" is not a valid Unicode character"},
+            {"\"\\uD800x\"", "JSON parse error, \\uD800 is not a valid Unicode character"},
+            {"\"\u0001\"", "JSON parse error, stray '\"\u0001'"}, {"True", "JSON parse error, stray 'T'"},
+            {"{\"a\":1,\"a\":2}", "JSON parse error, duplicate key"},
+            {"{1:2}", "JSON parse error, key is not a string in object"}, {"}", "JSON parse error, expecting value"}};
+        for (String[] c : cases) {
+            assertThatThrownBy(() -> JsonParser.parse(c[0])).as(c[0]).isInstanceOf(JsonParser.JsonException.class)
+                    .hasMessage(c[1]);
         }
     }
 
     @Test
+    void textEndsAtNul() throws Exception {
+        assertThat(JsonParser.parse("[1]\0garbage")).isEqualTo(List.of(1L));
+    }
+
+    @Test
     void nestingIsBounded() throws Exception {
-        String ok = "[".repeat(JsonParser.MAX_DEPTH) + "]".repeat(JsonParser.MAX_DEPTH);
+        String ok = "[".repeat(JsonParser.MAX_NESTING) + "]".repeat(JsonParser.MAX_NESTING);
         assertThat(JsonParser.parse(ok)).isInstanceOf(List.class);
         char[] deep = new char[100_000];
         Arrays.fill(deep, '[');
-        assertThatThrownBy(() -> JsonParser.parse(new String(deep))).hasMessageContaining("nested too deeply");
-        assertThatThrownBy(() -> JsonParser.parse("{\"a\":" .repeat(40) + "1" + "}".repeat(40)))
-                .hasMessageContaining("nested too deeply");
+        assertThatThrownBy(() -> JsonParser.parse(new String(deep))).hasMessage("JSON nesting depth limit exceeded");
+        assertThatThrownBy(() -> JsonParser.parse("{\"a\":" .repeat(1100) + "1" + "}".repeat(1100)))
+                .hasMessage("JSON nesting depth limit exceeded");
     }
 }
