@@ -329,7 +329,15 @@ int main(int argc, char **argv) {
         char *archive = NULL;
         const char *use = NULL;
         if (feature >= 25) {
-            archive = cat(cat(startup_dir, "/q2"), cat(key, ".aot"));
+            /* launch.sh: a cache of its own for the six common commands */
+            static const char *own[] = {"info", "check", "map", "compare", "convert", "create", NULL};
+            const char *part = "";
+            for (int i = 0; own[i] != NULL; i++) {
+                if (strcmp(cmd, own[i]) == 0) {
+                    part = cat("-", cmd);
+                }
+            }
+            archive = cat(cat(startup_dir, "/q2"), cat(cat(key, part), ".aot"));
             use = "-XX:AOTCache=";
         } else if (feature >= 17) {
             archive = cat(cat(startup_dir, "/q2"), cat(key, ".jsa"));

@@ -112,8 +112,15 @@ if [ "${1:-}" = rebase ]; then no_archive=1; fi
 opts+=(-Dq2.nativeDir="$native_dir")
 if [ "${Q2_CDS:-1}" != 0 ] && [ "$no_archive" = 0 ] && [ -n "${startup_dir:-}" ]; then
   key="${jhome//\//_}"
+  # JDK 25's AOT cache loads and links every class it holds at start-up, whether the command uses it or not: a
+  # cache trained on every command cost `q2 info` ~13 M instructions more than one trained on info alone (1,794
+  # classes loaded instead of 1,117; docs/performance.md, "Session 7"). So the six commands that CI scripts call
+  # most have a cache of their own, trained on that command's warm-up, made on its first run; the others share
+  # one trained on all. JDK 17-24's archive loads its classes on demand, so one archive serves every command.
+  part=""
   if [ "$feature" -ge 25 ]; then
-    archive="$startup_dir/q2$key.aot"; use=(-XX:AOTCache="$archive"); make=(-XX:AOTCacheOutput)
+    case "${1:-}" in info|check|map|compare|convert|create) part="$1" ;; esac
+    archive="$startup_dir/q2$key${part:+-$part}.aot"; use=(-XX:AOTCache="$archive"); make=(-XX:AOTCacheOutput)
   elif [ "$feature" -ge 17 ]; then
     archive="$startup_dir/q2$key.jsa"; use=(-XX:SharedArchiveFile="$archive"); make=(-XX:ArchiveClassesAtExit)
   fi
@@ -130,7 +137,7 @@ if [ "${Q2_CDS:-1}" != 0 ] && [ "$no_archive" = 0 ] && [ -n "${startup_dir:-}" ]
     if [ ! -f "$archive" ] || [ "$jar" -nt "$archive" ] || [ "$jhome/release" -nt "$archive" ]; then
       mkdir -p "$startup_dir" 2>/dev/null || true
       tmp="$archive.$$"
-      if [ -w "$startup_dir" ] && "$java" "${train[@]}" "${make[0]}=$tmp" -Xlog:disable -Xlog:all=off -cp "$jar" dev.q2.cli.Warmup \
+      if [ -w "$startup_dir" ] && "$java" "${train[@]}" "${make[0]}=$tmp" -Xlog:disable -Xlog:all=off -cp "$jar" dev.q2.cli.Warmup $part \
           >/dev/null 2>&1 && [ -s "$tmp" ]; then
         mv -f "$tmp" "$archive"
       else

@@ -31,6 +31,9 @@ public final class Main implements java.util.concurrent.Callable<Integer> {
             + "java\\.time\\.YearMonth,java\\.time\\.ZonedDateTime,java\\.time\\.ZoneId,java\\.time\\.ZoneOffset,"
             + "java\\.sql\\.Time,java\\.sql\\.Connection,java\\.sql\\.Driver,java\\.sql\\.Timestamp,java\\.nio\\.file\\.Path";
 
+    /** picocli's documented switch for not loading Groovy's Closure class. */
+    private static final String DISABLE_CLOSURES = "picocli.disable.closures";
+
     /** Folder that relative file names are resolved against (the process's, except in tests). */
     private final Path workDir;
     private final CommandSpec spec = CommandSpec.wrapWithoutInspection(this);
@@ -80,6 +83,14 @@ public final class Main implements java.util.concurrent.Callable<Integer> {
             // dots, which q2's build of picocli compares as a string: a regex here would load java.util.regex and
             // compile the pattern once per converter (pom.xml, patch-picocli-sources).
             System.setProperty(CONVERTER_EXCLUDES, EXCLUDED_CONVERTERS);
+        }
+        if (System.getProperty(DISABLE_CLOSURES) == null) {
+            // picocli's DefaultFactory looks for groovy.lang.Closure in its static initialiser (Groovy closures in
+            // annotations; q2 has no annotations). The class is not there, so the class loader opened q2.jar and
+            // the two logback jars its manifest names, parsing their central directories in interpreted Java, and
+            // threw a ClassNotFoundException: a quarter of the instructions of `q2 info` (docs/performance.md,
+            // "Session 7"). picocli's documented property skips the lookup.
+            System.setProperty(DISABLE_CLOSURES, "true");
         }
         String invoked = invokedSubcommand(args);
         if (ResizeCommand.NAME.equals(invoked)) {

@@ -47,8 +47,11 @@ class NativeLauncherIT {
         }
         // the start-up archives the launcher would have made for these JDKs (it cannot make them with a fake java)
         Path startup = Files.createDirectories(CHECKOUT.resolve("target/startup"));
-        List<Path> archives = List.of(startup.resolve("q2" + jdk17.toString().replace('/', '_') + ".jsa"),
-                startup.resolve("q2" + jdk25.toString().replace('/', '_') + ".aot"));
+        List<Path> archives = new ArrayList<>(List.of(startup.resolve("q2" + jdk17.toString().replace('/', '_') + ".jsa"),
+                startup.resolve("q2" + jdk25.toString().replace('/', '_') + ".aot")));
+        for (String own : List.of("info", "check", "map", "compare", "convert", "create")) { // JDK 25: one per command
+            archives.add(startup.resolve("q2" + jdk25.toString().replace('/', '_') + "-" + own + ".aot"));
+        }
         try {
             for (Path a : archives) {
                 Files.write(a, new byte[1]);
