@@ -4,10 +4,10 @@
 #   fuzz/run.sh TARGET MINUTES [extra libFuzzer flags...]
 #
 # TARGET: header | open | check | repair | map | read | inspect | snapshot | rebase | commit | args | jsonname |
-# imageopts | luks | secret
+# imageopts | luks | secret | snapparam
 # (args: bitmap, dd, resize, amend arguments; jsonname: json: image names; imageopts: --image-opts text and plain
-# names; luks: LUKS headers and key slots; secret: --object
-# secret text), or Class#method.
+# names; luks: LUKS headers and key slots; secret: --object secret text; snapparam: convert/measure -l), or
+# Class#method.
 # The JVM gets a small heap (FUZZ_HEAP, default 256m) so that an allocation sized from an unchecked field shows
 # up as an OutOfMemoryError finding; libFuzzer stops an input after FUZZ_TIMEOUT seconds (default 10) and the
 # process above FUZZ_RSS_MB (default 1536). Findings (crash-*, timeout-*, oom-*) are written into the target's
@@ -17,7 +17,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if [ $# -lt 2 ]; then
-    sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'
     exit 2
 fi
 target=$1
@@ -39,6 +39,7 @@ case $target in
     imageopts) target='ImageNameFuzzTest#imageOpts' ;;
     luks) target='LuksFuzzTest#unlock' ;;
     secret) target='LuksFuzzTest#secretObject' ;;
+    snapparam) target='SnapshotParamFuzzTest#measure' ;;
 esac
 args=(-Djazzer.internal.arg.0=fuzz
       "-Djazzer.internal.arg.1=-max_total_time=$((minutes * 60))"

@@ -58,6 +58,9 @@ public final class Main implements java.util.concurrent.Callable<Integer> {
     }
 
     public static void main(String[] args) {
+        if (Boolean.getBoolean("q2.phases")) {
+            PhasePrinter.install(); // loaded only then: one class less at every start
+        }
         dev.q2.util.Phases.mark("main");
         int rc = run(args, new PrintWriter(System.out, true), new PrintWriter(System.err, true));
         System.out.flush();

@@ -128,7 +128,7 @@ public final class Qcow2Metadata implements AutoCloseable {
      * accepted, as by {@link #loadWithKey}; the caller unlocks its key ({@link EncryptionKeys#unlock}).
      */
     public static Qcow2Metadata loadForCheckWithKey(ImageFile f) throws IOException {
-        return load(f, true, false, true);
+        return load(f, true, false, true, false);
     }
 
     private static Qcow2Metadata load(ImageFile f, boolean forCheck, boolean metadataOnly) throws IOException {

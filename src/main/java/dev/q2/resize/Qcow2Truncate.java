@@ -497,6 +497,9 @@ final class Qcow2Truncate {
 
     // ------------------------------------------------------------------ preallocation
 
+    /** Metadata preallocation: the file's length when it started (host clusters below it may hold old bytes). */
+    private long staleEnd;
+
     /** preallocate_co: maps [from, to) cluster by cluster, L2 tables first, as QEMU's allocator places them. */
     private void preallocateMetadata(long from, long to, Preallocation mode) throws IOException {
         long copied = -1;
@@ -509,6 +512,7 @@ final class Qcow2Truncate {
                 copied = host + (from & (cs - 1));
             }
         }
+        staleEnd = hasDataFile() ? 0 : file.size();
         long[] last = mapper.mapRange(from, to, copied);
         long lastHost = last[0];
         long lastBytes = last[1];
@@ -570,6 +574,11 @@ final class Qcow2Truncate {
     }
 
     private void link(long guestClusterOffset, long hostClusterOffset, long nbClusters) throws IOException {
+        if (hostClusterOffset < staleEnd) {
+            // a cluster freed earlier inside the file keeps its old bytes (a bitmap table freed by the last close):
+            // zeroed before an L2 entry points at it, or the guest would read them (QEMU 7.2 leaves them)
+            file.fillZeros(hostClusterOffset, Math.min(hostClusterOffset + nbClusters * cs, staleEnd));
+        }
         int index = l2Index(guestClusterOffset);
         for (int i = 0; i < nbClusters; i++) {
             long old = entry(index + i);
@@ -600,8 +609,11 @@ final class Qcow2Truncate {
         }
         long newFileSize = allocationStart + nbData * cs;
         // falloc: file-posix fallocates from the file's current end, which allocates its blocks (iotest 125: the
-        // host size must not grow when the area is written); without fallocate in Java, zeros allocate them alike
-        file.fillZeros(Math.min(file.size(), newFileSize), newFileSize);
+        // host size must not grow when the area is written); without fallocate in Java, zeros allocate them alike.
+        // The area may also start below the file's end, over clusters freed earlier whose old bytes are still
+        // there (a bitmap directory freed by the last close ends the file): those are zeroed too, or the guest
+        // would read them in the new area (QEMU 7.2 leaves them: qemu-io open/close, then truncate -m falloc)
+        file.fillZeros(allocationStart, newFileSize);
         refcounts.flush();
         sync(file);
         if (headBytes > 0) {

@@ -13,8 +13,6 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Comparator;
 import java.util.List;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 import java.util.stream.Stream;
 
 /**
@@ -28,8 +26,6 @@ import java.util.stream.Stream;
  * as much as the size asks for) are skipped. Seeds: the commands' documented forms.
  */
 class CliArgsFuzzTest {
-    /** A stack trace's first line: the exception's class name, then ": message" or nothing. */
-    private static final Pattern TRACE_HEAD = Pattern.compile("(?m)^([a-z][\\w$]*(?:\\.[\\w$]+)+)(?::.*)?$");
     private static final Path DIR;
 
     static {
@@ -65,19 +61,7 @@ class CliArgsFuzzTest {
         }
         Path dir = freshFolder();
         Cli.Result r = Cli.runIn(dir, args.toArray(new String[0]));
-        Matcher m = TRACE_HEAD.matcher(r.err());
-        while (m.find()) {
-            Class<?> c;
-            try {
-                c = Class.forName(m.group(1), false, CliArgsFuzzTest.class.getClassLoader());
-            } catch (ClassNotFoundException | LinkageError e) {
-                continue; // a message line that only looks like a class name
-            }
-            if (Throwable.class.isAssignableFrom(c) && !IOException.class.isAssignableFrom(c)) {
-                throw new AssertionError("q2 " + String.join(" ", args) + " failed with " + m.group(1) + ":\n"
-                        + r.err());
-            }
-        }
+        CliTraces.check(args, r);
     }
 
     private static Path freshFolder() throws IOException {
