@@ -75,19 +75,23 @@ abstract class Hmac {
     static Portable portable(String hash, byte[] key) throws CryptoException {
         MessageDigest inner = AfSplit.digest(hash);
         MessageDigest outer = AfSplit.digest(hash);
-        int block = blockSize(hash);
-        byte[] k = key.length > block ? inner.digest(key) : key;
-        byte[] ipad = new byte[block];
-        byte[] opad = new byte[block];
-        for (int i = 0; i < block; i++) {
-            byte b = i < k.length ? k[i] : 0;
-            ipad[i] = (byte) (b ^ 0x36);
-            opad[i] = (byte) (b ^ 0x5c);
-        }
-        inner.reset();
-        inner.update(ipad);
-        outer.update(opad);
+        inner.update(pad(hash, key, 0x36));
+        outer.update(pad(hash, key, 0x5c));
         return new Portable(inner, outer);
+    }
+
+    /**
+     * RFC 2104's padded key: the key (hashed first when longer than a block) zero-filled to a block, XOR {@code x}
+     * (0x36 for ipad, 0x5c for opad).
+     */
+    static byte[] pad(String hash, byte[] key, int x) throws CryptoException {
+        int block = blockSize(hash);
+        byte[] k = key.length > block ? AfSplit.digest(hash).digest(key) : key;
+        byte[] pad = new byte[block];
+        for (int i = 0; i < block; i++) {
+            pad[i] = (byte) ((i < k.length ? k[i] : 0) ^ x);
+        }
+        return pad;
     }
 
     /** The block size of a LUKS hash's digest (RFC 2104's B). */
@@ -227,14 +231,8 @@ abstract class Hmac {
                 }
                 Object state = field.get(spi);
                 int blockSize = blockSize(hash);
-                byte[] ipad = new byte[blockSize];
-                byte[] opad = new byte[blockSize];
-                byte[] k = key.length > blockSize ? AfSplit.digest(hash).digest(key) : key;
-                for (int i = 0; i < blockSize; i++) {
-                    byte b = i < k.length ? k[i] : 0;
-                    ipad[i] = (byte) (b ^ 0x36);
-                    opad[i] = (byte) (b ^ 0x5c);
-                }
+                byte[] ipad = pad(hash, key, 0x36);
+                byte[] opad = pad(hash, key, 0x5c);
                 Fast fast;
                 if (state instanceof int[] s) {
                     fast = new IntState(portable, spi, s, blockSize, hash.equals("md5"), ipad, opad);
