@@ -136,6 +136,11 @@ final class CheckContext {
     void incCluster(long clusterOffset) {
         long k = clusterOffset >>> clusterBits;
         if (k >= counts.size()) {
+            if (!ReferenceCounts.countable(k + 1)) {
+                // QEMU's realloc_refcount_array fails (-ENOMEM): check_errors, then "Check failed"
+                res.checkErrors++;
+                throw new NoMemory();
+            }
             counts.grow(k + 1);
         }
         if (!counts.increment(k)) {
@@ -184,5 +189,17 @@ final class CheckContext {
     /** printf's {@code %#x}: "0" for zero, else 0x and lowercase hex. */
     static String hashHex(long v) {
         return v == 0 ? "0" : "0x" + Long.toHexString(v);
+    }
+
+    /**
+     * The in-memory refcounts cannot grow to a referenced cluster (an offset with bit 63 set passes the end-of-file
+     * test, as in QEMU): the pass ends with "Check failed: Cannot allocate memory" ({@link CheckPass}).
+     */
+    static final class NoMemory extends RuntimeException {
+        private static final long serialVersionUID = 1L;
+
+        NoMemory() {
+            super("Cannot allocate memory", null, false, false);
+        }
     }
 }

@@ -51,6 +51,8 @@ final class CheckPass {
             c.res.addProblems(snapshotRes);
             c.guard.markCleanIfRepaired();
             return c.res.freeze();
+        } catch (CheckContext.NoMemory e) {
+            throw new CheckFailedException("Cannot allocate memory");
         } finally {
             c.tables.close();
         }

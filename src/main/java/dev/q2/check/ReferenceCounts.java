@@ -34,11 +34,15 @@ final class ReferenceCounts {
     }
 
     private static int pageCount(long clusters) {
-        long n = (clusters + PAGE_SIZE - 1) >>> PAGE_BITS;
-        if (n > Integer.MAX_VALUE) {
+        if (!countable(clusters)) {
             throw new IllegalArgumentException("too many clusters: " + clusters);
         }
-        return (int) n;
+        return (int) ((clusters + PAGE_SIZE - 1) >>> PAGE_BITS);
+    }
+
+    /** Whether counts for {@code clusters} clusters fit (2^43: the pages' index is an int). */
+    static boolean countable(long clusters) {
+        return clusters >= 0 && (clusters + PAGE_SIZE - 1) >>> PAGE_BITS <= Integer.MAX_VALUE;
     }
 
     long size() {

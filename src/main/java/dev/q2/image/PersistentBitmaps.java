@@ -287,7 +287,15 @@ public final class PersistentBitmaps {
             if (l != null) {
                 l.bits = (newSize + (1L << l.granularityBits) - 1) >>> l.granularityBits;
                 l.length = (int) BitmapDirectoryEntry.tableEntriesFor(newSize, l.granularityBits, cs);
+                // bits past a smaller end are gone for good, also when a later resize grows the disk again
+                l.keptBits = Math.min(l.keptBits, l.bits);
                 l.touched.keySet().removeIf(c -> c >= l.length);
+                l.touched.forEach((c, b) -> {
+                    long valid = l.bits - c * l.bitsPerChunk;
+                    if (valid < l.bitsPerChunk) {
+                        l.clearFrom(b, (int) valid);
+                    }
+                });
             }
         }
     }
@@ -500,7 +508,7 @@ public final class PersistentBitmaps {
     public void forEachDirty(String name, RangeSink sink) throws IOException {
         Loaded l = loaded.get(require(name));
         RunJoiner runs = new RunJoiner(sink);
-        for (int c = 0; c < l.table.length; c++) {
+        for (int c = 0; c < l.length; c++) {
             byte[] b = l.chunk(c, false);
             long base = c * l.bitsPerChunk;
             for (int i = 0; i < b.length; i++) {
@@ -667,6 +675,8 @@ public final class PersistentBitmaps {
         boolean cleared;
         final long[] table;
         long bits;
+        /** Bits of the stored table still valid: the smallest size the disk had since the bitmap was loaded. */
+        long keptBits;
         /** Entries of the table {@link #store} writes: the old table's, or as many as a resize needs. */
         int length;
         final long bitsPerChunk;
@@ -677,6 +687,7 @@ public final class PersistentBitmaps {
             this.enabled = enabled;
             this.table = table;
             this.bits = (diskSize + (1L << granularityBits) - 1) >>> granularityBits;
+            this.keptBits = bits;
             this.bitsPerChunk = cs * 8;
             this.length = table.length;
         }
@@ -688,15 +699,16 @@ public final class PersistentBitmaps {
                 return b;
             }
             b = new byte[(int) cs];
-            long entry = cleared || c >= table.length ? 0 : table[c];
+            // the stored bits up to the smallest size since the load; past it (a grown area) they start clear
+            long valid = Math.min(bitsPerChunk, Math.min(bits, keptBits) - c * bitsPerChunk);
+            long entry = cleared || c >= table.length || valid <= 0 ? 0 : table[c];
             long off = entry & BitmapDirectory.TABLE_ENTRY_OFFSET_MASK;
             if (off != 0) {
                 file.readZeroFilled(off, ByteBuffer.wrap(b));
             } else if ((entry & BitmapDirectory.TABLE_ENTRY_ALL_ONES) != 0) {
                 Arrays.fill(b, (byte) 0xff);
             }
-            long valid = Math.min(bitsPerChunk, bits - c * bitsPerChunk);
-            if (valid < bitsPerChunk) {
+            if (valid > 0 && valid < bitsPerChunk) {
                 clearFrom(b, (int) valid);
             }
             if (keep) {

@@ -32,6 +32,9 @@ class FuzzFindingsDifferentialTest {
         // refcount_order 0xffff0004 is an unsigned field: too large (was IllegalArgumentException in check)
         "CheckFuzzTestInputs/check/crash-d8eb071ed3edffa598de96d972cc462cf7d6db31, check",
         "CheckFuzzTestInputs/check/crash-d8eb071ed3edffa598de96d972cc462cf7d6db31, info",
+        // an L1 table offset with bit 63 set passes the end-of-file test (a negative difference, as in QEMU) and the
+        // in-memory refcounts cannot grow that far: Check failed (was IllegalArgumentException "too many clusters")
+        "CheckFuzzTestInputs/check/crash-4bc90cdd62c775bec467a61fd5c82a9721587b44, check",
     })
     void sameAsQemuImg(String input, String command) throws Exception {
         Qemu.assumeAvailable();

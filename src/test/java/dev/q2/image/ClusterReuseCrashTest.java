@@ -2,6 +2,7 @@ package dev.q2.image;
 
 import dev.q2.io.ImageFile;
 import dev.q2.testutil.Cli;
+import dev.q2.testutil.CrashCopies;
 import dev.q2.testutil.Qemu;
 import dev.q2.testutil.QemuTest;
 import org.junit.jupiter.api.AfterEach;
@@ -10,10 +11,8 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -41,22 +40,8 @@ class ClusterReuseCrashTest extends QemuTest {
         img("create", "-q", "-f", "qcow2", "-o", options, "img.qcow2", "8M");
         Qemu.ioOk(dir, "img.qcow2", "write -P 0x11 0 1M", "write -c -P 0x12 2M 64k");
         List<Path> copies = new ArrayList<>();
-        ImageFile.syncHookForTests(p -> {
-            Path copy = dir.resolve("crash" + copies.size() + ".qcow2");
-            try {
-                Files.copy(p, copy, StandardCopyOption.REPLACE_EXISTING);
-            } catch (IOException e) {
-                throw new UncheckedIOException(e);
-            }
-            copies.add(copy);
-        });
-        Cli.Result r;
-        try {
-            r = Cli.runIn(dir, "io", "-c", "discard 0 512k", "-c", "write -P 0x22 4M 512k", "-c",
-                    "write -P 0x33 2M 4k", "-c", "write -P 0x44 6M 128k", "img.qcow2");
-        } finally {
-            ImageFile.syncHookForTests(null);
-        }
+        Cli.Result r = CrashCopies.atEverySync(dir, copies, () -> Cli.runIn(dir, "io", "-c", "discard 0 512k", "-c",
+                "write -P 0x22 4M 512k", "-c", "write -P 0x33 2M 4k", "-c", "write -P 0x44 6M 128k", "img.qcow2"));
         assertThat(r.exitCode()).as(r.out() + r.err()).isZero();
         assertThat(copies).as("sync points").hasSizeGreaterThan(1);
         copies.add(dir.resolve("img.qcow2"));

@@ -2,6 +2,7 @@ package dev.q2.image;
 
 import dev.q2.io.ImageFile;
 import dev.q2.testutil.Cli;
+import dev.q2.testutil.CrashCopies;
 import dev.q2.testutil.Qemu;
 import dev.q2.testutil.QemuTest;
 import org.junit.jupiter.api.AfterEach;
@@ -10,10 +11,8 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -55,21 +54,7 @@ class RefcountGrowthCrashTest extends QemuTest {
         args.addAll(List.of("-c", "write -c -P " + COMPRESSED_PATTERN + " 7M 16k", "-c", "write -z 256k 4k",
                 "img.qcow2"));
         List<Path> copies = new ArrayList<>();
-        ImageFile.syncHookForTests(p -> {
-            Path copy = dir.resolve("crash" + copies.size() + ".qcow2");
-            try {
-                Files.copy(p, copy, StandardCopyOption.REPLACE_EXISTING);
-            } catch (IOException e) {
-                throw new UncheckedIOException(e);
-            }
-            copies.add(copy);
-        });
-        Cli.Result r;
-        try {
-            r = Cli.runIn(dir, args.toArray(String[]::new));
-        } finally {
-            ImageFile.syncHookForTests(null);
-        }
+        Cli.Result r = CrashCopies.atEverySync(dir, copies, () -> Cli.runIn(dir, args.toArray(String[]::new)));
         assertThat(r.exitCode()).as(r.out() + r.err()).isZero();
         assertThat(readLong("img.qcow2", 48)).as("the refcount table moved").isNotEqualTo(tableBefore);
         assertThat(copies).as("sync points").hasSizeGreaterThan(WRITES);

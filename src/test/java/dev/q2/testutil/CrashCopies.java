@@ -40,6 +40,29 @@ public final class CrashCopies {
         copies.add(copy);
     }
 
+    /**
+     * Runs {@code action} with a copy of the image file taken at every sync of any image q2 syncs (ImageFile's test
+     * hook), named crash0.qcow2, crash1.qcow2, ... in {@code dir} and added to {@code copies} in order.
+     *
+     * @return what the action returned
+     */
+    public static <T> T atEverySync(Path dir, List<Path> copies, java.util.function.Supplier<T> action) {
+        ImageFile.syncHookForTests(p -> {
+            Path copy = dir.resolve("crash" + copies.size() + ".qcow2");
+            try {
+                Files.copy(p, copy, StandardCopyOption.REPLACE_EXISTING);
+            } catch (IOException e) {
+                throw new java.io.UncheckedIOException(e);
+            }
+            copies.add(copy);
+        });
+        try {
+            return action.get();
+        } finally {
+            ImageFile.syncHookForTests(null);
+        }
+    }
+
     /** The copies taken so far, in order (a live list: a test may add the finished image to it). */
     public List<Path> copies() {
         return copies;
