@@ -59,7 +59,8 @@ final class InfoCommand extends Subcommand {
         ParseResult parsed = spec.commandLine().getParseResult();
         String outputFormat = output.getValue() == null ? "human" : output.getValue();
         boolean chained = parsed.hasMatchedOption(backingChain);
-        // info reads no data file, and without --backing-chain no backing file: those options change nothing
+        // info reads no data file, and without --backing-chain no backing file: data-file and backing: null change
+        // nothing then; options for a backing image are refused below, as qemu-img refuses them
         ImageName name = ImageNames.read(file, parsed.hasMatchedOption(imageOpts), format.getValue(), err);
         if (name == null) {
             return 1;
@@ -67,8 +68,9 @@ final class InfoCommand extends Subcommand {
         String backingOption = backingOption(name);
         if (backingOption != null) {
             // qemu-img info opens no backing image (BDRV_O_NO_BACKING), so options for one are left over
+            String driver = name.format(format.getValue()); // (backing options are read for qcow2 only)
             return Errors.fail(err, "Could not open '" + file + "': Block format '"
-                    + name.format(format.getValue()) + "' does not support the option '" + backingOption + "'");
+                    + (driver != null ? driver : "qcow2") + "' does not support the option '" + backingOption + "'");
         }
         // encrypt.key-secret: info reads no guest data (QEMU's BDRV_O_NO_IO), so the secret is never looked up
         String refused = ImageNames.unhonoured(name, !chained, true, true, true);

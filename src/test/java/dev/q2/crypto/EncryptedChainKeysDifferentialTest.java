@@ -79,6 +79,7 @@ class EncryptedChainKeysDifferentialTest extends QemuTest {
             {"info", "--image-opts", CHAIN},
             {"info", "--backing-chain", "--image-opts", CHAIN},
             {"info", "--image-opts", "driver=qcow2,file.filename=plain.qcow2,backing.driver=qcow2"},
+            {"info", "--image-opts", "file.filename=layer.qcow2,backing.encrypt.key-secret=x"},
         };
         for (String[] args : cases) {
             same(args);
