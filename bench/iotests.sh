@@ -193,7 +193,7 @@ run_mode() {  # mode
     ref="$IOT/$n.out"
     for r in "$IOT/$n.out.qcow2" "$IOT/tests/$n.out.qcow2" "$IOT/tests/$n.out"; do [ -f "$r" ] && ref="$r"; done
     [ -f "$DIR/$n/scratch/$n.out.bad" ] && cp "$DIR/$n/scratch/$n.out.bad" "$DIR/$n.out.bad" &&
-      { diff -u "$ref" "$DIR/$n.out.bad" > "$DIR/$n.diff" || true; }
+      { diff -u -Z "$ref" "$DIR/$n.out.bad" > "$DIR/$n.diff" || true; }  # -Z: check ignores trailing white space (and a CR)
     [ "$st" = pass ] && rm -rf "$DIR/$n"
     echo "$n $st"
   ' > "$dir/status.new"

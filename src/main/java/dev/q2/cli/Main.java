@@ -211,9 +211,12 @@ public final class Main implements java.util.concurrent.Callable<Integer> {
 
         @Override
         public int handleParseException(ParameterException ex, String[] args) {
+            String command = ex.getCommandLine().getCommandName();
+            boolean q2Only = command.equals(BenchCommand.NAME) || command.equals(InspectCommand.NAME);
             if (ex instanceof CommandLine.UnmatchedArgumentException u && u.isUnknownOption()
-                    && !u.getUnmatched().isEmpty()) {
-                // qemu-img's getopt words (convert -s, removed before 7.2, ends here too), naming the word as typed
+                    && !u.getUnmatched().isEmpty() && !q2Only) {
+                // qemu-img's getopt words (convert -s, removed before 7.2, ends here too), naming the word as typed;
+                // q2's own commands (bench, inspect) keep their one line
                 return Errors.usage(err, "unrecognized option '" + optionWord(u.getUnmatched().get(0), args) + "'");
             }
             err.println("q2: " + ex.getMessage() + " (try 'q2 --help')");

@@ -184,7 +184,8 @@ public final class Resizer {
                         img.header().refcountOrder(), img.header().refcountTableOffset(), img.refcountTable());
                 Long backingLength = backingLength(path, img);
                 PersistentBitmaps pb = PersistentBitmaps.open(f, img, rc, f::flush);
-                img = Qcow2Metadata.load(f).withUnknownExtensionsOf(opened); // the header as the open left it
+                // the header as the open left it (the data file's name was checked by the open's load)
+                img = Qcow2Metadata.loadForOpen(f, false, true).withUnknownExtensionsOf(opened);
                 Qcow2Open o = new Qcow2Open(path, f, lock, img, rc, pb);
                 o.opened = opened;
                 o.backingLength = backingLength;
@@ -217,7 +218,8 @@ public final class Resizer {
         }
 
         public void reload() throws IOException {
-            img = Qcow2Metadata.load(file).withUnknownExtensionsOf(opened);
+            // (an amend may have cleared the data file's name: the open checked it, the user may have given it)
+            img = Qcow2Metadata.loadForOpen(file, false, true).withUnknownExtensionsOf(opened);
         }
 
         public RefcountAllocator refcounts() {
@@ -338,7 +340,7 @@ public final class Resizer {
         @Override
         public void close() throws IOException {
             try {
-                Qcow2Metadata now = Qcow2Metadata.load(file).withUnknownExtensionsOf(opened);
+                Qcow2Metadata now = Qcow2Metadata.loadForOpen(file, false, true).withUnknownExtensionsOf(opened);
                 bitmaps.useExtensions(now.extensions());
                 bitmaps.store(now.header());
                 refcounts.flush();

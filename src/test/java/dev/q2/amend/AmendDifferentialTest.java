@@ -120,6 +120,9 @@ class AmendDifferentialTest extends InPlaceDifferentialTest {
         String data = "qemu-img create -q -f qcow2 -o data_file=img.data img.qcow2 1G";
         same(data, "-o", "data_file=other.data", "img.qcow2");
         same(data, "-o", "data_file_raw=off", "img.qcow2");
+        // the name cleared while the user names the data file (iotest 061): the image reloaded without one
+        same(data + " && qemu-img amend -o data_file=foo img.qcow2", "-o", "data_file=", "--image-opts",
+                "data-file.filename=img.data,file.filename=img.qcow2");
         same("qemu-img create -q -f qcow2 -o data_file=img.data,data_file_raw=on img.qcow2 1G", "-o",
                 "data_file_raw=off", "img.qcow2");
         String bitmaps = "qemu-img create -q -f qcow2 img.qcow2 1G && qemu-img bitmap --add img.qcow2 bm0"
