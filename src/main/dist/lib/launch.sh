@@ -6,7 +6,8 @@
 # Start-up (docs/performance.md): the JVM is the first of Q2_JAVA, $JAVA_HOME/bin/java, a JDK 25+ under
 # /usr/lib/jvm, or `java` on PATH. On its first run with a given jar and JVM the launcher records the classes that
 # q2's commands load (dev.q2.cli.Warmup) in a JDK 25 AOT cache or, on older JDKs, an AppCDS archive in
-# $startup_dir, and later runs map it. If recording fails, q2 runs without it. Q2_CDS=0 turns this off.
+# $startup_dir, and later runs map it (on JDK 25, info, check, map, compare, convert and create each have a cache of
+# their own, made on their first run). If recording fails, q2 runs without it. Q2_CDS=0 turns this off.
 java="${Q2_JAVA:-}"
 if [ -z "$java" ] && [ -n "${JAVA_HOME:-}" ] && [ -x "$JAVA_HOME/bin/java" ]; then
   java="$JAVA_HOME/bin/java"
