@@ -318,6 +318,9 @@ int main(int argc, char **argv) {
     }
     int no_archive = strcmp(cmd, "rebase") == 0;
     opts[n++] = cat("-Dq2.nativeDir=", native_dir);
+    if (feature >= 22) {
+        opts[n++] = "--enable-native-access=ALL-UNNAMED"; /* launch.sh: -cp does not read the manifest's */
+    }
     const char *cds = getenv("Q2_CDS");
     if ((cds == NULL || strcmp(cds, "0") != 0) && !no_archive) {
         char *key = strdup(jhome);
@@ -385,7 +388,7 @@ int main(int argc, char **argv) {
         }
     }
 
-    char **jargv = calloc((size_t) (n + nwords + user_argc + 4), sizeof(char *));
+    char **jargv = calloc((size_t) (n + nwords + user_argc + 5), sizeof(char *));
     int k = 0;
     jargv[k++] = (char *) java;
     for (int i = 0; i < n; i++) {
@@ -394,8 +397,9 @@ int main(int argc, char **argv) {
     for (int i = 0; i < nwords; i++) {
         jargv[k++] = words[i];
     }
-    jargv[k++] = "-jar";
+    jargv[k++] = "-cp"; /* launch.sh: not -jar, which opens the jar before main */
     jargv[k++] = jar;
+    jargv[k++] = "dev.q2.cli.Main";
     for (int i = 0; i < user_argc; i++) {
         jargv[k++] = user_args[i];
     }

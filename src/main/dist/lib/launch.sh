@@ -6,7 +6,8 @@
 # Start-up (docs/performance.md): the JVM is the first of Q2_JAVA, $JAVA_HOME/bin/java, a JDK 25+ under
 # /usr/lib/jvm, or `java` on PATH. On its first run with a given jar and JVM the launcher records the classes that
 # q2's commands load (dev.q2.cli.Warmup) in a JDK 25 AOT cache or, on older JDKs, an AppCDS archive in
-# $startup_dir, and later runs map it. If recording fails, q2 runs without it. Q2_CDS=0 turns this off.
+# $startup_dir, and later runs map it (on JDK 25, info, check, map, compare, convert and create each have a cache of
+# their own, made on their first run). If recording fails, q2 runs without it. Q2_CDS=0 turns this off.
 java="${Q2_JAVA:-}"
 if [ -z "$java" ] && [ -n "${JAVA_HOME:-}" ] && [ -x "$JAVA_HOME/bin/java" ]; then
   java="$JAVA_HOME/bin/java"
@@ -110,6 +111,15 @@ no_archive=0
 if [ "${1:-}" = rebase ]; then no_archive=1; fi
 # The JNI helper as a plain file, so q2 need not extract it from the jar (dev.q2.io.NativeFiles).
 opts+=(-Dq2.nativeDir="$native_dir")
+# The jar is run with -cp and the main class, not -jar: -jar makes the JVM open the jar and read its central
+# directory (811 entries, parsed in interpreted Java) for the manifest before main, while with -cp and every class
+# in the archive the jar is never opened: 12 M instructions of `q2 info` on JDK 17, 28 M on JDK 25, whose hello
+# world takes 51 and 63 M (docs/performance.md, "Session 7"). The manifest's Class-Path (logback, for -v) holds
+# either way; its Enable-Native-Access (JDK 22+ warns when a library is loaded without it) is given here instead,
+# and to the training run, since JDK 25 refuses an AOT cache made without it.
+native_access=()
+if [ "$feature" -ge 22 ]; then native_access=(--enable-native-access=ALL-UNNAMED); fi
+opts+=(${native_access[@]+"${native_access[@]}"})
 if [ "${Q2_CDS:-1}" != 0 ] && [ "$no_archive" = 0 ] && [ -n "${startup_dir:-}" ]; then
   key="${jhome//\//_}"
   # JDK 25's AOT cache loads and links every class it holds at start-up, whether the command uses it or not: a
@@ -131,7 +141,7 @@ if [ "${Q2_CDS:-1}" != 0 ] && [ "$no_archive" = 0 ] && [ -n "${startup_dir:-}" ]
     # making gives the same archive: C1 only, the collector of the short runs (G1 on JDK 17-24, whose module
     # graph is then archived too), and on JDK 25 no training data (method profiles and compile records from a
     # warm-up on a tiny image that a long C2 run would replay; short runs do not replay them anyway).
-    train=(-XX:-UsePerfData -XX:TieredStopAtLevel=1 -Dq2.nativeDir="$native_dir")
+    train=(-XX:-UsePerfData -XX:TieredStopAtLevel=1 -Dq2.nativeDir="$native_dir" ${native_access[@]+"${native_access[@]}"})
     if [ "$feature" -ge 25 ]; then train=(-XX:+UseSerialGC "${train[@]}"); fi
     if [ "$feature" = 25 ]; then train+=(-XX:+UnlockDiagnosticVMOptions -XX:-AOTRecordTraining); fi  # diagnostic
     if [ ! -f "$archive" ] || [ "$jar" -nt "$archive" ] || [ "$jhome/release" -nt "$archive" ]; then
@@ -160,4 +170,4 @@ if [ "${Q2_CDS:-1}" != 0 ] && [ "$no_archive" = 0 ] && [ -n "${startup_dir:-}" ]
   fi
 fi
 # Q2_JAVA_OPTS last, so that the user's settings win over the launcher's
-exec "$java" "${opts[@]}" ${Q2_JAVA_OPTS:-} -jar "$jar" "$@"
+exec "$java" "${opts[@]}" ${Q2_JAVA_OPTS:-} -cp "$jar" dev.q2.cli.Main "$@"
