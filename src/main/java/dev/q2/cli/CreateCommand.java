@@ -93,17 +93,9 @@ final class CreateCommand extends Subcommand {
                 out.println(CreatePlanner.formattingLine(filename, opts));
                 out.flush();
             }
-            err.println(e.getMessage().startsWith("Invalid image size")
-                    ? "q2: " + e.getMessage() : "q2: " + filename + ": " + e.getMessage());
-            return 1;
+            return planRefused(filename, e, err);
         }
-        for (String w : plan.warnings()) {
-            err.println("q2: " + w);
-        }
-        if (!quiet) {
-            out.println(plan.formattingLine());
-            out.flush();
-        }
+        announce(plan.warnings(), plan.formattingLine(), quiet, out, err);
         Path path = main.resolve(file);
         try {
             QemuLock.checkNotInUse(path);
@@ -146,17 +138,9 @@ final class CreateCommand extends Subcommand {
         try {
             plan = dev.q2.create.RawCreator.plan(filename, size, options, backingFile, backingFormat);
         } catch (CreateException e) {
-            err.println(e.getMessage().startsWith("Invalid image size")
-                    ? "q2: " + e.getMessage() : "q2: " + filename + ": " + e.getMessage());
-            return 1;
+            return planRefused(filename, e, err);
         }
-        for (String w : plan.warnings()) {
-            err.println("q2: " + w);
-        }
-        if (!quiet) {
-            out.println(plan.formattingLine());
-            out.flush();
-        }
+        announce(plan.warnings(), plan.formattingLine(), quiet, out, err);
         Path path = main.resolve(file);
         try {
             QemuLock.checkNotInUse(path);
@@ -196,5 +180,24 @@ final class CreateCommand extends Subcommand {
             return 1;
         }
         return 0;
+    }
+
+    /** A refused plan: qemu-img names the file, except in its size messages. */
+    private static int planRefused(String filename, CreateException e, PrintWriter err) {
+        err.println(e.getMessage().startsWith("Invalid image size")
+                ? "q2: " + e.getMessage() : "q2: " + filename + ": " + e.getMessage());
+        return 1;
+    }
+
+    /** The plan's warnings, then the "Formatting" line unless -q. */
+    private static void announce(java.util.List<String> warnings, String formattingLine, boolean quiet,
+                                 PrintWriter out, PrintWriter err) {
+        for (String w : warnings) {
+            err.println("q2: " + w);
+        }
+        if (!quiet) {
+            out.println(formattingLine);
+            out.flush();
+        }
     }
 }
