@@ -299,9 +299,11 @@ int main(int argc, char **argv) {
     }
     /* a LUKS key (unlock or create) means seconds of PBKDF2, whose SHA compressions only C2 turns into
        SHA-NI/AVX2 code: ten times C1's speed (docs/performance.md, "Session 7: PBKDF2") */
+    int keys = 0;
     for (int a = 1; a < user_argc; a++) {
         if (strstr(user_args[a], "key-secret") != NULL) {
             c2 = 1;
+            keys = 1;
         }
     }
     const char *opts[MAX_OPTS];
@@ -320,6 +322,9 @@ int main(int argc, char **argv) {
     opts[n++] = cat("-Dq2.nativeDir=", native_dir);
     if (feature >= 22) {
         opts[n++] = "--enable-native-access=ALL-UNNAMED"; /* launch.sh: -cp does not read the manifest's */
+    }
+    if (keys) {
+        opts[n++] = "--add-opens=java.base/sun.security.provider=ALL-UNNAMED"; /* launch.sh: PBKDF2's fast HMAC */
     }
     const char *cds = getenv("Q2_CDS");
     if ((cds == NULL || strcmp(cds, "0") != 0) && !no_archive) {
