@@ -84,9 +84,7 @@ public final class CrashCopies {
             throws IOException {
         for (Path c : images) {
             String name = c.getFileName().toString();
-            Qemu.Result repair = Qemu.img(dir, "check", "-r", "all", name);
-            assertThat(repair.exitCode()).as(what + " " + name + ": " + repair.out() + repair.err()).isZero();
-            Qemu.ok(Qemu.img(dir, "check", name));
+            repairToClean(dir, name, what);
             Files.deleteIfExists(dir.resolve("after.raw"));
             Qemu.ok(Qemu.img(dir, "convert", "-O", "raw", name, "after.raw"));
             Path before = dir.resolve("before.raw");
@@ -94,6 +92,22 @@ public final class CrashCopies {
             long mismatch = length < 0 ? Files.mismatch(before, after) : prefixMismatch(before, after, length);
             assertThat(mismatch).as(what + " " + name).isEqualTo(-1L);
         }
+    }
+
+    /** {@code qemu-img check -r all} repairs {@code name} (in {@code dir}; exit 0) to an image qemu-img finds clean. */
+    public static void repairToClean(Path dir, String name, String what) {
+        Qemu.Result repair = Qemu.img(dir, "check", "-r", "all", name);
+        assertThat(repair.exitCode()).as(what + " " + name + ": " + repair.out() + repair.err()).isZero();
+        Qemu.ok(Qemu.img(dir, "check", name));
+    }
+
+    /** {@link #repairToClean} the copy, then its guest data as qemu-img reads it (through dir/raw). */
+    public static byte[] repairedGuestData(Path dir, Path copy) throws IOException {
+        String name = copy.getFileName().toString();
+        repairToClean(dir, name, "copy");
+        Files.deleteIfExists(dir.resolve("raw"));
+        Qemu.ok(Qemu.img(dir, "convert", "-O", "raw", name, "raw"));
+        return Files.readAllBytes(dir.resolve("raw"));
     }
 
     /** The first differing byte of the first {@code length} bytes, or -1. */
